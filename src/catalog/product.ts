@@ -1,0 +1,552 @@
+/**
+ * The product row: one zod schema that validates and normalises a product
+ * coming from a CSV row (every value a string, blank = "") or an NDJSON row
+ * (strings, numbers, booleans, arrays or null), plus the API response shape.
+ *
+ * Every field is a zod transform that reports problems as custom issues whose
+ * `params.code` carries a stable snake_case code; `validateProductRow` maps
+ * those issues to merchant-facing RowFieldErrors.
+ */
+import { z } from "zod";
+import { checkGtin } from "./gtin.ts";
+import { decimalToMinor, isCurrencyCode, parseDecimal, type DecimalParts, type MoneyError } from "./money.ts";
+
+export const productStatuses = ["active", "draft", "archived"] as const;
+export type ProductStatus = (typeof productStatuses)[number];
+
+/** Input column names understood by the row schema. */
+export const productColumns = [
+  "sku",
+  "name",
+  "description",
+  "price",
+  "currency",
+  "stock",
+  "status",
+  "brand",
+  "category",
+  "image_url",
+  "barcode",
+  "tags",
+] as const;
+export type ProductColumn = (typeof productColumns)[number];
+
+/** A validated, normalised product row. Absent optional values are null. */
+export interface ProductInput {
+  sku: string;
+  /** Lower-cased SKU; SKUs are unique case-insensitively. */
+  skuKey: string;
+  name: string;
+  description: string | null;
+  priceMinor: number;
+  currency: string;
+  stock: number;
+  status: ProductStatus;
+  brand: string | null;
+  category: string | null;
+  barcode: string | null;
+  imageUrl: string | null;
+  tags: string[];
+}
+
+export type RowErrorCode =
+  | "invalid_row"
+  | "invalid_type"
+  | "required"
+  | "too_long"
+  | "invalid_sku"
+  | "invalid_price"
+  | "thousands_separator"
+  | "decimal_comma"
+  | "currency_symbol"
+  | "scientific_notation"
+  | "negative"
+  | "too_many_decimals"
+  | "too_large"
+  | "invalid_currency"
+  | "invalid_integer"
+  | "invalid_status"
+  | "invalid_url"
+  | "invalid_barcode"
+  | "invalid_tag"
+  | "too_many_tags"
+  | "tag_too_long";
+
+export interface RowFieldError {
+  /** Input field name, e.g. "price"; "row" when the row as a whole is unusable. */
+  column: string;
+  code: string;
+  message: string;
+  /** The offending raw value as text, cut to 200 characters. */
+  value: string;
+}
+
+export type RowValidationResult = { ok: true; product: ProductInput } | { ok: false; errors: RowFieldError[] };
+
+export const productLimits = {
+  skuLength: 64,
+  nameLength: 255,
+  descriptionLength: 10_000,
+  brandLength: 255,
+  categoryLength: 255,
+  imageUrlLength: 2048,
+  maxStock: 2_147_483_647,
+  maxTags: 50,
+  tagLength: 64,
+  errorValueLength: 200,
+} as const;
+
+// ---------------------------------------------------------------------------
+// Issue helpers
+
+type Ctx = z.core.$RefinementCtx;
+
+/** Records a row error on the current field; `params.code` carries the stable code. */
+function addIssue(ctx: Ctx, code: RowErrorCode, message: string): void {
+  ctx.issues.push({ code: "custom", message, params: { code }, input: ctx.value });
+}
+
+/** Records a row error and returns the placeholder value of a failed field. */
+function reject(ctx: Ctx, code: RowErrorCode, message: string): never {
+  addIssue(ctx, code, message);
+  return z.NEVER;
+}
+
+function describeType(value: unknown): string {
+  if (typeof value === "boolean") return "true/false";
+  if (typeof value === "number") return "a number";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
+function quote(value: string): string {
+  // JSON quoting makes line breaks and control characters visible.
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
+}
+
+/** Length in Unicode code points; limits are about characters a merchant sees, not UTF-16 units. */
+function charLength(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff) n--;
+  }
+  return n;
+}
+
+function isTooLong(s: string, max: number): boolean {
+  // Code points never outnumber UTF-16 units, so short strings skip the count.
+  return s.length > max && charLength(s) > max;
+}
+
+/** Reads a text cell: strings as they are, null/absent as "", anything else is a type error (undefined). */
+function textOf(value: unknown, ctx: Ctx, label: string): string | undefined {
+  if (typeof value === "string") return value;
+  if (value === null || value === undefined) return "";
+  addIssue(ctx, "invalid_type", `${label} must be text, not ${describeType(value)}.`);
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Field parsers (module-level so no closures are created per row)
+
+const SKU = /^[\x21-\x7E]+$/;
+const WHITESPACE = /\s/;
+const NON_PRINTABLE_ASCII = /[^\x21-\x7E]/u;
+
+function parseSku(value: unknown, ctx: Ctx): string {
+  const text = textOf(value, ctx, "SKU");
+  if (text === undefined) return z.NEVER;
+  const sku = text.trim();
+  if (sku === "") return reject(ctx, "required", "SKU is required.");
+  if (isTooLong(sku, productLimits.skuLength)) return tooLong(ctx, "SKU", sku, productLimits.skuLength);
+  if (SKU.test(sku)) return sku;
+  if (WHITESPACE.test(sku)) {
+    return reject(ctx, "invalid_sku", `SKU ${quote(sku)} must not contain spaces or other whitespace.`);
+  }
+  const bad = NON_PRINTABLE_ASCII.exec(sku)?.[0] ?? "";
+  return reject(
+    ctx,
+    "invalid_sku",
+    `SKU ${quote(sku)} contains ${quote(bad)}; only unaccented letters, digits and ASCII punctuation are allowed.`,
+  );
+}
+
+function requiredText(label: string, max: number) {
+  return (value: unknown, ctx: Ctx): string => {
+    const text = textOf(value, ctx, label);
+    if (text === undefined) return z.NEVER;
+    const s = text.trim();
+    if (s === "") return reject(ctx, "required", `${label} is required.`);
+    if (isTooLong(s, max)) return tooLong(ctx, label, s, max);
+    return s;
+  };
+}
+
+function optionalText(label: string, max: number) {
+  return (value: unknown, ctx: Ctx): string | null => {
+    const text = textOf(value, ctx, label);
+    if (text === undefined) return z.NEVER;
+    const s = text.trim();
+    if (s === "") return null;
+    if (isTooLong(s, max)) return tooLong(ctx, label, s, max);
+    return s;
+  };
+}
+
+function tooLong(ctx: Ctx, label: string, s: string, max: number): never {
+  return reject(ctx, "too_long", `${label} is too long: ${charLength(s)} characters, the limit is ${max}.`);
+}
+
+/** Money codes that keep their name on a row; the generic syntax error is specific to price here. */
+function priceCode(error: MoneyError): RowErrorCode {
+  return error.code === "invalid_decimal" ? "invalid_price" : error.code;
+}
+
+function parsePrice(value: unknown, ctx: Ctx): DecimalParts {
+  let text: string;
+  if (typeof value === "string") text = value;
+  else if (typeof value === "number") {
+    if (!Number.isFinite(value)) return reject(ctx, "invalid_price", "Price must be a finite number.");
+    // JS prints the shortest decimal that round-trips, so 19.99 stays "19.99"; exponent forms are rejected below.
+    text = String(value);
+  } else if (value === null || value === undefined) text = "";
+  else return reject(ctx, "invalid_type", `Price must be a decimal such as "19.99", not ${describeType(value)}.`);
+
+  const parts = parseDecimal(text, "Price");
+  if (!parts.ok) return reject(ctx, priceCode(parts), parts.message);
+  return parts;
+}
+
+function currencyParser(defaultCurrency: string) {
+  return (value: unknown, ctx: Ctx): string => {
+    const text = textOf(value, ctx, "Currency");
+    if (text === undefined) return z.NEVER;
+    const s = text.trim();
+    if (s === "") return defaultCurrency;
+    const code = s.toUpperCase();
+    if (isCurrencyCode(code)) return code;
+    return reject(
+      ctx,
+      "invalid_currency",
+      `Currency ${quote(s)} is not an ISO 4217 currency code; use a three-letter code such as USD, EUR or JPY.`,
+    );
+  };
+}
+
+const DIGITS = /^\d+$/;
+const NEGATIVE_INTEGER = /^-\d+$/;
+
+function parseStock(value: unknown, ctx: Ctx): number {
+  if (typeof value === "number") return stockFromNumber(value, ctx);
+  if (value === null || value === undefined) return 0;
+  if (typeof value !== "string") {
+    return reject(ctx, "invalid_type", `Stock must be a whole number, not ${describeType(value)}.`);
+  }
+  const s = value.trim();
+  if (s === "") return 0;
+  if (DIGITS.test(s)) {
+    // Ten digits cover the limit; longer strings would lose precision in Number().
+    const n = s.length <= 10 ? Number(s) : Infinity;
+    if (n > productLimits.maxStock) return stockTooLarge(ctx);
+    return n;
+  }
+  if (NEGATIVE_INTEGER.test(s)) return reject(ctx, "negative", "Stock cannot be negative.");
+  return reject(ctx, "invalid_integer", `Stock ${quote(s)} must be a whole number such as 12.`);
+}
+
+function stockFromNumber(n: number, ctx: Ctx): number {
+  if (!Number.isInteger(n)) return reject(ctx, "invalid_integer", `Stock ${n} must be a whole number such as 12.`);
+  if (n < 0) return reject(ctx, "negative", "Stock cannot be negative.");
+  if (n > productLimits.maxStock) return stockTooLarge(ctx);
+  return n === 0 ? 0 : n; // folds -0 into 0
+}
+
+function stockTooLarge(ctx: Ctx): never {
+  return reject(ctx, "too_large", `Stock is too large; the limit is ${productLimits.maxStock}.`);
+}
+
+const STATUS_SET: ReadonlySet<string> = new Set(productStatuses);
+
+function parseStatus(value: unknown, ctx: Ctx): ProductStatus {
+  const text = textOf(value, ctx, "Status");
+  if (text === undefined) return z.NEVER;
+  const s = text.trim().toLowerCase();
+  if (s === "") return "active";
+  if (STATUS_SET.has(s)) return s as ProductStatus;
+  return reject(ctx, "invalid_status", `Status ${quote(text.trim())} is not valid; use active, draft or archived.`);
+}
+
+const HTTP_URL = /^https?:\/\/[^\s/?#]+[^\s]*$/i;
+
+function parseImageUrl(value: unknown, ctx: Ctx): string | null {
+  const text = textOf(value, ctx, "Image URL");
+  if (text === undefined) return z.NEVER;
+  const s = text.trim();
+  if (s === "") return null;
+  if (s.length > productLimits.imageUrlLength) {
+    return reject(ctx, "too_long", `Image URL is too long: ${s.length} characters, the limit is ${productLimits.imageUrlLength}.`);
+  }
+  if (HTTP_URL.test(s) && isParsableUrl(s)) return s;
+  return reject(
+    ctx,
+    "invalid_url",
+    `Image URL ${quote(s)} is not a valid web address; use a full http:// or https:// URL without spaces.`,
+  );
+}
+
+function isParsableUrl(s: string): boolean {
+  try {
+    return new URL(s).hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+function parseBarcode(value: unknown, ctx: Ctx): string | null {
+  if (typeof value === "number") {
+    // A JSON number has already lost any leading zeros of the GTIN.
+    return reject(ctx, "invalid_type", 'Barcode must be text such as "0036000291452" so that leading zeros are kept.');
+  }
+  const text = textOf(value, ctx, "Barcode");
+  if (text === undefined) return z.NEVER;
+  if (text.trim() === "") return null;
+  const result = checkGtin(text);
+  if (result.ok) return result.gtin;
+  return reject(ctx, result.code === "scientific_notation" ? "scientific_notation" : "invalid_barcode", result.message);
+}
+
+function parseTags(value: unknown, ctx: Ctx): string[] {
+  if (value === null || value === undefined) return [];
+  if (typeof value === "string") return normaliseTags(value.split(","), ctx);
+  if (!Array.isArray(value)) {
+    return reject(ctx, "invalid_type", `Tags must be a comma-separated text or a list of texts, not ${describeType(value)}.`);
+  }
+  for (const tag of value) {
+    if (typeof tag !== "string") {
+      return reject(ctx, "invalid_type", `Each tag must be text, not ${describeType(tag)}.`);
+    }
+    if (tag.includes(",")) {
+      return reject(ctx, "invalid_tag", `Tag ${quote(tag)} contains a comma; tags cannot contain commas.`);
+    }
+  }
+  return normaliseTags(value, ctx);
+}
+
+/** Trims, drops empties, de-duplicates case-insensitively (first spelling wins) and applies the limits. */
+function normaliseTags(raw: readonly string[], ctx: Ctx): string[] {
+  const tags: string[] = [];
+  const seen = new Set<string>();
+  let tooLongTag: string | undefined;
+  for (const piece of raw) {
+    const tag = piece.trim();
+    if (tag === "") continue;
+    if (tooLongTag === undefined && isTooLong(tag, productLimits.tagLength)) tooLongTag = tag;
+    const key = tag.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    tags.push(tag);
+  }
+  if (tooLongTag !== undefined) {
+    addIssue(
+      ctx,
+      "tag_too_long",
+      `Tag ${quote(tooLongTag)} is too long: ${charLength(tooLongTag)} characters, the limit is ${productLimits.tagLength}.`,
+    );
+  }
+  if (tags.length > productLimits.maxTags) {
+    addIssue(ctx, "too_many_tags", `There are ${tags.length} different tags; the limit is ${productLimits.maxTags}.`);
+  }
+  return tags;
+}
+
+const parseName = requiredText("Name", productLimits.nameLength);
+const parseDescription = optionalText("Description", productLimits.descriptionLength);
+const parseBrand = optionalText("Brand", productLimits.brandLength);
+const parseCategory = optionalText("Category", productLimits.categoryLength);
+
+// ---------------------------------------------------------------------------
+// Row schema
+
+type ParsedRow = {
+  sku: string;
+  name: string;
+  description: string | null;
+  price: DecimalParts;
+  currency: string;
+  stock: number;
+  status: ProductStatus;
+  brand: string | null;
+  category: string | null;
+  image_url: string | null;
+  barcode: string | null;
+  tags: string[];
+};
+
+/**
+ * Price precision depends on the row's currency, so it is checked on the whole
+ * row. It runs even when other fields failed (`when`), so all errors of a row
+ * are reported together; failed fields hold z.NEVER, hence the guards.
+ */
+function checkPricePrecision(row: ParsedRow, ctx: Ctx): void {
+  const price: unknown = row.price;
+  if (typeof price !== "object" || price === null || (price as { ok?: unknown }).ok !== true) return;
+  if (typeof row.currency !== "string") return;
+  const minor = decimalToMinor(row.price, row.currency, "Price");
+  if (!minor.ok) {
+    ctx.issues.push({
+      code: "custom",
+      message: minor.message,
+      params: { code: priceCode(minor) },
+      path: ["price"],
+      input: row.price,
+    });
+  }
+}
+
+function toProductInput(row: ParsedRow): ProductInput {
+  const minor = decimalToMinor(row.price, row.currency);
+  // checkPricePrecision has already rejected every row for which this fails.
+  if (!minor.ok) throw new Error(`unreachable: ${minor.code}`);
+  return {
+    sku: row.sku,
+    skuKey: row.sku.toLowerCase(),
+    name: row.name,
+    description: row.description,
+    priceMinor: minor.minor,
+    currency: row.currency,
+    stock: row.stock,
+    status: row.status,
+    brand: row.brand,
+    category: row.category,
+    barcode: row.barcode,
+    imageUrl: row.image_url,
+    tags: row.tags,
+  };
+}
+
+// Runs the row-level check whenever there is a row object to look at, even if fields failed.
+const whenRowIsObject = (payload: z.core.ParsePayload): boolean =>
+  typeof payload.value === "object" && payload.value !== null && !Array.isArray(payload.value);
+
+function buildRowSchema(defaultCurrency: string) {
+  return z
+    .object({
+      sku: z.transform(parseSku),
+      name: z.transform(parseName),
+      description: z.transform(parseDescription),
+      price: z.transform(parsePrice),
+      currency: z.transform(currencyParser(defaultCurrency)),
+      stock: z.transform(parseStock),
+      status: z.transform(parseStatus),
+      brand: z.transform(parseBrand),
+      category: z.transform(parseCategory),
+      image_url: z.transform(parseImageUrl),
+      barcode: z.transform(parseBarcode),
+      tags: z.transform(parseTags),
+    })
+    .superRefine(checkPricePrecision, { when: whenRowIsObject })
+    .transform(toProductInput);
+}
+
+export type ProductRowSchema = ReturnType<typeof buildRowSchema>;
+
+const rowSchemas = new Map<string, ProductRowSchema>();
+
+/**
+ * The row schema for imports whose rows default to `defaultCurrency` when
+ * their currency cell is blank. Built once per currency and cached.
+ * Throws a RangeError if `defaultCurrency` is not an ISO 4217 code.
+ */
+export function productRowSchema(defaultCurrency: string): ProductRowSchema {
+  const cached = rowSchemas.get(defaultCurrency);
+  if (cached !== undefined) return cached;
+  const code = defaultCurrency.trim().toUpperCase();
+  if (!isCurrencyCode(code)) throw new RangeError(`Default currency ${quote(defaultCurrency)} is not an ISO 4217 code.`);
+  const schema = rowSchemas.get(code) ?? buildRowSchema(code);
+  rowSchemas.set(code, schema);
+  rowSchemas.set(defaultCurrency, schema);
+  return schema;
+}
+
+/** Validates and normalises one CSV or NDJSON row, reporting every field error of the row. */
+export function validateProductRow(raw: Record<string, unknown>, defaultCurrency: string): RowValidationResult {
+  const result = productRowSchema(defaultCurrency).safeParse(raw);
+  if (result.success) return { ok: true, product: result.data };
+  const errors = result.error.issues.map((issue) => toRowFieldError(issue, raw));
+  // Row-level checks report after field checks; present errors in column order instead.
+  errors.sort(byColumnOrder);
+  return { ok: false, errors };
+}
+
+const COLUMN_ORDER: ReadonlyMap<string, number> = new Map(productColumns.map((column, i) => [column, i]));
+
+function byColumnOrder(a: RowFieldError, b: RowFieldError): number {
+  return (COLUMN_ORDER.get(a.column) ?? -1) - (COLUMN_ORDER.get(b.column) ?? -1);
+}
+
+function toRowFieldError(issue: z.core.$ZodIssue, raw: Record<string, unknown>): RowFieldError {
+  const key = issue.path[0];
+  if (typeof key !== "string") {
+    return { column: "row", code: "invalid_row", message: "The row must be an object of column values.", value: "" };
+  }
+  const params = issue.code === "custom" ? issue.params : undefined;
+  const code = typeof params?.code === "string" ? params.code : issue.code;
+  return { column: key, code, message: issue.message, value: displayValue(raw[key]) };
+}
+
+/** The raw cell as text for error reports, cut to a bounded length. */
+function displayValue(value: unknown): string {
+  let text: string;
+  if (typeof value === "string") text = value;
+  else if (value === null || value === undefined) text = "";
+  else if (typeof value === "object") text = safeJson(value);
+  else text = String(value);
+  return cut(text, productLimits.errorValueLength);
+}
+
+function safeJson(value: object): string {
+  try {
+    return JSON.stringify(value) ?? "";
+  } catch {
+    return String(value);
+  }
+}
+
+function cut(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const end = isHighSurrogate(s.charCodeAt(max - 1)) ? max - 1 : max;
+  return s.slice(0, end);
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+// ---------------------------------------------------------------------------
+// API response
+
+/** A product as the API returns it; registered as "Product" for OpenAPI documents. */
+export const productResponseSchema = z
+  .object({
+    sku: z.string().min(1).max(productLimits.skuLength).meta({ description: "Stock keeping unit, unique per shop (case-insensitive).", examples: ["TSHIRT-RED-M"] }),
+    name: z.string().min(1).max(productLimits.nameLength),
+    description: z.string().max(productLimits.descriptionLength).nullable(),
+    price: z
+      .string()
+      .regex(/^\d+(?:\.\d+)?$/)
+      .meta({ description: "Price in major units as a decimal string with the currency's minor-unit digits.", examples: ["19.99"] }),
+    currency: z.string().regex(/^[A-Z]{3}$/).meta({ description: "ISO 4217 currency code.", examples: ["USD"] }),
+    stock: z.int().min(0).max(productLimits.maxStock),
+    status: z.enum(productStatuses),
+    brand: z.string().max(productLimits.brandLength).nullable(),
+    category: z.string().max(productLimits.categoryLength).nullable(),
+    barcode: z.string().regex(/^(?:\d{8}|\d{12,14})$/).nullable().meta({ description: "GTIN-8, -12, -13 or -14." }),
+    image_url: z.url().max(productLimits.imageUrlLength).nullable(),
+    tags: z.array(z.string().min(1).max(productLimits.tagLength)).max(productLimits.maxTags),
+    created_at: z.iso.datetime().meta({ description: "ISO 8601 timestamp (UTC)." }),
+    updated_at: z.iso.datetime().meta({ description: "ISO 8601 timestamp (UTC)." }),
+  })
+  .meta({ id: "Product", title: "Product", description: "A product in the catalog." });
+
+export type ProductResponse = z.infer<typeof productResponseSchema>;

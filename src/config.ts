@@ -1,0 +1,55 @@
+import type { ImportMessage } from "./imports/messages.ts";
+
+/** Bindings and vars declared in wrangler.toml. */
+export interface Env {
+  DB: D1Database;
+  UPLOADS: R2Bucket;
+  IMPORT_QUEUE: Queue<ImportMessage>;
+  MAX_UPLOAD_BYTES?: string;
+  MAX_MULTIPART_BYTES?: string;
+  IMPORT_SLICE_MS?: string;
+  IMPORT_SLICE_ROWS?: string;
+  IMPORT_CHUNK_ROWS?: string;
+  MAX_STORED_ERRORS?: string;
+  STUCK_JOB_MINUTES?: string;
+  UPLOAD_RETENTION_DAYS?: string;
+  JOB_RETENTION_DAYS?: string;
+}
+
+export interface Config {
+  maxUploadBytes: number;
+  maxMultipartBytes: number;
+  importSliceMs: number;
+  importSliceRows: number;
+  importChunkRows: number;
+  maxStoredErrors: number;
+  stuckJobMs: number;
+  uploadRetentionMs: number;
+  jobRetentionMs: number;
+}
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+function positiveInt(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`Configuration var ${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+/** Typed limits and budgets from [vars]; the defaults here are the documented ones. */
+export function readConfig(env: Env): Config {
+  return {
+    maxUploadBytes: positiveInt(env.MAX_UPLOAD_BYTES, 100 * 1024 * 1024, "MAX_UPLOAD_BYTES"),
+    maxMultipartBytes: positiveInt(env.MAX_MULTIPART_BYTES, 10 * 1024 * 1024, "MAX_MULTIPART_BYTES"),
+    importSliceMs: positiveInt(env.IMPORT_SLICE_MS, 20_000, "IMPORT_SLICE_MS"),
+    importSliceRows: positiveInt(env.IMPORT_SLICE_ROWS, 250_000, "IMPORT_SLICE_ROWS"),
+    // D1 caps a bound value at 2 MB; rows travel as one JSON parameter per chunk.
+    importChunkRows: Math.min(positiveInt(env.IMPORT_CHUNK_ROWS, 1000, "IMPORT_CHUNK_ROWS"), 2000),
+    maxStoredErrors: positiveInt(env.MAX_STORED_ERRORS, 1000, "MAX_STORED_ERRORS"),
+    stuckJobMs: positiveInt(env.STUCK_JOB_MINUTES, 30, "STUCK_JOB_MINUTES") * MINUTE,
+    uploadRetentionMs: positiveInt(env.UPLOAD_RETENTION_DAYS, 7, "UPLOAD_RETENTION_DAYS") * DAY,
+    jobRetentionMs: positiveInt(env.JOB_RETENTION_DAYS, 30, "JOB_RETENTION_DAYS") * DAY,
+  };
+}

@@ -1,0 +1,133 @@
+// The single source of the database schema: drizzle-kit generates migrations/ from this file.
+// Timestamps are integer milliseconds since the epoch (UTC); the API renders them as ISO 8601.
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const tenants = sqliteTable("tenants", {
+  id: text("id").primaryKey(),
+  slug: text("slug").notNull().unique(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    name: text("name").notNull(),
+    // The first characters of the key, safe to display; the key itself is never stored.
+    prefix: text("prefix").notNull(),
+    keyHash: text("key_hash").notNull(),
+    scopes: text("scopes").notNull(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_key_hash").on(t.keyHash), index("api_keys_tenant").on(t.tenantId)],
+);
+
+export const products = sqliteTable(
+  "products",
+  {
+    tenantId: text("tenant_id").notNull(),
+    // Lower-cased sku: SKUs are unique per tenant case-insensitively.
+    skuKey: text("sku_key").notNull(),
+    sku: text("sku").notNull(),
+    name: text("name").notNull(),
+    description: text("description"),
+    priceMinor: integer("price_minor").notNull(),
+    currency: text("currency").notNull(),
+    stock: integer("stock").notNull(),
+    status: text("status", { enum: ["active", "draft", "archived"] }).notNull(),
+    brand: text("brand"),
+    category: text("category"),
+    barcode: text("barcode"),
+    imageUrl: text("image_url"),
+    tags: text("tags").notNull().default("[]"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.skuKey] }),
+    index("products_tenant_updated").on(t.tenantId, t.updatedAt),
+  ],
+);
+
+export const jobStatuses = ["pending", "queued", "processing", "completed", "failed"] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+
+export const importJobs = sqliteTable(
+  "import_jobs",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    status: text("status", { enum: jobStatuses }).notNull(),
+    format: text("format", { enum: ["csv", "ndjson"] }).notNull(),
+    fileName: text("file_name"),
+    objectKey: text("object_key").notNull(),
+    sizeBytes: integer("size_bytes").notNull(),
+    dryRun: integer("dry_run", { mode: "boolean" }).notNull(),
+    // JSON: the options the client asked for (currency, delimiter).
+    options: text("options").notNull(),
+    // JSON: the header mapping resolved when processing starts, reused by every continuation.
+    columns: text("columns"),
+    delimiter: text("delimiter"),
+    // Checkpoint: where the next unprocessed record starts. Guards every write (exactly-once effect).
+    cursorByte: integer("cursor_byte").notNull().default(0),
+    cursorLine: integer("cursor_line").notNull().default(1),
+    totalRows: integer("total_rows"),
+    processedRows: integer("processed_rows").notNull().default(0),
+    created: integer("created").notNull().default(0),
+    updated: integer("updated").notNull().default(0),
+    unchanged: integer("unchanged").notNull().default(0),
+    errorCount: integer("error_count").notNull().default(0),
+    ignoredColumns: text("ignored_columns").notNull().default("[]"),
+    failureReason: text("failure_reason"),
+    createdAt: integer("created_at").notNull(),
+    queuedAt: integer("queued_at"),
+    startedAt: integer("started_at"),
+    finishedAt: integer("finished_at"),
+    // Last time the job made progress; the sweeper fails non-terminal jobs that stop moving.
+    heartbeatAt: integer("heartbeat_at").notNull(),
+    objectDeletedAt: integer("object_deleted_at"),
+  },
+  (t) => [
+    // Newest-first listing and the status summary's recent slice.
+    index("import_jobs_tenant_recent").on(t.tenantId, sql`${t.createdAt} DESC`, sql`${t.id} DESC`),
+    // Covers the status summary's grouped aggregate without touching the table.
+    index("import_jobs_tenant_summary").on(t.tenantId, t.status, t.errorCount, t.startedAt, t.finishedAt),
+    index("import_jobs_status_heartbeat").on(t.status, t.heartbeatAt),
+    index("import_jobs_finished").on(t.finishedAt),
+  ],
+);
+
+export const importErrors = sqliteTable(
+  "import_errors",
+  {
+    jobId: text("job_id").notNull(),
+    // Ordinal of the error within its job; rows are processed in file order, so this is line order.
+    seq: integer("seq").notNull(),
+    line: integer("line").notNull(),
+    column: text("column"),
+    code: text("code").notNull(),
+    message: text("message").notNull(),
+    value: text("value"),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
+);
+
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    tenantId: text("tenant_id").notNull(),
+    key: text("key").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    // Null while the first request is still being accepted.
+    responseStatus: integer("response_status"),
+    responseBody: text("response_body"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.key] }), index("idempotency_keys_expires").on(t.expiresAt)],
+);

@@ -1,0 +1,55 @@
+// Bearer API keys: authenticate the caller, then require the route's scope.
+import type { MiddlewareHandler } from "hono";
+import { hashKey, KEY_PATTERN, type Scope } from "../auth/keys.ts";
+import { database } from "../db/client.ts";
+import { findKeyByHash } from "../db/queries/keys.ts";
+import type { AppEnv } from "./context.ts";
+import { ProblemError } from "./problem.ts";
+
+const REALM = 'Bearer realm="product-import-api"';
+
+function unauthorized(detail: string, tokenPresented: boolean): ProblemError {
+  return new ProblemError({
+    status: 401,
+    type: "unauthorized",
+    title: "Unauthorized",
+    detail,
+    headers: { "www-authenticate": tokenPresented ? `${REALM}, error="invalid_token"` : REALM },
+  });
+}
+
+function sameHash(a: string, b: string): boolean {
+  const enc = new TextEncoder();
+  const x = enc.encode(a);
+  const y = enc.encode(b);
+  return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
+}
+
+export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header("authorization");
+    if (!header) throw unauthorized("This endpoint needs an API key: send `Authorization: Bearer <key>`.", false);
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+    if (!match?.[1] || !KEY_PATTERN.test(match[1])) {
+      throw unauthorized("The Authorization header must be `Bearer <key>` with a key that starts with `pik_`.", true);
+    }
+    const hash = await hashKey(match[1]);
+    const key = await findKeyByHash(database(c.var.db), hash);
+    // Unknown and revoked keys get the same answer, so a response never confirms that a key existed.
+    if (!key || key.revokedAt !== null || !sameHash(key.keyHash, hash)) {
+      throw unauthorized("The API key is not valid or has been revoked.", true);
+    }
+    c.set("caller", { tenantId: key.tenantId, keyId: key.id, scopes: key.scopes });
+    if (!key.scopes.includes(scope)) {
+      throw new ProblemError({
+        status: 403,
+        type: "insufficient-scope",
+        title: "Forbidden",
+        detail: `This API key lacks the scope "${scope}" that this endpoint requires.`,
+        headers: { "www-authenticate": `${REALM}, error="insufficient_scope", scope="${scope}"` },
+        extensions: { required_scope: scope },
+      });
+    }
+    await next();
+  };
+}

@@ -1,0 +1,18 @@
+import type { Scope } from "../auth/keys.ts";
+import type { Env } from "../config.ts";
+
+export interface Caller {
+  tenantId: string;
+  keyId: string;
+  scopes: readonly Scope[];
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    /** The request's D1 session (Sessions API): replica reads, read-your-writes via bookmarks. */
+    db: D1DatabaseSession;
+    caller: Caller;
+  };
+}

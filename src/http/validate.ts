@@ -1,0 +1,33 @@
+// The one validator: every request part is checked by a zod schema, and every failure becomes the
+// same 400 problem naming where (query, body, path, header) and which parameter was wrong.
+import { zValidator } from "@hono/zod-validator";
+import type { ValidationTargets } from "hono";
+import type { z } from "zod";
+import { type ProblemFieldError, problems } from "./problem.ts";
+
+const locations = {
+  query: "query",
+  param: "path",
+  json: "body",
+  header: "header",
+  form: "body",
+  cookie: "header",
+} as const satisfies Record<keyof ValidationTargets, ProblemFieldError["location"]>;
+
+export function fieldErrors(target: keyof ValidationTargets, issues: readonly z.core.$ZodIssue[], input: unknown): ProblemFieldError[] {
+  return issues.map((issue) => {
+    const name = issue.path.map(String).join(".");
+    const raw = issue.path.length === 1 && typeof input === "object" && input ? (input as Record<string, unknown>)[name] : undefined;
+    return {
+      location: locations[target],
+      name: name || "(root)",
+      message: Array.isArray(raw) ? `must be given once, got ${raw.length} values` : issue.message,
+    };
+  });
+}
+
+export function validate<T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S) {
+  return zValidator(target, schema, (result) => {
+    if (!result.success) throw problems.validation(fieldErrors(target, result.error.issues, result.data));
+  });
+}

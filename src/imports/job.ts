@@ -1,0 +1,75 @@
+// The import job as clients see it: one zod schema for the JSON (documented in OpenAPI) and its mapping.
+import { z } from "zod";
+import { jobStatuses } from "../db/schema.ts";
+import type { JobRow } from "../db/queries/jobs.ts";
+
+export const jobOptionsSchema = z
+  .object({
+    currency: z.string().describe("Currency for rows without one (ISO 4217)."),
+    delimiter: z.enum([",", ";", "\t"]).nullable().describe("CSV delimiter; null = detected from the header line."),
+  })
+  .meta({ id: "ImportOptions" });
+
+export type JobOptions = z.output<typeof jobOptionsSchema>;
+
+const timestamp = z.string().nullable().describe("ISO 8601 UTC, or null while it has not happened.");
+
+export const jobResponseSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(jobStatuses),
+    format: z.enum(["csv", "ndjson"]),
+    file_name: z.string().nullable(),
+    size_bytes: z.number().int(),
+    dry_run: z.boolean().describe("Validated and counted only; no product was written."),
+    options: jobOptionsSchema,
+    total_rows: z.number().int().nullable().describe("Data rows in the file, known once processing completed."),
+    processed_rows: z.number().int(),
+    created: z.number().int(),
+    updated: z.number().int(),
+    unchanged: z.number().int(),
+    error_count: z.number().int().describe("Rows rejected; the first 1,000 row errors are stored."),
+    ignored_columns: z.array(z.string()).describe("Header columns that are not product fields."),
+    failure_reason: z.string().nullable(),
+    created_at: z.string(),
+    queued_at: timestamp,
+    started_at: timestamp,
+    finished_at: timestamp,
+    duration_ms: z.number().int().nullable().describe("finished_at − started_at; null until finished."),
+    links: z.object({ self: z.string(), errors: z.string() }),
+  })
+  .meta({ id: "ImportJob" });
+
+export type JobJson = z.output<typeof jobResponseSchema>;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function jobPath(id: string): string {
+  return `/api/v1/products/import/${id}`;
+}
+
+export function toJobJson(job: JobRow): JobJson {
+  return {
+    id: job.id,
+    status: job.status,
+    format: job.format,
+    file_name: job.fileName,
+    size_bytes: job.sizeBytes,
+    dry_run: job.dryRun,
+    options: JSON.parse(job.options) as JobOptions,
+    total_rows: job.totalRows,
+    processed_rows: job.processedRows,
+    created: job.created,
+    updated: job.updated,
+    unchanged: job.unchanged,
+    error_count: job.errorCount,
+    ignored_columns: JSON.parse(job.ignoredColumns) as string[],
+    failure_reason: job.failureReason,
+    created_at: new Date(job.createdAt).toISOString(),
+    queued_at: iso(job.queuedAt),
+    started_at: iso(job.startedAt),
+    finished_at: iso(job.finishedAt),
+    duration_ms: job.finishedAt !== null && job.startedAt !== null ? job.finishedAt - job.startedAt : null,
+    links: { self: jobPath(job.id), errors: `${jobPath(job.id)}/errors` },
+  };
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { createTenant, problemOf, request } from "../helpers.ts";
+
+describe("HTTP plumbing", () => {
+  it("echoes a well-formed x-request-id and replaces a malformed one", async () => {
+    const echoed = await request("/health", { headers: { "x-request-id": "client-req.42:a" } });
+    expect(echoed.headers.get("x-request-id")).toBe("client-req.42:a");
+    const replaced = await request("/health", { headers: { "x-request-id": "bad id with spaces" } });
+    expect(replaced.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("puts the request id on problems too", async () => {
+    const res = await request("/api/v1/products", { headers: { "x-request-id": "trace-1" } });
+    expect(res.headers.get("x-request-id")).toBe("trace-1");
+    expect((await problemOf(res)).instance).toBe("trace-1");
+  });
+
+  it("answers unknown routes with a 404 problem", async () => {
+    const res = await request("/api/v1/nothing-here");
+    expect(res.status).toBe(404);
+    expect(await problemOf(res)).toMatchObject({ type: "/problems/not-found", title: "Not found", status: 404 });
+  });
+
+  it("answers a wrong method with 405 and Allow", async () => {
+    const t = await createTenant();
+    const res = await request("/api/v1/products/abc", { method: "DELETE", key: t.key });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, HEAD");
+    expect(await problemOf(res)).toMatchObject({ type: "/problems/method-not-allowed", status: 405 });
+  });
+
+  it("serves the OpenAPI document and a docs page", async () => {
+    const doc = await request("/api/v1/openapi.json");
+    expect(doc.status).toBe(200);
+    const body = (await doc.json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(body.openapi).toBe("3.1.0");
+    expect(Object.keys(body.paths)).toContain("/api/v1/products/{sku}");
+    const page = await request("/docs");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(await page.text()).toContain("/api/v1/openapi.json");
+  });
+});

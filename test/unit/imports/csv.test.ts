@@ -1,0 +1,391 @@
+import { describe, it, expect } from "vitest";
+import { CsvParser, detectDelimiter, detectDelimiterFromBytes, parseCsv, type CsvParserOptions, type CsvRecord } from "../../../src/imports/csv.ts";
+import { FileFormatError, readRecords } from "../../../src/imports/records.ts";
+
+const encoder = new TextEncoder();
+
+function bytesOf(...parts: (string | number[])[]): Uint8Array {
+  const arrays = parts.map((part) => (typeof part === "string" ? encoder.encode(part) : Uint8Array.from(part)));
+  const out = new Uint8Array(arrays.reduce((sum, a) => sum + a.length, 0));
+  let offset = 0;
+  for (const a of arrays) {
+    out.set(a, offset);
+    offset += a.length;
+  }
+  return out;
+}
+
+function splitAt(bytes: Uint8Array, points: number[]): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let previous = 0;
+  for (const point of [...points, bytes.length]) {
+    chunks.push(bytes.slice(previous, point));
+    previous = point;
+  }
+  return chunks;
+}
+
+function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  let index = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = chunks[index++];
+      if (chunk) controller.enqueue(chunk);
+      else controller.close();
+    },
+  });
+}
+
+/** Parses through the stream adapter; returns the records and the error, if any. */
+async function parseChunks(chunks: Uint8Array[], options: CsvParserOptions = {}) {
+  const records: CsvRecord[] = [];
+  let error: unknown = null;
+  try {
+    for await (const batch of parseCsv(streamOf(chunks), options)) records.push(...batch);
+  } catch (caught) {
+    error = caught;
+  }
+  return { records, error };
+}
+
+/** Parses synchronously (fast enough for every pair of split points). */
+function parseSync(chunks: Uint8Array[], options: CsvParserOptions = {}) {
+  const parser = new CsvParser(options);
+  const records: CsvRecord[] = [];
+  let error: unknown = null;
+  try {
+    for (const chunk of chunks) records.push(...parser.push(chunk));
+    for (let rest = parser.finish(); rest.length > 0; rest = parser.finish()) records.push(...rest);
+  } catch (caught) {
+    error = caught;
+  }
+  return { records, error };
+}
+
+function summarize(result: { records: CsvRecord[]; error: unknown }) {
+  const error = result.error instanceof FileFormatError ? { code: result.error.code, line: result.error.line } : result.error;
+  return { records: result.records, error };
+}
+
+/** Asserts the same outcome for one chunk, every single split, every pair of splits and 1-byte chunks. */
+async function expectAllSplits(bytes: Uint8Array, options: CsvParserOptions = {}, pairs = true) {
+  const whole = summarize(await parseChunks([bytes], options));
+  for (let i = 0; i <= bytes.length; i++) {
+    expect(summarize(await parseChunks(splitAt(bytes, [i]), options)), `split at ${i}`).toEqual(whole);
+  }
+  if (pairs) {
+    for (let i = 0; i <= bytes.length; i++) {
+      for (let j = i; j <= bytes.length; j++) {
+        expect(summarize(parseSync(splitAt(bytes, [i, j]), options)), `split at ${i},${j}`).toEqual(whole);
+      }
+    }
+  }
+  const single = Array.from({ length: bytes.length }, (_, i) => i);
+  expect(summarize(await parseChunks(splitAt(bytes, single), options)), "1-byte chunks").toEqual(whole);
+  return whole;
+}
+
+/** Expected positions for a file given as consecutive pieces (one per record or blank line). */
+function positions(pieces: string[]) {
+  let offset = 0;
+  return pieces.map((piece) => {
+    const start = offset;
+    offset += encoder.encode(piece).length;
+    return { start, end: offset };
+  });
+}
+
+function byteLength(text: string): number {
+  return encoder.encode(text).length;
+}
+
+describe("CsvParser", () => {
+  it("parses quoted fields, doubled quotes, quoted CR/LF/CRLF, blank lines and a last line without newline", async () => {
+    const pieces = [
+      "sku,name,description\r\n",
+      'A1,"Widget, large","He said ""hi"""\r\n',
+      'A2,"Multi\nline\r\ntext\rend",plain\r\n',
+      "\r\n",
+      "A3,,last",
+    ];
+    const at = positions(pieces);
+    const { records, error } = await expectAllSplits(bytesOf(pieces.join("")));
+    expect(error).toBeNull();
+    expect(records).toEqual([
+      { fields: ["sku", "name", "description"], line: 1, nextLine: 2, ...at[0] },
+      { fields: ["A1", "Widget, large", 'He said "hi"'], line: 2, nextLine: 3, ...at[1] },
+      { fields: ["A2", "Multi\nline\r\ntext\rend", "plain"], line: 3, nextLine: 7, ...at[2] },
+      { fields: ["A3", "", "last"], line: 8, nextLine: 8, ...at[4] },
+    ]);
+    expect(records[1]).toMatchObject({ start: 22, end: 59 });
+  });
+
+  it("handles LF endings, a trailing newline, empty and quoted-empty fields and trailing delimiters", async () => {
+    const pieces = ["a,b,c\n", ",,\n", '"",x,""\n', "1,2,\n", "\n", "\n", "z\n"];
+    const at = positions(pieces);
+    const { records, error } = await expectAllSplits(bytesOf(pieces.join("")));
+    expect(error).toBeNull();
+    expect(records).toEqual([
+      { fields: ["a", "b", "c"], line: 1, nextLine: 2, ...at[0] },
+      { fields: ["", "", ""], line: 2, nextLine: 3, ...at[1] },
+      { fields: ["", "x", ""], line: 3, nextLine: 4, ...at[2] },
+      { fields: ["1", "2", ""], line: 4, nextLine: 5, ...at[3] },
+      { fields: ["z"], line: 7, nextLine: 8, ...at[6] },
+    ]);
+  });
+
+  it("decodes non-ASCII text whatever the chunk boundaries (é, 日本語, emoji)", async () => {
+    const pieces = ["sku,name\r\n", "1,Café crème\r\n", '2,"日本語, テスト"\r\n', "3,😀🎉 ok\r\n", "4,\"naïve \"\"😀\"\"\"\r\n"];
+    const at = positions(pieces);
+    const { records, error } = await expectAllSplits(bytesOf(pieces.join("")));
+    expect(error).toBeNull();
+    expect(records).toEqual([
+      { fields: ["sku", "name"], line: 1, nextLine: 2, ...at[0] },
+      { fields: ["1", "Café crème"], line: 2, nextLine: 3, ...at[1] },
+      { fields: ["2", "日本語, テスト"], line: 3, nextLine: 4, ...at[2] },
+      { fields: ["3", "😀🎉 ok"], line: 4, nextLine: 5, ...at[3] },
+      { fields: ["4", 'naïve "😀"'], line: 5, nextLine: 6, ...at[4] },
+    ]);
+    expect(records[2]!.end - records[2]!.start).toBe(byteLength('2,"日本語, テスト"\r\n'));
+  });
+
+  it("strips a UTF-8 BOM at byte 0 and reports offsets that include it", async () => {
+    const bytes = bytesOf([0xef, 0xbb, 0xbf], "sku,name\n1,é\n");
+    const { records, error } = await expectAllSplits(bytes);
+    expect(error).toBeNull();
+    expect(records).toEqual([
+      { fields: ["sku", "name"], line: 1, start: 3, end: 12, nextLine: 2 },
+      { fields: ["1", "é"], line: 2, start: 12, end: 17, nextLine: 3 },
+    ]);
+  });
+
+  it("keeps a BOM-like prefix that is not a whole BOM as data", async () => {
+    const { error } = await expectAllSplits(bytesOf([0xef, 0xbb], "a\n"));
+    expect(error).toMatchObject({ code: "invalid_utf8", line: 1 });
+  });
+
+  it("accepts lone CR line endings", async () => {
+    const { records } = await expectAllSplits(bytesOf('a,b\r1,"x\ry"\r\r2,z'));
+    expect(records.map((r) => [r.fields, r.line, r.start, r.end])).toEqual([
+      [["a", "b"], 1, 0, 4],
+      [["1", "x\ry"], 2, 4, 12],
+      [["2", "z"], 5, 13, 16],
+    ]);
+  });
+
+  it("keeps a stray quote inside an unquoted field literally", async () => {
+    const { records, error } = await expectAllSplits(bytesOf('1,5" screen,ab"c"\n'));
+    expect(error).toBeNull();
+    expect(records[0]!.fields).toEqual(["1", '5" screen', 'ab"c"']);
+  });
+
+  it("keeps whitespace-only lines as records and does not trim fields", async () => {
+    const { records } = await expectAllSplits(bytesOf(" a , b \n  \n"));
+    expect(records.map((r) => r.fields)).toEqual([[" a ", " b "], ["  "]]);
+  });
+
+  it("yields rows with a varying number of fields as they are (ragged rows are the caller's concern)", async () => {
+    const { records } = await expectAllSplits(bytesOf("a,b,c\n1,2\n1,2,3,4\n"));
+    expect(records.map((r) => r.fields.length)).toEqual([3, 2, 4]);
+  });
+
+  it("supports semicolon and tab delimiters", async () => {
+    const semicolon = await expectAllSplits(bytesOf('sku;name;price\n1;"a;b";9,99\n'), { delimiter: ";" });
+    expect(semicolon.error).toBeNull();
+    expect(semicolon.records.map((r) => r.fields)).toEqual([
+      ["sku", "name", "price"],
+      ["1", "a;b", "9,99"],
+    ]);
+    const tab = await expectAllSplits(bytesOf('sku\tname\tprice\r\n1\t"a\tb, c"\t9.99\r\n'), { delimiter: "\t" });
+    expect(tab.error).toBeNull();
+    expect(tab.records.map((r) => r.fields)).toEqual([
+      ["sku", "name", "price"],
+      ["1", "a\tb, c", "9.99"],
+    ]);
+  });
+
+  it("returns nothing for an empty file, a BOM-only file and a file of blank lines", async () => {
+    expect(await parseChunks([])).toEqual({ records: [], error: null });
+    expect(await parseChunks([new Uint8Array(0)])).toEqual({ records: [], error: null });
+    expect(await expectAllSplits(bytesOf([0xef, 0xbb, 0xbf]))).toEqual({ records: [], error: null });
+    expect(await expectAllSplits(bytesOf("\r\n\n\r\n"))).toEqual({ records: [], error: null });
+  });
+
+  it("parses a header-only file with or without a final newline", async () => {
+    expect((await expectAllSplits(bytesOf("sku,name,price\r\n"))).records).toEqual([
+      { fields: ["sku", "name", "price"], line: 1, start: 0, end: 16, nextLine: 2 },
+    ]);
+    expect((await expectAllSplits(bytesOf("sku,name,price"))).records).toEqual([
+      { fields: ["sku", "name", "price"], line: 1, start: 0, end: 14, nextLine: 1 },
+    ]);
+  });
+
+  it("resumes from any record's end offset with the remaining records and lines", async () => {
+    const bytes = bytesOf('\uFEFFsku,name\r\n1,"two\r\nlines"\r\n\r\n2,"日本"\n3,x');
+    const full = parseSync([bytes]).records;
+    expect(full.map((r) => r.line)).toEqual([1, 2, 5, 6]);
+    for (const [index, record] of full.entries()) {
+      const options = { startOffset: record.end, startLine: record.nextLine };
+      const rest = bytes.subarray(record.end);
+      const expected = full.slice(index + 1);
+      expect(parseSync([rest], options).records).toEqual(expected);
+      const oneByteChunks = splitAt(rest, Array.from({ length: rest.length }, (_, i) => i));
+      expect((await parseChunks(oneByteChunks, options)).records).toEqual(expected);
+    }
+  });
+
+  it("resumes from a record's start offset (a record not yet committed)", () => {
+    const bytes = bytesOf("a\nb\nc\n");
+    const full = parseSync([bytes]).records;
+    const second = full[1]!;
+    const resumed = parseSync([bytes.subarray(second.start)], { startOffset: second.start, startLine: second.line });
+    expect(resumed.records).toEqual(full.slice(1));
+  });
+
+  it("matches a reference serializer on random data fed in random chunk sizes", () => {
+    const random = mulberry32(42);
+    const alphabet = ["a", "b", "Z", "0", " ", ",", '"', "\n", "\r\n", "\r", "é", "日", "😀", ";", "\t"];
+    const rows: string[][] = [];
+    for (let r = 0; r < 2000; r++) {
+      const width = 1 + Math.floor(random() * 6);
+      rows.push(
+        Array.from({ length: width }, () =>
+          Array.from({ length: Math.floor(random() * 8) }, () => alphabet[Math.floor(random() * alphabet.length)]).join(""),
+        ),
+      );
+    }
+    rows.push(["last"]);
+    // Rows that serialize to a blank line are skipped by design.
+    const expectedRows = rows.filter((row) => !(row.length === 1 && row[0] === ""));
+    const text = rows.map((row) => row.map(quoteField).join(",")).join("\r\n");
+    const bytes = bytesOf(text);
+    const points: number[] = [];
+    for (let p = Math.floor(random() * 64); p < bytes.length; p += 1 + Math.floor(random() * 300)) points.push(p);
+    const { records, error } = parseSync(splitAt(bytes, points));
+    expect(error).toBeNull();
+    expect(records.map((r) => r.fields)).toEqual(expectedRows);
+    for (const [index, record] of records.entries()) {
+      const next = records[index + 1];
+      if (next) expect(next.start).toBeGreaterThanOrEqual(record.end);
+      expect(record.end).toBeGreaterThan(record.start);
+    }
+    expect(records.at(-1)!.end).toBe(bytes.length);
+  });
+
+  it("stops reading and cancels the stream when the consumer stops early", async () => {
+    let cancelled = false;
+    let pulls = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulls++;
+        controller.enqueue(bytesOf(`${pulls},x\n`));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const seen: number[] = [];
+    for await (const record of readRecords(stream, new CsvParser())) {
+      seen.push(record.line);
+      if (seen.length === 3) break;
+    }
+    expect(seen).toEqual([1, 2, 3]);
+    expect(cancelled).toBe(true);
+  });
+});
+
+describe("CsvParser errors", () => {
+  it("reports an unterminated quote with the line where it opened, after yielding earlier records", async () => {
+    const { records, error } = await expectAllSplits(bytesOf('sku,name\n1,ok\n2,"never closed\nmore\n'));
+    expect(records.map((r) => r.fields)).toEqual([
+      ["sku", "name"],
+      ["1", "ok"],
+    ]);
+    expect(error).toEqual({ code: "unterminated_quote", line: 3 });
+    const raw = parseSync([bytesOf('a\n"x\ny\n')]).error;
+    expect(raw).toBeInstanceOf(FileFormatError);
+    expect((raw as FileFormatError).message).toContain("line 2");
+  });
+
+  it("rejects text after a closing quote", async () => {
+    const { records, error } = await expectAllSplits(bytesOf('a,b\n"multi\nline"x,2\n3,4\n'));
+    expect(records.map((r) => r.fields)).toEqual([["a", "b"]]);
+    expect(error).toEqual({ code: "unexpected_quote", line: 3 });
+  });
+
+  it("rejects bytes that are not valid UTF-8 and names their line", async () => {
+    const latin1 = await expectAllSplits(bytesOf("sku,name\n1,ok\n2,caf", [0xe9], "\n3,x\n"));
+    expect(latin1.records.map((r) => r.fields[0])).toEqual(["sku", "1"]);
+    expect(latin1.error).toEqual({ code: "invalid_utf8", line: 3 });
+
+    const insideQuotedNewlines = await expectAllSplits(bytesOf('a\n"x\r\ny\n', [0xc3, 0x28], '"\n'));
+    expect(insideQuotedNewlines.records.map((r) => r.fields)).toEqual([["a"]]);
+    expect(insideQuotedNewlines.error).toEqual({ code: "invalid_utf8", line: 4 });
+
+    const truncatedAtEnd = await expectAllSplits(bytesOf("a\nb,", [0xe6, 0x97]));
+    expect(truncatedAtEnd.error).toEqual({ code: "invalid_utf8", line: 2 });
+
+    const encodedSurrogate = parseSync([bytesOf("a\n", [0xed, 0xa0, 0x80], "\n")]);
+    expect(summarize(encodedSurrogate).error).toEqual({ code: "invalid_utf8", line: 2 });
+    expect((encodedSurrogate.error as Error).message).toMatch(/Line 2 .*UTF-8/);
+  });
+
+  it("rejects a record larger than the cap, with a hint when a quote is left open", async () => {
+    const options = { maxRecordBytes: 16 };
+    const tooLong = await expectAllSplits(bytesOf("a,b\n0123456789,0123456789\nc\n"), options, false);
+    expect(tooLong.records.map((r) => r.fields)).toEqual([["a", "b"]]);
+    expect(tooLong.error).toEqual({ code: "record_too_large", line: 2 });
+
+    const openQuote = parseSync(splitAt(bytesOf('a\n"', "x\n".repeat(20)), [10, 20, 30]), options);
+    expect(summarize(openQuote).error).toEqual({ code: "record_too_large", line: 2 });
+    expect((openQuote.error as Error).message).toContain("quote (\") opened on line 2");
+
+    const justFits = parseSync([bytesOf("0123456789,1234\n")], options);
+    expect(justFits.records.map((r) => r.fields)).toEqual([["0123456789", "1234"]]);
+  });
+
+  it("defers an error until the records before it have been returned", () => {
+    const parser = new CsvParser();
+    expect(parser.push(bytesOf('1\n2\n"3"x\n')).map((r) => r.fields)).toEqual([["1"], ["2"]]);
+    expect(() => parser.push(bytesOf("4\n"))).toThrow(FileFormatError);
+    expect(() => parser.finish()).toThrow(FileFormatError);
+  });
+
+  it("rejects unsupported options", () => {
+    expect(() => new CsvParser({ delimiter: "|" as ";" })).toThrow(RangeError);
+    expect(() => new CsvParser({ startOffset: -1 })).toThrow(RangeError);
+    expect(() => new CsvParser({ startLine: 0 })).toThrow(RangeError);
+  });
+});
+
+describe("detectDelimiter", () => {
+  it("picks the most frequent delimiter outside quotes, defaulting to comma", () => {
+    expect(detectDelimiter("sku,name,price")).toBe(",");
+    expect(detectDelimiter("sku;name;price")).toBe(";");
+    expect(detectDelimiter("sku\tname\tprice")).toBe("\t");
+    expect(detectDelimiter('sku;"name, with, commas";price')).toBe(";");
+    expect(detectDelimiter('"a;b;c;d",x,y')).toBe(",");
+    expect(detectDelimiter("sku")).toBe(",");
+    expect(detectDelimiter("")).toBe(",");
+    expect(detectDelimiter("a,b;c")).toBe(",");
+  });
+
+  it("reads the first line from raw bytes", () => {
+    expect(detectDelimiterFromBytes(bytesOf([0xef, 0xbb, 0xbf], "sku;name;price\r\n1,2,3,4,5,6\n"))).toBe(";");
+    expect(detectDelimiterFromBytes(bytesOf("sku\tname\tprice"))).toBe("\t");
+  });
+});
+
+function quoteField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,36 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+const root = path.resolve(import.meta.dirname, "..");
+
+export default defineConfig(async () => {
+  // The same migration files that `wrangler d1 migrations apply` uses.
+  const migrations = await readD1Migrations(path.join(root, "migrations"));
+  return {
+    test: {
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: path.join(root, "wrangler.toml") },
+              miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+            }),
+          ],
+          test: {
+            name: "workers",
+            root,
+            include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+            setupFiles: ["test/apply-migrations.ts"],
+            // The one-line-per-request logs are asserted where they matter; elsewhere they drown the report.
+            onConsoleLog: (log: string) => !log.startsWith('{"msg":"request"'),
+          },
+        },
+        {
+          // Node-side tooling (key CLI, OpenAPI validation with a real validator that needs eval).
+          test: { name: "node", root, environment: "node", include: ["test/node/**/*.test.ts"] },
+        },
+      ],
+    },
+  };
+});
