@@ -7,6 +7,7 @@ import { requestContext } from "./http/request-context.ts";
 import { honoPath, registry } from "./http/route.ts";
 import { registerDocsRoutes } from "./routes/docs.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerImportJobRoutes, registerImportRoutes } from "./routes/imports.ts";
 import { registerProductRoutes } from "./routes/products.ts";
 
 export function createApp(): Hono<AppEnv> {
@@ -14,6 +15,9 @@ export function createApp(): Hono<AppEnv> {
   app.use(requestContext());
 
   registerHealthRoutes(app);
+  // Literal paths before parameterised ones: /products/import before /products/{sku}.
+  registerImportRoutes(app);
+  registerImportJobRoutes(app);
   registerProductRoutes(app);
   registerDocsRoutes(app);
 

@@ -81,9 +81,13 @@ export const importJobs = sqliteTable(
     created: integer("created").notNull().default(0),
     updated: integer("updated").notNull().default(0),
     unchanged: integer("unchanged").notNull().default(0),
+    // Rows rejected (each with one or more row errors); processed = created + updated + unchanged + rejected.
+    rejectedRows: integer("rejected_rows").notNull().default(0),
     errorCount: integer("error_count").notNull().default(0),
     ignoredColumns: text("ignored_columns").notNull().default("[]"),
     failureReason: text("failure_reason"),
+    // Invocations that ended in a transient error (the queue retries them); reported when retries run out.
+    failedAttempts: integer("failed_attempts").notNull().default(0),
     createdAt: integer("created_at").notNull(),
     queuedAt: integer("queued_at"),
     startedAt: integer("started_at"),

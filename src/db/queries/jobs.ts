@@ -65,3 +65,13 @@ export async function markQueued(db: Db, jobId: string, now = Date.now()): Promi
     .returning();
   return row ?? null;
 }
+
+/** queued → processing, once; returns null if another invocation already started it. */
+export async function startJob(db: Db, jobId: string, now = Date.now()): Promise<JobRow | null> {
+  const [row] = await db
+    .update(importJobs)
+    .set({ status: "processing", startedAt: now, heartbeatAt: now })
+    .where(and(eq(importJobs.id, jobId), eq(importJobs.status, "queued")))
+    .returning();
+  return row ?? null;
+}

@@ -1,0 +1,209 @@
+// The import benchmark's figures: the targets, a console table, and the `## Import` section of RESULTS.md
+// (replaced in place; every other section of the file is kept as it is).
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+
+export interface SizeResult {
+  rows: number;
+  fileBytes: number;
+  /** Upload start → job seen finished, seconds; null if the import did not finish. */
+  wallS: number | null;
+  uploadS: number | null;
+  rowsPerSec: number | null;
+  status: string;
+  jobId: string | null;
+  jobDurationMs: number | null;
+  processedRows: number | null;
+  created: number | null;
+  updated: number | null;
+  unchanged: number | null;
+  errorCount: number | null;
+  slices: number | null;
+  d1RowsWritten: number | null;
+  productsWritten: number | null;
+  peakWorkerMb: number | null;
+  peakTotalMb: number | null;
+  startWorkerMb: number | null;
+  rawRowsPerSec: number | null;
+  ratio: number | null;
+  problem: string | null;
+}
+
+export interface Environment {
+  date: string;
+  command: string;
+  nproc: number;
+  memGiB: number;
+  node: string;
+  workerd: string;
+  wrangler: string;
+  commit: string;
+  rawEngine: string;
+  rawPragmas: string;
+}
+
+export type Verdict = "met" | "not met" | "not measured";
+
+export interface Target {
+  text: string;
+  verdict: Verdict;
+  detail: string;
+}
+
+export const TARGET_ROWS_PER_SEC = 50_000;
+export const TARGET_RAW_RATIO = 0.3;
+/** "Flat" memory: the 1M-row peak at most this much above the 100k-row peak. */
+export const FLAT_MEMORY_FACTOR = 1.25;
+
+const fmtInt = (n: number | null) => (n === null ? "–" : Math.round(n).toLocaleString("en-US"));
+const fmtFixed = (n: number | null, digits: number) => (n === null ? "–" : n.toFixed(digits));
+
+export function evaluateTargets(sizes: SizeResult[], reimport: SizeResult | null): Target[] {
+  const m1 = sizes.find((s) => s.rows === 1_000_000) ?? null;
+  const k100 = sizes.find((s) => s.rows === 100_000) ?? null;
+  const targets: Target[] = [];
+
+  const speed = m1?.rowsPerSec ?? null;
+  targets.push({
+    text: `≥ ${fmtInt(TARGET_ROWS_PER_SEC)} rows/s end to end for 1M rows`,
+    verdict: speed === null ? "not measured" : speed >= TARGET_ROWS_PER_SEC ? "met" : "not met",
+    detail: m1 === null ? "1M rows not run" : speed === null ? `1M import did not finish (${m1.status})` : `${fmtInt(speed)} rows/s`,
+  });
+
+  const ratio = m1?.ratio ?? null;
+  targets.push({
+    text: `≥ ${TARGET_RAW_RATIO} of raw SQLite (1M rows)`,
+    verdict: ratio === null ? "not measured" : ratio >= TARGET_RAW_RATIO ? "met" : "not met",
+    detail: ratio === null ? (m1 === null ? "1M rows not run" : "no ratio") : `${ratio.toFixed(3)} of raw`,
+  });
+
+  const a = k100?.peakWorkerMb ?? null;
+  const b = m1?.peakWorkerMb ?? null;
+  targets.push({
+    text: `peak runtime memory flat from 100k to 1M rows (1M peak ≤ ${FLAT_MEMORY_FACTOR} × 100k peak)`,
+    verdict: a === null || b === null || !m1?.wallS || !k100?.wallS ? "not measured" : b <= a * FLAT_MEMORY_FACTOR ? "met" : "not met",
+    detail: a === null || b === null ? "needs both 100k and 1M rows" : `${a.toFixed(0)} MB → ${b.toFixed(0)} MB (× ${(b / a).toFixed(2)})`,
+  });
+
+  const written = reimport?.productsWritten ?? null;
+  targets.push({
+    text: "re-import writes 0 product rows",
+    verdict: written === null ? "not measured" : written === 0 ? "met" : "not met",
+    detail:
+      reimport === null
+        ? "not run"
+        : written === null
+          ? `no slice log lines for the re-import (${reimport.status})`
+          : `${fmtInt(written)} product rows written, ${fmtInt(reimport.unchanged)} unchanged (${reimport.rows.toLocaleString("en-US")} rows)`,
+  });
+  return targets;
+}
+
+const HEAD = [
+  "rows",
+  "file MB",
+  "wall s",
+  "rows/s",
+  "job duration_ms",
+  "D1 rows written",
+  "products written",
+  "peak runtime RSS MB",
+  "raw SQLite rows/s",
+  "ratio",
+];
+
+function rowCells(s: SizeResult): string[] {
+  return [
+    fmtInt(s.rows),
+    fmtFixed(s.fileBytes / 1_000_000, 1),
+    fmtFixed(s.wallS, 2),
+    fmtInt(s.rowsPerSec),
+    fmtInt(s.jobDurationMs),
+    fmtInt(s.d1RowsWritten),
+    fmtInt(s.productsWritten),
+    s.peakWorkerMb === null ? "–" : `${s.peakWorkerMb.toFixed(0)} (all workerd ${fmtFixed(s.peakTotalMb, 0)})`,
+    fmtInt(s.rawRowsPerSec),
+    fmtFixed(s.ratio, 3),
+  ];
+}
+
+export function consoleTable(sizes: SizeResult[], reimport: SizeResult | null, targets: Target[]): string {
+  const rows = [HEAD, ...sizes.map(rowCells)];
+  if (reimport) rows.push(rowCells(reimport).map((c, i) => (i === 0 ? `${c} (re-import)` : c)));
+  const widths = HEAD.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const out = [line(rows[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line), ""];
+  for (const s of [...sizes, ...(reimport ? [reimport] : [])]) {
+    if (s.problem) out.push(`! ${fmtInt(s.rows)} rows: ${s.problem}`);
+  }
+  for (const t of targets) out.push(`[${t.verdict}] ${t.text}: ${t.detail}`);
+  return out.join("\n");
+}
+
+export function markdownSection(env: Environment, sizes: SizeResult[], reimport: SizeResult | null, targets: Target[], notes: string[]): string {
+  const md: string[] = [];
+  md.push("## Import", "");
+  md.push(`- Date: ${env.date}`);
+  md.push(
+    `- Machine: ${env.nproc} CPUs (nproc), ${env.memGiB.toFixed(1)} GiB memory, Node ${env.node}, ${env.workerd}, wrangler ${env.wrangler}, commit ${env.commit}`,
+  );
+  md.push(`- Command: \`${env.command}\``);
+  md.push(`- Raw SQLite baseline: ${env.rawEngine}, ${env.rawPragmas}, one transaction, one prepared upsert, insert time only`);
+  md.push("");
+  md.push(`| ${HEAD.join(" | ")} |`);
+  md.push(`| ${HEAD.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`);
+  for (const s of sizes) md.push(`| ${rowCells(s).join(" | ")} |`);
+  md.push("");
+  md.push(
+    "Wall s: upload start → job seen `completed`/`failed` (polled every 250 ms). D1 rows written and products written: sums of the " +
+      "consumer's `import slice` log lines for the job. Peak runtime RSS: largest VmRSS of the workerd process running the Worker " +
+      "(sampled every 100 ms during the import); in brackets the largest sum over all workerd processes of `wrangler dev`. " +
+      "Ratio: end-to-end rows/s ÷ raw SQLite rows/s.",
+  );
+  md.push("");
+  if (reimport) {
+    md.push(
+      `Re-import of the ${fmtInt(reimport.rows)}-row file (same tenant, same content): status ${reimport.status}, wall ${fmtFixed(reimport.wallS, 2)} s ` +
+        `(${fmtInt(reimport.rowsPerSec)} rows/s), job duration_ms ${fmtInt(reimport.jobDurationMs)}, products written **${fmtInt(reimport.productsWritten)}**, ` +
+        `D1 rows written ${fmtInt(reimport.d1RowsWritten)}, unchanged ${fmtInt(reimport.unchanged)}, created ${fmtInt(reimport.created)}, ` +
+        `updated ${fmtInt(reimport.updated)}, errors ${fmtInt(reimport.errorCount)}, peak runtime RSS ${fmtFixed(reimport.peakWorkerMb, 0)} MB.`,
+    );
+  } else {
+    md.push("Re-import: not run.");
+  }
+  md.push("");
+  md.push("Targets:", "");
+  for (const t of targets) md.push(`- ${t.verdict === "met" ? "✅ met" : t.verdict === "not met" ? "❌ not met" : "⚪ not measured"}: ${t.text} (${t.detail})`);
+  const problems = [...sizes, ...(reimport ? [reimport] : [])].filter((s) => s.problem);
+  if (problems.length > 0 || notes.length > 0) {
+    md.push("", "Notes:", "");
+    for (const s of problems) md.push(`- ${fmtInt(s.rows)} rows${s === reimport ? " (re-import)" : ""}: ${s.problem}`);
+    for (const n of notes) md.push(`- ${n}`);
+  }
+  md.push("");
+  return md.join("\n");
+}
+
+/** Replaces the `## Import` section of `file` (up to the next `## ` heading), or appends it; other sections stay. */
+export function writeResults(file: string, section: string): void {
+  const body = section.endsWith("\n") ? section : `${section}\n`;
+  let text: string;
+  if (!existsSync(file)) {
+    text = `# Benchmarks\n\n${body}`;
+  } else {
+    const old = readFileSync(file, "utf8");
+    const lines = old.split("\n");
+    const start = lines.findIndex((l) => /^## Import\s*$/.test(l));
+    if (start < 0) {
+      text = `${old.replace(/\n*$/, "\n\n")}${body}`;
+    } else {
+      let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
+      if (end < 0) end = lines.length;
+      const before = lines.slice(0, start).join("\n").replace(/\n+$/, "");
+      const after = lines.slice(end).join("\n");
+      text = `${before ? `${before}\n\n` : ""}${body}${after ? `\n${after}` : ""}`;
+    }
+  }
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}

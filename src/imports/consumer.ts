@@ -1,0 +1,65 @@
+// Queue handlers: the import consumer (one slice per message, continuation or retry) and the dead-letter consumer.
+import { eq, sql } from "drizzle-orm";
+import { readConfig, type Env } from "../config.ts";
+import { database } from "../db/client.ts";
+import { failJob, getJobById } from "../db/queries/jobs.ts";
+import { importJobs } from "../db/schema.ts";
+import type { ImportMessage } from "./messages.ts";
+import { runImportSlice } from "./process.ts";
+
+function isImportMessage(body: unknown): body is ImportMessage {
+  const m = body as Partial<ImportMessage> | null;
+  return typeof m?.jobId === "string" && typeof m.cursorByte === "number";
+}
+
+/** Exponential backoff with full jitter: about 5 s, 10 s, 20 s … capped at 10 minutes. */
+export function retryDelaySeconds(attempts: number, random = Math.random): number {
+  const ceiling = Math.min(600, 5 * 2 ** Math.max(0, attempts - 1));
+  return Math.max(1, Math.round(ceiling / 2 + (random() * ceiling) / 2));
+}
+
+export async function handleImportBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const config = readConfig(env);
+  // One message at a time: each slice already uses the invocation's CPU and memory budget.
+  for (const message of batch.messages) {
+    if (!isImportMessage(message.body)) {
+      console.error(JSON.stringify({ level: "error", msg: "malformed import message dropped", message_id: message.id }));
+      message.ack();
+      continue;
+    }
+    const { jobId } = message.body;
+    try {
+      const outcome = await runImportSlice(env, config, jobId);
+      if (outcome.kind === "continue") await env.IMPORT_QUEUE.send({ jobId, cursorByte: outcome.cursorByte });
+      message.ack();
+    } catch (err) {
+      // Transient (D1 busy, R2 hiccup, a send that failed): the next delivery resumes from the job's checkpoint.
+      const delaySeconds = retryDelaySeconds(message.attempts);
+      console.warn(JSON.stringify({ level: "warn", msg: "import slice failed, retrying", job_id: jobId, attempts: message.attempts, delay_s: delaySeconds, error: String(err) }));
+      await database(env.DB)
+        .update(importJobs)
+        .set({ failedAttempts: sql`${importJobs.failedAttempts} + 1` })
+        .where(eq(importJobs.id, jobId))
+        .catch(() => undefined);
+      message.retry({ delaySeconds });
+    }
+  }
+}
+
+export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const db = database(env.DB);
+  for (const message of batch.messages) {
+    if (isImportMessage(message.body)) {
+      const job = await getJobById(db, message.body.jobId);
+      if (job) {
+        const attempts = Math.max(job.failedAttempts, 1);
+        await failJob(
+          db,
+          job.id,
+          `Processing failed after ${attempts} attempt${attempts === 1 ? "" : "s"}. The ${job.processedRows} rows counted as processed were imported; upload the file again to import the rest.`,
+        );
+      }
+    }
+    message.ack();
+  }
+}

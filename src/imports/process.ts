@@ -1,0 +1,228 @@
+// One queue invocation of an import: read the file from the job's checkpoint, parse, validate and commit
+// in chunks until the file ends or the slice's budget (rows, wall time) is spent.
+import type { Config, Env } from "../config.ts";
+import { database } from "../db/client.ts";
+import { failJob, getJobById, startJob, type JobRow } from "../db/queries/jobs.ts";
+import { CsvParser, type CsvDelimiter, type CsvRecord, detectDelimiterFromBytes } from "./csv.ts";
+import { type HeaderMapping, mapHeader } from "./header.ts";
+import type { JobOptions } from "./job.ts";
+import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
+import { FileFormatError, type RecordParser } from "./records.ts";
+import { csvRow, ndjsonRow, type RowOutcome } from "./rows.ts";
+import { type Checkpoint, type Chunk, type ChunkResult, commitChunk } from "./write.ts";
+
+export type SliceOutcome =
+  | { kind: "continue"; cursorByte: number }
+  | { kind: "finished" }
+  /** Nothing to do: the job is gone, finished, or another invocation got there first. */
+  | { kind: "skipped"; reason: string };
+
+/** A problem with the file as a whole: the job fails, retrying cannot help. */
+export class PermanentImportError extends Error {}
+
+// A chunk also flushes at this many bytes of source, keeping its JSON parameter far below D1's 2 MB per value.
+const CHUNK_SOURCE_BYTES = 512 * 1024;
+
+export async function runImportSlice(env: Env, config: Config, jobId: string): Promise<SliceOutcome> {
+  const db = database(env.DB);
+  let job = await getJobById(db, jobId);
+  if (!job) return { kind: "skipped", reason: "job not found" };
+  if (job.status === "queued") job = (await startJob(db, job.id)) ?? (await getJobById(db, jobId));
+  if (!job || job.status !== "processing") return { kind: "skipped", reason: `job is ${job?.status ?? "gone"}` };
+
+  try {
+    return await new ImportSlice(env, config, job).run();
+  } catch (err) {
+    if (err instanceof FileFormatError) {
+      await failJob(db, job.id, `Line ${err.line}: ${err.message}`);
+      return { kind: "finished" };
+    }
+    if (err instanceof PermanentImportError) {
+      await failJob(db, job.id, err.message);
+      return { kind: "finished" };
+    }
+    throw err;
+  }
+}
+
+class ImportSlice {
+  private readonly started = Date.now();
+  private readonly options: JobOptions;
+  private checkpoint: Checkpoint;
+  private storedErrors: number;
+  private rowsThisSlice = 0;
+  private inFlight: Promise<ChunkResult> | null = null;
+  private lostRace = false;
+  private readonly stats = { rows: 0, productsWritten: 0, rowsWritten: 0 };
+
+  // Per file format.
+  private mapping: HeaderMapping | null = null;
+  private delimiter: CsvDelimiter = ",";
+  private newHeader: Chunk["header"];
+  private readonly ignored: Set<string>;
+  private committedIgnored: number;
+
+  private chunk: RowOutcome[] = [];
+  private chunkEnd: Checkpoint;
+  private chunkBytes = 0;
+
+  constructor(
+    private readonly env: Env,
+    private readonly config: Config,
+    private readonly job: JobRow,
+  ) {
+    this.options = JSON.parse(job.options) as JobOptions;
+    this.checkpoint = { cursorByte: job.cursorByte, cursorLine: job.cursorLine };
+    this.chunkEnd = this.checkpoint;
+    this.storedErrors = Math.min(job.errorCount, config.maxStoredErrors);
+    this.ignored = new Set(JSON.parse(job.ignoredColumns) as string[]);
+    this.committedIgnored = this.ignored.size;
+    if (job.columns !== null) {
+      this.mapping = { ok: true, columns: JSON.parse(job.columns) as HeaderMapping["columns"], ignored: [] };
+      this.delimiter = (job.delimiter ?? ",") as CsvDelimiter;
+    }
+  }
+
+  async run(): Promise<SliceOutcome> {
+    let outcome: SliceOutcome;
+    try {
+      outcome = await this.read();
+      await this.settle();
+    } catch (err) {
+      // Never leave a commit running behind a failure: the job's fate is decided after it lands.
+      await this.settle().catch(() => undefined);
+      throw err;
+    }
+    console.log(
+      JSON.stringify({
+        msg: "import slice",
+        job_id: this.job.id,
+        rows: this.stats.rows,
+        products_written: this.stats.productsWritten,
+        d1_rows_written: this.stats.rowsWritten,
+        ms: Date.now() - this.started,
+        outcome: this.lostRace ? "skipped" : outcome.kind,
+      }),
+    );
+    if (this.lostRace) return { kind: "skipped", reason: "another invocation committed first" };
+    return outcome;
+  }
+
+  private async read(): Promise<SliceOutcome> {
+    const atEnd = this.checkpoint.cursorByte >= this.job.sizeBytes;
+    const object = atEnd ? null : await this.env.UPLOADS.get(this.job.objectKey, this.checkpoint.cursorByte > 0 ? { range: { offset: this.checkpoint.cursorByte } } : undefined);
+    if (!atEnd && !object) throw new PermanentImportError("The uploaded file is no longer stored, so the import cannot continue. Upload the file again.");
+    if (object) {
+      const reader = object.body.getReader();
+      try {
+        let parser: RecordParser<CsvRecord | NdjsonRecord> | null = null;
+        for (;;) {
+          const { done, value } = await reader.read();
+          parser ??= this.parserFor(done ? new Uint8Array(0) : value);
+          const records = done ? drain(parser) : parser.push(value);
+          for (const record of records) {
+            if (await this.accept(record)) {
+              await reader.cancel().catch(() => undefined);
+              return { kind: "continue", cursorByte: this.chunkEnd.cursorByte };
+            }
+          }
+          if (done) break;
+        }
+      } catch (err) {
+        await reader.cancel().catch(() => undefined);
+        // Rows before a broken spot are still committed, so processed_rows says exactly how far the file was read.
+        if (err instanceof FileFormatError) {
+          await this.flush(false);
+          await this.settle();
+        }
+        throw err;
+      }
+    }
+    if (this.job.format === "csv" && !this.mapping) {
+      throw new PermanentImportError("The file is empty: it has no header line. The first line must name the columns (sku, name, price, …).");
+    }
+    await this.flush(true);
+    return { kind: "finished" };
+  }
+
+  /** Builds the parser; a CSV's first slice reads the delimiter from the first bytes unless the client chose one. */
+  private parserFor(firstBytes: Uint8Array): RecordParser<CsvRecord | NdjsonRecord> {
+    const position = { startOffset: this.checkpoint.cursorByte, startLine: this.checkpoint.cursorLine };
+    if (this.job.format === "ndjson") return new NdjsonParser(position);
+    if (!this.mapping) this.delimiter = this.options.delimiter ?? detectDelimiterFromBytes(firstBytes);
+    return new CsvParser({ ...position, delimiter: this.delimiter });
+  }
+
+  /** Takes one record; returns true when the slice's budget is spent and it should hand over. */
+  private async accept(record: CsvRecord | NdjsonRecord): Promise<boolean> {
+    const end = { cursorByte: record.end, cursorLine: record.nextLine };
+    if (this.job.format === "csv" && !this.mapping) {
+      const header = mapHeader((record as CsvRecord).fields);
+      if (!header.ok) throw new PermanentImportError(`Line ${record.line}: ${header.message}`);
+      this.mapping = header;
+      this.newHeader = { columns: JSON.stringify(header.columns), delimiter: this.delimiter };
+      for (const name of header.ignored) this.ignored.add(name);
+      this.chunkEnd = end;
+      return false;
+    }
+    this.chunk.push(
+      this.job.format === "csv"
+        ? csvRow(record as CsvRecord, this.mapping as HeaderMapping, this.delimiter, this.options.currency)
+        : ndjsonRow(record as NdjsonRecord, this.options.currency, this.ignored),
+    );
+    this.chunkEnd = end;
+    this.chunkBytes += record.end - record.start;
+    if (this.chunk.length >= this.config.importChunkRows || this.chunkBytes >= CHUNK_SOURCE_BYTES) {
+      await this.flush(false);
+      if (this.lostRace) return true;
+      return this.rowsThisSlice >= this.config.importSliceRows || Date.now() - this.started >= this.config.importSliceMs;
+    }
+    return false;
+  }
+
+  /**
+   * Commits the pending chunk. Commits are pipelined: this one is sent while the next chunk is parsed,
+   * but never before the previous one is applied (each starts from the checkpoint the previous one wrote).
+   */
+  private async flush(last: boolean): Promise<void> {
+    await this.settle();
+    if (this.lostRace) return;
+    const chunk: Chunk = { rows: this.chunk, end: this.chunkEnd, header: this.newHeader, last };
+    if (this.ignored.size !== this.committedIgnored) chunk.ignoredColumns = [...this.ignored];
+    if (chunk.rows.length === 0 && !last && !chunk.header) return;
+    const context = {
+      jobId: this.job.id,
+      tenantId: this.job.tenantId,
+      dryRun: this.job.dryRun,
+      from: this.checkpoint,
+      storedErrors: this.storedErrors,
+      maxStoredErrors: this.config.maxStoredErrors,
+    };
+    this.checkpoint = chunk.end;
+    this.rowsThisSlice += chunk.rows.length;
+    this.chunk = [];
+    this.chunkBytes = 0;
+    this.newHeader = undefined;
+    this.committedIgnored = this.ignored.size;
+    this.inFlight = commitChunk(this.env.DB, context, chunk);
+    this.storedErrors = Math.min(this.storedErrors + chunk.rows.reduce((n, r) => n + (r.ok ? 0 : r.errors.length), 0), this.config.maxStoredErrors);
+    if (last) await this.settle();
+  }
+
+  private async settle(): Promise<void> {
+    if (!this.inFlight) return;
+    const result = await this.inFlight;
+    this.inFlight = null;
+    if (!result.applied) this.lostRace = true;
+    this.stats.rows += result.counts.created + result.counts.updated + result.counts.unchanged + result.counts.rejected;
+    this.stats.productsWritten += result.productsWritten;
+    this.stats.rowsWritten += result.rowsWritten;
+  }
+}
+
+function drain<R>(parser: { finish(): R[] }): R[] {
+  const out: R[] = [];
+  for (let batch = parser.finish(); batch.length > 0; batch = parser.finish()) out.push(...batch);
+  return out;
+}
+

@@ -1,0 +1,51 @@
+// From parsed records to validated products or row errors, the same way for CSV and NDJSON.
+import { productColumns, type ProductInput, validateProductRow } from "../catalog/product.ts";
+import type { CsvRecord } from "./csv.ts";
+import { type HeaderMapping, mapRow, normalizeColumnName } from "./header.ts";
+import type { NdjsonRecord } from "./ndjson.ts";
+
+export const ERROR_VALUE_LENGTH = 200;
+
+export interface RowError {
+  line: number;
+  column: string | null;
+  code: string;
+  message: string;
+  value: string | null;
+}
+
+export type RowOutcome = { ok: true; line: number; product: ProductInput } | { ok: false; line: number; errors: RowError[] };
+
+const cut = (text: string) => (text.length > ERROR_VALUE_LENGTH ? text.slice(0, ERROR_VALUE_LENGTH) : text);
+
+function fromValidation(line: number, raw: Record<string, unknown>, currency: string): RowOutcome {
+  const result = validateProductRow(raw, currency);
+  if (result.ok) return { ok: true, line, product: result.product };
+  return { ok: false, line, errors: result.errors.map((e) => ({ line, column: e.column, code: e.code, message: e.message, value: e.value })) };
+}
+
+export function csvRow(record: CsvRecord, mapping: HeaderMapping, delimiter: string, currency: string): RowOutcome {
+  const mapped = mapRow(mapping, record.fields);
+  if (!mapped.ok) {
+    const error = { line: record.line, column: null, code: mapped.code, message: mapped.message, value: cut(record.fields.join(delimiter)) };
+    return { ok: false, line: record.line, errors: [error] };
+  }
+  return fromValidation(record.line, mapped.values, currency);
+}
+
+const KNOWN = new Set<string>(productColumns);
+
+/** NDJSON keys are matched like CSV header names (trimmed, case-insensitive); unknown keys are reported to `ignored`. */
+export function ndjsonRow(record: NdjsonRecord, currency: string, ignored: Set<string>): RowOutcome {
+  if (!record.value) {
+    const error = record.error ?? { code: "invalid_json", message: "This line is not valid JSON." };
+    return { ok: false, line: record.line, errors: [{ line: record.line, column: null, code: error.code, message: error.message, value: cut(record.raw ?? "") }] };
+  }
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record.value)) {
+    const name = normalizeColumnName(key);
+    if (KNOWN.has(name)) raw[name] = value;
+    else if (ignored.size < 100) ignored.add(key);
+  }
+  return fromValidation(record.line, raw, currency);
+}

@@ -1,0 +1,161 @@
+// One chunk of an import, committed as one D1 batch (one transaction): product upserts, new row errors and
+// the job's checkpoint/counter update. Every statement is guarded by the checkpoint the chunk started from,
+// so a redelivered, duplicated or stale invocation applies nothing: exactly-once effect on at-least-once delivery.
+import type { ProductInput } from "../catalog/product.ts";
+import type { RowError, RowOutcome } from "./rows.ts";
+
+export interface Checkpoint {
+  cursorByte: number;
+  cursorLine: number;
+}
+
+export interface Chunk {
+  rows: RowOutcome[];
+  /** Where the chunk's records end: the job's checkpoint once committed. */
+  end: Checkpoint;
+  /** Set on the first commit of a CSV job: the header mapping every continuation reuses. */
+  header?: { columns: string; delimiter: string };
+  ignoredColumns?: string[];
+  /** The last chunk of the file: the job completes with it. */
+  last: boolean;
+}
+
+export interface ChunkContext {
+  jobId: string;
+  tenantId: string;
+  dryRun: boolean;
+  /** The checkpoint the chunk starts from; the guard of every statement. */
+  from: Checkpoint;
+  /** Row errors already stored for the job, and how many may be stored at most. */
+  storedErrors: number;
+  maxStoredErrors: number;
+}
+
+export interface ChunkResult {
+  /** False when the guard failed: another invocation already committed from this checkpoint. */
+  applied: boolean;
+  counts: { created: number; updated: number; unchanged: number; rejected: number; errors: number };
+  storedErrors: number;
+  productsWritten: number;
+  rowsWritten: number;
+}
+
+// Product columns in the order rows travel in the JSON parameter (arrays keep it compact).
+const FIELDS = ["sku", "name", "description", "price_minor", "currency", "stock", "status", "brand", "category", "barcode", "image_url", "tags"] as const;
+
+type Stored = [string, string, string | null, number, string, number, string, string | null, string | null, string | null, string | null, string];
+
+function stored(p: ProductInput): Stored {
+  return [p.sku, p.name, p.description, p.priceMinor, p.currency, p.stock, p.status, p.brand, p.category, p.barcode, p.imageUrl, JSON.stringify(p.tags)];
+}
+
+function sameProduct(a: Stored, b: Stored): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const GUARD = "EXISTS (SELECT 1 FROM import_jobs WHERE id = ?1 AND cursor_byte = ?2 AND status = 'processing')";
+
+const EXISTING_SQL = `SELECT sku_key, ${FIELDS.join(", ")} FROM products
+  WHERE tenant_id = ?1 AND sku_key IN (SELECT value FROM json_each(?2))`;
+
+const UPSERT_SQL = `INSERT INTO products (tenant_id, sku_key, ${FIELDS.join(", ")}, created_at, updated_at)
+  SELECT ?3, j.value ->> 0, ${FIELDS.map((_, i) => `j.value ->> ${i + 1}`).join(", ")}, ?4, ?4
+  FROM json_each(?5) AS j WHERE ${GUARD}
+  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${FIELDS.map((f) => `${f} = excluded.${f}`).join(", ")}, updated_at = excluded.updated_at
+  WHERE (${FIELDS.map((f) => `products.${f}`).join(", ")}) IS NOT (${FIELDS.map((f) => `excluded.${f}`).join(", ")})`;
+
+const ERRORS_SQL = `INSERT INTO import_errors (job_id, seq, line, "column", code, message, value)
+  SELECT ?1, ?3 + j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4
+  FROM json_each(?4) AS j WHERE ${GUARD}`;
+
+// One statement shape for every chunk; the header, ignored columns and completion apply only when bound.
+const JOB_UPDATE_SQL = `UPDATE import_jobs SET
+    cursor_byte = ?3, cursor_line = ?4,
+    processed_rows = processed_rows + ?5,
+    created = created + ?6, updated = updated + ?7, unchanged = unchanged + ?8,
+    rejected_rows = rejected_rows + ?9, error_count = error_count + ?10,
+    heartbeat_at = ?11,
+    columns = coalesce(?12, columns), delimiter = coalesce(?13, delimiter), ignored_columns = coalesce(?14, ignored_columns),
+    status = CASE WHEN ?15 THEN 'completed' ELSE status END,
+    total_rows = CASE WHEN ?15 THEN processed_rows + ?5 ELSE total_rows END,
+    finished_at = CASE WHEN ?15 THEN ?11 ELSE finished_at END
+  WHERE id = ?1 AND cursor_byte = ?2 AND status = 'processing'`;
+
+/** Classifies each valid row against the catalog (and earlier rows of the chunk): a later row for the same SKU wins. */
+async function classify(db: D1Database, ctx: ChunkContext, rows: RowOutcome[]) {
+  const keys = [...new Set(rows.flatMap((r) => (r.ok ? [r.product.skuKey] : [])))];
+  const current = new Map<string, Stored>();
+  if (keys.length > 0) {
+    const existing = await db.prepare(EXISTING_SQL).bind(ctx.tenantId, JSON.stringify(keys)).raw<[string, ...Stored]>();
+    for (const [key, ...fields] of existing) current.set(key, fields as Stored);
+  }
+  const counts = { created: 0, updated: 0, unchanged: 0, rejected: 0, errors: 0 };
+  const writes = new Map<string, Stored>();
+  const errors: RowError[] = [];
+  for (const row of rows) {
+    if (!row.ok) {
+      counts.rejected++;
+      counts.errors += row.errors.length;
+      errors.push(...row.errors);
+      continue;
+    }
+    const next = stored(row.product);
+    const before = current.get(row.product.skuKey);
+    if (!before) counts.created++;
+    else if (sameProduct(before, next)) {
+      counts.unchanged++;
+      continue;
+    } else counts.updated++;
+    current.set(row.product.skuKey, next);
+    writes.set(row.product.skuKey, next);
+  }
+  return { counts, writes, errors };
+}
+
+export async function commitChunk(db: D1Database, ctx: ChunkContext, chunk: Chunk, now = Date.now()): Promise<ChunkResult> {
+  const { counts, writes, errors } = await classify(db, ctx, chunk.rows);
+  const toStore = errors.slice(0, Math.max(0, ctx.maxStoredErrors - ctx.storedErrors));
+  const guard = [ctx.jobId, ctx.from.cursorByte] as const;
+
+  const statements: D1PreparedStatement[] = [];
+  const upsert = !ctx.dryRun && writes.size > 0;
+  if (upsert) {
+    const rows = [...writes].map(([key, fields]) => [key, ...fields]);
+    statements.push(db.prepare(UPSERT_SQL).bind(...guard, ctx.tenantId, now, JSON.stringify(rows)));
+  }
+  if (toStore.length > 0) {
+    const rows = toStore.map((e) => [e.line, e.column, e.code, e.message, e.value]);
+    statements.push(db.prepare(ERRORS_SQL).bind(...guard, ctx.storedErrors, JSON.stringify(rows)));
+  }
+  statements.push(
+    db
+      .prepare(JOB_UPDATE_SQL)
+      .bind(
+        ...guard,
+        chunk.end.cursorByte,
+        chunk.end.cursorLine,
+        chunk.rows.length,
+        counts.created,
+        counts.updated,
+        counts.unchanged,
+        counts.rejected,
+        counts.errors,
+        now,
+        chunk.header?.columns ?? null,
+        chunk.header?.delimiter ?? null,
+        chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns) : null,
+        chunk.last ? 1 : 0,
+      ),
+  );
+
+  const results = await db.batch(statements);
+  const jobUpdate = results[results.length - 1];
+  return {
+    applied: jobUpdate?.meta.changes === 1,
+    counts,
+    storedErrors: ctx.storedErrors + toStore.length,
+    productsWritten: upsert ? (results[0]?.meta.changes ?? 0) : 0,
+    rowsWritten: results.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0),
+  };
+}
