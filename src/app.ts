@@ -7,6 +7,7 @@ import { requestContext } from "./http/request-context.ts";
 import { honoPath, registry } from "./http/route.ts";
 import { registerDocsRoutes } from "./routes/docs.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerImportStatusRoutes } from "./routes/import-status.ts";
 import { registerImportJobRoutes, registerImportRoutes } from "./routes/imports.ts";
 import { registerProductRoutes } from "./routes/products.ts";
 
@@ -15,8 +16,10 @@ export function createApp(): Hono<AppEnv> {
   app.use(requestContext());
 
   registerHealthRoutes(app);
-  // Literal paths before parameterised ones: /products/import before /products/{sku}.
+  // Literal paths before parameterised ones: /products/import before /products/{sku},
+  // /products/import/status before /products/import/{job_id}.
   registerImportRoutes(app);
+  registerImportStatusRoutes(app);
   registerImportJobRoutes(app);
   registerProductRoutes(app);
   registerDocsRoutes(app);

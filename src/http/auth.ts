@@ -1,8 +1,8 @@
 // Bearer API keys: authenticate the caller, then require the route's scope.
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { hashKey, KEY_PATTERN, type Scope } from "../auth/keys.ts";
 import { database } from "../db/client.ts";
-import { findKeyByHash } from "../db/queries/keys.ts";
+import { findKeyByHash, type KeyRecord } from "../db/queries/keys.ts";
 import type { AppEnv } from "./context.ts";
 import { ProblemError } from "./problem.ts";
 
@@ -25,31 +25,40 @@ function sameHash(a: string, b: string): boolean {
   return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
 }
 
+/** The SHA-256 of the presented key; 401 when the header is missing or is not a Bearer key of ours. */
+export async function presentedKeyHash(c: Context<AppEnv>): Promise<string> {
+  const header = c.req.header("authorization");
+  if (!header) throw unauthorized("This endpoint needs an API key: send `Authorization: Bearer <key>`.", false);
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+  if (!match?.[1] || !KEY_PATTERN.test(match[1])) {
+    throw unauthorized("The Authorization header must be `Bearer <key>` with a key that starts with `pik_`.", true);
+  }
+  return hashKey(match[1]);
+}
+
+/** Admits the caller of `key` (looked up by `hash`) to a route that needs `scope`, or throws 401/403. */
+export function authorize(c: Context<AppEnv>, key: KeyRecord | null, hash: string, scope: Scope): void {
+  // Unknown and revoked keys get the same answer, so a response never confirms that a key existed.
+  if (!key || key.revokedAt !== null || !sameHash(key.keyHash, hash)) {
+    throw unauthorized("The API key is not valid or has been revoked.", true);
+  }
+  c.set("caller", { tenantId: key.tenantId, keyId: key.id, scopes: key.scopes });
+  if (!key.scopes.includes(scope)) {
+    throw new ProblemError({
+      status: 403,
+      type: "insufficient-scope",
+      title: "Forbidden",
+      detail: `This API key lacks the scope "${scope}" that this endpoint requires.`,
+      headers: { "www-authenticate": `${REALM}, error="insufficient_scope", scope="${scope}"` },
+      extensions: { required_scope: scope },
+    });
+  }
+}
+
 export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const header = c.req.header("authorization");
-    if (!header) throw unauthorized("This endpoint needs an API key: send `Authorization: Bearer <key>`.", false);
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-    if (!match?.[1] || !KEY_PATTERN.test(match[1])) {
-      throw unauthorized("The Authorization header must be `Bearer <key>` with a key that starts with `pik_`.", true);
-    }
-    const hash = await hashKey(match[1]);
-    const key = await findKeyByHash(database(c.var.db), hash);
-    // Unknown and revoked keys get the same answer, so a response never confirms that a key existed.
-    if (!key || key.revokedAt !== null || !sameHash(key.keyHash, hash)) {
-      throw unauthorized("The API key is not valid or has been revoked.", true);
-    }
-    c.set("caller", { tenantId: key.tenantId, keyId: key.id, scopes: key.scopes });
-    if (!key.scopes.includes(scope)) {
-      throw new ProblemError({
-        status: 403,
-        type: "insufficient-scope",
-        title: "Forbidden",
-        detail: `This API key lacks the scope "${scope}" that this endpoint requires.`,
-        headers: { "www-authenticate": `${REALM}, error="insufficient_scope", scope="${scope}"` },
-        extensions: { required_scope: scope },
-      });
-    }
+    const hash = await presentedKeyHash(c);
+    authorize(c, await findKeyByHash(database(c.var.db), hash), hash, scope);
     await next();
   };
 }

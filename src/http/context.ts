@@ -14,5 +14,7 @@ export interface AppEnv {
     /** The request's D1 session (Sessions API): replica reads, read-your-writes via bookmarks. */
     db: D1DatabaseSession;
     caller: Caller;
+    /** SHA-256 of the presented key, for routes that authorize inside their own D1 batch. */
+    keyHash: string;
   };
 }

@@ -3,7 +3,7 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import type { Scope } from "../auth/keys.ts";
-import { requireScope } from "./auth.ts";
+import { presentedKeyHash, requireScope } from "./auth.ts";
 import type { AppEnv } from "./context.ts";
 import { validate } from "./validate.ts";
 
@@ -27,6 +27,11 @@ export interface RouteSpec<Q extends AnyObject | undefined = undefined, P extend
   tag: string;
   /** Scope the API key needs; undefined for public endpoints. */
   scope?: Scope;
+  /**
+   * The handler checks the key itself (`authorize()`) with the lookup inside its own D1 batch, saving a round
+   * trip; the route only requires a well-formed Bearer key up front and hands its hash over as `keyHash`.
+   */
+  authorizeInHandler?: boolean;
   query?: Q;
   params?: P;
   /** Request headers documented for the operation (name → description). */
@@ -49,6 +54,11 @@ export function honoPath(path: string): string {
   return path.replace(/\{(\w+)\}/g, ":$1");
 }
 
+const requireBearerKey: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("keyHash", await presentedKeyHash(c));
+  await next();
+};
+
 export function route<Q extends AnyObject | undefined = undefined, P extends AnyObject | undefined = undefined>(
   app: Hono<AppEnv>,
   spec: RouteSpec<Q, P>,
@@ -56,7 +66,7 @@ export function route<Q extends AnyObject | undefined = undefined, P extends Any
 ): void {
   if (!registry.some((r) => r.operationId === spec.operationId)) registry.push(spec as RouteSpec<AnyObject | undefined, AnyObject | undefined>);
   const middleware = [
-    ...(spec.scope ? [requireScope(spec.scope)] : []),
+    ...(spec.scope ? [spec.authorizeInHandler ? requireBearerKey : requireScope(spec.scope)] : []),
     ...(spec.params ? [validate("param", spec.params)] : []),
     ...(spec.query ? [validate("query", spec.query)] : []),
   ];

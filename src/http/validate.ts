@@ -21,7 +21,7 @@ export function fieldErrors(target: keyof ValidationTargets, issues: readonly z.
     return {
       location: locations[target],
       name: name || "(root)",
-      message: Array.isArray(raw) ? `must be given once, got ${raw.length} values` : issue.message,
+      message: Array.isArray(raw) ? `${issue.message}, given once (got ${raw.length} values)` : issue.message,
     };
   });
 }
