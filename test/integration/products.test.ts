@@ -115,6 +115,17 @@ describe("GET /api/v1/products/{sku}", () => {
     expect(await res.json()).toMatchObject({ sku: "Shirt-Red-M", name: "Red shirt", price: "19.99", currency: "USD", status: "active" });
   });
 
+  it("finds a SKU containing a slash when it is URL-encoded", async () => {
+    const t = await createTenant(["products:read"]);
+    await seedProducts(t.tenantId, [{ sku: "A/B-1" }, { sku: "C%D" }]);
+    const slash = await request("/api/v1/products/A%2FB-1", { key: t.key });
+    expect(slash.status).toBe(200);
+    expect(await slash.json()).toMatchObject({ sku: "A/B-1" });
+    const percent = await request("/api/v1/products/C%25D", { key: t.key });
+    expect(percent.status).toBe(200);
+    expect(await percent.json()).toMatchObject({ sku: "C%D" });
+  });
+
   it("answers another tenant's product exactly like a missing one", async () => {
     const owner = await createTenant(["products:read"]);
     const other = await createTenant(["products:read"]);
