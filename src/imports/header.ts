@@ -1,23 +1,13 @@
+import { type ProductColumn, productColumns } from "../catalog/product.ts";
+
 /**
  * Maps a CSV header to the known product columns, and CSV rows to named values.
  */
 
-export const KNOWN_COLUMNS = [
-  "sku",
-  "name",
-  "description",
-  "price",
-  "currency",
-  "stock",
-  "status",
-  "brand",
-  "category",
-  "barcode",
-  "image_url",
-  "tags",
-] as const;
+// The product row schema owns the list of columns; the header only maps names onto it.
+export const KNOWN_COLUMNS = productColumns;
 
-export type ProductColumn = (typeof KNOWN_COLUMNS)[number];
+export type { ProductColumn };
 
 export const REQUIRED_COLUMNS: readonly ProductColumn[] = ["sku", "name", "price"];
 
