@@ -74,7 +74,7 @@ export function createApp(): Hono<AppEnv> {
 const patterns = () =>
   registry.map((r) => ({
     method: r.method.toUpperCase(),
-    regex: new RegExp(`^${honoPath(r.path).replace(/:\w+/g, "[^/]+")}/?$`),
+    regex: new RegExp(`^${honoPath(r.path).replace(/:\w+/g, "[^/]+")}$`),
   }));
 let compiled: ReturnType<typeof patterns> | undefined;
 

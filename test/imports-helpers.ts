@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { request } from "./helpers.ts";
 
@@ -56,4 +57,85 @@ export async function rowErrors(key: string, id: string): Promise<{ line: number
   const res = await request(`/api/v1/products/import/${id}/errors?limit=1000`, { key });
   expect(res.status).toBe(200);
   return ((await res.json()) as { data: never[] }).data;
+}
+
+/** A request body that delivers `parts` one per pull, then ends (or, with `end: "error"`, fails as a dropped connection would). */
+export function bodyStream(parts: readonly string[], end: "close" | "error" = "close"): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const part = parts[i++];
+      if (part !== undefined) controller.enqueue(encoder.encode(part));
+      else if (end === "error") controller.error(new Error("connection reset by peer"));
+      else controller.close();
+    },
+  });
+}
+
+/** Uploads a streamed body; `length` is sent as Content-Length when given (and may differ from what the stream delivers). */
+export function uploadStream(
+  key: string,
+  body: ReadableStream<Uint8Array>,
+  options: { type?: string; length?: number; query?: string; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": options.type ?? "text/csv", ...options.headers };
+  if (options.length !== undefined) headers["content-length"] = String(options.length);
+  return request(`/api/v1/products/import${options.query ? `?${options.query}` : ""}`, {
+    method: "POST",
+    key,
+    body,
+    headers,
+    duplex: "half",
+  } as RequestInit & { key: string });
+}
+
+export interface JobDbRow {
+  id: string;
+  status: string;
+  failure_reason: string | null;
+  object_key: string;
+  size_bytes: number;
+  created_at: number;
+  finished_at: number | null;
+}
+
+/** The tenant's job rows straight from D1 (not through the API), oldest first. */
+export async function jobRowsOf(tenantId: string): Promise<JobDbRow[]> {
+  const { results } = await env.DB.prepare(
+    "SELECT id, status, failure_reason, object_key, size_bytes, created_at, finished_at FROM import_jobs WHERE tenant_id = ? ORDER BY created_at, id",
+  )
+    .bind(tenantId)
+    .all<JobDbRow>();
+  return results;
+}
+
+/** Keys of the objects stored in R2 for the tenant (uploads are stored under `{tenantId}/`). */
+export async function storedObjectKeys(tenantId: string): Promise<string[]> {
+  const listed = await env.UPLOADS.list({ prefix: `${tenantId}/` });
+  return listed.objects.map((o) => o.key);
+}
+
+/** Inserts a job row directly (for listing order and states the pipeline would not hold still for). */
+export async function insertJobRow(
+  tenantId: string,
+  row: { id: string; createdAt: number; status?: string; format?: "csv" | "ndjson"; sizeBytes?: number; startedAt?: number | null; finishedAt?: number | null },
+): Promise<void> {
+  await env.DB.prepare(
+    `INSERT INTO import_jobs (id, tenant_id, status, format, file_name, object_key, size_bytes, dry_run, options, created_at, started_at, finished_at, heartbeat_at)
+     VALUES (?, ?, ?, ?, NULL, ?, ?, 0, '{"currency":"USD","delimiter":null}', ?, ?, ?, ?)`,
+  )
+    .bind(
+      row.id,
+      tenantId,
+      row.status ?? "queued",
+      row.format ?? "csv",
+      `${tenantId}/${row.id}`,
+      row.sizeBytes ?? 10,
+      row.createdAt,
+      row.startedAt ?? null,
+      row.finishedAt ?? null,
+      row.createdAt,
+    )
+    .run();
 }

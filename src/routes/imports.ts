@@ -74,6 +74,11 @@ function mediaType(header: string | undefined): { type: string; charset: string 
   return { type: type.trim().toLowerCase(), charset: charset ? charset.slice(8).replace(/"/g, "") : null };
 }
 
+/** No charset (UTF-8 is assumed) or UTF-8 itself. */
+function isUtf8(charset: string | null): boolean {
+  return !charset || charset === "utf-8" || charset === "utf8";
+}
+
 function unsupportedType(detail: string): ProblemError {
   return new ProblemError({
     status: 415,
@@ -119,9 +124,7 @@ function headerError(name: string, message: string): ProblemError {
 async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined): Promise<UploadSource> {
   const config = readConfig(c.env);
   const { type, charset } = mediaType(c.req.header("content-type"));
-  if (charset && charset !== "utf-8" && charset !== "utf8") {
-    throw unsupportedType(`Files must be UTF-8; the request declares charset ${charset}.`);
-  }
+  if (!isUtf8(charset)) throw unsupportedType(`Files must be UTF-8; the request declares charset ${charset}.`);
   const lengthHeader = c.req.header("content-length");
   const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
 
@@ -136,7 +139,9 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
     }
     const file = form.get("file");
     if (!(file instanceof File)) throw problems.validation([{ location: "body", name: "file", message: "is required: send the file in a part named file" }]);
-    const partType = mediaType(file.type).type;
+    const { type: partType, charset: partCharset } = mediaType(file.type);
+    // The file part's own Content-Type is what says how its bytes are encoded.
+    if (!isUtf8(partCharset)) throw unsupportedType(`Files must be UTF-8; the file part declares charset ${partCharset}.`);
     const format = mediaTypes[partType] ?? (/\.csv$/i.test(file.name) ? "csv" : /\.(nd)?jsonl?$/i.test(file.name) ? "ndjson" : undefined);
     if (!format) {
       throw unsupportedType(`The file part's type "${file.type || "(none)"}" is not supported; send text/csv or application/x-ndjson (or a .csv / .ndjson file name).`);
