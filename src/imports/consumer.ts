@@ -46,6 +46,14 @@ export async function handleImportBatch(batch: MessageBatch<unknown>, env: Env):
   }
 }
 
+/** The end of a failure reason for a job stopped midway: what its processed rows left behind. */
+export function whatWasKept(job: { processedRows: number; dryRun: boolean }): string {
+  if (job.dryRun) return "This was a dry run, so nothing was imported; upload the file again to check it.";
+  if (job.processedRows === 0) return "Nothing was imported; upload the file again.";
+  const n = job.processedRows;
+  return `The ${n} row${n === 1 ? "" : "s"} counted as processed ${n === 1 ? "was" : "were"} imported; upload the file again to import the rest.`;
+}
+
 export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const db = database(env.DB);
   for (const message of batch.messages) {
@@ -53,11 +61,7 @@ export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env):
       const job = await getJobById(db, message.body.jobId);
       if (job) {
         const attempts = Math.max(job.failedAttempts, 1);
-        await failJob(
-          db,
-          job.id,
-          `Processing failed after ${attempts} attempt${attempts === 1 ? "" : "s"}. The ${job.processedRows} rows counted as processed were imported; upload the file again to import the rest.`,
-        );
+        await failJob(db, job.id, `Processing failed after ${attempts} attempt${attempts === 1 ? "" : "s"}. ${whatWasKept(job)}`);
       }
     }
     message.ack();

@@ -22,6 +22,10 @@ export class PermanentImportError extends Error {}
 
 // A chunk also flushes at this many bytes of source, keeping its JSON parameter far below D1's 2 MB per value.
 const CHUNK_SOURCE_BYTES = 512 * 1024;
+// A CSV's delimiter is detected from its first line; a header longer than this is judged by this much of it.
+const DETECT_DELIMITER_MAX_BYTES = 64 * 1024;
+const LF = 0x0a;
+const CR = 0x0d;
 
 export async function runImportSlice(env: Env, config: Config, jobId: string): Promise<SliceOutcome> {
   const db = database(env.DB);
@@ -34,7 +38,7 @@ export async function runImportSlice(env: Env, config: Config, jobId: string): P
     return await new ImportSlice(env, config, job).run();
   } catch (err) {
     if (err instanceof FileFormatError) {
-      await failJob(db, job.id, `Line ${err.line}: ${err.message}`);
+      await failJob(db, job.id, namingLine(err.line, err.message));
       return { kind: "finished" };
     }
     if (err instanceof PermanentImportError) {
@@ -54,6 +58,8 @@ class ImportSlice {
   private inFlight: Promise<ChunkResult> | null = null;
   private lostRace = false;
   private readonly stats = { rows: 0, productsWritten: 0, rowsWritten: 0 };
+  /** Dry runs: what this invocation's earlier chunks would have written (see ChunkContext.dryRunWrites). */
+  private readonly dryRunWrites = new Map<string, number>();
 
   // Per file format.
   private mapping: HeaderMapping | null = null;
@@ -116,14 +122,31 @@ class ImportSlice {
       const reader = object.body.getReader();
       try {
         let parser: RecordParser<CsvRecord | NdjsonRecord> | null = null;
+        // Bytes read before the parser can be built: a CSV's delimiter is detected from its whole first line,
+        // and a read may return only part of it.
+        let prefix: Uint8Array = new Uint8Array(0);
         for (;;) {
           const { done, value } = await reader.read();
-          parser ??= this.parserFor(done ? new Uint8Array(0) : value);
-          const records = done ? drain(parser) : parser.push(value);
-          for (const record of records) {
-            if (await this.accept(record)) {
-              await reader.cancel().catch(() => undefined);
-              return { kind: "continue", cursorByte: this.chunkEnd.cursorByte };
+          // Each step returns the records it completed; they are taken before the next step runs, so the
+          // rows before a broken spot are committed whatever the reads looked like.
+          const steps: (() => (CsvRecord | NdjsonRecord)[])[] = [];
+          if (parser) {
+            const p = parser;
+            steps.push(done ? () => drain(p) : () => p.push(value));
+          } else {
+            if (!done) prefix = concat(prefix, value);
+            if (!done && !this.canBuildParser(prefix)) continue;
+            const p = (parser = this.parserFor(prefix));
+            const first = prefix;
+            steps.push(() => p.push(first));
+            if (done) steps.push(() => drain(p));
+          }
+          for (const step of steps) {
+            for (const record of step()) {
+              if (await this.accept(record)) {
+                await reader.cancel().catch(() => undefined);
+                return { kind: "continue", cursorByte: this.chunkEnd.cursorByte };
+              }
             }
           }
           if (done) break;
@@ -141,8 +164,17 @@ class ImportSlice {
     if (this.job.format === "csv" && !this.mapping) {
       throw new PermanentImportError("The file is empty: it has no header line. The first line must name the columns (sku, name, price, …).");
     }
+    if (this.job.format === "ndjson" && this.job.processedRows + this.rowsThisSlice + this.chunk.length === 0) {
+      throw new PermanentImportError('The file is empty: it has no line with a product. Each line must be a JSON object such as {"sku": "A-1", "name": "Shirt", "price": "19.99"}.');
+    }
     await this.flush(true);
     return { kind: "finished" };
+  }
+
+  /** Whether the parser can be built from these first bytes: a CSV's delimiter needs its first line break. */
+  private canBuildParser(prefix: Uint8Array): boolean {
+    if (this.job.format !== "csv" || this.mapping || this.options.delimiter) return true;
+    return prefix.includes(LF) || prefix.includes(CR) || prefix.length >= DETECT_DELIMITER_MAX_BYTES;
   }
 
   /** Builds the parser; a CSV's first slice reads the delimiter from the first bytes unless the client chose one. */
@@ -197,6 +229,7 @@ class ImportSlice {
       from: this.checkpoint,
       storedErrors: this.storedErrors,
       maxStoredErrors: this.config.maxStoredErrors,
+      dryRunWrites: this.job.dryRun ? this.dryRunWrites : undefined,
     };
     this.checkpoint = chunk.end;
     this.rowsThisSlice += chunk.rows.length;
@@ -204,7 +237,11 @@ class ImportSlice {
     this.chunkBytes = 0;
     this.newHeader = undefined;
     this.committedIgnored = this.ignored.size;
-    this.inFlight = commitChunk(this.env.DB, context, chunk);
+    const commit = commitChunk(this.env.DB, context, chunk);
+    // The commit may fail while the next chunk is still being read: mark it handled now (settle() rethrows
+    // the failure), so it never surfaces as an unhandled rejection of the invocation.
+    commit.catch(() => undefined);
+    this.inFlight = commit;
     this.storedErrors = Math.min(this.storedErrors + chunk.rows.reduce((n, r) => n + (r.ok ? 0 : r.errors.length), 0), this.config.maxStoredErrors);
     if (last) await this.settle();
   }
@@ -218,6 +255,19 @@ class ImportSlice {
     this.stats.productsWritten += result.productsWritten;
     this.stats.rowsWritten += result.rowsWritten;
   }
+}
+
+/** A failure reason that names the line once: prefixed with it unless the message already says it. */
+function namingLine(line: number, message: string): string {
+  return new RegExp(`\\bline ${line}\\b`, "i").test(message) ? message : `Line ${line}: ${message}`;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 function drain<R>(parser: { finish(): R[] }): R[] {

@@ -16,7 +16,12 @@ export interface RowError {
 
 export type RowOutcome = { ok: true; line: number; product: ProductInput } | { ok: false; line: number; errors: RowError[] };
 
-const cut = (text: string) => (text.length > ERROR_VALUE_LENGTH ? text.slice(0, ERROR_VALUE_LENGTH) : text);
+/** Cuts a value to ERROR_VALUE_LENGTH UTF-16 units, never between the two halves of a surrogate pair. */
+function cut(text: string): string {
+  if (text.length <= ERROR_VALUE_LENGTH) return text;
+  const last = text.charCodeAt(ERROR_VALUE_LENGTH - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? ERROR_VALUE_LENGTH - 1 : ERROR_VALUE_LENGTH);
+}
 
 function fromValidation(line: number, raw: Record<string, unknown>, currency: string): RowOutcome {
   const result = validateProductRow(raw, currency);

@@ -1,9 +1,10 @@
 // The scheduled sweeper: no job stays unfinished forever, and nothing is kept past its retention.
-import { and, inArray, isNotNull, isNull, lt, lte } from "drizzle-orm";
+import { and, inArray, isNotNull, isNull, lt, lte, sql } from "drizzle-orm";
 import type { Config, Env } from "../config.ts";
 import { database, type Db } from "../db/client.ts";
 import { failJob } from "../db/queries/jobs.ts";
 import { idempotencyKeys, importErrors, importJobs } from "../db/schema.ts";
+import { whatWasKept } from "./consumer.ts";
 
 // Bounded work per run: the cron comes back in a few minutes for the rest.
 const BATCH = 90; // ids per statement, under D1's 100 bound parameters
@@ -22,20 +23,20 @@ function chunks<T>(items: T[], size = BATCH): T[][] {
   return out;
 }
 
-function stuckReason(status: string, minutes: number): string {
-  return status === "pending"
+function stuckReason(job: { status: string; processedRows: number; dryRun: boolean }, minutes: number): string {
+  return job.status === "pending"
     ? "The upload never completed; nothing was imported. Upload the file again."
-    : `The import made no progress for ${minutes} minutes and was stopped. The rows counted as processed were imported; upload the file again to import the rest.`;
+    : `The import made no progress for ${minutes} minutes and was stopped. ${whatWasKept(job)}`;
 }
 
 async function failStuckJobs(db: Db, config: Config, now: number): Promise<number> {
   const stuck = await db
-    .select({ id: importJobs.id, status: importJobs.status })
+    .select({ id: importJobs.id, status: importJobs.status, processedRows: importJobs.processedRows, dryRun: importJobs.dryRun })
     .from(importJobs)
     .where(and(inArray(importJobs.status, ["pending", "queued", "processing"]), lt(importJobs.heartbeatAt, now - config.stuckJobMs)))
     .limit(MAX_PER_RUN);
   let failed = 0;
-  for (const job of stuck) if (await failJob(db, job.id, stuckReason(job.status, config.stuckJobMs / 60_000), now)) failed++;
+  for (const job of stuck) if (await failJob(db, job.id, stuckReason(job, config.stuckJobMs / 60_000), now)) failed++;
   return failed;
 }
 
@@ -68,8 +69,14 @@ async function deleteExpiredJobs(db: Db, bucket: R2Bucket, config: Config, now: 
 }
 
 async function deleteExpiredIdempotencyKeys(db: Db, now: number): Promise<number> {
-  const deleted = await db.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, now)).returning({ key: idempotencyKeys.key });
-  return deleted.length;
+  // rowid keeps the delete bounded (SQLite's DELETE … LIMIT is not compiled into D1).
+  const expired = db
+    .select({ rowid: sql`rowid` })
+    .from(idempotencyKeys)
+    .where(lte(idempotencyKeys.expiresAt, now))
+    .limit(MAX_PER_RUN);
+  const result = await db.run(sql`DELETE FROM ${idempotencyKeys} WHERE rowid IN ${expired}`);
+  return result.meta.changes ?? 0;
 }
 
 export async function sweep(env: Env, config: Config, now = Date.now()): Promise<SweepReport> {

@@ -29,6 +29,12 @@ export interface ChunkContext {
   /** Row errors already stored for the job, and how many may be stored at most. */
   storedErrors: number;
   maxStoredErrors: number;
+  /**
+   * Dry runs only: what the earlier chunks of this invocation would have written (fingerprint by SKU key).
+   * A dry run writes no product, so without it a SKU repeated in a later chunk would be classified against
+   * the catalog as if the earlier row had not been there. Filled in here once a chunk's commit applied.
+   */
+  dryRunWrites?: Map<string, number>;
 }
 
 export interface ChunkResult {
@@ -52,6 +58,23 @@ function stored(p: ProductInput): Stored {
 function sameProduct(a: Stored, b: Stored): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** A 53-bit hash of a stored product (cyrb53): a dry run remembers these instead of whole rows. */
+function fingerprint(p: Stored): number {
+  const text = JSON.stringify(p);
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 const GUARD = "EXISTS (SELECT 1 FROM import_jobs WHERE id = ?1 AND cursor_byte = ?2 AND status = 'processing')";
@@ -88,7 +111,7 @@ async function classify(db: D1Database, ctx: ChunkContext, rows: RowOutcome[]) {
   const current = new Map<string, Stored>();
   if (keys.length > 0) {
     const existing = await db.prepare(EXISTING_SQL).bind(ctx.tenantId, JSON.stringify(keys)).raw<[string, ...Stored]>();
-    for (const [key, ...fields] of existing) current.set(key, fields as Stored);
+    for (const [key, ...fields] of existing) if (!ctx.dryRunWrites?.has(key)) current.set(key, fields as Stored);
   }
   const counts = { created: 0, updated: 0, unchanged: 0, rejected: 0, errors: 0 };
   const writes = new Map<string, Stored>();
@@ -101,8 +124,16 @@ async function classify(db: D1Database, ctx: ChunkContext, rows: RowOutcome[]) {
       continue;
     }
     const next = stored(row.product);
-    const before = current.get(row.product.skuKey);
-    if (!before) counts.created++;
+    const key = row.product.skuKey;
+    const before = current.get(key);
+    const wouldHaveWritten = before ? undefined : ctx.dryRunWrites?.get(key);
+    if (wouldHaveWritten !== undefined) {
+      if (wouldHaveWritten === fingerprint(next)) {
+        counts.unchanged++;
+        continue;
+      }
+      counts.updated++;
+    } else if (!before) counts.created++;
     else if (sameProduct(before, next)) {
       counts.unchanged++;
       continue;
@@ -151,8 +182,10 @@ export async function commitChunk(db: D1Database, ctx: ChunkContext, chunk: Chun
 
   const results = await db.batch(statements);
   const jobUpdate = results[results.length - 1];
+  const applied = jobUpdate?.meta.changes === 1;
+  if (applied && ctx.dryRun && ctx.dryRunWrites) for (const [key, fields] of writes) ctx.dryRunWrites.set(key, fingerprint(fields));
   return {
-    applied: jobUpdate?.meta.changes === 1,
+    applied,
     counts,
     storedErrors: ctx.storedErrors + toStore.length,
     productsWritten: upsert ? (results[0]?.meta.changes ?? 0) : 0,

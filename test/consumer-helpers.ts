@@ -1,0 +1,300 @@
+// Helpers for driving the import queue consumer directly and deterministically: jobs are created without a
+// queue message (so the automatic consumer never sees them), continuation messages are captured by a fake
+// queue instead of being delivered, and D1 can be wrapped to inject failures between batches.
+import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { newId } from "../src/auth/keys.ts";
+import type { Env } from "../src/config.ts";
+import { database } from "../src/db/client.ts";
+import { insertJob } from "../src/db/queries/jobs.ts";
+import type { ImportMessage } from "../src/imports/messages.ts";
+import worker from "../src/index.ts";
+
+export const IMPORT_QUEUE_NAME = "product-imports";
+export const DEAD_LETTER_QUEUE_NAME = "product-imports-dlq";
+
+export interface QueuedJobOptions {
+  format?: "csv" | "ndjson";
+  dryRun?: boolean;
+  currency?: string;
+  delimiter?: "," | ";" | "\t" | null;
+}
+
+const bytesOf = (body: string | Uint8Array) => (typeof body === "string" ? new TextEncoder().encode(body) : body);
+
+/** A job in state `queued` with its file in R2, exactly as an upload leaves it, but without a queue message. */
+export async function createQueuedJob(tenantId: string, body: string | Uint8Array, options: QueuedJobOptions = {}): Promise<string> {
+  const bytes = bytesOf(body);
+  const id = newId("imp");
+  const objectKey = `${tenantId}/${id}`;
+  const now = Date.now();
+  await env.UPLOADS.put(objectKey, bytes);
+  await insertJob(database(env.DB), {
+    id,
+    tenantId,
+    status: "queued",
+    format: options.format ?? "csv",
+    fileName: null,
+    objectKey,
+    sizeBytes: bytes.byteLength,
+    dryRun: options.dryRun ?? false,
+    options: JSON.stringify({ currency: options.currency ?? "USD", delimiter: options.delimiter ?? null }),
+    createdAt: now,
+    queuedAt: now,
+    heartbeatAt: now,
+  });
+  return id;
+}
+
+export interface ConsumerEnv {
+  env: Env;
+  /** Continuation messages the consumer sent, in order. */
+  sent: ImportMessage[];
+}
+
+/**
+ * An Env for calling the worker's queue handler: real D1 and R2 (or a wrapped D1), a recording fake queue,
+ * and budget vars (IMPORT_CHUNK_ROWS, IMPORT_SLICE_ROWS, …) as given.
+ */
+export function consumerEnv(vars: Partial<Record<keyof Env, string>> = {}, db: D1Database = env.DB): ConsumerEnv {
+  const sent: ImportMessage[] = [];
+  const queue = {
+    send: async (message: ImportMessage) => {
+      sent.push(message);
+    },
+    sendBatch: async (messages: Iterable<MessageSendRequest<ImportMessage>>) => {
+      for (const m of messages) sent.push(m.body);
+    },
+  } as unknown as Queue<ImportMessage>;
+  return { env: { DB: db, UPLOADS: env.UPLOADS, IMPORT_QUEUE: queue, ...vars } as Env, sent };
+}
+
+let messageSeq = 0;
+
+export interface Delivery {
+  result: QueueResult;
+  messageId: string;
+}
+
+/** Delivers one message to the worker's queue handler and returns the ack/retry outcome. */
+export async function deliver(
+  testEnv: Env,
+  body: unknown,
+  options: { attempts?: number; id?: string; queue?: string } = {},
+): Promise<Delivery> {
+  const messageId = options.id ?? `msg-${++messageSeq}`;
+  const batch = createMessageBatch(options.queue ?? IMPORT_QUEUE_NAME, [{ id: messageId, timestamp: new Date(), attempts: options.attempts ?? 1, body }]);
+  // getQueueResult() reports which messages were retried but drops the retry options: record them here.
+  const retryOptions = new Map<string, QueueRetryOptions | undefined>();
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    message.retry = (opts?: QueueRetryOptions) => {
+      retryOptions.set(message.id, opts);
+      retry(opts);
+    };
+  }
+  const ctx = createExecutionContext();
+  // The handler takes no ExecutionContext; getQueueResult() still wants one to wait on.
+  await worker.queue(batch as MessageBatch<ImportMessage>, testEnv);
+  const result = await getQueueResult(batch, ctx);
+  for (const retried of result.retryMessages) retried.delaySeconds ??= retryOptions.get(retried.msgId)?.delaySeconds;
+  return { result, messageId };
+}
+
+/**
+ * Runs a job to its end the way the queue would: the first message, then every continuation it sent.
+ * Returns the messages delivered (the first included). Throws if a delivery is not acked.
+ */
+export async function runJob(consumer: ConsumerEnv, jobId: string, maxDeliveries = 100): Promise<ImportMessage[]> {
+  const delivered: ImportMessage[] = [];
+  const pending: ImportMessage[] = [{ jobId, cursorByte: 0 }];
+  while (pending.length > 0) {
+    if (delivered.length >= maxDeliveries) throw new Error(`job ${jobId} still sending continuations after ${maxDeliveries} deliveries`);
+    const message = pending.shift()!;
+    const before = consumer.sent.length;
+    const { result, messageId } = await deliver(consumer.env, message);
+    if (!result.explicitAcks.includes(messageId)) throw new Error(`message ${JSON.stringify(message)} was not acked: ${JSON.stringify(result)}`);
+    delivered.push(message);
+    pending.push(...consumer.sent.slice(before));
+  }
+  return delivered;
+}
+
+export interface JobRecord {
+  id: string;
+  status: string;
+  cursor_byte: number;
+  cursor_line: number;
+  total_rows: number | null;
+  processed_rows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  rejected_rows: number;
+  error_count: number;
+  ignored_columns: string;
+  failure_reason: string | null;
+  failed_attempts: number;
+  columns: string | null;
+  delimiter: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+  heartbeat_at: number;
+  object_key: string;
+  object_deleted_at: number | null;
+}
+
+export async function jobRecord(jobId: string): Promise<JobRecord> {
+  const row = await env.DB.prepare("SELECT * FROM import_jobs WHERE id = ?").bind(jobId).first<JobRecord>();
+  if (!row) throw new Error(`no job ${jobId}`);
+  return row;
+}
+
+/** The counters and outcome of a job: what two runs of the same file must agree on. */
+export async function jobCounters(jobId: string) {
+  const j = await jobRecord(jobId);
+  return {
+    status: j.status,
+    total_rows: j.total_rows,
+    processed_rows: j.processed_rows,
+    created: j.created,
+    updated: j.updated,
+    unchanged: j.unchanged,
+    rejected_rows: j.rejected_rows,
+    error_count: j.error_count,
+    ignored_columns: JSON.parse(j.ignored_columns) as string[],
+    failure_reason: j.failure_reason,
+  };
+}
+
+export interface ProductRecord {
+  tenant_id: string;
+  sku_key: string;
+  sku: string;
+  name: string;
+  description: string | null;
+  price_minor: number;
+  currency: string;
+  stock: number;
+  status: string;
+  brand: string | null;
+  category: string | null;
+  barcode: string | null;
+  image_url: string | null;
+  tags: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Every product of a tenant, in SKU order. */
+export async function productRecords(tenantId: string): Promise<ProductRecord[]> {
+  const { results } = await env.DB.prepare("SELECT * FROM products WHERE tenant_id = ? ORDER BY sku_key").bind(tenantId).all<ProductRecord>();
+  return results;
+}
+
+/** A tenant's products without timestamps, to compare two imports of the same file into different tenants. */
+export async function productContents(tenantId: string) {
+  return (await productRecords(tenantId)).map(({ tenant_id: _t, created_at: _c, updated_at: _u, ...rest }) => rest);
+}
+
+export interface StoredError {
+  seq: number;
+  line: number;
+  column: string | null;
+  code: string;
+  message: string;
+  value: string | null;
+}
+
+export async function storedErrors(jobId: string): Promise<StoredError[]> {
+  const { results } = await env.DB.prepare('SELECT seq, line, "column", code, message, value FROM import_errors WHERE job_id = ? ORDER BY seq')
+    .bind(jobId)
+    .all<StoredError>();
+  return results;
+}
+
+/**
+ * D1 whose `batch()` rejects on the given calls (1-based), delegating everything else (prepare, exec, …) to the
+ * real database: a failure between two committed batches.
+ */
+export function failingBatches(db: D1Database, failOn: readonly number[]): { db: D1Database; batchCalls: () => number } {
+  let calls = 0;
+  const wrapped = new Proxy(db, {
+    get(target, prop) {
+      if (prop === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          calls++;
+          if (failOn.includes(calls)) throw new Error(`injected D1 failure on batch ${calls}`);
+          return target.batch(statements);
+        };
+      }
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { db: wrapped, batchCalls: () => calls };
+}
+
+/** `n` CSV data rows A-01…, valid, for tests that need several chunks. */
+export function csvRows(n: number, header = "sku,name,price,stock\n"): string {
+  let text = header;
+  for (let i = 1; i <= n; i++) text += `A-${String(i).padStart(2, "0")},Product ${i},${i}.50,${i}\n`;
+  return text;
+}
+
+export interface ImportSnapshot {
+  jobId: string;
+  counters: Awaited<ReturnType<typeof jobCounters>>;
+  products: Awaited<ReturnType<typeof productContents>>;
+  errors: Omit<StoredError, "seq">[];
+}
+
+/** What an import left behind: counters, products (without timestamps) and row errors. */
+export async function snapshot(tenantId: string, jobId: string): Promise<ImportSnapshot> {
+  return {
+    jobId,
+    counters: await jobCounters(jobId),
+    products: await productContents(tenantId),
+    errors: (await storedErrors(jobId)).map(({ seq: _s, ...e }) => e),
+  };
+}
+
+/** Imports a file into the tenant through the consumer in one go (default budgets: one slice, one chunk). */
+export async function importDirect(tenantId: string, body: string | Uint8Array, options: QueuedJobOptions & { vars?: Partial<Record<keyof Env, string>> } = {}) {
+  const jobId = await createQueuedJob(tenantId, body, options);
+  const consumer = consumerEnv(options.vars ?? {});
+  const delivered = await runJob(consumer, jobId);
+  return { jobId, delivered, snapshot: await snapshot(tenantId, jobId) };
+}
+
+/** Wraps a binding so that one method is replaced, delegating everything else to the real binding. */
+export function overriding<T extends object>(target: T, overrides: Partial<T>): T {
+  return new Proxy(target, {
+    get(real, prop) {
+      if (Object.hasOwn(overrides, prop)) return (overrides as Record<PropertyKey, unknown>)[prop];
+      const value = Reflect.get(real, prop, real) as unknown;
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(real) : value;
+    },
+  });
+}
+
+/** R2 whose object bodies arrive in small pieces with a pause before each, like a slow network read. */
+export function tricklingUploads(bucket: R2Bucket, pieceBytes: number, pauseMs: number): R2Bucket {
+  return overriding(bucket, {
+    get: (async (key: string, options?: R2GetOptions) => {
+      const object = await bucket.get(key, options);
+      if (!object) return null;
+      const bytes = new Uint8Array(await object.arrayBuffer());
+      let at = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, pauseMs));
+          if (at >= bytes.length) return controller.close();
+          controller.enqueue(bytes.slice(at, at + pieceBytes));
+          at += pieceBytes;
+        },
+      });
+      return { ...object, body } as unknown as R2ObjectBody;
+    }) as R2Bucket["get"],
+  });
+}
