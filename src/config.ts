@@ -46,7 +46,7 @@ export function readConfig(env: Env): Config {
     importSliceMs: positiveInt(env.IMPORT_SLICE_MS, 20_000, "IMPORT_SLICE_MS"),
     importSliceRows: positiveInt(env.IMPORT_SLICE_ROWS, 250_000, "IMPORT_SLICE_ROWS"),
     // D1 caps a bound value at 2 MB; rows travel as one JSON parameter per chunk.
-    importChunkRows: Math.min(positiveInt(env.IMPORT_CHUNK_ROWS, 1000, "IMPORT_CHUNK_ROWS"), 2000),
+    importChunkRows: Math.min(positiveInt(env.IMPORT_CHUNK_ROWS, 2000, "IMPORT_CHUNK_ROWS"), 5000),
     maxStoredErrors: positiveInt(env.MAX_STORED_ERRORS, 1000, "MAX_STORED_ERRORS"),
     stuckJobMs: positiveInt(env.STUCK_JOB_MINUTES, 30, "STUCK_JOB_MINUTES") * MINUTE,
     uploadRetentionMs: positiveInt(env.UPLOAD_RETENTION_DAYS, 7, "UPLOAD_RETENTION_DAYS") * DAY,

@@ -9,7 +9,8 @@ import type { JobOptions } from "./job.ts";
 import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
 import { FileFormatError, type RecordParser } from "./records.ts";
 import { csvRow, ndjsonRow, type RowOutcome } from "./rows.ts";
-import { type Checkpoint, type Chunk, type ChunkResult, commitChunk } from "./write.ts";
+import { CommitPipeline } from "./pipeline.ts";
+import type { Checkpoint, Chunk } from "./write.ts";
 
 export type SliceOutcome =
   | { kind: "continue"; cursorByte: number }
@@ -21,7 +22,7 @@ export type SliceOutcome =
 export class PermanentImportError extends Error {}
 
 // A chunk also flushes at this many bytes of source, keeping its JSON parameter far below D1's 2 MB per value.
-const CHUNK_SOURCE_BYTES = 512 * 1024;
+const CHUNK_SOURCE_BYTES = 768 * 1024;
 // A CSV's delimiter is detected from its first line; a header longer than this is judged by this much of it.
 const DETECT_DELIMITER_MAX_BYTES = 64 * 1024;
 const LF = 0x0a;
@@ -52,14 +53,8 @@ export async function runImportSlice(env: Env, config: Config, jobId: string): P
 class ImportSlice {
   private readonly started = Date.now();
   private readonly options: JobOptions;
-  private checkpoint: Checkpoint;
-  private storedErrors: number;
+  private readonly pipeline: CommitPipeline;
   private rowsThisSlice = 0;
-  private inFlight: Promise<ChunkResult> | null = null;
-  private lostRace = false;
-  private readonly stats = { rows: 0, productsWritten: 0, rowsWritten: 0 };
-  /** Dry runs: what this invocation's earlier chunks would have written (see ChunkContext.dryRunWrites). */
-  private readonly dryRunWrites = new Map<string, number>();
 
   // Per file format.
   private mapping: HeaderMapping | null = null;
@@ -78,9 +73,9 @@ class ImportSlice {
     private readonly job: JobRow,
   ) {
     this.options = JSON.parse(job.options) as JobOptions;
-    this.checkpoint = { cursorByte: job.cursorByte, cursorLine: job.cursorLine };
-    this.chunkEnd = this.checkpoint;
-    this.storedErrors = Math.min(job.errorCount, config.maxStoredErrors);
+    const checkpoint = { cursorByte: job.cursorByte, cursorLine: job.cursorLine };
+    this.chunkEnd = checkpoint;
+    this.pipeline = new CommitPipeline(env.DB, job, checkpoint, Math.min(job.errorCount, config.maxStoredErrors), config.maxStoredErrors);
     this.ignored = new Set(JSON.parse(job.ignoredColumns) as string[]);
     this.committedIgnored = this.ignored.size;
     if (job.columns !== null) {
@@ -93,30 +88,31 @@ class ImportSlice {
     let outcome: SliceOutcome;
     try {
       outcome = await this.read();
-      await this.settle();
+      await this.pipeline.drain();
     } catch (err) {
-      // Never leave a commit running behind a failure: the job's fate is decided after it lands.
-      await this.settle().catch(() => undefined);
+      await this.pipeline.abandon();
       throw err;
     }
+    const { stats, lostRace } = this.pipeline;
     console.log(
       JSON.stringify({
         msg: "import slice",
         job_id: this.job.id,
-        rows: this.stats.rows,
-        products_written: this.stats.productsWritten,
-        d1_rows_written: this.stats.rowsWritten,
+        rows: stats.rows,
+        products_written: stats.productsWritten,
+        d1_rows_written: stats.rowsWritten,
         ms: Date.now() - this.started,
-        outcome: this.lostRace ? "skipped" : outcome.kind,
+        outcome: lostRace ? "skipped" : outcome.kind,
       }),
     );
-    if (this.lostRace) return { kind: "skipped", reason: "another invocation committed first" };
+    if (lostRace) return { kind: "skipped", reason: "another invocation committed first" };
     return outcome;
   }
 
   private async read(): Promise<SliceOutcome> {
-    const atEnd = this.checkpoint.cursorByte >= this.job.sizeBytes;
-    const object = atEnd ? null : await this.env.UPLOADS.get(this.job.objectKey, this.checkpoint.cursorByte > 0 ? { range: { offset: this.checkpoint.cursorByte } } : undefined);
+    const from = this.job.cursorByte;
+    const atEnd = from >= this.job.sizeBytes;
+    const object = atEnd ? null : await this.env.UPLOADS.get(this.job.objectKey, from > 0 ? { range: { offset: from } } : undefined);
     if (!atEnd && !object) throw new PermanentImportError("The uploaded file is no longer stored, so the import cannot continue. Upload the file again.");
     if (object) {
       const reader = object.body.getReader();
@@ -155,8 +151,8 @@ class ImportSlice {
         await reader.cancel().catch(() => undefined);
         // Rows before a broken spot are still committed, so processed_rows says exactly how far the file was read.
         if (err instanceof FileFormatError) {
-          await this.flush(false);
-          await this.settle();
+          await this.closeChunk(false);
+          await this.pipeline.drain();
         }
         throw err;
       }
@@ -167,7 +163,7 @@ class ImportSlice {
     if (this.job.format === "ndjson" && this.job.processedRows + this.rowsThisSlice + this.chunk.length === 0) {
       throw new PermanentImportError('The file is empty: it has no line with a product. Each line must be a JSON object such as {"sku": "A-1", "name": "Shirt", "price": "19.99"}.');
     }
-    await this.flush(true);
+    await this.closeChunk(true);
     return { kind: "finished" };
   }
 
@@ -179,7 +175,7 @@ class ImportSlice {
 
   /** Builds the parser; a CSV's first slice reads the delimiter from the first bytes unless the client chose one. */
   private parserFor(firstBytes: Uint8Array): RecordParser<CsvRecord | NdjsonRecord> {
-    const position = { startOffset: this.checkpoint.cursorByte, startLine: this.checkpoint.cursorLine };
+    const position = { startOffset: this.job.cursorByte, startLine: this.job.cursorLine };
     if (this.job.format === "ndjson") return new NdjsonParser(position);
     if (!this.mapping) this.delimiter = this.options.delimiter ?? detectDelimiterFromBytes(firstBytes);
     return new CsvParser({ ...position, delimiter: this.delimiter });
@@ -205,55 +201,24 @@ class ImportSlice {
     this.chunkEnd = end;
     this.chunkBytes += record.end - record.start;
     if (this.chunk.length >= this.config.importChunkRows || this.chunkBytes >= CHUNK_SOURCE_BYTES) {
-      await this.flush(false);
-      if (this.lostRace) return true;
+      await this.closeChunk(false);
+      if (this.pipeline.lostRace) return true;
       return this.rowsThisSlice >= this.config.importSliceRows || Date.now() - this.started >= this.config.importSliceMs;
     }
     return false;
   }
 
-  /**
-   * Commits the pending chunk. Commits are pipelined: this one is sent while the next chunk is parsed,
-   * but never before the previous one is applied (each starts from the checkpoint the previous one wrote).
-   */
-  private async flush(last: boolean): Promise<void> {
-    await this.settle();
-    if (this.lostRace) return;
+  /** Hands the rows read so far to the commit pipeline; the last chunk of the file is sent even when empty. */
+  private async closeChunk(last: boolean): Promise<void> {
     const chunk: Chunk = { rows: this.chunk, end: this.chunkEnd, header: this.newHeader, last };
     if (this.ignored.size !== this.committedIgnored) chunk.ignoredColumns = [...this.ignored];
-    if (chunk.rows.length === 0 && !last && !chunk.header) return;
-    const context = {
-      jobId: this.job.id,
-      tenantId: this.job.tenantId,
-      dryRun: this.job.dryRun,
-      from: this.checkpoint,
-      storedErrors: this.storedErrors,
-      maxStoredErrors: this.config.maxStoredErrors,
-      dryRunWrites: this.job.dryRun ? this.dryRunWrites : undefined,
-    };
-    this.checkpoint = chunk.end;
+    if (chunk.rows.length === 0 && !last && !chunk.header && !chunk.ignoredColumns) return;
     this.rowsThisSlice += chunk.rows.length;
     this.chunk = [];
     this.chunkBytes = 0;
     this.newHeader = undefined;
     this.committedIgnored = this.ignored.size;
-    const commit = commitChunk(this.env.DB, context, chunk);
-    // The commit may fail while the next chunk is still being read: mark it handled now (settle() rethrows
-    // the failure), so it never surfaces as an unhandled rejection of the invocation.
-    commit.catch(() => undefined);
-    this.inFlight = commit;
-    this.storedErrors = Math.min(this.storedErrors + chunk.rows.reduce((n, r) => n + (r.ok ? 0 : r.errors.length), 0), this.config.maxStoredErrors);
-    if (last) await this.settle();
-  }
-
-  private async settle(): Promise<void> {
-    if (!this.inFlight) return;
-    const result = await this.inFlight;
-    this.inFlight = null;
-    if (!result.applied) this.lostRace = true;
-    this.stats.rows += result.counts.created + result.counts.updated + result.counts.unchanged + result.counts.rejected;
-    this.stats.productsWritten += result.productsWritten;
-    this.stats.rowsWritten += result.rowsWritten;
+    await this.pipeline.add(chunk);
   }
 }
 

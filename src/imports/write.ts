@@ -105,14 +105,32 @@ const JOB_UPDATE_SQL = `UPDATE import_jobs SET
     finished_at = CASE WHEN ?15 THEN ?11 ELSE finished_at END
   WHERE id = ?1 AND cursor_byte = ?2 AND status = 'processing'`;
 
+/** What the catalog holds for some SKU keys, as rows are stored. */
+export type Existing = Map<string, Stored>;
+
+export function chunkKeys(chunk: Chunk): string[] {
+  return [...new Set(chunk.rows.flatMap((r) => (r.ok ? [r.product.skuKey] : [])))];
+}
+
+function existingStatement(db: D1Database, tenantId: string, keys: string[]): D1PreparedStatement {
+  return db.prepare(EXISTING_SQL).bind(tenantId, JSON.stringify(keys));
+}
+
+function toExisting(rows: [string, ...Stored][]): Existing {
+  const existing: Existing = new Map();
+  for (const [key, ...fields] of rows) existing.set(key, fields as Stored);
+  return existing;
+}
+
+/** The first chunk's look-up; every later chunk's comes with the batch that commits the chunk before it. */
+export async function readExisting(db: D1Database, tenantId: string, keys: string[]): Promise<Existing> {
+  return keys.length === 0 ? new Map() : toExisting(await existingStatement(db, tenantId, keys).raw<[string, ...Stored]>());
+}
+
 /** Classifies each valid row against the catalog (and earlier rows of the chunk): a later row for the same SKU wins. */
-async function classify(db: D1Database, ctx: ChunkContext, rows: RowOutcome[]) {
-  const keys = [...new Set(rows.flatMap((r) => (r.ok ? [r.product.skuKey] : [])))];
-  const current = new Map<string, Stored>();
-  if (keys.length > 0) {
-    const existing = await db.prepare(EXISTING_SQL).bind(ctx.tenantId, JSON.stringify(keys)).raw<[string, ...Stored]>();
-    for (const [key, ...fields] of existing) if (!ctx.dryRunWrites?.has(key)) current.set(key, fields as Stored);
-  }
+function classify(ctx: ChunkContext, rows: RowOutcome[], existing: Existing) {
+  const current = new Map(existing);
+  if (ctx.dryRunWrites) for (const key of ctx.dryRunWrites.keys()) current.delete(key);
   const counts = { created: 0, updated: 0, unchanged: 0, rejected: 0, errors: 0 };
   const writes = new Map<string, Stored>();
   const errors: RowError[] = [];
@@ -138,14 +156,26 @@ async function classify(db: D1Database, ctx: ChunkContext, rows: RowOutcome[]) {
       counts.unchanged++;
       continue;
     } else counts.updated++;
-    current.set(row.product.skuKey, next);
-    writes.set(row.product.skuKey, next);
+    current.set(key, next);
+    writes.set(key, next);
   }
   return { counts, writes, errors };
 }
 
-export async function commitChunk(db: D1Database, ctx: ChunkContext, chunk: Chunk, now = Date.now()): Promise<ChunkResult> {
-  const { counts, writes, errors } = await classify(db, ctx, chunk.rows);
+/**
+ * Commits `chunk` (classified against `existing`) in one batch. `nextKeys`, the SKU keys of the chunk that
+ * follows, are looked up at the end of the same batch: after this chunk's writes, so the next chunk sees them,
+ * and without a round trip of its own.
+ */
+export async function commitChunk(
+  db: D1Database,
+  ctx: ChunkContext,
+  chunk: Chunk,
+  existing: Existing,
+  nextKeys: string[] | null,
+  now = Date.now(),
+): Promise<ChunkResult & { nextExisting: Existing }> {
+  const { counts, writes, errors } = classify(ctx, chunk.rows, existing);
   const toStore = errors.slice(0, Math.max(0, ctx.maxStoredErrors - ctx.storedErrors));
   const guard = [ctx.jobId, ctx.from.cursorByte] as const;
 
@@ -159,6 +189,7 @@ export async function commitChunk(db: D1Database, ctx: ChunkContext, chunk: Chun
     const rows = toStore.map((e) => [e.line, e.column, e.code, e.message, e.value]);
     statements.push(db.prepare(ERRORS_SQL).bind(...guard, ctx.storedErrors, JSON.stringify(rows)));
   }
+  const jobUpdateIndex = statements.length;
   statements.push(
     db
       .prepare(JOB_UPDATE_SQL)
@@ -179,16 +210,25 @@ export async function commitChunk(db: D1Database, ctx: ChunkContext, chunk: Chun
         chunk.last ? 1 : 0,
       ),
   );
+  const lookAhead = nextKeys !== null && nextKeys.length > 0;
+  if (lookAhead) statements.push(existingStatement(db, ctx.tenantId, nextKeys));
 
   const results = await db.batch(statements);
-  const jobUpdate = results[results.length - 1];
-  const applied = jobUpdate?.meta.changes === 1;
+  const applied = results[jobUpdateIndex]?.meta.changes === 1;
   if (applied && ctx.dryRun && ctx.dryRunWrites) for (const [key, fields] of writes) ctx.dryRunWrites.set(key, fingerprint(fields));
+  const written = results.slice(0, jobUpdateIndex + 1);
   return {
     applied,
     counts,
     storedErrors: ctx.storedErrors + toStore.length,
     productsWritten: upsert ? (results[0]?.meta.changes ?? 0) : 0,
-    rowsWritten: results.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0),
+    rowsWritten: written.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0),
+    nextExisting: lookAhead ? toExisting(rowsOf(results[jobUpdateIndex + 1])) : new Map(),
   };
+}
+
+/** Batch results come as objects; the look-up wants the compact rows that `.raw()` gives. */
+function rowsOf(result: D1Result | undefined): [string, ...Stored][] {
+  const rows = (result?.results ?? []) as Record<string, unknown>[];
+  return rows.map((r) => [r.sku_key as string, ...(FIELDS.map((f) => r[f]) as Stored)]);
 }

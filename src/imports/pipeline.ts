@@ -1,0 +1,99 @@
+// The commit pipeline of one slice: chunks are committed in order, one batch in flight at a time, while the
+// reader parses ahead. A chunk waits until the chunk after it is known, so the batch that commits it can also
+// look up what the next one needs: one D1 round trip per chunk.
+import { type Checkpoint, type Chunk, chunkKeys, commitChunk, type ChunkResult, type Existing, readExisting } from "./write.ts";
+
+export interface PipelineJob {
+  id: string;
+  tenantId: string;
+  dryRun: boolean;
+}
+
+type Commit = ChunkResult & { nextExisting: Existing };
+
+export class CommitPipeline {
+  /** Where the last chunk handed to a batch ends: the job's checkpoint once everything is drained. */
+  checkpoint: Checkpoint;
+  /** Another invocation committed from our checkpoint first: stop, it carries on. */
+  lostRace = false;
+  readonly stats = { rows: 0, productsWritten: 0, rowsWritten: 0 };
+
+  private waiting: { chunk: Chunk; existing: Promise<Existing> } | null = null;
+  private inFlight: Promise<Commit> | null = null;
+  private storedErrors: number;
+  /** Dry runs: what this invocation's earlier chunks would have written (see ChunkContext.dryRunWrites). */
+  private readonly dryRunWrites = new Map<string, number>();
+
+  constructor(
+    private readonly db: D1Database,
+    private readonly job: PipelineJob,
+    from: Checkpoint,
+    storedErrors: number,
+    private readonly maxStoredErrors: number,
+  ) {
+    this.checkpoint = from;
+    this.storedErrors = storedErrors;
+  }
+
+  /** Hands over a closed chunk; the chunk before it is sent for commit now. */
+  async add(chunk: Chunk): Promise<void> {
+    if (this.lostRace) return;
+    if (!this.waiting) {
+      this.waiting = { chunk, existing: handled(readExisting(this.db, this.job.tenantId, chunkKeys(chunk))) };
+      return;
+    }
+    await this.commitWaiting(chunk);
+  }
+
+  /** Commits everything handed over and waits for it. */
+  async drain(): Promise<void> {
+    if (this.waiting && !this.lostRace) await this.commitWaiting(null);
+    await this.settle();
+  }
+
+  /** After a failure: lets the batch in flight land (or fail) before the job's fate is decided. */
+  async abandon(): Promise<void> {
+    await this.settle().catch(() => undefined);
+  }
+
+  private async commitWaiting(next: Chunk | null): Promise<void> {
+    const { chunk, existing } = this.waiting as NonNullable<typeof this.waiting>;
+    const current = await existing;
+    await this.settle();
+    if (this.lostRace) return;
+    const context = {
+      jobId: this.job.id,
+      tenantId: this.job.tenantId,
+      dryRun: this.job.dryRun,
+      from: this.checkpoint,
+      storedErrors: this.storedErrors,
+      maxStoredErrors: this.maxStoredErrors,
+      dryRunWrites: this.job.dryRun ? this.dryRunWrites : undefined,
+    };
+    this.checkpoint = chunk.end;
+    const errors = chunk.rows.reduce((n, r) => n + (r.ok ? 0 : r.errors.length), 0);
+    this.storedErrors = Math.min(this.storedErrors + errors, this.maxStoredErrors);
+    const commit = handled(commitChunk(this.db, context, chunk, current, next ? chunkKeys(next) : null));
+    this.inFlight = commit;
+    this.waiting = next ? { chunk: next, existing: handled(commit.then((c) => c.nextExisting)) } : null;
+  }
+
+  private async settle(): Promise<void> {
+    if (!this.inFlight) return;
+    const result = await this.inFlight;
+    this.inFlight = null;
+    if (!result.applied) this.lostRace = true;
+    this.stats.rows += result.counts.created + result.counts.updated + result.counts.unchanged + result.counts.rejected;
+    this.stats.productsWritten += result.productsWritten;
+    this.stats.rowsWritten += result.rowsWritten;
+  }
+}
+
+/**
+ * A D1 call may fail while the reader is still parsing: mark it handled now (whoever awaits it still sees the
+ * failure), so it never surfaces as an unhandled rejection of the invocation.
+ */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
