@@ -117,35 +117,15 @@ class ImportSlice {
     if (object) {
       const reader = object.body.getReader();
       try {
-        let parser: RecordParser<CsvRecord | NdjsonRecord> | null = null;
-        // Bytes read before the parser can be built: a CSV's delimiter is detected from its whole first line,
-        // and a read may return only part of it.
-        let prefix: Uint8Array = new Uint8Array(0);
-        for (;;) {
-          const { done, value } = await reader.read();
-          // Each step returns the records it completed; they are taken before the next step runs, so the
-          // rows before a broken spot are committed whatever the reads looked like.
-          const steps: (() => (CsvRecord | NdjsonRecord)[])[] = [];
-          if (parser) {
-            const p = parser;
-            steps.push(done ? () => drain(p) : () => p.push(value));
-          } else {
-            if (!done) prefix = concat(prefix, value);
-            if (!done && !this.canBuildParser(prefix)) continue;
-            const p = (parser = this.parserFor(prefix));
-            const first = prefix;
-            steps.push(() => p.push(first));
-            if (done) steps.push(() => drain(p));
-          }
-          for (const step of steps) {
-            for (const record of step()) {
-              if (await this.accept(record)) {
-                await reader.cancel().catch(() => undefined);
-                return { kind: "continue", cursorByte: this.chunkEnd.cursorByte };
-              }
+        // Records arrive a batch per read; a batch is taken whole before the next read, so the rows before
+        // a broken spot are committed whatever the reads looked like.
+        for await (const batch of this.records(reader)) {
+          for (const record of batch) {
+            if (await this.accept(record)) {
+              await reader.cancel().catch(() => undefined);
+              return { kind: "continue", cursorByte: this.chunkEnd.cursorByte };
             }
           }
-          if (done) break;
         }
       } catch (err) {
         await reader.cancel().catch(() => undefined);
@@ -165,6 +145,27 @@ class ImportSlice {
     }
     await this.closeChunk(true);
     return { kind: "finished" };
+  }
+
+  private async *records(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncGenerator<(CsvRecord | NdjsonRecord)[]> {
+    const head = await this.readHead(reader);
+    const parser = this.parserFor(head.bytes);
+    yield parser.push(head.bytes);
+    if (!head.done) {
+      for (let next = await reader.read(); !next.done; next = await reader.read()) yield parser.push(next.value);
+    }
+    for (let rest = parser.finish(); rest.length > 0; rest = parser.finish()) yield rest;
+  }
+
+  /** The first bytes, read until the parser can be built from them (a CSV's delimiter needs its first line). */
+  private async readHead(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<{ bytes: Uint8Array; done: boolean }> {
+    let bytes: Uint8Array = new Uint8Array(0);
+    while (!this.canBuildParser(bytes)) {
+      const next = await reader.read();
+      if (next.done) return { bytes, done: true };
+      bytes = concat(bytes, next.value);
+    }
+    return { bytes, done: false };
   }
 
   /** Whether the parser can be built from these first bytes: a CSV's delimiter needs its first line break. */
@@ -235,9 +236,4 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-function drain<R>(parser: { finish(): R[] }): R[] {
-  const out: R[] = [];
-  for (let batch = parser.finish(); batch.length > 0; batch = parser.finish()) out.push(...batch);
-  return out;
-}
 
