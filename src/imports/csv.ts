@@ -6,18 +6,16 @@
  * text is decoded once per batch of records, then sliced.
  */
 import {
-  ByteWindow,
+  ByteRecordParser,
   FileFormatError,
-  byteOrderMarkLength,
-  createUtf8Decoder,
-  findInvalidUtf8,
-  invalidUtf8Error,
+  REC_COMMON,
+  REC_END,
+  REC_LINE,
+  REC_NEXT_LINE,
+  REC_START,
   readBatches,
-  recordTooLargeError,
-  resolveOptions,
   utf16Length,
   type ParserOptions,
-  type RecordParser,
   type RecordPosition,
 } from "./records.ts";
 
@@ -48,91 +46,34 @@ const AFTER_CR = 4;
 /** Field span flag: the quoted field contains doubled quotes to unescape. */
 const ESCAPED = 1;
 
-// Completed records are kept as flat numbers until decoded, to avoid garbage.
-const R_LINE = 0;
-const R_START = 1;
-const R_END = 2;
-const R_SPANS_FROM = 3;
-const R_SPANS_TO = 4;
-const R_NEXT_LINE = 5;
-const R_STRIDE = 6;
+// A completed record is the common layout (see records.ts) plus its range of field spans.
+const R_SPANS_FROM = REC_COMMON;
+const R_SPANS_TO = REC_COMMON + 1;
+const R_STRIDE = REC_COMMON + 2;
 // Field spans: [start, end, flags], positions relative to the window.
 const S_STRIDE = 3;
 
-export class CsvParser implements RecordParser<CsvRecord> {
+export class CsvParser extends ByteRecordParser<CsvRecord> {
   private readonly delimiter: number;
-  private readonly maxRecordBytes: number;
-  private readonly window: ByteWindow;
-  private readonly decoder = createUtf8Decoder();
-  private atFileStart: boolean;
 
   private state = FIELD_START;
-  /** Next byte to scan, relative to the window. */
-  private pos = 0;
   /** Physical line of the byte at `pos`. */
   private line: number;
-  private recordStart = 0;
-  private recordLine: number;
   private recordSpans = 0;
   private fieldStart = 0;
   private fieldFlags = 0;
   private quoteLine = 0;
 
   private readonly spans: number[] = [];
-  private readonly completed: number[] = [];
-  private failure: FileFormatError | null = null;
 
   constructor(options: CsvParserOptions = {}) {
-    const { startOffset, startLine, maxRecordBytes } = resolveOptions(options);
+    super(options, R_STRIDE);
     this.delimiter = delimiterByte(options.delimiter ?? ",");
-    this.maxRecordBytes = maxRecordBytes;
-    this.window = new ByteWindow(startOffset);
-    this.atFileStart = startOffset === 0;
-    this.line = startLine;
-    this.recordLine = startLine;
-  }
-
-  push(chunk: Uint8Array): CsvRecord[] {
-    this.throwPendingFailure();
-    this.window.append(chunk);
-    return this.process(false);
-  }
-
-  finish(): CsvRecord[] {
-    this.throwPendingFailure();
-    return this.process(true);
-  }
-
-  private throwPendingFailure(): void {
-    if (this.failure) throw this.failure;
-  }
-
-  private process(final: boolean): CsvRecord[] {
-    try {
-      if (this.atFileStart && !this.skipByteOrderMark(final)) return [];
-      this.scan();
-      if (final) this.scanEndOfInput();
-      else this.checkPendingSize();
-    } catch (error) {
-      if (!(error instanceof FileFormatError)) throw error;
-      this.failure = error;
-    }
-    const records = this.decodeCompleted();
-    if (records.length === 0) this.throwPendingFailure();
-    this.compact();
-    return records;
-  }
-
-  private skipByteOrderMark(final: boolean): boolean {
-    const skip = byteOrderMarkLength(this.window, final);
-    if (skip < 0) return false;
-    this.pos = this.recordStart = skip;
-    this.atFileStart = false;
-    return true;
+    this.line = this.recordLine;
   }
 
   /** Advances the state machine over every buffered byte. */
-  private scan(): void {
+  protected scan(): void {
     const bytes = this.window.bytes;
     const length = this.window.length;
     const delimiter = this.delimiter;
@@ -151,9 +92,13 @@ export class CsvParser implements RecordParser<CsvRecord> {
           state = UNQUOTED;
           this.fieldStart = pos;
         }
-      } else if (state === UNQUOTED) {
+        continue;
+      }
+      // Byte that ends the field: delimiter, CR or LF.
+      let b: number;
+      if (state === UNQUOTED) {
         // Stray quotes in unquoted fields are kept literally, as spreadsheets do.
-        let b = 0;
+        b = 0;
         while (pos < length) {
           b = bytes[pos]!;
           if (b === delimiter || b === LF || b === CR) break;
@@ -162,29 +107,23 @@ export class CsvParser implements RecordParser<CsvRecord> {
         if (pos === length) break;
         const blankLine = pos === this.recordStart && b !== delimiter;
         if (!blankLine) this.addField(this.fieldStart, pos, 0);
-        pos++;
-        if (b === delimiter) state = FIELD_START;
-        else if (b === CR) state = AFTER_CR;
-        else {
-          this.endRecord(pos, true);
-          state = FIELD_START;
-        }
       } else if (state === QUOTED) {
         let line = this.line;
         while (pos < length) {
-          const b = bytes[pos];
-          if (b === QUOTE) break;
-          if (b === LF) {
+          const c = bytes[pos];
+          if (c === QUOTE) break;
+          if (c === LF) {
             if (bytes[pos - 1] !== CR) line++;
-          } else if (b === CR) line++;
+          } else if (c === CR) line++;
           pos++;
         }
         this.line = line;
         if (pos === length) break;
         pos++;
         state = QUOTE_IN_QUOTED;
+        continue;
       } else if (state === QUOTE_IN_QUOTED) {
-        const b = bytes[pos];
+        b = bytes[pos]!;
         if (b === QUOTE) {
           this.fieldFlags = ESCAPED;
           state = QUOTED;
@@ -193,15 +132,17 @@ export class CsvParser implements RecordParser<CsvRecord> {
         }
         if (b !== delimiter && b !== LF && b !== CR) throw this.unexpectedQuoteError();
         this.addField(this.fieldStart, pos - 1, this.fieldFlags);
-        pos++;
-        if (b === delimiter) state = FIELD_START;
-        else if (b === CR) state = AFTER_CR;
-        else {
-          this.endRecord(pos, true);
-          state = FIELD_START;
-        }
       } else {
+        // AFTER_CR
         if (bytes[pos] === LF) pos++;
+        this.endRecord(pos, true);
+        state = FIELD_START;
+        continue;
+      }
+      pos++;
+      if (b === delimiter) state = FIELD_START;
+      else if (b === CR) state = AFTER_CR;
+      else {
         this.endRecord(pos, true);
         state = FIELD_START;
       }
@@ -210,8 +151,7 @@ export class CsvParser implements RecordParser<CsvRecord> {
     this.state = state;
   }
 
-  /** Completes the last record when the input ends without a line break. */
-  private scanEndOfInput(): void {
+  protected scanEndOfInput(): void {
     const end = this.window.length;
     switch (this.state) {
       case FIELD_START:
@@ -253,7 +193,7 @@ export class CsvParser implements RecordParser<CsvRecord> {
     const spanCount = this.spans.length;
     // A record without fields is a blank line: skipped, but still counted.
     if (spanCount > this.recordSpans) {
-      this.completed.push(this.recordLine, this.recordStart, end, this.recordSpans, spanCount, nextLine);
+      this.completed.push(this.recordLine, this.recordStart, end, nextLine, this.recordSpans, spanCount);
     }
     this.line = nextLine;
     this.recordLine = nextLine;
@@ -261,16 +201,10 @@ export class CsvParser implements RecordParser<CsvRecord> {
     this.recordSpans = spanCount;
   }
 
-  private checkPendingSize(): void {
-    if (this.window.length - this.recordStart > this.maxRecordBytes) throw this.tooLargeError();
-  }
-
-  private tooLargeError(): FileFormatError {
-    const hint =
-      this.state === QUOTED
-        ? ` This usually means the quote (") opened on line ${this.quoteLine} is never closed.`
-        : "";
-    return recordTooLargeError(this.recordLine, this.maxRecordBytes, hint);
+  protected override tooLargeHint(): string {
+    return this.state === QUOTED
+      ? ` This usually means the quote (") opened on line ${this.quoteLine} is never closed.`
+      : "";
   }
 
   private unexpectedQuoteError(): FileFormatError {
@@ -283,40 +217,13 @@ export class CsvParser implements RecordParser<CsvRecord> {
     );
   }
 
-  /** Turns the completed record spans into records, decoding their bytes in one call. */
-  private decodeCompleted(): CsvRecord[] {
+  /** A record can span lines (quoted line breaks): count those before the invalid byte. */
+  protected override invalidUtf8Line(record: number, bad: number): number {
     const completed = this.completed;
-    let count = completed.length / R_STRIDE;
-    if (count === 0) return [];
-    const bytes = this.window.bytes;
-    const batchStart = completed[R_START]!;
-    let batchEnd = completed[completed.length - R_STRIDE + R_END]!;
-    let text: string;
-    try {
-      text = this.decoder.decode(bytes.subarray(batchStart, batchEnd));
-    } catch {
-      count = this.recordUtf8Failure(batchStart, batchEnd);
-      if (count === 0) return [];
-      batchEnd = completed[(count - 1) * R_STRIDE + R_END]!;
-      text = this.decoder.decode(bytes.subarray(batchStart, batchEnd));
-    }
-    return this.buildRecords(text, batchStart, batchEnd, count);
+    return completed[record + REC_LINE]! + countLineBreaks(this.window.bytes, completed[record + REC_START]!, bad);
   }
 
-  /** Records the invalid UTF-8 error and returns how many records precede it. */
-  private recordUtf8Failure(batchStart: number, batchEnd: number): number {
-    const bytes = this.window.bytes;
-    const completed = this.completed;
-    const bad = findInvalidUtf8(bytes, batchStart, batchEnd);
-    let index = 0;
-    while (completed[index * R_STRIDE + R_END]! <= bad) index++;
-    const record = index * R_STRIDE;
-    const line = completed[record + R_LINE]! + countLineBreaks(bytes, completed[record + R_START]!, bad);
-    this.failure = invalidUtf8Error(line);
-    return index;
-  }
-
-  private buildRecords(text: string, batchStart: number, batchEnd: number, count: number): CsvRecord[] {
+  protected buildRecords(text: string, batchStart: number, batchEnd: number, count: number): CsvRecord[] {
     const bytes = this.window.bytes;
     const base = this.window.base;
     const spans = this.spans;
@@ -349,18 +256,17 @@ export class CsvParser implements RecordParser<CsvRecord> {
       }
       records.push({
         fields,
-        line: completed[r + R_LINE]!,
-        start: base + completed[r + R_START]!,
-        end: base + completed[r + R_END]!,
-        nextLine: completed[r + R_NEXT_LINE]!,
+        line: completed[r + REC_LINE]!,
+        start: base + completed[r + REC_START]!,
+        end: base + completed[r + REC_END]!,
+        nextLine: completed[r + REC_NEXT_LINE]!,
       });
     }
     return records;
   }
 
-  /** Drops the bytes and spans of completed records, keeping the partial record. */
-  private compact(): void {
-    this.completed.length = 0;
+  /** Also drops the spans of the completed records, keeping those of the partial record. */
+  protected override compact(): void {
     const shift = this.recordStart;
     const spans = this.spans;
     let kept = 0;
@@ -372,10 +278,8 @@ export class CsvParser implements RecordParser<CsvRecord> {
     }
     spans.length = kept;
     this.recordSpans = 0;
-    this.window.discard(shift);
-    this.pos -= shift;
     this.fieldStart -= shift;
-    this.recordStart = 0;
+    super.compact();
   }
 }
 

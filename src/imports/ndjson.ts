@@ -6,17 +6,14 @@
  * throw a FileFormatError.
  */
 import {
-  ByteWindow,
-  FileFormatError,
-  byteOrderMarkLength,
-  createUtf8Decoder,
-  findInvalidUtf8,
-  invalidUtf8Error,
+  ByteRecordParser,
+  REC_COMMON,
+  REC_END,
+  REC_LINE,
+  REC_NEXT_LINE,
+  REC_START,
   readBatches,
-  recordTooLargeError,
-  resolveOptions,
   type ParserOptions,
-  type RecordParser,
   type RecordPosition,
 } from "./records.ts";
 
@@ -40,74 +37,15 @@ const LF = 0x0a;
 const CR_CODE = 13;
 const JSON_BLANK = /^[ \t\r]*$/;
 
-// Completed lines are kept as flat numbers until decoded: [line, start, end, nextLine].
-const L_LINE = 0;
-const L_START = 1;
-const L_END = 2;
-const L_NEXT_LINE = 3;
-const L_STRIDE = 4;
+// A completed line is just the common layout (see records.ts).
+const L_STRIDE = REC_COMMON;
 
-export class NdjsonParser implements RecordParser<NdjsonRecord> {
-  private readonly maxRecordBytes: number;
-  private readonly window: ByteWindow;
-  private readonly decoder = createUtf8Decoder();
-  private atFileStart: boolean;
-
-  /** Where the search for the next LF resumes, relative to the window. */
-  private pos = 0;
-  private line: number;
-  private lineStart = 0;
-  private readonly completed: number[] = [];
-  private failure: FileFormatError | null = null;
-
+export class NdjsonParser extends ByteRecordParser<NdjsonRecord> {
   constructor(options: NdjsonParserOptions = {}) {
-    const { startOffset, startLine, maxRecordBytes } = resolveOptions(options);
-    this.maxRecordBytes = maxRecordBytes;
-    this.window = new ByteWindow(startOffset);
-    this.atFileStart = startOffset === 0;
-    this.line = startLine;
+    super(options, L_STRIDE);
   }
 
-  push(chunk: Uint8Array): NdjsonRecord[] {
-    this.throwPendingFailure();
-    this.window.append(chunk);
-    return this.process(false);
-  }
-
-  finish(): NdjsonRecord[] {
-    this.throwPendingFailure();
-    return this.process(true);
-  }
-
-  private throwPendingFailure(): void {
-    if (this.failure) throw this.failure;
-  }
-
-  private process(final: boolean): NdjsonRecord[] {
-    try {
-      if (this.atFileStart && !this.skipByteOrderMark(final)) return [];
-      this.scan();
-      if (final && this.lineStart < this.window.length) this.endLine(this.window.length, false);
-      if (this.window.length - this.lineStart > this.maxRecordBytes) throw this.tooLargeError();
-    } catch (error) {
-      if (!(error instanceof FileFormatError)) throw error;
-      this.failure = error;
-    }
-    const records = this.decodeCompleted();
-    if (records.length === 0) this.throwPendingFailure();
-    this.compact();
-    return records;
-  }
-
-  private skipByteOrderMark(final: boolean): boolean {
-    const skip = byteOrderMarkLength(this.window, final);
-    if (skip < 0) return false;
-    this.pos = this.lineStart = skip;
-    this.atFileStart = false;
-    return true;
-  }
-
-  private scan(): void {
+  protected scan(): void {
     const length = this.window.length;
     // A view bounded by the valid data, so indexOf never searches spare capacity.
     const bytes = this.window.bytes.subarray(0, length);
@@ -121,48 +59,19 @@ export class NdjsonParser implements RecordParser<NdjsonRecord> {
     this.pos = length;
   }
 
+  protected scanEndOfInput(): void {
+    if (this.recordStart < this.window.length) this.endLine(this.window.length, false);
+  }
+
   private endLine(end: number, terminated: boolean): void {
-    if (end - this.lineStart > this.maxRecordBytes) throw this.tooLargeError();
-    const nextLine = terminated ? this.line + 1 : this.line;
-    this.completed.push(this.line, this.lineStart, end, nextLine);
-    this.line = nextLine;
-    this.lineStart = end;
+    if (end - this.recordStart > this.maxRecordBytes) throw this.tooLargeError();
+    const nextLine = terminated ? this.recordLine + 1 : this.recordLine;
+    this.completed.push(this.recordLine, this.recordStart, end, nextLine);
+    this.recordLine = nextLine;
+    this.recordStart = end;
   }
 
-  private tooLargeError(): FileFormatError {
-    return recordTooLargeError(this.line, this.maxRecordBytes);
-  }
-
-  private decodeCompleted(): NdjsonRecord[] {
-    const completed = this.completed;
-    let count = completed.length / L_STRIDE;
-    if (count === 0) return [];
-    const bytes = this.window.bytes;
-    const batchStart = completed[L_START]!;
-    let batchEnd = completed[completed.length - L_STRIDE + L_END]!;
-    let text: string;
-    try {
-      text = this.decoder.decode(bytes.subarray(batchStart, batchEnd));
-    } catch {
-      count = this.recordUtf8Failure(batchStart, batchEnd);
-      if (count === 0) return [];
-      batchEnd = completed[(count - 1) * L_STRIDE + L_END]!;
-      text = this.decoder.decode(bytes.subarray(batchStart, batchEnd));
-    }
-    return this.buildRecords(text, count);
-  }
-
-  /** Records the invalid UTF-8 error and returns how many lines precede it. */
-  private recordUtf8Failure(batchStart: number, batchEnd: number): number {
-    const completed = this.completed;
-    const bad = findInvalidUtf8(this.window.bytes, batchStart, batchEnd);
-    let index = 0;
-    while (completed[index * L_STRIDE + L_END]! <= bad) index++;
-    this.failure = invalidUtf8Error(completed[index * L_STRIDE + L_LINE]!);
-    return index;
-  }
-
-  private buildRecords(text: string, count: number): NdjsonRecord[] {
+  protected buildRecords(text: string, _batchStart: number, _batchEnd: number, count: number): NdjsonRecord[] {
     const completed = this.completed;
     const base = this.window.base;
     const records: NdjsonRecord[] = [];
@@ -176,10 +85,10 @@ export class NdjsonParser implements RecordParser<NdjsonRecord> {
       cursor = lineEnd + 1;
       if (JSON_BLANK.test(raw)) continue;
       const record: NdjsonRecord = {
-        line: completed[r + L_LINE]!,
-        start: base + completed[r + L_START]!,
-        end: base + completed[r + L_END]!,
-        nextLine: completed[r + L_NEXT_LINE]!,
+        line: completed[r + REC_LINE]!,
+        start: base + completed[r + REC_START]!,
+        end: base + completed[r + REC_END]!,
+        nextLine: completed[r + REC_NEXT_LINE]!,
       };
       const parsed = parseObject(raw);
       if (parsed.ok) record.value = parsed.value;
@@ -190,14 +99,6 @@ export class NdjsonParser implements RecordParser<NdjsonRecord> {
       records.push(record);
     }
     return records;
-  }
-
-  private compact(): void {
-    this.completed.length = 0;
-    const shift = this.lineStart;
-    this.window.discard(shift);
-    this.pos -= shift;
-    this.lineStart = 0;
   }
 }
 

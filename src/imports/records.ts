@@ -3,7 +3,9 @@
  *
  * Both parsers are synchronous push parsers over raw bytes: feed chunks with
  * `push`, then drain with `finish`. `readBatches` / `readRecords` adapt them
- * to a `ReadableStream<Uint8Array>` (an R2 object body).
+ * to a `ReadableStream<Uint8Array>` (an R2 object body). `ByteRecordParser`
+ * holds what they have in common; each format only scans for record
+ * boundaries and turns completed records into values.
  */
 
 /** Where a record sits in the file. Offsets are absolute byte offsets. */
@@ -142,6 +144,155 @@ export class ByteWindow {
     this.bytes.copyWithin(0, count, this.length);
     this.length -= count;
     this.base += count;
+  }
+}
+
+// Completed records are kept as flat numbers until decoded, to avoid garbage:
+// `[line, start, end, nextLine, ...]` (positions relative to the window), then
+// whatever the format adds, `stride` numbers per record in all.
+export const REC_LINE = 0;
+export const REC_START = 1;
+export const REC_END = 2;
+export const REC_NEXT_LINE = 3;
+/** Numbers per record used by the common layout; a format's own numbers follow. */
+export const REC_COMMON = 4;
+
+/**
+ * A push parser over a byte window: buffering, byte order mark, deferred
+ * format errors, batch UTF-8 decoding and compaction. A format implements
+ * `scan` / `scanEndOfInput` (find record boundaries, push them to
+ * `completed`) and `buildRecords` (turn the decoded text into records).
+ */
+export abstract class ByteRecordParser<R extends RecordPosition> implements RecordParser<R> {
+  protected readonly maxRecordBytes: number;
+  protected readonly window: ByteWindow;
+  /** Next byte to scan, relative to the window. */
+  protected pos = 0;
+  /** Start of the record in progress, relative to the window: the bytes before it are completed records. */
+  protected recordStart = 0;
+  /** Physical line on which the record in progress starts. */
+  protected recordLine: number;
+  /** Completed records, `stride` numbers each (see `REC_LINE` ...). */
+  protected readonly completed: number[] = [];
+
+  private readonly stride: number;
+  private readonly decoder = createUtf8Decoder();
+  private atFileStart: boolean;
+  private failure: FileFormatError | null = null;
+
+  constructor(options: ParserOptions, stride: number) {
+    const { startOffset, startLine, maxRecordBytes } = resolveOptions(options);
+    this.stride = stride;
+    this.maxRecordBytes = maxRecordBytes;
+    this.window = new ByteWindow(startOffset);
+    this.atFileStart = startOffset === 0;
+    this.recordLine = startLine;
+  }
+
+  push(chunk: Uint8Array): R[] {
+    this.throwPendingFailure();
+    this.window.append(chunk);
+    return this.process(false);
+  }
+
+  finish(): R[] {
+    this.throwPendingFailure();
+    return this.process(true);
+  }
+
+  /** Advances over every buffered byte from `pos`, completing the records that end there. */
+  protected abstract scan(): void;
+  /** Completes the last record when the input ends without a line break. */
+  protected abstract scanEndOfInput(): void;
+  /**
+   * Builds the first `count` completed records. `text` is the decoded
+   * `bytes[batchStart, batchEnd)` of the window, from the first record's start
+   * to the last one's end.
+   */
+  protected abstract buildRecords(text: string, batchStart: number, batchEnd: number, count: number): R[];
+
+  /** The error for a record in progress larger than `maxRecordBytes`. */
+  protected tooLargeError(): FileFormatError {
+    return recordTooLargeError(this.recordLine, this.maxRecordBytes, this.tooLargeHint());
+  }
+
+  /** Likely cause appended to the record-too-large message (a sentence with a leading space, or ""). */
+  protected tooLargeHint(): string {
+    return "";
+  }
+
+  /** The line of the invalid byte at `bad`, inside the completed record at `completed[record]`. */
+  protected invalidUtf8Line(record: number, _bad: number): number {
+    return this.completed[record + REC_LINE]!;
+  }
+
+  /** Drops the bytes of the completed records, keeping the record in progress. */
+  protected compact(): void {
+    this.completed.length = 0;
+    const shift = this.recordStart;
+    this.window.discard(shift);
+    this.pos -= shift;
+    this.recordStart = 0;
+  }
+
+  private throwPendingFailure(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  private process(final: boolean): R[] {
+    try {
+      if (this.atFileStart && !this.skipByteOrderMark(final)) return [];
+      this.scan();
+      if (final) this.scanEndOfInput();
+      else if (this.window.length - this.recordStart > this.maxRecordBytes) throw this.tooLargeError();
+    } catch (error) {
+      if (!(error instanceof FileFormatError)) throw error;
+      this.failure = error;
+    }
+    const records = this.decodeCompleted();
+    if (records.length === 0) this.throwPendingFailure();
+    this.compact();
+    return records;
+  }
+
+  private skipByteOrderMark(final: boolean): boolean {
+    const skip = byteOrderMarkLength(this.window, final);
+    if (skip < 0) return false;
+    this.pos = this.recordStart = skip;
+    this.atFileStart = false;
+    return true;
+  }
+
+  /** Turns the completed records into records, decoding their bytes in one call. */
+  private decodeCompleted(): R[] {
+    const completed = this.completed;
+    const stride = this.stride;
+    let count = completed.length / stride;
+    if (count === 0) return [];
+    const bytes = this.window.bytes;
+    const batchStart = completed[REC_START]!;
+    let batchEnd = completed[completed.length - stride + REC_END]!;
+    let text: string;
+    try {
+      text = this.decoder.decode(bytes.subarray(batchStart, batchEnd));
+    } catch {
+      count = this.recordUtf8Failure(batchStart, batchEnd);
+      if (count === 0) return [];
+      batchEnd = completed[(count - 1) * stride + REC_END]!;
+      text = this.decoder.decode(bytes.subarray(batchStart, batchEnd));
+    }
+    return this.buildRecords(text, batchStart, batchEnd, count);
+  }
+
+  /** Records the invalid UTF-8 error and returns how many records precede it. */
+  private recordUtf8Failure(batchStart: number, batchEnd: number): number {
+    const completed = this.completed;
+    const stride = this.stride;
+    const bad = findInvalidUtf8(this.window.bytes, batchStart, batchEnd);
+    let index = 0;
+    while (completed[index * stride + REC_END]! <= bad) index++;
+    this.failure = invalidUtf8Error(this.invalidUtf8Line(index * stride, bad));
+    return index;
   }
 }
 

@@ -152,7 +152,7 @@ describe("chunked, resumable processing", () => {
     const undisturbed = await importDirect(reference.tenantId, lines, { format: "ndjson" });
     const t = await createTenant();
     const chunked = await importDirect(t.tenantId, lines, { format: "ndjson", vars: BUDGET });
-    expect(chunked.delivered.length).toBeGreaterThan(2);
+    expect(chunked.delivered.length).toBeGreaterThanOrEqual(2);
     expect(chunked.snapshot.counters).toEqual(undisturbed.snapshot.counters);
     expect(chunked.snapshot.products).toEqual(undisturbed.snapshot.products);
     expect(chunked.snapshot.errors).toEqual(undisturbed.snapshot.errors);
@@ -165,13 +165,13 @@ describe("chunked, resumable processing", () => {
     ]);
   });
 
-  it("completes through a continuation when a slice hands over exactly at the end of the file", async () => {
+  it("finishes instead of handing over when a slice's budget runs out exactly at the end of the file", async () => {
     const t = await createTenant();
     const file = csvRows(8); // two slices of 4 rows; the second ends at the last byte
     const jobId = await createQueuedJob(t.tenantId, file);
     const consumer = consumerEnv(BUDGET);
     const delivered = await runJob(consumer, jobId);
-    expect(delivered.map((m) => m.cursorByte)).toEqual([0, offsetOf(file, "A-05"), new TextEncoder().encode(file).byteLength]);
+    expect(delivered.map((m) => m.cursorByte)).toEqual([0, offsetOf(file, "A-05")]);
     expect(await jobRecord(jobId)).toMatchObject({ status: "completed", total_rows: 8, processed_rows: 8, created: 8 });
   });
 

@@ -1,103 +1,20 @@
 import { describe, it, expect } from "vitest";
 import { CsvParser, detectDelimiter, detectDelimiterFromBytes, parseCsv, type CsvParserOptions, type CsvRecord } from "../../../src/imports/csv.ts";
-import { FileFormatError, readRecords } from "../../../src/imports/records.ts";
+import { FileFormatError } from "../../../src/imports/records.ts";
+import {
+  byteLength,
+  bytesOf,
+  expectCancelsWhenStoppedEarly,
+  parserHelpers,
+  positions,
+  splitAt,
+  summarize,
+} from "./stream-helpers.ts";
 
-const encoder = new TextEncoder();
-
-function bytesOf(...parts: (string | number[])[]): Uint8Array {
-  const arrays = parts.map((part) => (typeof part === "string" ? encoder.encode(part) : Uint8Array.from(part)));
-  const out = new Uint8Array(arrays.reduce((sum, a) => sum + a.length, 0));
-  let offset = 0;
-  for (const a of arrays) {
-    out.set(a, offset);
-    offset += a.length;
-  }
-  return out;
-}
-
-function splitAt(bytes: Uint8Array, points: number[]): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  let previous = 0;
-  for (const point of [...points, bytes.length]) {
-    chunks.push(bytes.slice(previous, point));
-    previous = point;
-  }
-  return chunks;
-}
-
-function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
-  let index = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const chunk = chunks[index++];
-      if (chunk) controller.enqueue(chunk);
-      else controller.close();
-    },
-  });
-}
-
-/** Parses through the stream adapter; returns the records and the error, if any. */
-async function parseChunks(chunks: Uint8Array[], options: CsvParserOptions = {}) {
-  const records: CsvRecord[] = [];
-  let error: unknown = null;
-  try {
-    for await (const batch of parseCsv(streamOf(chunks), options)) records.push(...batch);
-  } catch (caught) {
-    error = caught;
-  }
-  return { records, error };
-}
-
-/** Parses synchronously (fast enough for every pair of split points). */
-function parseSync(chunks: Uint8Array[], options: CsvParserOptions = {}) {
-  const parser = new CsvParser(options);
-  const records: CsvRecord[] = [];
-  let error: unknown = null;
-  try {
-    for (const chunk of chunks) records.push(...parser.push(chunk));
-    for (let rest = parser.finish(); rest.length > 0; rest = parser.finish()) records.push(...rest);
-  } catch (caught) {
-    error = caught;
-  }
-  return { records, error };
-}
-
-function summarize(result: { records: CsvRecord[]; error: unknown }) {
-  const error = result.error instanceof FileFormatError ? { code: result.error.code, line: result.error.line } : result.error;
-  return { records: result.records, error };
-}
-
-/** Asserts the same outcome for one chunk, every single split, every pair of splits and 1-byte chunks. */
-async function expectAllSplits(bytes: Uint8Array, options: CsvParserOptions = {}, pairs = true) {
-  const whole = summarize(await parseChunks([bytes], options));
-  for (let i = 0; i <= bytes.length; i++) {
-    expect(summarize(await parseChunks(splitAt(bytes, [i]), options)), `split at ${i}`).toEqual(whole);
-  }
-  if (pairs) {
-    for (let i = 0; i <= bytes.length; i++) {
-      for (let j = i; j <= bytes.length; j++) {
-        expect(summarize(parseSync(splitAt(bytes, [i, j]), options)), `split at ${i},${j}`).toEqual(whole);
-      }
-    }
-  }
-  const single = Array.from({ length: bytes.length }, (_, i) => i);
-  expect(summarize(await parseChunks(splitAt(bytes, single), options)), "1-byte chunks").toEqual(whole);
-  return whole;
-}
-
-/** Expected positions for a file given as consecutive pieces (one per record or blank line). */
-function positions(pieces: string[]) {
-  let offset = 0;
-  return pieces.map((piece) => {
-    const start = offset;
-    offset += encoder.encode(piece).length;
-    return { start, end: offset };
-  });
-}
-
-function byteLength(text: string): number {
-  return encoder.encode(text).length;
-}
+const { parseChunks, parseSync, expectAllSplits, expectResumesAfterEveryRecord } = parserHelpers<CsvRecord, CsvParserOptions>({
+  parse: parseCsv,
+  create: (options) => new CsvParser(options),
+});
 
 describe("CsvParser", () => {
   it("parses quoted fields, doubled quotes, quoted CR/LF/CRLF, blank lines and a last line without newline", async () => {
@@ -221,17 +138,8 @@ describe("CsvParser", () => {
   });
 
   it("resumes from any record's end offset with the remaining records and lines", async () => {
-    const bytes = bytesOf('\uFEFFsku,name\r\n1,"two\r\nlines"\r\n\r\n2,"日本"\n3,x');
-    const full = parseSync([bytes]).records;
+    const full = await expectResumesAfterEveryRecord(bytesOf('\uFEFFsku,name\r\n1,"two\r\nlines"\r\n\r\n2,"日本"\n3,x'));
     expect(full.map((r) => r.line)).toEqual([1, 2, 5, 6]);
-    for (const [index, record] of full.entries()) {
-      const options = { startOffset: record.end, startLine: record.nextLine };
-      const rest = bytes.subarray(record.end);
-      const expected = full.slice(index + 1);
-      expect(parseSync([rest], options).records).toEqual(expected);
-      const oneByteChunks = splitAt(rest, Array.from({ length: rest.length }, (_, i) => i));
-      expect((await parseChunks(oneByteChunks, options)).records).toEqual(expected);
-    }
   });
 
   it("resumes from a record's start offset (a record not yet committed)", () => {
@@ -273,24 +181,8 @@ describe("CsvParser", () => {
   });
 
   it("stops reading and cancels the stream when the consumer stops early", async () => {
-    let cancelled = false;
-    let pulls = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        pulls++;
-        controller.enqueue(bytesOf(`${pulls},x\n`));
-      },
-      cancel() {
-        cancelled = true;
-      },
-    });
-    const seen: number[] = [];
-    for await (const record of readRecords(stream, new CsvParser())) {
-      seen.push(record.line);
-      if (seen.length === 3) break;
-    }
+    const seen = await expectCancelsWhenStoppedEarly(new CsvParser(), (pull) => `${pull},x\n`, 3, (record) => record.line);
     expect(seen).toEqual([1, 2, 3]);
-    expect(cancelled).toBe(true);
   });
 });
 

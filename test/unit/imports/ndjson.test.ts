@@ -1,87 +1,11 @@
 import { describe, it, expect } from "vitest";
 import { NdjsonParser, parseNdjson, type NdjsonParserOptions, type NdjsonRecord } from "../../../src/imports/ndjson.ts";
-import { FileFormatError, readRecords } from "../../../src/imports/records.ts";
+import { bytesOf, expectCancelsWhenStoppedEarly, parserHelpers, positions, splitAt, summarize } from "./stream-helpers.ts";
 
-const encoder = new TextEncoder();
-
-function bytesOf(...parts: (string | number[])[]): Uint8Array {
-  const arrays = parts.map((part) => (typeof part === "string" ? encoder.encode(part) : Uint8Array.from(part)));
-  const out = new Uint8Array(arrays.reduce((sum, a) => sum + a.length, 0));
-  let offset = 0;
-  for (const a of arrays) {
-    out.set(a, offset);
-    offset += a.length;
-  }
-  return out;
-}
-
-function splitAt(bytes: Uint8Array, points: number[]): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  let previous = 0;
-  for (const point of [...points, bytes.length]) {
-    chunks.push(bytes.slice(previous, point));
-    previous = point;
-  }
-  return chunks;
-}
-
-function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
-  let index = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const chunk = chunks[index++];
-      if (chunk) controller.enqueue(chunk);
-      else controller.close();
-    },
-  });
-}
-
-async function parseChunks(chunks: Uint8Array[], options: NdjsonParserOptions = {}) {
-  const records: NdjsonRecord[] = [];
-  let error: unknown = null;
-  try {
-    for await (const batch of parseNdjson(streamOf(chunks), options)) records.push(...batch);
-  } catch (caught) {
-    error = caught instanceof FileFormatError ? { code: caught.code, line: caught.line } : caught;
-  }
-  return { records, error };
-}
-
-function parseSync(chunks: Uint8Array[], options: NdjsonParserOptions = {}) {
-  const parser = new NdjsonParser(options);
-  const records: NdjsonRecord[] = [];
-  let error: unknown = null;
-  try {
-    for (const chunk of chunks) records.push(...parser.push(chunk));
-    for (let rest = parser.finish(); rest.length > 0; rest = parser.finish()) records.push(...rest);
-  } catch (caught) {
-    error = caught instanceof FileFormatError ? { code: caught.code, line: caught.line } : caught;
-  }
-  return { records, error };
-}
-
-/** Asserts the same outcome for one chunk, every single split, every pair of splits and 1-byte chunks. */
-async function expectAllSplits(bytes: Uint8Array, options: NdjsonParserOptions = {}) {
-  const whole = await parseChunks([bytes], options);
-  for (let i = 0; i <= bytes.length; i++) {
-    expect(await parseChunks(splitAt(bytes, [i]), options), `split at ${i}`).toEqual(whole);
-    for (let j = i; j <= bytes.length; j++) {
-      expect(parseSync(splitAt(bytes, [i, j]), options), `split at ${i},${j}`).toEqual(whole);
-    }
-  }
-  const single = Array.from({ length: bytes.length }, (_, i) => i);
-  expect(await parseChunks(splitAt(bytes, single), options), "1-byte chunks").toEqual(whole);
-  return whole;
-}
-
-function positions(pieces: string[]) {
-  let offset = 0;
-  return pieces.map((piece) => {
-    const start = offset;
-    offset += encoder.encode(piece).length;
-    return { start, end: offset };
-  });
-}
+const { parseChunks, parseSync, expectAllSplits, expectResumesAfterEveryRecord } = parserHelpers<NdjsonRecord, NdjsonParserOptions>({
+  parse: parseNdjson,
+  create: (options) => new NdjsonParser(options),
+});
 
 describe("NdjsonParser", () => {
   it("parses one object per line with LF and CRLF endings, skipping blank lines but counting them", async () => {
@@ -135,38 +59,13 @@ describe("NdjsonParser", () => {
   });
 
   it("resumes from any record's end offset with the remaining records and lines", async () => {
-    const bytes = bytesOf('\uFEFF{"a":1}\r\n\r\n{"b":"é"}\nbad\n{"c":3}');
-    const full = parseSync([bytes]).records;
+    const full = await expectResumesAfterEveryRecord(bytesOf('\uFEFF{"a":1}\r\n\r\n{"b":"é"}\nbad\n{"c":3}'));
     expect(full.map((r) => r.line)).toEqual([1, 3, 4, 5]);
-    for (const [index, record] of full.entries()) {
-      const options = { startOffset: record.end, startLine: record.nextLine };
-      const rest = bytes.subarray(record.end);
-      const expected = full.slice(index + 1);
-      expect(parseSync([rest], options).records).toEqual(expected);
-      const oneByteChunks = splitAt(rest, Array.from({ length: rest.length }, (_, i) => i));
-      expect((await parseChunks(oneByteChunks, options)).records).toEqual(expected);
-    }
   });
 
   it("stops reading and cancels the stream when the consumer stops early", async () => {
-    let cancelled = false;
-    let pulls = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        pulls++;
-        controller.enqueue(bytesOf(`{"n":${pulls}}\n`));
-      },
-      cancel() {
-        cancelled = true;
-      },
-    });
-    const seen: unknown[] = [];
-    for await (const record of readRecords(stream, new NdjsonParser())) {
-      seen.push(record.value?.["n"]);
-      if (seen.length === 2) break;
-    }
+    const seen = await expectCancelsWhenStoppedEarly(new NdjsonParser(), (pull) => `{"n":${pull}}\n`, 2, (record) => record.value?.["n"]);
     expect(seen).toEqual([1, 2]);
-    expect(cancelled).toBe(true);
   });
 });
 
@@ -179,10 +78,10 @@ describe("NdjsonParser errors", () => {
 
   it("throws when a line is larger than the cap", async () => {
     const options = { maxRecordBytes: 12 };
-    const { records, error } = await parseChunks(splitAt(bytesOf('{"a":1}\n{"long":"0123456789"}\n'), [3, 9, 15]), options);
+    const { records, error } = summarize(await parseChunks(splitAt(bytesOf('{"a":1}\n{"long":"0123456789"}\n'), [3, 9, 15]), options));
     expect(records.map((r) => r.value)).toEqual([{ a: 1 }]);
     expect(error).toEqual({ code: "record_too_large", line: 2 });
-    const withoutNewline = parseSync([bytesOf('{"long":"0123456789"}')], options);
+    const withoutNewline = summarize(parseSync([bytesOf('{"long":"0123456789"}')], options));
     expect(withoutNewline.error).toEqual({ code: "record_too_large", line: 1 });
   });
 });
