@@ -2,6 +2,9 @@
 // found by walking /proc (Linux only), and their VmRSS sampled on an interval.
 import { readdirSync, readFileSync } from "node:fs";
 
+/** Clock ticks per second for utime/stime in /proc/<pid>/stat (USER_HZ; 100 on every mainstream Linux). */
+const CLK_TCK = 100;
+
 export interface ProcInfo {
   pid: number;
   ppid: number;
@@ -52,14 +55,50 @@ export function cmdline(pid: number): string {
   }
 }
 
-/** VmRSS in KiB, or null if the process is gone. */
-export function rssKb(pid: number): number | null {
+export interface Rss {
+  /** VmRSS, KiB. */
+  total: number;
+  /** RssAnon (heap, stacks: the JS heap lives here) and RssFile (mapped files), KiB. */
+  anon: number;
+  file: number;
+}
+
+const field = (status: string, name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, "m").exec(status)?.[1] ?? 0);
+
+/** VmRSS and its parts in KiB, or null if the process is gone. */
+export function rssOf(pid: number): Rss | null {
   try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) : 0;
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    return { total: field(status, "VmRSS"), anon: field(status, "RssAnon"), file: field(status, "RssFile") };
   } catch {
     return null;
   }
+}
+
+/** utime + stime of a process or thread in seconds, or null if it is gone. `path` is /proc/<pid> or /proc/<pid>/task/<tid>. */
+function cpuSeconds(procPath: string): number | null {
+  try {
+    const stat = readFileSync(`${procPath}/stat`, "utf8");
+    const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // after[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return (Number(after[11]) + Number(after[12])) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds per thread of a process, keyed by thread id. */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const s = cpuSeconds(`/proc/${pid}/task/${tid}`);
+      if (s !== null) out.set(tid, s);
+    }
+  } catch {
+    // gone
+  }
+  return out;
 }
 
 export interface WorkerdProcess {
@@ -80,6 +119,9 @@ export function workerdProcesses(wranglerPid: number): WorkerdProcess[] {
 export interface MemoryPeak {
   /** Largest VmRSS seen of the workerd process that runs the Worker, MiB. */
   workerMb: number;
+  /** Largest RssAnon and RssFile of that process, MiB (each at its own peak). */
+  workerAnonMb: number;
+  workerFileMb: number;
   /** Largest sum of VmRSS over all workerd processes at one sample, MiB. */
   totalMb: number;
   /** Same values at the first sample (before the work started). */
@@ -88,6 +130,11 @@ export interface MemoryPeak {
   samples: number;
   /** Distinct workerd pids seen; more than the initial ones means wrangler restarted the runtime (a reload). */
   pids: number[];
+  /** CPU seconds the Worker's workerd process used while sampling, and its busiest thread's share of them. */
+  workerCpuS: number | null;
+  workerBusiestThreadCpuS: number | null;
+  /** Sampling time, seconds. */
+  elapsedS: number;
 }
 
 /** Samples the workerd processes of `wranglerPid` every `intervalMs` until stopped. */
@@ -98,14 +145,25 @@ export class RssSampler {
   private readonly seen = new Set<number>();
   private lastScan = 0;
   private peakWorkerKb = 0;
+  private peakAnonKb = 0;
+  private peakFileKb = 0;
   private peakTotalKb = 0;
   private startWorkerKb = -1;
   private startTotalKb = -1;
   private count = 0;
+  private readonly startedAt = performance.now();
+  private workerPid: number | null = null;
+  private startThreads = new Map<string, number>();
+  private startCpu = 0;
 
   constructor(wranglerPid: number, intervalMs = 100) {
     this.wranglerPid = wranglerPid;
     this.sample();
+    this.workerPid = this.procs.find((p) => p.role === "worker")?.pid ?? null;
+    if (this.workerPid !== null) {
+      this.startThreads = threadCpu(this.workerPid);
+      this.startCpu = cpuSeconds(`/proc/${this.workerPid}`) ?? 0;
+    }
     this.timer = setInterval(() => this.sample(), intervalMs);
   }
 
@@ -117,13 +175,17 @@ export class RssSampler {
     let worker = 0;
     let gone = false;
     for (const p of this.procs) {
-      const kb = rssKb(p.pid);
-      if (kb === null) {
+      const rss = rssOf(p.pid);
+      if (rss === null) {
         gone = true;
         continue;
       }
-      total += kb;
-      if (p.role === "worker") worker = Math.max(worker, kb);
+      total += rss.total;
+      if (p.role === "worker") {
+        worker = Math.max(worker, rss.total);
+        this.peakAnonKb = Math.max(this.peakAnonKb, rss.anon);
+        this.peakFileKb = Math.max(this.peakFileKb, rss.file);
+      }
     }
     if (gone) this.rescan(now);
     if (this.procs.length === 0) return;
@@ -146,8 +208,22 @@ export class RssSampler {
     clearInterval(this.timer);
     this.sample();
     const mb = (kb: number) => Math.max(kb, 0) / 1024;
+    let workerCpuS: number | null = null;
+    let busiest: number | null = null;
+    if (this.workerPid !== null && this.procs.some((p) => p.pid === this.workerPid)) {
+      // The process line counts the time of threads that have ended too; the busiest thread is among the live ones.
+      const end = cpuSeconds(`/proc/${this.workerPid}`);
+      workerCpuS = end === null ? null : end - this.startCpu;
+      busiest = 0;
+      for (const [tid, used] of threadCpu(this.workerPid)) busiest = Math.max(busiest, used - (this.startThreads.get(tid) ?? 0));
+    }
     return {
+      workerCpuS,
+      workerBusiestThreadCpuS: busiest,
+      elapsedS: (performance.now() - this.startedAt) / 1000,
       workerMb: mb(this.peakWorkerKb),
+      workerAnonMb: mb(this.peakAnonKb),
+      workerFileMb: mb(this.peakFileKb),
       totalMb: mb(this.peakTotalKb),
       startWorkerMb: mb(this.startWorkerKb),
       startTotalMb: mb(this.startTotalKb),

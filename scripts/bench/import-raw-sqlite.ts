@@ -69,7 +69,9 @@ export async function pickRawEngine(forced?: RawEngineName): Promise<RawEngine> 
   } catch (err) {
     const message = (err as Error).message.replace(/\s+/g, " ").trim();
     if (forced === "better-sqlite3") throw new Error(`better-sqlite3 cannot be loaded: ${message}`);
-    return nodeSqlite(`better-sqlite3 ${engine.version} failed to load under Node ${process.version}: ${message}`);
+    const abi = /NODE_MODULE_VERSION (\d+)\. This version of Node\.js requires NODE_MODULE_VERSION (\d+)/.exec(message);
+    const why = abi ? `its native addon was compiled for NODE_MODULE_VERSION ${abi[1]}, this Node needs ${abi[2]}` : message;
+    return nodeSqlite(`better-sqlite3 ${engine.version} cannot be loaded by Node ${process.version}: ${why}`);
   }
 }
 

@@ -2,7 +2,8 @@
 // its output kept in a log file and scanned for the queue consumer's slice log lines, reloads and errors;
 // always stopped by killing the whole group (wrangler, esbuild, workerd).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, type WriteStream } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 
@@ -14,10 +15,46 @@ const childEnv = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 
+/** What the Worker is built from; copied so that edits made while the benchmark runs cannot reload it. */
+const SOURCE_ENTRIES = ["src", "migrations", "wrangler.toml", "tsconfig.json", "package.json", ".dev.vars"];
+
+export interface SourceSnapshot {
+  dir: string;
+  files: number;
+  /** First 12 hex digits of a SHA-256 over the copied paths and contents. */
+  hash: string;
+}
+
+/**
+ * Copies the Worker's sources into `dir` (node_modules is found by walking up from there, as esbuild does).
+ * wrangler dev run from the copy builds exactly the tree as it was at this moment.
+ */
+export function snapshotSource(dir: string): SourceSnapshot {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const entry of SOURCE_ENTRIES) {
+    const from = path.join(repoRoot, entry);
+    if (existsSync(from)) cpSync(from, path.join(dir, entry), { recursive: true });
+  }
+  const hash = createHash("sha256");
+  let files = 0;
+  const walk = (rel: string) => {
+    const abs = path.join(dir, rel);
+    if (statSync(abs).isDirectory()) {
+      for (const name of readdirSync(abs).sort()) walk(path.join(rel, name));
+    } else {
+      files++;
+      hash.update(`${rel}\0`).update(readFileSync(abs)).update("\0");
+    }
+  };
+  for (const entry of SOURCE_ENTRIES) if (existsSync(path.join(dir, entry))) walk(entry);
+  return { dir, files, hash: hash.digest("hex").slice(0, 12) };
+}
+
 /** Runs a wrangler CLI command to completion with the benchmark's Node; throws with its output on failure. */
-export function wranglerSync(args: string[], timeoutMs = 120_000): string {
+export function wranglerSync(args: string[], cwd = repoRoot, timeoutMs = 120_000): string {
   const result = spawnSync(process.execPath, [wranglerJs, ...args], {
-    cwd: repoRoot,
+    cwd,
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
     env: childEnv(),
@@ -63,6 +100,8 @@ export function portInUse(port: number): Promise<boolean> {
 
 export interface SliceTotals {
   slices: number;
+  /** Each slice's own `ms`, in log order. */
+  sliceMs: number[];
   rows: number;
   productsWritten: number;
   d1RowsWritten: number;
@@ -82,6 +121,8 @@ const NOISE = [
   /^\s+at /,
   /Scheduled Workers are not automatically triggered/,
   /update available/,
+  // the bindings table printed at start and on every reload (its var names contain words like ERRORS)
+  /^\s*env\.\w+ .*\b(Environment Variable|Queue|D1 Database|R2 Bucket)\b/,
 ];
 const NOTABLE = /error|exception|uncaught|unhandled|✘|\bwarn|failed|exceeded|timed? ?out|retry|retries|dead.?letter|oom|out of memory|abort/i;
 
@@ -103,10 +144,10 @@ export class WranglerDev {
   /** Lines seen since start, so a caller can tell whether output is still flowing. */
   lineCount = 0;
 
-  constructor(options: { port: number; persistTo: string; logFile: string; vars: Record<string, string> }) {
+  constructor(options: { port: number; persistTo: string; logFile: string; vars: Record<string, string>; cwd: string; title: string }) {
     this.port = options.port;
     this.logFile = options.logFile;
-    this.log = createWriteStream(options.logFile);
+    this.log = createWriteStream(options.logFile, { flags: "a" });
     const args = [
       wranglerJs,
       "dev",
@@ -118,13 +159,14 @@ export class WranglerDev {
       options.persistTo,
       "--local",
       "--show-interactive-dev-session=false",
+      // The default log level ("log") is needed: at "info" wrangler drops the Worker's console.log lines.
       "--log-level",
-      "info",
+      "log",
       ...Object.entries(options.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];
-    this.log.write(`# ${new Date().toISOString()} ${process.execPath} ${args.join(" ")}\n`);
+    this.log.write(`\n# ${new Date().toISOString()} ${options.title}\n# cd ${options.cwd} && ${process.execPath} ${args.join(" ")}\n`);
     // detached: a process group of its own, so stop() reaches esbuild and workerd too.
-    this.child = spawn(process.execPath, args, { cwd: repoRoot, detached: true, stdio: ["ignore", "pipe", "pipe"], env: childEnv() });
+    this.child = spawn(process.execPath, args, { cwd: options.cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: childEnv() });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       let pending = "";
       stream.setEncoding("utf8");
@@ -169,12 +211,13 @@ export class WranglerDev {
       try {
         const entry = JSON.parse(line.slice(brace)) as Record<string, unknown>;
         if (entry.msg === "import slice" && typeof entry.job_id === "string") {
-          const totals = this.slices.get(entry.job_id) ?? { slices: 0, rows: 0, productsWritten: 0, d1RowsWritten: 0, ms: 0 };
+          const totals = this.slices.get(entry.job_id) ?? { slices: 0, sliceMs: [], rows: 0, productsWritten: 0, d1RowsWritten: 0, ms: 0 };
           totals.slices++;
           totals.rows += Number(entry.rows ?? 0);
           totals.productsWritten += Number(entry.products_written ?? 0);
           totals.d1RowsWritten += Number(entry.d1_rows_written ?? 0);
           totals.ms += Number(entry.ms ?? 0);
+          totals.sliceMs.push(Number(entry.ms ?? 0));
           this.slices.set(entry.job_id, totals);
           return;
         }
