@@ -1,7 +1,7 @@
 // The commit pipeline of one slice: chunks are committed in order, one batch in flight at a time, while the
 // reader parses ahead. A chunk waits until the chunk after it is known, so the batch that commits it can also
 // look up what the next one needs: one D1 round trip per chunk.
-import { type Checkpoint, type Chunk, chunkKeys, commitChunk, type ChunkResult, type Existing, readExisting } from "./write.ts";
+import { type Checkpoint, type Chunk, commitChunk, type ChunkResult, type Comparison, compareWithCatalog } from "./write.ts";
 
 export interface PipelineJob {
   id: string;
@@ -9,7 +9,7 @@ export interface PipelineJob {
   dryRun: boolean;
 }
 
-type Commit = ChunkResult & { nextExisting: Existing };
+type Commit = ChunkResult & { nextComparison: Comparison };
 
 export class CommitPipeline {
   /** Where the last chunk handed to a batch ends: the job's checkpoint once everything is drained. */
@@ -19,7 +19,7 @@ export class CommitPipeline {
   /** dbWaitMs: time the slice stood still waiting for D1 (the rest of its time is reading and validating). */
   readonly stats = { rows: 0, productsWritten: 0, rowsWritten: 0, dbWaitMs: 0 };
 
-  private waiting: { chunk: Chunk; existing: Promise<Existing> } | null = null;
+  private waiting: { chunk: Chunk; comparison: Promise<Comparison> } | null = null;
   private inFlight: Promise<Commit> | null = null;
   private storedErrors: number;
   /** Dry runs: what this invocation's earlier chunks would have written (see ChunkContext.dryRunWrites). */
@@ -40,7 +40,7 @@ export class CommitPipeline {
   async add(chunk: Chunk): Promise<void> {
     if (this.lostRace) return;
     if (!this.waiting) {
-      this.waiting = { chunk, existing: handled(readExisting(this.db, this.job.tenantId, chunkKeys(chunk))) };
+      this.waiting = { chunk, comparison: handled(compareWithCatalog(this.db, this.job.tenantId, chunk)) };
       return;
     }
     await this.commitWaiting(chunk);
@@ -58,9 +58,9 @@ export class CommitPipeline {
   }
 
   private async commitWaiting(next: Chunk | null): Promise<void> {
-    const { chunk, existing } = this.waiting as NonNullable<typeof this.waiting>;
+    const { chunk, comparison } = this.waiting as NonNullable<typeof this.waiting>;
     const waitStarted = Date.now();
-    const current = await existing;
+    const current = await comparison;
     await this.settle();
     this.stats.dbWaitMs += Date.now() - waitStarted;
     if (this.lostRace) return;
@@ -76,9 +76,9 @@ export class CommitPipeline {
     this.checkpoint = chunk.end;
     const errors = chunk.rows.reduce((n, r) => n + (r.ok ? 0 : r.errors.length), 0);
     this.storedErrors = Math.min(this.storedErrors + errors, this.maxStoredErrors);
-    const commit = handled(commitChunk(this.db, context, chunk, current, next ? chunkKeys(next) : null));
+    const commit = handled(commitChunk(this.db, context, chunk, current, next));
     this.inFlight = commit;
-    this.waiting = next ? { chunk: next, existing: handled(commit.then((c) => c.nextExisting)) } : null;
+    this.waiting = next ? { chunk: next, comparison: handled(commit.then((c) => c.nextComparison)) } : null;
     // Parsing ahead is CPU-bound and D1 answers often arrive before they are awaited, so without this the
     // invocation could run for seconds without giving the event loop a turn (other requests on the isolate wait).
     await new Promise((resolve) => setTimeout(resolve, 0));

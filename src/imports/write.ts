@@ -79,8 +79,13 @@ function fingerprint(p: Stored): number {
 
 const GUARD = "EXISTS (SELECT 1 FROM import_jobs WHERE id = ?1 AND cursor_byte = ?2 AND status = 'processing')";
 
-const EXISTING_SQL = `SELECT sku_key, ${FIELDS.join(", ")} FROM products
-  WHERE tenant_id = ?1 AND sku_key IN (SELECT value FROM json_each(?2))`;
+// Compares the first row of each SKU in a chunk with the catalog, in SQL, and answers one letter per row:
+// n(ew), s(ame) or c(hanged). One short string crosses over instead of every stored column of every row.
+const COMPARE_SQL = `SELECT group_concat(CASE
+    WHEN p.sku_key IS NULL THEN 'n'
+    WHEN (${FIELDS.map((f) => `p.${f}`).join(", ")}) IS (${FIELDS.map((_, i) => `j.value ->> ${i + 1}`).join(", ")}) THEN 's'
+    ELSE 'c' END, '' ORDER BY j.key) AS states
+  FROM json_each(?2) AS j LEFT JOIN products AS p ON p.tenant_id = ?1 AND p.sku_key = j.value ->> 0`;
 
 const UPSERT_SQL = `INSERT INTO products (tenant_id, sku_key, ${FIELDS.join(", ")}, created_at, updated_at)
   SELECT ?3, j.value ->> 0, ${FIELDS.map((_, i) => `j.value ->> ${i + 1}`).join(", ")}, ?4, ?4
@@ -105,33 +110,45 @@ const JOB_UPDATE_SQL = `UPDATE import_jobs SET
     finished_at = CASE WHEN ?15 THEN ?11 ELSE finished_at END
   WHERE id = ?1 AND cursor_byte = ?2 AND status = 'processing'`;
 
-/** What the catalog holds for some SKU keys, as rows are stored. */
-export type Existing = Map<string, Stored>;
+/** How the first row of each SKU of a chunk compares with the catalog: n(ew), s(ame) or c(hanged). */
+export type Comparison = Map<string, string>;
 
-export function chunkKeys(chunk: Chunk): string[] {
-  return [...new Set(chunk.rows.flatMap((r) => (r.ok ? [r.product.skuKey] : [])))];
+const firstRowsCache = new WeakMap<Chunk, Map<string, Stored>>();
+
+/** The first row of each SKU in the chunk, in file order: what the catalog is compared with. */
+function firstRows(chunk: Chunk): Map<string, Stored> {
+  let rows = firstRowsCache.get(chunk);
+  if (!rows) {
+    rows = new Map();
+    for (const row of chunk.rows) if (row.ok && !rows.has(row.product.skuKey)) rows.set(row.product.skuKey, stored(row.product));
+    firstRowsCache.set(chunk, rows);
+  }
+  return rows;
 }
 
-function existingStatement(db: D1Database, tenantId: string, keys: string[]): D1PreparedStatement {
-  return db.prepare(EXISTING_SQL).bind(tenantId, JSON.stringify(keys));
+function compareStatement(db: D1Database, tenantId: string, chunk: Chunk): D1PreparedStatement | null {
+  const rows = firstRows(chunk);
+  if (rows.size === 0) return null;
+  return db.prepare(COMPARE_SQL).bind(tenantId, JSON.stringify([...rows].map(([key, fields]) => [key, ...fields])));
 }
 
-function toExisting(rows: [string, ...Stored][]): Existing {
-  const existing: Existing = new Map();
-  for (const [key, ...fields] of rows) existing.set(key, fields as Stored);
-  return existing;
+function toComparison(chunk: Chunk, states: string | null | undefined): Comparison {
+  const comparison: Comparison = new Map();
+  let i = 0;
+  for (const key of firstRows(chunk).keys()) comparison.set(key, states?.[i++] ?? "n");
+  return comparison;
 }
 
-/** The first chunk's look-up; every later chunk's comes with the batch that commits the chunk before it. */
-export async function readExisting(db: D1Database, tenantId: string, keys: string[]): Promise<Existing> {
-  return keys.length === 0 ? new Map() : toExisting(await existingStatement(db, tenantId, keys).raw<[string, ...Stored]>());
+/** The first chunk's comparison; every later chunk's comes with the batch that commits the chunk before it. */
+export async function compareWithCatalog(db: D1Database, tenantId: string, chunk: Chunk): Promise<Comparison> {
+  const statement = compareStatement(db, tenantId, chunk);
+  return toComparison(chunk, statement ? await statement.first<string>("states") : null);
 }
 
 /** Classifies each valid row against the catalog (and earlier rows of the chunk): a later row for the same SKU wins. */
-function classify(ctx: ChunkContext, rows: RowOutcome[], existing: Existing) {
-  const current = new Map(existing);
-  if (ctx.dryRunWrites) for (const key of ctx.dryRunWrites.keys()) current.delete(key);
+function classify(ctx: ChunkContext, rows: RowOutcome[], comparison: Comparison) {
   const counts = { created: 0, updated: 0, unchanged: 0, rejected: 0, errors: 0 };
+  const latest = new Map<string, Stored>();
   const writes = new Map<string, Stored>();
   const errors: RowError[] = [];
   for (const row of rows) {
@@ -143,39 +160,42 @@ function classify(ctx: ChunkContext, rows: RowOutcome[], existing: Existing) {
     }
     const next = stored(row.product);
     const key = row.product.skuKey;
-    const before = current.get(key);
-    const wouldHaveWritten = before ? undefined : ctx.dryRunWrites?.get(key);
-    if (wouldHaveWritten !== undefined) {
-      if (wouldHaveWritten === fingerprint(next)) {
-        counts.unchanged++;
-        continue;
-      }
-      counts.updated++;
-    } else if (!before) counts.created++;
-    else if (sameProduct(before, next)) {
-      counts.unchanged++;
-      continue;
-    } else counts.updated++;
-    current.set(key, next);
-    writes.set(key, next);
+    const before = latest.get(key);
+    const wouldHaveWritten = ctx.dryRunWrites?.get(key);
+    let changed: boolean;
+    if (before) {
+      changed = !sameProduct(before, next);
+      if (changed) counts.updated++;
+    } else if (wouldHaveWritten !== undefined) {
+      // A dry run's earlier chunk "wrote" this SKU; the catalog still holds the old one.
+      changed = wouldHaveWritten !== fingerprint(next);
+      if (changed) counts.updated++;
+    } else {
+      const state = comparison.get(key);
+      changed = state !== "s";
+      if (state === "n") counts.created++;
+      else if (changed) counts.updated++;
+    }
+    if (!changed) counts.unchanged++;
+    latest.set(key, next);
+    if (changed) writes.set(key, next);
   }
   return { counts, writes, errors };
 }
 
 /**
- * Commits `chunk` (classified against `existing`) in one batch. `nextKeys`, the SKU keys of the chunk that
- * follows, are looked up at the end of the same batch: after this chunk's writes, so the next chunk sees them,
- * and without a round trip of its own.
+ * Commits `chunk` (classified by `comparison`) in one batch. The chunk that follows, `next`, is compared with the
+ * catalog at the end of the same batch: after this chunk's writes, so it sees them, and without a round trip.
  */
 export async function commitChunk(
   db: D1Database,
   ctx: ChunkContext,
   chunk: Chunk,
-  existing: Existing,
-  nextKeys: string[] | null,
+  comparison: Comparison,
+  next: Chunk | null,
   now = Date.now(),
-): Promise<ChunkResult & { nextExisting: Existing }> {
-  const { counts, writes, errors } = classify(ctx, chunk.rows, existing);
+): Promise<ChunkResult & { nextComparison: Comparison }> {
+  const { counts, writes, errors } = classify(ctx, chunk.rows, comparison);
   const toStore = errors.slice(0, Math.max(0, ctx.maxStoredErrors - ctx.storedErrors));
   const guard = [ctx.jobId, ctx.from.cursorByte] as const;
 
@@ -210,8 +230,8 @@ export async function commitChunk(
         chunk.last ? 1 : 0,
       ),
   );
-  const lookAhead = nextKeys !== null && nextKeys.length > 0;
-  if (lookAhead) statements.push(existingStatement(db, ctx.tenantId, nextKeys));
+  const lookAhead = next ? compareStatement(db, ctx.tenantId, next) : null;
+  if (lookAhead) statements.push(lookAhead);
 
   const results = await db.batch(statements);
   const applied = results[jobUpdateIndex]?.meta.changes === 1;
@@ -223,12 +243,6 @@ export async function commitChunk(
     storedErrors: ctx.storedErrors + toStore.length,
     productsWritten: upsert ? (results[0]?.meta.changes ?? 0) : 0,
     rowsWritten: written.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0),
-    nextExisting: lookAhead ? toExisting(rowsOf(results[jobUpdateIndex + 1])) : new Map(),
+    nextComparison: next ? toComparison(next, (results[jobUpdateIndex + 1]?.results[0] as { states?: string } | undefined)?.states) : new Map(),
   };
-}
-
-/** Batch results come as objects; the look-up wants the compact rows that `.raw()` gives. */
-function rowsOf(result: D1Result | undefined): [string, ...Stored][] {
-  const rows = (result?.results ?? []) as Record<string, unknown>[];
-  return rows.map((r) => [r.sku_key as string, ...(FIELDS.map((f) => r[f]) as Stored)]);
 }
