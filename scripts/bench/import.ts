@@ -157,7 +157,7 @@ function describeEnvironment(command: string, rawEngine: RawEngine | null, sourc
     wrangler: (require("wrangler/package.json") as { version: string }).version,
     commit: `${tryRun("git", ["rev-parse", "--short", "HEAD"])}${dirty && dirty !== "unknown" ? " + uncommitted changes" : ""}`,
     rawEngine: rawEngine
-      ? `${rawEngine.name} (${rawEngine.version})${rawEngine.fallbackReason ? ` — fallback: ${rawEngine.fallbackReason}` : ""}`
+      ? `${rawEngine.name} (${rawEngine.version})${rawEngine.childNode ? ` in a child process of ${rawEngine.childNode} ${tryRun(rawEngine.childNode, ["--version"])}, the Node its native addon was built for` : ""}${rawEngine.fallbackReason ? ` — fallback: ${rawEngine.fallbackReason}` : ""}`
       : "not run",
     rawPragmas: "journal_mode = WAL, synchronous = NORMAL",
     rawRuns: 0,
