@@ -1,10 +1,12 @@
 // Per request: a request id, a D1 session, the bookmark handed back, and one structured log line.
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context.ts";
-import { ProblemError } from "./problem.ts";
+import { problemResponse, problems } from "./problem.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const BOOKMARK_HEADER = "x-d1-bookmark";
+// D1 bookmarks are hex groups joined by dashes; anything else cannot be one this API handed out.
+const BOOKMARK = /^[0-9A-Za-z-]{1,256}$/;
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export function requestContext(): MiddlewareHandler<AppEnv> {
@@ -16,11 +18,17 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
 
     // Reads may be served by a replica at least as fresh as the client's bookmark; writes start at the primary.
     const bookmark = c.req.header(BOOKMARK_HEADER);
-    const constraint = SAFE_METHODS.has(c.req.method) ? bookmark || "first-unconstrained" : "first-primary";
-    const session = c.env.DB.withSession(constraint);
+    const validBookmark = bookmark !== undefined && BOOKMARK.test(bookmark);
+    const reads = SAFE_METHODS.has(c.req.method);
+    const session = c.env.DB.withSession(reads ? (validBookmark ? bookmark : "first-unconstrained") : "first-primary");
     c.set("db", session);
 
     try {
+      if (bookmark !== undefined && !validBookmark) {
+        const invalid = problems.validation([{ location: "header", name: BOOKMARK_HEADER, message: "is not a bookmark this API returned" }]);
+        c.res = problemResponse(invalid.problem, requestId);
+        return;
+      }
       await next();
     } finally {
       c.header("x-request-id", requestId);
@@ -39,14 +47,4 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       );
     }
   };
-}
-
-export function invalidBookmark(): ProblemError {
-  return new ProblemError({
-    status: 400,
-    type: "validation-error",
-    title: "Invalid request",
-    detail: `header ${BOOKMARK_HEADER}: not a bookmark this API returned`,
-    errors: [{ location: "header", name: BOOKMARK_HEADER, message: "not a bookmark this API returned" }],
-  });
 }

@@ -15,6 +15,19 @@ describe("HTTP plumbing", () => {
     expect((await problemOf(res)).instance).toBe("trace-1");
   });
 
+  it("rejects a malformed x-d1-bookmark with a 400 naming the header, and hands a bookmark back", async () => {
+    const t = await createTenant();
+    const bad = await request("/api/v1/products", { key: t.key, headers: { "x-d1-bookmark": "not a bookmark!", "x-request-id": "bm-1" } });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("x-request-id")).toBe("bm-1");
+    expect((await problemOf(bad)).errors).toEqual([{ location: "header", name: "x-d1-bookmark", message: "is not a bookmark this API returned" }]);
+    const ok = await request("/api/v1/products", { key: t.key });
+    const bookmark = ok.headers.get("x-d1-bookmark");
+    expect(bookmark).toMatch(/^[0-9a-f-]+$/);
+    const again = await request("/api/v1/products", { key: t.key, headers: { "x-d1-bookmark": bookmark ?? "" } });
+    expect(again.status).toBe(200);
+  });
+
   it("answers unknown routes with a 404 problem", async () => {
     const res = await request("/api/v1/nothing-here");
     expect(res.status).toBe(404);
