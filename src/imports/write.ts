@@ -51,8 +51,31 @@ const FIELDS = ["sku", "name", "description", "price_minor", "currency", "stock"
 
 type Stored = [string, string, string | null, number, string, number, string, string | null, string | null, string | null, string | null, string];
 
+// A row is compared with the catalog and then written, so its stored form and its JSON are made once.
+const storedCache = new WeakMap<ProductInput, Stored>();
+const jsonCache = new WeakMap<Stored, string>();
+
 function stored(p: ProductInput): Stored {
-  return [p.sku, p.name, p.description, p.priceMinor, p.currency, p.stock, p.status, p.brand, p.category, p.barcode, p.imageUrl, JSON.stringify(p.tags)];
+  let fields = storedCache.get(p);
+  if (!fields) {
+    fields = [p.sku, p.name, p.description, p.priceMinor, p.currency, p.stock, p.status, p.brand, p.category, p.barcode, p.imageUrl, JSON.stringify(p.tags)];
+    storedCache.set(p, fields);
+  }
+  return fields;
+}
+
+/** The JSON parameter of rows keyed by SKU key: `[[key, ...fields], …]`. */
+function rowsJson(rows: Iterable<[string, Stored]>): string {
+  const parts: string[] = [];
+  for (const [key, fields] of rows) {
+    let text = jsonCache.get(fields);
+    if (text === undefined) {
+      text = JSON.stringify([key, ...fields]);
+      jsonCache.set(fields, text);
+    }
+    parts.push(text);
+  }
+  return `[${parts.join(",")}]`;
 }
 
 function sameProduct(a: Stored, b: Stored): boolean {
@@ -129,7 +152,7 @@ function firstRows(chunk: Chunk): Map<string, Stored> {
 function compareStatement(db: D1Database, tenantId: string, chunk: Chunk): D1PreparedStatement | null {
   const rows = firstRows(chunk);
   if (rows.size === 0) return null;
-  return db.prepare(COMPARE_SQL).bind(tenantId, JSON.stringify([...rows].map(([key, fields]) => [key, ...fields])));
+  return db.prepare(COMPARE_SQL).bind(tenantId, rowsJson(rows));
 }
 
 function toComparison(chunk: Chunk, states: string | null | undefined): Comparison {
@@ -202,8 +225,7 @@ export async function commitChunk(
   const statements: D1PreparedStatement[] = [];
   const upsert = !ctx.dryRun && writes.size > 0;
   if (upsert) {
-    const rows = [...writes].map(([key, fields]) => [key, ...fields]);
-    statements.push(db.prepare(UPSERT_SQL).bind(...guard, ctx.tenantId, now, JSON.stringify(rows)));
+    statements.push(db.prepare(UPSERT_SQL).bind(...guard, ctx.tenantId, now, rowsJson(writes)));
   }
   if (toStore.length > 0) {
     const rows = toStore.map((e) => [e.line, e.column, e.code, e.message, e.value]);
