@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { checkGtin } from "./gtin.ts";
-import { decimalToMinor, isCurrencyCode, parseDecimal, type DecimalParts, type MoneyError } from "./money.ts";
+import { decimalToMinor, isCurrencyCode, parseDecimal, type DecimalParts, type MoneyError, type MoneyErrorCode } from "./money.ts";
 
 export const productStatuses = ["active", "draft", "archived"] as const;
 export type ProductStatus = (typeof productStatuses)[number];
@@ -49,21 +49,14 @@ export interface ProductInput {
   tags: string[];
 }
 
+/** Money's own codes (a malformed decimal is reported as invalid_price) plus those of the other fields. */
 export type RowErrorCode =
+  | Exclude<MoneyErrorCode, "invalid_decimal">
   | "invalid_row"
   | "invalid_type"
-  | "required"
   | "too_long"
   | "invalid_sku"
   | "invalid_price"
-  | "thousands_separator"
-  | "decimal_comma"
-  | "currency_symbol"
-  | "scientific_notation"
-  | "negative"
-  | "too_many_decimals"
-  | "too_large"
-  | "invalid_currency"
   | "invalid_integer"
   | "invalid_status"
   | "invalid_url"
