@@ -8,7 +8,8 @@ import { honoPath, registry } from "./http/route.ts";
 import { registerDocsRoutes } from "./routes/docs.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerImportStatusRoutes } from "./routes/import-status.ts";
-import { registerImportJobRoutes, registerImportRoutes } from "./routes/imports.ts";
+import { registerImportUploadRoute } from "./routes/import-upload.ts";
+import { registerImportJobRoutes, registerImportListRoute } from "./routes/imports.ts";
 import { registerProductRoutes } from "./routes/products.ts";
 
 export function createApp(): Hono<AppEnv> {
@@ -18,7 +19,8 @@ export function createApp(): Hono<AppEnv> {
   registerHealthRoutes(app);
   // Literal paths before parameterised ones: /products/import before /products/{sku},
   // /products/import/status before /products/import/{job_id}.
-  registerImportRoutes(app);
+  registerImportUploadRoute(app);
+  registerImportListRoute(app);
   registerImportStatusRoutes(app);
   registerImportJobRoutes(app);
   registerProductRoutes(app);

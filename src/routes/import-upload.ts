@@ -1,0 +1,240 @@
+// POST /api/v1/products/import: the request's file becomes an upload source (type, size and encoding checked
+// before a byte is stored), then a job; Idempotency-Key makes a retried upload safe.
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import { isCurrencyCode } from "../catalog/money.ts";
+import { readConfig } from "../config.ts";
+import { database } from "../db/client.ts";
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from "../db/queries/idempotency.ts";
+import type { AppEnv } from "../http/context.ts";
+import { ProblemError, problems } from "../http/problem.ts";
+import { route } from "../http/route.ts";
+import { jobPath, jobResponseSchema, toJobJson } from "../imports/job.ts";
+import { acceptUpload, type ImportFormat, type UploadSource } from "../imports/upload.ts";
+
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+const mediaTypes: Record<string, ImportFormat> = { "text/csv": "csv", "application/x-ndjson": "ndjson" };
+const ACCEPTED = [...Object.keys(mediaTypes), "multipart/form-data"];
+
+const uploadQuery = z.object({
+  filename: z.string().min(1).max(255).optional().describe("The file's name, shown on the job (default: the multipart file name)."),
+  currency: z
+    .string()
+    .transform((c) => c.toUpperCase())
+    .refine(isCurrencyCode, { error: "must be an ISO 4217 currency code such as USD" })
+    .optional()
+    .transform((c) => c ?? "USD")
+    .describe("Currency for rows that have none (ISO 4217, default USD)."),
+  delimiter: z
+    .enum([",", ";", "tab"], { error: 'must be one of ",", ";" or "tab"' })
+    .transform((d): "," | ";" | "\t" => (d === "tab" ? "\t" : d))
+    .optional()
+    .describe("CSV delimiter; default: detected from the header line."),
+  dry_run: z
+    .enum(["true", "false"], { error: "must be true or false" })
+    .transform((v) => v === "true")
+    .optional()
+    .describe("Validate and count everything but write no product."),
+});
+
+function mediaType(header: string | undefined): { type: string; charset: string | null } {
+  const [type = "", ...params] = (header ?? "").split(";");
+  const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith("charset="));
+  return { type: type.trim().toLowerCase(), charset: charset ? charset.slice(8).replace(/"/g, "") : null };
+}
+
+/** No charset (UTF-8 is assumed) or UTF-8 itself. */
+function isUtf8(charset: string | null): boolean {
+  return !charset || charset === "utf-8" || charset === "utf8";
+}
+
+function unsupportedType(detail: string): ProblemError {
+  return new ProblemError({
+    status: 415,
+    type: "unsupported-media-type",
+    title: "Unsupported media type",
+    detail,
+    headers: { accept: ACCEPTED.join(", ") },
+    extensions: { accepted: ACCEPTED },
+  });
+}
+
+function tooLarge(limit: number, what: string): ProblemError {
+  return new ProblemError({
+    status: 413,
+    type: "payload-too-large",
+    title: "Payload too large",
+    detail: `${what} may be at most ${limit} bytes.`,
+    extensions: { max_bytes: limit },
+  });
+}
+
+function emptyBody(): ProblemError {
+  return new ProblemError({
+    status: 400,
+    type: "empty-file",
+    title: "Empty file",
+    detail: "The request body is empty; send the file's content.",
+    errors: [{ location: "body", name: "(body)", message: "is empty" }],
+  });
+}
+
+function headerError(name: string, message: string): ProblemError {
+  return new ProblemError({
+    status: 400,
+    type: "validation-error",
+    title: "Invalid request",
+    detail: `header ${name}: ${message}`,
+    errors: [{ location: "header", name, message }],
+  });
+}
+
+/** Reads what the request carries into an UploadSource, enforcing type and size limits before storing a byte. */
+async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined): Promise<UploadSource> {
+  const config = readConfig(c.env);
+  const { type, charset } = mediaType(c.req.header("content-type"));
+  if (!isUtf8(charset)) throw unsupportedType(`Files must be UTF-8; the request declares charset ${charset}.`);
+  const lengthHeader = c.req.header("content-length");
+  const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+
+  if (type === "multipart/form-data") {
+    if (length === null) throw lengthRequired();
+    if (length > config.maxMultipartBytes) throw tooLarge(config.maxMultipartBytes, "A multipart/form-data upload");
+    let form: FormData;
+    try {
+      form = await c.req.raw.formData();
+    } catch {
+      throw problems.validation([{ location: "body", name: "(body)", message: "is not valid multipart/form-data" }]);
+    }
+    const file = form.get("file");
+    if (!(file instanceof File)) throw problems.validation([{ location: "body", name: "file", message: "is required: send the file in a part named file" }]);
+    const { type: partType, charset: partCharset } = mediaType(file.type);
+    // The file part's own Content-Type is what says how its bytes are encoded.
+    if (!isUtf8(partCharset)) throw unsupportedType(`Files must be UTF-8; the file part declares charset ${partCharset}.`);
+    const format = mediaTypes[partType] ?? (/\.csv$/i.test(file.name) ? "csv" : /\.(nd)?jsonl?$/i.test(file.name) ? "ndjson" : undefined);
+    if (!format) {
+      throw unsupportedType(`The file part's type "${file.type || "(none)"}" is not supported; send text/csv or application/x-ndjson (or a .csv / .ndjson file name).`);
+    }
+    if (file.size === 0) throw emptyBody();
+    return { format, contentType: format === "csv" ? "text/csv" : "application/x-ndjson", fileName: fileName ?? (file.name || null), size: file.size, body: file };
+  }
+
+  const format = mediaTypes[type];
+  if (!format) {
+    throw unsupportedType(`Content-Type "${type || "(none)"}" is not supported; send one of ${ACCEPTED.join(", ")}.`);
+  }
+  if (length === null) throw lengthRequired();
+  if (length > config.maxUploadBytes) throw tooLarge(config.maxUploadBytes, "An upload");
+  const body = c.req.raw.body;
+  if (length === 0 || !body) throw emptyBody();
+  return { format, contentType: type, fileName: fileName ?? null, size: length, body };
+}
+
+function lengthRequired(): ProblemError {
+  return new ProblemError({
+    status: 411,
+    type: "length-required",
+    title: "Length required",
+    detail: "Send a Content-Length header with the file's size in bytes.",
+    errors: [{ location: "header", name: "content-length", message: "is required" }],
+  });
+}
+
+async function fingerprint(parts: unknown[]): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(parts)));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function jobCreatedResponse(status: number, body: string, id: string, replayed: boolean): Response {
+  const headers = new Headers({ "content-type": "application/json", location: jobPath(id) });
+  if (replayed) headers.set("idempotent-replayed", "true");
+  return new Response(body, { status, headers });
+}
+
+export function registerImportUploadRoute(app: Hono<AppEnv>): void {
+  route(
+    app,
+    {
+      method: "post",
+      path: "/api/v1/products/import",
+      operationId: "createImport",
+      summary: "Upload a product file and start an import job",
+      description:
+        "The body is the file itself (text/csv or application/x-ndjson, streamed into storage, up to MAX_UPLOAD_BYTES, Content-Length required), " +
+        "or multipart/form-data with a `file` part (buffered, up to MAX_MULTIPART_BYTES). The file is processed asynchronously: follow the job at `Location`.",
+      tag: "Imports",
+      scope: "imports:write",
+      query: uploadQuery,
+      headers: {
+        "Idempotency-Key": {
+          description:
+            "Up to 255 printable characters, kept 24 h per tenant. A repeat with the same request returns the first response with `Idempotent-Replayed: true`; a different request with the same key is a 422; a repeat while the first is still being accepted is a 409.",
+        },
+      },
+      body: {
+        description: "The product file.",
+        required: true,
+        content: {
+          "text/csv": { type: "string", description: "CSV with a header line; columns sku, name, price required." },
+          "application/x-ndjson": { type: "string", description: "One JSON object per line." },
+          "multipart/form-data": { type: "object", properties: { file: { type: "string", contentMediaType: "application/octet-stream" } }, required: ["file"] },
+        },
+      },
+      responses: {
+        202: {
+          description: "Accepted: the file is stored and the job queued.",
+          content: { "application/json": jobResponseSchema },
+          headers: { Location: "The job's URL.", "Idempotent-Replayed": "true when this is a stored response replayed for a repeated Idempotency-Key." },
+        },
+        409: { description: "A request with the same Idempotency-Key is still being accepted.", content: { "application/problem+json": null } },
+        411: { description: "Content-Length is missing.", content: { "application/problem+json": null } },
+        413: { description: "The file is larger than the limit.", content: { "application/problem+json": null } },
+        415: { description: "The content type is not accepted.", content: { "application/problem+json": null } },
+        422: { description: "The Idempotency-Key was used for a different request.", content: { "application/problem+json": null } },
+        503: { description: "The file could not be queued; nothing was imported.", content: { "application/problem+json": null } },
+      },
+    },
+    async (c, { query }) => {
+      const tenantId = c.var.caller.tenantId;
+      const db = database(c.var.db);
+      const idempotencyKey = c.req.header("idempotency-key");
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw headerError("idempotency-key", "must be 1 to 255 printable ASCII characters without spaces");
+      }
+      const source = await readUploadSource(c, query.filename);
+      const options = { currency: query.currency, delimiter: query.delimiter ?? null };
+      const dryRun = query.dry_run ?? false;
+
+      if (idempotencyKey !== undefined) {
+        const print = await fingerprint([source.contentType, c.req.header("content-length"), source.fileName, options, dryRun]);
+        const claim = await claimIdempotencyKey(db, tenantId, idempotencyKey, print, Date.now(), IDEMPOTENCY_TTL_MS);
+        if (claim.kind === "replay") {
+          const id = (JSON.parse(claim.body) as { id: string }).id;
+          return jobCreatedResponse(claim.status, claim.body, id, true);
+        }
+        if (claim.kind === "in_flight") throw problems.conflict("A request with this Idempotency-Key is still being processed; retry shortly.");
+        if (claim.kind === "mismatch") {
+          throw problems.unprocessable("idempotency-key-reused", "This Idempotency-Key was already used for a different request (other file, size or options).");
+        }
+      }
+
+      try {
+        const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun });
+        if (!result.ok) {
+          throw result.failure === "interrupted"
+            ? new ProblemError({ status: 400, type: "upload-interrupted", title: "Upload interrupted", detail: result.reason })
+            : new ProblemError({ status: 503, type: "unavailable", title: "Service unavailable", detail: result.reason, headers: { "retry-after": "5" } });
+        }
+        const body = JSON.stringify(toJobJson(result.job));
+        if (idempotencyKey !== undefined) await completeIdempotencyKey(db, tenantId, idempotencyKey, 202, body);
+        return jobCreatedResponse(202, body, result.job.id, false);
+      } catch (err) {
+        if (idempotencyKey !== undefined) await releaseIdempotencyKey(db, tenantId, idempotencyKey).catch(() => undefined);
+        throw err;
+      }
+    },
+  );
+
+}
