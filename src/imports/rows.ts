@@ -40,17 +40,32 @@ export function csvRow(record: CsvRecord, mapping: HeaderMapping, delimiter: str
 
 const KNOWN = new Set<string>(productColumns);
 
-/** NDJSON keys are matched like CSV header names (trimmed, case-insensitive); unknown keys are reported to `ignored`. */
+/**
+ * NDJSON keys are matched like CSV header names (trimmed, case-insensitive); unknown keys are reported to
+ * `ignored` (once, whatever their case). A field given twice ("sku" and "SKU") is a row error, as a CSV header
+ * with a duplicate column is an error of the file.
+ */
 export function ndjsonRow(record: NdjsonRecord, currency: string, ignored: Set<string>): RowOutcome {
   if (!record.value) {
     const error = record.error ?? { code: "invalid_json", message: "This line is not valid JSON." };
     return { ok: false, line: record.line, errors: [{ line: record.line, column: null, code: error.code, message: error.message, value: cut(record.raw ?? "") }] };
   }
   const raw: Record<string, unknown> = {};
+  const spelled = new Map<string, string>();
   for (const [key, value] of Object.entries(record.value)) {
     const name = normalizeColumnName(key);
-    if (KNOWN.has(name)) raw[name] = value;
-    else if (ignored.size < 100) ignored.add(key);
+    if (!KNOWN.has(name)) {
+      const known = ignored.has(key) || [...ignored].some((seen) => normalizeColumnName(seen) === name);
+      if (!known && ignored.size < 100) ignored.add(key);
+      continue;
+    }
+    const earlier = spelled.get(name);
+    if (earlier !== undefined) {
+      const message = `The field "${name}" is given twice in this object (as "${earlier}" and "${key}"); give it once.`;
+      return { ok: false, line: record.line, errors: [{ line: record.line, column: name, code: "duplicate_field", message, value: cut(String(value)) }] };
+    }
+    spelled.set(name, key);
+    raw[name] = value;
   }
   return fromValidation(record.line, raw, currency);
 }

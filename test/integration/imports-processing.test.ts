@@ -316,6 +316,21 @@ describe("NDJSON", () => {
     ]);
   });
 
+  it("rejects an object that gives a field twice, and lists an unknown key once whatever its case", async () => {
+    const t = await createTenant();
+    const file = [
+      '{"sku":"D-1","SKU":"D-2","name":"Twice","price":1}',
+      '{"sku":"D-3","name":"Once","price":1,"Colour":"red"}',
+      '{"sku":"D-4","name":"Once","price":1,"colour":"blue"}',
+    ].join("\n");
+    const job = await ndjsonJob(t.key, `${file}\n`);
+    expect(job).toMatchObject({ status: "completed", processed_rows: 3, created: 2, rejected_rows: 1, error_count: 1 });
+    expect(job.ignored_columns).toEqual(["Colour"]);
+    expect(await rowErrors(t.key, job.id)).toEqual([
+      { line: 1, column: "sku", code: "duplicate_field", message: 'The field "sku" is given twice in this object (as "sku" and "SKU"); give it once.', value: "D-2" },
+    ]);
+  });
+
   it("reports a non-object line and an invalid JSON line as row errors on the right line", async () => {
     const t = await createTenant();
     const file = [
