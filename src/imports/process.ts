@@ -21,8 +21,9 @@ export type SliceOutcome =
 /** A problem with the file as a whole: the job fails, retrying cannot help. */
 export class PermanentImportError extends Error {}
 
-// A chunk also flushes at this many bytes of source, keeping its JSON parameter far below D1's 2 MB per value.
-const CHUNK_SOURCE_BYTES = 768 * 1024;
+// A chunk also closes at this many bytes of source. Its rows travel as one JSON parameter, and JSON can take up
+// to 6 bytes for a source byte (a control character becomes \u0001), so this keeps even that below D1's 2 MB.
+const CHUNK_SOURCE_BYTES = 256 * 1024;
 // Bytes handed to the parser at a time.
 const PARSE_BYTES = 64 * 1024;
 // A CSV's delimiter is detected from its first line; a header longer than this is judged by this much of it.

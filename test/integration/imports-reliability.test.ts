@@ -618,3 +618,36 @@ describe("slice log", () => {
     }
   });
 });
+
+describe("D1 limits", () => {
+  it("keeps every bound value under 2 MB, even for rows whose JSON is six times their size", async () => {
+    const description = "\u0001".repeat(9_000); // each control character becomes \u0001 in JSON
+    let file = "sku,name,price,description\n";
+    for (let i = 0; i < 300; i++) file += `C-${i},Control ${i},1,${description}\n`;
+    const t = await createTenant();
+    const jobId = await createQueuedJob(t.tenantId, file);
+    let largest = 0;
+    const encoder = new TextEncoder();
+    const measuring = new Proxy(env.DB, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown;
+        if (prop !== "prepare") return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        return (sql: string) => {
+          const statement = target.prepare(sql);
+          const bind = statement.bind.bind(statement);
+          statement.bind = (...values: unknown[]) => {
+            for (const v of values) if (typeof v === "string") largest = Math.max(largest, encoder.encode(v).byteLength);
+            return bind(...values);
+          };
+          return statement;
+        };
+      },
+    });
+    await runJob(consumerEnv({}, measuring), jobId);
+    expect(await jobRecord(jobId)).toMatchObject({ status: "completed", processed_rows: 300, created: 300, error_count: 0 });
+    expect((await productRecords(t.tenantId)).find((p) => p.sku === "C-299")?.description).toBe(description);
+    expect(largest).toBeGreaterThan(1_000_000); // the test does reach the size that matters
+    expect(largest).toBeLessThan(2_000_000);
+  });
+});
+
