@@ -116,6 +116,8 @@ const UPSERT_SQL = `INSERT INTO products (tenant_id, sku_key, ${FIELDS.join(", "
   ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${FIELDS.map((f) => `${f} = excluded.${f}`).join(", ")}, updated_at = excluded.updated_at
   WHERE (${FIELDS.map((f) => `products.${f}`).join(", ")}) IS NOT (${FIELDS.map((f) => `excluded.${f}`).join(", ")})`;
 
+const ERRORS_PER_STATEMENT = 500;
+
 const ERRORS_SQL = `INSERT INTO import_errors (job_id, seq, line, "column", code, message, value)
   SELECT ?1, ?3 + j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4
   FROM json_each(?4) AS j WHERE ${GUARD}`;
@@ -227,9 +229,11 @@ export async function commitChunk(
   if (upsert) {
     statements.push(db.prepare(UPSERT_SQL).bind(...guard, ctx.tenantId, now, rowsJson(writes)));
   }
-  if (toStore.length > 0) {
-    const rows = toStore.map((e) => [e.line, e.column, e.code, e.message, e.value]);
-    statements.push(db.prepare(ERRORS_SQL).bind(...guard, ctx.storedErrors, JSON.stringify(rows)));
+  // An error takes at most ~1.5 KB of JSON (a 200-character value of control characters), so 500 per statement
+  // keep each parameter under D1's 2 MB whatever MAX_STORED_ERRORS is set to.
+  for (let i = 0; i < toStore.length; i += ERRORS_PER_STATEMENT) {
+    const rows = toStore.slice(i, i + ERRORS_PER_STATEMENT).map((e) => [e.line, e.column, e.code, e.message, e.value]);
+    statements.push(db.prepare(ERRORS_SQL).bind(...guard, ctx.storedErrors + i, JSON.stringify(rows)));
   }
   const jobUpdateIndex = statements.length;
   statements.push(
