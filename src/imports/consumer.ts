@@ -12,7 +12,7 @@ function isImportMessage(body: unknown): body is ImportMessage {
   return typeof m?.jobId === "string" && typeof m.cursorByte === "number";
 }
 
-/** Exponential backoff with full jitter: about 5 s, 10 s, 20 s … capped at 10 minutes. */
+/** Exponential backoff with jitter: between half and all of 5 s, 10 s, 20 s …, capped at 10 minutes. */
 export function retryDelaySeconds(attempts: number, random = Math.random): number {
   const ceiling = Math.min(600, 5 * 2 ** Math.max(0, attempts - 1));
   return Math.max(1, Math.round(ceiling / 2 + (random() * ceiling) / 2));

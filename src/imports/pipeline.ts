@@ -12,8 +12,8 @@ export interface PipelineJob {
 type Commit = ChunkResult & { nextComparison: Comparison };
 
 export class CommitPipeline {
-  /** Where the last chunk handed to a batch ends: the job's checkpoint once everything is drained. */
-  checkpoint: Checkpoint;
+  /** Where the last chunk handed to a batch ends: the guard of the next batch. */
+  private checkpoint: Checkpoint;
   /** Another invocation committed from our checkpoint first: stop, it carries on. */
   lostRace = false;
   /** dbWaitMs: time the slice stood still waiting for D1 (the rest of its time is reading and validating). */
