@@ -32,7 +32,8 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       await next();
     } finally {
       c.header("x-request-id", requestId);
-      const latest = session.getBookmark();
+      // A request that read nothing hands back the bookmark it came with: the client's position stays as fresh.
+      const latest = session.getBookmark() ?? (validBookmark ? bookmark : null);
       if (latest) c.header(BOOKMARK_HEADER, latest);
       console.log(
         JSON.stringify({

@@ -26,6 +26,10 @@ describe("HTTP plumbing", () => {
     expect(bookmark).toMatch(/^[0-9a-f-]+$/);
     const again = await request("/api/v1/products", { key: t.key, headers: { "x-d1-bookmark": bookmark ?? "" } });
     expect(again.status).toBe(200);
+    expect(again.headers.get("x-d1-bookmark")).toMatch(/^[0-9a-f-]+$/);
+    // A response that read nothing still hands the client's bookmark back.
+    const docs = await request("/docs", { headers: { "x-d1-bookmark": bookmark ?? "" } });
+    expect(docs.headers.get("x-d1-bookmark")).toBe(bookmark);
   });
 
   it("answers unknown routes with a 404 problem", async () => {
