@@ -7,25 +7,20 @@
 //    RSS every 100 ms; then re-imports the largest file to check that unchanged rows write nothing.
 // 4. Prints a table and writes the `## Import` section of scripts/bench/RESULTS.md.
 // wrangler dev is always stopped (its whole process group) on exit, error, Ctrl-C or timeout.
-import { execFileSync } from "node:child_process";
-import { createReadStream, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
+import { createReadStream, mkdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
-import { ensureCsv, sizeLabel, type GeneratedFile } from "./import-data.ts";
-import { RssSampler, type MemoryPeak } from "./import-proc.ts";
-import { pickRawEngine, rawSqliteUpsert, type RawEngine, type RawEngineName, type RawResult } from "./import-raw-sqlite.ts";
-import {
-  consoleTable,
-  evaluateTargets,
-  markdownSection,
-  writeResults,
-  type Environment,
-  type SizeResult,
-} from "./import-results.ts";
-import { nodeScriptSync, portInUse, repoRoot, snapshotSource, WranglerDev, wranglerSync, type NotableLine, type SourceSnapshot } from "./import-wrangler.ts";
+import { ensureCsv, sizeLabel, type GeneratedFile } from "./import/data.ts";
+import { describeRawEngine, pickRawEngine, RAW_PRAGMAS, rawSqliteUpsert, type RawEngine, type RawResult } from "./import/raw-sqlite.ts";
+import { consoleTable, evaluateTargets, markdownSection, type Environment, type SizeResult } from "./import/results.ts";
+import { RssSampler, type MemoryPeak } from "./import/workerd-memory.ts";
+import { nodeScriptSync, portInUse, snapshotSource, WranglerDev, type NotableLine, type SourceSnapshot } from "./import/wrangler-dev.ts";
+import { describeMachine } from "./lib/machine.ts";
+import { writeResultsSection } from "./lib/results-md.ts";
+import type { SqliteEngineName } from "./lib/sqlite-node.ts";
+import { anyRunning, killAllNow, repoRoot, sleep, stopAll, tomlValue, wranglerSync } from "./lib/wrangler-dev.ts";
 
 const USAGE = `Usage: npm run bench:import -- [options]
   --rows <n,n,…>       sizes to import (default 10000,100000,1000000; 10k/1m suffixes accepted)
@@ -62,7 +57,7 @@ interface Options {
   reimport: boolean;
   raw: boolean;
   rawRuns: number;
-  rawEngine: RawEngineName | undefined;
+  rawEngine: SqliteEngineName | undefined;
   raiseUploadLimit: boolean;
   results: boolean;
   oneServer: boolean;
@@ -136,30 +131,19 @@ function parseOptions(argv: string[]): Options | null {
 // ---------------------------------------------------------------------------
 // Environment
 
-function tryRun(file: string, args: string[]): string {
-  try {
-    return execFileSync(file, args, { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }).trim();
-  } catch {
-    return "unknown";
-  }
-}
-
 function describeEnvironment(command: string, rawEngine: RawEngine | null, source: SourceSnapshot | null, oneServer: boolean): Environment {
-  const require = createRequire(import.meta.url);
-  const dirty = tryRun("git", ["status", "--porcelain", "--untracked-files=no"]);
+  const machine = describeMachine();
   return {
     date: new Date().toISOString(),
     command,
-    nproc: Number(tryRun("nproc", [])) || os.availableParallelism(),
-    memGiB: os.totalmem() / 1024 ** 3,
-    node: process.version,
-    workerd: tryRun(path.join(repoRoot, "node_modules", ".bin", "workerd"), ["--version"]),
-    wrangler: (require("wrangler/package.json") as { version: string }).version,
-    commit: `${tryRun("git", ["rev-parse", "--short", "HEAD"])}${dirty && dirty !== "unknown" ? " + uncommitted changes" : ""}`,
-    rawEngine: rawEngine
-      ? `${rawEngine.name} (${rawEngine.version})${rawEngine.childNode ? ` in a child process of ${rawEngine.childNode} ${tryRun(rawEngine.childNode, ["--version"])}, the Node its native addon was built for` : ""}${rawEngine.fallbackReason ? ` — fallback: ${rawEngine.fallbackReason}` : ""}`
-      : "not run",
-    rawPragmas: "journal_mode = WAL, synchronous = NORMAL",
+    nproc: machine.cpus,
+    memGiB: machine.memGiB,
+    node: machine.node,
+    workerd: machine.workerd,
+    wrangler: machine.wrangler,
+    commit: machine.commit,
+    rawEngine: rawEngine ? describeRawEngine(rawEngine) : "not run",
+    rawPragmas: RAW_PRAGMAS.join(", "),
     rawRuns: 0,
     importVars: "",
     source: source
@@ -171,15 +155,13 @@ function describeEnvironment(command: string, rawEngine: RawEngine | null, sourc
 
 /** A numeric [vars] entry of a wrangler.toml, or null. */
 function tomlVar(configDir: string, name: string): number | null {
-  const toml = readFileSync(path.join(configDir, "wrangler.toml"), "utf8");
-  const m = new RegExp(`^\\s*${name}\\s*=\\s*"?(\\d+)"?`, "m").exec(toml);
+  const m = /^"?(\d+)"?$/.exec(tomlValue(path.join(configDir, "wrangler.toml"), name) ?? "");
   return m ? Number(m[1]) : null;
 }
 
 // ---------------------------------------------------------------------------
 // Cleanup: wrangler dev must never outlive the benchmark
 
-let dev: WranglerDev | null = null;
 let aborted = false;
 let stopping: Promise<void> | null = null;
 let exitCode = 0;
@@ -191,16 +173,13 @@ async function shutdown(code: number, why?: string): Promise<never> {
     exitCode = code;
     // Set at once: the main flow may still be running meanwhile, and must neither report nor write results.
     if (code !== 0) aborted = true;
-    const running = dev;
-    stopping = running
-      ? (console.error("Stopping wrangler dev …"), running.stop().catch(() => running.killNow()))
-      : Promise.resolve();
+    stopping = anyRunning() ? (console.error("Stopping wrangler dev …"), stopAll()) : Promise.resolve();
   }
   await stopping;
   process.exit(exitCode);
 }
 
-process.on("exit", () => dev?.killNow());
+process.on("exit", () => killAllNow());
 process.on("SIGINT", () => void shutdown(130, "\nInterrupted."));
 process.on("SIGTERM", () => void shutdown(143, "\nTerminated."));
 process.on("SIGHUP", () => void shutdown(129, "\nHung up."));
@@ -227,7 +206,6 @@ interface JobJson {
   rejected_rows?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TERMINAL = new Set(["completed", "failed"]);
 
 function emptyResult(file: GeneratedFile, raw: RawResult | undefined): SizeResult {
@@ -470,8 +448,8 @@ async function main(): Promise<void> {
   const raws = new Map<number, RawResult>();
   let engine: RawEngine | null = null;
   if (opts.raw) {
-    engine = await pickRawEngine(opts.rawEngine);
-    if (engine.fallbackReason) console.log(`Raw SQLite: using ${engine.name}; ${engine.fallbackReason}`);
+    engine = pickRawEngine(opts.rawEngine);
+    if (engine.fallbackReason) console.log(`Raw SQLite: using ${engine.engine}; ${engine.fallbackReason}`);
     for (const rows of opts.rows) {
       const runs: RawResult[] = [];
       for (let run = 0; run < opts.rawRuns; run++) {
@@ -483,7 +461,7 @@ async function main(): Promise<void> {
       const best = runs.reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));
       raws.set(rows, best);
       const all = runs.map((r) => Math.round(r.rowsPerSec).toLocaleString("en-US")).join(", ");
-      console.log(`raw SQLite (${engine.name}) ${sizeLabel(rows)}: best ${best.insertMs.toFixed(0)} ms, ${Math.round(best.rowsPerSec).toLocaleString("en-US")} rows/s (runs: ${all})`);
+      console.log(`raw SQLite (${engine.engine}) ${sizeLabel(rows)}: best ${best.insertMs.toFixed(0)} ms, ${Math.round(best.rowsPerSec).toLocaleString("en-US")} rows/s (runs: ${all})`);
     }
   }
 
@@ -494,7 +472,7 @@ async function main(): Promise<void> {
   rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
   console.log(`Applying migrations to fresh state in ${path.relative(repoRoot, stateDir)} …`);
-  wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], source?.dir ?? repoRoot);
+  wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { cwd: source?.dir ?? repoRoot });
   // The key is created before wrangler dev opens the database, so the two processes never write it at once.
   const keyOut = nodeScriptSync("scripts/key.ts", ["create", "--tenant", TENANT, "--name", "bench:import"], { KEY_CLI_PERSIST_TO: stateDir });
   const key = keyOut.trim().split("\n").at(-1)?.trim() ?? "";
@@ -532,7 +510,6 @@ async function main(): Promise<void> {
     serverCount++;
     const started = performance.now();
     const server = new WranglerDev({ port: opts.port, persistTo: stateDir, logFile, vars, cwd: serverCwd, title });
-    dev = server;
     await server.waitReady(180_000);
     const health = await fetch(`http://127.0.0.1:${opts.port}/health`, { signal: AbortSignal.timeout(30_000) }).catch((e: Error) => e);
     if (health instanceof Error || !health.ok) throw new Error(`GET /health failed: ${health instanceof Error ? health.message : health.status}`);
@@ -545,7 +522,6 @@ async function main(): Promise<void> {
     badSlices.push(...server.badSliceLines);
     if (server.hasExited) notable.push({ server: `#${serverCount}`, line: { at: 0, text: `wrangler dev ended by itself (${server.exitDescription})` } });
     await server.stop();
-    dev = null;
   };
 
   console.log(`wrangler dev output goes to ${path.relative(repoRoot, logFile)}`);
@@ -618,7 +594,7 @@ async function main(): Promise<void> {
   console.log(consoleTable(results, reimport, targets));
   for (const n of notes) console.log(`Note: ${n}`);
   if (opts.results) {
-    writeResults(resultsFile, markdownSection(env, results, reimport, targets, notes));
+    writeResultsSection(resultsFile, "Import", markdownSection(env, results, reimport, targets, notes));
     console.log(`\nWrote the "## Import" section of ${path.relative(repoRoot, resultsFile)}.`);
   }
   const finished = results.every((r) => r.status === "completed") && (!opts.reimport || reimport?.status === "completed");

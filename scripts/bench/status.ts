@@ -16,17 +16,20 @@
 //
 // Every wrangler started here runs in its own process group and is killed on exit, error, Ctrl-C and at the
 // global time limit (--max-minutes). Every measuring loop is bounded in requests and time.
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { DevServer, freePort, probe, repoRoot, stopAllNow } from "./status/dev-server.ts";
+import { describeMachine } from "./lib/machine.ts";
+import { cmdline, processes } from "./lib/proc.ts";
+import { writeResultsSection } from "./lib/results-md.ts";
+import { killAllNow, repoRoot, tomlValue } from "./lib/wrangler-dev.ts";
 import { foreignCpus, snapshot, waitForQuiet } from "./status/cpu.ts";
+import { DevServer, freePort, probe } from "./status/dev-server.ts";
 import { pool, runLoad } from "./status/load.ts";
 import { findEngines, timeRaw, type RawResult, type Statement } from "./status/raw.ts";
-import { consoleTable, evaluateTargets, markdownSection, writeResults, type Cell, type SizeResult, type Variant } from "./status/results.ts";
-import { benchConfig, prepareState, type SeedInfo } from "./status/seed.ts";
+import { consoleTable, evaluateTargets, markdownSection, type Cell, type SizeResult, type Variant } from "./status/results.ts";
+import { benchConfig, prepareState, type ExpectedStatus, type SeedInfo } from "./status/seed.ts";
 
 const USAGE = `Usage: npm run bench:status -- [options]
   --sizes <n,n,…>        jobs of the measured tenant (default 1000,10000,100000,1000000; 10k/1m accepted)
@@ -121,27 +124,27 @@ const REQUEST_TIMEOUT_MS = 120_000;
 const STATUS_PATH = "/api/v1/products/import/status";
 
 // ---- always stop what we started -------------------------------------------------------------------------
-process.on("exit", () => stopAllNow());
+process.on("exit", () => killAllNow());
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
     console.error(`\nbench:status: ${signal}, stopping wrangler`);
-    stopAllNow();
+    killAllNow();
     process.exit(130);
   });
 }
 process.on("uncaughtException", (err) => {
   console.error("bench:status: uncaught", err);
-  stopAllNow();
+  killAllNow();
   process.exit(1);
 });
 process.on("unhandledRejection", (err) => {
   console.error("bench:status: unhandled rejection", err);
-  stopAllNow();
+  killAllNow();
   process.exit(1);
 });
 setTimeout(() => {
   console.error(`bench:status: over the ${maxMinutes}-minute limit, giving up`);
-  stopAllNow();
+  killAllNow();
   process.exit(3);
 }, maxMinutes * 60_000).unref();
 
@@ -150,9 +153,6 @@ const started = Date.now();
 const since = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s`;
 
 // ---- preflight --------------------------------------------------------------------------------------------
-function tomlValue(file: string, key: string): string | undefined {
-  return new RegExp(`^${key}\\s*=\\s*(.+?)\\s*(#.*)?$`, "m").exec(readFileSync(file, "utf8"))?.[1];
-}
 const rootConfig = path.join(repoRoot, "wrangler.toml");
 for (const key of ["compatibility_date", "compatibility_flags", "database_name", "database_id"]) {
   const a = tomlValue(rootConfig, key);
@@ -161,16 +161,11 @@ for (const key of ["compatibility_date", "compatibility_flags", "database_name",
 }
 
 function otherProcesses(): string[] {
-  const mine = new Set<number>([process.pid]);
   const found: string[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || mine.has(Number(entry))) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ");
-      if (/workerd serve|wrangler(-dist\/cli)?\.js dev|vitest/.test(cmd)) found.push(cmd.includes("workerd") ? "workerd" : cmd.includes("vitest") ? "vitest" : "wrangler dev");
-    } catch {
-      // gone
-    }
+  for (const { pid } of processes()) {
+    if (pid === process.pid) continue;
+    const cmd = cmdline(pid);
+    if (/workerd serve|wrangler(-dist\/cli)?\.js dev|vitest/.test(cmd)) found.push(cmd.includes("workerd") ? "workerd" : cmd.includes("vitest") ? "vitest" : "wrangler dev");
   }
   return found;
 }
@@ -183,25 +178,10 @@ function describeOthers(list: string[]): string {
 }
 
 function machine(): string {
-  let workerd = "?";
-  try {
-    workerd = execFileSync(path.join(repoRoot, "node_modules", ".bin", "workerd"), ["--version"], { encoding: "utf8", timeout: 10_000 }).trim();
-  } catch {
-    // unknown
-  }
-  const wrangler = (JSON.parse(readFileSync(path.join(repoRoot, "node_modules", "wrangler", "package.json"), "utf8")) as { version: string }).version;
-  let commit = "?";
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: repoRoot, encoding: "utf8" }).trim();
-    const dirty = spawnSync("git", ["status", "--porcelain", "--", "src", "migrations", "wrangler.toml"], { cwd: repoRoot, encoding: "utf8" }).stdout.trim();
-    if (dirty) commit += " + uncommitted changes in src/";
-  } catch {
-    // not a git checkout
-  }
-  const cpu = os.cpus()[0]?.model ?? "?";
+  const m = describeMachine(["src", "migrations", "wrangler.toml"]);
   return (
-    `${os.availableParallelism()} CPUs (nproc; ${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node ${process.version}, ${workerd}, ` +
-    `wrangler ${wrangler}, commit ${commit}; load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`
+    `${m.cpus} CPUs (nproc; ${m.cpuModel}), ${m.memGiB.toFixed(1)} GiB memory, Node ${m.node}, ${m.workerd}, ` +
+    `wrangler ${m.wrangler}, commit ${m.commit}; load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`
   );
 }
 
@@ -277,17 +257,7 @@ function show(variant: Variant, r: Cell, round: string): string {
   );
 }
 
-interface StatusBody {
-  total: number;
-  pending: number;
-  queued: number;
-  processing: number;
-  completed: number;
-  failed: number;
-  errors: number;
-  avg_duration_ms: number | null;
-  last_jobs: { id: string }[];
-}
+type StatusBody = Omit<ExpectedStatus, "last_ids"> & { last_jobs: { id: string }[] };
 
 function checkAgainstSeed(body: string, seed: SeedInfo): string | null {
   const got = JSON.parse(body) as StatusBody;
@@ -482,7 +452,7 @@ writeFileSync(dump, `${JSON.stringify({ command, machine: machineText, results: 
 log(`every round's figures: ${path.relative(repoRoot, dump)}`);
 if (opt["no-write"]) log("(--no-write: RESULTS.md left as it is)");
 else {
-  writeResults(resultsFile, section);
+  writeResultsSection(resultsFile, "Status", section);
   log(`wrote the Status section of ${path.relative(repoRoot, resultsFile)}`);
 }
 process.exit(results.some((r) => r.problems.length) ? 1 : 0);

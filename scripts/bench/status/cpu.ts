@@ -2,33 +2,13 @@
 // minus ours (this process and the process groups of the wrangler dev servers we started), as CPUs in use.
 // Other engineers' tests and benchmarks on a 2-CPU machine can move latency figures a lot; every cell
 // records this figure, and a cell may wait (bounded) for a quieter moment before it starts.
-import { readdirSync, readFileSync } from "node:fs";
-
-const HZ = 100; // USER_HZ of /proc/stat and /proc/<pid>/stat on Linux
-
-function machineBusySeconds(): number {
-  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
-  const f = line.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal …
-  const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
-  return busy / HZ;
-}
+import { sleep } from "../lib/wrangler-dev.ts";
+import { machineBusySeconds, processes } from "../lib/proc.ts";
 
 function groupsCpuSeconds(pgids: number[]): number {
   if (pgids.length === 0) return 0;
-  const wanted = new Set(pgids.map(String));
-  let total = 0;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const fields = (readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
-      // after "pid (comm) ": state ppid pgrp … utime(11) stime(12) cutime(13) cstime(14)
-      if (wanted.has(fields[2] ?? "")) total += (Number(fields[11]) + Number(fields[12])) / HZ;
-    } catch {
-      // the process ended
-    }
-  }
-  return total;
+  const wanted = new Set(pgids);
+  return processes().reduce((total, p) => (wanted.has(p.pgrp) ? total + p.cpuSeconds : total), 0);
 }
 
 function selfCpuSeconds(): number {
@@ -53,8 +33,6 @@ export function foreignCpus(a: CpuSnapshot, b: CpuSnapshot): number {
   // A process group's CPU time can lag (children's time is counted when reaped): never below 0.
   return Math.max(0, (b.machine - a.machine - (b.ours - a.ours)) / seconds);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Waits until other work uses less than `threshold` CPUs over a 0.5 s sample, at most `maxMs`;

@@ -36,29 +36,30 @@ export interface LoadResult {
 export function pool(runs: LoadResult[]): LoadResult {
   const samples = runs.flatMap((r) => r.samples).sort((a, b) => a - b);
   const seconds = runs.reduce((a, r) => a + r.seconds, 0);
-  const failed = runs.find((r) => r.firstFailure);
+  const failures = runs.reduce((a, r) => a + r.failures, 0);
+  return summarize(runs[0]?.concurrency ?? 0, samples, seconds, failures, runs.find((r) => r.firstFailure)?.firstFailure ?? null);
+}
+
+/** The figures of sorted latencies (ms) measured over `seconds`. */
+function summarize(concurrency: number, sorted: number[], seconds: number, failures: number, firstFailure: string | null): LoadResult {
   return {
-    concurrency: runs[0]?.concurrency ?? 0,
-    requests: samples.length,
-    failures: runs.reduce((a, r) => a + r.failures, 0),
-    firstFailure: failed?.firstFailure ?? null,
-    p50: percentile(samples, 0.5),
-    p99: percentile(samples, 0.99),
-    mean: samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length),
-    max: samples.at(-1) ?? Number.NaN,
-    rps: seconds > 0 ? samples.length / seconds : Number.NaN,
+    concurrency,
+    requests: sorted.length,
+    failures,
+    firstFailure,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    mean: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length),
+    max: sorted.at(-1) ?? Number.NaN,
+    rps: seconds > 0 ? sorted.length / seconds : Number.NaN,
     seconds,
-    samples,
+    samples: sorted,
   };
 }
 
 export function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-}
-
-export function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 0.5);
 }
 
 function get(agent: http.Agent, options: LoadOptions): Promise<{ status: number; error: string | null }> {
@@ -108,18 +109,5 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     agent.destroy();
   }
   const seconds = (lastEnd - start) / 1000;
-  const sorted = latencies.sort((a, b) => a - b);
-  return {
-    concurrency: options.concurrency,
-    requests: sorted.length,
-    failures,
-    firstFailure,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    mean: sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length),
-    max: sorted.at(-1) ?? Number.NaN,
-    rps: seconds > 0 ? sorted.length / seconds : Number.NaN,
-    seconds,
-    samples: sorted,
-  };
+  return summarize(options.concurrency, latencies.sort((a, b) => a - b), seconds, failures, firstFailure);
 }

@@ -1,6 +1,5 @@
 // The status benchmark's figures: targets, the console table, and the `## Status` section of RESULTS.md
 // (replaced in place; every other section, e.g. `## Import`, is kept as it is).
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { LoadResult } from "./load.ts";
 import type { RawResult } from "./raw.ts";
 
@@ -235,28 +234,4 @@ export function markdownSection(env: Environment, sizes: SizeResult[], concurren
     md.push("");
   }
   return md.join("\n");
-}
-
-export function writeResults(file: string, section: string): void {
-  const body = section.endsWith("\n") ? section : `${section}\n`;
-  let text: string;
-  if (!existsSync(file)) {
-    text = `# Benchmarks\n\n${body}`;
-  } else {
-    const old = readFileSync(file, "utf8");
-    const lines = old.split("\n");
-    const start = lines.findIndex((l) => /^## Status\s*$/.test(l));
-    if (start < 0) {
-      text = `${old.replace(/\n*$/, "\n\n")}${body}`;
-    } else {
-      let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-      if (end < 0) end = lines.length;
-      const before = lines.slice(0, start).join("\n").replace(/\n+$/, "");
-      const after = lines.slice(end).join("\n");
-      text = `${before ? `${before}\n\n` : ""}${body}${after ? `\n${after}` : ""}`;
-    }
-  }
-  const tmp = `${file}.status-${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }

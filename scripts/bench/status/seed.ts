@@ -18,7 +18,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import path from "node:path";
 import type { DatabaseSync as DatabaseSyncType, StatementSync } from "node:sqlite";
 import { generateKey } from "../../../src/auth/keys.ts";
-import { repoRoot, wranglerSync } from "./dev-server.ts";
+import { repoRoot, wranglerSync } from "../lib/wrangler-dev.ts";
 
 export const benchConfig = path.join(repoRoot, "scripts", "bench", "status", "wrangler.toml");
 const SEED_VERSION = 4;

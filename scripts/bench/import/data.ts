@@ -170,11 +170,6 @@ export function ensureCsv(dataDir: string, rows: number): GeneratedFile {
         batch.length = 0;
       }
     }
-    if (rows === 0) {
-      const buffer = Buffer.from(`${CSV_HEADER}\n`, "utf8");
-      writeSync(fd, buffer);
-      bytes += buffer.length;
-    }
   } catch (err) {
     closeSync(fd);
     unlinkSync(tmp);

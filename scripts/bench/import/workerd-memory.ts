@@ -1,105 +1,8 @@
-// Memory of the Workers runtime under `wrangler dev`: the workerd processes below the wrangler process,
+// Memory and CPU time of the Workers runtime under `wrangler dev`: the workerd processes below the wrangler process,
 // found by walking /proc (Linux only), and their VmRSS sampled on an interval.
-import { readdirSync, readFileSync } from "node:fs";
+import { cmdline, descendants, readStat, rssOf, threadCpu } from "../lib/proc.ts";
 
-/** Clock ticks per second for utime/stime in /proc/<pid>/stat (USER_HZ; 100 on every mainstream Linux). */
-const CLK_TCK = 100;
-
-export interface ProcInfo {
-  pid: number;
-  ppid: number;
-  comm: string;
-}
-
-function readProc(pid: number): ProcInfo | null {
-  try {
-    // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may contain spaces and parentheses, so split at the last ")".
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const open = stat.indexOf("(");
-    const close = stat.lastIndexOf(")");
-    const after = stat.slice(close + 2).split(" ");
-    return { pid, ppid: Number(after[1]), comm: stat.slice(open + 1, close) };
-  } catch {
-    return null; // the process ended meanwhile
-  }
-}
-
-/** All processes below `root` (not `root` itself). */
-export function descendants(root: number): ProcInfo[] {
-  const children = new Map<number, ProcInfo[]>();
-  for (const entry of readdirSync("/proc")) {
-    const c = entry.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    const info = readProc(Number(entry));
-    if (!info) continue;
-    const list = children.get(info.ppid);
-    if (list) list.push(info);
-    else children.set(info.ppid, [info]);
-  }
-  const found: ProcInfo[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      found.push(child);
-      queue.push(child.pid);
-    }
-  }
-  return found;
-}
-
-export function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
-  } catch {
-    return "";
-  }
-}
-
-export interface Rss {
-  /** VmRSS, KiB. */
-  total: number;
-  /** RssAnon (heap, stacks: the JS heap lives here) and RssFile (mapped files), KiB. */
-  anon: number;
-  file: number;
-}
-
-const field = (status: string, name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, "m").exec(status)?.[1] ?? 0);
-
-/** VmRSS and its parts in KiB, or null if the process is gone. */
-export function rssOf(pid: number): Rss | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    return { total: field(status, "VmRSS"), anon: field(status, "RssAnon"), file: field(status, "RssFile") };
-  } catch {
-    return null;
-  }
-}
-
-/** utime + stime of a process or thread in seconds, or null if it is gone. `path` is /proc/<pid> or /proc/<pid>/task/<tid>. */
-function cpuSeconds(procPath: string): number | null {
-  try {
-    const stat = readFileSync(`${procPath}/stat`, "utf8");
-    const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // after[0] is field 3 (state); utime and stime are fields 14 and 15.
-    return (Number(after[11]) + Number(after[12])) / CLK_TCK;
-  } catch {
-    return null;
-  }
-}
-
-/** CPU seconds per thread of a process, keyed by thread id. */
-function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const s = cpuSeconds(`/proc/${pid}/task/${tid}`);
-      if (s !== null) out.set(tid, s);
-    }
-  } catch {
-    // gone
-  }
-  return out;
-}
+const cpuSeconds = (procPath: string) => readStat(procPath)?.cpuSeconds ?? null;
 
 export interface WorkerdProcess {
   pid: number;
@@ -110,7 +13,7 @@ export interface WorkerdProcess {
   role: "worker" | "proxy";
 }
 
-export function workerdProcesses(wranglerPid: number): WorkerdProcess[] {
+function workerdProcesses(wranglerPid: number): WorkerdProcess[] {
   return descendants(wranglerPid)
     .filter((p) => p.comm === "workerd")
     .map((p) => ({ pid: p.pid, role: cmdline(p.pid).includes("--inspector-addr") ? "worker" : "proxy" }));

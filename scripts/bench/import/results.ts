@@ -1,6 +1,5 @@
 // The import benchmark's figures: the targets, a console table, and the `## Import` section of RESULTS.md
 // (replaced in place; every other section of the file is kept as it is).
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 
 export interface SizeResult {
   rows: number;
@@ -237,29 +236,4 @@ export function markdownSection(env: Environment, sizes: SizeResult[], reimport:
   }
   md.push("");
   return md.join("\n");
-}
-
-/** Replaces the `## Import` section of `file` (up to the next `## ` heading), or appends it; other sections stay. */
-export function writeResults(file: string, section: string): void {
-  const body = section.endsWith("\n") ? section : `${section}\n`;
-  let text: string;
-  if (!existsSync(file)) {
-    text = `# Benchmarks\n\n${body}`;
-  } else {
-    const old = readFileSync(file, "utf8");
-    const lines = old.split("\n");
-    const start = lines.findIndex((l) => /^## Import\s*$/.test(l));
-    if (start < 0) {
-      text = `${old.replace(/\n*$/, "\n\n")}${body}`;
-    } else {
-      let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-      if (end < 0) end = lines.length;
-      const before = lines.slice(0, start).join("\n").replace(/\n+$/, "");
-      const after = lines.slice(end).join("\n");
-      text = `${before ? `${before}\n\n` : ""}${body}${after ? `\n${after}` : ""}`;
-    }
-  }
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }

@@ -1,19 +1,11 @@
-// `wrangler dev` for the benchmark: started in its own process group on 127.0.0.1 with its own state directory,
-// its output kept in a log file and scanned for the queue consumer's slice log lines, reloads and errors;
-// always stopped by killing the whole group (wrangler, esbuild, workerd).
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+// `wrangler dev` for the import benchmark (process control in ../lib/wrangler-dev.ts): its output appended to a log
+// file and scanned as it comes for readiness, the queue consumer's slice log lines, reloads and errors; plus the
+// copy of the Worker's sources it runs from, and the key CLI.
 import { createHash } from "node:crypto";
 import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, type WriteStream } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-
-export const repoRoot = path.resolve(import.meta.dirname, "..", "..");
-export const wranglerJs = path.join(repoRoot, "node_modules", "wrangler", "bin", "wrangler.js");
-
-const childEnv = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", NO_COLOR: "1" });
-
-// eslint-disable-next-line no-control-regex
-const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+import { ANSI, EXPECTED_WRANGLER_LINES, nodeSync, repoRoot, WranglerDevProcess } from "../lib/wrangler-dev.ts";
 
 /** What the Worker is built from; copied so that edits made while the benchmark runs cannot reload it. */
 const SOURCE_ENTRIES = ["src", "migrations", "wrangler.toml", "tsconfig.json", "package.json", ".dev.vars"];
@@ -51,37 +43,9 @@ export function snapshotSource(dir: string): SourceSnapshot {
   return { dir, files, hash: hash.digest("hex").slice(0, 12) };
 }
 
-/** Runs a wrangler CLI command to completion with the benchmark's Node; throws with its output on failure. */
-export function wranglerSync(args: string[], cwd = repoRoot, timeoutMs = 120_000): string {
-  const result = spawnSync(process.execPath, [wranglerJs, ...args], {
-    cwd,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    env: childEnv(),
-    timeout: timeoutMs,
-    killSignal: "SIGKILL",
-  });
-  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
-  if (result.error || result.status !== 0) {
-    throw new Error(`wrangler ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}):\n${output}`);
-  }
-  return output;
-}
-
-/** Runs a Node script of the repo to completion; returns stdout, throws with stderr on failure. */
-export function nodeScriptSync(script: string, args: string[], env: Record<string, string>, timeoutMs = 120_000): string {
-  const result = spawnSync(process.execPath, [path.join(repoRoot, script), ...args], {
-    cwd: repoRoot,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...childEnv(), ...env },
-    timeout: timeoutMs,
-    killSignal: "SIGKILL",
-  });
-  if (result.error || result.status !== 0) {
-    throw new Error(`node ${script} ${args.join(" ")} failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stderr}${result.stdout}`);
-  }
-  return result.stdout;
+/** Runs a Node script of the repo to completion; returns stdout, throws with its output on failure. */
+export function nodeScriptSync(script: string, args: string[], env: Record<string, string>): string {
+  return nodeSync(path.join(repoRoot, script), args, { env });
 }
 
 /** True when something accepts TCP connections on 127.0.0.1:port. */
@@ -115,25 +79,13 @@ export interface NotableLine {
 }
 
 // Lines that are expected without network access or in local mode, and say nothing about the pipeline.
-const NOISE = [
-  /Unable to fetch the `Request\.cf` object/,
-  /getaddrinfo (ENOTFOUND|EAI_AGAIN) workers\.cloudflare\.com/,
-  /^\s+at /,
-  /Scheduled Workers are not automatically triggered/,
-  /update available/,
-  // the bindings table printed at start and on every reload (its var names contain words like ERRORS)
-  /^\s*env\.\w+ .*\b(Environment Variable|Queue|D1 Database|R2 Bucket)\b/,
-];
+const NOISE = [...EXPECTED_WRANGLER_LINES, /Scheduled Workers are not automatically triggered/, /update available/];
 const NOTABLE = /error|exception|uncaught|unhandled|✘|\bwarn|failed|exceeded|timed? ?out|retry|retries|dead.?letter|oom|out of memory|abort/i;
 
-export class WranglerDev {
-  readonly port: number;
+export class WranglerDev extends WranglerDevProcess {
   readonly logFile: string;
-  private readonly child: ChildProcess;
   private readonly log: WriteStream;
   private readonly started = Date.now();
-  private exited = false;
-  private exitInfo = "";
   private ready = false;
   private readyWaiters: ((err?: Error) => void)[] = [];
   readonly slices = new Map<string, SliceTotals>();
@@ -141,32 +93,13 @@ export class WranglerDev {
   /** Lines that looked like a slice log but did not parse. */
   readonly badSliceLines: string[] = [];
   reloads = 0;
-  /** Lines seen since start, so a caller can tell whether output is still flowing. */
-  lineCount = 0;
 
   constructor(options: { port: number; persistTo: string; logFile: string; vars: Record<string, string>; cwd: string; title: string }) {
-    this.port = options.port;
+    // The default log level ("log") is needed: at "info" wrangler drops the Worker's console.log lines.
+    super({ ...options, extraArgs: ["--log-level", "log"], output: "pipe" });
     this.logFile = options.logFile;
     this.log = createWriteStream(options.logFile, { flags: "a" });
-    const args = [
-      wranglerJs,
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(options.port),
-      "--persist-to",
-      options.persistTo,
-      "--local",
-      "--show-interactive-dev-session=false",
-      // The default log level ("log") is needed: at "info" wrangler drops the Worker's console.log lines.
-      "--log-level",
-      "log",
-      ...Object.entries(options.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-    ];
-    this.log.write(`\n# ${new Date().toISOString()} ${options.title}\n# cd ${options.cwd} && ${process.execPath} ${args.join(" ")}\n`);
-    // detached: a process group of its own, so stop() reaches esbuild and workerd too.
-    this.child = spawn(process.execPath, args, { cwd: options.cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: childEnv() });
+    this.log.write(`\n# ${new Date().toISOString()} ${options.title}\n# ${this.commandLine}\n`);
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       let pending = "";
       stream.setEncoding("utf8");
@@ -180,27 +113,12 @@ export class WranglerDev {
         }
       });
     }
-    this.child.on("exit", (code, signal) => {
-      this.exited = true;
-      this.exitInfo = signal ? `signal ${signal}` : `exit code ${code}`;
-      for (const w of this.readyWaiters.splice(0)) w(new Error(`wrangler dev ended (${this.exitInfo}) before it was ready; see ${this.logFile}`));
+    this.child.on("exit", () => {
+      for (const w of this.readyWaiters.splice(0)) w(new Error(`wrangler dev ended (${this.exitDescription}) before it was ready; see ${this.logFile}`));
     });
   }
 
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  get hasExited(): boolean {
-    return this.exited;
-  }
-
-  get exitDescription(): string {
-    return this.exitInfo;
-  }
-
   private onLine(line: string): void {
-    this.lineCount++;
     if (!this.ready && /Ready on https?:\/\//.test(line)) {
       this.ready = true;
       for (const w of this.readyWaiters.splice(0)) w();
@@ -248,7 +166,7 @@ export class WranglerDev {
 
   waitReady(timeoutMs: number): Promise<void> {
     if (this.ready) return Promise.resolve();
-    if (this.exited) return Promise.reject(new Error(`wrangler dev ended (${this.exitInfo}); see ${this.logFile}`));
+    if (this.hasExited) return Promise.reject(new Error(`wrangler dev ended (${this.exitDescription}); see ${this.logFile}`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`wrangler dev was not ready after ${timeoutMs / 1000} s; see ${this.logFile}`)), timeoutMs);
       this.readyWaiters.push((err) => {
@@ -259,35 +177,12 @@ export class WranglerDev {
     });
   }
 
-  /** Sends SIGTERM to the process group, then SIGKILL after `graceMs` if anything is left. */
-  async stop(graceMs = 5000): Promise<void> {
-    if (!this.signalGroup("SIGTERM")) return this.closeLog();
-    const deadline = Date.now() + graceMs;
-    while (Date.now() < deadline && this.groupAlive()) await new Promise((r) => setTimeout(r, 100));
-    if (this.groupAlive()) this.signalGroup("SIGKILL");
-    await this.closeLog();
-  }
-
-  /** Synchronous last resort for process exit handlers. */
-  killNow(): void {
-    this.signalGroup("SIGKILL");
-  }
-
-  private signalGroup(signal: NodeJS.Signals): boolean {
+  /** Stops the whole process group (see WranglerDevProcess.stop), then closes the log. */
+  override async stop(graceMs = 5000): Promise<void> {
     try {
-      process.kill(-this.pid, signal);
-      return true;
-    } catch {
-      return false; // group already gone
-    }
-  }
-
-  private groupAlive(): boolean {
-    try {
-      process.kill(-this.pid, 0);
-      return true;
-    } catch {
-      return false;
+      await super.stop(graceMs);
+    } finally {
+      await this.closeLog();
     }
   }
 
