@@ -10,7 +10,7 @@ import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
 import { FileFormatError, type RecordParser } from "./records.ts";
 import { csvRow, ndjsonRow, type RowOutcome } from "./rows.ts";
 import { CommitPipeline } from "./pipeline.ts";
-import type { Checkpoint, Chunk } from "./write.ts";
+import { type Checkpoint, type Chunk, rowParameterBytes } from "./write.ts";
 
 export type SliceOutcome =
   | { kind: "continue"; cursorByte: number }
@@ -21,9 +21,9 @@ export type SliceOutcome =
 /** A problem with the file as a whole: the job fails, retrying cannot help. */
 export class PermanentImportError extends Error {}
 
-// A chunk also closes at this many bytes of source. Its rows travel as one JSON parameter, and JSON can take up
-// to 6 bytes for a source byte (a control character becomes \u0001), so this keeps even that below D1's 2 MB.
-const CHUNK_SOURCE_BYTES = 256 * 1024;
+// A chunk also closes when its rows' JSON could reach this many bytes: they travel as one parameter, and D1
+// takes at most 2 MB per value (JSON can be six times the source: a control character becomes \u0001).
+const CHUNK_PARAMETER_BYTES = 1_800_000;
 // Bytes handed to the parser at a time.
 const PARSE_BYTES = 64 * 1024;
 // A CSV's delimiter is detected from its first line; a header longer than this is judged by this much of it.
@@ -211,14 +211,14 @@ class ImportSlice {
       this.chunkEnd = end;
       return false;
     }
-    this.chunk.push(
+    const row =
       this.job.format === "csv"
         ? csvRow(record as CsvRecord, this.mapping as HeaderMapping, this.delimiter, this.options.currency)
-        : ndjsonRow(record as NdjsonRecord, this.options.currency, this.ignored),
-    );
+        : ndjsonRow(record as NdjsonRecord, this.options.currency, this.ignored);
+    this.chunk.push(row);
     this.chunkEnd = end;
-    this.chunkBytes += record.end - record.start;
-    return this.chunk.length >= this.config.importChunkRows || this.chunkBytes >= CHUNK_SOURCE_BYTES;
+    this.chunkBytes += rowParameterBytes(row);
+    return this.chunk.length >= this.config.importChunkRows || this.chunkBytes >= CHUNK_PARAMETER_BYTES;
   }
 
   /** After a chunk closed: stop here (another invocation won, or the budget is spent and the file goes on)? */

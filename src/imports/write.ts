@@ -67,15 +67,35 @@ function stored(p: ProductInput): Stored {
 /** The JSON parameter of rows keyed by SKU key: `[[key, ...fields], …]`. */
 function rowsJson(rows: Iterable<[string, Stored]>): string {
   const parts: string[] = [];
-  for (const [key, fields] of rows) {
-    let text = jsonCache.get(fields);
-    if (text === undefined) {
-      text = JSON.stringify([key, ...fields]);
-      jsonCache.set(fields, text);
-    }
-    parts.push(text);
-  }
+  for (const [key, fields] of rows) parts.push(rowJson(key, fields));
   return `[${parts.join(",")}]`;
+}
+
+function rowJson(key: string, fields: Stored): string {
+  let text = jsonCache.get(fields);
+  if (text === undefined) {
+    text = JSON.stringify([key, ...fields]);
+    jsonCache.set(fields, text);
+  }
+  return text;
+}
+
+/**
+ * At most how many bytes the row adds to a chunk's JSON parameters: its JSON text in UTF-8 (a rejected row adds
+ * only errors, which are stored in statements of their own).
+ */
+export function rowParameterBytes(row: RowOutcome): number {
+  return row.ok ? utf8Bytes(rowJson(row.product.skuKey, stored(row.product))) + 1 : 0;
+}
+
+/** UTF-8 length, counting each half of a surrogate pair as 3 (an upper bound: the pair takes 4). */
+function utf8Bytes(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0x80) bytes += unit >= 0x800 ? 2 : 1;
+  }
+  return bytes;
 }
 
 function sameProduct(a: Stored, b: Stored): boolean {

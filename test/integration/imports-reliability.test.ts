@@ -621,7 +621,8 @@ describe("slice log", () => {
 
 describe("D1 limits", () => {
   it("keeps every bound value under 2 MB, even for rows whose JSON is six times their size", async () => {
-    const description = "\u0001".repeat(9_000); // each control character becomes \u0001 in JSON
+    // A control character becomes \u0001 (6 bytes) in JSON; 日 takes 3 bytes in UTF-8.
+    const description = "\u0001日".repeat(4_500);
     let file = "sku,name,price,description\n";
     for (let i = 0; i < 300; i++) file += `C-${i},Control ${i},1,${description}\n`;
     const t = await createTenant();
