@@ -14,7 +14,34 @@ export interface RowError {
   value: string | null;
 }
 
-export type RowOutcome = { ok: true; line: number; product: ProductInput } | { ok: false; line: number; errors: RowError[] };
+/** The product columns in the order a row travels to D1 (arrays keep the JSON parameter compact). */
+export const STORED_COLUMNS = ["sku", "name", "description", "price_minor", "currency", "stock", "status", "brand", "category", "barcode", "image_url", "tags"] as const;
+
+export type StoredFields = [string, string, string | null, number, string, number, string, string | null, string | null, string | null, string | null, string];
+
+/** A valid row as the writer sends it: its column values and their JSON `[skuKey, ...fields]`. */
+export interface PreparedRow {
+  fields: StoredFields;
+  json: string;
+}
+
+export interface ValidRow {
+  ok: true;
+  line: number;
+  product: ProductInput;
+  /** Made once (see prepared()): a row is compared with the catalog and then written with the same JSON. */
+  prepared: PreparedRow | null;
+}
+
+export type RowOutcome = ValidRow | { ok: false; line: number; errors: RowError[] };
+
+export function prepared(row: ValidRow): PreparedRow {
+  if (row.prepared) return row.prepared;
+  const p = row.product;
+  const fields: StoredFields = [p.sku, p.name, p.description, p.priceMinor, p.currency, p.stock, p.status, p.brand, p.category, p.barcode, p.imageUrl, JSON.stringify(p.tags)];
+  row.prepared = { fields, json: JSON.stringify([p.skuKey, ...fields]) };
+  return row.prepared;
+}
 
 /** Cuts a value to ERROR_VALUE_LENGTH UTF-16 units, never between the two halves of a surrogate pair. */
 function cut(text: string): string {
@@ -25,7 +52,7 @@ function cut(text: string): string {
 
 function fromValidation(line: number, raw: Record<string, unknown>, currency: string): RowOutcome {
   const result = validateProductRow(raw, currency);
-  if (result.ok) return { ok: true, line, product: result.product };
+  if (result.ok) return { ok: true, line, product: result.product, prepared: null };
   return { ok: false, line, errors: result.errors.map((e) => ({ line, column: e.column, code: e.code, message: e.message, value: e.value })) };
 }
 

@@ -1,8 +1,7 @@
 // One chunk of an import, committed as one D1 batch (one transaction): product upserts, new row errors and
 // the job's checkpoint/counter update. Every statement is guarded by the checkpoint the chunk started from,
 // so a redelivered, duplicated or stale invocation applies nothing: exactly-once effect on at-least-once delivery.
-import type { ProductInput } from "../catalog/product.ts";
-import type { RowError, RowOutcome } from "./rows.ts";
+import { prepared, type RowError, type RowOutcome, STORED_COLUMNS, type StoredFields, type ValidRow } from "./rows.ts";
 
 export interface Checkpoint {
   cursorByte: number;
@@ -46,38 +45,14 @@ export interface ChunkResult {
   rowsWritten: number;
 }
 
-// Product columns in the order rows travel in the JSON parameter (arrays keep it compact).
-const FIELDS = ["sku", "name", "description", "price_minor", "currency", "stock", "status", "brand", "category", "barcode", "image_url", "tags"] as const;
+const FIELDS = STORED_COLUMNS;
+type Stored = StoredFields;
 
-type Stored = [string, string, string | null, number, string, number, string, string | null, string | null, string | null, string | null, string];
-
-// A row is compared with the catalog and then written, so its stored form and its JSON are made once.
-const storedCache = new WeakMap<ProductInput, Stored>();
-const jsonCache = new WeakMap<Stored, string>();
-
-function stored(p: ProductInput): Stored {
-  let fields = storedCache.get(p);
-  if (!fields) {
-    fields = [p.sku, p.name, p.description, p.priceMinor, p.currency, p.stock, p.status, p.brand, p.category, p.barcode, p.imageUrl, JSON.stringify(p.tags)];
-    storedCache.set(p, fields);
-  }
-  return fields;
-}
-
-/** The JSON parameter of rows keyed by SKU key: `[[key, ...fields], …]`. */
-function rowsJson(rows: Iterable<[string, Stored]>): string {
+/** The JSON parameter of rows: `[[key, ...fields], …]`. */
+function rowsJson(rows: Iterable<ValidRow>): string {
   const parts: string[] = [];
-  for (const [key, fields] of rows) parts.push(rowJson(key, fields));
+  for (const row of rows) parts.push(prepared(row).json);
   return `[${parts.join(",")}]`;
-}
-
-function rowJson(key: string, fields: Stored): string {
-  let text = jsonCache.get(fields);
-  if (text === undefined) {
-    text = JSON.stringify([key, ...fields]);
-    jsonCache.set(fields, text);
-  }
-  return text;
 }
 
 /**
@@ -85,7 +60,7 @@ function rowJson(key: string, fields: Stored): string {
  * only errors, which are stored in statements of their own).
  */
 export function rowParameterBytes(row: RowOutcome): number {
-  return row.ok ? utf8Bytes(rowJson(row.product.skuKey, stored(row.product))) + 1 : 0;
+  return row.ok ? utf8Bytes(prepared(row).json) + 1 : 0;
 }
 
 /** UTF-8 length, counting each half of a surrogate pair as 3 (an upper bound: the pair takes 4). */
@@ -158,14 +133,14 @@ const JOB_UPDATE_SQL = `UPDATE import_jobs SET
 /** How the first row of each SKU of a chunk compares with the catalog: n(ew), s(ame) or c(hanged). */
 export type Comparison = Map<string, string>;
 
-const firstRowsCache = new WeakMap<Chunk, Map<string, Stored>>();
+const firstRowsCache = new WeakMap<Chunk, Map<string, ValidRow>>();
 
 /** The first row of each SKU in the chunk, in file order: what the catalog is compared with. */
-function firstRows(chunk: Chunk): Map<string, Stored> {
+function firstRows(chunk: Chunk): Map<string, ValidRow> {
   let rows = firstRowsCache.get(chunk);
   if (!rows) {
     rows = new Map();
-    for (const row of chunk.rows) if (row.ok && !rows.has(row.product.skuKey)) rows.set(row.product.skuKey, stored(row.product));
+    for (const row of chunk.rows) if (row.ok && !rows.has(row.product.skuKey)) rows.set(row.product.skuKey, row);
     firstRowsCache.set(chunk, rows);
   }
   return rows;
@@ -174,7 +149,7 @@ function firstRows(chunk: Chunk): Map<string, Stored> {
 function compareStatement(db: D1Database, tenantId: string, chunk: Chunk): D1PreparedStatement | null {
   const rows = firstRows(chunk);
   if (rows.size === 0) return null;
-  return db.prepare(COMPARE_SQL).bind(tenantId, rowsJson(rows));
+  return db.prepare(COMPARE_SQL).bind(tenantId, rowsJson(rows.values()));
 }
 
 function toComparison(chunk: Chunk, states: string | null | undefined): Comparison {
@@ -194,7 +169,7 @@ export async function compareWithCatalog(db: D1Database, tenantId: string, chunk
 function classify(ctx: ChunkContext, rows: RowOutcome[], comparison: Comparison) {
   const counts = { created: 0, updated: 0, unchanged: 0, rejected: 0, errors: 0 };
   const latest = new Map<string, Stored>();
-  const writes = new Map<string, Stored>();
+  const writes = new Map<string, ValidRow>();
   const errors: RowError[] = [];
   for (const row of rows) {
     if (!row.ok) {
@@ -203,7 +178,7 @@ function classify(ctx: ChunkContext, rows: RowOutcome[], comparison: Comparison)
       errors.push(...row.errors);
       continue;
     }
-    const next = stored(row.product);
+    const next = prepared(row).fields;
     const key = row.product.skuKey;
     const before = latest.get(key);
     const wouldHaveWritten = ctx.dryRunWrites?.get(key);
@@ -223,7 +198,7 @@ function classify(ctx: ChunkContext, rows: RowOutcome[], comparison: Comparison)
     }
     if (!changed) counts.unchanged++;
     latest.set(key, next);
-    if (changed) writes.set(key, next);
+    if (changed) writes.set(key, row);
   }
   return { counts, writes, errors };
 }
@@ -247,7 +222,7 @@ export async function commitChunk(
   const statements: D1PreparedStatement[] = [];
   const upsert = !ctx.dryRun && writes.size > 0;
   if (upsert) {
-    statements.push(db.prepare(UPSERT_SQL).bind(...guard, ctx.tenantId, now, rowsJson(writes)));
+    statements.push(db.prepare(UPSERT_SQL).bind(...guard, ctx.tenantId, now, rowsJson(writes.values())));
   }
   // An error takes at most ~1.5 KB of JSON (a 200-character value of control characters), so 500 per statement
   // keep each parameter under D1's 2 MB whatever MAX_STORED_ERRORS is set to.
@@ -281,7 +256,7 @@ export async function commitChunk(
 
   const results = await db.batch(statements);
   const applied = results[jobUpdateIndex]?.meta.changes === 1;
-  if (applied && ctx.dryRun && ctx.dryRunWrites) for (const [key, fields] of writes) ctx.dryRunWrites.set(key, fingerprint(fields));
+  if (applied && ctx.dryRun && ctx.dryRunWrites) for (const [key, row] of writes) ctx.dryRunWrites.set(key, fingerprint(prepared(row).fields));
   const written = results.slice(0, jobUpdateIndex + 1);
   return {
     applied,
