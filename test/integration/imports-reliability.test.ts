@@ -20,6 +20,7 @@ import {
   snapshot,
   storedErrors,
   tricklingUploads,
+  type ImportSnapshot,
 } from "../consumer-helpers.ts";
 import { createTenant } from "../helpers.ts";
 
@@ -119,9 +120,7 @@ describe("chunked, resumable processing", () => {
     ]);
 
     const chunked = await snapshot(t.tenantId, jobId);
-    expect(chunked.counters).toEqual(undisturbed.snapshot.counters);
-    expect(chunked.products).toEqual(undisturbed.snapshot.products);
-    expect(chunked.errors).toEqual(undisturbed.snapshot.errors);
+    expectSameEffect(chunked, undisturbed.snapshot);
     expect(chunked.counters).toMatchObject({ status: "completed", total_rows: 10, processed_rows: 10, created: 6, rejected_rows: 4, error_count: 4 });
     expect(chunked.errors).toMatchObject(EXPECTED_ERRORS);
     expect(chunked.products.map((p) => [p.sku, p.description])).toEqual([
@@ -153,9 +152,7 @@ describe("chunked, resumable processing", () => {
     const t = await createTenant();
     const chunked = await importDirect(t.tenantId, lines, { format: "ndjson", vars: BUDGET });
     expect(chunked.delivered.length).toBeGreaterThanOrEqual(2);
-    expect(chunked.snapshot.counters).toEqual(undisturbed.snapshot.counters);
-    expect(chunked.snapshot.products).toEqual(undisturbed.snapshot.products);
-    expect(chunked.snapshot.errors).toEqual(undisturbed.snapshot.errors);
+    expectSameEffect(chunked.snapshot, undisturbed.snapshot);
     expect(chunked.snapshot.counters).toMatchObject({ status: "completed", processed_rows: 8, created: 5, rejected_rows: 3 });
     expect(chunked.snapshot.counters.ignored_columns.sort()).toEqual(["colour", "weight"]);
     expect(chunked.snapshot.errors.map((e) => [e.line, e.code])).toEqual([
@@ -181,9 +178,7 @@ describe("chunked, resumable processing", () => {
     const t = await createTenant();
     const timed = await importDirect(t.tenantId, TEN_ROWS, { vars: { IMPORT_CHUNK_ROWS: "2", IMPORT_SLICE_MS: "1" } });
     expect(timed.delivered.length).toBeGreaterThan(1);
-    expect(timed.snapshot.counters).toEqual(undisturbed.snapshot.counters);
-    expect(timed.snapshot.products).toEqual(undisturbed.snapshot.products);
-    expect(timed.snapshot.errors).toEqual(undisturbed.snapshot.errors);
+    expectSameEffect(timed.snapshot, undisturbed.snapshot);
   });
 
   it("stores at most MAX_STORED_ERRORS row errors, in line order, while counting all of them across slices and retries", async () => {
@@ -273,9 +268,7 @@ describe("exactly-once effect on at-least-once delivery", () => {
       expect(++deliveries).toBeLessThan(20);
     }
     const twice = await snapshot(t.tenantId, jobId);
-    expect(twice.counters).toEqual(undisturbed.snapshot.counters);
-    expect(twice.products).toEqual(undisturbed.snapshot.products);
-    expect(twice.errors).toEqual(undisturbed.snapshot.errors);
+    expectSameEffect(twice, undisturbed.snapshot);
   });
 
   it("two deliveries of the same message running concurrently change nothing more than one", async () => {
@@ -308,9 +301,7 @@ describe("exactly-once effect on at-least-once delivery", () => {
       log.mockRestore();
     }
     const concurrent = await snapshot(t.tenantId, jobId);
-    expect(concurrent.counters).toEqual(undisturbed.snapshot.counters);
-    expect(concurrent.products).toEqual(undisturbed.snapshot.products);
-    expect(concurrent.errors).toEqual(undisturbed.snapshot.errors);
+    expectSameEffect(concurrent, undisturbed.snapshot);
   });
 
   it("a failure between two batches is retried with a delay, and the redelivery finishes the job exactly once", async () => {
@@ -346,9 +337,7 @@ describe("exactly-once effect on at-least-once delivery", () => {
       rest.push(...healthy.sent.slice(before));
     }
     const recovered = await snapshot(t.tenantId, jobId);
-    expect(recovered.counters).toEqual(undisturbed.snapshot.counters);
-    expect(recovered.products).toEqual(undisturbed.snapshot.products);
-    expect(recovered.errors).toEqual(undisturbed.snapshot.errors);
+    expectSameEffect(recovered, undisturbed.snapshot);
   });
 
   it("recovers to the same result whichever batch fails, including the one that completes the job", async () => {
@@ -399,9 +388,7 @@ describe("exactly-once effect on at-least-once delivery", () => {
       removeEventListener("unhandledrejection", onUnhandled);
     }
     const result = await snapshot(t.tenantId, jobId);
-    expect(result.counters).toEqual(undisturbed.snapshot.counters);
-    expect(result.products).toEqual(undisturbed.snapshot.products);
-    expect(result.errors).toEqual(undisturbed.snapshot.errors);
+    expectSameEffect(result, undisturbed.snapshot);
   });
 
   it("a continuation that could not be sent is retried and the job still completes exactly once", async () => {
@@ -419,9 +406,7 @@ describe("exactly-once effect on at-least-once delivery", () => {
     const retries = await runWithRetries(consumer, jobId);
     expect(retries).toHaveLength(1);
     const result = await snapshot(t.tenantId, jobId);
-    expect(result.counters).toEqual(undisturbed.snapshot.counters);
-    expect(result.products).toEqual(undisturbed.snapshot.products);
-    expect(result.errors).toEqual(undisturbed.snapshot.errors);
+    expectSameEffect(result, undisturbed.snapshot);
   });
 
   it("a stale message after the job completed changes nothing", async () => {
@@ -651,4 +636,11 @@ describe("D1 limits", () => {
     expect(largest).toBeLessThan(2_000_000);
   });
 });
+
+/** Two imports of the same file left the same counters, products and row errors. */
+function expectSameEffect(actual: ImportSnapshot, expected: ImportSnapshot): void {
+  expect(actual.counters).toEqual(expected.counters);
+  expect(actual.products).toEqual(expected.products);
+  expect(actual.errors).toEqual(expected.errors);
+}
 
