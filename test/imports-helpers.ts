@@ -1,23 +1,10 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
+import type { JobJson } from "../src/imports/job.ts";
 import { request } from "./helpers.ts";
 
-export interface Job {
-  id: string;
-  status: string;
-  format: string;
-  total_rows: number | null;
-  processed_rows: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  rejected_rows: number;
-  error_count: number;
-  ignored_columns: string[];
-  failure_reason: string | null;
-  dry_run: boolean;
-  [key: string]: unknown;
-}
+/** The job JSON, typed from the schema that documents it. */
+export type Job = JobJson;
 
 export async function upload(key: string, body: string | Uint8Array, options: { type?: string; query?: string; headers?: Record<string, string> } = {}): Promise<Response> {
   const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;

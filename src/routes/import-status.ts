@@ -1,37 +1,15 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { database } from "../db/client.ts";
-import { recentJobsQuery, statusAggregateQuery, summarize } from "../db/queries/import-status.ts";
+import { recentJobsQuery, statusAggregateQuery } from "../db/queries/import-status.ts";
 import { keyByHashQuery, tenantOfKey, toKeyRecord } from "../db/queries/keys.ts";
 import { authorize } from "../http/auth.ts";
 import type { AppEnv } from "../http/context.ts";
 import { limitParam } from "../http/pagination.ts";
 import { route } from "../http/route.ts";
-import { jobResponseSchema, toJobJson } from "../imports/job.ts";
+import { statusBody, statusSchema } from "../imports/status.ts";
 
 const statusQuery = z.object({ limit: limitParam(0, 50, 5).describe("How many of the newest jobs to list, 0 to 50 (default 5).") });
-
-const count = (what: string) => z.number().int().describe(`Jobs ${what}.`);
-
-const statusSchema = z
-  .object({
-    total: z.number().int().describe("All of the caller's jobs within retention (JOB_RETENTION_DAYS)."),
-    pending: count("whose upload is in progress"),
-    queued: count("stored and waiting for the consumer"),
-    processing: count("being processed"),
-    completed: count("finished (possibly with row errors)"),
-    failed: count("that could not be processed as a whole"),
-    errors: z.number().int().describe("Sum of error_count over all jobs."),
-    avg_duration_ms: z.number().int().nullable().describe("Mean finished_at − started_at over completed jobs; null when there are none."),
-    last_jobs: z.array(jobResponseSchema).describe("The newest jobs, newest first (created_at, then id)."),
-  })
-  .meta({ id: "ImportStatus" });
-
-async function strongEtag(body: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
-  const hex = [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `"${hex}"`;
-}
 
 function matches(ifNoneMatch: string | undefined, etag: string): boolean {
   if (!ifNoneMatch) return false;
@@ -73,15 +51,7 @@ export function registerImportStatusRoutes(app: Hono<AppEnv>): void {
         query.limit > 0 ? await db.batch([key, aggregate, recentJobsQuery(db, tenant, query.limit)]) : [...(await db.batch([key, aggregate])), []];
       authorize(c, toKeyRecord(keyRows[0]), hash, "imports:read");
 
-      const summary = summarize(groups);
-      const body = JSON.stringify({
-        total: summary.total,
-        ...summary.counts,
-        errors: summary.errors,
-        avg_duration_ms: summary.avgDurationMs,
-        last_jobs: recent.map(toJobJson),
-      } satisfies z.output<typeof statusSchema>);
-      const etag = await strongEtag(body);
+      const { body, etag } = await statusBody(groups, recent);
       const headers = { etag, "cache-control": "private, no-cache" };
       if (matches(c.req.header("if-none-match"), etag)) return c.body(null, 304, headers);
       return c.body(body, 200, { ...headers, "content-type": "application/json" });

@@ -11,28 +11,14 @@ import {
   runJob,
   storedErrors,
 } from "../consumer-helpers.ts";
+import type { ProductResponse } from "../../src/catalog/product.ts";
 import { createTenant, request } from "../helpers.ts";
 import { getJob, importFile, type Job, rowErrors } from "../imports-helpers.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const BOM = "\uFEFF";
 
-interface ApiProduct {
-  sku: string;
-  name: string;
-  description: string | null;
-  price: string;
-  currency: string;
-  stock: number;
-  status: string;
-  brand: string | null;
-  category: string | null;
-  barcode: string | null;
-  image_url: string | null;
-  tags: string[];
-  created_at: string;
-  updated_at: string;
-}
+type ApiProduct = ProductResponse;
 
 async function products(key: string): Promise<ApiProduct[]> {
   const res = await request("/api/v1/products?limit=200", { key });

@@ -1,7 +1,7 @@
 // Bench-only Worker for `npm run bench:status` (scripts/bench/status.ts); never deployed.
 //
 // It runs the status route's own query builders (src/db/queries/import-status.ts) and response building
-// (summarize, toJobJson, JSON body, SHA-256 ETag) with the round-trip structure varied, so the benchmark can
+// (statusBody from src/imports/status.ts: JSON body and ETag) with the round-trip structure varied, so the benchmark can
 // tell apart what the real route spends on auth, on D1 round trips and on the covering index:
 //
 //   GET /batch?tenant=<id>              aggregate + recent 5 in ONE db.batch(), tenant id given directly
@@ -17,9 +17,9 @@
 // It is .mts so that scripts/tsconfig.json (Node types, include ./**/*.ts) does not typecheck it against the
 // Node/DOM globals; worker/tsconfig.json checks it against the Workers types.
 import { database, type Db } from "../../../../src/db/client.ts";
-import { recentJobsQuery, statusAggregateQuery, summarize } from "../../../../src/db/queries/import-status.ts";
+import { recentJobsQuery, statusAggregateQuery } from "../../../../src/db/queries/import-status.ts";
 import { keyByHashQuery, tenantOfKey } from "../../../../src/db/queries/keys.ts";
-import { toJobJson } from "../../../../src/imports/job.ts";
+import { statusBody } from "../../../../src/imports/status.ts";
 
 interface BenchEnv {
   DB: D1Database;
@@ -32,23 +32,8 @@ const LIMIT = 5;
 type Groups = Awaited<ReturnType<typeof statusAggregateQuery>>;
 type Recent = Awaited<ReturnType<typeof recentJobsQuery>>;
 
-// Same as src/routes/import-status.ts (not exported there).
-async function strongEtag(body: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
-  const hex = [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `"${hex}"`;
-}
-
 async function statusResponse(groups: Groups, recent: Recent): Promise<Response> {
-  const summary = summarize(groups);
-  const body = JSON.stringify({
-    total: summary.total,
-    ...summary.counts,
-    errors: summary.errors,
-    avg_duration_ms: summary.avgDurationMs,
-    last_jobs: recent.map(toJobJson),
-  });
-  const etag = await strongEtag(body);
+  const { body, etag } = await statusBody(groups, recent);
   return new Response(body, { headers: { etag, "cache-control": "private, no-cache", "content-type": "application/json" } });
 }
 

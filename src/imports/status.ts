@@ -1,0 +1,38 @@
+// The import status summary as clients see it: its schema (documented in OpenAPI), its body and its ETag.
+import { z } from "zod";
+import { type recentJobsQuery, type statusAggregateQuery, summarize } from "../db/queries/import-status.ts";
+import { jobResponseSchema, toJobJson } from "./job.ts";
+
+const count = (what: string) => z.number().int().describe(`Jobs ${what}.`);
+
+export const statusSchema = z
+  .object({
+    total: z.number().int().describe("All of the caller's jobs within retention (JOB_RETENTION_DAYS)."),
+    pending: count("whose upload is in progress"),
+    queued: count("stored and waiting for the consumer"),
+    processing: count("being processed"),
+    completed: count("finished (possibly with row errors)"),
+    failed: count("that could not be processed as a whole"),
+    errors: z.number().int().describe("Sum of error_count over all jobs."),
+    avg_duration_ms: z.number().int().nullable().describe("Mean finished_at − started_at over completed jobs; null when there are none."),
+    last_jobs: z.array(jobResponseSchema).describe("The newest jobs, newest first (created_at, then id)."),
+  })
+  .meta({ id: "ImportStatus" });
+
+type Groups = Awaited<ReturnType<typeof statusAggregateQuery>>;
+type Recent = Awaited<ReturnType<typeof recentJobsQuery>>;
+
+/** The summary's JSON body and its strong ETag (a hash of exactly those bytes). */
+export async function statusBody(groups: Groups, recent: Recent): Promise<{ body: string; etag: string }> {
+  const summary = summarize(groups);
+  const body = JSON.stringify({
+    total: summary.total,
+    ...summary.counts,
+    errors: summary.errors,
+    avg_duration_ms: summary.avgDurationMs,
+    last_jobs: recent.map(toJobJson),
+  } satisfies z.output<typeof statusSchema>);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
+  const hex = [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return { body, etag: `"${hex}"` };
+}
