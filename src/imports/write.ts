@@ -103,11 +103,11 @@ const COMPARE_SQL = `SELECT group_concat(CASE
     WHEN p.sku_key IS NULL THEN 'n'
     WHEN (${FIELDS.map((f) => `p.${f}`).join(", ")}) IS (${FIELDS.map((_, i) => `j.value ->> ${i + 1}`).join(", ")}) THEN 's'
     ELSE 'c' END, '' ORDER BY j.key) AS states
-  FROM json_each(?2) AS j LEFT JOIN products AS p ON p.tenant_id = ?1 AND p.sku_key = j.value ->> 0`;
+  FROM jsonb_each(?2) AS j LEFT JOIN products AS p ON p.tenant_id = ?1 AND p.sku_key = j.value ->> 0`;
 
 const UPSERT_SQL = `INSERT INTO products (tenant_id, sku_key, ${FIELDS.join(", ")}, created_at, updated_at)
   SELECT ?3, j.value ->> 0, ${FIELDS.map((_, i) => `j.value ->> ${i + 1}`).join(", ")}, ?4, ?4
-  FROM json_each(?5) AS j WHERE ${GUARD}
+  FROM jsonb_each(?5) AS j WHERE ${GUARD}
   ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${FIELDS.map((f) => `${f} = excluded.${f}`).join(", ")}, updated_at = excluded.updated_at
   WHERE (${FIELDS.map((f) => `products.${f}`).join(", ")}) IS NOT (${FIELDS.map((f) => `excluded.${f}`).join(", ")})`;
 
@@ -115,7 +115,7 @@ const ERRORS_PER_STATEMENT = 500;
 
 const ERRORS_SQL = `INSERT INTO import_errors (job_id, seq, line, "column", code, message, value)
   SELECT ?1, ?3 + j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4
-  FROM json_each(?4) AS j WHERE ${GUARD}`;
+  FROM jsonb_each(?4) AS j WHERE ${GUARD}`;
 
 // One statement shape for every chunk; the header, ignored columns and completion apply only when bound.
 const JOB_UPDATE_SQL = `UPDATE import_jobs SET

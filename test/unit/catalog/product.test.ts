@@ -3,7 +3,6 @@ import { z } from "zod";
 import {
   productColumns,
   productResponseSchema,
-  productRowSchema,
   productStatuses,
   validateProductRow,
   type ProductInput,
@@ -600,25 +599,28 @@ describe("validateProductRow error reporting", () => {
   });
 });
 
-describe("productRowSchema", () => {
-  it("is built once per default currency", () => {
-    expect(productRowSchema("USD")).toBe(productRowSchema("USD"));
-    expect(productRowSchema("usd")).toBe(productRowSchema("USD"));
-    expect(productRowSchema("EUR")).not.toBe(productRowSchema("USD"));
+describe("validateProductRow result", () => {
+  it("carries each problem's stable code with its column, in column order", () => {
+    const result = validateProductRow(csvRow({ stock: "x", price: "1,299.00" }), "USD");
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.errors.map((e) => [e.column, e.code])).toEqual([
+      ["price", "thousands_separator"],
+      ["stock", "invalid_integer"],
+    ]);
   });
 
-  it("carries row error codes in zod custom issue params", () => {
-    const result = productRowSchema("USD").safeParse(csvRow({ price: "1,299.00", stock: "x" }));
-    expect(result.success).toBe(false);
-    expect(result.error?.issues.map((i) => [i.path, i.code, i.code === "custom" ? i.params?.code : undefined])).toEqual([
-      [["price"], "custom", "thousands_separator"],
-      [["stock"], "custom", "invalid_integer"],
+  it("reports a price precision error in the price's place, after the currency is known", () => {
+    const result = validateProductRow(csvRow({ sku: "", price: "12.5", currency: "JPY", stock: "-1" }), "USD");
+    expect(result.ok ? [] : result.errors.map((e) => [e.column, e.code])).toEqual([
+      ["sku", "required"],
+      ["price", "too_many_decimals"],
+      ["stock", "negative"],
     ]);
   });
 
   it("outputs ProductInput", () => {
-    const result = productRowSchema("JPY").parse(csvRow({ price: "1200" }));
-    expect(result).toMatchObject({ priceMinor: 1200, currency: "JPY" });
+    const result = validateProductRow(csvRow({ price: "1200" }), "JPY");
+    expect(result).toMatchObject({ ok: true, product: { priceMinor: 1200, currency: "JPY" } });
   });
 });
 
