@@ -1,6 +1,6 @@
 // The commit pipeline of one slice: chunks are committed in order, one batch in flight at a time, while the
-// reader parses ahead. A chunk waits until the chunk after it is known, so the batch that commits it can also
-// look up what the next one needs: one D1 round trip per chunk.
+// reader parses ahead: one D1 round trip per chunk. In a dry run a chunk waits until the chunk after it is known,
+// so the batch that commits it can also compare the next one with the catalog.
 import { type Checkpoint, type Chunk, commitChunk, type ChunkResult, type Comparison, compareWithCatalog } from "./write.ts";
 
 export interface PipelineJob {
@@ -22,8 +22,8 @@ export class CommitPipeline {
   private waiting: { chunk: Chunk; comparison: Promise<Comparison> } | null = null;
   private inFlight: Promise<Commit> | null = null;
   private storedErrors: number;
-  /** Dry runs: what this invocation's earlier chunks would have written (see ChunkContext.dryRunWrites). */
-  private readonly dryRunWrites = new Map<string, number>();
+  /** Dry runs: what this invocation's earlier chunks would have written (see DryRunView). */
+  private readonly wouldHaveWritten = new Map<string, number>();
 
   constructor(
     private readonly db: D1Database,
@@ -36,19 +36,17 @@ export class CommitPipeline {
     this.storedErrors = storedErrors;
   }
 
-  /** Hands over a closed chunk; the chunk before it is sent for commit now. */
+  /** Hands over a closed chunk. An import commits it now; a dry run commits the chunk before it (see write.ts). */
   async add(chunk: Chunk): Promise<void> {
     if (this.lostRace) return;
-    if (!this.waiting) {
-      this.waiting = { chunk, comparison: handled(compareWithCatalog(this.db, this.job.tenantId, chunk)) };
-      return;
-    }
-    await this.commitWaiting(chunk);
+    if (!this.job.dryRun) return this.commit(chunk, null);
+    if (this.waiting) await this.commit(this.waiting.chunk, { comparison: this.waiting.comparison, next: chunk });
+    else this.waiting = { chunk, comparison: handled(compareWithCatalog(this.db, this.job.tenantId, chunk)) };
   }
 
   /** Commits everything handed over and waits for it. */
   async drain(): Promise<void> {
-    if (this.waiting && !this.lostRace) await this.commitWaiting(null);
+    if (this.waiting && !this.lostRace) await this.commit(this.waiting.chunk, { comparison: this.waiting.comparison, next: null });
     await this.settle();
   }
 
@@ -57,27 +55,26 @@ export class CommitPipeline {
     await this.settle().catch(() => undefined);
   }
 
-  private async commitWaiting(next: Chunk | null): Promise<void> {
-    const { chunk, comparison } = this.waiting as NonNullable<typeof this.waiting>;
+  private async commit(chunk: Chunk, dryRun: { comparison: Promise<Comparison>; next: Chunk | null } | null): Promise<void> {
     const waitStarted = Date.now();
-    const current = await comparison;
+    const comparison = dryRun ? await dryRun.comparison : null;
     await this.settle();
     this.stats.dbWaitMs += Date.now() - waitStarted;
     if (this.lostRace) return;
     const context = {
       jobId: this.job.id,
       tenantId: this.job.tenantId,
-      dryRun: this.job.dryRun,
       from: this.checkpoint,
       storedErrors: this.storedErrors,
       maxStoredErrors: this.maxStoredErrors,
-      dryRunWrites: this.job.dryRun ? this.dryRunWrites : undefined,
     };
     this.checkpoint = chunk.end;
     const errors = chunk.rows.reduce((n, r) => n + (r.ok ? 0 : r.errors.length), 0);
     this.storedErrors = Math.min(this.storedErrors + errors, this.maxStoredErrors);
-    const commit = handled(commitChunk(this.db, context, chunk, current, next));
+    const view = dryRun && comparison ? { comparison, next: dryRun.next, wouldHaveWritten: this.wouldHaveWritten } : null;
+    const commit = handled(commitChunk(this.db, context, chunk, view));
     this.inFlight = commit;
+    const next = dryRun?.next;
     this.waiting = next ? { chunk: next, comparison: handled(commit.then((c) => c.nextComparison)) } : null;
     // Parsing ahead is CPU-bound and D1 answers often arrive before they are awaited, so without this the
     // invocation could run for seconds without giving the event loop a turn (other requests on the isolate wait).
@@ -89,7 +86,7 @@ export class CommitPipeline {
     const result = await this.inFlight;
     this.inFlight = null;
     if (!result.applied) this.lostRace = true;
-    this.stats.rows += result.counts.created + result.counts.updated + result.counts.unchanged + result.counts.rejected;
+    this.stats.rows += result.rows;
     this.stats.productsWritten += result.productsWritten;
     this.stats.rowsWritten += result.rowsWritten;
   }

@@ -29,7 +29,7 @@ export interface ValidRow {
   ok: true;
   line: number;
   product: ProductInput;
-  /** Made once (see prepared()): a row is compared with the catalog and then written with the same JSON. */
+  /** Made once (see prepared()): the JSON that sizes the chunk is the JSON that is sent. */
   prepared: PreparedRow | null;
 }
 

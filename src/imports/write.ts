@@ -1,6 +1,13 @@
 // One chunk of an import, committed as one D1 batch (one transaction): product upserts, new row errors and
 // the job's checkpoint/counter update. Every statement is guarded by the checkpoint the chunk started from,
 // so a redelivered, duplicated or stale invocation applies nothing: exactly-once effect on at-least-once delivery.
+//
+// An import sends its rows to D1 once and lets SQL say what each row did: the batch counts the chunk's SKUs that
+// are not in the catalog yet (created), upserts every valid row in file order (a row equal to what is stored,
+// or to the chunk's earlier row for its SKU, changes nothing) and takes the upsert's changes() as the rest:
+// inserts + real updates. So a later row for the same SKU wins and each row counts as what it did.
+// A dry run writes nothing, so it cannot count that way: it compares the chunk's rows with the catalog first
+// (the look-ahead statement below) and classifies them here.
 import { prepared, type RowError, type RowOutcome, STORED_COLUMNS, type StoredFields, type ValidRow } from "./rows.ts";
 
 export interface Checkpoint {
@@ -22,24 +29,31 @@ export interface Chunk {
 export interface ChunkContext {
   jobId: string;
   tenantId: string;
-  dryRun: boolean;
   /** The checkpoint the chunk starts from; the guard of every statement. */
   from: Checkpoint;
   /** Row errors already stored for the job, and how many may be stored at most. */
   storedErrors: number;
   maxStoredErrors: number;
+}
+
+/** What a dry run's commit needs besides the chunk (see the top of this file). */
+export interface DryRunView {
+  /** How the chunk's rows compare with the catalog. */
+  comparison: Comparison;
+  /** The chunk after this one, compared at the end of this chunk's batch. */
+  next: Chunk | null;
   /**
-   * Dry runs only: what the earlier chunks of this invocation would have written (fingerprint by SKU key).
-   * A dry run writes no product, so without it a SKU repeated in a later chunk would be classified against
-   * the catalog as if the earlier row had not been there. Filled in here once a chunk's commit applied.
+   * What the earlier chunks of this invocation would have written (fingerprint by SKU key). A dry run writes no
+   * product, so without it a SKU repeated in a later chunk would be classified against the catalog as if the
+   * earlier row had not been there. Filled in here once a chunk's commit applied.
    */
-  dryRunWrites?: Map<string, number>;
+  wouldHaveWritten: Map<string, number>;
 }
 
 export interface ChunkResult {
   /** False when the guard failed: another invocation already committed from this checkpoint. */
   applied: boolean;
-  counts: { created: number; updated: number; unchanged: number; rejected: number; errors: number };
+  rows: number;
   storedErrors: number;
   productsWritten: number;
   rowsWritten: number;
@@ -117,11 +131,25 @@ const ERRORS_SQL = `INSERT INTO import_errors (job_id, seq, line, "column", code
   SELECT ?1, ?3 + j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4
   FROM jsonb_each(?4) AS j WHERE ${GUARD}`;
 
-// One statement shape for every chunk; the header, ignored columns and completion apply only when bound.
-const JOB_UPDATE_SQL = `UPDATE import_jobs SET
+// Before the upsert: the chunk's distinct SKUs that the catalog lacks are created; the same number is taken off
+// `updated` because the upsert's changes() that JOB_UPDATE adds to it count those inserts too.
+const NEW_SKUS_SQL = `UPDATE import_jobs SET created = created + k.n, updated = updated - k.n
+  FROM (SELECT count(*) AS n FROM jsonb_each(?4) AS j
+        WHERE NOT EXISTS (SELECT 1 FROM products AS p WHERE p.tenant_id = ?3 AND p.sku_key = j.value)) AS k
+  WHERE id = ?1 AND cursor_byte = ?2 AND status = 'processing'`;
+
+/**
+ * The job's checkpoint and counters. With `countsFromUpsert` it must directly follow the upsert: changes() then
+ * means that statement's inserts and real updates, and ?8 is the number of rows it was given.
+ */
+function jobUpdateSql(countsFromUpsert: boolean): string {
+  const changes = countsFromUpsert ? " + changes()" : "";
+  const unchanged = countsFromUpsert ? " - changes()" : "";
+  // One statement shape for every chunk; the header, ignored columns and completion apply only when bound.
+  return `UPDATE import_jobs SET
     cursor_byte = ?3, cursor_line = ?4,
     processed_rows = processed_rows + ?5,
-    created = created + ?6, updated = updated + ?7, unchanged = unchanged + ?8,
+    created = created + ?6, updated = updated + ?7${changes}, unchanged = unchanged + ?8${unchanged},
     rejected_rows = rejected_rows + ?9, error_count = error_count + ?10,
     heartbeat_at = ?11,
     columns = coalesce(?12, columns), delimiter = coalesce(?13, delimiter), ignored_columns = coalesce(?14, ignored_columns),
@@ -129,6 +157,10 @@ const JOB_UPDATE_SQL = `UPDATE import_jobs SET
     total_rows = CASE WHEN ?15 THEN processed_rows + ?5 ELSE total_rows END,
     finished_at = CASE WHEN ?15 THEN ?11 ELSE finished_at END
   WHERE id = ?1 AND cursor_byte = ?2 AND status = 'processing'`;
+}
+
+const JOB_UPDATE_SQL = jobUpdateSql(false);
+const JOB_UPDATE_AFTER_UPSERT_SQL = jobUpdateSql(true);
 
 /** How the first row of each SKU of a chunk compares with the catalog: n(ew), s(ame) or c(hanged). */
 export type Comparison = Map<string, string>;
@@ -165,30 +197,23 @@ export async function compareWithCatalog(db: D1Database, tenantId: string, chunk
   return toComparison(chunk, statement ? await statement.first<string>("states") : null);
 }
 
-/** Classifies each valid row against the catalog (and earlier rows of the chunk): a later row for the same SKU wins. */
-function classify(ctx: ChunkContext, rows: RowOutcome[], comparison: Comparison) {
-  const counts = { created: 0, updated: 0, unchanged: 0, rejected: 0, errors: 0 };
+/** Dry runs: classifies each valid row against the catalog (and earlier rows): a later row for the same SKU wins. */
+function classify(rows: ValidRow[], { comparison, wouldHaveWritten }: DryRunView) {
+  const counts = { created: 0, updated: 0, unchanged: 0 };
   const latest = new Map<string, Stored>();
   const writes = new Map<string, ValidRow>();
-  const errors: RowError[] = [];
   for (const row of rows) {
-    if (!row.ok) {
-      counts.rejected++;
-      counts.errors += row.errors.length;
-      errors.push(...row.errors);
-      continue;
-    }
     const next = prepared(row).fields;
     const key = row.product.skuKey;
     const before = latest.get(key);
-    const wouldHaveWritten = ctx.dryRunWrites?.get(key);
+    const earlier = wouldHaveWritten.get(key);
     let changed: boolean;
     if (before) {
       changed = !sameProduct(before, next);
       if (changed) counts.updated++;
-    } else if (wouldHaveWritten !== undefined) {
-      // A dry run's earlier chunk "wrote" this SKU; the catalog still holds the old one.
-      changed = wouldHaveWritten !== fingerprint(next);
+    } else if (earlier !== undefined) {
+      // An earlier chunk "wrote" this SKU; the catalog still holds the old one.
+      changed = earlier !== fingerprint(next);
       if (changed) counts.updated++;
     } else {
       const state = comparison.get(key);
@@ -200,40 +225,50 @@ function classify(ctx: ChunkContext, rows: RowOutcome[], comparison: Comparison)
     latest.set(key, next);
     if (changed) writes.set(key, row);
   }
-  return { counts, writes, errors };
+  return { counts, writes };
 }
 
 /**
- * Commits `chunk` (classified by `comparison`) in one batch. The chunk that follows, `next`, is compared with the
- * catalog at the end of the same batch: after this chunk's writes, so it sees them, and without a round trip.
+ * Commits `chunk` in one batch. A dry run passes the chunk's `comparison` with the catalog and the chunk that
+ * follows, `next`, which is compared at the end of the same batch: after this chunk, without a round trip.
  */
 export async function commitChunk(
   db: D1Database,
   ctx: ChunkContext,
   chunk: Chunk,
-  comparison: Comparison,
-  next: Chunk | null,
+  dryRun: DryRunView | null,
   now = Date.now(),
 ): Promise<ChunkResult & { nextComparison: Comparison }> {
-  const { counts, writes, errors } = classify(ctx, chunk.rows, comparison);
+  const valid: ValidRow[] = [];
+  const errors: RowError[] = [];
+  for (const row of chunk.rows) {
+    if (row.ok) valid.push(row);
+    else errors.push(...row.errors);
+  }
   const toStore = errors.slice(0, Math.max(0, ctx.maxStoredErrors - ctx.storedErrors));
   const guard = [ctx.jobId, ctx.from.cursorByte] as const;
 
   const statements: D1PreparedStatement[] = [];
-  const upsert = !ctx.dryRun && writes.size > 0;
-  if (upsert) {
-    statements.push(db.prepare(UPSERT_SQL).bind(...guard, ctx.tenantId, now, rowsJson(writes.values())));
-  }
   // An error takes at most ~1.5 KB of JSON (a 200-character value of control characters), so 500 per statement
   // keep each parameter under D1's 2 MB whatever MAX_STORED_ERRORS is set to.
   for (let i = 0; i < toStore.length; i += ERRORS_PER_STATEMENT) {
     const rows = toStore.slice(i, i + ERRORS_PER_STATEMENT).map((e) => [e.line, e.column, e.code, e.message, e.value]);
     statements.push(db.prepare(ERRORS_SQL).bind(...guard, ctx.storedErrors + i, JSON.stringify(rows)));
   }
+
+  const classified = dryRun ? classify(valid, dryRun) : null;
+  const upsert = !classified && valid.length > 0;
+  if (upsert) {
+    const skus = new Set<string>();
+    for (const row of valid) skus.add(row.product.skuKey);
+    statements.push(db.prepare(NEW_SKUS_SQL).bind(...guard, ctx.tenantId, JSON.stringify([...skus])));
+    statements.push(db.prepare(UPSERT_SQL).bind(...guard, ctx.tenantId, now, rowsJson(valid)));
+  }
+  const counts = classified?.counts ?? { created: 0, updated: 0, unchanged: valid.length };
   const jobUpdateIndex = statements.length;
   statements.push(
     db
-      .prepare(JOB_UPDATE_SQL)
+      .prepare(upsert ? JOB_UPDATE_AFTER_UPSERT_SQL : JOB_UPDATE_SQL)
       .bind(
         ...guard,
         chunk.end.cursorByte,
@@ -242,8 +277,8 @@ export async function commitChunk(
         counts.created,
         counts.updated,
         counts.unchanged,
-        counts.rejected,
-        counts.errors,
+        chunk.rows.length - valid.length,
+        errors.length,
         now,
         chunk.header?.columns ?? null,
         chunk.header?.delimiter ?? null,
@@ -251,19 +286,21 @@ export async function commitChunk(
         chunk.last ? 1 : 0,
       ),
   );
-  const lookAhead = next ? compareStatement(db, ctx.tenantId, next) : null;
+  const lookAhead = dryRun?.next ? compareStatement(db, ctx.tenantId, dryRun.next) : null;
   if (lookAhead) statements.push(lookAhead);
 
   const results = await db.batch(statements);
   const applied = results[jobUpdateIndex]?.meta.changes === 1;
-  if (applied && ctx.dryRun && ctx.dryRunWrites) for (const [key, row] of writes) ctx.dryRunWrites.set(key, fingerprint(prepared(row).fields));
-  const written = results.slice(0, jobUpdateIndex + 1);
+  if (applied && dryRun && classified) {
+    for (const [key, row] of classified.writes) dryRun.wouldHaveWritten.set(key, fingerprint(prepared(row).fields));
+  }
+  const next = dryRun?.next;
   return {
     applied,
-    counts,
+    rows: chunk.rows.length,
     storedErrors: ctx.storedErrors + toStore.length,
-    productsWritten: upsert ? (results[0]?.meta.changes ?? 0) : 0,
-    rowsWritten: written.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0),
+    productsWritten: upsert ? (results[jobUpdateIndex - 1]?.meta.changes ?? 0) : 0,
+    rowsWritten: results.slice(0, jobUpdateIndex + 1).reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0),
     nextComparison: next ? toComparison(next, (results[jobUpdateIndex + 1]?.results[0] as { states?: string } | undefined)?.states) : new Map(),
   };
 }
