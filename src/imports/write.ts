@@ -63,7 +63,7 @@ const FIELDS = STORED_COLUMNS;
 type Stored = StoredFields;
 
 /** The JSON parameter of rows: `[[key, ...fields], …]`. */
-function rowsJson(rows: Iterable<ValidRow>): string {
+export function rowsJson(rows: Iterable<ValidRow>): string {
   const parts: string[] = [];
   for (const row of rows) parts.push(prepared(row).json);
   return `[${parts.join(",")}]`;
@@ -119,11 +119,21 @@ const COMPARE_SQL = `SELECT group_concat(CASE
     ELSE 'c' END, '' ORDER BY j.key) AS states
   FROM jsonb_each(?2) AS j LEFT JOIN products AS p ON p.tenant_id = ?1 AND p.sku_key = j.value ->> 0`;
 
-const UPSERT_SQL = `INSERT INTO products (tenant_id, sku_key, ${FIELDS.join(", ")}, created_at, updated_at)
-  SELECT ?3, j.value ->> 0, ${FIELDS.map((_, i) => `j.value ->> ${i + 1}`).join(", ")}, ?4, ?4
-  FROM jsonb_each(?5) AS j WHERE ${GUARD}
+/**
+ * The products upsert, fed by `rows`: a SELECT or VALUES giving (tenant_id, sku_key, ...STORED_COLUMNS, created_at,
+ * updated_at). A row equal to the stored product changes nothing (no write, not counted by changes()).
+ * Exported for the write-shape benchmark (scripts/bench/write-shapes.ts), which feeds it other ways.
+ */
+export function upsertSql(rows: string): string {
+  return `INSERT INTO products (tenant_id, sku_key, ${FIELDS.join(", ")}, created_at, updated_at)
+  ${rows}
   ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${FIELDS.map((f) => `${f} = excluded.${f}`).join(", ")}, updated_at = excluded.updated_at
   WHERE (${FIELDS.map((f) => `products.${f}`).join(", ")}) IS NOT (${FIELDS.map((f) => `excluded.${f}`).join(", ")})`;
+}
+
+/** The rows of a chunk as one JSON parameter (?5), `[[sku_key, ...fields], …]` (see rowsJson), guarded. */
+export const UPSERT_SQL = upsertSql(`SELECT ?3, j.value ->> 0, ${FIELDS.map((_, i) => `j.value ->> ${i + 1}`).join(", ")}, ?4, ?4
+  FROM jsonb_each(?5) AS j WHERE ${GUARD}`);
 
 const ERRORS_PER_STATEMENT = 500;
 

@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import os from "node:os";
 import path from "node:path";
 import { findBetterSqlite3, probeEngine, runSqliteJob, type SqliteEngine, type SqliteEngineName } from "../lib/sqlite-node.ts";
-import { benchProduct } from "./data.ts";
+import { benchProduct } from "./products.ts";
 
 export type RawEngine = SqliteEngine & {
   /** Why better-sqlite3 was not used, when it was not. */

@@ -1,0 +1,143 @@
+// Bench-only Worker for `npm run bench:write-shapes` (scripts/bench/write-shapes.ts); never deployed.
+//
+// Writes the benchmark's products (scripts/bench/import/products.ts) into the local D1 in chunks, one awaited
+// batch per chunk as the queue consumer does, in one of several statement shapes, so that the shapes can be
+// compared on the same rows, database and runtime:
+//
+//   POST /run?shape=<shape>&rows=<n>&chunk=<rows per batch>&tenant=<id>&pass=insert|update|same
+//     import-batch  the consumer's whole commit (src/imports/write.ts commitChunk): new-SKU count, jsonb_each
+//                   upsert and the guarded job update, one batch per chunk
+//     jsonb_each    the upsert alone, the chunk's rows as one JSON parameter expanded with jsonb_each
+//     json_each     the same with json_each (each row's array comes back as JSON text and is parsed again)
+//     values        multi-row VALUES: 7 rows × 14 parameters per statement (D1 allows 100), many per batch
+//     row           one statement per row, a chunk's worth per batch
+//   pass: insert (new tenant), update (every price changed), same (identical rows: nothing to write)
+//
+// Answers { ms, statements, products_written }: ms from the first batch sent to the last one answered (rows are
+// built before), products_written from D1's own change counts.
+import { database } from "../../../../src/db/client.ts";
+import { insertJob } from "../../../../src/db/queries/jobs.ts";
+import type { ProductInput } from "../../../../src/catalog/product.ts";
+import { prepared, STORED_COLUMNS, type ValidRow } from "../../../../src/imports/rows.ts";
+import { commitChunk, rowsJson, UPSERT_SQL, upsertSql } from "../../../../src/imports/write.ts";
+import { benchProduct } from "../../import/products.ts";
+
+interface BenchEnv {
+  DB: D1Database;
+}
+
+const SHAPES = ["import-batch", "jsonb_each", "json_each", "values", "row"] as const;
+type Shape = (typeof SHAPES)[number];
+type Pass = "insert" | "update" | "same";
+
+/** Parameters per row in the VALUES shapes: the tenant and timestamp are shared (?1, ?2), the rest is per row. */
+const PER_ROW = 1 + STORED_COLUMNS.length;
+const VALUES_ROWS = Math.floor((100 - 2) / PER_ROW);
+
+function productOf(rows: number, i: number, pass: Pass): ValidRow {
+  const p = benchProduct(rows, i);
+  const product: ProductInput = {
+    sku: p.sku,
+    skuKey: p.sku.toLowerCase(),
+    name: p.name,
+    description: p.description === "" ? null : p.description,
+    priceMinor: p.priceCents + (pass === "insert" ? 0 : 1),
+    currency: p.currency,
+    stock: p.stock,
+    status: "active",
+    brand: p.brand,
+    category: p.category,
+    barcode: p.barcode === "" ? null : p.barcode,
+    imageUrl: p.imageUrl,
+    tags: p.tags,
+  };
+  return { ok: true, line: i + 1, product, prepared: null };
+}
+
+/** `count` rows of `(?1, ?k, …, ?2, ?2)` numbered from parameter 3. */
+function valuesSql(count: number): string {
+  const tuples: string[] = [];
+  for (let r = 0; r < count; r++) {
+    const first = 3 + r * PER_ROW;
+    const own = Array.from({ length: PER_ROW }, (_, k) => `?${first + k}`);
+    tuples.push(`(?1, ${own.join(", ")}, ?2, ?2)`);
+  }
+  return upsertSql(`VALUES ${tuples.join(", ")}`);
+}
+
+function valuesStatements(db: D1Database, tenant: string, now: number, rows: ValidRow[], perStatement: number): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const part = rows.slice(i, i + perStatement);
+    const params = part.flatMap((row) => [row.product.skuKey, ...prepared(row).fields]);
+    statements.push(db.prepare(valuesSql(part.length)).bind(tenant, now, ...params));
+  }
+  return statements;
+}
+
+async function run(env: BenchEnv, shape: Shape, total: number, chunkRows: number, tenant: string, pass: Pass) {
+  const rows = Array.from({ length: total }, (_, i) => productOf(total, i + 1, pass));
+  for (const row of rows) prepared(row);
+  const now = Date.now();
+  // The upsert statements are guarded by a job row in `processing`, as in the consumer.
+  const jobId = `bench-${tenant}-${pass}`;
+  await insertJob(database(env.DB), {
+    id: jobId,
+    tenantId: tenant,
+    status: "processing",
+    format: "csv",
+    fileName: null,
+    objectKey: jobId,
+    sizeBytes: total,
+    dryRun: false,
+    options: "{}",
+    createdAt: now,
+    heartbeatAt: now,
+  });
+  const json = UPSERT_SQL.replace("jsonb_each(", "json_each(");
+  let statements = 0;
+  let written = 0;
+  const started = performance.now();
+  for (let start = 0, k = 0; start < total; start += chunkRows, k++) {
+    const chunk = rows.slice(start, start + chunkRows);
+    if (shape === "import-batch") {
+      const ctx = { jobId, tenantId: tenant, from: { cursorByte: k, cursorLine: k }, storedErrors: 0, maxStoredErrors: 1000 };
+      const result = await commitChunk(env.DB, ctx, { rows: chunk, end: { cursorByte: k + 1, cursorLine: k + 1 }, last: false }, null, now);
+      if (!result.applied) throw new Error(`chunk ${k} was not applied`);
+      statements += 3;
+      written += result.productsWritten;
+      continue;
+    }
+    let batch: D1PreparedStatement[];
+    if (shape === "jsonb_each") batch = [env.DB.prepare(UPSERT_SQL).bind(jobId, 0, tenant, now, rowsJson(chunk))];
+    else if (shape === "json_each") batch = [env.DB.prepare(json).bind(jobId, 0, tenant, now, rowsJson(chunk))];
+    else batch = valuesStatements(env.DB, tenant, now, chunk, shape === "values" ? VALUES_ROWS : 1);
+    const results = await env.DB.batch(batch);
+    statements += batch.length;
+    written += results.reduce((n, r) => n + (r.meta.changes ?? 0), 0);
+  }
+  const ms = performance.now() - started;
+  return { ms, statements, products_written: written };
+}
+
+export default {
+  async fetch(request: Request, env: BenchEnv): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === "/health") return new Response("ok");
+    if (url.pathname !== "/run" || request.method !== "POST") return new Response("not found", { status: 404 });
+    const q = url.searchParams;
+    const shape = q.get("shape") as Shape;
+    const pass = q.get("pass") as Pass;
+    const rows = Number(q.get("rows"));
+    const chunk = Number(q.get("chunk"));
+    const tenant = q.get("tenant") ?? "";
+    if (!SHAPES.includes(shape) || !["insert", "update", "same"].includes(pass) || !(rows > 0) || !(chunk > 0) || tenant === "") {
+      return new Response(`bad parameters; shapes: ${SHAPES.join(", ")}`, { status: 400 });
+    }
+    try {
+      return Response.json(await run(env, shape, rows, chunk, tenant, pass));
+    } catch (err) {
+      return new Response(String((err as Error).stack ?? err), { status: 500 });
+    }
+  },
+};
