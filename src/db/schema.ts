@@ -50,7 +50,9 @@ export const products = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.skuKey] }),
-    index("products_tenant_updated").on(t.tenantId, t.updatedAt),
+    // Incremental sync pages by (updated_at, sku_key): with sku_key in the index, rows come out in page order and a
+    // cursor seeks straight to its place instead of every matching row being sorted.
+    index("products_tenant_updated").on(t.tenantId, t.updatedAt, t.skuKey),
   ],
 );
 

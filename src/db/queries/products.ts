@@ -1,27 +1,46 @@
-import { and, asc, eq, gt, gte, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, gte, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { products } from "../schema.ts";
 
 export type ProductRow = typeof products.$inferSelect;
 
+/** The two orderings of a listing, each with the sort key of the previous page's last row. */
+export type ProductOrder =
+  | { by: "sku"; afterSkuKey?: string }
+  | { by: "updated"; since: number; after?: readonly [updatedAt: number, skuKey: string] };
+
 export interface ProductListFilter {
   limit: number;
-  afterSkuKey?: string;
   status?: ProductRow["status"];
-  updatedSince?: number;
+  order: ProductOrder;
 }
 
-/** One page ordered by the case-insensitive sku, plus one row to tell whether another page follows. */
-export function listProducts(db: Db, tenantId: string, filter: ProductListFilter): Promise<ProductRow[]> {
+/**
+ * Where an (updated_at, sku_key) page starts. Exactly one range predicate is handed to SQLite: given both
+ * `updated_at >= since` and the cursor's row value, it may seek on `since` and filter every row the walk already
+ * passed. The cursor's row value is the later bound unless the client sent a later updated_since with it.
+ */
+function changesFrom(order: Extract<ProductOrder, { by: "updated" }>): SQL {
+  const { since, after } = order;
+  if (after && after[0] >= since) return sql`(${products.updatedAt}, ${products.skuKey}) > (${after[0]}, ${after[1]})`;
+  return gte(products.updatedAt, since);
+}
+
+/**
+ * One page plus one row to tell whether another page follows: by case-insensitive sku on the primary key, or by
+ * (updated_at, sku_key) on products_tenant_updated, which holds rows in that order so no sort is needed.
+ */
+export function listProducts(db: Db, tenantId: string, filter: ProductListFilter) {
+  const { order } = filter;
   const conditions: SQL[] = [eq(products.tenantId, tenantId)];
-  if (filter.afterSkuKey !== undefined) conditions.push(gt(products.skuKey, filter.afterSkuKey));
+  if (order.by === "sku" && order.afterSkuKey !== undefined) conditions.push(gt(products.skuKey, order.afterSkuKey));
+  if (order.by === "updated") conditions.push(changesFrom(order));
   if (filter.status) conditions.push(eq(products.status, filter.status));
-  if (filter.updatedSince !== undefined) conditions.push(gte(products.updatedAt, filter.updatedSince));
   return db
     .select()
     .from(products)
     .where(and(...conditions))
-    .orderBy(asc(products.skuKey))
+    .orderBy(...(order.by === "sku" ? [asc(products.skuKey)] : [asc(products.updatedAt), asc(products.skuKey)]))
     .limit(filter.limit + 1);
 }
 
