@@ -19,7 +19,7 @@ import { repoRoot, stopAll, tomlValue, wranglerSync } from "./lib/wrangler-dev.t
 import { DevServer, freePort } from "./status/dev-server.ts";
 
 const SHAPES = [
-  { name: "import-batch", what: "the consumer's commit: new-SKU count + jsonb_each upsert + guarded job update (what ships)" },
+  { name: "import-batch", what: "the consumer's commit: top rowid noted, jsonb_each upsert, guarded job update (what ships)" },
   { name: "jsonb_each", what: "the upsert alone, the chunk's rows as one JSON parameter expanded with jsonb_each" },
   { name: "json_each", what: "the same with json_each (each row's array is turned back into JSON text and parsed again)" },
   { name: "values", what: "multi-row VALUES, 7 rows × 14 parameters per statement, all of a chunk's statements in one batch" },

@@ -2,10 +2,10 @@
 // the job's checkpoint/counter update. Every statement is guarded by the checkpoint the chunk started from,
 // so a redelivered, duplicated or stale invocation applies nothing: exactly-once effect on at-least-once delivery.
 //
-// An import sends its rows to D1 once and lets SQL say what each row did: the batch counts the chunk's SKUs that
-// are not in the catalog yet (created), upserts every valid row in file order (a row equal to what is stored,
-// or to the chunk's earlier row for its SKU, changes nothing) and takes the upsert's changes() as the rest:
-// inserts + real updates. So a later row for the same SKU wins and each row counts as what it did.
+// An import sends its rows to D1 once and lets SQL say what each row did: the batch upserts every valid row in
+// file order (a row equal to what is stored, or to the chunk's earlier row for its SKU, changes nothing) and
+// counts the upsert's inserts (created) and real updates (updated); the other rows are unchanged. So a later row
+// for the same SKU wins and each row counts as what it did.
 // A dry run writes nothing, so it cannot count that way: it compares the chunk's rows with the catalog first
 // (the look-ahead statement below) and classifies them here.
 import { prepared, type RowError, type RowOutcome, STORED_COLUMNS, type StoredFields, type ValidRow } from "./rows.ts";
@@ -141,11 +141,17 @@ const ERRORS_SQL = `INSERT INTO import_errors (job_id, seq, line, "column", code
   SELECT ?1, ?3 + j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4
   FROM jsonb_each(?4) AS j WHERE ${GUARD}`;
 
-// Before the upsert: the chunk's distinct SKUs that the catalog lacks are created; the same number is taken off
-// `updated` because the upsert's changes() that JOB_UPDATE adds to it count those inserts too.
-const NEW_SKUS_SQL = `UPDATE import_jobs SET created = created + k.n, updated = updated - k.n
-  FROM (SELECT count(*) AS n FROM jsonb_each(?4) AS j
-        WHERE NOT EXISTS (SELECT 1 FROM products AS p WHERE p.tenant_id = ?3 AND p.sku_key = j.value)) AS k
+// The upsert's changes() count its inserts and its real updates together. Inserts are told apart by rowid: SQLite
+// gives a new row the largest rowid in the table + 1 (https://www.sqlite.org/autoinc.html; only a table that has
+// used rowid 2^63 − 1 picks at random) and an update keeps its rowid, so inside the batch's transaction the inserts
+// are max(rowid) after the upsert − max(rowid) before it. This costs two index seeks per chunk, where counting the
+// chunk's SKUs missing from the catalog cost one lookup per row.
+const TOP_ROWID = "(SELECT coalesce(max(rowid), 0) FROM products)";
+
+// Before the upsert: `created` is lowered by the top rowid and `updated` raised by it; JOB_UPDATE_AFTER_UPSERT adds
+// the new top rowid to one and subtracts it from the other, which leaves created + inserts, updated + real updates.
+const BEFORE_UPSERT_SQL = `UPDATE import_jobs SET created = created - t.top, updated = updated + t.top
+  FROM (SELECT ${TOP_ROWID} AS top) AS t
   WHERE id = ?1 AND cursor_byte = ?2 AND status = 'processing'`;
 
 /**
@@ -153,13 +159,14 @@ const NEW_SKUS_SQL = `UPDATE import_jobs SET created = created + k.n, updated = 
  * means that statement's inserts and real updates, and ?8 is the number of rows it was given.
  */
 function jobUpdateSql(countsFromUpsert: boolean): string {
-  const changes = countsFromUpsert ? " + changes()" : "";
+  const created = countsFromUpsert ? ` + ${TOP_ROWID}` : "";
+  const updated = countsFromUpsert ? ` + changes() - ${TOP_ROWID}` : "";
   const unchanged = countsFromUpsert ? " - changes()" : "";
   // One statement shape for every chunk; the header, ignored columns and completion apply only when bound.
   return `UPDATE import_jobs SET
     cursor_byte = ?3, cursor_line = ?4,
     processed_rows = processed_rows + ?5,
-    created = created + ?6, updated = updated + ?7${changes}, unchanged = unchanged + ?8${unchanged},
+    created = created + ?6${created}, updated = updated + ?7${updated}, unchanged = unchanged + ?8${unchanged},
     rejected_rows = rejected_rows + ?9, error_count = error_count + ?10,
     heartbeat_at = ?11,
     columns = coalesce(?12, columns), delimiter = coalesce(?13, delimiter), ignored_columns = coalesce(?14, ignored_columns),
@@ -269,9 +276,7 @@ export async function commitChunk(
   const classified = dryRun ? classify(valid, dryRun) : null;
   const upsert = !classified && valid.length > 0;
   if (upsert) {
-    const skus = new Set<string>();
-    for (const row of valid) skus.add(row.product.skuKey);
-    statements.push(db.prepare(NEW_SKUS_SQL).bind(...guard, ctx.tenantId, JSON.stringify([...skus])));
+    statements.push(db.prepare(BEFORE_UPSERT_SQL).bind(...guard));
     statements.push(db.prepare(UPSERT_SQL).bind(...guard, ctx.tenantId, now, rowsJson(valid)));
   }
   const counts = classified?.counts ?? { created: 0, updated: 0, unchanged: valid.length };

@@ -1,5 +1,6 @@
 // What an import does with a file, end to end (upload → queue → consumer → products, job and errors):
 // lifecycle, CSV per RFC 4180 and its edge cases, headers, row errors, NDJSON, unchanged rows and dry runs.
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import {
   consumerEnv,
@@ -405,6 +406,20 @@ describe("unchanged rows and repeated SKUs", () => {
       ["abc-1", "Second", "2.00"],
       ["ABC-2", "Same", "5.00"],
     ]);
+  });
+
+  it("counts created and updated exactly when other tenants' products hold the largest rowids, also after a delete", async () => {
+    // The batch tells inserts from updates by the growth of the products table's largest rowid (src/imports/write.ts).
+    const a = await createTenant();
+    const b = await createTenant();
+    await csvJob(a.key, "sku,name,price\nR-1,One,1\nR-2,Two,2\n");
+    await csvJob(b.key, "sku,name,price\nR-1,Other,1\nR-9,Other,9\n");
+    // A product at the top of the rowid range disappears, so the next insert reuses its rowid.
+    await env.DB.prepare("DELETE FROM products WHERE rowid = (SELECT max(rowid) FROM products)").run();
+    const job = await csvJob(a.key, "sku,name,price\nR-1,One,1\nR-2,Two (new),2\nR-3,Three,3\nR-4,Four,4\nr-4,Four,4.5\n");
+    expect(job).toMatchObject({ status: "completed", processed_rows: 5, created: 2, updated: 2, unchanged: 1 });
+    const again = await csvJob(b.key, "sku,name,price\nR-1,Other,1\nR-9,Other,9\n");
+    expect(again).toMatchObject({ created: 1, updated: 0, unchanged: 1 });
   });
 
   it("counts repeated SKUs the same way when they fall into different chunks and slices", async () => {

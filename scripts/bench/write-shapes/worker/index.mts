@@ -5,7 +5,7 @@
 // compared on the same rows, database and runtime:
 //
 //   POST /run?shape=<shape>&rows=<n>&chunk=<rows per batch>&tenant=<id>&pass=insert|update|same
-//     import-batch  the consumer's whole commit (src/imports/write.ts commitChunk): new-SKU count, jsonb_each
+//     import-batch  the consumer's whole commit (src/imports/write.ts commitChunk): top rowid noted, jsonb_each
 //                   upsert and the guarded job update, one batch per chunk
 //     jsonb_each    the upsert alone, the chunk's rows as one JSON parameter expanded with jsonb_each
 //     json_each     the same with json_each (each row's array comes back as JSON text and is parsed again)
