@@ -232,6 +232,8 @@ function emptyResult(file: GeneratedFile, raw: RawResult | undefined): SizeResul
     peakAnonMb: null,
     peakFileMb: null,
     startWorkerMb: null,
+    processingStartMb: null,
+    processingPeakMb: null,
     rawRowsPerSec: raw?.rowsPerSec ?? null,
     ratio: null,
     problem: null,
@@ -283,6 +285,9 @@ async function runImport(server: WranglerDev, key: string, file: GeneratedFile, 
       console.log(`HTTP ${response.status}`);
       return result;
     }
+    // The processing phase's memory is measured from here: the runtime's local R2 keeps memory after storing a
+    // large upload (a direct put of the request body does the same), which the Worker's processing does not cause.
+    sampler.mark();
     let job = JSON.parse(text) as JobJson;
     result.jobId = job.id;
     console.log(`202 in ${result.uploadS.toFixed(2)} s, job ${job.id}`);
@@ -401,6 +406,8 @@ async function runImport(server: WranglerDev, key: string, file: GeneratedFile, 
       result.peakAnonMb = memory.workerAnonMb;
       result.peakFileMb = memory.workerFileMb;
       result.startWorkerMb = memory.startWorkerMb;
+      result.processingStartMb = memory.markWorkerMb;
+      result.processingPeakMb = memory.peakAfterMarkWorkerMb;
       result.workerCpuS = memory.workerCpuS;
       result.busiestThreadCpuS = memory.workerBusiestThreadCpuS;
     }

@@ -25,6 +25,9 @@ export interface SizeResult {
   peakAnonMb: number | null;
   peakFileMb: number | null;
   startWorkerMb: number | null;
+  /** Worker process VmRSS when the upload answered 202 (processing starts) and its peak from then on. */
+  processingStartMb: number | null;
+  processingPeakMb: number | null;
   rawRowsPerSec: number | null;
   ratio: number | null;
   problem: string | null;
@@ -73,8 +76,14 @@ export interface Target {
 
 export const TARGET_ROWS_PER_SEC = 50_000;
 export const TARGET_RAW_RATIO = 0.3;
-/** "Flat" memory: the 1M-row peak at most this much above the 100k-row peak. */
+/** "Flat" memory: what processing 1M rows adds to the runtime's RSS at most this much above what 100k rows add. */
 export const FLAT_MEMORY_FACTOR = 1.25;
+
+/** Peak RSS while the file was processed minus the RSS when its upload was answered. */
+function processingGrowth(s: SizeResult | null): number | null {
+  if (s?.processingPeakMb == null || s.processingStartMb == null) return null;
+  return s.processingPeakMb - s.processingStartMb;
+}
 
 const fmtInt = (n: number | null) => (n === null ? "–" : Math.round(n).toLocaleString("en-US"));
 const fmtFixed = (n: number | null, digits: number) => (n === null ? "–" : n.toFixed(digits));
@@ -98,12 +107,15 @@ export function evaluateTargets(sizes: SizeResult[], reimport: SizeResult | null
     detail: ratio === null ? (m1 === null ? "1M rows not run" : "no ratio") : `${ratio.toFixed(3)} of raw`,
   });
 
-  const a = k100?.peakWorkerMb ?? null;
-  const b = m1?.peakWorkerMb ?? null;
+  const a = processingGrowth(k100);
+  const b = processingGrowth(m1);
   targets.push({
-    text: `peak runtime memory flat from 100k to 1M rows (1M peak ≤ ${FLAT_MEMORY_FACTOR} × 100k peak)`,
+    text: `peak runtime memory flat from 100k to 1M rows (what processing adds to the runtime's RSS, 1M ≤ ${FLAT_MEMORY_FACTOR} × 100k)`,
     verdict: a === null || b === null || !m1?.wallS || !k100?.wallS ? "not measured" : b <= a * FLAT_MEMORY_FACTOR ? "met" : "not met",
-    detail: a === null || b === null ? "needs both 100k and 1M rows" : `${a.toFixed(0)} MB → ${b.toFixed(0)} MB (× ${(b / a).toFixed(2)})`,
+    detail:
+      a === null || b === null
+        ? "needs both 100k and 1M rows"
+        : `+${a.toFixed(0)} MB → +${b.toFixed(0)} MB (× ${(b / a).toFixed(2)}); whole-run peaks incl. the upload ${fmtFixed(k100!.peakWorkerMb, 0)} MB → ${fmtFixed(m1!.peakWorkerMb, 0)} MB (× ${fmtFixed(m1!.peakWorkerMb! / k100!.peakWorkerMb!, 2)})`,
   });
 
   const written = reimport?.productsWritten ?? null;
@@ -164,7 +176,10 @@ function detailLine(s: SizeResult, again: boolean): string {
   }
   if (s.maxPollMs !== null) parts.push(`slowest of ${s.polls} status polls ${fmtInt(s.maxPollMs)} ms`);
   if (s.startWorkerMb !== null) {
-    parts.push(`RSS ${s.startWorkerMb.toFixed(0)} → ${fmtFixed(s.peakWorkerMb, 0)} MB (peak anonymous ${fmtFixed(s.peakAnonMb, 0)} MB, file-backed ${fmtFixed(s.peakFileMb, 0)} MB)`);
+    parts.push(
+      `RSS ${s.startWorkerMb.toFixed(0)} → ${fmtFixed(s.peakWorkerMb, 0)} MB (peak anonymous ${fmtFixed(s.peakAnonMb, 0)} MB, file-backed ${fmtFixed(s.peakFileMb, 0)} MB); ` +
+        `while processing ${fmtFixed(s.processingStartMb, 0)} → ${fmtFixed(s.processingPeakMb, 0)} MB (+${fmtFixed(processingGrowth(s), 0)})`,
+    );
   }
   parts.push(`load average ${s.loadBefore.toFixed(2)} → ${fmtFixed(s.loadAfter, 2)}`);
   return parts.join("; ");
@@ -208,7 +223,9 @@ export function markdownSection(env: Environment, sizes: SizeResult[], reimport:
       "consumer's `import slice` log lines for the job. Peak runtime RSS: largest VmRSS of the workerd process running the Worker " +
       "(sampled every 100 ms during the import); in brackets its RSS when the upload started and the largest sum over all workerd " +
       "processes of `wrangler dev`. Under `wrangler dev` that process also hosts the local D1 (SQLite), R2 and Queues simulators, so " +
-      "its RSS includes their memory (SQLite's page cache among it), not only the Worker's isolate. " +
+      "its RSS includes their memory (SQLite's page cache among it), not only the Worker's isolate; the local R2 keeps memory after " +
+      "storing an upload (about two thirds of a 155 MB file, the same with a direct `put` of the request body), so memory flatness is " +
+      "judged on what processing adds: peak RSS from the upload's 202 on, minus the RSS at that moment. " +
       "Ratio: end-to-end rows/s ÷ raw SQLite rows/s.",
   );
   md.push("");

@@ -29,6 +29,9 @@ export interface MemoryPeak {
   totalMb: number;
   /** Same values at the first sample (before the work started). */
   startWorkerMb: number;
+  /** The Worker process's VmRSS when mark() was called (the upload answered), and its largest VmRSS after that. */
+  markWorkerMb: number | null;
+  peakAfterMarkWorkerMb: number | null;
   startTotalMb: number;
   samples: number;
   /** Distinct workerd pids seen; more than the initial ones means wrangler restarted the runtime (a reload). */
@@ -52,6 +55,8 @@ export class RssSampler {
   private peakFileKb = 0;
   private peakTotalKb = 0;
   private startWorkerKb = -1;
+  private markWorkerKb = -1;
+  private peakAfterMarkKb = -1;
   private startTotalKb = -1;
   private count = 0;
   private readonly startedAt = performance.now();
@@ -70,7 +75,7 @@ export class RssSampler {
     this.timer = setInterval(() => this.sample(), intervalMs);
   }
 
-  private sample(): void {
+  private sample(): number | undefined {
     const now = Date.now();
     // Re-walk the process tree once a second, or at once when a known process has gone.
     if (now - this.lastScan > 1000 || this.procs.length === 0) this.rescan(now);
@@ -91,7 +96,7 @@ export class RssSampler {
       }
     }
     if (gone) this.rescan(now);
-    if (this.procs.length === 0) return;
+    if (this.procs.length === 0) return undefined;
     this.count++;
     if (this.startTotalKb < 0) {
       this.startTotalKb = total;
@@ -99,6 +104,14 @@ export class RssSampler {
     }
     this.peakTotalKb = Math.max(this.peakTotalKb, total);
     this.peakWorkerKb = Math.max(this.peakWorkerKb, worker);
+    if (this.markWorkerKb >= 0) this.peakAfterMarkKb = Math.max(this.peakAfterMarkKb, worker);
+    return worker;
+  }
+
+  /** Starts a second peak from now: what the work after this point adds on top of the memory already held. */
+  mark(): void {
+    this.markWorkerKb = this.sample() ?? -1;
+    this.peakAfterMarkKb = this.markWorkerKb;
   }
 
   private rescan(now: number): void {
@@ -129,6 +142,8 @@ export class RssSampler {
       workerFileMb: mb(this.peakFileKb),
       totalMb: mb(this.peakTotalKb),
       startWorkerMb: mb(this.startWorkerKb),
+      markWorkerMb: this.markWorkerKb < 0 ? null : mb(this.markWorkerKb),
+      peakAfterMarkWorkerMb: this.peakAfterMarkKb < 0 ? null : mb(this.peakAfterMarkKb),
       startTotalMb: mb(this.startTotalKb),
       samples: this.count,
       pids: [...this.seen],
