@@ -7,6 +7,7 @@ import { CsvParser, type CsvDelimiter, type CsvRecord, detectDelimiterFromBytes 
 import { type HeaderMapping, mapHeader } from "./header.ts";
 import type { JobOptions } from "./job.ts";
 import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
+import { ObjectGoneError, RangedObjectReader } from "./object-reader.ts";
 import { FileFormatError, type RecordParser } from "./records.ts";
 import { csvRow, ndjsonRow, type RowOutcome } from "./rows.ts";
 import { CommitPipeline } from "./pipeline.ts";
@@ -17,6 +18,10 @@ export type SliceOutcome =
   | { kind: "finished" }
   /** Nothing to do: the job is gone, finished, or another invocation got there first. */
   | { kind: "skipped"; reason: string };
+
+const FILE_GONE = "The uploaded file is no longer stored, so the import cannot continue. Upload the file again.";
+
+type PieceReader = Pick<RangedObjectReader, "read">;
 
 /** A problem with the file as a whole: the job fails, retrying cannot help. */
 export class PermanentImportError extends Error {}
@@ -114,34 +119,30 @@ class ImportSlice {
   }
 
   private async read(): Promise<SliceOutcome> {
-    const from = this.job.cursorByte;
-    const atEnd = from >= this.job.sizeBytes;
-    const object = atEnd ? null : await this.env.UPLOADS.get(this.job.objectKey, from > 0 ? { range: { offset: from } } : undefined);
-    if (!atEnd && !object) throw new PermanentImportError("The uploaded file is no longer stored, so the import cannot continue. Upload the file again.");
-    if (object) {
-      const reader = object.body.getReader();
-      try {
-        // Records arrive a batch per read; a batch is taken whole before the next read, so the rows before
-        // a broken spot are committed whatever the reads looked like.
-        for await (const batch of this.records(reader)) {
-          for (const record of batch) {
-            if (!this.accept(record)) continue;
-            await this.closeChunk(false);
-            if (this.shouldHandOver()) {
-              await reader.cancel().catch(() => undefined);
-              return { kind: "continue", cursorByte: this.chunkEnd.cursorByte };
-            }
+    const reader = new RangedObjectReader(this.env.UPLOADS, this.job.objectKey, this.job.cursorByte, this.job.sizeBytes);
+    if (!(await reader.open())) throw new PermanentImportError(FILE_GONE);
+    try {
+      // Records arrive a batch per read; a batch is taken whole before the next read, so the rows before
+      // a broken spot are committed whatever the reads looked like.
+      for await (const batch of this.records(reader)) {
+        for (const record of batch) {
+          if (!this.accept(record)) continue;
+          await this.closeChunk(false);
+          if (this.shouldHandOver()) {
+            await reader.cancel().catch(() => undefined);
+            return { kind: "continue", cursorByte: this.chunkEnd.cursorByte };
           }
         }
-      } catch (err) {
-        await reader.cancel().catch(() => undefined);
-        // Rows before a broken spot are still committed, so processed_rows says exactly how far the file was read.
-        if (err instanceof FileFormatError) {
-          await this.closeChunk(false);
-          await this.pipeline.drain();
-        }
-        throw err;
       }
+    } catch (err) {
+      await reader.cancel().catch(() => undefined);
+      // Rows before a broken spot are still committed, so processed_rows says exactly how far the file was read.
+      if (err instanceof FileFormatError) {
+        await this.closeChunk(false);
+        await this.pipeline.drain();
+      }
+      if (err instanceof ObjectGoneError) throw new PermanentImportError(FILE_GONE);
+      throw err;
     }
     if (this.job.format === "csv" && !this.mapping) {
       throw new PermanentImportError("The file is empty: it has no header line. The first line must name the columns (sku, name, price, …).");
@@ -153,12 +154,12 @@ class ImportSlice {
     return { kind: "finished" };
   }
 
-  private async *records(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncGenerator<(CsvRecord | NdjsonRecord)[]> {
+  private async *records(reader: PieceReader): AsyncGenerator<(CsvRecord | NdjsonRecord)[]> {
     const head = await this.readHead(reader);
     const parser = this.parserFor(head.bytes);
     yield parser.push(head.bytes);
     if (!head.done) {
-      // R2 streams arrive in small pieces (4 KiB locally); the parser's per-call work pays off on larger ones.
+      // R2 bodies arrive in small pieces (4 KiB locally); the parser's per-call work pays off on larger ones.
       let pending: Uint8Array[] = [];
       let pendingBytes = 0;
       for (let next = await reader.read(); !next.done; next = await reader.read()) {
@@ -175,7 +176,7 @@ class ImportSlice {
   }
 
   /** The first bytes, read until the parser can be built from them (a CSV's delimiter needs its first line). */
-  private async readHead(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<{ bytes: Uint8Array; done: boolean }> {
+  private async readHead(reader: PieceReader): Promise<{ bytes: Uint8Array; done: boolean }> {
     let bytes: Uint8Array = new Uint8Array(0);
     while (!this.canBuildParser(bytes)) {
       const next = await reader.read();
