@@ -13,13 +13,18 @@
 //     row           one statement per row, a chunk's worth per batch
 //   pass: insert (new tenant), update (every price changed), same (identical rows: nothing to write)
 //
+//   POST /fill?rows=<n>&chunk=<rows per batch>&tenant=<id>
+//     the consumer's commit for n new rows, each chunk's rows made just before its batch, so that the isolate
+//     holds one chunk at a time: the import benchmark's baseline for what local D1 alone adds to the runtime's
+//     memory (its SQLite page cache grows with the pages an import touches), without a file being read
+//
 // Answers { ms, statements, products_written }: ms from the first batch sent to the last one answered (rows are
 // built before), products_written from D1's own change counts.
 import { database } from "../../../../src/db/client.ts";
 import { insertJob } from "../../../../src/db/queries/jobs.ts";
 import type { ProductInput } from "../../../../src/catalog/product.ts";
 import { prepared, STORED_COLUMNS, type ValidRow } from "../../../../src/imports/rows.ts";
-import { commitChunk, rowsJson, UPSERT_SQL, upsertSql } from "../../../../src/imports/write.ts";
+import { type Chunk, commitChunk, rowsJson, UPSERT_SQL, upsertSql } from "../../../../src/imports/write.ts";
 import { benchProduct } from "../../import/products.ts";
 
 interface BenchEnv {
@@ -75,11 +80,8 @@ function valuesStatements(db: D1Database, tenant: string, now: number, rows: Val
   return statements;
 }
 
-async function run(env: BenchEnv, shape: Shape, total: number, chunkRows: number, tenant: string, pass: Pass) {
-  const rows = Array.from({ length: total }, (_, i) => productOf(total, i + 1, pass));
-  for (const row of rows) prepared(row);
-  const now = Date.now();
-  // The upsert statements are guarded by a job row in `processing`, as in the consumer.
+/** A job row in `processing`: the consumer's statements are guarded by one. */
+async function benchJob(env: BenchEnv, tenant: string, pass: Pass, rows: number, now: number): Promise<string> {
   const jobId = `bench-${tenant}-${pass}`;
   await insertJob(database(env.DB), {
     id: jobId,
@@ -88,12 +90,40 @@ async function run(env: BenchEnv, shape: Shape, total: number, chunkRows: number
     format: "csv",
     fileName: null,
     objectKey: jobId,
-    sizeBytes: total,
+    sizeBytes: rows,
     dryRun: false,
     options: "{}",
     createdAt: now,
     heartbeatAt: now,
   });
+  return jobId;
+}
+
+function chunkContext(jobId: string, tenant: string, k: number) {
+  return { jobId, tenantId: tenant, from: { cursorByte: k, cursorLine: k }, storedErrors: 0, maxStoredErrors: 1000 };
+}
+
+function chunkAt(rows: ValidRow[], k: number): Chunk {
+  return { rows, end: { cursorByte: k + 1, cursorLine: k + 1 }, last: false };
+}
+
+async function fill(env: BenchEnv, total: number, chunkRows: number, tenant: string) {
+  const jobId = await benchJob(env, tenant, "insert", total, Date.now());
+  let written = 0;
+  for (let start = 0, k = 0; start < total; start += chunkRows, k++) {
+    const rows = Array.from({ length: Math.min(chunkRows, total - start) }, (_, i) => productOf(total, start + i + 1, "insert"));
+    const result = await commitChunk(env.DB, chunkContext(jobId, tenant, k), chunkAt(rows, k), null);
+    if (!result.applied) throw new Error(`chunk ${k} was not applied`);
+    written += result.productsWritten;
+  }
+  return { products_written: written };
+}
+
+async function run(env: BenchEnv, shape: Shape, total: number, chunkRows: number, tenant: string, pass: Pass) {
+  const rows = Array.from({ length: total }, (_, i) => productOf(total, i + 1, pass));
+  for (const row of rows) prepared(row);
+  const now = Date.now();
+  const jobId = await benchJob(env, tenant, pass, total, now);
   const json = UPSERT_SQL.replace("jsonb_each(", "json_each(");
   let statements = 0;
   let written = 0;
@@ -101,8 +131,7 @@ async function run(env: BenchEnv, shape: Shape, total: number, chunkRows: number
   for (let start = 0, k = 0; start < total; start += chunkRows, k++) {
     const chunk = rows.slice(start, start + chunkRows);
     if (shape === "import-batch") {
-      const ctx = { jobId, tenantId: tenant, from: { cursorByte: k, cursorLine: k }, storedErrors: 0, maxStoredErrors: 1000 };
-      const result = await commitChunk(env.DB, ctx, { rows: chunk, end: { cursorByte: k + 1, cursorLine: k + 1 }, last: false }, null, now);
+      const result = await commitChunk(env.DB, chunkContext(jobId, tenant, k), chunkAt(chunk, k), null, now);
       if (!result.applied) throw new Error(`chunk ${k} was not applied`);
       statements += 3;
       written += result.productsWritten;
@@ -124,8 +153,15 @@ export default {
   async fetch(request: Request, env: BenchEnv): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/health") return new Response("ok");
-    if (url.pathname !== "/run" || request.method !== "POST") return new Response("not found", { status: 404 });
     const q = url.searchParams;
+    if (url.pathname === "/fill" && request.method === "POST") {
+      const rows = Number(q.get("rows"));
+      const chunk = Number(q.get("chunk"));
+      const tenant = q.get("tenant") ?? "";
+      if (!(rows > 0) || !(chunk > 0) || tenant === "") return new Response("bad parameters", { status: 400 });
+      return Response.json(await fill(env, rows, chunk, tenant));
+    }
+    if (url.pathname !== "/run" || request.method !== "POST") return new Response("not found", { status: 404 });
     const shape = q.get("shape") as Shape;
     const pass = q.get("pass") as Pass;
     const rows = Number(q.get("rows"));
