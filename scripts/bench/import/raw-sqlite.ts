@@ -4,7 +4,7 @@
 // The engine is better-sqlite3, in a child process of the first Node that can load its native addon (see
 // ../lib/sqlite-node.ts). Only if no Node can does the baseline fall back to Node's built-in node:sqlite with the
 // same statements, and says so: the results name the engine that produced the figure.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { findBetterSqlite3, probeEngine, runSqliteJob, type SqliteEngine, type SqliteEngineName } from "../lib/sqlite-node.ts";
@@ -105,9 +105,17 @@ export function rawSqliteUpsert(engine: RawEngine, rows: number, migrationsDir: 
     // The rows are generated here, before the child starts timing.
     const paramsFile = path.join(dir, "params.ndjson");
     const now = Date.now();
-    const lines: string[] = [];
-    for (let i = 1; i <= rows; i++) lines.push(JSON.stringify(paramsOf(rows, i, "ten_bench", now)));
-    writeFileSync(paramsFile, `${lines.join("\n")}\n`);
+    // Written a batch at a time: millions of rows make a file larger than one string may be.
+    const fd = openSync(paramsFile, "w");
+    try {
+      for (let from = 1; from <= rows; from += BATCH) {
+        const lines: string[] = [];
+        for (let i = from; i < Math.min(from + BATCH, rows + 1); i++) lines.push(JSON.stringify(paramsOf(rows, i, "ten_bench", now)));
+        writeSync(fd, `${lines.join("\n")}\n`);
+      }
+    } finally {
+      closeSync(fd);
+    }
     const setup = [...RAW_PRAGMAS.map((p) => `PRAGMA ${p}`), ...migrationStatements(migrationsDir)];
     const job = { task: "upsert", db: path.join(dir, "raw.sqlite"), setup, upsert: UPSERT, paramsFile, batch: BATCH };
     const out = runSqliteJob<{ insertMs: number; count: number }>(engine, job, { nodeArgs: ["--max-old-space-size=4096"] });

@@ -13,7 +13,8 @@
 //     hardMaxMs, warmup }
 //       an existing database, read only: each group's statements run together, repeatedly. Prints per group the
 //       median/p10/p90 of a run, each statement's median, its row count and its EXPLAIN QUERY PLAN.
-import { readFileSync } from "node:fs";
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -57,18 +58,24 @@ async function upsert(job) {
   try {
     for (const sql of job.setup) db.exec(sql);
     const statement = db.prepare(job.upsert);
-    const lines = readFileSync(job.paramsFile, "utf8").split("\n").filter(Boolean);
     let insertNs = 0n;
     let t = process.hrtime.bigint();
     db.exec("BEGIN");
     insertNs += process.hrtime.bigint() - t;
-    for (let i = 0; i < lines.length; i += job.batch) {
-      // Parsing the parameters is not part of the measured work.
-      const batch = lines.slice(i, i + job.batch).map((line) => JSON.parse(line));
+    // Read line by line: a file of millions of rows is larger than one string may be.
+    let batch = [];
+    const runBatch = () => {
       t = process.hrtime.bigint();
       for (const params of batch) statement.run(...params);
       insertNs += process.hrtime.bigint() - t;
+      batch = [];
+    };
+    for await (const line of createInterface({ input: createReadStream(job.paramsFile), crlfDelay: Infinity })) {
+      // Parsing the parameters is not part of the measured work.
+      if (line) batch.push(JSON.parse(line));
+      if (batch.length >= job.batch) runBatch();
     }
+    runBatch();
     t = process.hrtime.bigint();
     db.exec("COMMIT");
     insertNs += process.hrtime.bigint() - t;

@@ -2,19 +2,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ObjectGoneError, RangedObjectReader } from "../../../src/imports/object-reader.ts";
+import { bytesOf } from "./stream-helpers.ts";
 
-const bytes = new TextEncoder().encode("sku,name,price\nA-1,Ünïcode ✓,1.00\nA-2,\"two\nlines\",2\n".repeat(7));
+const bytes = bytesOf("sku,name,price\nA-1,Ünïcode ✓,1.00\nA-2,\"two\nlines\",2\n".repeat(7));
 
 async function readAll(reader: RangedObjectReader): Promise<Uint8Array> {
   const pieces: Uint8Array[] = [];
   for (let piece = await reader.read(); !piece.done; piece = await reader.read()) pieces.push(piece.value);
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.byteLength;
-  }
-  return out;
+  return bytesOf(...pieces);
 }
 
 /** A bucket that records the ranges asked for. */

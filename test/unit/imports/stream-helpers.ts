@@ -4,8 +4,8 @@ import { FileFormatError, readRecords, type RecordParser, type RecordPosition } 
 
 const encoder = new TextEncoder();
 
-export function bytesOf(...parts: (string | number[])[]): Uint8Array {
-  const arrays = parts.map((part) => (typeof part === "string" ? encoder.encode(part) : Uint8Array.from(part)));
+export function bytesOf(...parts: (string | number[] | Uint8Array)[]): Uint8Array {
+  const arrays = parts.map((part) => (typeof part === "string" ? encoder.encode(part) : part instanceof Uint8Array ? part : Uint8Array.from(part)));
   const out = new Uint8Array(arrays.reduce((sum, a) => sum + a.length, 0));
   let offset = 0;
   for (const a of arrays) {
