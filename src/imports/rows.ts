@@ -17,30 +17,34 @@ export interface RowError {
 /** The product columns in the order a row travels to D1 (arrays keep the JSON parameter compact). */
 export const STORED_COLUMNS = ["sku", "name", "description", "price_minor", "currency", "stock", "status", "brand", "category", "barcode", "image_url", "tags"] as const;
 
+/** A product's stored column values; tags as their JSON text, as the column holds them. */
 export type StoredFields = [string, string, string | null, number, string, number, string, string | null, string | null, string | null, string | null, string];
-
-/** A valid row as the writer sends it: its column values and their JSON `[skuKey, ...fields]`. */
-export interface PreparedRow {
-  fields: StoredFields;
-  json: string;
-}
 
 export interface ValidRow {
   ok: true;
   line: number;
   product: ProductInput;
-  /** Made once (see prepared()): the JSON that sizes the chunk is the JSON that is sent. */
-  prepared: PreparedRow | null;
+  /** Made once (see rowJson()): the JSON that sizes the chunk is the JSON that is sent. */
+  json: string | null;
 }
 
 export type RowOutcome = ValidRow | { ok: false; line: number; errors: RowError[] };
 
-export function prepared(row: ValidRow): PreparedRow {
-  if (row.prepared) return row.prepared;
+/**
+ * The row as it travels to D1: its STORED_COLUMNS values as a JSON array, tags as a nested array (SQL stores its
+ * JSON text, which is exactly JSON.stringify(tags)). The SKU key is not sent: SQL lower-cases the SKU, which is
+ * printable ASCII, the same way.
+ */
+export function rowJson(row: ValidRow): string {
+  if (row.json !== null) return row.json;
   const p = row.product;
-  const fields: StoredFields = [p.sku, p.name, p.description, p.priceMinor, p.currency, p.stock, p.status, p.brand, p.category, p.barcode, p.imageUrl, JSON.stringify(p.tags)];
-  row.prepared = { fields, json: JSON.stringify([p.skuKey, ...fields]) };
-  return row.prepared;
+  row.json = JSON.stringify([p.sku, p.name, p.description, p.priceMinor, p.currency, p.stock, p.status, p.brand, p.category, p.barcode, p.imageUrl, p.tags]);
+  return row.json;
+}
+
+export function storedFields(row: ValidRow): StoredFields {
+  const p = row.product;
+  return [p.sku, p.name, p.description, p.priceMinor, p.currency, p.stock, p.status, p.brand, p.category, p.barcode, p.imageUrl, JSON.stringify(p.tags)];
 }
 
 /** Cuts a value to ERROR_VALUE_LENGTH UTF-16 units, never between the two halves of a surrogate pair. */
@@ -52,7 +56,7 @@ function cut(text: string): string {
 
 function fromValidation(line: number, raw: Record<string, unknown>, currency: string): RowOutcome {
   const result = validateProductRow(raw, currency);
-  if (result.ok) return { ok: true, line, product: result.product, prepared: null };
+  if (result.ok) return { ok: true, line, product: result.product, json: null };
   return { ok: false, line, errors: result.errors.map((e) => ({ line, column: e.column, code: e.code, message: e.message, value: e.value })) };
 }
 

@@ -8,7 +8,7 @@
 // for the same SKU wins and each row counts as what it did.
 // A dry run writes nothing, so it cannot count that way: it compares the chunk's rows with the catalog first
 // (the look-ahead statement below) and classifies them here.
-import { prepared, type RowError, type RowOutcome, STORED_COLUMNS, type StoredFields, type ValidRow } from "./rows.ts";
+import { type RowError, rowJson, type RowOutcome, STORED_COLUMNS, type StoredFields, storedFields, type ValidRow } from "./rows.ts";
 
 export interface Checkpoint {
   cursorByte: number;
@@ -62,29 +62,20 @@ export interface ChunkResult {
 const FIELDS = STORED_COLUMNS;
 type Stored = StoredFields;
 
-/** The JSON parameter of rows: `[[key, ...fields], …]`. */
+/** The JSON parameter of rows: `[[...fields], …]` (see rowJson). */
 export function rowsJson(rows: Iterable<ValidRow>): string {
   const parts: string[] = [];
-  for (const row of rows) parts.push(prepared(row).json);
+  for (const row of rows) parts.push(rowJson(row));
   return `[${parts.join(",")}]`;
 }
 
 /**
- * At most how many bytes the row adds to a chunk's JSON parameters: its JSON text in UTF-8 (a rejected row adds
- * only errors, which are stored in statements of their own).
+ * At most how many bytes the row adds to a chunk's JSON parameters: 3 UTF-8 bytes per UTF-16 unit of its JSON
+ * text, an upper bound that needs no pass over the text (a rejected row adds only errors, which are stored in
+ * statements of their own). Rows of ~200 characters still fill 2,000-row chunks far below D1's 2 MB.
  */
 export function rowParameterBytes(row: RowOutcome): number {
-  return row.ok ? utf8Bytes(prepared(row).json) + 1 : 0;
-}
-
-/** UTF-8 length, counting each half of a surrogate pair as 3 (an upper bound: the pair takes 4). */
-function utf8Bytes(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit >= 0x80) bytes += unit >= 0x800 ? 2 : 1;
-  }
-  return bytes;
+  return row.ok ? 3 * rowJson(row).length + 1 : 0;
 }
 
 function sameProduct(a: Stored, b: Stored): boolean {
@@ -111,13 +102,19 @@ function fingerprint(p: Stored): number {
 
 const GUARD = "EXISTS (SELECT 1 FROM import_jobs WHERE id = ?1 AND cursor_byte = ?2 AND status = 'processing')";
 
+/** Column `i` of a row `j` of the JSON parameter: tags as the JSON text of the nested array, the rest as values. */
+const fieldOf = (field: (typeof FIELDS)[number], i: number) => (field === "tags" ? `j.value -> ${i}` : `j.value ->> ${i}`);
+
+/** The SKU key: SKUs are printable ASCII, which SQL's lower() folds exactly as the Worker's toLowerCase(). */
+const SKU_KEY = "lower(j.value ->> 0)";
+
 // Compares the first row of each SKU in a chunk with the catalog, in SQL, and answers one letter per row:
 // n(ew), s(ame) or c(hanged). One short string crosses over instead of every stored column of every row.
 const COMPARE_SQL = `SELECT group_concat(CASE
     WHEN p.sku_key IS NULL THEN 'n'
-    WHEN (${FIELDS.map((f) => `p.${f}`).join(", ")}) IS (${FIELDS.map((_, i) => `j.value ->> ${i + 1}`).join(", ")}) THEN 's'
+    WHEN (${FIELDS.map((f) => `p.${f}`).join(", ")}) IS (${FIELDS.map(fieldOf).join(", ")}) THEN 's'
     ELSE 'c' END, '' ORDER BY j.key) AS states
-  FROM jsonb_each(?2) AS j LEFT JOIN products AS p ON p.tenant_id = ?1 AND p.sku_key = j.value ->> 0`;
+  FROM jsonb_each(?2) AS j LEFT JOIN products AS p ON p.tenant_id = ?1 AND p.sku_key = ${SKU_KEY}`;
 
 /**
  * The products upsert, fed by `rows`: a SELECT or VALUES giving (tenant_id, sku_key, ...STORED_COLUMNS, created_at,
@@ -131,8 +128,8 @@ export function upsertSql(rows: string): string {
   WHERE (${FIELDS.map((f) => `products.${f}`).join(", ")}) IS NOT (${FIELDS.map((f) => `excluded.${f}`).join(", ")})`;
 }
 
-/** The rows of a chunk as one JSON parameter (?5), `[[sku_key, ...fields], …]` (see rowsJson), guarded. */
-export const UPSERT_SQL = upsertSql(`SELECT ?3, j.value ->> 0, ${FIELDS.map((_, i) => `j.value ->> ${i + 1}`).join(", ")}, ?4, ?4
+/** The rows of a chunk as one JSON parameter (?5), `[[...fields], …]` (see rowsJson), guarded. */
+export const UPSERT_SQL = upsertSql(`SELECT ?3, ${SKU_KEY}, ${FIELDS.map(fieldOf).join(", ")}, ?4, ?4
   FROM jsonb_each(?5) AS j WHERE ${GUARD}`);
 
 const ERRORS_PER_STATEMENT = 500;
@@ -220,7 +217,7 @@ function classify(rows: ValidRow[], { comparison, wouldHaveWritten }: DryRunView
   const latest = new Map<string, Stored>();
   const writes = new Map<string, ValidRow>();
   for (const row of rows) {
-    const next = prepared(row).fields;
+    const next = storedFields(row);
     const key = row.product.skuKey;
     const before = latest.get(key);
     const earlier = wouldHaveWritten.get(key);
@@ -307,7 +304,7 @@ export async function commitChunk(
   const results = await db.batch(statements);
   const applied = results[jobUpdateIndex]?.meta.changes === 1;
   if (applied && dryRun && classified) {
-    for (const [key, row] of classified.writes) dryRun.wouldHaveWritten.set(key, fingerprint(prepared(row).fields));
+    for (const [key, row] of classified.writes) dryRun.wouldHaveWritten.set(key, fingerprint(storedFields(row)));
   }
   const next = dryRun?.next;
   return {

@@ -632,7 +632,8 @@ describe("D1 limits", () => {
     await runJob(consumerEnv({}, measuring), jobId);
     expect(await jobRecord(jobId)).toMatchObject({ status: "completed", processed_rows: 300, created: 300, error_count: 0 });
     expect((await productRecords(t.tenantId)).find((p) => p.sku === "C-299")?.description).toBe(description);
-    expect(largest).toBeGreaterThan(1_000_000); // the test does reach the size that matters
+    // In one 2,000-row chunk these 300 rows would be a 12 MB value: chunks closed on size, each still large.
+    expect(largest).toBeGreaterThan(500_000);
     expect(largest).toBeLessThan(2_000_000);
   });
 });

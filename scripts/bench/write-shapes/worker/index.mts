@@ -23,7 +23,7 @@
 import { database } from "../../../../src/db/client.ts";
 import { insertJob } from "../../../../src/db/queries/jobs.ts";
 import type { ProductInput } from "../../../../src/catalog/product.ts";
-import { prepared, STORED_COLUMNS, type ValidRow } from "../../../../src/imports/rows.ts";
+import { rowJson, STORED_COLUMNS, storedFields, type ValidRow } from "../../../../src/imports/rows.ts";
 import { type Chunk, commitChunk, rowsJson, UPSERT_SQL, upsertSql } from "../../../../src/imports/write.ts";
 import { benchProduct } from "../../import/products.ts";
 
@@ -56,7 +56,7 @@ function productOf(rows: number, i: number, pass: Pass): ValidRow {
     imageUrl: p.imageUrl,
     tags: p.tags,
   };
-  return { ok: true, line: i + 1, product, prepared: null };
+  return { ok: true, line: i + 1, product, json: null };
 }
 
 /** `count` rows of `(?1, ?k, …, ?2, ?2)` numbered from parameter 3. */
@@ -74,7 +74,7 @@ function valuesStatements(db: D1Database, tenant: string, now: number, rows: Val
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < rows.length; i += perStatement) {
     const part = rows.slice(i, i + perStatement);
-    const params = part.flatMap((row) => [row.product.skuKey, ...prepared(row).fields]);
+    const params = part.flatMap((row) => [row.product.skuKey, ...storedFields(row)]);
     statements.push(db.prepare(valuesSql(part.length)).bind(tenant, now, ...params));
   }
   return statements;
@@ -121,7 +121,7 @@ async function fill(env: BenchEnv, total: number, chunkRows: number, tenant: str
 
 async function run(env: BenchEnv, shape: Shape, total: number, chunkRows: number, tenant: string, pass: Pass) {
   const rows = Array.from({ length: total }, (_, i) => productOf(total, i + 1, pass));
-  for (const row of rows) prepared(row);
+  for (const row of rows) rowJson(row);
   const now = Date.now();
   const jobId = await benchJob(env, tenant, pass, total, now);
   const json = UPSERT_SQL.replace("jsonb_each(", "json_each(");
