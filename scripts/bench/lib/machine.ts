@@ -34,7 +34,8 @@ export interface Machine {
 export function describeMachine(dirtyPaths: string[] = []): Machine {
   const head = tryRun("git", ["rev-parse", "--short", "HEAD"]);
   // Under given paths a new file counts too; across the whole tree only changes to tracked files do.
-  const dirty = tryRun("git", ["status", "--porcelain", ...(dirtyPaths.length ? ["--", ...dirtyPaths] : ["--untracked-files=no"])]);
+  // RESULTS.md is what the benchmarks write: a run after a run is not "uncommitted changes" to what was measured.
+  const dirty = tryRun("git", ["status", "--porcelain", ...(dirtyPaths.length ? ["--", ...dirtyPaths] : ["--untracked-files=no", "--", ".", ":(exclude)scripts/bench/RESULTS.md"])]);
   const changes = dirty === "" || dirty === "unknown" ? "" : ` + uncommitted changes${dirtyPaths.length ? ` in ${dirtyPaths.join(", ")}` : ""}`;
   return {
     cpus: os.availableParallelism(),
