@@ -1,5 +1,5 @@
 /**
- * The product row: one table of field parsers that validates and normalises a
+ * The product row: one parser per input column that validates and normalises a
  * product coming from a CSV row (every value a string, blank = "") or an NDJSON
  * row (strings, numbers, booleans, arrays or null), plus the API response shape
  * (a zod schema, as every request and response of the API).
@@ -394,17 +394,12 @@ const INVALID_ROW: RowValidationResult = {
 class RowCheck implements Ctx {
   readonly problems: FieldProblem[] = [];
   errors: RowFieldError[] | undefined;
-  private readonly raw: Record<string, unknown>;
-
-  constructor(raw: Record<string, unknown>) {
-    this.raw = raw;
-  }
 
   field<T>(column: ProductColumn, parse: (value: unknown, ctx: Ctx) => T, value: unknown): T {
     const parsed = parse(value, this);
     if (this.problems.length > 0) {
       this.errors ??= [];
-      for (const problem of this.problems) this.errors.push({ column, ...problem, value: displayValue(this.raw[column]) });
+      for (const problem of this.problems) this.errors.push({ column, ...problem, value: displayValue(value) });
       this.problems.length = 0;
     }
     return parsed;
@@ -420,7 +415,7 @@ export function validateProductRow(raw: Record<string, unknown>, defaultCurrency
   const parseCurrency = currencyParserFor(defaultCurrency);
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return INVALID_ROW;
   // Named property reads (raw.sku, not raw[column]) keep this hot path monomorphic.
-  const row = new RowCheck(raw);
+  const row = new RowCheck();
   const sku = row.field("sku", parseSku, raw.sku);
   const name = row.field("name", parseName, raw.name);
   const description = row.field("description", parseDescription, raw.description);
