@@ -25,7 +25,7 @@ import { cmdline, processes } from "./lib/proc.ts";
 import { writeResultsSection } from "./lib/results-md.ts";
 import { killAllNow, repoRoot, tomlValue } from "./lib/wrangler-dev.ts";
 import { foreignCpus, snapshot, waitForQuiet } from "./status/cpu.ts";
-import { DevServer, freePort, probe } from "./status/dev-server.ts";
+import { DevServer, freePort, probe } from "./lib/dev-server.ts";
 import { pool, runLoad } from "./status/load.ts";
 import { findEngines, timeRaw, type RawResult, type Statement } from "./status/raw.ts";
 import { consoleTable, evaluateTargets, markdownSection, type Cell, type SizeResult, type Variant } from "./status/results.ts";

@@ -16,7 +16,7 @@ import { pickRawEngine, rawSqliteUpsert } from "./import/raw-sqlite.ts";
 import { describeMachine } from "./lib/machine.ts";
 import { writeResultsSection } from "./lib/results-md.ts";
 import { repoRoot, stopAll, tomlValue, wranglerSync } from "./lib/wrangler-dev.ts";
-import { DevServer, freePort } from "./status/dev-server.ts";
+import { DevServer, freePort } from "./lib/dev-server.ts";
 
 const SHAPES = [
   { name: "import-batch", what: "the consumer's commit: top rowid noted, jsonb_each upsert, guarded job update (what ships)" },

@@ -9,7 +9,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { wranglerSync } from "../lib/wrangler-dev.ts";
-import { DevServer, freePort } from "../status/dev-server.ts";
+import { DevServer, freePort } from "../lib/dev-server.ts";
 import { RssSampler } from "./workerd-memory.ts";
 
 const config = path.join(import.meta.dirname, "..", "write-shapes", "wrangler.toml");

@@ -1,10 +1,10 @@
-// `wrangler dev` for the status benchmark (process control in ../lib/wrangler-dev.ts): its output written straight
-// to a log file (no parsing in the load generator's process while it measures) and scanned between cells,
-// readiness probed over HTTP.
+// `wrangler dev` for the benchmarks that run bench Workers (status, write shapes, the import's D1 baseline; process
+// control in ./wrangler-dev.ts): its output written straight to a log file (no parsing in the load generator's
+// process while it measures) and scanned between cells, readiness probed over HTTP.
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
-import { ANSI, EXPECTED_WRANGLER_LINES, sleep, WranglerDevProcess } from "../lib/wrangler-dev.ts";
+import { ANSI, EXPECTED_WRANGLER_LINES, sleep, WranglerDevProcess } from "./wrangler-dev.ts";
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): Promise<number> {
