@@ -56,6 +56,15 @@ const EXPECTED_ERRORS = [
   { line: 16, column: "price", code: "required" },
 ];
 
+/** TEN_ROWS imported undisturbed for one tenant (the expected effect), and queued as a job for another to disturb. */
+async function referenceAndQueuedJob() {
+  const reference = await createTenant();
+  const undisturbed = await importDirect(reference.tenantId, TEN_ROWS);
+  const t = await createTenant();
+  const jobId = await createQueuedJob(t.tenantId, TEN_ROWS);
+  return { undisturbed, t, jobId };
+}
+
 const offsetOf = (text: string, needle: string) => new TextEncoder().encode(text.slice(0, text.indexOf(needle))).byteLength;
 
 /** Runs the job as the queue would, redelivering (attempts + 1) every message the consumer asks to retry. */
@@ -83,12 +92,8 @@ async function runWithRetries(consumer: ConsumerEnv, jobId: string, maxDeliverie
 
 describe("chunked, resumable processing", () => {
   it("splits a 10-row file into several slices that each resume exactly where the last commit ended", async () => {
-    const reference = await createTenant();
-    const undisturbed = await importDirect(reference.tenantId, TEN_ROWS);
+    const { undisturbed, t, jobId } = await referenceAndQueuedJob();
     expect(undisturbed.delivered).toHaveLength(1); // default budgets: one slice
-
-    const t = await createTenant();
-    const jobId = await createQueuedJob(t.tenantId, TEN_ROWS);
     const consumer = consumerEnv(BUDGET);
     expect((await jobRecord(jobId)).status).toBe("queued");
 
@@ -249,11 +254,7 @@ describe("chunked, resumable processing", () => {
 
 describe("exactly-once effect on at-least-once delivery", () => {
   it("a message delivered twice in a row changes nothing more than one delivery", async () => {
-    const reference = await createTenant();
-    const undisturbed = await importDirect(reference.tenantId, TEN_ROWS);
-
-    const t = await createTenant();
-    const jobId = await createQueuedJob(t.tenantId, TEN_ROWS);
+    const { undisturbed, t, jobId } = await referenceAndQueuedJob();
     const consumer = consumerEnv(BUDGET);
     const pending: ImportMessage[] = [{ jobId, cursorByte: 0 }];
     let deliveries = 0;
@@ -272,11 +273,7 @@ describe("exactly-once effect on at-least-once delivery", () => {
   });
 
   it("two deliveries of the same message running concurrently change nothing more than one", async () => {
-    const reference = await createTenant();
-    const undisturbed = await importDirect(reference.tenantId, TEN_ROWS);
-
-    const t = await createTenant();
-    const jobId = await createQueuedJob(t.tenantId, TEN_ROWS);
+    const { undisturbed, t, jobId } = await referenceAndQueuedJob();
     const consumer = consumerEnv(BUDGET);
     const pending: ImportMessage[] = [{ jobId, cursorByte: 0 }];
     let rounds = 0;
@@ -305,11 +302,7 @@ describe("exactly-once effect on at-least-once delivery", () => {
   });
 
   it("a failure between two batches is retried with a delay, and the redelivery finishes the job exactly once", async () => {
-    const reference = await createTenant();
-    const undisturbed = await importDirect(reference.tenantId, TEN_ROWS);
-
-    const t = await createTenant();
-    const jobId = await createQueuedJob(t.tenantId, TEN_ROWS);
+    const { undisturbed, t, jobId } = await referenceAndQueuedJob();
     const failing = failingBatches(env.DB, [2]);
     const broken = consumerEnv(BUDGET, failing.db);
     const first = { jobId, cursorByte: 0 };
@@ -366,10 +359,7 @@ describe("exactly-once effect on at-least-once delivery", () => {
   });
 
   it("a commit that fails while the next rows are still being read is retried, with no unhandled rejection", async () => {
-    const reference = await createTenant();
-    const undisturbed = await importDirect(reference.tenantId, TEN_ROWS);
-    const t = await createTenant();
-    const jobId = await createQueuedJob(t.tenantId, TEN_ROWS);
+    const { undisturbed, t, jobId } = await referenceAndQueuedJob();
     const unhandled: unknown[] = [];
     const onUnhandled = (event: PromiseRejectionEvent) => {
       unhandled.push(event.reason);
@@ -392,10 +382,7 @@ describe("exactly-once effect on at-least-once delivery", () => {
   });
 
   it("a continuation that could not be sent is retried and the job still completes exactly once", async () => {
-    const reference = await createTenant();
-    const undisturbed = await importDirect(reference.tenantId, TEN_ROWS);
-    const t = await createTenant();
-    const jobId = await createQueuedJob(t.tenantId, TEN_ROWS);
+    const { undisturbed, t, jobId } = await referenceAndQueuedJob();
     const consumer = consumerEnv(BUDGET);
     const realSend = consumer.env.IMPORT_QUEUE.send.bind(consumer.env.IMPORT_QUEUE);
     let sends = 0;
