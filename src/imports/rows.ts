@@ -17,8 +17,6 @@ export interface RowError {
 /** The product columns in the order a row travels to D1 (arrays keep the JSON parameter compact). */
 export const STORED_COLUMNS = ["sku", "name", "description", "price_minor", "currency", "stock", "status", "brand", "category", "barcode", "image_url", "tags"] as const;
 
-/** A product's stored column values; tags as their JSON text, as the column holds them. */
-export type StoredFields = [string, string, string | null, number, string, number, string, string | null, string | null, string | null, string | null, string];
 
 export interface ValidRow {
   ok: true;
@@ -30,21 +28,27 @@ export interface ValidRow {
 
 export type RowOutcome = ValidRow | { ok: false; line: number; errors: RowError[] };
 
+/** The product's values in STORED_COLUMNS order, with tags in the form the caller needs. */
+function columnValues<T>(p: ProductInput, tags: T) {
+  return [p.sku, p.name, p.description, p.priceMinor, p.currency, p.stock, p.status, p.brand, p.category, p.barcode, p.imageUrl, tags] as const;
+}
+
 /**
  * The row as it travels to D1: its STORED_COLUMNS values as a JSON array, tags as a nested array (SQL stores its
  * JSON text, which is exactly JSON.stringify(tags)). The SKU key is not sent: SQL lower-cases the SKU, which is
  * printable ASCII, the same way.
  */
 export function rowJson(row: ValidRow): string {
-  if (row.json !== null) return row.json;
-  const p = row.product;
-  row.json = JSON.stringify([p.sku, p.name, p.description, p.priceMinor, p.currency, p.stock, p.status, p.brand, p.category, p.barcode, p.imageUrl, p.tags]);
+  row.json ??= JSON.stringify(columnValues(row.product, row.product.tags));
   return row.json;
 }
 
+/** A product's stored column values; tags as their JSON text, as the column holds them. */
+export type StoredFields = ReturnType<typeof columnValues<string>>;
+
+/** The values the row's product would be stored with. */
 export function storedFields(row: ValidRow): StoredFields {
-  const p = row.product;
-  return [p.sku, p.name, p.description, p.priceMinor, p.currency, p.stock, p.status, p.brand, p.category, p.barcode, p.imageUrl, JSON.stringify(p.tags)];
+  return columnValues(row.product, JSON.stringify(row.product.tags));
 }
 
 /** Cuts a value to ERROR_VALUE_LENGTH UTF-16 units, never between the two halves of a surrogate pair. */

@@ -215,7 +215,8 @@ export async function compareWithCatalog(db: D1Database, tenantId: string, chunk
 function classify(rows: ValidRow[], { comparison, wouldHaveWritten }: DryRunView) {
   const counts = { created: 0, updated: 0, unchanged: 0 };
   const latest = new Map<string, Stored>();
-  const writes = new Map<string, ValidRow>();
+  /** The stored values each SKU would end with, for the SKUs the chunk would write. */
+  const writes = new Map<string, Stored>();
   for (const row of rows) {
     const next = storedFields(row);
     const key = row.product.skuKey;
@@ -237,7 +238,7 @@ function classify(rows: ValidRow[], { comparison, wouldHaveWritten }: DryRunView
     }
     if (!changed) counts.unchanged++;
     latest.set(key, next);
-    if (changed) writes.set(key, row);
+    if (changed) writes.set(key, next);
   }
   return { counts, writes };
 }
@@ -304,7 +305,7 @@ export async function commitChunk(
   const results = await db.batch(statements);
   const applied = results[jobUpdateIndex]?.meta.changes === 1;
   if (applied && dryRun && classified) {
-    for (const [key, row] of classified.writes) dryRun.wouldHaveWritten.set(key, fingerprint(storedFields(row)));
+    for (const [key, fields] of classified.writes) dryRun.wouldHaveWritten.set(key, fingerprint(fields));
   }
   const next = dryRun?.next;
   return {
