@@ -9,14 +9,14 @@
 // machine's noise spreads over all of them; the best round counts. In the same run, the raw SQLite ceiling:
 // better-sqlite3 inserting the same rows into the same schema in one transaction.
 // Prints a table and writes the `## Write shapes` section of scripts/bench/RESULTS.md.
-import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { pickRawEngine, rawSqliteUpsert } from "./import/raw-sqlite.ts";
 import { describeMachine } from "./lib/machine.ts";
 import { writeResultsSection } from "./lib/results-md.ts";
-import { repoRoot, stopAll, tomlValue, wranglerSync } from "./lib/wrangler-dev.ts";
-import { DevServer, freePort } from "./lib/dev-server.ts";
+import type { DevServer } from "./lib/dev-server.ts";
+import { repoRoot, stopAll, tomlValue } from "./lib/wrangler-dev.ts";
+import { startWriteShapesWorker } from "./write-shapes/server.ts";
 
 const SHAPES = [
   { name: "import-batch", what: "the consumer's commit: top rowid noted, jsonb_each upsert, guarded job update (what ships)" },
@@ -30,7 +30,6 @@ type Pass = (typeof PASSES)[number];
 
 const benchDir = import.meta.dirname;
 const stateDir = path.join(benchDir, ".data", "write-shapes-state");
-const config = path.join(benchDir, "write-shapes", "wrangler.toml");
 const resultsFile = path.join(benchDir, "RESULTS.md");
 
 const { values: args } = parseArgs({
@@ -71,13 +70,9 @@ async function main(): Promise<void> {
   const raw = [1, 2, 3].map(() => rawSqliteUpsert(engine, rows, path.join(repoRoot, "migrations"))).reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));
   console.log(`raw SQLite (${engine.engine}) insert of ${rows} rows: ${Math.round(raw.rowsPerSec).toLocaleString("en-US")} rows/s (best of 3)`);
 
-  rmSync(stateDir, { recursive: true, force: true });
-  mkdirSync(stateDir, { recursive: true });
-  wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir, "-c", config]);
-  const server = new DevServer({ name: "write-shapes worker", port: await freePort(), inspectorPort: await freePort(), persistTo: stateDir, logFile: path.join(stateDir, "wrangler-dev.log"), config });
+  const server = await startWriteShapesWorker("write-shapes worker", stateDir);
   const best = new Map<string, Map<Pass, Run>>();
   try {
-    await server.waitReady("/health");
     for (let round = 0; round < rounds; round++) {
       // Each round starts with a different shape, so no shape always runs first (cold) or last.
       const order = SHAPES.map((_, i) => SHAPES[(i + round) % SHAPES.length]!);

@@ -6,13 +6,8 @@
 // chunks, through the consumer's own commit (src/imports/write.ts), from the write-shape bench Worker
 // (scripts/bench/write-shapes/worker/, POST /fill) that reads no file and holds one chunk at a time; the import's
 // processing growth minus this growth is what reading, parsing and validating the file added.
-import { mkdirSync, rmSync } from "node:fs";
-import path from "node:path";
-import { wranglerSync } from "../lib/wrangler-dev.ts";
-import { DevServer, freePort } from "../lib/dev-server.ts";
+import { startWriteShapesWorker } from "../write-shapes/server.ts";
 import { RssSampler } from "./workerd-memory.ts";
-
-const config = path.join(import.meta.dirname, "..", "write-shapes", "wrangler.toml");
 
 export interface D1Baseline {
   /** The runtime process's RSS before the writes and its peak during them, MiB. */
@@ -23,19 +18,8 @@ export interface D1Baseline {
 }
 
 export async function d1OnlyMemory(rows: number, chunkRows: number, stateDir: string): Promise<D1Baseline> {
-  rmSync(stateDir, { recursive: true, force: true });
-  mkdirSync(stateDir, { recursive: true });
-  wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir, "-c", config]);
-  const server = new DevServer({
-    name: "D1 baseline worker",
-    port: await freePort(),
-    inspectorPort: await freePort(),
-    persistTo: stateDir,
-    logFile: path.join(stateDir, "wrangler-dev.log"),
-    config,
-  });
+  const server = await startWriteShapesWorker("D1 baseline worker", stateDir);
   try {
-    await server.waitReady("/health");
     const sampler = new RssSampler(server.pid, 100);
     sampler.mark();
     const started = performance.now();
