@@ -11,6 +11,7 @@ import { registerImportStatusRoutes } from "./routes/import-status.ts";
 import { registerImportUploadRoute } from "./routes/import-upload.ts";
 import { registerImportJobRoutes, registerImportListRoute } from "./routes/imports.ts";
 import { registerProductRoutes } from "./routes/products.ts";
+import { loggedError } from "./log-error.ts";
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -59,7 +60,7 @@ export function createApp(): Hono<AppEnv> {
         c.var.requestId,
       );
     }
-    console.error(JSON.stringify({ level: "error", msg: "unhandled error", request_id: c.var.requestId, error: String(err), stack: err instanceof Error ? err.stack : undefined }));
+    console.error(JSON.stringify({ level: "error", msg: "unhandled error", request_id: c.var.requestId, ...loggedError(err, { stack: true }) }));
     return problemResponse(
       {
         status: 500,

@@ -55,10 +55,30 @@ export function authorize(c: Context<AppEnv>, key: KeyRecord | null, hash: strin
   }
 }
 
+async function authenticate(c: Context<AppEnv>, hash: string, scope: Scope): Promise<void> {
+  authorize(c, await findKeyByHash(database(c.var.db), hash), hash, scope);
+}
+
 export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const hash = await presentedKeyHash(c);
-    authorize(c, await findKeyByHash(database(c.var.db), hash), hash, scope);
+    await authenticate(c, await presentedKeyHash(c), scope);
     await next();
   };
+}
+
+/**
+ * For a route that looks its key up inside its own D1 batch (saving a round trip): only a well-formed key is
+ * required up front, and its hash is handed to the handler as `keyHash`. `beforeRejecting` completes the check
+ * when the request is turned away before that batch runs, so that an unknown key is told 401, never which
+ * parameter was wrong.
+ */
+export function deferredScope(scope: Scope) {
+  const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
+    c.set("keyHash", await presentedKeyHash(c));
+    await next();
+  };
+  const beforeRejecting = async (c: Context<AppEnv>) => {
+    if (!c.var.caller) await authenticate(c, c.var.keyHash, scope);
+  };
+  return { middleware, beforeRejecting };
 }

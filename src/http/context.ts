@@ -16,5 +16,7 @@ export interface AppEnv {
     caller: Caller;
     /** SHA-256 of the presented key, for routes that authorize inside their own D1 batch. */
     keyHash: string;
+    /** The request sent an x-d1-bookmark that is not one; its route rejects it after authentication. */
+    invalidBookmark: boolean;
   };
 }

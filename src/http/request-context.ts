@@ -1,12 +1,14 @@
 // Per request: a request id, a D1 session, the bookmark handed back, and one structured log line.
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context.ts";
-import { problemResponse, problems } from "./problem.ts";
+import { problems } from "./problem.ts";
+import type { BeforeRejecting } from "./validate.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const BOOKMARK_HEADER = "x-d1-bookmark";
-// D1 bookmarks are hex groups joined by dashes; anything else cannot be one this API handed out.
-const BOOKMARK = /^[0-9A-Za-z-]{1,256}$/;
+// D1 bookmarks (Durable Object storage bookmarks) are groups of lower-case hex digits joined by dashes; anything
+// else cannot be one this API handed out.
+const BOOKMARK = /^[0-9a-f]{1,64}(?:-[0-9a-f]{1,64}){0,7}$/;
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export function requestContext(): MiddlewareHandler<AppEnv> {
@@ -22,16 +24,16 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     const reads = SAFE_METHODS.has(c.req.method);
     const session = c.env.DB.withSession(reads ? (validBookmark ? bookmark : "first-unconstrained") : "first-primary");
     c.set("db", session);
+    // Rejected by the route after authentication (rejectInvalidBookmark), like any other invalid parameter.
+    c.set("invalidBookmark", bookmark !== undefined && !validBookmark);
 
     try {
-      if (bookmark !== undefined && !validBookmark) {
-        const invalid = problems.validation([{ location: "header", name: BOOKMARK_HEADER, message: "is not a bookmark this API returned" }]);
-        c.res = problemResponse(invalid.problem, requestId);
-        return;
-      }
       await next();
     } finally {
       c.header("x-request-id", requestId);
+      c.header("x-content-type-options", "nosniff");
+      // Responses belong to one caller and one moment (a job in progress); a route that wants caching says so.
+      if (!c.res.headers.has("cache-control")) c.header("cache-control", "no-store");
       // A request that read nothing hands back the bookmark it came with: the client's position stays as fresh.
       const latest = session.getBookmark() ?? (validBookmark ? bookmark : null);
       if (latest) c.header(BOOKMARK_HEADER, latest);
@@ -47,5 +49,16 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
         }),
       );
     }
+  };
+}
+
+/** A route's check of the bookmark header, run after authentication like the validation of its parameters. */
+export function rejectInvalidBookmark(beforeRejecting?: BeforeRejecting): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (c.var.invalidBookmark) {
+      await beforeRejecting?.(c);
+      throw problems.validation([{ location: "header", name: BOOKMARK_HEADER, message: "is not a bookmark this API returned" }]);
+    }
+    await next();
   };
 }

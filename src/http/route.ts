@@ -3,9 +3,10 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import type { Scope } from "../auth/keys.ts";
-import { presentedKeyHash, requireScope } from "./auth.ts";
+import { deferredScope, requireScope } from "./auth.ts";
 import type { AppEnv } from "./context.ts";
-import { validate } from "./validate.ts";
+import { type BeforeRejecting, validate } from "./validate.ts";
+import { rejectInvalidBookmark } from "./request-context.ts";
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
 type AnyObject = z.ZodObject;
@@ -54,21 +55,27 @@ export function honoPath(path: string): string {
   return path.replace(/\{(\w+)\}/g, ":$1");
 }
 
-const requireBearerKey: MiddlewareHandler<AppEnv> = async (c, next) => {
-  c.set("keyHash", await presentedKeyHash(c));
-  await next();
-};
-
 export function route<Q extends AnyObject | undefined = undefined, P extends AnyObject | undefined = undefined>(
   app: Hono<AppEnv>,
   spec: RouteSpec<Q, P>,
   handler: (c: Context<AppEnv>, input: RouteInput<Q, P>) => Response | Promise<Response>,
 ): void {
   if (!registry.some((r) => r.operationId === spec.operationId)) registry.push(spec as RouteSpec<AnyObject | undefined, AnyObject | undefined>);
+  // Authentication first, then everything that can reject the request as invalid.
+  let auth: MiddlewareHandler<AppEnv>[] = [];
+  let beforeRejecting: BeforeRejecting | undefined;
+  if (spec.scope && spec.authorizeInHandler) {
+    const deferred = deferredScope(spec.scope);
+    auth = [deferred.middleware];
+    beforeRejecting = deferred.beforeRejecting;
+  } else if (spec.scope) {
+    auth = [requireScope(spec.scope)];
+  }
   const middleware = [
-    ...(spec.scope ? [spec.authorizeInHandler ? requireBearerKey : requireScope(spec.scope)] : []),
-    ...(spec.params ? [validate("param", spec.params)] : []),
-    ...(spec.query ? [validate("query", spec.query)] : []),
+    ...auth,
+    rejectInvalidBookmark(beforeRejecting),
+    ...(spec.params ? [validate("param", spec.params, beforeRejecting)] : []),
+    ...(spec.query ? [validate("query", spec.query, beforeRejecting)] : []),
   ];
   const invoke = (c: Context<AppEnv>) => {
     const valid = (target: string) => (c.req.valid as (t: string) => unknown).call(c.req, target);

@@ -1,8 +1,9 @@
 // The one validator: every request part is checked by a zod schema, and every failure becomes the
 // same 400 problem naming where (query, body, path, header) and which parameter was wrong.
 import { zValidator } from "@hono/zod-validator";
-import type { ValidationTargets } from "hono";
+import type { Context, ValidationTargets } from "hono";
 import type { z } from "zod";
+import type { AppEnv } from "./context.ts";
 import { type ProblemFieldError, problems } from "./problem.ts";
 
 const locations = {
@@ -26,8 +27,13 @@ export function fieldErrors(target: keyof ValidationTargets, issues: readonly z.
   });
 }
 
-export function validate<T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S) {
-  return zValidator(target, schema, (result) => {
-    if (!result.success) throw problems.validation(fieldErrors(target, result.error.issues, result.data));
+/** What must still happen before a request is rejected (e.g. a deferred key check, so that 401 comes before 400). */
+export type BeforeRejecting = (c: Context<AppEnv>) => Promise<void>;
+
+export function validate<T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S, beforeRejecting?: BeforeRejecting) {
+  return zValidator(target, schema, async (result, c) => {
+    if (result.success) return;
+    await beforeRejecting?.(c as Context<AppEnv>);
+    throw problems.validation(fieldErrors(target, result.error.issues, result.data));
   });
 }

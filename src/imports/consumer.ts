@@ -6,6 +6,7 @@ import { failJob, getJobById } from "../db/queries/jobs.ts";
 import { importJobs } from "../db/schema.ts";
 import type { ImportMessage } from "./messages.ts";
 import { runImportSlice } from "./process.ts";
+import { loggedError } from "../log-error.ts";
 
 function isImportMessage(body: unknown): body is ImportMessage {
   const m = body as Partial<ImportMessage> | null;
@@ -35,7 +36,7 @@ export async function handleImportBatch(batch: MessageBatch<unknown>, env: Env):
     } catch (err) {
       // Transient (D1 busy, R2 hiccup, a send that failed): the next delivery resumes from the job's checkpoint.
       const delaySeconds = retryDelaySeconds(message.attempts);
-      console.warn(JSON.stringify({ level: "warn", msg: "import slice failed, retrying", job_id: jobId, attempts: message.attempts, delay_s: delaySeconds, error: String(err) }));
+      console.warn(JSON.stringify({ level: "warn", msg: "import slice failed, retrying", job_id: jobId, attempts: message.attempts, delay_s: delaySeconds, ...loggedError(err) }));
       await database(env.DB)
         .update(importJobs)
         .set({ failedAttempts: sql`${importJobs.failedAttempts} + 1` })

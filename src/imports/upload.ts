@@ -5,6 +5,7 @@ import type { Env } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { failJob, insertJob, markQueued, type JobRow } from "../db/queries/jobs.ts";
 import type { JobOptions } from "./job.ts";
+import { loggedError } from "../log-error.ts";
 
 export type ImportFormat = "csv" | "ndjson";
 
@@ -52,7 +53,7 @@ export async function acceptUpload(env: Env, db: Db, request: UploadRequest, now
   try {
     await storeObject(env.UPLOADS, objectKey, request.source);
   } catch (err) {
-    console.warn(JSON.stringify({ level: "warn", msg: "upload interrupted", job_id: id, error: String(err) }));
+    console.warn(JSON.stringify({ level: "warn", msg: "upload interrupted", job_id: id, ...loggedError(err) }));
     await env.UPLOADS.delete(objectKey).catch(() => undefined);
     await failJob(db, id, INTERRUPTED_REASON);
     return { ok: false, job: null, failure: "interrupted", reason: INTERRUPTED_REASON };
@@ -63,7 +64,7 @@ export async function acceptUpload(env: Env, db: Db, request: UploadRequest, now
     if (!queued) throw new Error("job left the pending state during upload");
     await env.IMPORT_QUEUE.send({ jobId: id, cursorByte: 0 });
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "enqueue failed", job_id: id, error: String(err) }));
+    console.error(JSON.stringify({ level: "error", msg: "enqueue failed", job_id: id, ...loggedError(err) }));
     await failJob(db, id, NOT_QUEUED_REASON);
     await env.UPLOADS.delete(objectKey).catch(() => undefined);
     return { ok: false, job: null, failure: "not_queued", reason: NOT_QUEUED_REASON };

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../http/context.ts";
 import { problemResponse } from "../http/problem.ts";
 import { route } from "../http/route.ts";
+import { loggedError } from "../log-error.ts";
 
 const healthSchema = z.object({ status: z.literal("ok") }).meta({ id: "Health" });
 
@@ -24,7 +25,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
       try {
         await c.var.db.prepare("SELECT 1").first();
       } catch (err) {
-        console.error(JSON.stringify({ level: "error", msg: "health check failed", request_id: c.var.requestId, error: String(err) }));
+        console.error(JSON.stringify({ level: "error", msg: "health check failed", request_id: c.var.requestId, ...loggedError(err) }));
         return problemResponse(
           { status: 503, type: "unavailable", title: "Service unavailable", detail: "The database is not reachable." },
           c.var.requestId,

@@ -1,0 +1,50 @@
+// What an error log line may say about an error. A query error's message carries its SQL and bound parameters
+// (a presented key's hash, a tenant's data), so for database errors only the class, the code and which statement
+// failed are kept; the statement is named by its verb and table, never by its text or parameters.
+
+const SQLITE_CODE = /\bSQLITE_[A-Z_]+/;
+const D1_CODE = /\bD1_[A-Z_]+/;
+// The verb and the first table it names: `select … from t`, `insert into t`, `update t`, `delete from t`.
+const STATEMENT = /^\s*(?:(select|delete)\b[\s\S]*?\bfrom|(insert)\b[\s\S]*?\binto|(update))\s+["`]?(\w+)/i;
+const MESSAGE_MAX = 300;
+const STACK_MAX = 2000;
+
+interface QueryError extends Error {
+  query: string;
+  params: unknown[];
+}
+
+function isQueryError(err: unknown): err is QueryError {
+  return err instanceof Error && typeof (err as Partial<QueryError>).query === "string" && "params" in err;
+}
+
+export interface LoggedError {
+  error_class: string;
+  error_code?: string;
+  statement?: string;
+  error?: string;
+  stack?: string;
+}
+
+/** `stack` only where an unexpected error needs it to be found (it names source files, nothing of the request). */
+export function loggedError(err: unknown, { stack = false } = {}): LoggedError {
+  let statement: string | undefined;
+  let root = err;
+  // drizzle wraps the driver's error (its `cause`) in one that quotes the query and its parameters.
+  for (let depth = 0; depth < 5 && isQueryError(root); depth++) {
+    const match = STATEMENT.exec(root.query);
+    statement ??= match ? `${(match[1] ?? match[2] ?? match[3])!.toLowerCase()} ${match[4]}` : "query";
+    root = root.cause;
+  }
+  const error_class = root instanceof Error ? root.constructor.name || root.name : typeof root;
+  const message = root instanceof Error ? root.message : String(root);
+  const code = (SQLITE_CODE.exec(message) ?? D1_CODE.exec(message))?.[0];
+  if (statement !== undefined || code !== undefined) {
+    return { error_class, ...(code ? { error_code: code } : {}), ...(statement ? { statement } : {}) };
+  }
+  return {
+    error_class,
+    error: message.length > MESSAGE_MAX ? `${message.slice(0, MESSAGE_MAX)}…` : message,
+    ...(stack && root instanceof Error && root.stack ? { stack: root.stack.slice(0, STACK_MAX) } : {}),
+  };
+}

@@ -1,0 +1,136 @@
+// Regression tests of the HTTP hardening: authentication before validation, security headers, and error logs
+// that name what failed without quoting SQL parameters.
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createApp } from "../../src/app.ts";
+import { hashKey, scopes } from "../../src/auth/keys.ts";
+import { registry } from "../../src/http/route.ts";
+import { addKey, createTenant, problemOf, request, revokeKey } from "../helpers.ts";
+
+createApp(); // fills the route registry
+const protectedRoutes = registry.filter((r) => r.scope);
+const concrete = (path: string) => path.replace(/\{\w+\}/g, "anything");
+// Invalid for every route that has these parameters, and a bookmark no D1 ever returned.
+const INVALID = "?limit=999&dry_run=maybe&status=nope&cursor=%%%";
+const BAD_BOOKMARK = { "x-d1-bookmark": "not a bookmark!" };
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("authentication comes before validation on every protected route", () => {
+  for (const spec of protectedRoutes) {
+    const path = concrete(spec.path) + INVALID;
+    const method = spec.method.toUpperCase();
+    it(`${method} ${spec.path}: 401 for an unknown or revoked key, 403 for a missing scope, whatever else is wrong`, async () => {
+      const t = await createTenant();
+      const revoked = await addKey(t.tenantId, scopes);
+      await revokeKey(revoked);
+      const unknown = `pik_${"B".repeat(32)}`;
+      for (const key of [unknown, revoked]) {
+        const res = await request(path, { method, key, headers: BAD_BOOKMARK });
+        expect(res.status).toBe(401);
+        expect(res.headers.get("www-authenticate")).toContain('error="invalid_token"');
+      }
+      const noBookmarkCheckBeforeAuth = await request(concrete(spec.path), { method, headers: BAD_BOOKMARK });
+      expect(noBookmarkCheckBeforeAuth.status).toBe(401);
+      const withoutScope = await addKey(t.tenantId, scopes.filter((s) => s !== spec.scope));
+      const forbidden = await request(path, { method, key: withoutScope, headers: BAD_BOOKMARK });
+      expect(forbidden.status).toBe(403);
+      expect((await problemOf(forbidden)).required_scope).toBe(spec.scope);
+    });
+  }
+
+  it("still names the invalid parameter for a valid key, on the status route too", async () => {
+    const t = await createTenant();
+    const res = await request("/api/v1/products/import/status?limit=999", { key: t.key });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).errors).toEqual([expect.objectContaining({ location: "query", name: "limit" })]);
+    const bookmark = await request("/api/v1/products/import/status", { key: t.key, headers: BAD_BOOKMARK });
+    expect(bookmark.status).toBe(400);
+    expect((await problemOf(bookmark)).errors).toEqual([expect.objectContaining({ location: "header", name: "x-d1-bookmark" })]);
+  });
+
+  it("accepts only bookmarks shaped like D1's (hex groups joined by dashes)", async () => {
+    const t = await createTenant();
+    const first = await request("/api/v1/products", { key: t.key });
+    const bookmark = first.headers.get("x-d1-bookmark") ?? "";
+    expect(bookmark).toMatch(/^[0-9a-f]+(-[0-9a-f]+)+$/);
+    expect((await request("/api/v1/products", { key: t.key, headers: { "x-d1-bookmark": bookmark } })).status).toBe(200);
+    for (const bad of ["ZZZZ-not-hex", "ghij-klmn", "0000-", "-0000", "00 00", "0".repeat(300)]) {
+      const res = await request("/api/v1/products", { key: t.key, headers: { "x-d1-bookmark": bad } });
+      expect(res.status, bad).toBe(400);
+    }
+  });
+});
+
+describe("security headers", () => {
+  it("every response carries X-Content-Type-Options: nosniff", async () => {
+    const t = await createTenant();
+    const responses = [
+      await request("/health"),
+      await request("/api/v1/openapi.json"),
+      await request("/docs"),
+      await request("/api/v1/products", { key: t.key }),
+      await request("/api/v1/products"),
+      await request("/api/v1/products?limit=0", { key: t.key }),
+      await request("/api/v1/products/NOPE", { key: t.key }),
+      await request("/api/v1/nothing-here"),
+      await request("/api/v1/products/abc", { method: "DELETE", key: t.key }),
+      await request("/api/v1/products/import/status", { key: t.key }),
+    ];
+    for (const res of responses) expect(res.headers.get("x-content-type-options"), `${res.status} ${res.url}`).toBe("nosniff");
+    expect(new Set(responses.map((r) => r.status))).toEqual(new Set([200, 400, 401, 404, 405]));
+  });
+
+  it("authenticated responses are not stored by caches; the status summary keeps its revalidation", async () => {
+    const t = await createTenant();
+    for (const res of [
+      await request("/api/v1/products", { key: t.key }),
+      await request("/api/v1/products/NOPE", { key: t.key }),
+      await request("/api/v1/products/import", { key: t.key }),
+      await request("/api/v1/products"),
+      await request("/api/v1/products?limit=0", { key: t.key }),
+    ]) {
+      expect(res.headers.get("cache-control"), `${res.status} ${res.url}`).toBe("no-store");
+    }
+    const status = await request("/api/v1/products/import/status", { key: t.key });
+    expect(status.headers.get("cache-control")).toBe("private, no-cache");
+    const notModified = await request("/api/v1/products/import/status", { key: t.key, headers: { "if-none-match": status.headers.get("etag") ?? "" } });
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers.get("cache-control")).toBe("private, no-cache");
+    expect(notModified.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+});
+
+/** The test database behind a session whose every statement fails as a locked D1 would. */
+function busyDatabase(): D1Database {
+  const busy = () => Promise.reject(new Error("D1_ERROR: database is locked: SQLITE_BUSY"));
+  const statement: D1PreparedStatement = new Proxy({} as D1PreparedStatement, {
+    get: (_target, prop) => (prop === "bind" ? () => statement : busy),
+  });
+  const session = new Proxy(env.DB.withSession("first-unconstrained"), {
+    get: (target, prop) => (prop === "prepare" ? () => statement : prop === "batch" ? busy : Reflect.get(target, prop)),
+  });
+  return new Proxy(env.DB, { get: (target, prop) => (prop === "withSession" ? () => session : Reflect.get(target, prop)) });
+}
+
+describe("error logs", () => {
+  it("log a failed key lookup by class, code and statement, without the SQL, its parameters or a stack", async () => {
+    const t = await createTenant();
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const res = await createApp().fetch(
+      new Request("https://api.test/api/v1/products", { headers: { authorization: `Bearer ${t.key}` } }),
+      { ...env, DB: busyDatabase() },
+      { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext,
+    );
+    expect(res.status).toBe(500);
+    const body = await res.text();
+    const hash = await hashKey(t.key);
+    expect(body).not.toContain(hash);
+
+    expect(errors).toHaveBeenCalledTimes(1);
+    const line = String(errors.mock.calls[0]?.[0]);
+    expect(JSON.parse(line)).toMatchObject({ msg: "unhandled error", error_class: "Error", error_code: "SQLITE_BUSY", statement: "select api_keys" });
+    for (const secret of [hash, t.key, "params", "key_hash", "?", "at "]) expect(line).not.toContain(secret);
+  });
+});
