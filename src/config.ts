@@ -14,6 +14,8 @@ export interface Env {
   STUCK_JOB_MINUTES?: string;
   UPLOAD_RETENTION_DAYS?: string;
   JOB_RETENTION_DAYS?: string;
+  IMPORT_QUEUE_NAME?: string;
+  DEAD_LETTER_QUEUE_NAME?: string;
 }
 
 export interface Config {
@@ -26,6 +28,9 @@ export interface Config {
   stuckJobMs: number;
   uploadRetentionMs: number;
   jobRetentionMs: number;
+  /** Names of the queues this Worker consumes, as wrangler.toml declares them; a batch says which queue it is from. */
+  importQueueName: string;
+  deadLetterQueueName: string;
 }
 
 const MINUTE = 60_000;
@@ -51,5 +56,7 @@ export function readConfig(env: Env): Config {
     stuckJobMs: positiveInt(env.STUCK_JOB_MINUTES, 30, "STUCK_JOB_MINUTES") * MINUTE,
     uploadRetentionMs: positiveInt(env.UPLOAD_RETENTION_DAYS, 7, "UPLOAD_RETENTION_DAYS") * DAY,
     jobRetentionMs: positiveInt(env.JOB_RETENTION_DAYS, 30, "JOB_RETENTION_DAYS") * DAY,
+    importQueueName: env.IMPORT_QUEUE_NAME || "product-imports",
+    deadLetterQueueName: env.DEAD_LETTER_QUEUE_NAME || "product-imports-dlq",
   };
 }

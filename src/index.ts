@@ -9,9 +9,11 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   async queue(batch, env) {
-    // The dead-letter queue is named after the import queue with a -dlq suffix (wrangler.toml).
-    if (batch.queue.endsWith("-dlq")) await handleDeadLetters(batch, env);
-    else await handleImportBatch(batch, env);
+    const config = readConfig(env);
+    if (batch.queue === config.importQueueName) await handleImportBatch(batch, env, config);
+    else if (batch.queue === config.deadLetterQueueName) await handleDeadLetters(batch, env);
+    // Thrown, so that the messages are retried rather than lost while the configuration is put right.
+    else throw new Error(`No consumer for queue "${batch.queue}": IMPORT_QUEUE_NAME and DEAD_LETTER_QUEUE_NAME in [vars] name the queues this Worker consumes.`);
   },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(sweep(env, readConfig(env)));

@@ -4,14 +4,14 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { newId } from "../src/auth/keys.ts";
-import type { Env } from "../src/config.ts";
+import { type Env, readConfig } from "../src/config.ts";
 import { database } from "../src/db/client.ts";
 import { insertJob } from "../src/db/queries/jobs.ts";
 import type { ImportMessage } from "../src/imports/messages.ts";
 import worker from "../src/index.ts";
 
-export const IMPORT_QUEUE_NAME = "product-imports";
-export const DEAD_LETTER_QUEUE_NAME = "product-imports-dlq";
+// The queue names wrangler.toml gives the Worker, as the queue entry reads them.
+export const { importQueueName: IMPORT_QUEUE_NAME, deadLetterQueueName: DEAD_LETTER_QUEUE_NAME } = readConfig(env);
 
 export interface QueuedJobOptions {
   format?: "csv" | "ndjson";

@@ -56,7 +56,8 @@ export const products = sqliteTable(
   ],
 );
 
-export const jobStatuses = ["pending", "queued", "processing", "completed", "failed"] as const;
+export const unfinishedJobStatuses = ["pending", "queued", "processing"] as const;
+export const jobStatuses = [...unfinishedJobStatuses, "completed", "failed"] as const;
 export type JobStatus = (typeof jobStatuses)[number];
 
 export const importJobs = sqliteTable(

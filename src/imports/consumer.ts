@@ -1,9 +1,8 @@
 // Queue handlers: the import consumer (one slice per message, continuation or retry) and the dead-letter consumer.
-import { eq, sql } from "drizzle-orm";
-import { readConfig, type Env } from "../config.ts";
+import type { Config, Env } from "../config.ts";
 import { database } from "../db/client.ts";
-import { failJob, getJobById } from "../db/queries/jobs.ts";
-import { importJobs } from "../db/schema.ts";
+import { countFailedAttempt, failJob, getJobById } from "../db/queries/jobs.ts";
+import { retriesExhaustedReason } from "./failure-reasons.ts";
 import type { ImportMessage } from "./messages.ts";
 import { runImportSlice } from "./process.ts";
 import { loggedError } from "../log-error.ts";
@@ -19,8 +18,7 @@ export function retryDelaySeconds(attempts: number, random = Math.random): numbe
   return Math.max(1, Math.round(ceiling / 2 + (random() * ceiling) / 2));
 }
 
-export async function handleImportBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const config = readConfig(env);
+export async function handleImportBatch(batch: MessageBatch<unknown>, env: Env, config: Config): Promise<void> {
   // One message at a time: each slice already uses the invocation's CPU and memory budget.
   for (const message of batch.messages) {
     if (!isImportMessage(message.body)) {
@@ -37,22 +35,10 @@ export async function handleImportBatch(batch: MessageBatch<unknown>, env: Env):
       // Transient (D1 busy, R2 hiccup, a send that failed): the next delivery resumes from the job's checkpoint.
       const delaySeconds = retryDelaySeconds(message.attempts);
       console.warn(JSON.stringify({ level: "warn", msg: "import slice failed, retrying", job_id: jobId, attempts: message.attempts, delay_s: delaySeconds, ...loggedError(err) }));
-      await database(env.DB)
-        .update(importJobs)
-        .set({ failedAttempts: sql`${importJobs.failedAttempts} + 1` })
-        .where(eq(importJobs.id, jobId))
-        .catch(() => undefined);
+      await countFailedAttempt(database(env.DB), jobId).catch(() => undefined);
       message.retry({ delaySeconds });
     }
   }
-}
-
-/** The end of a failure reason for a job stopped midway: what its processed rows left behind. */
-export function whatWasKept(job: { processedRows: number; dryRun: boolean }): string {
-  if (job.dryRun) return "This was a dry run, so nothing was imported; upload the file again to check it.";
-  if (job.processedRows === 0) return "Nothing was imported; upload the file again.";
-  const n = job.processedRows;
-  return `The ${n} row${n === 1 ? "" : "s"} counted as processed ${n === 1 ? "was" : "were"} imported; upload the file again to import the rest.`;
 }
 
 export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -60,10 +46,7 @@ export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env):
   for (const message of batch.messages) {
     if (isImportMessage(message.body)) {
       const job = await getJobById(db, message.body.jobId);
-      if (job) {
-        const attempts = Math.max(job.failedAttempts, 1);
-        await failJob(db, job.id, `Processing failed after ${attempts} attempt${attempts === 1 ? "" : "s"}. ${whatWasKept(job)}`);
-      }
+      if (job) await failJob(db, job.id, retriesExhaustedReason(job));
     }
     message.ack();
   }

@@ -1,10 +1,10 @@
 // The scheduled sweeper: no job stays unfinished forever, and nothing is kept past its retention.
-import { and, inArray, isNotNull, isNull, lt, lte, sql } from "drizzle-orm";
+import { lte, sql } from "drizzle-orm";
 import type { Config, Env } from "../config.ts";
 import { database, type Db } from "../db/client.ts";
-import { failJob } from "../db/queries/jobs.ts";
-import { idempotencyKeys, importErrors, importJobs } from "../db/schema.ts";
-import { whatWasKept } from "./consumer.ts";
+import { deleteJobs, failJob, findExpiredJobs, findExpiredUploads, findStuckJobs, markObjectsDeleted } from "../db/queries/jobs.ts";
+import { idempotencyKeys } from "../db/schema.ts";
+import { stuckReason } from "./failure-reasons.ts";
 
 // Bounded work per run: the cron comes back in a few minutes for the rest.
 const BATCH = 90; // ids per statement, under D1's 100 bound parameters
@@ -23,47 +23,28 @@ function chunks<T>(items: T[], size = BATCH): T[][] {
   return out;
 }
 
-function stuckReason(job: { status: string; processedRows: number; dryRun: boolean }, minutes: number): string {
-  return job.status === "pending"
-    ? "The upload never completed; nothing was imported. Upload the file again."
-    : `The import made no progress for ${minutes} minutes and was stopped. ${whatWasKept(job)}`;
-}
-
 async function failStuckJobs(db: Db, config: Config, now: number): Promise<number> {
-  const stuck = await db
-    .select({ id: importJobs.id, status: importJobs.status, processedRows: importJobs.processedRows, dryRun: importJobs.dryRun })
-    .from(importJobs)
-    .where(and(inArray(importJobs.status, ["pending", "queued", "processing"]), lt(importJobs.heartbeatAt, now - config.stuckJobMs)))
-    .limit(MAX_PER_RUN);
+  const stuck = await findStuckJobs(db, now - config.stuckJobMs, MAX_PER_RUN);
   let failed = 0;
   for (const job of stuck) if (await failJob(db, job.id, stuckReason(job, config.stuckJobMs / 60_000), now)) failed++;
   return failed;
 }
 
 async function deleteExpiredUploads(db: Db, bucket: R2Bucket, config: Config, now: number): Promise<number> {
-  const expired = await db
-    .select({ id: importJobs.id, objectKey: importJobs.objectKey })
-    .from(importJobs)
-    .where(and(isNotNull(importJobs.finishedAt), lte(importJobs.finishedAt, now - config.uploadRetentionMs), isNull(importJobs.objectDeletedAt)))
-    .limit(MAX_PER_RUN);
+  const expired = await findExpiredUploads(db, now - config.uploadRetentionMs, MAX_PER_RUN);
   for (const part of chunks(expired)) {
     await bucket.delete(part.map((j) => j.objectKey));
-    await db.update(importJobs).set({ objectDeletedAt: now }).where(inArray(importJobs.id, part.map((j) => j.id)));
+    await markObjectsDeleted(db, part.map((j) => j.id), now);
   }
   return expired.length;
 }
 
 async function deleteExpiredJobs(db: Db, bucket: R2Bucket, config: Config, now: number): Promise<number> {
-  const expired = await db
-    .select({ id: importJobs.id, objectKey: importJobs.objectKey, objectDeletedAt: importJobs.objectDeletedAt })
-    .from(importJobs)
-    .where(and(isNotNull(importJobs.finishedAt), lte(importJobs.finishedAt, now - config.jobRetentionMs)))
-    .limit(MAX_PER_RUN);
+  const expired = await findExpiredJobs(db, now - config.jobRetentionMs, MAX_PER_RUN);
   for (const part of chunks(expired)) {
     const objects = part.filter((j) => j.objectDeletedAt === null).map((j) => j.objectKey);
     if (objects.length > 0) await bucket.delete(objects);
-    const ids = part.map((j) => j.id);
-    await db.batch([db.delete(importErrors).where(inArray(importErrors.jobId, ids)), db.delete(importJobs).where(inArray(importJobs.id, ids))]);
+    await deleteJobs(db, part.map((j) => j.id));
   }
   return expired.length;
 }

@@ -7,6 +7,7 @@ import type { ImportMessage } from "../../src/imports/messages.ts";
 import {
   type ConsumerEnv,
   DEAD_LETTER_QUEUE_NAME,
+  IMPORT_QUEUE_NAME,
   consumerEnv,
   createQueuedJob,
   csvRows,
@@ -572,6 +573,21 @@ describe("dead-letter consumer", () => {
     expect(await jobRecord(jobId)).toEqual(before);
     const malformed = await deliver(env as never, { hello: "world" }, { queue: DEAD_LETTER_QUEUE_NAME });
     expect(malformed.result.explicitAcks).toEqual([malformed.messageId]);
+  });
+});
+
+describe("queue routing", () => {
+  it("routes by the queue names in the configuration and refuses a batch from any other queue, so its messages are retried", async () => {
+    const t = await createTenant();
+    const jobId = await createQueuedJob(t.tenantId, csvRows(2));
+    const renamed = { ...env, IMPORT_QUEUE_NAME: "imports-eu", DEAD_LETTER_QUEUE_NAME: "imports-eu-dead" } as never;
+    // The default import queue is not this Worker's queue under the renamed configuration.
+    await expect(deliver(renamed, { jobId, cursorByte: 0 }, { queue: IMPORT_QUEUE_NAME })).rejects.toThrow(/No consumer for queue "product-imports"/);
+    await expect(deliver(env as never, { jobId, cursorByte: 0 }, { queue: "product-imports-dlq-old" })).rejects.toThrow(/IMPORT_QUEUE_NAME/);
+    expect(await jobRecord(jobId)).toMatchObject({ status: "queued" });
+    // A dead letter on the renamed dead-letter queue fails the job.
+    await deliver(renamed, { jobId, cursorByte: 0 }, { queue: "imports-eu-dead" });
+    expect(await jobRecord(jobId)).toMatchObject({ status: "failed" });
   });
 });
 

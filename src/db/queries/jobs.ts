@@ -1,6 +1,6 @@
-import { and, desc, eq, inArray, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { importJobs, type JobStatus } from "../schema.ts";
+import { importErrors, importJobs, type JobStatus, unfinishedJobStatuses } from "../schema.ts";
 
 export type JobRow = typeof importJobs.$inferSelect;
 export type NewJob = typeof importJobs.$inferInsert;
@@ -45,14 +45,12 @@ export function listJobs(
     .limit(filter.limit + 1);
 }
 
-const nonTerminal: JobStatus[] = ["pending", "queued", "processing"];
-
 /** Moves a job that has not finished to `failed`; returns false if it had already finished. */
 export async function failJob(db: Db, jobId: string, reason: string, now = Date.now()): Promise<boolean> {
   const rows = await db
     .update(importJobs)
     .set({ status: "failed", failureReason: reason, finishedAt: now, heartbeatAt: now })
-    .where(and(eq(importJobs.id, jobId), inArray(importJobs.status, nonTerminal)))
+    .where(and(eq(importJobs.id, jobId), inArray(importJobs.status, unfinishedJobStatuses)))
     .returning({ id: importJobs.id });
   return rows.length > 0;
 }
@@ -74,4 +72,48 @@ export async function startJob(db: Db, jobId: string, now = Date.now()): Promise
     .where(and(eq(importJobs.id, jobId), eq(importJobs.status, "queued")))
     .returning();
   return row ?? null;
+}
+
+/** One more failed delivery of the job's current slice (the dead-letter consumer reports how many there were). */
+export async function countFailedAttempt(db: Db, jobId: string): Promise<void> {
+  await db
+    .update(importJobs)
+    .set({ failedAttempts: sql`${importJobs.failedAttempts} + 1` })
+    .where(eq(importJobs.id, jobId));
+}
+
+/** Unfinished jobs whose last sign of progress is older than `heartbeatBefore`. */
+export function findStuckJobs(db: Db, heartbeatBefore: number, limit: number) {
+  return db
+    .select({ id: importJobs.id, status: importJobs.status, processedRows: importJobs.processedRows, dryRun: importJobs.dryRun })
+    .from(importJobs)
+    .where(and(inArray(importJobs.status, unfinishedJobStatuses), lt(importJobs.heartbeatAt, heartbeatBefore)))
+    .limit(limit);
+}
+
+/** Jobs finished at or before `finishedBefore` whose uploaded file is still stored. */
+export function findExpiredUploads(db: Db, finishedBefore: number, limit: number) {
+  return db
+    .select({ id: importJobs.id, objectKey: importJobs.objectKey })
+    .from(importJobs)
+    .where(and(isNotNull(importJobs.finishedAt), lte(importJobs.finishedAt, finishedBefore), isNull(importJobs.objectDeletedAt)))
+    .limit(limit);
+}
+
+export async function markObjectsDeleted(db: Db, jobIds: string[], now: number): Promise<void> {
+  await db.update(importJobs).set({ objectDeletedAt: now }).where(inArray(importJobs.id, jobIds));
+}
+
+/** Jobs finished at or before `finishedBefore`, with their file if it is still stored. */
+export function findExpiredJobs(db: Db, finishedBefore: number, limit: number) {
+  return db
+    .select({ id: importJobs.id, objectKey: importJobs.objectKey, objectDeletedAt: importJobs.objectDeletedAt })
+    .from(importJobs)
+    .where(and(isNotNull(importJobs.finishedAt), lte(importJobs.finishedAt, finishedBefore)))
+    .limit(limit);
+}
+
+/** Deletes jobs and their row errors in one transaction. */
+export async function deleteJobs(db: Db, jobIds: string[]): Promise<void> {
+  await db.batch([db.delete(importErrors).where(inArray(importErrors.jobId, jobIds)), db.delete(importJobs).where(inArray(importJobs.id, jobIds))]);
 }

@@ -1,0 +1,28 @@
+// Why a job stopped midway, as its failure_reason tells the client: what happened, then what its processed rows left
+// behind and what to do next.
+
+interface StoppedJob {
+  status: string;
+  processedRows: number;
+  dryRun: boolean;
+}
+
+function whatWasKept(job: StoppedJob): string {
+  if (job.dryRun) return "This was a dry run, so nothing was imported; upload the file again to check it.";
+  if (job.processedRows === 0) return "Nothing was imported; upload the file again.";
+  const n = job.processedRows;
+  return `The ${n} row${n === 1 ? "" : "s"} counted as processed ${n === 1 ? "was" : "were"} imported; upload the file again to import the rest.`;
+}
+
+/** The dead-letter consumer's reason: every delivery of the job's slice failed. */
+export function retriesExhaustedReason(job: StoppedJob & { failedAttempts: number }): string {
+  const attempts = Math.max(job.failedAttempts, 1);
+  return `Processing failed after ${attempts} attempt${attempts === 1 ? "" : "s"}. ${whatWasKept(job)}`;
+}
+
+/** The sweeper's reason for a job that showed no progress for `minutes`. */
+export function stuckReason(job: StoppedJob, minutes: number): string {
+  return job.status === "pending"
+    ? "The upload never completed; nothing was imported. Upload the file again."
+    : `The import made no progress for ${minutes} minutes and was stopped. ${whatWasKept(job)}`;
+}
