@@ -3,6 +3,7 @@
 // queue instead of being delivered, and D1 can be wrapped to inject failures between batches.
 import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
 import { newId } from "../src/auth/keys.ts";
 import { type Env, readConfig } from "../src/config.ts";
 import { database } from "../src/db/client.ts";
@@ -71,6 +72,28 @@ export function consumerEnv(vars: Partial<Record<keyof Env, string>> = {}, db: D
 
 let messageSeq = 0;
 
+type LogLine = Record<string, unknown>;
+
+/** Collects the JSON lines written to console.warn and console.error until `restore()`. */
+function captureWarnings() {
+  const lines: LogLine[] = [];
+  const original = { warn: console.warn, error: console.error };
+  const collect = (...args: unknown[]) => {
+    try {
+      lines.push(JSON.parse(String(args[0])) as LogLine);
+    } catch {
+      original.error(...args);
+    }
+  };
+  console.warn = collect;
+  console.error = collect;
+  return {
+    lines,
+    restore: () => Object.assign(console, original),
+    print: (line: LogLine) => original.error(JSON.stringify(line)),
+  };
+}
+
 export interface Delivery {
   result: QueueResult;
   messageId: string;
@@ -94,10 +117,22 @@ export async function deliver(
     };
   }
   const ctx = createExecutionContext();
-  // The handler takes no ExecutionContext; getQueueResult() still wants one to wait on.
-  await worker.queue(batch as MessageBatch<ImportMessage>, testEnv);
+  const logs = captureWarnings();
+  try {
+    // The handler takes no ExecutionContext; getQueueResult() still wants one to wait on.
+    await worker.queue(batch as MessageBatch<ImportMessage>, testEnv);
+  } finally {
+    logs.restore();
+  }
   const result = await getQueueResult(batch, ctx);
   for (const retried of result.retryMessages) retried.delaySeconds ??= retryOptions.get(retried.msgId)?.delaySeconds;
+  // The consumer's expected warnings are asserted here, once for every test, instead of being printed.
+  const retryLines = logs.lines.filter((l) => l.msg === "import slice failed, retrying");
+  expect(retryLines).toHaveLength(result.retryMessages.length);
+  for (const line of retryLines) expect(line).toMatchObject({ level: "warn", attempts: options.attempts ?? 1, error_class: expect.any(String) });
+  const dropped = logs.lines.filter((l) => l.msg === "malformed import message dropped");
+  expect(dropped.map((l) => l.message_id)).toEqual(dropped.length > 0 ? [messageId] : []);
+  for (const line of logs.lines) if (line !== undefined && !retryLines.includes(line) && !dropped.includes(line)) logs.print(line);
   return { result, messageId };
 }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { request } from "../helpers.ts";
 
 describe("GET /health", () => {
@@ -19,6 +19,7 @@ describe("GET /health when D1 fails", () => {
       getBookmark: () => null,
     };
     const brokenDb = { ...env.DB, withSession: () => failingSession };
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const res = await createApp().fetch(new Request("https://api.test/health"), { ...env, DB: brokenDb }, {
       waitUntil() {},
       passThroughOnException() {},
@@ -27,5 +28,8 @@ describe("GET /health when D1 fails", () => {
     expect(res.status).toBe(503);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     expect(await res.json()).toMatchObject({ type: "/problems/unavailable", status: 503 });
+    expect(logged).toHaveBeenCalledTimes(1);
+    expect(JSON.parse(String(logged.mock.calls[0]?.[0]))).toMatchObject({ level: "error", msg: "health check failed", error_code: "D1_ERROR" });
+    logged.mockRestore();
   });
 });
