@@ -196,7 +196,7 @@ export function registerImportUploadRoute(app: Hono<AppEnv>): void {
       summary: "Upload a product file and start an import job",
       description:
         "The body is the file itself (text/csv or application/x-ndjson, streamed into storage, up to MAX_UPLOAD_BYTES, Content-Length required), " +
-        "or multipart/form-data with a `file` part (buffered, up to MAX_MULTIPART_BYTES). The file is processed asynchronously: follow the job at `Location`.",
+        "or multipart/form-data with exactly one `file` part (buffered, up to MAX_MULTIPART_BYTES). The file is processed asynchronously: follow the job at `Location`.",
       tag: "Imports",
       scope: "imports:write",
       query: uploadQuery,

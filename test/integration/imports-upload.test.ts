@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createTenant, problemOf, request, seedProducts } from "../helpers.ts";
 import { bodyStream, getJob, type Job, jobRowsOf, storedObjectKeys, upload, uploadStream, waitForJob } from "../imports-helpers.ts";
 
@@ -33,6 +33,18 @@ function postForm(key: string, form: FormData, query = "", headers: Record<strin
 async function productSkus(tenantId: string): Promise<string[]> {
   const { results } = await env.DB.prepare("SELECT sku FROM products WHERE tenant_id = ? ORDER BY sku_key").bind(tenantId).all<{ sku: string }>();
   return results.map((r) => r.sku);
+}
+
+/** Runs `send`, which interrupts an upload: the one warning that logs is asserted here rather than printed. */
+async function interrupted<T>(send: () => Promise<T>): Promise<T> {
+  const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+  try {
+    const result = await send();
+    expect(warn.mock.calls.map(([line]) => (JSON.parse(String(line)) as { msg: string }).msg)).toEqual(["upload interrupted"]);
+    return result;
+  } finally {
+    warn.mockRestore();
+  }
 }
 
 /** Nothing of an upload was kept: no job row, no stored object. */
@@ -143,7 +155,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
   it("takes a file of exactly MAX_UPLOAD_BYTES as within the limit", async () => {
     const t = await createTenant();
     // Declared at the limit but cut short: not a 413, so the size check is inclusive; the short body is then an interrupted upload.
-    const res = await uploadStream(t.key, bodyStream([CSV]), { length: MAX_UPLOAD });
+    const res = await interrupted(() => uploadStream(t.key, bodyStream([CSV]), { length: MAX_UPLOAD }));
     expect(res.status).toBe(400);
     expect((await problemOf(res)).type).toBe("/problems/upload-interrupted");
     expect(await storedObjectKeys(t.tenantId)).toEqual([]);
@@ -682,7 +694,7 @@ describe("POST /api/v1/products/import: Idempotency-Key", () => {
 
   it("frees the key when the upload fails, so the client can retry with it", async () => {
     const t = await createTenant();
-    const broken = await uploadStream(t.key, bodyStream([CSV.slice(0, 10)]), { length: bytes(CSV), headers: idem("retry-me") });
+    const broken = await interrupted(() => uploadStream(t.key, bodyStream([CSV.slice(0, 10)]), { length: bytes(CSV), headers: idem("retry-me") }));
     expect(broken.status).toBe(400);
     const retry = await upload(t.key, CSV, { headers: idem("retry-me") });
     expect(retry.headers.get("idempotent-replayed")).toBeNull();
@@ -703,7 +715,7 @@ describe("POST /api/v1/products/import: an upload that breaks midway", () => {
       addEventListener("unhandledrejection", onUnhandled);
       let res: Response;
       try {
-        res = await uploadStream(t.key, stream(), { length: bytes(CSV) });
+        res = await interrupted(() => uploadStream(t.key, stream(), { length: bytes(CSV) }));
         await new Promise((r) => setTimeout(r, 50));
       } finally {
         removeEventListener("unhandledrejection", onUnhandled);
