@@ -157,6 +157,7 @@ function textOf(value: unknown, ctx: Ctx, label: string): string | undefined {
 // Field parsers (module-level so no closures are created per row)
 
 const SKU = /^[\x21-\x7E]+$/;
+const SKU_RULE = `1 to ${productLimits.skuLength} printable ASCII characters without spaces (unaccented letters, digits and ASCII punctuation)`;
 const WHITESPACE = /\s/;
 const NON_PRINTABLE_ASCII = /[^\x21-\x7E]/u;
 
@@ -482,10 +483,20 @@ function isHighSurrogate(c: number): boolean {
 // ---------------------------------------------------------------------------
 // API response
 
+/**
+ * A SKU as the API takes it (a path parameter): the rows' SKU rule, without the trimming a file cell gets. Only ASCII,
+ * so case-insensitive lookups cannot match through Unicode case folding (the Kelvin sign lower-cases to "k").
+ */
+export const skuSchema = z
+  .string()
+  .min(1, { error: `must be ${SKU_RULE}`, abort: true })
+  .max(productLimits.skuLength, { error: `must be ${SKU_RULE}`, abort: true })
+  .regex(SKU, { error: `must be ${SKU_RULE}` });
+
 /** A product as the API returns it; registered as "Product" for OpenAPI documents. */
 export const productResponseSchema = z
   .object({
-    sku: z.string().min(1).max(productLimits.skuLength).meta({ description: "Stock keeping unit, unique per shop (case-insensitive).", examples: ["TSHIRT-RED-M"] }),
+    sku: skuSchema.meta({ description: "Stock keeping unit, unique per shop (case-insensitive).", examples: ["TSHIRT-RED-M"] }),
     name: z.string().min(1).max(productLimits.nameLength),
     description: z.string().max(productLimits.descriptionLength).nullable(),
     price: z

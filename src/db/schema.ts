@@ -129,10 +129,14 @@ export const idempotencyKeys = sqliteTable(
   {
     tenantId: text("tenant_id").notNull(),
     key: text("key").notNull(),
+    // SHA-256 of what the request says before its body is read (type, length, file name, options).
     fingerprint: text("fingerprint").notNull(),
     // Null while the first request is still being accepted.
     responseStatus: integer("response_status"),
     responseBody: text("response_body"),
+    // SHA-256 of the uploaded file's bytes, known once the body has been read: a repeat is replayed only with the same
+    // content. Null while the first request is being accepted.
+    contentHash: text("content_hash"),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
   },

@@ -1,5 +1,6 @@
 // Accepting an upload: job row (pending) → file streamed into R2 → job queued + first message.
 // Whatever breaks midway, the job ends `failed` with a reason and no partial object is left behind.
+import { z } from "zod";
 import { newId } from "../auth/keys.ts";
 import type { Env } from "../config.ts";
 import type { Db } from "../db/client.ts";
@@ -8,6 +9,45 @@ import type { JobOptions } from "./job.ts";
 import { loggedError } from "../log-error.ts";
 
 export type ImportFormat = "csv" | "ndjson";
+
+// ---------------------------------------------------------------------------
+// File names: shown on every job, so bounded and free of characters that rewrite what a reader sees.
+
+/** The longest file name a job keeps, in characters (code points). */
+export const FILE_NAME_MAX_LENGTH = 255;
+// C0 and C1 controls and DEL (line breaks, tabs, escapes), and the bidirectional controls that can disguise an extension.
+const CONTROL_CHARACTERS = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/gu;
+const FILE_NAME_RULE = `at most ${FILE_NAME_MAX_LENGTH} characters without control characters (line breaks, tabs, bidirectional controls)`;
+
+function isTooLong(name: string): boolean {
+  // Code points never outnumber UTF-16 units, so short names skip the count; a long one is counted only up to the cap.
+  return name.length > FILE_NAME_MAX_LENGTH && firstCodePoints(name, FILE_NAME_MAX_LENGTH + 1).length > FILE_NAME_MAX_LENGTH;
+}
+
+/** The first `count` code points of `text`, never splitting a surrogate pair; reads at most 2 × count UTF-16 units. */
+function firstCodePoints(text: string, count: number): string[] {
+  return Array.from(text.slice(0, 2 * count)).slice(0, count);
+}
+
+/** The file-name rule for a name the client gives explicitly (the `filename` query parameter); zod counts code points. */
+export const fileNameSchema = z
+  .string()
+  .min(1, { error: "must not be empty", abort: true })
+  .max(FILE_NAME_MAX_LENGTH, { error: `must be ${FILE_NAME_RULE}`, abort: true })
+  .refine((name) => name.search(CONTROL_CHARACTERS) === -1, { error: `must be ${FILE_NAME_RULE}` });
+
+/**
+ * The same rule applied to the name a browser or curl put on a multipart file part, which the client did not type:
+ * control characters are removed and a long name is cut, keeping its extension. Null when nothing is left.
+ */
+export function cleanFileName(name: string): string | null {
+  const clean = name.replace(CONTROL_CHARACTERS, "");
+  if (clean === "") return null;
+  if (!isTooLong(clean)) return clean;
+  const extension = /\.[^.]{1,16}$/.exec(clean.slice(-17))?.[0] ?? "";
+  const stem = firstCodePoints(clean.slice(0, clean.length - extension.length), FILE_NAME_MAX_LENGTH - Array.from(extension).length);
+  return stem.join("") + extension;
+}
 
 export interface UploadSource {
   format: ImportFormat;
@@ -70,6 +110,47 @@ export async function acceptUpload(env: Env, db: Db, request: UploadRequest, now
     return { ok: false, job: null, failure: "not_queued", reason: NOT_QUEUED_REASON };
   }
   return { ok: true, job: queued };
+}
+
+// ---------------------------------------------------------------------------
+// Content hashes: an Idempotency-Key repeat is replayed only when its file has the same bytes.
+
+function hex(digest: ArrayBuffer): string {
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The source with its bytes hashed (SHA-256) on their way to storage, keeping the stream's backpressure; `contentHash`
+ * resolves once the whole body has passed, so it is read after the upload was stored.
+ */
+export function hashingSource(source: UploadSource): { source: UploadSource; contentHash: () => Promise<string> } {
+  const { body } = source;
+  if (body instanceof Blob) return { source, contentHash: async () => hex(await crypto.subtle.digest("SHA-256", await body.arrayBuffer())) };
+  const digest = new crypto.DigestStream("SHA-256");
+  const writer = digest.getWriter();
+  const hashed = body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      async transform(chunk, controller) {
+        await writer.write(chunk);
+        controller.enqueue(chunk);
+      },
+      flush: () => writer.close(),
+    }),
+  );
+  return { source: { ...source, body: hashed }, contentHash: async () => hex(await digest.digest) };
+}
+
+/** Reads the whole upload only to hash it; null when the body ended before (or ran past) its declared size. */
+export async function hashUpload(source: UploadSource): Promise<string | null> {
+  const { body } = source;
+  if (body instanceof Blob) return hex(await crypto.subtle.digest("SHA-256", await body.arrayBuffer()));
+  const digest = new crypto.DigestStream("SHA-256");
+  try {
+    await body.pipeTo(digest);
+  } catch {
+    return null;
+  }
+  return Number(digest.bytesWritten) === source.size ? hex(await digest.digest) : null;
 }
 
 async function storeObject(bucket: R2Bucket, key: string, source: UploadSource): Promise<void> {

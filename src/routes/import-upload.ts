@@ -7,10 +7,20 @@ import { readConfig } from "../config.ts";
 import { database } from "../db/client.ts";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from "../db/queries/idempotency.ts";
 import type { AppEnv } from "../http/context.ts";
-import { ProblemError, problems } from "../http/problem.ts";
+import { type ProblemFieldError, ProblemError, problems } from "../http/problem.ts";
 import { route } from "../http/route.ts";
 import { jobPath, jobResponseSchema, toJobJson } from "../imports/job.ts";
-import { acceptUpload, type ImportFormat, type UploadSource } from "../imports/upload.ts";
+import {
+  acceptUpload,
+  cleanFileName,
+  FILE_NAME_MAX_LENGTH,
+  fileNameSchema,
+  hashingSource,
+  hashUpload,
+  type ImportFormat,
+  INTERRUPTED_REASON,
+  type UploadSource,
+} from "../imports/upload.ts";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -19,7 +29,12 @@ const mediaTypes: Record<string, ImportFormat> = { "text/csv": "csv", "applicati
 const ACCEPTED = [...Object.keys(mediaTypes), "multipart/form-data"];
 
 const uploadQuery = z.object({
-  filename: z.string().min(1).max(255).optional().describe("The file's name, shown on the job (default: the multipart file name)."),
+  filename: fileNameSchema
+    .optional()
+    .describe(
+      `The file's name, shown on the job: at most ${FILE_NAME_MAX_LENGTH} characters, no control characters (a name breaking the rule is a 400). ` +
+        `Default: the multipart part's file name, with control characters removed and cut to ${FILE_NAME_MAX_LENGTH} characters keeping its extension.`,
+    ),
   currency: z
     .string()
     .transform((c) => c.toUpperCase())
@@ -39,9 +54,13 @@ const uploadQuery = z.object({
     .describe("Validate and count everything but write no product."),
 });
 
-function mediaType(header: string | undefined): { type: string; charset: string | null } {
+/** The media type and its charset; `where` names the header or part it came from in a problem. */
+function mediaType(header: string | undefined, where: Omit<ProblemFieldError, "message">): { type: string; charset: string | null } {
   const [type = "", ...params] = (header ?? "").split(";");
-  const charset = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith("charset="));
+  const charsets = params.map((p) => p.trim().toLowerCase()).filter((p) => p.startsWith("charset="));
+  // A parameter given twice is an error (RFC 6838 4.3); picking one would guess how the bytes are encoded.
+  if (charsets.length > 1) throw problems.validation([{ ...where, message: `gives charset ${charsets.length} times; give it once` }]);
+  const charset = charsets[0];
   return { type: type.trim().toLowerCase(), charset: charset ? charset.slice(8).replace(/"/g, "") : null };
 }
 
@@ -94,7 +113,7 @@ function headerError(name: string, message: string): ProblemError {
 /** Reads what the request carries into an UploadSource, enforcing type and size limits before storing a byte. */
 async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined): Promise<UploadSource> {
   const config = readConfig(c.env);
-  const { type, charset } = mediaType(c.req.header("content-type"));
+  const { type, charset } = mediaType(c.req.header("content-type"), { location: "header", name: "content-type" });
   if (!isUtf8(charset)) throw unsupportedType(`Files must be UTF-8; the request declares charset ${charset}.`);
   const lengthHeader = c.req.header("content-length");
   const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
@@ -108,17 +127,21 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
     } catch {
       throw problems.validation([{ location: "body", name: "(body)", message: "is not valid multipart/form-data" }]);
     }
-    const file = form.get("file");
+    const files = form.getAll("file");
+    if (files.length > 1) throw problems.validation([{ location: "body", name: "file", message: `is given ${files.length} times; send one part named file` }]);
+    const file = files[0];
     if (!(file instanceof File)) throw problems.validation([{ location: "body", name: "file", message: "is required: send the file in a part named file" }]);
-    const { type: partType, charset: partCharset } = mediaType(file.type);
+    const { type: partType, charset: partCharset } = mediaType(file.type, { location: "body", name: "file" });
     // The file part's own Content-Type is what says how its bytes are encoded.
     if (!isUtf8(partCharset)) throw unsupportedType(`Files must be UTF-8; the file part declares charset ${partCharset}.`);
-    const format = mediaTypes[partType] ?? (/\.csv$/i.test(file.name) ? "csv" : /\.(nd)?jsonl?$/i.test(file.name) ? "ndjson" : undefined);
+    // Browsers and curl name the part after the local file; the client did not type it, so it is cleaned, not refused.
+    const partName = cleanFileName(file.name);
+    const format = mediaTypes[partType] ?? (/\.csv$/i.test(partName ?? "") ? "csv" : /\.(nd)?jsonl?$/i.test(partName ?? "") ? "ndjson" : undefined);
     if (!format) {
       throw unsupportedType(`The file part's type "${file.type || "(none)"}" is not supported; send text/csv or application/x-ndjson (or a .csv / .ndjson file name).`);
     }
     if (file.size === 0) throw emptyBody();
-    return { format, contentType: format === "csv" ? "text/csv" : "application/x-ndjson", fileName: fileName ?? (file.name || null), size: file.size, body: file };
+    return { format, contentType: format === "csv" ? "text/csv" : "application/x-ndjson", fileName: fileName ?? partName, size: file.size, body: file };
   }
 
   const format = mediaTypes[type];
@@ -130,6 +153,16 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
   const body = c.req.raw.body;
   if (length === 0 || !body) throw emptyBody();
   return { format, contentType: type, fileName: fileName ?? null, size: length, body };
+}
+
+function uploadFailed(failure: "interrupted" | "not_queued", reason: string): ProblemError {
+  return failure === "interrupted"
+    ? new ProblemError({ status: 400, type: "upload-interrupted", title: "Upload interrupted", detail: reason })
+    : new ProblemError({ status: 503, type: "unavailable", title: "Service unavailable", detail: reason, headers: { "retry-after": "5" } });
+}
+
+function keyReused(difference: string): ProblemError {
+  return problems.unprocessable("idempotency-key-reused", `This Idempotency-Key was already used for a different request (${difference}).`);
 }
 
 function lengthRequired(): ProblemError {
@@ -163,14 +196,14 @@ export function registerImportUploadRoute(app: Hono<AppEnv>): void {
       summary: "Upload a product file and start an import job",
       description:
         "The body is the file itself (text/csv or application/x-ndjson, streamed into storage, up to MAX_UPLOAD_BYTES, Content-Length required), " +
-        "or multipart/form-data with a `file` part (buffered, up to MAX_MULTIPART_BYTES). The file is processed asynchronously: follow the job at `Location`.",
+        "or multipart/form-data with exactly one `file` part (buffered, up to MAX_MULTIPART_BYTES). The file is processed asynchronously: follow the job at `Location`.",
       tag: "Imports",
       scope: "imports:write",
       query: uploadQuery,
       headers: {
         "Idempotency-Key": {
           description:
-            "Up to 255 printable characters, kept 24 h per tenant. A repeat with the same request returns the first response with `Idempotent-Replayed: true`; a different request with the same key is a 422; a repeat while the first is still being accepted is a 409.",
+            "Up to 255 printable characters, kept 24 h per tenant. A repeat with the same request and a file of the same content (compared by SHA-256 once its body is read; it is not stored) returns the first response with `Idempotent-Replayed: true`; a different request or other content with the same key is a 422; a repeat while the first is still being accepted is a 409.",
         },
       },
       body: {
@@ -207,31 +240,37 @@ export function registerImportUploadRoute(app: Hono<AppEnv>): void {
       const options = { currency: query.currency, delimiter: query.delimiter ?? null };
       const dryRun = query.dry_run ?? false;
 
-      if (idempotencyKey !== undefined) {
-        const print = await fingerprint([source.contentType, c.req.header("content-length"), source.fileName, options, dryRun]);
-        const claim = await claimIdempotencyKey(db, tenantId, idempotencyKey, print, Date.now(), IDEMPOTENCY_TTL_MS);
-        if (claim.kind === "replay") {
-          const id = (JSON.parse(claim.body) as { id: string }).id;
-          return jobCreatedResponse(claim.status, claim.body, id, true);
-        }
-        if (claim.kind === "in_flight") throw problems.conflict("A request with this Idempotency-Key is still being processed; retry shortly.");
-        if (claim.kind === "mismatch") {
-          throw problems.unprocessable("idempotency-key-reused", "This Idempotency-Key was already used for a different request (other file, size or options).");
-        }
+      if (idempotencyKey === undefined) {
+        const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun });
+        if (!result.ok) throw uploadFailed(result.failure, result.reason);
+        return jobCreatedResponse(202, JSON.stringify(toJobJson(result.job)), result.job.id, false);
       }
 
+      // The key is claimed on what the request says before its body is read, so a concurrent repeat is a 409 at once;
+      // the content is compared once the body has been read.
+      const print = await fingerprint([source.contentType, c.req.header("content-length"), source.fileName, options, dryRun]);
+      const claim = await claimIdempotencyKey(db, tenantId, idempotencyKey, print, Date.now(), IDEMPOTENCY_TTL_MS);
+      if (claim.kind === "in_flight") throw problems.conflict("A request with this Idempotency-Key is still being processed; retry shortly.");
+      if (claim.kind === "mismatch") throw keyReused("other file name, size, type or options");
+      if (claim.kind === "replay") {
+        // A repeat is read to the end but never stored: only its bytes tell a retry from another file of the same size.
+        const contentHash = await hashUpload(source);
+        if (contentHash === null) throw uploadFailed("interrupted", INTERRUPTED_REASON);
+        // A record without a hash was completed before content hashes were recorded; it is replayed on what it has.
+        if (claim.contentHash !== null && claim.contentHash !== contentHash) throw keyReused("a file with other content");
+        const id = (JSON.parse(claim.body) as { id: string }).id;
+        return jobCreatedResponse(claim.status, claim.body, id, true);
+      }
+
+      const hashing = hashingSource(source);
       try {
-        const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun });
-        if (!result.ok) {
-          throw result.failure === "interrupted"
-            ? new ProblemError({ status: 400, type: "upload-interrupted", title: "Upload interrupted", detail: result.reason })
-            : new ProblemError({ status: 503, type: "unavailable", title: "Service unavailable", detail: result.reason, headers: { "retry-after": "5" } });
-        }
+        const result = await acceptUpload(c.env, db, { tenantId, source: hashing.source, options, dryRun });
+        if (!result.ok) throw uploadFailed(result.failure, result.reason);
         const body = JSON.stringify(toJobJson(result.job));
-        if (idempotencyKey !== undefined) await completeIdempotencyKey(db, tenantId, idempotencyKey, 202, body);
+        await completeIdempotencyKey(db, tenantId, idempotencyKey, { status: 202, body, contentHash: await hashing.contentHash() });
         return jobCreatedResponse(202, body, result.job.id, false);
       } catch (err) {
-        if (idempotencyKey !== undefined) await releaseIdempotencyKey(db, tenantId, idempotencyKey).catch(() => undefined);
+        await releaseIdempotencyKey(db, tenantId, idempotencyKey).catch(() => undefined);
         throw err;
       }
     },

@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { formatMinor } from "../catalog/money.ts";
-import { productResponseSchema, productStatuses } from "../catalog/product.ts";
+import { productResponseSchema, productStatuses, skuSchema } from "../catalog/product.ts";
 import { database } from "../db/client.ts";
 import { getProduct, listProducts, type ProductOrder, type ProductRow } from "../db/queries/products.ts";
 import type { AppEnv } from "../http/context.ts";
@@ -49,7 +49,7 @@ function productOrder({ cursor, updated_since: since }: z.output<typeof listQuer
   return { by: "updated", since, after: cursor?.length === 2 ? cursor : undefined };
 }
 
-const skuParams = z.object({ sku: z.string().min(1).max(64).describe("The product's SKU (case-insensitive).") });
+const skuParams = z.object({ sku: skuSchema.describe("The product's SKU (case-insensitive; printable ASCII, URL-encoded where needed).") });
 
 const productPageSchema = z
   .object({ data: z.array(productResponseSchema), next_cursor: z.string().nullable() })

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createTenant, problemOf, request, seedProducts } from "../helpers.ts";
-import { bodyStream, type Job, jobRowsOf, storedObjectKeys, upload, uploadStream, waitForJob } from "../imports-helpers.ts";
+import { bodyStream, getJob, type Job, jobRowsOf, storedObjectKeys, upload, uploadStream, waitForJob } from "../imports-helpers.ts";
 
 const IMPORT = "/api/v1/products/import";
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -26,13 +26,25 @@ function multipart(file: Blob | string | null, name = "products.csv", extra: Rec
   return form;
 }
 
-function postForm(key: string, form: FormData, query = ""): Promise<Response> {
-  return request(`${IMPORT}${query}`, { method: "POST", key, body: form });
+function postForm(key: string, form: FormData, query = "", headers: Record<string, string> = {}): Promise<Response> {
+  return request(`${IMPORT}${query}`, { method: "POST", key, body: form, headers });
 }
 
 async function productSkus(tenantId: string): Promise<string[]> {
   const { results } = await env.DB.prepare("SELECT sku FROM products WHERE tenant_id = ? ORDER BY sku_key").bind(tenantId).all<{ sku: string }>();
   return results.map((r) => r.sku);
+}
+
+/** Runs `send`, which interrupts an upload: the one warning that logs is asserted here rather than printed. */
+async function interrupted<T>(send: () => Promise<T>): Promise<T> {
+  const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+  try {
+    const result = await send();
+    expect(warn.mock.calls.map(([line]) => (JSON.parse(String(line)) as { msg: string }).msg)).toEqual(["upload interrupted"]);
+    return result;
+  } finally {
+    warn.mockRestore();
+  }
 }
 
 /** Nothing of an upload was kept: no job row, no stored object. */
@@ -143,7 +155,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
   it("takes a file of exactly MAX_UPLOAD_BYTES as within the limit", async () => {
     const t = await createTenant();
     // Declared at the limit but cut short: not a 413, so the size check is inclusive; the short body is then an interrupted upload.
-    const res = await uploadStream(t.key, bodyStream([CSV]), { length: MAX_UPLOAD });
+    const res = await interrupted(() => uploadStream(t.key, bodyStream([CSV]), { length: MAX_UPLOAD }));
     expect(res.status).toBe(400);
     expect((await problemOf(res)).type).toBe("/problems/upload-interrupted");
     expect(await storedObjectKeys(t.tenantId)).toEqual([]);
@@ -189,6 +201,20 @@ describe("POST /api/v1/products/import: accepting a file", () => {
   }
 });
 
+describe("POST /api/v1/products/import: ambiguous Content-Type", () => {
+  for (const type of ["text/csv; charset=utf-8; charset=iso-8859-1", "text/csv; charset=utf-8; CHARSET=utf-8"]) {
+    it(`400 naming the header for "${type}"`, async () => {
+      const t = await createTenant();
+      const res = await upload(t.key, CSV, { type });
+      expect(res.status).toBe(400);
+      const problem = await problemOf(res);
+      expect(problem).toMatchObject({ type: "/problems/validation-error", status: 400 });
+      expect(problem.errors).toEqual([{ location: "header", name: "content-type", message: "gives charset 2 times; give it once" }]);
+      await expectNothingStored(t.tenantId);
+    });
+  }
+});
+
 describe("POST /api/v1/products/import: multipart/form-data", () => {
   it("accepts a file part, named after the part's file name", async () => {
     const t = await createTenant();
@@ -207,6 +233,53 @@ describe("POST /api/v1/products/import: multipart/form-data", () => {
     const job = await accepted(await postForm(t.key, form, "?filename=pens.ndjson"));
     expect(job).toMatchObject({ format: "ndjson", file_name: "pens.ndjson" });
     expect(await waitForJob(t.key, job.id)).toMatchObject({ status: "completed", created: 1 });
+  });
+
+  it("cuts a long part file name to 255 characters keeping its extension, in every response that shows it", async () => {
+    const t = await createTenant();
+    const huge = `${"x".repeat(1_000_000)}.csv`;
+    const job = await accepted(await postForm(t.key, multipart(CSV, huge)));
+    const cut = `${"x".repeat(251)}.csv`;
+    expect(job.file_name).toBe(cut);
+    const list = (await (await request(IMPORT, { key: t.key })).json()) as { data: Job[] };
+    expect(list.data.map((j) => j.file_name)).toEqual([cut]);
+    const status = (await (await request(`${IMPORT}/status`, { key: t.key })).json()) as { last_jobs: Job[] };
+    expect(status.last_jobs.map((j) => j.file_name)).toEqual([cut]);
+    expect((await getJob(t.key, job.id)).file_name).toBe(cut);
+    // Characters are code points: a name of emoji is cut between them, never inside a surrogate pair.
+    const emoji = await accepted(await postForm(t.key, multipart(CSV, `${"\u{1F4E6}".repeat(300)}.ndjson`)));
+    expect(emoji.file_name).toBe(`${"\u{1F4E6}".repeat(248)}.ndjson`);
+  });
+
+  it("removes control characters from the part's file name", async () => {
+    const t = await createTenant();
+    // Raw controls go, and so does the right-to-left override that would show the name's end reversed.
+    const job = await accepted(await postForm(t.key, multipart(CSV, "cat\u0001al\u007fog\t\u009b\u202e.csv")));
+    expect(job.file_name).toBe("catalog.csv");
+    const none = await accepted(await postForm(t.key, multipart(CSV, "\u0007\u0008")));
+    expect(none.file_name).toBeNull();
+  });
+
+  it("400 naming file for two file parts, storing nothing", async () => {
+    const t = await createTenant();
+    const form = multipart(CSV, "a.csv");
+    form.append("file", new File(["sku,name,price\nZ-1,Other,1\n"], "b.csv", { type: "text/csv" }));
+    const res = await postForm(t.key, form);
+    expect(res.status).toBe(400);
+    const problem = await problemOf(res);
+    expect(problem).toMatchObject({ type: "/problems/validation-error", status: 400 });
+    expect(problem.errors).toEqual([{ location: "body", name: "file", message: "is given 2 times; send one part named file" }]);
+    await expectNothingStored(t.tenantId);
+  });
+
+  it("400 naming file for a file part whose Content-Type gives charset twice", async () => {
+    const t = await createTenant();
+    const form = new FormData();
+    form.append("file", new File([CSV], "a.csv", { type: "text/csv; charset=utf-8; charset=iso-8859-1" }));
+    const res = await postForm(t.key, form);
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).errors).toEqual([{ location: "body", name: "file", message: "gives charset 2 times; give it once" }]);
+    await expectNothingStored(t.tenantId);
   });
 
   it("400 naming file when the file part is missing", async () => {
@@ -315,6 +388,13 @@ describe("POST /api/v1/products/import: options", () => {
     expect(await res.json()).toMatchObject({ file_name: "spring catalog.csv", options: { currency: "EUR", delimiter: ";" } });
   });
 
+  it("takes a filename of 255 characters, counted as code points", async () => {
+    const t = await createTenant();
+    const name = `${"\u{1F4E6}".repeat(251)}.csv`;
+    const job = await accepted(await upload(t.key, CSV, { query: `filename=${encodeURIComponent(name)}` }));
+    expect(job.file_name).toBe(name);
+  });
+
   it("applies the currency to rows without one and parses with the chosen delimiter", async () => {
     const t = await createTenant();
     const job = await accepted(await upload(t.key, "sku;name;price;currency\nS-1;Soap, lavender;4.50;\nS-2;Brush;3;USD\n", { query: "currency=EUR&delimiter=%3B" }));
@@ -367,7 +447,11 @@ describe("POST /api/v1/products/import: options", () => {
     ["delimiter=%5Ct", "delimiter", /tab/],
     ["dry_run=yes", "dry_run", /true or false/],
     ["filename=", "filename", /./],
-    [`filename=${"f".repeat(256)}`, "filename", /./],
+    [`filename=${"f".repeat(256)}`, "filename", /at most 255 characters/],
+    ["filename=a%0Ab.csv", "filename", /control characters/],
+    ["filename=a%09b.csv", "filename", /control characters/],
+    ["filename=a%00b.csv", "filename", /control characters/],
+    ["filename=invoice%E2%80%AEvsc.exe", "filename", /control characters/],
     ["dry_run=true&dry_run=false", "dry_run", /once/],
     ["currency=USD&currency=EUR", "currency", /once/],
   ];
@@ -454,6 +538,70 @@ describe("POST /api/v1/products/import: Idempotency-Key", () => {
       expect((await jobRowsOf(t.tenantId)).map((j) => j.id)).toEqual([first.id]);
     });
   }
+
+  it("422 for the same key with other content of the same length, creating no job and storing nothing", async () => {
+    const t = await createTenant();
+    const first = await accepted(await upload(t.key, CSV, { headers: idem("same-size") }));
+    const other = CSV.replace("A-1", "A-9");
+    expect(bytes(other)).toBe(bytes(CSV));
+    const res = await upload(t.key, other, { headers: idem("same-size") });
+    expect(res.status).toBe(422);
+    expect(res.headers.get("idempotent-replayed")).toBeNull();
+    expect(await problemOf(res)).toMatchObject({ type: "/problems/idempotency-key-reused", status: 422, detail: expect.stringContaining("content") });
+    expect((await jobRowsOf(t.tenantId)).map((j) => j.id)).toEqual([first.id]);
+    expect(await storedObjectKeys(t.tenantId)).toEqual([`${t.tenantId}/${first.id}`]);
+    // The key still belongs to the first request: its content is replayed.
+    const again = await upload(t.key, CSV, { headers: idem("same-size") });
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await again.json()) as Job).id).toBe(first.id);
+    expect(await storedObjectKeys(t.tenantId)).toEqual([`${t.tenantId}/${first.id}`]);
+  });
+
+  it("compares a multipart repeat by the file part's content", async () => {
+    const t = await createTenant();
+    const first = await accepted(await postForm(t.key, multipart(CSV), "", idem("form")));
+    const replay = await postForm(t.key, multipart(CSV), "", idem("form"));
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await replay.json()) as Job).id).toBe(first.id);
+    const other = await postForm(t.key, multipart(CSV.replace("Mug", "Cup")), "", idem("form"));
+    expect(other.status).toBe(422);
+    expect((await problemOf(other)).type).toBe("/problems/idempotency-key-reused");
+    expect((await jobRowsOf(t.tenantId)).map((j) => j.id)).toEqual([first.id]);
+    expect(await storedObjectKeys(t.tenantId)).toEqual([`${t.tenantId}/${first.id}`]);
+  });
+
+  it("a repeat whose body breaks off is an interrupted upload that leaves the key with the first request", async () => {
+    const t = await createTenant();
+    const first = await accepted(await upload(t.key, CSV, { headers: idem("cut-repeat") }));
+    const broken = await uploadStream(t.key, bodyStream([CSV.slice(0, 10)]), { length: bytes(CSV), headers: idem("cut-repeat") });
+    expect(broken.status).toBe(400);
+    expect(await problemOf(broken)).toMatchObject({ type: "/problems/upload-interrupted", detail: INTERRUPTED });
+    expect((await jobRowsOf(t.tenantId)).map((j) => j.id)).toEqual([first.id]);
+    const again = await upload(t.key, CSV, { headers: idem("cut-repeat") });
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await again.json()) as Job).id).toBe(first.id);
+  });
+
+  it("records the SHA-256 of the accepted file with the key", async () => {
+    const t = await createTenant();
+    await accepted(await upload(t.key, CSV, { headers: idem("hashed") }));
+    const row = await env.DB.prepare("SELECT content_hash FROM idempotency_keys WHERE tenant_id = ? AND key = ?")
+      .bind(t.tenantId, "hashed")
+      .first<{ content_hash: string }>();
+    const expected = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(CSV)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    expect(row?.content_hash).toBe(expected);
+  });
+
+  it("replays a record kept from before content hashes on what it recorded", async () => {
+    const t = await createTenant();
+    const first = await accepted(await upload(t.key, CSV, { headers: idem("legacy") }));
+    await env.DB.prepare("UPDATE idempotency_keys SET content_hash = NULL WHERE tenant_id = ? AND key = ?").bind(t.tenantId, "legacy").run();
+    const replay = await upload(t.key, CSV.replace("A-1", "A-9"), { headers: idem("legacy") });
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await replay.json()) as Job).id).toBe(first.id);
+    expect(await storedObjectKeys(t.tenantId)).toEqual([`${t.tenantId}/${first.id}`]);
+  });
 
   it("409 for a repeat while the first request is still being accepted", async () => {
     const t = await createTenant();
@@ -545,7 +693,7 @@ describe("POST /api/v1/products/import: Idempotency-Key", () => {
 
   it("frees the key when the upload fails, so the client can retry with it", async () => {
     const t = await createTenant();
-    const broken = await uploadStream(t.key, bodyStream([CSV.slice(0, 10)]), { length: bytes(CSV), headers: idem("retry-me") });
+    const broken = await interrupted(() => uploadStream(t.key, bodyStream([CSV.slice(0, 10)]), { length: bytes(CSV), headers: idem("retry-me") }));
     expect(broken.status).toBe(400);
     const retry = await upload(t.key, CSV, { headers: idem("retry-me") });
     expect(retry.headers.get("idempotent-replayed")).toBeNull();
@@ -566,7 +714,7 @@ describe("POST /api/v1/products/import: an upload that breaks midway", () => {
       addEventListener("unhandledrejection", onUnhandled);
       let res: Response;
       try {
-        res = await uploadStream(t.key, stream(), { length: bytes(CSV) });
+        res = await interrupted(() => uploadStream(t.key, stream(), { length: bytes(CSV) }));
         await new Promise((r) => setTimeout(r, 50));
       } finally {
         removeEventListener("unhandledrejection", onUnhandled);

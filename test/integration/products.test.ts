@@ -244,6 +244,21 @@ describe("GET /api/v1/products/{sku}", () => {
     expect(await percent.json()).toMatchObject({ sku: "C%D" });
   });
 
+  it("400 naming path sku for a SKU that is not printable ASCII, instead of finding a product through Unicode case folding", async () => {
+    const t = await createTenant(["products:read"]);
+    await seedProducts(t.tenantId, [{ sku: "KIT-1" }]);
+    // U+212A KELVIN SIGN lower-cases to an ASCII "k": "\u212AIT-1".toLowerCase() is "kit-1".
+    expect("\u212AIT-1".toLowerCase()).toBe("kit-1");
+    for (const path of ["%E2%84%AAIT-1", "KIT%201", "KIT%0A1", "caf%C3%A9", "K".repeat(65)]) {
+      const res = await request(`/api/v1/products/${path}`, { key: t.key });
+      expect(res.status, path).toBe(400);
+      const problem = await problemOf(res);
+      expect(problem).toMatchObject({ type: "/problems/validation-error", title: "Invalid request", status: 400 });
+      expect(problem.errors).toEqual([{ location: "path", name: "sku", message: expect.stringContaining("printable ASCII characters without spaces") }]);
+    }
+    expect((await request("/api/v1/products/kit-1", { key: t.key })).status).toBe(200);
+  });
+
   it("answers another tenant's product exactly like a missing one", async () => {
     const owner = await createTenant(["products:read"]);
     const other = await createTenant(["products:read"]);

@@ -4,7 +4,8 @@ import { idempotencyKeys } from "../schema.ts";
 
 export type IdempotencyClaim =
   | { kind: "claimed" }
-  | { kind: "replay"; status: number; body: string }
+  /** The earlier request with this key and fingerprint was accepted; `contentHash` is what its file hashed to. */
+  | { kind: "replay"; status: number; body: string; contentHash: string | null }
   | { kind: "in_flight" }
   | { kind: "mismatch" };
 
@@ -35,13 +36,19 @@ export async function claimIdempotencyKey(
   if (!record) return { kind: "in_flight" };
   if (record.fingerprint !== fingerprint) return { kind: "mismatch" };
   if (record.responseStatus === null || record.responseBody === null) return { kind: "in_flight" };
-  return { kind: "replay", status: record.responseStatus, body: record.responseBody };
+  return { kind: "replay", status: record.responseStatus, body: record.responseBody, contentHash: record.contentHash };
 }
 
-export async function completeIdempotencyKey(db: Db, tenantId: string, key: string, status: number, body: string): Promise<void> {
+/** Records the response to replay and the content hash a repeat must match. */
+export async function completeIdempotencyKey(
+  db: Db,
+  tenantId: string,
+  key: string,
+  response: { status: number; body: string; contentHash: string },
+): Promise<void> {
   await db
     .update(idempotencyKeys)
-    .set({ responseStatus: status, responseBody: body })
+    .set({ responseStatus: response.status, responseBody: response.body, contentHash: response.contentHash })
     .where(and(eq(idempotencyKeys.tenantId, tenantId), eq(idempotencyKeys.key, key)));
 }
 
