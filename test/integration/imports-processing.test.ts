@@ -11,6 +11,7 @@ import {
   productRecords,
   runJob,
   storedErrors,
+  tricklingUploads,
 } from "../consumer-helpers.ts";
 import type { ProductResponse } from "../../src/catalog/product.ts";
 import { createTenant, request } from "../helpers.ts";
@@ -102,6 +103,24 @@ describe("job lifecycle", () => {
     expect(job.failure_reason).toMatch(/line 3\b/i);
     expect(job.failure_reason).toMatch(/never closed/);
     expect(job.failure_reason).not.toMatch(/Line 3: The quoted field that starts on line 3/);
+  });
+
+  it("fails an over-long record with the same, first error however the stored file's bytes arrive", async () => {
+    // Line 2 opens a quote that is never closed: read on past the record limit, the quote of the last line would
+    // close it and fail that line instead.
+    const rows = Array.from({ length: 120_000 }, (_, i) => `A-${i + 2},Shirt,1\n`).join("");
+    const file = `sku,name,price\nA-1,"Shirt,1\n${rows}Z-1,"Last",1\n`;
+    const reasons: (string | null)[] = [];
+    for (const pieceBytes of [4096, file.length]) {
+      const t = await createTenant();
+      const jobId = await createQueuedJob(t.tenantId, file);
+      const consumer = consumerEnv();
+      await runJob({ ...consumer, env: { ...consumer.env, UPLOADS: tricklingUploads(env.UPLOADS, pieceBytes, 0) } }, jobId);
+      expect(await jobRecord(jobId)).toMatchObject({ status: "failed", processed_rows: 0 });
+      reasons.push((await jobRecord(jobId)).failure_reason);
+    }
+    expect(reasons[0]).toMatch(/^The record starting on line 2 is larger than the limit of .*quote \(\"\) opened on line 2 is never closed/);
+    expect(reasons[1]).toBe(reasons[0]);
   });
 
   it("fails on text after a closing quote, naming the line", async () => {

@@ -236,6 +236,25 @@ describe("CsvParser errors", () => {
     expect(justFits.records.map((r) => r.fields)).toEqual([["0123456789", "1234"]]);
   });
 
+  it("reports the same first error however the bytes are chunked: an over-long record is never scanned past the cap", async () => {
+    const options = { maxRecordBytes: 16 };
+    // The quote opened on line 2 closes on line 12, where text follows it: a scan past the cap would call that an
+    // unexpected quote on line 12 when the bytes arrive in one piece.
+    const file = bytesOf('a,b\n1,"x\n', "2,y\n".repeat(9), '3,"z"w\n');
+    const { records, error } = await expectAllSplits(file, options);
+    expect(records.map((r) => r.fields)).toEqual([["a", "b"]]);
+    expect(error).toEqual({ code: "record_too_large", line: 2 });
+    expect((parseSync([file], options).error as Error).message).toContain("quote (\") opened on line 2");
+
+    // Exactly at the cap, with CRLF, CR or no line break, a record is accepted in every chunking.
+    for (const ending of ["\r\n", "\r", ""]) {
+      const fits = await expectAllSplits(bytesOf(`${"x".repeat(16 - ending.length)}${ending}`), options);
+      expect(fits).toEqual({ records: [expect.objectContaining({ fields: ["x".repeat(16 - ending.length)] })], error: null });
+      const over = await expectAllSplits(bytesOf(`${"x".repeat(17 - ending.length)}${ending}`), options);
+      expect(over).toEqual({ records: [], error: { code: "record_too_large", line: 1 } });
+    }
+  });
+
   it("defers an error until the records before it have been returned", () => {
     const parser = new CsvParser();
     expect(parser.push(bytesOf('1\n2\n"3"x\n')).map((r) => r.fields)).toEqual([["1"], ["2"]]);

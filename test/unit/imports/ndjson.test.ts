@@ -81,6 +81,8 @@ describe("NdjsonParser errors", () => {
     const { records, error } = summarize(await parseChunks(splitAt(bytesOf('{"a":1}\n{"long":"0123456789"}\n'), [3, 9, 15]), options));
     expect(records.map((r) => r.value)).toEqual([{ a: 1 }]);
     expect(error).toEqual({ code: "record_too_large", line: 2 });
+    const everySplit = await expectAllSplits(bytesOf('{"a":1}\n{"long":"0123456789"}\n{"b":2}\n'), options);
+    expect(everySplit).toEqual({ records: [expect.objectContaining({ value: { a: 1 } })], error: { code: "record_too_large", line: 2 } });
     const withoutNewline = summarize(parseSync([bytesOf('{"long":"0123456789"}')], options));
     expect(withoutNewline.error).toEqual({ code: "record_too_large", line: 1 });
   });
