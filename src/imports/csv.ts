@@ -317,12 +317,24 @@ export function detectDelimiter(headerLine: string): CsvDelimiter {
   return best;
 }
 
-/** Detects the delimiter from the first bytes of a file (e.g. the first chunk). */
+/**
+ * Where the header line lies in the first bytes of a file: the first line with content, after a UTF-8 byte order
+ * mark and the blank lines before it, which the parser skips too. `end` (where its line break starts) is -1 while
+ * the line goes on past these bytes.
+ */
+export function headerLine(prefix: Uint8Array): { start: number; end: number } {
+  let start = prefix[0] === 0xef && prefix[1] === 0xbb && prefix[2] === 0xbf ? 3 : 0;
+  while (start < prefix.length && (prefix[start] === LF || prefix[start] === CR)) start++;
+  let end = start;
+  while (end < prefix.length && prefix[end] !== LF && prefix[end] !== CR) end++;
+  return { start, end: end < prefix.length ? end : -1 };
+}
+
+/** Detects the delimiter from the header line in the first bytes of a file (e.g. the first chunk). */
 export function detectDelimiterFromBytes(prefix: Uint8Array): CsvDelimiter {
-  let end = prefix.indexOf(LF);
-  if (end < 0) end = prefix.length;
+  const { start, end } = headerLine(prefix);
   // Lenient decoding: a malformed or cut-off character cannot change the delimiter count.
-  return detectDelimiter(new TextDecoder().decode(prefix.subarray(0, end)));
+  return detectDelimiter(new TextDecoder().decode(prefix.subarray(start, end < 0 ? prefix.length : end)));
 }
 
 function delimiterByte(delimiter: string): number {

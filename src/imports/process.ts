@@ -3,7 +3,7 @@
 import type { Config, Env } from "../config.ts";
 import { database } from "../db/client.ts";
 import { failJob, getJobById, startJob, type JobRow } from "../db/queries/jobs.ts";
-import { CsvParser, type CsvDelimiter, type CsvRecord, detectDelimiterFromBytes } from "./csv.ts";
+import { CsvParser, type CsvDelimiter, type CsvRecord, detectDelimiterFromBytes, headerLine } from "./csv.ts";
 import { type HeaderMapping, mapHeader } from "./header.ts";
 import type { JobOptions } from "./job.ts";
 import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
@@ -31,10 +31,9 @@ export class PermanentImportError extends Error {}
 const CHUNK_PARAMETER_BYTES = 1_800_000;
 // Bytes handed to the parser at a time.
 const PARSE_BYTES = 64 * 1024;
-// A CSV's delimiter is detected from its first line; a header longer than this is judged by this much of it.
+// A CSV's delimiter is detected from its header line; a header longer than this is judged by this much of it (and
+// after more blank lines than this, by this much of the file), so the bytes read ahead for it stay bounded.
 const DETECT_DELIMITER_MAX_BYTES = 64 * 1024;
-const LF = 0x0a;
-const CR = 0x0d;
 
 export async function runImportSlice(env: Env, config: Config, jobId: string): Promise<SliceOutcome> {
   const db = database(env.DB);
@@ -186,10 +185,11 @@ class ImportSlice {
     return { bytes, done: false };
   }
 
-  /** Whether the parser can be built from these first bytes: a CSV's delimiter needs its first line break. */
+  /** Whether the parser can be built from these first bytes: a CSV's delimiter needs its header line. */
   private canBuildParser(prefix: Uint8Array): boolean {
     if (this.job.format !== "csv" || this.mapping || this.options.delimiter) return true;
-    return prefix.includes(LF) || prefix.includes(CR) || prefix.length >= DETECT_DELIMITER_MAX_BYTES;
+    const { start, end } = headerLine(prefix);
+    return end >= 0 || prefix.length >= Math.min(start, DETECT_DELIMITER_MAX_BYTES) + DETECT_DELIMITER_MAX_BYTES;
   }
 
   /** Builds the parser; a CSV's first slice reads the delimiter from the first bytes unless the client chose one. */

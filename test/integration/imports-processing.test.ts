@@ -214,6 +214,18 @@ describe("CSV per RFC 4180", () => {
     expect((await products(t.key)).map((p) => [p.sku, p.name, p.price])).toEqual([["S-2", "Semi", "1.50"]]);
   });
 
+  it("detects the delimiter from the header line, also after blank lines", async () => {
+    const t = await createTenant();
+    const job = await csvJob(t.key, "\r\nsku;name;price\r\nA-1;Shirt;1\r\n");
+    expect(job).toMatchObject({ status: "completed", processed_rows: 1, created: 1, error_count: 0 });
+    const bom = await csvJob(t.key, `${BOM}\n\nsku\tname\tprice\nA-2\tTab, inc.\t2\n`);
+    expect(bom).toMatchObject({ status: "completed", created: 1, error_count: 0 });
+    expect((await products(t.key)).map((p) => [p.sku, p.name])).toEqual([
+      ["A-1", "Shirt"],
+      ["A-2", "Tab, inc."],
+    ]);
+  });
+
   it("honours an explicit ?delimiter=; where detection would guess a comma", async () => {
     // As many commas as semicolons in the header: detection keeps the comma.
     const file = "sku;name;price;notes,a,b,c\nS-1;Semi;1.50;x,y,z,w\n";

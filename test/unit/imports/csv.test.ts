@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { CsvParser, detectDelimiter, detectDelimiterFromBytes, parseCsv, type CsvParserOptions, type CsvRecord } from "../../../src/imports/csv.ts";
+import { CsvParser, detectDelimiter, detectDelimiterFromBytes, headerLine, parseCsv, type CsvParserOptions, type CsvRecord } from "../../../src/imports/csv.ts";
 import { FileFormatError } from "../../../src/imports/records.ts";
 import {
   byteLength,
@@ -284,6 +284,14 @@ describe("detectDelimiter", () => {
   it("reads the first line from raw bytes", () => {
     expect(detectDelimiterFromBytes(bytesOf([0xef, 0xbb, 0xbf], "sku;name;price\r\n1,2,3,4,5,6\n"))).toBe(";");
     expect(detectDelimiterFromBytes(bytesOf("sku\tname\tprice"))).toBe("\t");
+  });
+
+  it("reads the header line the parser uses: blank lines before it are skipped", () => {
+    expect(detectDelimiterFromBytes(bytesOf("\r\nsku;name;price\r\nA-1;Shirt;1\r\n"))).toBe(";");
+    expect(detectDelimiterFromBytes(bytesOf([0xef, 0xbb, 0xbf], "\n\r\n\rsku\tname\tprice\n1,2,3,4\n"))).toBe("\t");
+    expect(headerLine(bytesOf("\r\n\nsku;name\r\n"))).toEqual({ start: 3, end: 11 });
+    expect(headerLine(bytesOf("\r\n\nsku;na"))).toEqual({ start: 3, end: -1 });
+    expect(headerLine(bytesOf("\r\n"))).toEqual({ start: 2, end: -1 });
   });
 });
 
