@@ -16,6 +16,7 @@ import {
 import type { ProductResponse } from "../../src/catalog/product.ts";
 import { createTenant, request } from "../helpers.ts";
 import { getJob, importFile, type Job, rowErrors } from "../imports-helpers.ts";
+import { utf16Bytes } from "../unit/imports/stream-helpers.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const BOM = "\uFEFF";
@@ -94,6 +95,18 @@ describe("job lifecycle", () => {
     const t = await createTenant();
     const job = await csvJob(t.key, new Uint8Array([...utf8("sku,name,price,d"), 0xe9, ...utf8("tail\nA-1,One,1,x\n")]));
     expectFailed(job, /line 1\b.*UTF-8/i);
+  });
+
+  it("fails a UTF-16 file (with or without a byte order mark; CSV or NDJSON) saying so, not that it is not UTF-8", async () => {
+    const t = await createTenant();
+    const csv = "sku,name,price\r\nA-1,Café,1\r\n";
+    for (const file of [utf16Bytes(csv, "le", true), utf16Bytes(csv, "le", false), utf16Bytes(csv, "be", false)]) {
+      const job = await csvJob(t.key, file);
+      expectFailed(job, /^Line 1: The file is encoded as UTF-16 \((little|big)-endian\).*save it with UTF-8/);
+      expect(job.processed_rows).toBe(0);
+    }
+    const ndjson = await ndjsonJob(t.key, utf16Bytes('{"sku":"A-1","name":"Café","price":1}\n', "le", false));
+    expectFailed(ndjson, /UTF-16 \(little-endian\)/);
   });
 
   it("fails on an unterminated quote, naming the line where the quote opens", async () => {

@@ -9,6 +9,7 @@ import {
   positions,
   splitAt,
   summarize,
+  utf16Bytes,
 } from "./stream-helpers.ts";
 
 const { parseChunks, parseSync, expectAllSplits, expectResumesAfterEveryRecord } = parserHelpers<CsvRecord, CsvParserOptions>({
@@ -253,6 +254,28 @@ describe("CsvParser errors", () => {
       const over = await expectAllSplits(bytesOf(`${"x".repeat(17 - ending.length)}${ending}`), options);
       expect(over).toEqual({ records: [], error: { code: "record_too_large", line: 1 } });
     }
+  });
+
+  it("rejects a UTF-16 file, with or without a byte order mark, saying it is UTF-16", async () => {
+    const text = "sku,name,price\r\nA-1,Café,1\r\n";
+    for (const [byteOrder, name] of [["le", "little-endian"], ["be", "big-endian"]] as const) {
+      for (const bom of [true, false]) {
+        const { records, error } = await expectAllSplits(utf16Bytes(text, byteOrder, bom), {}, false);
+        expect(records).toEqual([]);
+        expect(error).toEqual({ code: "utf16", line: 1 });
+        const raw = parseSync([utf16Bytes(text, byteOrder, bom)]).error as Error;
+        expect(raw.message).toContain(`UTF-16 (${name})`);
+        expect(raw.message).toContain("UTF-8");
+      }
+    }
+  });
+
+  it("does not take UTF-8 with NUL bytes after its first characters, or a short file, for UTF-16", async () => {
+    const { records, error } = await expectAllSplits(bytesOf("sku,\0\0name\n1,a\0b\n"));
+    expect(error).toBeNull();
+    expect(records.map((r) => r.fields)).toEqual([["sku", "\0\0name"], ["1", "a\0b"]]);
+    expect(await expectAllSplits(bytesOf("a"))).toMatchObject({ error: null, records: [{ fields: ["a"] }] });
+    expect(await expectAllSplits(bytesOf("a\nb"))).toMatchObject({ error: null, records: [{ fields: ["a"] }, { fields: ["b"] }] });
   });
 
   it("defers an error until the records before it have been returned", () => {
