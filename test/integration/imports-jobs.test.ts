@@ -80,6 +80,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       rejected_rows: 1,
       error_count: 1,
       ignored_columns: [],
+      ignored_columns_truncated: false,
       failure_reason: null,
       created_at: expect.stringMatching(ISO),
       queued_at: expect.stringMatching(ISO),

@@ -17,6 +17,9 @@ import type { ProductResponse } from "../../src/catalog/product.ts";
 import { createTenant, request } from "../helpers.ts";
 import { getJob, importFile, type Job, rowErrors } from "../imports-helpers.ts";
 import { utf16Bytes } from "../unit/imports/stream-helpers.ts";
+import { database } from "../../src/db/client.ts";
+import { failJob, MAX_FAILURE_REASON_LENGTH } from "../../src/db/queries/jobs.ts";
+import { MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "../../src/imports/header.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const BOM = "\uFEFF";
@@ -267,6 +270,71 @@ describe("header", () => {
     expect(job).toMatchObject({ status: "completed", created: 1, error_count: 0 });
     expect(job.ignored_columns).toEqual(["Colour", "weight"]);
     expect((await products(t.key))[0]).toMatchObject({ sku: "H-1", name: "One", price: "9.50", image_url: "https://example.com/a.png" });
+  });
+});
+
+describe("what a file can put into a job is bounded", () => {
+  it("fails a header of 40,000 columns on its count, with a short reason", async () => {
+    const t = await createTenant();
+    const job = await csvJob(t.key, `${"sku,".repeat(40_000)}\nA-1\n`);
+    expectFailed(job, /^Line 1: The header has 40,001 columns; at most 1,000 are accepted\./);
+    expect(job.failure_reason!.length).toBeLessThan(200);
+  });
+
+  it("fails a header with a column repeated many times naming a few of its positions", async () => {
+    const t = await createTenant();
+    const job = await csvJob(t.key, `name,price,${"sku,".repeat(997)}sku\nA-1\n`);
+    expectFailed(job, /^Line 1: The header contains the column\(s\) "sku" \(columns 3, 4, 5, 6, 7 and 993 more\) more than once/);
+  });
+
+  it("fails a header without the required columns naming a few of those found, each cut", async () => {
+    const t = await createTenant();
+    const job = await csvJob(t.key, `"${"x".repeat(500_000)}",${Array.from({ length: 999 }, (_, i) => `c${i}`).join(",")}\n`);
+    expectFailed(job, /^Line 1: The header is missing the required column\(s\) "sku", "name", "price"\. Found: x+…, c0, c1, c2, c3 and 995 more\.$/);
+    expect(job.failure_reason!.length).toBeLessThan(400);
+  });
+
+  it("stores at most MAX_FAILURE_REASON_LENGTH characters of a failure reason", async () => {
+    const t = await createTenant();
+    const jobId = await createQueuedJob(t.tenantId, "sku,name,price\n");
+    expect(await failJob(database(env.DB), jobId, `Line 1: ${"x".repeat(789_000)}`)).toBe(true);
+    const job = await getJob(t.key, jobId);
+    expect(job.failure_reason).toBe(`Line 1: ${"x".repeat(MAX_FAILURE_REASON_LENGTH - 9)}…`);
+  });
+
+  const extraColumns = (n: number) => Array.from({ length: n }, (_, i) => `Extra ${i + 1}`);
+
+  it("lists at most MAX_IGNORED_COLUMNS ignored CSV columns, each cut, and says more were left out", async () => {
+    const t = await createTenant();
+    const long = "L".repeat(300);
+    const header = ["sku", "name", "price", long, ...extraColumns(MAX_COLUMNS - 4)];
+    const job = await csvJob(t.key, `${header.join(",")}\nA-1,Shirt,1${",".repeat(MAX_COLUMNS - 3)}\n`);
+    expect(job).toMatchObject({ status: "completed", created: 1, error_count: 0, ignored_columns_truncated: true });
+    expect(job.ignored_columns).toEqual([`${"L".repeat(MAX_NAME_LENGTH - 1)}…`, ...extraColumns(MAX_IGNORED_COLUMNS - 1)]);
+    const exact = await csvJob(t.key, `${["sku", "name", "price", ...extraColumns(MAX_IGNORED_COLUMNS)].join(",")}\n`);
+    expect(exact).toMatchObject({ status: "completed", ignored_columns: extraColumns(MAX_IGNORED_COLUMNS), ignored_columns_truncated: false });
+  });
+
+  it("lists NDJSON keys the same way, across chunks and slices", async () => {
+    // Each line brings a new unknown key; the list fills up in one slice and is left out of in the next ones.
+    const lines = extraColumns(MAX_IGNORED_COLUMNS + 20).map((key, i) => JSON.stringify({ sku: `N-${i}`, name: "n", price: 1, [key]: 1, "extra 1": 2 }));
+    const t = await createTenant();
+    const { snapshot, delivered } = await importDirect(t.tenantId, `${lines.join("\n")}\n`, {
+      format: "ndjson",
+      vars: { IMPORT_CHUNK_ROWS: "7", IMPORT_SLICE_ROWS: "30" },
+    });
+    expect(delivered.length).toBeGreaterThan(3);
+    expect(snapshot.counters).toMatchObject({
+      status: "completed",
+      created: MAX_IGNORED_COLUMNS + 20,
+      ignored_columns: extraColumns(MAX_IGNORED_COLUMNS),
+      ignored_columns_truncated: true,
+    });
+    const exact = await importDirect(t.tenantId, `${lines.slice(0, MAX_IGNORED_COLUMNS).join("\n")}\n`, {
+      format: "ndjson",
+      vars: { IMPORT_CHUNK_ROWS: "7", IMPORT_SLICE_ROWS: "30" },
+    });
+    expect(exact.snapshot.counters).toMatchObject({ ignored_columns: extraColumns(MAX_IGNORED_COLUMNS), ignored_columns_truncated: false });
   });
 });
 

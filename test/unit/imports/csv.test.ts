@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { CsvParser, detectDelimiter, detectDelimiterFromBytes, headerLine, parseCsv, type CsvParserOptions, type CsvRecord } from "../../../src/imports/csv.ts";
-import { FileFormatError } from "../../../src/imports/records.ts";
+import { DEFAULT_MAX_RECORD_BYTES, FileFormatError } from "../../../src/imports/records.ts";
 import {
   byteLength,
   bytesOf,
@@ -254,6 +254,17 @@ describe("CsvParser errors", () => {
       const over = await expectAllSplits(bytesOf(`${"x".repeat(17 - ending.length)}${ending}`), options);
       expect(over).toEqual({ records: [], error: { code: "record_too_large", line: 1 } });
     }
+  });
+
+  it("parses a record of 200,000 fields in one pass; the record limit bounds how wide a record can get", () => {
+    // A parser that did more than constant work per byte (or per field) would not finish this within the test timeout.
+    const wide = parseSync([bytesOf(`${"sku,".repeat(199_999)}sku\nA-1\n`)]);
+    expect(wide.error).toBeNull();
+    expect(wide.records.map((r) => r.fields.length)).toEqual([200_000, 1]);
+    const widest = bytesOf(`${",".repeat(DEFAULT_MAX_RECORD_BYTES - 1)}\n`);
+    expect(parseSync([widest]).records[0]!.fields).toHaveLength(DEFAULT_MAX_RECORD_BYTES);
+    const tooWide = bytesOf(`${",".repeat(DEFAULT_MAX_RECORD_BYTES)}\n`);
+    expect(summarize(parseSync([tooWide]))).toEqual({ records: [], error: { code: "record_too_large", line: 1 } });
   });
 
   it("rejects a UTF-16 file, with or without a byte order mark, saying it is UTF-16", async () => {
