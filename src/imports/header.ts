@@ -2,7 +2,8 @@ import { type ProductColumn, productColumns } from "../catalog/product.ts";
 import { shorten } from "../text.ts";
 
 /**
- * Maps a CSV header to the known product columns, and CSV rows to named values.
+ * Maps a CSV header to the known product columns, and CSV rows to named values; lists the columns a job ignores
+ * (CSV header columns and NDJSON keys alike).
  */
 
 // The product row schema owns the list of columns; the header only maps names onto it.

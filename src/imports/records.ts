@@ -242,7 +242,7 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
 
   private process(final: boolean): R[] {
     try {
-      if (this.atFileStart && !this.skipByteOrderMark(final)) return [];
+      if (this.atFileStart && !this.readFileStart(final)) return [];
       this.scan();
       if (final) this.scanEndOfInput();
       else if (this.window.length - this.recordStart > this.maxRecordBytes) throw this.tooLargeError();
@@ -257,7 +257,7 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
   }
 
   /** Reads how the file starts (see `fileStart`); false while more bytes are needed to tell. */
-  private skipByteOrderMark(final: boolean): boolean {
+  private readFileStart(final: boolean): boolean {
     const skip = fileStart(this.window, final);
     if (skip < 0) return false;
     this.pos = this.recordStart = skip;
@@ -344,7 +344,7 @@ function utf16ByteOrder(bytes: Uint8Array, length: number, final: boolean): "lit
   return little ? "little-endian" : "big-endian";
 }
 
-export function utf16Error(byteOrder: "little-endian" | "big-endian"): FileFormatError {
+function utf16Error(byteOrder: "little-endian" | "big-endian"): FileFormatError {
   return new FileFormatError(
     "utf16",
     1,
