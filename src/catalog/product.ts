@@ -12,6 +12,7 @@
 import { z } from "zod";
 import { checkGtin } from "./gtin.ts";
 import { decimalToMinor, isCurrencyCode, parseDecimal, type DecimalParts, type MoneyError, type MoneyErrorCode } from "./money.ts";
+import { cutText } from "../text.ts";
 
 export const productStatuses = ["active", "draft", "archived"] as const;
 export type ProductStatus = (typeof productStatuses)[number];
@@ -459,7 +460,7 @@ function displayValue(value: unknown): string {
   else if (value === null || value === undefined) text = "";
   else if (typeof value === "object") text = safeJson(value);
   else text = String(value);
-  return cut(text, productLimits.errorValueLength);
+  return cutText(text, productLimits.errorValueLength);
 }
 
 function safeJson(value: object): string {
@@ -468,16 +469,6 @@ function safeJson(value: object): string {
   } catch {
     return String(value);
   }
-}
-
-function cut(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const end = isHighSurrogate(s.charCodeAt(max - 1)) ? max - 1 : max;
-  return s.slice(0, end);
-}
-
-function isHighSurrogate(c: number): boolean {
-  return c >= 0xd800 && c <= 0xdbff;
 }
 
 // ---------------------------------------------------------------------------

@@ -87,7 +87,9 @@ export const importJobs = sqliteTable(
     // Rows rejected (each with one or more row errors); processed = created + updated + unchanged + rejected.
     rejectedRows: integer("rejected_rows").notNull().default(0),
     errorCount: integer("error_count").notNull().default(0),
+    // JSON: the ignored column names listed (bounded, see IgnoredColumns), and whether more were left out.
     ignoredColumns: text("ignored_columns").notNull().default("[]"),
+    ignoredColumnsTruncated: integer("ignored_columns_truncated", { mode: "boolean" }).notNull().default(false),
     failureReason: text("failure_reason"),
     // Invocations that ended in a transient error (the queue retries them); reported when retries run out.
     failedAttempts: integer("failed_attempts").notNull().default(0),

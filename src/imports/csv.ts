@@ -72,15 +72,23 @@ export class CsvParser extends ByteRecordParser<CsvRecord> {
     this.line = this.recordLine;
   }
 
-  /** Advances the state machine over every buffered byte. */
+  /**
+   * Advances the state machine over every buffered byte. A record in progress is never scanned past the record
+   * limit: the first of its bytes beyond it is the error, so the error a file gets does not depend on how its
+   * bytes were chunked (scanning on could meet a later, different error first), and a record's work is bounded.
+   */
   protected scan(): void {
     const bytes = this.window.bytes;
     const length = this.window.length;
     const delimiter = this.delimiter;
+    const maxRecordBytes = this.maxRecordBytes;
     let pos = this.pos;
     let state = this.state;
 
     while (pos < length) {
+      // Records end inside this loop, so the bound moves with the start of the record in progress.
+      const limit = Math.min(length, this.recordStart + maxRecordBytes + 1);
+      if (pos >= limit) break;
       if (state === FIELD_START) {
         if (bytes[pos] === QUOTE) {
           state = QUOTED;
@@ -99,17 +107,17 @@ export class CsvParser extends ByteRecordParser<CsvRecord> {
       if (state === UNQUOTED) {
         // Stray quotes in unquoted fields are kept literally, as spreadsheets do.
         b = 0;
-        while (pos < length) {
+        while (pos < limit) {
           b = bytes[pos]!;
           if (b === delimiter || b === LF || b === CR) break;
           pos++;
         }
-        if (pos === length) break;
+        if (pos === limit) break;
         const blankLine = pos === this.recordStart && b !== delimiter;
         if (!blankLine) this.addField(this.fieldStart, pos, 0);
       } else if (state === QUOTED) {
         let line = this.line;
-        while (pos < length) {
+        while (pos < limit) {
           const c = bytes[pos];
           if (c === QUOTE) break;
           if (c === LF) {
@@ -118,7 +126,7 @@ export class CsvParser extends ByteRecordParser<CsvRecord> {
           pos++;
         }
         this.line = line;
-        if (pos === length) break;
+        if (pos === limit) break;
         pos++;
         state = QUOTE_IN_QUOTED;
         continue;
@@ -149,6 +157,8 @@ export class CsvParser extends ByteRecordParser<CsvRecord> {
     }
     this.pos = pos;
     this.state = state;
+    // Stopped short of the buffered bytes: the record in progress is over the limit.
+    if (pos < length) throw this.tooLargeError();
   }
 
   protected scanEndOfInput(): void {
@@ -307,12 +317,24 @@ export function detectDelimiter(headerLine: string): CsvDelimiter {
   return best;
 }
 
-/** Detects the delimiter from the first bytes of a file (e.g. the first chunk). */
+/**
+ * Where the header line lies in the first bytes of a file: the first line with content, after a UTF-8 byte order
+ * mark and the blank lines before it, which the parser skips too. `end` (where its line break starts) is -1 while
+ * the line goes on past these bytes.
+ */
+export function headerLine(prefix: Uint8Array): { start: number; end: number } {
+  let start = prefix[0] === 0xef && prefix[1] === 0xbb && prefix[2] === 0xbf ? 3 : 0;
+  while (start < prefix.length && (prefix[start] === LF || prefix[start] === CR)) start++;
+  let end = start;
+  while (end < prefix.length && prefix[end] !== LF && prefix[end] !== CR) end++;
+  return { start, end: end < prefix.length ? end : -1 };
+}
+
+/** Detects the delimiter from the header line in the first bytes of a file (e.g. the first chunk). */
 export function detectDelimiterFromBytes(prefix: Uint8Array): CsvDelimiter {
-  let end = prefix.indexOf(LF);
-  if (end < 0) end = prefix.length;
+  const { start, end } = headerLine(prefix);
   // Lenient decoding: a malformed or cut-off character cannot change the delimiter count.
-  return detectDelimiter(new TextDecoder().decode(prefix.subarray(0, end)));
+  return detectDelimiter(new TextDecoder().decode(prefix.subarray(start, end < 0 ? prefix.length : end)));
 }
 
 function delimiterByte(delimiter: string): number {

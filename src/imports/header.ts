@@ -1,7 +1,9 @@
 import { type ProductColumn, productColumns } from "../catalog/product.ts";
+import { shorten } from "../text.ts";
 
 /**
- * Maps a CSV header to the known product columns, and CSV rows to named values.
+ * Maps a CSV header to the known product columns, and CSV rows to named values; lists the columns a job ignores
+ * (CSV header columns and NDJSON keys alike).
  */
 
 // The product row schema owns the list of columns; the header only maps names onto it.
@@ -11,6 +13,18 @@ export type { ProductColumn };
 
 export const REQUIRED_COLUMNS: readonly ProductColumn[] = ["sku", "name", "price"];
 
+/**
+ * Most columns a CSV header may have. A product has a dozen fields; a wider header is a file made for something
+ * else, and each of its rows would be mapped column by column.
+ */
+export const MAX_COLUMNS = 1000;
+/** Most ignored column names a job lists (CSV header columns or NDJSON keys); see IgnoredColumns. */
+export const MAX_IGNORED_COLUMNS = 100;
+/** Longest column name repeated back (in ignored_columns and in messages); a longer one is cut, ending in "…". */
+export const MAX_NAME_LENGTH = 100;
+/** Names (and positions of each) a header error lists at most; the rest are counted. */
+const MAX_LISTED = 5;
+
 export interface HeaderMapping {
   ok: true;
   /** Per header position: the known column it holds, or null if ignored. */
@@ -19,7 +33,7 @@ export interface HeaderMapping {
   ignored: string[];
 }
 
-export type HeaderErrorCode = "missing_columns" | "duplicate_columns" | "empty_header";
+export type HeaderErrorCode = "missing_columns" | "duplicate_columns" | "empty_header" | "too_many_columns";
 
 export interface HeaderError {
   ok: false;
@@ -35,7 +49,7 @@ export type MappedRow =
 
 const KNOWN = new Set<string>(KNOWN_COLUMNS);
 
-function isKnownColumn(name: string): name is ProductColumn {
+export function isKnownColumn(name: string): name is ProductColumn {
   return KNOWN.has(name);
 }
 
@@ -43,8 +57,25 @@ export function normalizeColumnName(name: string): string {
   return name.trim().toLowerCase();
 }
 
-/** Maps header fields to known columns (names are trimmed and lower-cased). */
+/** A column name as messages and ignored_columns repeat it: bounded in length. */
+export function displayName(name: string): string {
+  return shorten(name, MAX_NAME_LENGTH);
+}
+
+/**
+ * Maps header fields to known columns (names are trimmed and lower-cased). Linear in the number of columns, and a
+ * header over MAX_COLUMNS is rejected before any of its columns is looked at.
+ */
 export function mapHeader(fields: readonly string[]): HeaderMapping | HeaderError {
+  if (fields.length > MAX_COLUMNS) {
+    return {
+      ok: false,
+      code: "too_many_columns",
+      message:
+        `The header has ${formatCount(fields.length)} columns; at most ${formatCount(MAX_COLUMNS)} are accepted. ` +
+        "Keep the product columns (sku, name, price, …) and remove the others.",
+    };
+  }
   const names = fields.map((field) => field.trim());
   if (names.every((name) => name === "")) {
     return {
@@ -70,15 +101,18 @@ export function mapHeader(fields: readonly string[]): HeaderMapping | HeaderErro
 function findDuplicates(columns: readonly (ProductColumn | null)[]): HeaderError | null {
   const positions = new Map<ProductColumn, number[]>();
   columns.forEach((column, index) => {
-    if (column !== null) positions.set(column, [...(positions.get(column) ?? []), index + 1]);
+    if (column === null) return;
+    const at = positions.get(column);
+    if (at) at.push(index + 1);
+    else positions.set(column, [index + 1]);
   });
   const duplicates = [...positions].filter(([, at]) => at.length > 1);
   if (duplicates.length === 0) return null;
-  const described = duplicates.map(([column, at]) => `"${column}" (columns ${joinWithAnd(at.map(String))})`);
+  const described = duplicates.map(([column, at]) => `"${column}" (columns ${listed(at.map(String), "more")})`);
   return {
     ok: false,
     code: "duplicate_columns",
-    message: `The header contains the column(s) ${joinWithAnd(described)} more than once. Keep one of each.`,
+    message: `The header contains the column(s) ${listed(described, "other columns")} more than once. Keep one of each.`,
   };
 }
 
@@ -95,13 +129,58 @@ function findMissing(columns: readonly (ProductColumn | null)[], names: readonly
     code: "missing_columns",
     message:
       `The header is missing the required column(s) ${missing.map((name) => `"${name}"`).join(", ")}. ` +
-      `Found: ${found.join(", ")}.${hint}`,
+      `Found: ${listed(found.map(displayName), "more", ", ")}.${hint}`,
   };
 }
 
-function joinWithAnd(items: readonly string[]): string {
+/**
+ * The first MAX_LISTED items, the rest counted: "1, 2, 3, 4, 5 and 995 more". With fewer, all of them joined with
+ * `last` before the last one ("1 and 7").
+ */
+function listed(items: readonly string[], more: string, last = " and "): string {
+  if (items.length > MAX_LISTED) return `${items.slice(0, MAX_LISTED).join(", ")} and ${formatCount(items.length - MAX_LISTED)} ${more}`;
   if (items.length <= 1) return items.join("");
-  return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+  return `${items.slice(0, -1).join(", ")}${last}${items[items.length - 1]}`;
+}
+
+function formatCount(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/**
+ * The ignored column names a job lists, the same way for CSV header columns and NDJSON keys: each name once
+ * whatever its case and surrounding spaces, as first spelled, cut to MAX_NAME_LENGTH, at most MAX_IGNORED_COLUMNS
+ * names; `truncated` once a name had to be left out. What it holds is what a job stores, so a continuation carries
+ * on from the stored list.
+ */
+export class IgnoredColumns {
+  readonly names: string[] = [];
+  truncated: boolean;
+  /** The listed names as spelled: the common case of a key seen again costs one lookup. */
+  private readonly spelled = new Set<string>();
+  private readonly keys = new Set<string>();
+
+  constructor(names: readonly string[] = [], truncated = false) {
+    this.truncated = truncated;
+    for (const name of names) this.add(name);
+  }
+
+  add(name: string): void {
+    if (this.spelled.has(name)) return;
+    const full = this.names.length >= MAX_IGNORED_COLUMNS;
+    // Full and already marked: nothing this name could change.
+    if (full && this.truncated) return;
+    const shown = displayName(name);
+    const key = normalizeColumnName(shown);
+    if (key === "" || this.keys.has(key)) return;
+    if (full) {
+      this.truncated = true;
+      return;
+    }
+    this.names.push(shown);
+    this.spelled.add(name);
+    this.keys.add(key);
+  }
 }
 
 /**

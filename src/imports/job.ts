@@ -1,7 +1,8 @@
 // The import job as clients see it: one zod schema for the JSON (documented in OpenAPI) and its mapping.
 import { z } from "zod";
 import { jobStatuses } from "../db/schema.ts";
-import type { JobRow } from "../db/queries/jobs.ts";
+import { type JobRow, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
+import { MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
 
 export const jobOptionsSchema = z
   .object({
@@ -30,8 +31,17 @@ export const jobResponseSchema = z
     unchanged: z.number().int(),
     rejected_rows: z.number().int().describe("Rows not imported because of errors; processed_rows = created + updated + unchanged + rejected_rows."),
     error_count: z.number().int().describe("Row errors found (a rejected row has one or more); the first 1,000 are stored."),
-    ignored_columns: z.array(z.string()).describe("Header columns that are not product fields."),
-    failure_reason: z.string().nullable(),
+    ignored_columns: z
+      .array(z.string())
+      .describe(
+        `Columns of the CSV header (keys of the NDJSON objects) that are not product fields: each once whatever its case, ` +
+          `as first spelled, cut to ${MAX_NAME_LENGTH} characters; at most ${MAX_IGNORED_COLUMNS}.`,
+      ),
+    ignored_columns_truncated: z.boolean().describe(`True when the file had more ignored columns than ignored_columns lists (${MAX_IGNORED_COLUMNS}).`),
+    failure_reason: z
+      .string()
+      .nullable()
+      .describe(`Why the job failed, naming the line where there is one; at most ${MAX_FAILURE_REASON_LENGTH} characters. Null unless failed.`),
     created_at: z.string(),
     queued_at: timestamp,
     started_at: timestamp,
@@ -66,6 +76,7 @@ export function toJobJson(job: JobRow): JobJson {
     rejected_rows: job.rejectedRows,
     error_count: job.errorCount,
     ignored_columns: JSON.parse(job.ignoredColumns) as string[],
+    ignored_columns_truncated: job.ignoredColumnsTruncated,
     failure_reason: job.failureReason,
     created_at: new Date(job.createdAt).toISOString(),
     queued_at: iso(job.queuedAt),

@@ -3,8 +3,8 @@
 import type { Config, Env } from "../config.ts";
 import { database } from "../db/client.ts";
 import { failJob, getJobById, startJob, type JobRow } from "../db/queries/jobs.ts";
-import { CsvParser, type CsvDelimiter, type CsvRecord, detectDelimiterFromBytes } from "./csv.ts";
-import { type HeaderMapping, mapHeader } from "./header.ts";
+import { CsvParser, type CsvDelimiter, type CsvRecord, detectDelimiterFromBytes, headerLine } from "./csv.ts";
+import { type HeaderMapping, IgnoredColumns, mapHeader } from "./header.ts";
 import type { JobOptions } from "./job.ts";
 import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
 import { ObjectGoneError, RangedObjectReader } from "./object-reader.ts";
@@ -31,10 +31,9 @@ export class PermanentImportError extends Error {}
 const CHUNK_PARAMETER_BYTES = 1_800_000;
 // Bytes handed to the parser at a time.
 const PARSE_BYTES = 64 * 1024;
-// A CSV's delimiter is detected from its first line; a header longer than this is judged by this much of it.
+// A CSV's delimiter is detected from its header line; a header longer than this is judged by this much of it (and
+// after more blank lines than this, by this much of the file), so the bytes read ahead for it stay bounded.
 const DETECT_DELIMITER_MAX_BYTES = 64 * 1024;
-const LF = 0x0a;
-const CR = 0x0d;
 
 export async function runImportSlice(env: Env, config: Config, jobId: string): Promise<SliceOutcome> {
   const db = database(env.DB);
@@ -68,8 +67,9 @@ class ImportSlice {
   private mapping: HeaderMapping | null = null;
   private delimiter: CsvDelimiter = ",";
   private newHeader: Chunk["header"];
-  private readonly ignored: Set<string>;
-  private committedIgnored: number;
+  private readonly ignored: IgnoredColumns;
+  /** What of `ignored` is committed: a chunk carries the list when it changed. */
+  private committedIgnored: { count: number; truncated: boolean };
 
   private chunk: RowOutcome[] = [];
   private chunkEnd: Checkpoint;
@@ -84,8 +84,8 @@ class ImportSlice {
     const checkpoint = { cursorByte: job.cursorByte, cursorLine: job.cursorLine };
     this.chunkEnd = checkpoint;
     this.pipeline = new CommitPipeline(env.DB, job, checkpoint, Math.min(job.errorCount, config.maxStoredErrors), config.maxStoredErrors);
-    this.ignored = new Set(JSON.parse(job.ignoredColumns) as string[]);
-    this.committedIgnored = this.ignored.size;
+    this.ignored = new IgnoredColumns(JSON.parse(job.ignoredColumns) as string[], job.ignoredColumnsTruncated);
+    this.committedIgnored = { count: this.ignored.names.length, truncated: this.ignored.truncated };
     if (job.columns !== null) {
       this.mapping = { ok: true, columns: JSON.parse(job.columns) as HeaderMapping["columns"], ignored: [] };
       this.delimiter = (job.delimiter ?? ",") as CsvDelimiter;
@@ -186,10 +186,11 @@ class ImportSlice {
     return { bytes, done: false };
   }
 
-  /** Whether the parser can be built from these first bytes: a CSV's delimiter needs its first line break. */
+  /** Whether the parser can be built from these first bytes: a CSV's delimiter needs its header line. */
   private canBuildParser(prefix: Uint8Array): boolean {
     if (this.job.format !== "csv" || this.mapping || this.options.delimiter) return true;
-    return prefix.includes(LF) || prefix.includes(CR) || prefix.length >= DETECT_DELIMITER_MAX_BYTES;
+    const { start, end } = headerLine(prefix);
+    return end >= 0 || prefix.length >= Math.min(start, DETECT_DELIMITER_MAX_BYTES) + DETECT_DELIMITER_MAX_BYTES;
   }
 
   /** Builds the parser; a CSV's first slice reads the delimiter from the first bytes unless the client chose one. */
@@ -233,13 +234,16 @@ class ImportSlice {
   /** Hands the rows read so far to the commit pipeline; the last chunk of the file is sent even when empty. */
   private async closeChunk(last: boolean): Promise<void> {
     const chunk: Chunk = { rows: this.chunk, end: this.chunkEnd, header: this.newHeader, last };
-    if (this.ignored.size !== this.committedIgnored) chunk.ignoredColumns = [...this.ignored];
+    const ignored = this.ignored;
+    if (ignored.names.length !== this.committedIgnored.count || ignored.truncated !== this.committedIgnored.truncated) {
+      chunk.ignoredColumns = { names: [...ignored.names], truncated: ignored.truncated };
+    }
     if (chunk.rows.length === 0 && !last && !chunk.header && !chunk.ignoredColumns) return;
     this.rowsThisSlice += chunk.rows.length;
     this.chunk = [];
     this.chunkBytes = 0;
     this.newHeader = undefined;
-    this.committedIgnored = this.ignored.size;
+    this.committedIgnored = { count: ignored.names.length, truncated: ignored.truncated };
     await this.pipeline.add(chunk);
   }
 }

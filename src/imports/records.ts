@@ -49,6 +49,7 @@ export type FileFormatErrorCode =
   | "unterminated_quote"
   | "unexpected_quote"
   | "invalid_utf8"
+  | "utf16"
   | "record_too_large";
 
 /** A structural problem that makes the rest of the file unreadable. */
@@ -241,7 +242,7 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
 
   private process(final: boolean): R[] {
     try {
-      if (this.atFileStart && !this.skipByteOrderMark(final)) return [];
+      if (this.atFileStart && !this.readFileStart(final)) return [];
       this.scan();
       if (final) this.scanEndOfInput();
       else if (this.window.length - this.recordStart > this.maxRecordBytes) throw this.tooLargeError();
@@ -255,8 +256,9 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
     return records;
   }
 
-  private skipByteOrderMark(final: boolean): boolean {
-    const skip = byteOrderMarkLength(this.window, final);
+  /** Reads how the file starts (see `fileStart`); false while more bytes are needed to tell. */
+  private readFileStart(final: boolean): boolean {
+    const skip = fileStart(this.window, final);
     if (skip < 0) return false;
     this.pos = this.recordStart = skip;
     this.atFileStart = false;
@@ -297,17 +299,58 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
 }
 
 /**
- * Decides whether the window starts with a UTF-8 byte order mark.
- * Returns the number of bytes to skip (0 or 3), or -1 if more bytes are needed.
+ * Decides how the file in the window starts: returns the number of bytes to skip (3 for a UTF-8 byte order mark,
+ * else 0), or -1 if more bytes are needed. A file in UTF-16 (by its byte order mark, or without one by the NUL
+ * bytes of its first characters) is an error that says so, instead of "not UTF-8" or a header full of NULs.
  */
-export function byteOrderMarkLength(window: ByteWindow, final: boolean): number {
+export function fileStart(window: ByteWindow, final: boolean): number {
+  const bytes = window.bytes;
+  const length = window.length;
+  const utf16 = utf16ByteOrder(bytes, length, final);
+  if (utf16 === undefined) return -1;
+  if (utf16) throw utf16Error(utf16);
   const bom = [0xef, 0xbb, 0xbf];
-  const available = Math.min(window.length, 3);
+  const available = Math.min(length, 3);
   for (let i = 0; i < available; i++) {
-    if (window.bytes[i] !== bom[i]) return 0;
+    if (bytes[i] !== bom[i]) return 0;
   }
   if (available === 3) return 3;
   return final ? 0 : -1;
+}
+
+// Characters whose UTF-16 code units are looked at: enough for ASCII text (a header, a JSON object) to show its
+// NUL high (or low) bytes, far too many for UTF-8 text to have NULs in just those places.
+const UTF16_SNIFF_UNITS = 4;
+
+/**
+ * The byte order of a UTF-16 file, null when the file is not UTF-16, undefined while more bytes are needed to tell.
+ * ASCII characters in UTF-16 have one NUL byte each: after them (little-endian) or before them (big-endian).
+ */
+function utf16ByteOrder(bytes: Uint8Array, length: number, final: boolean): "little-endian" | "big-endian" | null | undefined {
+  if (length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return "little-endian";
+  if (length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return "big-endian";
+  const units = Math.min(Math.floor(length / 2), UTF16_SNIFF_UNITS);
+  let little = true;
+  let big = true;
+  for (let i = 0; i < units; i++) {
+    const first = bytes[2 * i];
+    const second = bytes[2 * i + 1];
+    little &&= first !== 0 && second === 0;
+    big &&= first === 0 && second !== 0;
+  }
+  if (!little && !big) return null;
+  if (units < UTF16_SNIFF_UNITS && !final) return undefined;
+  if (units === 0) return null;
+  return little ? "little-endian" : "big-endian";
+}
+
+function utf16Error(byteOrder: "little-endian" | "big-endian"): FileFormatError {
+  return new FileFormatError(
+    "utf16",
+    1,
+    `The file is encoded as UTF-16 (${byteOrder}), which cannot be read: save it with UTF-8 encoding ` +
+      '(for example "CSV UTF-8" in Excel, or "UTF-8" in the save dialog of a text editor) and upload it again.',
+  );
 }
 
 /** Creates the decoder used for record bytes; the parsers strip the BOM themselves. */

@@ -1,10 +1,11 @@
 // From parsed records to validated products or row errors, the same way for CSV and NDJSON.
-import { productColumns, type ProductInput, validateProductRow } from "../catalog/product.ts";
+import { productLimits, type ProductInput, validateProductRow } from "../catalog/product.ts";
+import { cutText } from "../text.ts";
 import type { CsvRecord } from "./csv.ts";
-import { type HeaderMapping, mapRow, normalizeColumnName } from "./header.ts";
+import { displayName, type HeaderMapping, type IgnoredColumns, isKnownColumn, mapRow, normalizeColumnName } from "./header.ts";
 import type { NdjsonRecord } from "./ndjson.ts";
 
-export const ERROR_VALUE_LENGTH = 200;
+export const ERROR_VALUE_LENGTH = productLimits.errorValueLength;
 
 export interface RowError {
   line: number;
@@ -53,9 +54,7 @@ export function storedFields(row: ValidRow): StoredFields {
 
 /** Cuts a value to ERROR_VALUE_LENGTH UTF-16 units, never between the two halves of a surrogate pair. */
 function cut(text: string): string {
-  if (text.length <= ERROR_VALUE_LENGTH) return text;
-  const last = text.charCodeAt(ERROR_VALUE_LENGTH - 1);
-  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? ERROR_VALUE_LENGTH - 1 : ERROR_VALUE_LENGTH);
+  return cutText(text, ERROR_VALUE_LENGTH);
 }
 
 function fromValidation(line: number, raw: Record<string, unknown>, currency: string): RowOutcome {
@@ -73,14 +72,12 @@ export function csvRow(record: CsvRecord, mapping: HeaderMapping, delimiter: str
   return fromValidation(record.line, mapped.values, currency);
 }
 
-const KNOWN = new Set<string>(productColumns);
-
 /**
- * NDJSON keys are matched like CSV header names (trimmed, case-insensitive); unknown keys are reported to
- * `ignored` (once, whatever their case). A field given twice ("sku" and "SKU") is a row error, as a CSV header
- * with a duplicate column is an error of the file.
+ * NDJSON keys are matched like CSV header names (trimmed, case-insensitive); unknown keys are listed in `ignored`
+ * (see IgnoredColumns). A field given twice ("sku" and "SKU") is a row error, as a CSV header with a duplicate
+ * column is an error of the file.
  */
-export function ndjsonRow(record: NdjsonRecord, currency: string, ignored: Set<string>): RowOutcome {
+export function ndjsonRow(record: NdjsonRecord, currency: string, ignored: IgnoredColumns): RowOutcome {
   if (!record.value) {
     const error = record.error ?? { code: "invalid_json", message: "This line is not valid JSON." };
     return { ok: false, line: record.line, errors: [{ line: record.line, column: null, code: error.code, message: error.message, value: cut(record.raw ?? "") }] };
@@ -89,14 +86,13 @@ export function ndjsonRow(record: NdjsonRecord, currency: string, ignored: Set<s
   const spelled = new Map<string, string>();
   for (const [key, value] of Object.entries(record.value)) {
     const name = normalizeColumnName(key);
-    if (!KNOWN.has(name)) {
-      const known = ignored.has(key) || [...ignored].some((seen) => normalizeColumnName(seen) === name);
-      if (!known && ignored.size < 100) ignored.add(key);
+    if (!isKnownColumn(name)) {
+      ignored.add(key);
       continue;
     }
     const earlier = spelled.get(name);
     if (earlier !== undefined) {
-      const message = `The field "${name}" is given twice in this object (as "${earlier}" and "${key}"); give it once.`;
+      const message = `The field "${name}" is given twice in this object (as "${displayName(earlier)}" and "${displayName(key)}"); give it once.`;
       return { ok: false, line: record.line, errors: [{ line: record.line, column: name, code: "duplicate_field", message, value: cut(String(value)) }] };
     }
     spelled.set(name, key);

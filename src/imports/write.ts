@@ -21,7 +21,8 @@ export interface Chunk {
   end: Checkpoint;
   /** Set on the first commit of a CSV job: the header mapping every continuation reuses. */
   header?: { columns: string; delimiter: string };
-  ignoredColumns?: string[];
+  /** Set when the job's list of ignored columns changed (see IgnoredColumns). */
+  ignoredColumns?: { names: string[]; truncated: boolean };
   /** The last chunk of the file: the job completes with it. */
   last: boolean;
 }
@@ -166,7 +167,8 @@ function jobUpdateSql(countsFromUpsert: boolean): string {
     created = created + ?6${created}, updated = updated + ?7${updated}, unchanged = unchanged + ?8${unchanged},
     rejected_rows = rejected_rows + ?9, error_count = error_count + ?10,
     heartbeat_at = ?11,
-    columns = coalesce(?12, columns), delimiter = coalesce(?13, delimiter), ignored_columns = coalesce(?14, ignored_columns),
+    columns = coalesce(?12, columns), delimiter = coalesce(?13, delimiter),
+    ignored_columns = coalesce(?14, ignored_columns), ignored_columns_truncated = coalesce(?16, ignored_columns_truncated),
     status = CASE WHEN ?15 THEN 'completed' ELSE status END,
     total_rows = CASE WHEN ?15 THEN processed_rows + ?5 ELSE total_rows END,
     finished_at = CASE WHEN ?15 THEN ?11 ELSE finished_at END
@@ -295,8 +297,9 @@ export async function commitChunk(
         now,
         chunk.header?.columns ?? null,
         chunk.header?.delimiter ?? null,
-        chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns) : null,
+        chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.names) : null,
         chunk.last ? 1 : 0,
+        chunk.ignoredColumns ? Number(chunk.ignoredColumns.truncated) : null,
       ),
   );
   const lookAhead = dryRun?.next ? compareStatement(db, ctx.tenantId, dryRun.next) : null;

@@ -80,6 +80,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       rejected_rows: 1,
       error_count: 1,
       ignored_columns: [],
+      ignored_columns_truncated: false,
       failure_reason: null,
       created_at: expect.stringMatching(ISO),
       queued_at: expect.stringMatching(ISO),
@@ -327,6 +328,15 @@ describe("GET /api/v1/products/import/{job_id}/errors as CSV", () => {
     expect(error?.value).toBe("\r=1");
     const text = await (await request(`${IMPORT}/${job.id}/errors`, { key: t.key, headers: { accept: "text/csv" } })).text();
     expect(text.endsWith(`,"'\r=1"\r\n`)).toBe(true);
+  });
+
+  it("defuses a value that starts with NUL (OWASP ASVS 5.0 V1.2.10)", async () => {
+    const t = await createTenant();
+    const job = await importFile(t.key, '{"sku":"Q-1","name":"NUL","price":"\\u0000=1+1"}\n', { type: "application/x-ndjson" });
+    const [error] = (await json<Page<RowError>>(`${IMPORT}/${job.id}/errors`, t.key)).data;
+    expect(error?.value).toBe("\0=1+1");
+    const text = await (await request(`${IMPORT}/${job.id}/errors`, { key: t.key, headers: { accept: "text/csv" } })).text();
+    expect(text.endsWith(`,'\0=1+1\r\n`)).toBe(true);
   });
 });
 

@@ -11,10 +11,15 @@ import {
   productRecords,
   runJob,
   storedErrors,
+  tricklingUploads,
 } from "../consumer-helpers.ts";
 import type { ProductResponse } from "../../src/catalog/product.ts";
 import { createTenant, request } from "../helpers.ts";
 import { getJob, importFile, type Job, rowErrors } from "../imports-helpers.ts";
+import { utf16Bytes } from "../unit/imports/stream-helpers.ts";
+import { database } from "../../src/db/client.ts";
+import { failJob, MAX_FAILURE_REASON_LENGTH } from "../../src/db/queries/jobs.ts";
+import { MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "../../src/imports/header.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const BOM = "\uFEFF";
@@ -95,6 +100,18 @@ describe("job lifecycle", () => {
     expectFailed(job, /line 1\b.*UTF-8/i);
   });
 
+  it("fails a UTF-16 file (with or without a byte order mark; CSV or NDJSON) saying so, not that it is not UTF-8", async () => {
+    const t = await createTenant();
+    const csv = "sku,name,price\r\nA-1,Café,1\r\n";
+    for (const file of [utf16Bytes(csv, "le", true), utf16Bytes(csv, "le", false), utf16Bytes(csv, "be", false)]) {
+      const job = await csvJob(t.key, file);
+      expectFailed(job, /^Line 1: The file is encoded as UTF-16 \((little|big)-endian\).*save it with UTF-8/);
+      expect(job.processed_rows).toBe(0);
+    }
+    const ndjson = await ndjsonJob(t.key, utf16Bytes('{"sku":"A-1","name":"Café","price":1}\n', "le", false));
+    expectFailed(ndjson, /UTF-16 \(little-endian\)/);
+  });
+
   it("fails on an unterminated quote, naming the line where the quote opens", async () => {
     const t = await createTenant();
     const job = await csvJob(t.key, 'sku,name,price\nA-1,One,1\nA-2,"Two,2\nA-3,Three,3\n');
@@ -102,6 +119,24 @@ describe("job lifecycle", () => {
     expect(job.failure_reason).toMatch(/line 3\b/i);
     expect(job.failure_reason).toMatch(/never closed/);
     expect(job.failure_reason).not.toMatch(/Line 3: The quoted field that starts on line 3/);
+  });
+
+  it("fails an over-long record with the same, first error however the stored file's bytes arrive", async () => {
+    // Line 2 opens a quote that is never closed: read on past the record limit, the quote of the last line would
+    // close it and fail that line instead.
+    const rows = Array.from({ length: 120_000 }, (_, i) => `A-${i + 2},Shirt,1\n`).join("");
+    const file = `sku,name,price\nA-1,"Shirt,1\n${rows}Z-1,"Last",1\n`;
+    const reasons: (string | null)[] = [];
+    for (const pieceBytes of [4096, file.length]) {
+      const t = await createTenant();
+      const jobId = await createQueuedJob(t.tenantId, file);
+      const consumer = consumerEnv();
+      await runJob({ ...consumer, env: { ...consumer.env, UPLOADS: tricklingUploads(env.UPLOADS, pieceBytes, 0) } }, jobId);
+      expect(await jobRecord(jobId)).toMatchObject({ status: "failed", processed_rows: 0 });
+      reasons.push((await jobRecord(jobId)).failure_reason);
+    }
+    expect(reasons[0]).toMatch(/^The record starting on line 2 is larger than the limit of .*quote \(\"\) opened on line 2 is never closed/);
+    expect(reasons[1]).toBe(reasons[0]);
   });
 
   it("fails on text after a closing quote, naming the line", async () => {
@@ -195,6 +230,18 @@ describe("CSV per RFC 4180", () => {
     expect((await products(t.key)).map((p) => [p.sku, p.name, p.price])).toEqual([["S-2", "Semi", "1.50"]]);
   });
 
+  it("detects the delimiter from the header line, also after blank lines", async () => {
+    const t = await createTenant();
+    const job = await csvJob(t.key, "\r\nsku;name;price\r\nA-1;Shirt;1\r\n");
+    expect(job).toMatchObject({ status: "completed", processed_rows: 1, created: 1, error_count: 0 });
+    const bom = await csvJob(t.key, `${BOM}\n\nsku\tname\tprice\nA-2\tTab, inc.\t2\n`);
+    expect(bom).toMatchObject({ status: "completed", created: 1, error_count: 0 });
+    expect((await products(t.key)).map((p) => [p.sku, p.name])).toEqual([
+      ["A-1", "Shirt"],
+      ["A-2", "Tab, inc."],
+    ]);
+  });
+
   it("honours an explicit ?delimiter=; where detection would guess a comma", async () => {
     // As many commas as semicolons in the header: detection keeps the comma.
     const file = "sku;name;price;notes,a,b,c\nS-1;Semi;1.50;x,y,z,w\n";
@@ -223,6 +270,71 @@ describe("header", () => {
     expect(job).toMatchObject({ status: "completed", created: 1, error_count: 0 });
     expect(job.ignored_columns).toEqual(["Colour", "weight"]);
     expect((await products(t.key))[0]).toMatchObject({ sku: "H-1", name: "One", price: "9.50", image_url: "https://example.com/a.png" });
+  });
+});
+
+describe("what a file can put into a job is bounded", () => {
+  it("fails a header of 40,000 columns on its count, with a short reason", async () => {
+    const t = await createTenant();
+    const job = await csvJob(t.key, `${"sku,".repeat(40_000)}\nA-1\n`);
+    expectFailed(job, /^Line 1: The header has 40,001 columns; at most 1,000 are accepted\./);
+    expect(job.failure_reason!.length).toBeLessThan(200);
+  });
+
+  it("fails a header with a column repeated many times naming a few of its positions", async () => {
+    const t = await createTenant();
+    const job = await csvJob(t.key, `name,price,${"sku,".repeat(997)}sku\nA-1\n`);
+    expectFailed(job, /^Line 1: The header contains the column\(s\) "sku" \(columns 3, 4, 5, 6, 7 and 993 more\) more than once/);
+  });
+
+  it("fails a header without the required columns naming a few of those found, each cut", async () => {
+    const t = await createTenant();
+    const job = await csvJob(t.key, `"${"x".repeat(500_000)}",${Array.from({ length: 999 }, (_, i) => `c${i}`).join(",")}\n`);
+    expectFailed(job, /^Line 1: The header is missing the required column\(s\) "sku", "name", "price"\. Found: x+…, c0, c1, c2, c3 and 995 more\.$/);
+    expect(job.failure_reason!.length).toBeLessThan(400);
+  });
+
+  it("stores at most MAX_FAILURE_REASON_LENGTH characters of a failure reason", async () => {
+    const t = await createTenant();
+    const jobId = await createQueuedJob(t.tenantId, "sku,name,price\n");
+    expect(await failJob(database(env.DB), jobId, `Line 1: ${"x".repeat(789_000)}`)).toBe(true);
+    const job = await getJob(t.key, jobId);
+    expect(job.failure_reason).toBe(`Line 1: ${"x".repeat(MAX_FAILURE_REASON_LENGTH - 9)}…`);
+  });
+
+  const extraColumns = (n: number) => Array.from({ length: n }, (_, i) => `Extra ${i + 1}`);
+
+  it("lists at most MAX_IGNORED_COLUMNS ignored CSV columns, each cut, and says more were left out", async () => {
+    const t = await createTenant();
+    const long = "L".repeat(300);
+    const header = ["sku", "name", "price", long, ...extraColumns(MAX_COLUMNS - 4)];
+    const job = await csvJob(t.key, `${header.join(",")}\nA-1,Shirt,1${",".repeat(MAX_COLUMNS - 3)}\n`);
+    expect(job).toMatchObject({ status: "completed", created: 1, error_count: 0, ignored_columns_truncated: true });
+    expect(job.ignored_columns).toEqual([`${"L".repeat(MAX_NAME_LENGTH - 1)}…`, ...extraColumns(MAX_IGNORED_COLUMNS - 1)]);
+    const exact = await csvJob(t.key, `${["sku", "name", "price", ...extraColumns(MAX_IGNORED_COLUMNS)].join(",")}\n`);
+    expect(exact).toMatchObject({ status: "completed", ignored_columns: extraColumns(MAX_IGNORED_COLUMNS), ignored_columns_truncated: false });
+  });
+
+  it("lists NDJSON keys the same way, across chunks and slices", async () => {
+    // Each line brings a new unknown key; the list fills up in one slice and is left out of in the next ones.
+    const lines = extraColumns(MAX_IGNORED_COLUMNS + 20).map((key, i) => JSON.stringify({ sku: `N-${i}`, name: "n", price: 1, [key]: 1, "extra 1": 2 }));
+    const t = await createTenant();
+    const { snapshot, delivered } = await importDirect(t.tenantId, `${lines.join("\n")}\n`, {
+      format: "ndjson",
+      vars: { IMPORT_CHUNK_ROWS: "7", IMPORT_SLICE_ROWS: "30" },
+    });
+    expect(delivered.length).toBeGreaterThan(3);
+    expect(snapshot.counters).toMatchObject({
+      status: "completed",
+      created: MAX_IGNORED_COLUMNS + 20,
+      ignored_columns: extraColumns(MAX_IGNORED_COLUMNS),
+      ignored_columns_truncated: true,
+    });
+    const exact = await importDirect(t.tenantId, `${lines.slice(0, MAX_IGNORED_COLUMNS).join("\n")}\n`, {
+      format: "ndjson",
+      vars: { IMPORT_CHUNK_ROWS: "7", IMPORT_SLICE_ROWS: "30" },
+    });
+    expect(exact.snapshot.counters).toMatchObject({ ignored_columns: extraColumns(MAX_IGNORED_COLUMNS), ignored_columns_truncated: false });
   });
 });
 

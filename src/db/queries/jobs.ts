@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, isNotNull, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
+import { shorten } from "../../text.ts";
 import { importErrors, importJobs, type JobStatus, unfinishedJobStatuses } from "../schema.ts";
 
 export type JobRow = typeof importJobs.$inferSelect;
@@ -45,11 +46,17 @@ export function listJobs(
     .limit(filter.limit + 1);
 }
 
+/**
+ * Longest failure reason stored. Reasons are bounded where they are written (a header error lists a few names, each
+ * cut); this is the last guard, so no reason can make the job JSON large.
+ */
+export const MAX_FAILURE_REASON_LENGTH = 1000;
+
 /** Moves a job that has not finished to `failed`; returns false if it had already finished. */
 export async function failJob(db: Db, jobId: string, reason: string, now = Date.now()): Promise<boolean> {
   const rows = await db
     .update(importJobs)
-    .set({ status: "failed", failureReason: reason, finishedAt: now, heartbeatAt: now })
+    .set({ status: "failed", failureReason: shorten(reason, MAX_FAILURE_REASON_LENGTH), finishedAt: now, heartbeatAt: now })
     .where(and(eq(importJobs.id, jobId), inArray(importJobs.status, unfinishedJobStatuses)))
     .returning({ id: importJobs.id });
   return rows.length > 0;

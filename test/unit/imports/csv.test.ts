@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
-import { CsvParser, detectDelimiter, detectDelimiterFromBytes, parseCsv, type CsvParserOptions, type CsvRecord } from "../../../src/imports/csv.ts";
-import { FileFormatError } from "../../../src/imports/records.ts";
+import { CsvParser, detectDelimiter, detectDelimiterFromBytes, headerLine, parseCsv, type CsvParserOptions, type CsvRecord } from "../../../src/imports/csv.ts";
+import { DEFAULT_MAX_RECORD_BYTES, FileFormatError } from "../../../src/imports/records.ts";
 import {
   byteLength,
   bytesOf,
@@ -9,6 +9,7 @@ import {
   positions,
   splitAt,
   summarize,
+  utf16Bytes,
 } from "./stream-helpers.ts";
 
 const { parseChunks, parseSync, expectAllSplits, expectResumesAfterEveryRecord } = parserHelpers<CsvRecord, CsvParserOptions>({
@@ -236,6 +237,58 @@ describe("CsvParser errors", () => {
     expect(justFits.records.map((r) => r.fields)).toEqual([["0123456789", "1234"]]);
   });
 
+  it("reports the same first error however the bytes are chunked: an over-long record is never scanned past the cap", async () => {
+    const options = { maxRecordBytes: 16 };
+    // The quote opened on line 2 closes on line 12, where text follows it: a scan past the cap would call that an
+    // unexpected quote on line 12 when the bytes arrive in one piece.
+    const file = bytesOf('a,b\n1,"x\n', "2,y\n".repeat(9), '3,"z"w\n');
+    const { records, error } = await expectAllSplits(file, options);
+    expect(records.map((r) => r.fields)).toEqual([["a", "b"]]);
+    expect(error).toEqual({ code: "record_too_large", line: 2 });
+    expect((parseSync([file], options).error as Error).message).toContain("quote (\") opened on line 2");
+
+    // Exactly at the cap, with CRLF, CR or no line break, a record is accepted in every chunking.
+    for (const ending of ["\r\n", "\r", ""]) {
+      const fits = await expectAllSplits(bytesOf(`${"x".repeat(16 - ending.length)}${ending}`), options);
+      expect(fits).toEqual({ records: [expect.objectContaining({ fields: ["x".repeat(16 - ending.length)] })], error: null });
+      const over = await expectAllSplits(bytesOf(`${"x".repeat(17 - ending.length)}${ending}`), options);
+      expect(over).toEqual({ records: [], error: { code: "record_too_large", line: 1 } });
+    }
+  });
+
+  it("parses a record of 200,000 fields in one pass; the record limit bounds how wide a record can get", () => {
+    // A parser that did more than constant work per byte (or per field) would not finish this within the test timeout.
+    const wide = parseSync([bytesOf(`${"sku,".repeat(199_999)}sku\nA-1\n`)]);
+    expect(wide.error).toBeNull();
+    expect(wide.records.map((r) => r.fields.length)).toEqual([200_000, 1]);
+    const widest = bytesOf(`${",".repeat(DEFAULT_MAX_RECORD_BYTES - 1)}\n`);
+    expect(parseSync([widest]).records[0]!.fields).toHaveLength(DEFAULT_MAX_RECORD_BYTES);
+    const tooWide = bytesOf(`${",".repeat(DEFAULT_MAX_RECORD_BYTES)}\n`);
+    expect(summarize(parseSync([tooWide]))).toEqual({ records: [], error: { code: "record_too_large", line: 1 } });
+  });
+
+  it("rejects a UTF-16 file, with or without a byte order mark, saying it is UTF-16", async () => {
+    const text = "sku,name,price\r\nA-1,Café,1\r\n";
+    for (const [byteOrder, name] of [["le", "little-endian"], ["be", "big-endian"]] as const) {
+      for (const bom of [true, false]) {
+        const { records, error } = await expectAllSplits(utf16Bytes(text, byteOrder, bom), {}, false);
+        expect(records).toEqual([]);
+        expect(error).toEqual({ code: "utf16", line: 1 });
+        const raw = parseSync([utf16Bytes(text, byteOrder, bom)]).error as Error;
+        expect(raw.message).toContain(`UTF-16 (${name})`);
+        expect(raw.message).toContain("UTF-8");
+      }
+    }
+  });
+
+  it("does not take UTF-8 with NUL bytes after its first characters, or a short file, for UTF-16", async () => {
+    const { records, error } = await expectAllSplits(bytesOf("sku,\0\0name\n1,a\0b\n"));
+    expect(error).toBeNull();
+    expect(records.map((r) => r.fields)).toEqual([["sku", "\0\0name"], ["1", "a\0b"]]);
+    expect(await expectAllSplits(bytesOf("a"))).toMatchObject({ error: null, records: [{ fields: ["a"] }] });
+    expect(await expectAllSplits(bytesOf("a\nb"))).toMatchObject({ error: null, records: [{ fields: ["a"] }, { fields: ["b"] }] });
+  });
+
   it("defers an error until the records before it have been returned", () => {
     const parser = new CsvParser();
     expect(parser.push(bytesOf('1\n2\n"3"x\n')).map((r) => r.fields)).toEqual([["1"], ["2"]]);
@@ -265,6 +318,14 @@ describe("detectDelimiter", () => {
   it("reads the first line from raw bytes", () => {
     expect(detectDelimiterFromBytes(bytesOf([0xef, 0xbb, 0xbf], "sku;name;price\r\n1,2,3,4,5,6\n"))).toBe(";");
     expect(detectDelimiterFromBytes(bytesOf("sku\tname\tprice"))).toBe("\t");
+  });
+
+  it("reads the header line the parser uses: blank lines before it are skipped", () => {
+    expect(detectDelimiterFromBytes(bytesOf("\r\nsku;name;price\r\nA-1;Shirt;1\r\n"))).toBe(";");
+    expect(detectDelimiterFromBytes(bytesOf([0xef, 0xbb, 0xbf], "\n\r\n\rsku\tname\tprice\n1,2,3,4\n"))).toBe("\t");
+    expect(headerLine(bytesOf("\r\n\nsku;name\r\n"))).toEqual({ start: 3, end: 11 });
+    expect(headerLine(bytesOf("\r\n\nsku;na"))).toEqual({ start: 3, end: -1 });
+    expect(headerLine(bytesOf("\r\n"))).toEqual({ start: 2, end: -1 });
   });
 });
 

@@ -1,6 +1,27 @@
 import { describe, it, expect } from "vitest";
-import { KNOWN_COLUMNS, mapHeader, mapRow, type HeaderMapping } from "../../../src/imports/header.ts";
+import {
+  IgnoredColumns,
+  KNOWN_COLUMNS,
+  MAX_COLUMNS,
+  MAX_IGNORED_COLUMNS,
+  MAX_NAME_LENGTH,
+  mapHeader,
+  mapRow,
+  type HeaderMapping,
+} from "../../../src/imports/header.ts";
 import { CsvParser } from "../../../src/imports/csv.ts";
+
+/** `items` behind a proxy that counts the reads of its elements and throws once they exceed `budget`. */
+function countingReads(items: string[], budget: number): { array: string[]; reads: () => number } {
+  let reads = 0;
+  const array = new Proxy(items, {
+    get(target, prop, receiver) {
+      if (typeof prop === "string" && /^\d+$/.test(prop) && ++reads > budget) throw new Error(`read column ${prop} beyond a budget of ${budget} reads`);
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+  return { array, reads: () => reads };
+}
 
 function mapped(fields: string[]): HeaderMapping {
   const result = mapHeader(fields);
@@ -48,9 +69,93 @@ describe("mapHeader", () => {
     );
   });
 
+  it("rejects a header of more than MAX_COLUMNS columns before looking at any of them (200,000 columns)", () => {
+    // Every column read throws: the header must be rejected on its count alone, whatever its width.
+    const fields = countingReads(Array.from({ length: 200_000 }, () => "sku"), 0);
+    const result = mapHeader(fields.array);
+    expect(result).toEqual({
+      ok: false,
+      code: "too_many_columns",
+      message: `The header has 200,000 columns; at most ${MAX_COLUMNS.toLocaleString("en-US")} are accepted. Keep the product columns (sku, name, price, …) and remove the others.`,
+    });
+    expect(fields.reads()).toBe(0);
+  });
+
+  it("maps a header of exactly MAX_COLUMNS columns, reading each column once", () => {
+    const names = ["sku", "name", "price", ...Array.from({ length: MAX_COLUMNS - 3 }, (_, i) => `extra ${i}`)];
+    const fields = countingReads(names, names.length);
+    const result = mapped(fields.array);
+    expect(result.columns).toHaveLength(MAX_COLUMNS);
+    expect(result.ignored).toHaveLength(MAX_COLUMNS - 3);
+    expect(fields.reads()).toBe(MAX_COLUMNS);
+  });
+
+  it("names a few positions of a column repeated many times and counts the rest", () => {
+    const names = ["name", "price", ...Array.from({ length: MAX_COLUMNS - 2 }, () => "SKU")];
+    const fields = countingReads(names, names.length);
+    expect(mapHeader(fields.array)).toEqual({
+      ok: false,
+      code: "duplicate_columns",
+      message: 'The header contains the column(s) "sku" (columns 3, 4, 5, 6, 7 and 993 more) more than once. Keep one of each.',
+    });
+    expect(fields.reads()).toBe(MAX_COLUMNS);
+    const many = mapHeader([...KNOWN_COLUMNS, ...KNOWN_COLUMNS]);
+    expect(!many.ok && many.message).toBe(
+      'The header contains the column(s) "sku" (columns 1 and 13), "name" (columns 2 and 14), "description" (columns 3 and 15), ' +
+        '"price" (columns 4 and 16), "currency" (columns 5 and 17) and 7 other columns more than once. Keep one of each.',
+    );
+  });
+
+  it("lists a few of the columns found when required ones are missing, each cut to a bounded length", () => {
+    const long = "x".repeat(500_000);
+    const result = mapHeader([long, ...Array.from({ length: MAX_COLUMNS - 1 }, (_, i) => `c${i}`)]);
+    expect(result).toMatchObject({ ok: false, code: "missing_columns" });
+    const message = !result.ok ? result.message : "";
+    expect(message).toBe(
+      `The header is missing the required column(s) "sku", "name", "price". Found: ${"x".repeat(MAX_NAME_LENGTH - 1)}…, c0, c1, c2, c3 and 995 more.`,
+    );
+    // The delimiter hint still looks at the whole name.
+    const one = mapHeader([`sku;name;price${";".repeat(1000)}`]);
+    expect(!one.ok && one.message).toContain("different delimiter");
+    expect(!one.ok && one.message.length).toBeLessThan(400);
+  });
+
   it("rejects an empty header", () => {
     expect(mapHeader([])).toMatchObject({ ok: false, code: "empty_header" });
     expect(mapHeader(["", "  ", ""])).toMatchObject({ ok: false, code: "empty_header" });
+  });
+});
+
+describe("IgnoredColumns", () => {
+  it("lists each name once whatever its case and spaces, as first spelled, skipping blank names", () => {
+    const ignored = new IgnoredColumns();
+    for (const name of ["Colour", "colour", " COLOUR ", "", "  ", "weight", "Colour"]) ignored.add(name);
+    expect(ignored.names).toEqual(["Colour", "weight"]);
+    expect(ignored.truncated).toBe(false);
+  });
+
+  it("lists at most MAX_IGNORED_COLUMNS names, each cut to MAX_NAME_LENGTH, and says when it left some out", () => {
+    const ignored = new IgnoredColumns();
+    ignored.add("y".repeat(100_000));
+    for (let i = 1; i < MAX_IGNORED_COLUMNS; i++) ignored.add(`c${i}`);
+    expect(ignored.truncated).toBe(false);
+    ignored.add("C1");
+    expect(ignored.truncated).toBe(false);
+    ignored.add("one more");
+    expect(ignored.truncated).toBe(true);
+    expect(ignored.names).toHaveLength(MAX_IGNORED_COLUMNS);
+    expect(ignored.names[0]).toBe(`${"y".repeat(MAX_NAME_LENGTH - 1)}…`);
+    expect(ignored.names.at(-1)).toBe(`c${MAX_IGNORED_COLUMNS - 1}`);
+  });
+
+  it("carries on from a stored list: a name already listed is not new, a new one is left out of a full list", () => {
+    const full = Array.from({ length: MAX_IGNORED_COLUMNS }, (_, i) => `c${i}`);
+    const resumed = new IgnoredColumns(full, false);
+    resumed.add("C0");
+    expect(resumed.truncated).toBe(false);
+    resumed.add("new");
+    expect(resumed).toMatchObject({ names: full, truncated: true });
+    expect(new IgnoredColumns(["a"], true)).toMatchObject({ names: ["a"], truncated: true });
   });
 });
 

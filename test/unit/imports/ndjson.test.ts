@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { NdjsonParser, parseNdjson, type NdjsonParserOptions, type NdjsonRecord } from "../../../src/imports/ndjson.ts";
-import { bytesOf, expectCancelsWhenStoppedEarly, parserHelpers, positions, splitAt, summarize } from "./stream-helpers.ts";
+import { bytesOf, expectCancelsWhenStoppedEarly, parserHelpers, positions, splitAt, summarize, utf16Bytes } from "./stream-helpers.ts";
 
 const { parseChunks, parseSync, expectAllSplits, expectResumesAfterEveryRecord } = parserHelpers<NdjsonRecord, NdjsonParserOptions>({
   parse: parseNdjson,
@@ -76,11 +76,23 @@ describe("NdjsonParser errors", () => {
     expect(error).toEqual({ code: "invalid_utf8", line: 3 });
   });
 
+  it("rejects a UTF-16 file, with or without a byte order mark, saying it is UTF-16", async () => {
+    for (const byteOrder of ["le", "be"] as const) {
+      for (const bom of [true, false]) {
+        const { records, error } = await expectAllSplits(utf16Bytes('{"sku":"A-1"}\n', byteOrder, bom), {}, false);
+        expect(records).toEqual([]);
+        expect(error).toEqual({ code: "utf16", line: 1 });
+      }
+    }
+  });
+
   it("throws when a line is larger than the cap", async () => {
     const options = { maxRecordBytes: 12 };
     const { records, error } = summarize(await parseChunks(splitAt(bytesOf('{"a":1}\n{"long":"0123456789"}\n'), [3, 9, 15]), options));
     expect(records.map((r) => r.value)).toEqual([{ a: 1 }]);
     expect(error).toEqual({ code: "record_too_large", line: 2 });
+    const everySplit = await expectAllSplits(bytesOf('{"a":1}\n{"long":"0123456789"}\n{"b":2}\n'), options);
+    expect(everySplit).toEqual({ records: [expect.objectContaining({ value: { a: 1 } })], error: { code: "record_too_large", line: 2 } });
     const withoutNewline = summarize(parseSync([bytesOf('{"long":"0123456789"}')], options));
     expect(withoutNewline.error).toEqual({ code: "record_too_large", line: 1 });
   });

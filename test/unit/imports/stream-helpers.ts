@@ -15,6 +15,12 @@ export function bytesOf(...parts: (string | number[] | Uint8Array)[]): Uint8Arra
   return out;
 }
 
+/** `text` in UTF-16 with the given byte order (BMP characters only), optionally after a byte order mark. */
+export function utf16Bytes(text: string, byteOrder: "le" | "be", bom: boolean): Uint8Array {
+  const units = [...(bom ? "\uFEFF" : ""), ...text].map((char) => char.charCodeAt(0));
+  return Uint8Array.from(units.flatMap((unit) => (byteOrder === "le" ? [unit & 0xff, unit >> 8] : [unit >> 8, unit & 0xff])));
+}
+
 export function byteLength(text: string): number {
   return encoder.encode(text).length;
 }
