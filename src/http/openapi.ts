@@ -201,7 +201,7 @@ export function openApiDocument(routes: readonly AnySpec[]) {
       description: [
         "Bulk-import product catalogs (CSV, NDJSON) and follow every import job. Errors are RFC 9457 problem details (`application/problem+json`).",
         "",
-        "Every response carries `x-request-id`. A response to a request that read or wrote the database carries `x-d1-bookmark`; one that touched no database (e.g. a request refused before its key was looked up) echoes the bookmark the request sent, if any. Send the latest bookmark back to read data at least that fresh.",
+        "Every response to these operations, and every 404 and 405, carries `x-request-id`. A response to a request that read or wrote the database carries `x-d1-bookmark`; one that touched no database (e.g. a request refused before its key was looked up) echoes the bookmark the request sent, if any. Send the latest bookmark back to read data at least that fresh.",
         "",
         "A path requested with a method it does not have answers 405 with `Allow`; an unknown path answers 404. HEAD is answered wherever GET is.",
       ].join("\n"),

@@ -1803,9 +1803,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An HTML page. */
+            /** @description An HTML page; its scripts are served from this origin (under /docs/), as its Content-Security-Policy requires. */
             200: {
                 headers: {
+                    /** @description Scripts, requests and images from this origin only. */
+                    "Content-Security-Policy"?: string;
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -1852,9 +1854,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An HTML page. */
+            /** @description An HTML page; its scripts are served from this origin (under /docs/), as its Content-Security-Policy requires. */
             200: {
                 headers: {
+                    /** @description Scripts, requests and images from this origin only. */
+                    "Content-Security-Policy"?: string;
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;

@@ -91,6 +91,6 @@ describe("HTTP plumbing", () => {
     const page = await request("/docs");
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
-    expect(await page.text()).toContain("/api/v1/openapi.json");
+    expect(await page.text()).toContain('<script src="/docs/init.js">');
   });
 });
