@@ -1,12 +1,15 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { copyDocsAssets } from "../scripts/docs-assets.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 
 export default defineConfig(async () => {
   // The same migration files that `wrangler d1 migrations apply` uses.
   const migrations = await readD1Migrations(path.join(root, "migrations"));
+  // The static assets wrangler.toml names must exist before the Workers runtime starts (wrangler's [build] does this for dev).
+  copyDocsAssets();
   return {
     test: {
       // Structured request/slice log lines are asserted where they matter; elsewhere they drown the report.

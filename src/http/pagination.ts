@@ -1,5 +1,6 @@
 // Opaque keyset cursors and the shared `limit` parameter.
 import { z } from "zod";
+import { documentedAs } from "./openapi.ts";
 
 function toBase64Url(text: string): string {
   const bytes = new TextEncoder().encode(text);
@@ -48,14 +49,16 @@ export function cursorParam<K extends z.ZodType<readonly (string | number)[]>>(k
 
 export function limitParam(min: number, max: number, fallback: number) {
   const message = `must be an integer from ${min} to ${max}`;
-  return z
+  const description = `Page size, ${min} to ${max} (default ${fallback}).`;
+  const schema = z
     .string({ error: message })
     .regex(/^\d{1,6}$/, { error: message })
     .transform(Number)
     .refine((n) => n >= min && n <= max, { error: message })
     .optional()
     .transform((n) => n ?? fallback)
-    .describe(`Page size, ${min} to ${max} (default ${fallback}).`);
+    .describe(description);
+  return documentedAs(schema, { type: "integer", minimum: min, maximum: max, default: fallback, description });
 }
 
 export function nextCursor<T>(rows: T[], limit: number, key: (row: T) => readonly (string | number)[]): { page: T[]; next: string | null } {

@@ -2,6 +2,7 @@
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
+import { scopes } from "../auth/keys.ts";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
@@ -17,10 +18,14 @@ export const problemSchema = z
   .object({
     type: z.string().describe("A URI reference identifying the problem type, e.g. /problems/validation-error."),
     title: z.string(),
-    status: z.number().int(),
+    status: z.int().min(400).max(599),
     detail: z.string(),
     instance: z.string().optional().describe("The request id of the failed request."),
-    errors: z.array(problemFieldErrorSchema).optional(),
+    errors: z.array(problemFieldErrorSchema).optional().describe("Invalid requests (400, 411): each parameter, header or body part at fault."),
+    // Extension members (RFC 9457 §3.2) that some problems carry.
+    required_scope: z.enum(scopes).optional().describe("403: the scope the API key lacks."),
+    max_bytes: z.int().min(0).optional().describe("413: the largest body accepted, in bytes."),
+    accepted: z.array(z.string()).optional().describe("415: the media types the operation accepts."),
   })
   .catchall(z.unknown())
   .meta({ id: "Problem" });

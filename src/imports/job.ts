@@ -4,16 +4,23 @@ import { jobStatuses } from "../db/schema.ts";
 import { type JobRow, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
 import { MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
 
+/** The options an upload stores with its job, as the consumer reads them. */
+export interface JobOptions {
+  /** Currency for rows without one (ISO 4217). */
+  currency: string;
+  /** CSV delimiter; null = detected from the header line. */
+  delimiter: "," | ";" | "\t" | null;
+}
+
 export const jobOptionsSchema = z
   .object({
     currency: z.string().describe("Currency for rows without one (ISO 4217)."),
-    delimiter: z.enum([",", ";", "\t"]).nullable().describe("CSV delimiter; null = detected from the header line."),
+    delimiter: z.enum([",", ";", "tab"]).nullable().describe("CSV delimiter as given in `delimiter=`; null = detected from the header line."),
   })
   .meta({ id: "ImportOptions" });
 
-export type JobOptions = z.output<typeof jobOptionsSchema>;
-
-const timestamp = z.string().nullable().describe("ISO 8601 UTC, or null while it has not happened.");
+const timestamp = z.iso.datetime().nullable().describe("ISO 8601 UTC, or null while it has not happened.");
+const count = (description: string) => z.int().min(0).describe(description);
 
 export const jobResponseSchema = z
   .object({
@@ -21,16 +28,16 @@ export const jobResponseSchema = z
     status: z.enum(jobStatuses),
     format: z.enum(["csv", "ndjson"]),
     file_name: z.string().nullable(),
-    size_bytes: z.number().int(),
+    size_bytes: count("The file's size in bytes."),
     dry_run: z.boolean().describe("Validated and counted only; no product was written."),
     options: jobOptionsSchema,
-    total_rows: z.number().int().nullable().describe("Data rows in the file, known once processing completed."),
-    processed_rows: z.number().int(),
-    created: z.number().int(),
-    updated: z.number().int(),
-    unchanged: z.number().int(),
-    rejected_rows: z.number().int().describe("Rows not imported because of errors; processed_rows = created + updated + unchanged + rejected_rows."),
-    error_count: z.number().int().describe("Row errors found (a rejected row has one or more); the first 1,000 are stored."),
+    total_rows: z.int().min(0).nullable().describe("Data rows in the file, known once processing completed."),
+    processed_rows: count("Data rows processed so far."),
+    created: count("Products created (in a dry run: that would be created)."),
+    updated: count("Products changed (in a dry run: that would change)."),
+    unchanged: count("Rows equal to the stored product, not written."),
+    rejected_rows: count("Rows not imported because of errors; processed_rows = created + updated + unchanged + rejected_rows."),
+    error_count: count("Row errors found (a rejected row has one or more); the first MAX_STORED_ERRORS (a deployment setting) are stored."),
     ignored_columns: z
       .array(z.string())
       .describe(
@@ -42,11 +49,11 @@ export const jobResponseSchema = z
       .string()
       .nullable()
       .describe(`Why the job failed, naming the line where there is one; at most ${MAX_FAILURE_REASON_LENGTH} characters. Null unless failed.`),
-    created_at: z.string(),
+    created_at: z.iso.datetime().describe("ISO 8601 UTC."),
     queued_at: timestamp,
     started_at: timestamp,
     finished_at: timestamp,
-    duration_ms: z.number().int().nullable().describe("finished_at − started_at; null until finished."),
+    duration_ms: z.int().min(0).nullable().describe("finished_at − started_at; null until finished."),
     links: z.object({ self: z.string(), errors: z.string() }),
   })
   .meta({ id: "ImportJob" });
@@ -54,6 +61,11 @@ export const jobResponseSchema = z
 export type JobJson = z.output<typeof jobResponseSchema>;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The options as `delimiter=` names them: a tab is `tab`, as a client sent it. */
+function optionsJson(options: JobOptions): z.output<typeof jobOptionsSchema> {
+  return { currency: options.currency, delimiter: options.delimiter === "\t" ? "tab" : options.delimiter };
+}
 
 export function jobPath(id: string): string {
   return `/api/v1/products/import/${id}`;
@@ -67,7 +79,7 @@ export function toJobJson(job: JobRow): JobJson {
     file_name: job.fileName,
     size_bytes: job.sizeBytes,
     dry_run: job.dryRun,
-    options: JSON.parse(job.options) as JobOptions,
+    options: optionsJson(JSON.parse(job.options) as JobOptions),
     total_rows: job.totalRows,
     processed_rows: job.processedRows,
     created: job.created,

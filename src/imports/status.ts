@@ -3,18 +3,18 @@ import { z } from "zod";
 import { type recentJobsQuery, type statusAggregateQuery, summarize } from "../db/queries/import-status.ts";
 import { jobResponseSchema, toJobJson } from "./job.ts";
 
-const count = (what: string) => z.number().int().describe(`Jobs ${what}.`);
+const count = (what: string) => z.int().min(0).describe(`Jobs ${what}.`);
 
 export const statusSchema = z
   .object({
-    total: z.number().int().describe("All of the caller's jobs within retention (JOB_RETENTION_DAYS)."),
+    total: z.int().min(0).describe("All of the caller's jobs within retention (JOB_RETENTION_DAYS)."),
     pending: count("whose upload is in progress"),
     queued: count("stored and waiting for the consumer"),
     processing: count("being processed"),
     completed: count("finished (possibly with row errors)"),
     failed: count("that could not be processed as a whole"),
-    errors: z.number().int().describe("Sum of error_count over all jobs."),
-    avg_duration_ms: z.number().int().nullable().describe("Mean finished_at − started_at over completed jobs; null when there are none."),
+    errors: z.int().min(0).describe("Sum of error_count over all jobs."),
+    avg_duration_ms: z.int().min(0).nullable().describe("Mean finished_at − started_at over completed jobs; null when there are none."),
     last_jobs: z.array(jobResponseSchema).describe("The newest jobs, newest first (created_at, then id)."),
   })
   .meta({ id: "ImportStatus" });

@@ -4,18 +4,39 @@ import type { AppEnv } from "../http/context.ts";
 import { openApiDocument } from "../http/openapi.ts";
 import { registry, route } from "../http/route.ts";
 
+// The reference UI is served by the Worker's own static assets (public/docs/: init.js, and vendor/api-reference.js
+// copied from the pinned @scalar/api-reference package), never from a CDN: the page works offline, and no third-party
+// code runs on the API's origin, where the UI keeps the API keys entered into it.
 const DOCS_PAGE = `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Product Import API</title>
+  <link rel="icon" href="data:,">
 </head>
 <body>
-  <script id="api-reference" data-url="/api/v1/openapi.json"></script>
-  <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+  <div id="app"></div>
+  <script src="/docs/vendor/api-reference.js"></script>
+  <script src="/docs/init.js"></script>
 </body>
 </html>`;
+
+/**
+ * Only the API's own origin: scripts, requests (the document, "try it" calls) and images. The UI sets styles from
+ * its script (style elements and attributes), which needs 'unsafe-inline' for styles; no script runs inline.
+ */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
 
 /** The OpenAPI document and a page rendering it; both public, like any API reference. */
 export function registerDocsRoutes(app: Hono<AppEnv>): void {
@@ -44,8 +65,14 @@ export function registerDocsRoutes(app: Hono<AppEnv>): void {
       operationId: "getDocsPage",
       summary: "Interactive API reference rendering the OpenAPI document",
       tag: "Documentation",
-      responses: { 200: { description: "An HTML page.", content: { "text/html": null } } },
+      responses: {
+        200: {
+          description: "An HTML page; its scripts are served from this origin (under /docs/), as its Content-Security-Policy requires.",
+          content: { "text/html": null },
+          headers: { "Content-Security-Policy": "Scripts, requests and images from this origin only." },
+        },
+      },
     },
-    (c) => c.html(DOCS_PAGE),
+    (c) => c.html(DOCS_PAGE, 200, { "content-security-policy": DOCS_CSP }),
   );
 }

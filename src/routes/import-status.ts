@@ -38,7 +38,7 @@ export function registerImportStatusRoutes(app: Hono<AppEnv>): void {
           content: { "application/json": statusSchema },
           headers: { ETag: "Strong validator of the body.", "Cache-Control": "private, no-cache" },
         },
-        304: { description: "Not modified since the ETag sent in If-None-Match." },
+        304: { description: "Not modified since the ETag sent in If-None-Match.", headers: { ETag: "The unchanged ETag.", "Cache-Control": "private, no-cache" } },
       },
     },
     async (c, { query }) => {

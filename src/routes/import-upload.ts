@@ -8,6 +8,7 @@ import { database } from "../db/client.ts";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from "../db/queries/idempotency.ts";
 import type { AppEnv } from "../http/context.ts";
 import { type ProblemFieldError, ProblemError, problems } from "../http/problem.ts";
+import { documentedAs } from "../http/openapi.ts";
 import { route } from "../http/route.ts";
 import { jobPath, jobResponseSchema, toJobJson } from "../imports/job.ts";
 import {
@@ -47,11 +48,14 @@ const uploadQuery = z.object({
     .transform((d): "," | ";" | "\t" => (d === "tab" ? "\t" : d))
     .optional()
     .describe("CSV delimiter; default: detected from the header line."),
-  dry_run: z
-    .enum(["true", "false"], { error: "must be true or false" })
-    .transform((v) => v === "true")
-    .optional()
-    .describe("Validate and count everything but write no product."),
+  dry_run: documentedAs(
+    z
+      .enum(["true", "false"], { error: "must be true or false" })
+      .transform((v) => v === "true")
+      .optional()
+      .describe("Validate and count everything but write no product."),
+    { type: "boolean", default: false, description: "Validate and count everything but write no product." },
+  ),
 });
 
 /** The media type and its charset; `where` names the header or part it came from in a problem. */
@@ -204,15 +208,22 @@ export function registerImportUploadRoute(app: Hono<AppEnv>): void {
         "Idempotency-Key": {
           description:
             "Up to 255 printable characters, kept 24 h per tenant. A repeat with the same request and a file of the same content (compared by SHA-256 once its body is read; it is not stored) returns the first response with `Idempotent-Replayed: true`; a different request or other content with the same key is a 422; a repeat while the first is still being accepted is a 409.",
+          schema: z.string().regex(IDEMPOTENCY_KEY),
         },
       },
       body: {
-        description: "The product file.",
+        description:
+          "The product file's bytes as they are (UTF-8), not wrapped in JSON: a generated client must send the string unchanged " +
+          "(with openapi-fetch, `bodySerializer: (file) => file` and the file's Content-Type).",
         required: true,
         content: {
-          "text/csv": { type: "string", description: "CSV with a header line; columns sku, name, price required." },
-          "application/x-ndjson": { type: "string", description: "One JSON object per line." },
-          "multipart/form-data": { type: "object", properties: { file: { type: "string", contentMediaType: "application/octet-stream" } }, required: ["file"] },
+          "text/csv": { type: "string", contentMediaType: "text/csv", description: "CSV with a header line; columns sku, name, price required." },
+          "application/x-ndjson": { type: "string", contentMediaType: "application/x-ndjson", description: "One JSON object per line." },
+          "multipart/form-data": {
+            type: "object",
+            properties: { file: { type: "string", contentMediaType: "application/octet-stream", description: "The file: text/csv or application/x-ndjson, or a .csv / .ndjson name." } },
+            required: ["file"],
+          },
         },
       },
       responses: {
@@ -223,10 +234,18 @@ export function registerImportUploadRoute(app: Hono<AppEnv>): void {
         },
         409: { description: "A request with the same Idempotency-Key is still being accepted.", content: { "application/problem+json": null } },
         411: { description: "Content-Length is missing.", content: { "application/problem+json": null } },
-        413: { description: "The file is larger than the limit.", content: { "application/problem+json": null } },
-        415: { description: "The content type is not accepted.", content: { "application/problem+json": null } },
+        413: { description: "The file is larger than the limit, given in `max_bytes`.", content: { "application/problem+json": null } },
+        415: {
+          description: "The content type (or its charset) is not accepted; `accepted` lists the media types.",
+          content: { "application/problem+json": null },
+          headers: { Accept: "The accepted media types." },
+        },
         422: { description: "The Idempotency-Key was used for a different request.", content: { "application/problem+json": null } },
-        503: { description: "The file could not be queued; nothing was imported.", content: { "application/problem+json": null } },
+        503: {
+          description: "The file could not be queued; nothing was imported.",
+          content: { "application/problem+json": null },
+          headers: { "Retry-After": "Seconds to wait before retrying." },
+        },
       },
     },
     async (c, { query }) => {

@@ -27,7 +27,7 @@ const errorListQuery = z.object({
 
 const rowErrorSchema = z
   .object({
-    line: z.number().int().describe("Physical line where the record starts (the header is line 1)."),
+    line: z.int().min(1).describe("Physical line where the record starts (the header is line 1)."),
     column: z.string().nullable().describe("The column at fault, or null when the row as a whole is."),
     code: z.string(),
     message: z.string(),

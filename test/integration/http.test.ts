@@ -32,6 +32,44 @@ describe("HTTP plumbing", () => {
     expect(docs.headers.get("x-d1-bookmark")).toBe(bookmark);
   });
 
+  it("puts x-request-id on every response, and x-d1-bookmark on those that used the database or were sent one", async () => {
+    const t = await createTenant();
+    const noDatabase = [
+      await request("/api/v1/nothing-here"),
+      await request("/api/v1/products/abc", { method: "DELETE" }),
+      await request("/api/v1/products"),
+      await request("/api/v1/products", { headers: { "x-d1-bookmark": "not a bookmark!" } }),
+      await request("/api/v1/openapi.json", { headers: { "x-d1-bookmark": "not a bookmark!" } }),
+      await request("/docs"),
+    ];
+    // Without a key, a bad bookmark is told 401 first; on a public route it is a 400.
+    expect(noDatabase.map((r) => r.status)).toEqual([404, 405, 401, 401, 400, 200]);
+    for (const res of noDatabase) {
+      expect(res.headers.get("x-request-id"), String(res.status)).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.headers.get("x-d1-bookmark"), String(res.status)).toBeNull();
+    }
+    const read = await request("/api/v1/products?limit=1", { key: t.key });
+    const bookmark = read.headers.get("x-d1-bookmark");
+    expect(bookmark).toMatch(/^[0-9a-f-]+$/);
+    const unknownKey = await request("/api/v1/products", { key: `pik_${"0".repeat(32)}` });
+    expect(unknownKey.status).toBe(401);
+    expect(unknownKey.headers.get("x-d1-bookmark")).toMatch(/^[0-9a-f-]+$/);
+    for (const res of [await request("/api/v1/nothing-here", { headers: { "x-d1-bookmark": bookmark ?? "" } }), await request("/api/v1/products", { headers: { "x-d1-bookmark": bookmark ?? "" } })]) {
+      expect(res.headers.get("x-d1-bookmark"), String(res.status)).toBe(bookmark);
+    }
+  });
+
+  it("answers HEAD wherever it answers GET, without a body", async () => {
+    const t = await createTenant();
+    const head = await request("/api/v1/products?limit=1", { method: "HEAD", key: t.key });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toContain("application/json");
+    expect(head.headers.get("x-d1-bookmark")).toBeTruthy();
+    expect(await head.text()).toBe("");
+    expect((await request("/health", { method: "HEAD" })).status).toBe(200);
+    expect((await request("/api/v1/products", { method: "HEAD" })).status).toBe(401);
+  });
+
   it("answers unknown routes with a 404 problem", async () => {
     const res = await request("/api/v1/nothing-here");
     expect(res.status).toBe(404);
@@ -55,6 +93,6 @@ describe("HTTP plumbing", () => {
     const page = await request("/docs");
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
-    expect(await page.text()).toContain("/api/v1/openapi.json");
+    expect(await page.text()).toContain('<script src="/docs/init.js">');
   });
 });

@@ -260,6 +260,8 @@ describe("CSV per RFC 4180", () => {
     expect((await products(t.key))[0]).toMatchObject({ sku: "T-1", name: "Tab, inc.", tags: ["a", "b"] });
     const explicit = await csvJob(t.key, "sku\tname\tprice\nT-2\tTab\t4\n", "delimiter=tab");
     expect(explicit).toMatchObject({ status: "completed", created: 1 });
+    // The job names the delimiter as the client did (and as the document's enum says).
+    expect(explicit.options).toEqual({ currency: "USD", delimiter: "tab" });
   });
 });
 

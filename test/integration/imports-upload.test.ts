@@ -381,7 +381,7 @@ describe("POST /api/v1/products/import: options", () => {
     const job = await accepted(await upload(t.key, CSV, { query: "filename=spring%20catalog.csv&currency=eur&delimiter=%3B&dry_run=false" }));
     expect(job).toMatchObject({ file_name: "spring catalog.csv", dry_run: false, options: { currency: "EUR", delimiter: ";" } });
     const tab = await accepted(await upload(t.key, "sku\tname\tprice\nT-1\tTab\t3\n", { query: "delimiter=tab&dry_run=true&currency=JPY" }));
-    expect(tab).toMatchObject({ file_name: null, dry_run: true, options: { currency: "JPY", delimiter: "\t" } });
+    expect(tab).toMatchObject({ file_name: null, dry_run: true, options: { currency: "JPY", delimiter: "tab" } });
     const comma = await accepted(await upload(t.key, CSV, { query: "delimiter=," }));
     expect(comma.options).toEqual({ currency: "USD", delimiter: "," });
     // The API answers the same for a GET of the job.
