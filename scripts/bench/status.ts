@@ -209,6 +209,7 @@ async function measureSize(jobs: number, engines: Engine[]): Promise<SizeResult>
     const onDb = runSqlite<Raw>(engine, { task: "time", file: seed.dbFile, groups: { direct: statements!.direct, route: statements!.route } });
     const onNocov = runSqlite<Raw>(engine, { task: "time", file: seed.nocovFile, groups: { nocov: statements!.direct } });
     result.raw.push({ engine, groups: { ...onDb.groups, ...onNocov.groups } });
+    if (onDb.groups.direct?.rows.recent !== Math.min(5, jobs)) result.problems.push(`raw SQLite (${engine.label}) found ${onDb.groups.direct?.rows.recent} recent jobs`);
     log(`  raw ${engine.label}: aggregate + recent ${fixed(onDb.groups.direct?.medianMs, 2)} ms, without covering index ${fixed(onNocov.groups.nocov?.medianMs, 2)} ms`);
   }
   for (const p of result.problems) log(`  ⚠ ${p}`);
