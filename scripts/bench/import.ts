@@ -1,639 +1,427 @@
-// Import benchmark: `npm run bench:import [-- --rows 10000,100000 --port 8788 …]`
-//
-// 1. Generates deterministic CSV files (10k, 100k, 1M rows, ~155 bytes/row) in scripts/bench/.data/ (reused when unchanged).
-// 2. Measures the raw SQLite ceiling: the same rows upserted into `products` in one transaction (insert time only).
-// 3. Starts `wrangler dev` on 127.0.0.1 with fresh state in scripts/bench/.data/state, creates an API key, uploads each
-//    file (streamed), polls the job every 250 ms, sums the consumer's `import slice` log lines, samples the workerd
-//    RSS every 100 ms; then re-imports the 1M-row file (else the largest) to check that unchanged rows write nothing.
-// 4. Prints a table and writes the `## Import` section of scripts/bench/RESULTS.md.
-// wrangler dev is always stopped (its whole process group) on exit, error, Ctrl-C or timeout.
-import { createReadStream, mkdirSync, rmSync } from "node:fs";
+// Import benchmark: `npm run bench:import [-- --rows 10k,100k,1m,6.5m]` (README "Benchmarks").
+// 1. CSV files of the rows of data.ts in .data/, reused while unchanged.
+// 2. Raw SQLite: the same rows upserted into the same schema in one transaction, insert time only, best of --raw-runs.
+// 3. Per file a fresh `wrangler dev` (same persisted D1/R2 state) on a copy of the Worker's sources taken at the
+//    start, so that edits made meanwhile cannot reload it: upload, poll the job, sum the consumer's `import slice`
+//    log lines, sample the runtime's RSS. Then the 1M-row file (else the largest) again: it must write no product.
+// 4. Memory baseline: local D1 grows its page cache with the pages an import touches, inside the Worker's own
+//    runtime process; so the same writes are made by D1 alone (the bench Worker's /fill, no file) in a runtime of
+//    their own, and flatness is judged on what processing adds beyond that.
+// 5. The table and targets; the `## Import` section of RESULTS.md.
+import { createHash } from "node:crypto";
+import { cpSync, createReadStream, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
-import { d1OnlyMemory } from "./import/d1-baseline.ts";
-import { ensureCsv, type GeneratedFile } from "./import/data.ts";
-import { sizeLabel } from "./import/products.ts";
-import { describeRawEngine, pickRawEngine, RAW_PRAGMAS, rawSqliteUpsert, type RawEngine, type RawResult } from "./import/raw-sqlite.ts";
-import { consoleTable, evaluateTargets, markdownSection, type Environment, type SizeResult } from "./import/results.ts";
-import { RssSampler, type MemoryPeak } from "./import/workerd-memory.ts";
-import { nodeScriptSync, portInUse, snapshotSource, WranglerDev, type NotableLine, type SourceSnapshot } from "./import/wrangler-dev.ts";
-import { describeMachine } from "./lib/machine.ts";
-import { writeResultsSection } from "./lib/results-md.ts";
-import type { SqliteEngineName } from "./lib/sqlite-node.ts";
-import { anyRunning, killAllNow, repoRoot, sleep, stopAll, tomlValue, wranglerSync } from "./lib/wrangler-dev.ts";
+import { scopes } from "../../src/auth/keys.ts";
+import { STORED_COLUMNS, storedFields } from "../../src/imports/rows.ts";
+import { createKey } from "../lib/keys.ts";
+import { CSV_HEADER, csvLine, productOf, sizeLabel } from "./data.ts";
+import { cmdline, count, dataDir, descendants, fixed, int, machine, migrationStatements, procStat, repoRoot, rssMb, runSqlite, sleep, sqliteEngines, tomlValue, workerConfig, wrangler, WranglerDev, writeResults } from "./lib.ts";
 
-const USAGE = `Usage: npm run bench:import -- [options]
-  --rows <n,n,…>       sizes to import (default 10000,100000,1000000; 10k/1m suffixes accepted)
-  --port <port>        wrangler dev port on 127.0.0.1 (default 8788)
-  --timeout-min <m>    give up on one import after this many minutes (default 15)
-  --stall-min <m>      give up when a job makes no progress for this long (default 5)
-  --no-reimport        skip the re-import of the 1M-row file (or of the largest, without 1M)
-  --no-raw             skip the raw SQLite baseline
-  --raw-runs <n>       raw SQLite runs per size, the best counts (default 3)
-  --raw-engine <e>     better-sqlite3 (default, falls back to node:sqlite if it cannot load) or node:sqlite
-  --one-server         one wrangler dev for all imports (default: a fresh one per import, same persisted state,
-                       so each import's peak RSS is that of a fresh runtime process)
-  --live-source        run wrangler dev on the working tree (default: on a copy taken at start, so edits made
-                       meanwhile do not reload the Worker mid-import)
-  --upload-limit-as-configured
-                       keep MAX_UPLOAD_BYTES from wrangler.toml even when a file is larger (the upload then gets 413)
-  --no-results         do not write scripts/bench/RESULTS.md`;
-
-const benchDir = import.meta.dirname;
-const dataDir = path.join(benchDir, ".data");
+const TARGET_ROWS_PER_SEC = 50_000;
+const TARGET_RAW_RATIO = 0.3;
+/** "Flat": beyond D1's own growth, 1M rows may add this much more than 100k: two read windows, far below a file. */
+const FLAT_SLACK_MB = 16;
+const GENERATOR = 3; // bump when data.ts changes the rows, so older files are not reused
 const stateDir = path.join(dataDir, "state");
-const snapshotDir = path.join(dataDir, "source");
-const resultsFile = path.join(benchDir, "RESULTS.md");
-const migrationsDir = path.join(repoRoot, "migrations");
-const POLL_MS = 250;
-const SAMPLE_MS = 100;
-const TENANT = "bench";
+const sourceDir = path.join(dataDir, "source");
 
-interface Options {
-  rows: number[];
-  port: number;
-  timeoutMs: number;
-  stallMs: number;
-  reimport: boolean;
-  raw: boolean;
-  rawRuns: number;
-  rawEngine: SqliteEngineName | undefined;
-  raiseUploadLimit: boolean;
-  results: boolean;
-  oneServer: boolean;
-  liveSource: boolean;
-}
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: "string", default: "10000,100000,1000000" },
+    "raw-runs": { type: "string", default: "3" },
+    "timeout-min": { type: "string", default: "15" },
+    "no-raw": { type: "boolean", default: false },
+    "no-reimport": { type: "boolean", default: false },
+    "no-results": { type: "boolean", default: false },
+  },
+});
+const sizes = [...new Set(args.rows.split(",").filter(Boolean).map(count))].sort((a, b) => a - b);
+const rawRuns = Number(args["raw-runs"]);
+const timeoutMs = Number(args["timeout-min"]) * 60_000;
+const command = `npm run bench:import${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
 
-class UsageError extends Error {}
+// ---- files, raw SQLite, the Worker's sources
 
-function parseRowCount(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text.trim().replace(/_/g, ""));
-  if (!m) throw new UsageError(`--rows: "${text}" is not a row count`);
-  const n = Number(m[1]) * (m[2] === "" ? 1 : /k/i.test(m[2]!) ? 1_000 : 1_000_000);
-  if (!Number.isSafeInteger(n) || n < 1 || n > 10_000_000) throw new UsageError(`--rows: ${text} must be a whole number from 1 to 10,000,000`);
-  return n;
-}
-
-function positive(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number`);
-  return n;
-}
-
-function parseOptions(argv: string[]): Options | null {
-  let values;
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        rows: { type: "string" },
-        port: { type: "string" },
-        "timeout-min": { type: "string" },
-        "stall-min": { type: "string" },
-        "no-reimport": { type: "boolean", default: false },
-        "no-raw": { type: "boolean", default: false },
-        "raw-engine": { type: "string" },
-        "raw-runs": { type: "string" },
-        "upload-limit-as-configured": { type: "boolean", default: false },
-        "no-results": { type: "boolean", default: false },
-        "one-server": { type: "boolean", default: false },
-        "live-source": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
+/** Writes line(i) for i = 1…rows, 10,000 lines per write (a file of millions of lines is larger than a string may be). */
+function writeLines(file: string, first: string[], rows: number, line: (i: number) => string): void {
+  const fd = openSync(file, "w");
+  for (let from = 1; from <= rows; from += 10_000) {
+    const lines = from === 1 ? [...first] : [];
+    for (let i = from; i < Math.min(from + 10_000, rows + 1); i++) lines.push(line(i));
+    writeSync(fd, `${lines.join("\n")}\n`);
   }
-  if (values.help) return null;
-  const rows = [...new Set((values.rows ?? "10000,100000,1000000").split(",").filter((s) => s.trim() !== "").map(parseRowCount))].sort((a, b) => a - b);
-  if (rows.length === 0) throw new UsageError("--rows names no size");
-  const port = positive("port", values.port, 8788);
-  if (!Number.isInteger(port) || port > 65535) throw new UsageError("--port must be a port number");
-  const engine = values["raw-engine"];
-  if (engine !== undefined && engine !== "better-sqlite3" && engine !== "node:sqlite") throw new UsageError("--raw-engine must be better-sqlite3 or node:sqlite");
-  return {
-    rows,
-    port,
-    timeoutMs: positive("timeout-min", values["timeout-min"], 15) * 60_000,
-    stallMs: positive("stall-min", values["stall-min"], 5) * 60_000,
-    reimport: !values["no-reimport"],
-    raw: !values["no-raw"],
-    rawRuns: Math.floor(positive("raw-runs", values["raw-runs"], 3)),
-    rawEngine: engine,
-    raiseUploadLimit: !values["upload-limit-as-configured"],
-    results: !values["no-results"],
-    oneServer: values["one-server"],
-    liveSource: values["live-source"],
-  };
+  closeSync(fd);
 }
 
-// ---------------------------------------------------------------------------
-// Environment
-
-function describeEnvironment(command: string, rawEngine: RawEngine | null, source: SourceSnapshot | null, oneServer: boolean): Environment {
-  const machine = describeMachine();
-  return {
-    date: new Date().toISOString(),
-    command,
-    nproc: machine.cpus,
-    memGiB: machine.memGiB,
-    node: machine.node,
-    workerd: machine.workerd,
-    wrangler: machine.wrangler,
-    commit: machine.commit,
-    rawEngine: rawEngine ? describeRawEngine(rawEngine) : "not run",
-    rawPragmas: RAW_PRAGMAS.join(", "),
-    rawRuns: 0,
-    importVars: "",
-    source: source
-      ? `a copy of the working tree taken at the start (${source.files} files, content hash ${source.hash})`
-      : "the live working tree (edits during the run reload the Worker)",
-    servers: oneServer ? "one wrangler dev for all imports" : "a fresh wrangler dev per import (same persisted D1/R2 state)",
-  };
+function ensureCsv(rows: number): { file: string; bytes: number } {
+  const file = path.join(dataDir, `products-${rows}.csv`);
+  const meta = () => JSON.stringify({ GENERATOR, bytes: statSync(file).size });
+  if (existsSync(file) && existsSync(`${file}.json`) && readFileSync(`${file}.json`, "utf8") === meta()) return { file, bytes: statSync(file).size };
+  writeLines(file, [CSV_HEADER], rows, (i) => csvLine(rows, i));
+  writeFileSync(`${file}.json`, meta());
+  return { file, bytes: statSync(file).size };
 }
 
-/** A numeric [vars] entry of a wrangler.toml, or null. */
-function tomlVar(configDir: string, name: string): number | null {
-  const m = /^"?(\d+)"?$/.exec(tomlValue(path.join(configDir, "wrangler.toml"), name) ?? "");
-  return m ? Number(m[1]) : null;
-}
+const PRAGMAS = ["journal_mode = WAL", "synchronous = NORMAL"];
+const UPSERT = `INSERT INTO products (tenant_id, sku_key, ${STORED_COLUMNS.join(", ")}, created_at, updated_at) VALUES (${Array(STORED_COLUMNS.length + 4).fill("?").join(", ")})
+  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${STORED_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}, updated_at = excluded.updated_at`;
 
-// ---------------------------------------------------------------------------
-// Cleanup: wrangler dev must never outlive the benchmark
-
-let aborted = false;
-let stopping: Promise<void> | null = null;
-let exitCode = 0;
-
-/** Stops wrangler dev (once, however many callers) and exits; the first caller's code wins. */
-async function shutdown(code: number, why?: string): Promise<never> {
-  if (why) console.error(why);
-  if (!stopping) {
-    exitCode = code;
-    // Set at once: the main flow may still be running meanwhile, and must neither report nor write results.
-    if (code !== 0) aborted = true;
-    stopping = anyRunning() ? (console.error("Stopping wrangler dev …"), stopAll()) : Promise.resolve();
+/** Rows/s of the best of `runs` upserts of the file's rows, as the consumer stores them, into a fresh database (rows built before the timing). */
+function rawRate(engine: Parameters<typeof runSqlite>[0], rows: number, runs: number): number {
+  const dir = path.join(dataDir, "raw");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const paramsFile = path.join(dir, "params.ndjson");
+  const now = Date.now();
+  writeLines(paramsFile, [], rows, (i) => {
+    const product = productOf(rows, i);
+    return JSON.stringify(["ten_bench", product.skuKey, ...storedFields({ ok: true, line: i, product, json: null }), now, now]);
+  });
+  let best = 0;
+  for (let run = 0; run < runs; run++) {
+    const db = path.join(dir, `raw-${run}.sqlite`);
+    const out = runSqlite<{ insertMs: number; count: number }>(engine, { task: "upsert", db, setup: [...PRAGMAS.map((p) => `PRAGMA ${p}`), ...migrationStatements()], upsert: UPSERT, paramsFile });
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${db}${suffix}`, { force: true });
+    if (out.count !== rows) throw new Error(`raw SQLite: ${out.count} products after upserting ${rows} rows`);
+    best = Math.max(best, rows / (out.insertMs / 1000));
   }
-  await stopping;
-  process.exit(exitCode);
+  rmSync(dir, { recursive: true, force: true });
+  return best;
 }
 
-process.on("exit", () => killAllNow());
-process.on("SIGINT", () => void shutdown(130, "\nInterrupted."));
-process.on("SIGTERM", () => void shutdown(143, "\nTerminated."));
-process.on("SIGHUP", () => void shutdown(129, "\nHung up."));
-process.on("uncaughtException", (err) => void shutdown(1, aborted ? undefined : `bench:import: ${err.stack ?? err.message}`));
-process.on("unhandledRejection", (err) => void shutdown(1, aborted ? undefined : `bench:import: ${(err as Error)?.stack ?? String(err)}`));
-
-// ---------------------------------------------------------------------------
-// One import
-
-interface JobJson {
-  id: string;
-  status: string;
-  processed_rows: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  error_count: number;
-  duration_ms: number | null;
-  failure_reason?: string | null;
-  total_rows?: number | null;
-  created_at?: string | null;
-  started_at?: string | null;
-  /** Rows rejected (a row may carry several errors, so error_count can be larger). */
-  rejected_rows?: number;
+/** Copies what the Worker is built from; wrangler dev run from the copy builds the tree as it was at the start. */
+function snapshotSource(): string {
+  rmSync(sourceDir, { recursive: true, force: true });
+  const hash = createHash("sha256");
+  let files = 0;
+  for (const entry of ["src", "migrations", "wrangler.toml", "tsconfig.json", "package.json", ".dev.vars"]) {
+    if (!existsSync(path.join(repoRoot, entry))) continue;
+    cpSync(path.join(repoRoot, entry), path.join(sourceDir, entry), { recursive: true });
+    const list = statSync(path.join(sourceDir, entry)).isDirectory() ? readdirSync(path.join(sourceDir, entry), { recursive: true, encoding: "utf8" }).sort().map((f) => path.join(entry, f)) : [entry];
+    for (const f of list.filter((f) => statSync(path.join(sourceDir, f)).isFile())) files++, hash.update(`${f}\0`).update(readFileSync(path.join(sourceDir, f)));
+  }
+  return `a copy of the working tree taken at the start (${files} files, content hash ${hash.digest("hex").slice(0, 12)})`;
 }
 
-const TERMINAL = new Set(["completed", "failed"]);
+// ---- the runtime's memory and CPU
 
-function emptyResult(file: GeneratedFile, raw: RawResult | undefined): SizeResult {
-  return {
-    rows: file.rows,
-    fileBytes: file.bytes,
-    wallS: null,
-    uploadS: null,
-    rowsPerSec: null,
-    status: "not started",
-    jobId: null,
-    jobDurationMs: null,
-    processedRows: null,
-    created: null,
-    updated: null,
-    unchanged: null,
-    errorCount: null,
-    slices: null,
-    d1RowsWritten: null,
-    productsWritten: null,
-    peakWorkerMb: null,
-    peakTotalMb: null,
-    peakAnonMb: null,
-    peakFileMb: null,
-    startWorkerMb: null,
-    processingStartMb: null,
-    processingPeakMb: null,
-    d1OnlyGrowthMb: null,
-    rawRowsPerSec: raw?.rowsPerSec ?? null,
-    ratio: null,
-    problem: null,
-    sliceMs: [],
-    queueDelayMs: null,
-    maxPollMs: null,
-    polls: 0,
-    responseBodyMs: null,
-    loadBefore: os.loadavg()[0]!,
-    loadAfter: null,
-    workerCpuS: null,
-    busiestThreadCpuS: null,
-  };
+/** Samples, every 100 ms, the workerd processes below a wrangler dev; the one started with an inspector runs the Worker. */
+class Sampler {
+  private readonly wranglerPid: number;
+  private procs: number[] = [];
+  private worker = -1;
+  private scanned = 0;
+  private readonly cpu0: number;
+  private readonly timer: NodeJS.Timeout;
+  startMb = -1;
+  peakMb = 0;
+  totalMb = 0;
+  markMb: number | null = null;
+  markPeakMb: number | null = null;
+
+  constructor(wranglerPid: number) {
+    this.wranglerPid = wranglerPid;
+    this.sample();
+    this.cpu0 = procStat(this.worker)?.cpuS ?? 0;
+    this.timer = setInterval(() => this.sample(), 100);
+  }
+
+  private sample(): void {
+    if (Date.now() - this.scanned > 1000 || this.procs.length === 0) {
+      this.scanned = Date.now();
+      this.procs = descendants(this.wranglerPid).filter((p) => p.comm === "workerd").map((p) => p.pid);
+      this.worker = this.procs.find((pid) => cmdline(pid).includes("--inspector-addr")) ?? this.worker;
+    }
+    const worker = rssMb(this.worker);
+    if (worker === null) return;
+    if (this.startMb < 0) this.startMb = worker;
+    this.peakMb = Math.max(this.peakMb, worker);
+    this.totalMb = Math.max(this.totalMb, this.procs.reduce((a, pid) => a + (rssMb(pid) ?? 0), 0));
+    if (this.markPeakMb !== null) this.markPeakMb = Math.max(this.markPeakMb, worker);
+  }
+
+  /** From now on a second peak: what the work after this point adds to the memory already held. */
+  mark(): void {
+    this.markMb = this.markPeakMb = rssMb(this.worker);
+  }
+
+  /** CPU seconds the Worker's process used since the start. */
+  stop(): number | null {
+    clearInterval(this.timer);
+    this.sample();
+    const cpu = procStat(this.worker)?.cpuS;
+    return cpu === undefined ? null : cpu - this.cpu0;
+  }
 }
 
-async function runImport(server: WranglerDev, key: string, file: GeneratedFile, raw: RawResult | undefined, opts: Options, label: string): Promise<SizeResult> {
-  const result = emptyResult(file, raw);
-  const base = `http://127.0.0.1:${server.port}`;
+// ---- one import
+
+type Job = { id: string; status: string; processed_rows: number; duration_ms: number | null; created: number; updated: number; unchanged: number; error_count: number };
+const newResult = (csv: { rows: number; bytes: number }, raw: number | null) => ({
+  ...{ rows: csv.rows, bytes: csv.bytes, raw, status: "not started", problems: [] as string[], job: null as Job | null, sliceMs: [] as number[], load: [os.loadavg()[0]!, 0] as [number, number] },
+  ...{ polls: 0, maxPollMs: 0, wallS: null as number | null, uploadS: null as number | null, bodyMs: null as number | null, queueMs: null as number | null },
+  ...{ productsWritten: null as number | null, d1RowsWritten: null as number | null, mem: null as Sampler | null, cpuS: null as number | null, d1OnlyMb: null as number | null },
+});
+type Result = ReturnType<typeof newResult>;
+
+const rate = (r: Result | undefined) => (r?.status === "completed" && r.wallS ? r.rows / r.wallS : null);
+const ratio = (r: Result | undefined) => (rate(r) !== null && r?.raw ? rate(r)! / r.raw : null);
+const growth = (r: Result | undefined) => (r?.mem?.markPeakMb != null && r.mem.markMb != null ? r.mem.markPeakMb - r.mem.markMb : null);
+const workerShare = (r: Result | undefined) => (growth(r) === null || r?.d1OnlyMb == null ? null : growth(r)! - r.d1OnlyMb);
+
+async function runImport(server: WranglerDev, key: string, csv: { file: string; bytes: number; rows: number }, raw: number | null, label: string): Promise<Result> {
+  const r = newResult(csv, raw);
   const auth = { authorization: `Bearer ${key}` };
-  const sampler = new RssSampler(server.pid, SAMPLE_MS);
-  let memory: MemoryPeak | null = null;
-  const started = performance.now();
-  const deadline = started + opts.timeoutMs;
-  const elapsed = () => (performance.now() - started) / 1000;
-  const reloadsBefore = server.reloads;
-  const notableBefore = server.notable.length;
+  const sampler = (r.mem = new Sampler(server.pid));
+  const t0 = performance.now();
+  const elapsed = () => (performance.now() - t0) / 1000;
   try {
-    process.stdout.write(`${label}: uploading ${(file.bytes / 1e6).toFixed(1)} MB … `);
-    let response: Response;
-    try {
-      response = await fetch(`${base}/api/v1/products/import?filename=${encodeURIComponent(path.basename(file.path))}`, {
-        method: "POST",
-        headers: { ...auth, "content-type": "text/csv", "content-length": String(file.bytes) },
-        body: Readable.toWeb(createReadStream(file.path)) as ReadableStream<Uint8Array>,
-        duplex: "half",
-        signal: AbortSignal.timeout(opts.timeoutMs),
-      } as RequestInit & { duplex: "half" });
-    } catch (err) {
-      result.status = "upload error";
-      result.problem = `upload failed after ${elapsed().toFixed(1)} s: ${(err as Error).message}${(err as Error).cause ? ` (${String((err as Error).cause)})` : ""}`;
-      return result;
-    }
-    result.uploadS = elapsed();
+    process.stdout.write(`${label}: uploading ${(csv.bytes / 1e6).toFixed(1)} MB … `);
+    const response = await fetch(`${server.url}/api/v1/products/import?filename=${path.basename(csv.file)}`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "text/csv", "content-length": String(csv.bytes) },
+      body: Readable.toWeb(createReadStream(csv.file)) as ReadableStream<Uint8Array>,
+      duplex: "half",
+      signal: AbortSignal.timeout(timeoutMs),
+    } as RequestInit);
+    r.uploadS = elapsed();
     const text = await response.text();
-    result.responseBodyMs = (elapsed() - result.uploadS) * 1000;
+    r.bodyMs = (elapsed() - r.uploadS) * 1000;
     if (response.status !== 202) {
-      result.status = `HTTP ${response.status}`;
-      result.problem = `upload answered ${response.status} after ${result.uploadS.toFixed(1)} s: ${text.slice(0, 600)}`;
-      console.log(`HTTP ${response.status}`);
-      return result;
+      r.status = `HTTP ${response.status}`;
+      r.problems.push(`upload answered ${response.status}: ${text.slice(0, 600)}`);
+      return r;
     }
-    // The processing phase's memory is measured from here: the runtime's local R2 keeps memory after storing a
-    // large upload (a direct put of the request body does the same), which the Worker's processing does not cause.
+    // Processing is measured from here: the local R2 keeps memory after storing an upload, which processing does not cause.
     sampler.mark();
-    let job = JSON.parse(text) as JobJson;
-    result.jobId = job.id;
-    console.log(`202 in ${result.uploadS.toFixed(2)} s, job ${job.id}`);
-
-    let lastProgress = performance.now();
-    let lastRows = -1;
-    let lastStatus = job.status;
-    let lastReport = performance.now();
-    let failures = 0;
-    while (!TERMINAL.has(job.status)) {
-      if (performance.now() > deadline) {
-        result.status = `timeout (${job.status})`;
-        result.problem = `no terminal status after ${(opts.timeoutMs / 60_000).toFixed(1)} min: status ${job.status}, processed_rows ${job.processed_rows}`;
-        break;
+    let job = JSON.parse(text) as Job & { failure_reason?: string; created_at?: string; started_at?: string; rejected_rows?: number };
+    console.log(`202 in ${r.uploadS.toFixed(2)} s, job ${job.id}`);
+    let progress = [performance.now(), -1];
+    while (job.status !== "completed" && job.status !== "failed") {
+      if (elapsed() * 1000 > timeoutMs || performance.now() - progress[0]! > 300_000 || server.exited) {
+        r.status = server.exited ? `wrangler dev ended (${server.exited})` : `timeout or stalled (${job.status}, ${job.processed_rows} rows)`;
+        return r;
       }
-      if (performance.now() - lastProgress > opts.stallMs) {
-        result.status = `stalled (${job.status})`;
-        result.problem = `no progress for ${(opts.stallMs / 60_000).toFixed(1)} min: status ${job.status}, processed_rows ${job.processed_rows}`;
-        break;
-      }
-      if (aborted) {
-        result.status = "interrupted";
-        break;
-      }
-      if (server.hasExited) {
-        result.status = "wrangler dev ended";
-        result.problem = `wrangler dev ended (${server.exitDescription}) during the import; see ${server.logFile}`;
-        break;
-      }
-      await sleep(POLL_MS);
-      try {
-        const pollStart = performance.now();
-        const poll = await fetch(`${base}/api/v1/products/import/${encodeURIComponent(job.id)}`, { headers: auth, signal: AbortSignal.timeout(30_000) });
-        const body = await poll.text();
-        if (poll.status !== 200) throw new Error(`HTTP ${poll.status}: ${body.slice(0, 300)}`);
-        job = JSON.parse(body) as JobJson;
-        failures = 0;
-        result.polls++;
-        result.maxPollMs = Math.max(result.maxPollMs ?? 0, performance.now() - pollStart);
-      } catch (err) {
-        if (++failures >= 20) {
-          result.status = "poll error";
-          result.problem = `20 polls in a row failed, the last with: ${(err as Error).message}`;
-          break;
+      await sleep(250);
+      const p0 = performance.now();
+      const poll = await fetch(`${server.url}/api/v1/products/import/${job.id}`, { headers: auth, signal: AbortSignal.timeout(30_000) }).catch(() => null);
+      if (!poll?.ok) continue;
+      job = await poll.json();
+      r.polls++;
+      r.maxPollMs = Math.max(r.maxPollMs, performance.now() - p0);
+      if (job.processed_rows !== progress[1]) progress = [performance.now(), job.processed_rows];
+    }
+    r.wallS = elapsed();
+    r.status = job.status;
+    r.job = job;
+    if (job.status === "failed") r.problems.push(`job failed: ${job.failure_reason}`);
+    if (job.created_at && job.started_at) r.queueMs = Date.parse(job.started_at) - Date.parse(job.created_at);
+    // The sums of the consumer's slice log lines; the last line may trail the job update a little.
+    const slices: { rows: number; products_written: number; d1_rows_written: number; ms: number }[] = [];
+    const sum = (k: "rows" | "products_written" | "d1_rows_written") => slices.reduce((a, s) => a + s[k], 0);
+    for (let wait = 0; wait < 30 && sum("rows") < job.processed_rows; wait++) {
+      for (const line of server.lines()) {
+        let entry: ((typeof slices)[number] & { job_id: string }) | null = null;
+        try {
+          if (line.includes('"import slice"')) entry = JSON.parse(line.slice(line.indexOf("{")));
+        } catch {
+          r.problems.push(`an \`import slice\` line did not parse: ${line.slice(0, 200)}`);
         }
-        continue;
+        if (entry?.job_id === job.id) slices.push(entry);
       }
-      if (job.processed_rows !== lastRows || job.status !== lastStatus) {
-        lastRows = job.processed_rows;
-        lastStatus = job.status;
-        lastProgress = performance.now();
-      }
-      if (performance.now() - lastReport > 5000) {
-        lastReport = performance.now();
-        console.log(`  ${elapsed().toFixed(0).padStart(4)} s  ${job.status.padEnd(10)} ${job.processed_rows.toLocaleString("en-US").padStart(11)} rows`);
-      }
+      if (sum("rows") < job.processed_rows) await sleep(100);
     }
-    const wall = elapsed();
-    if (TERMINAL.has(job.status)) {
-      result.status = job.status;
-      result.wallS = wall;
-      result.rowsPerSec = job.status === "completed" ? file.rows / wall : null;
-      if (result.rowsPerSec !== null && result.rawRowsPerSec !== null) result.ratio = result.rowsPerSec / result.rawRowsPerSec;
-      if (job.status === "failed") result.problem = `job failed: ${job.failure_reason ?? "(no failure_reason)"}`;
-    }
-    result.jobDurationMs = job.duration_ms;
-    result.processedRows = job.processed_rows;
-    result.created = job.created;
-    result.updated = job.updated;
-    result.unchanged = job.unchanged;
-    result.errorCount = job.error_count;
-    if (job.created_at && job.started_at) result.queueDelayMs = Date.parse(job.started_at) - Date.parse(job.created_at);
-
-    // The last slice's log line may trail the job update a little.
-    const logWait = performance.now() + 3000;
-    while (performance.now() < logWait && (server.slices.get(job.id)?.rows ?? 0) < job.processed_rows) await sleep(100);
-    const slices = server.slices.get(job.id);
-    if (slices) {
-      result.slices = slices.slices;
-      result.productsWritten = slices.productsWritten;
-      result.d1RowsWritten = slices.d1RowsWritten;
-      result.sliceMs = [...slices.sliceMs];
-    }
-
-    const checks: string[] = [];
+    [r.sliceMs, r.productsWritten, r.d1RowsWritten] = [slices.map((s) => s.ms), sum("products_written"), sum("d1_rows_written")];
+    const rejected = job.rejected_rows ?? job.error_count;
     if (job.status === "completed") {
-      if (job.processed_rows !== file.rows) checks.push(`processed_rows ${job.processed_rows} ≠ ${file.rows} rows in the file`);
-      if (job.error_count !== 0) checks.push(`${job.error_count} row errors (see GET ${jobPathOf(job.id)}/errors)`);
-      if (!slices) checks.push("no `import slice` log line for this job in the wrangler dev output");
-      else if (slices.rows !== job.processed_rows) checks.push(`slice log lines sum to ${slices.rows} rows, the job says ${job.processed_rows}`);
-      const rejected = job.rejected_rows ?? job.error_count;
-      if (job.created + job.updated + job.unchanged + rejected !== job.processed_rows) {
-        checks.push(`created ${job.created} + updated ${job.updated} + unchanged ${job.unchanged} + rejected ${rejected} ≠ processed_rows ${job.processed_rows}`);
-      }
-      if (slices && slices.productsWritten !== job.created + job.updated) {
-        checks.push(`products_written ${slices.productsWritten} ≠ created + updated ${job.created + job.updated}`);
-      }
+      if (job.processed_rows !== csv.rows) r.problems.push(`processed_rows ${job.processed_rows} ≠ ${csv.rows} rows in the file`);
+      if (job.error_count !== 0) r.problems.push(`${job.error_count} row errors`);
+      if (sum("rows") !== job.processed_rows) r.problems.push(`the slice log lines sum to ${sum("rows")} rows`);
+      if (job.created + job.updated + job.unchanged + rejected !== job.processed_rows) r.problems.push("created + updated + unchanged + rejected ≠ processed_rows");
+      if (r.productsWritten !== job.created + job.updated) r.problems.push(`products_written ${r.productsWritten} ≠ created + updated ${job.created + job.updated}`);
     }
-    if (result.responseBodyMs !== null && result.responseBodyMs > 1000) {
-      checks.push(`the 202 response's body arrived ${(result.responseBodyMs / 1000).toFixed(1)} s after its headers`);
-    }
-    if (result.maxPollMs !== null && result.maxPollMs > 2000) {
-      checks.push(`job status polls took up to ${(result.maxPollMs / 1000).toFixed(1)} s during the import`);
-    }
-    if (server.reloads > reloadsBefore) checks.push(`wrangler dev reloaded the Worker ${server.reloads - reloadsBefore} time(s) during this import (source files changed)`);
-    const newNotable = server.notable.length - notableBefore;
-    if (newNotable > 0) checks.push(`${newNotable} error/warning line(s) in the wrangler dev output during this import (see Notes)`);
-    if (checks.length > 0) result.problem = [result.problem, ...checks].filter(Boolean).join("; ");
-    return result;
+    return r;
+  } catch (err) {
+    r.status = "error";
+    r.problems.push(`${(err as Error).message} after ${elapsed().toFixed(1)} s`);
+    return r;
   } finally {
-    result.loadAfter = os.loadavg()[0]!;
-    memory = sampler.stop();
-    if (memory.samples > 0) {
-      result.peakWorkerMb = memory.workerMb;
-      result.peakTotalMb = memory.totalMb;
-      result.peakAnonMb = memory.workerAnonMb;
-      result.peakFileMb = memory.workerFileMb;
-      result.startWorkerMb = memory.startWorkerMb;
-      result.processingStartMb = memory.markWorkerMb;
-      result.processingPeakMb = memory.peakAfterMarkWorkerMb;
-      result.workerCpuS = memory.workerCpuS;
-      result.busiestThreadCpuS = memory.workerBusiestThreadCpuS;
-    }
-    if (!aborted) console.log(
-      `${label}: ${result.status}` +
-        (result.wallS !== null ? `, wall ${result.wallS.toFixed(2)} s, ${Math.round(result.rowsPerSec ?? 0).toLocaleString("en-US")} rows/s` : "") +
-        `, peak worker RSS ${result.peakWorkerMb?.toFixed(0) ?? "?"} MB (was ${result.startWorkerMb?.toFixed(0) ?? "?"} MB before)` +
-        (result.problem ? `\n  ! ${result.problem}` : ""),
-    );
+    r.cpuS = sampler.stop();
+    r.load[1] = os.loadavg()[0]!;
+    server.lines();
+    if (server.reloads) r.problems.push(`wrangler dev reloaded the Worker ${server.reloads} time(s) (source files changed)`);
+    if (server.notable.length) r.problems.push(`${server.notable.length} error/warning line(s) in ${path.relative(repoRoot, server.log)}, first: \`${server.notable[0]}\``);
+    console.log(`${label}: ${r.status}${r.wallS ? `, ${r.wallS.toFixed(2)} s, ${int(rate(r))} rows/s` : ""}, peak runtime RSS ${int(sampler.peakMb)} MB${r.problems.map((p) => `\n  ! ${p}`).join("")}`);
   }
 }
 
-function jobPathOf(id: string): string {
-  return `/api/v1/products/import/${id}`;
+/** Peak RSS growth of a runtime of the bench Worker while local D1 alone makes the same writes as an import of `rows`. */
+async function d1OnlyGrowth(rows: number, chunk: number): Promise<number> {
+  const state = path.join(dataDir, "d1-baseline-state");
+  rmSync(state, { recursive: true, force: true });
+  wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "-c", workerConfig]);
+  const server = await WranglerDev.start({ config: workerConfig, persistTo: state, log: path.join(dataDir, "d1-baseline.log") });
+  try {
+    const sampler = new Sampler(server.pid);
+    sampler.mark();
+    const response = await fetch(`${server.url}/fill?rows=${rows}&chunk=${chunk}`, { method: "POST", signal: AbortSignal.timeout(timeoutMs) });
+    const body = await response.text();
+    sampler.stop();
+    if (!response.ok || (JSON.parse(body) as { products_written: number }).products_written !== rows) throw new Error(`D1 baseline: ${response.status} ${body.slice(0, 500)}`);
+    return sampler.markPeakMb! - sampler.markMb!;
+  } finally {
+    await server.stop();
+  }
 }
 
-// ---------------------------------------------------------------------------
+// ---- report
+
+function targets(results: Result[], again: Result | null): [boolean | null, string, string][] {
+  const m1 = results.find((r) => r.rows === 1_000_000);
+  const k100 = results.find((r) => r.rows === 100_000);
+  const [a, b] = [workerShare(k100), workerShare(m1)];
+  const signed = (n: number) => `${n >= 0 ? "+" : "−"}${Math.abs(n).toFixed(0)}`;
+  // An unfinished re-import proves nothing about the rows it did not reach; rows it wrote still count.
+  const written = again?.productsWritten ?? null;
+  return [
+    [rate(m1) === null ? null : rate(m1)! >= TARGET_ROWS_PER_SEC, `≥ ${int(TARGET_ROWS_PER_SEC)} rows/s end to end for 1M rows`, m1 ? `${int(rate(m1))} rows/s` : "1M rows not run"],
+    [ratio(m1) === null ? null : ratio(m1)! >= TARGET_RAW_RATIO, `≥ ${TARGET_RAW_RATIO} of raw SQLite (1M rows)`, m1 ? `${fixed(ratio(m1), 3)} of raw` : "1M rows not run"],
+    [
+      a === null || b === null ? null : b <= a + FLAT_SLACK_MB,
+      `peak runtime memory flat from 100k to 1M rows (what processing adds to the runtime's RSS beyond local D1 alone, 1M ≤ 100k + ${FLAT_SLACK_MB} MB)`,
+      a === null || b === null
+        ? "needs 100k and 1M rows, each with its D1 baseline"
+        : `${signed(a)} MB → ${signed(b)} MB (processing +${int(growth(k100))} → +${int(growth(m1))} MB, D1 alone +${int(k100!.d1OnlyMb)} → +${int(m1!.d1OnlyMb)} MB; ` +
+          `whole-run peaks incl. the upload ${int(k100!.mem?.peakMb)} → ${int(m1!.mem?.peakMb)} MB)`,
+    ],
+    [written === null || (written === 0 && again?.status !== "completed") ? null : written === 0, "re-import writes 0 product rows", again ? `${int(again.productsWritten)} product rows written, ${int(again.job?.unchanged)} unchanged (${int(again.rows)} rows; ${again.status})` : "not run"],
+  ];
+}
+
+const HEAD = ["rows", "file MB", "wall s", "rows/s", "job duration_ms", "D1 rows written", "products written", "peak runtime RSS MB", "raw SQLite rows/s", "ratio"];
+const cells = (r: Result) => [int(r.rows), fixed(r.bytes / 1e6, 1), fixed(r.wallS, 2), int(rate(r)), int(r.job?.duration_ms), int(r.d1RowsWritten), int(r.productsWritten)].concat(
+  r.mem ? `${int(r.mem.peakMb)} (before ${int(r.mem.startMb)}; all workerd ${int(r.mem.totalMb)})` : "–",
+  int(r.raw),
+  fixed(ratio(r), 3),
+);
+
+function detail(r: Result, again: boolean): string {
+  const cpu = r.cpuS !== null && r.wallS ? `Worker workerd CPU ${r.cpuS.toFixed(1)} s (${((r.cpuS / r.wallS) * 100).toFixed(0)} % of one core over the wall time)` : null;
+  return [
+    `**${int(r.rows)} rows${again ? " (re-import)" : ""}**: ${r.status}`,
+    r.uploadS !== null && `upload ${r.uploadS.toFixed(2)} s (${(r.bytes / 1e6 / r.uploadS).toFixed(0)} MB/s) to the 202's headers; its body ${int(r.bodyMs)} ms later`,
+    r.queueMs !== null && `created → started ${int(r.queueMs)} ms`,
+    r.sliceMs.length > 0 && `${r.sliceMs.length} slice(s) of ${r.sliceMs.map(int).join(" / ")} ms`,
+    cpu,
+    r.polls > 0 && `slowest of ${r.polls} status polls ${int(r.maxPollMs)} ms`,
+    r.mem && `RSS ${int(r.mem.startMb)} → ${int(r.mem.peakMb)} MB; while processing ${int(r.mem.markMb)} → ${int(r.mem.markPeakMb)} MB (+${int(growth(r))}${r.d1OnlyMb === null ? "" : `; local D1 alone, the same writes: +${int(r.d1OnlyMb)}`})`,
+    `load average ${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)}`,
+  ].filter(Boolean).join("; ");
+}
+
+function report(env: string[], results: Result[], again: Result | null, notes: string[]): void {
+  const all = again ? [...results, again] : results;
+  const table = [`| ${HEAD.join(" | ")} |`, `| ${HEAD.map((_, i) => (i ? "---:" : "---")).join(" | ")} |`, ...results.map((r) => `| ${cells(r).join(" | ")} |`)];
+  const verdicts = targets(results, again).map(([met, text, why]) => `- ${met === null ? "⚪ not measured" : met ? "✅ met" : "❌ not met"}: ${text} (${why})`);
+  console.log(`\n${[...table, ...(again ? [`| ${cells(again).join(" | ")} | (re-import)`] : []), "", ...verdicts, ...notes.map((n) => `Note: ${n}`)].join("\n")}`);
+  if (args["no-results"]) return;
+  const md = [
+    ...["## Import", "", ...env, "", ...table, ""],
+    "Wall s: upload start → job seen `completed`/`failed` (polled every 250 ms). D1 rows written and products written: sums of the consumer's `import slice` log lines for the job. Peak runtime RSS: largest VmRSS of the workerd process running the Worker (sampled every 100 ms); in brackets its RSS when the upload started and the largest sum over all workerd processes of `wrangler dev`. That process also hosts the local D1, R2 and Queues simulators: the local R2 keeps memory after storing an upload, and local D1's page cache grows with the pages an import touches. So memory flatness is judged on what processing adds (peak RSS from the upload's 202 on, minus the RSS then) beyond what local D1 alone adds for the same writes in a runtime of its own (the bench Worker's /fill). Ratio: end-to-end rows/s ÷ raw SQLite rows/s.",
+    ...["", "Per import:", ""],
+    ...all.map((r) => `- ${detail(r, r === again)}`),
+    "",
+    again
+      ? `Re-import of the ${int(again.rows)}-row file (same tenant, same content): status ${again.status}, wall ${fixed(again.wallS, 2)} s (${int(rate(again))} rows/s), ` +
+        `job duration_ms ${int(again.job?.duration_ms)}, products written **${int(again.productsWritten)}**, D1 rows written ${int(again.d1RowsWritten)}, ` +
+        `unchanged ${int(again.job?.unchanged)}, created ${int(again.job?.created)}, updated ${int(again.job?.updated)}, errors ${int(again.job?.error_count)}, peak runtime RSS ${int(again.mem?.peakMb)} MB.`
+      : "Re-import: not run.",
+    ...["", "Targets:", "", ...verdicts],
+    ...(notes.length ? ["", "Notes:", "", ...notes.map((n) => `- ${n}`)] : []),
+  ];
+  writeResults("Import", md.join("\n"));
+  console.log(`\nWrote the "## Import" section of scripts/bench/RESULTS.md.`);
+}
+
+// ---- main
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const opts = parseOptions(argv);
-  if (!opts) {
-    console.log(USAGE);
-    return;
-  }
-  if (process.platform !== "linux") throw new Error("the memory sampling reads /proc: run this on Linux");
-  const command = `npm run bench:import${argv.length ? ` -- ${argv.join(" ")}` : ""}`;
-  // A hard ceiling for the whole run, on top of the per-import timeouts.
-  const ceilingMs = 10 * 60_000 + (opts.rows.length + (opts.reimport ? 1 : 0)) * (opts.timeoutMs + 60_000) + opts.rows.reduce((a, n) => a + n, 0) / 10;
-  setTimeout(() => void shutdown(124, `bench:import: the run took longer than ${(ceilingMs / 60_000).toFixed(0)} min; giving up.`), ceilingMs).unref();
-
   mkdirSync(dataDir, { recursive: true });
+  const files = sizes.map((rows) => ({ ...ensureCsv(rows), rows }));
+  for (const f of files) console.log(`${sizeLabel(f.rows)} rows: ${path.relative(repoRoot, f.file)} ${(f.bytes / 1e6).toFixed(1)} MB`);
 
-  // 1. Files
-  const files: GeneratedFile[] = [];
-  for (const rows of opts.rows) {
-    const f = ensureCsv(dataDir, rows);
-    files.push(f);
-    console.log(
-      `${sizeLabel(rows).padStart(5)} rows: ${path.relative(repoRoot, f.path)} ${(f.bytes / 1e6).toFixed(1)} MB (${(f.bytes / rows).toFixed(0)} B/row) ` +
-        (f.reused ? "reused" : `generated in ${(f.ms / 1000).toFixed(1)} s`),
-    );
+  // Raw SQLite before any wrangler starts, so the two never compete for the CPUs.
+  const raws = new Map<number, number>();
+  const { engines, notes } = args["no-raw"] ? { engines: [], notes: [] } : sqliteEngines();
+  const engine = engines[0];
+  for (const rows of engine ? sizes : []) {
+    raws.set(rows, rawRate(engine!, rows, rawRuns));
+    console.log(`raw SQLite (${engine!.label}) ${sizeLabel(rows)}: ${int(raws.get(rows))} rows/s (best of ${rawRuns})`);
   }
 
-  // 2. Raw SQLite ceiling (before wrangler dev starts, so the two never compete for the CPUs)
-  const raws = new Map<number, RawResult>();
-  let engine: RawEngine | null = null;
-  if (opts.raw) {
-    engine = pickRawEngine(opts.rawEngine);
-    if (engine.fallbackReason) console.log(`Raw SQLite: using ${engine.engine}; ${engine.fallbackReason}`);
-    for (const rows of opts.rows) {
-      const runs: RawResult[] = [];
-      for (let run = 0; run < opts.rawRuns; run++) {
-        const raw = rawSqliteUpsert(engine, rows, migrationsDir);
-        if (raw.count !== rows) throw new Error(`raw SQLite baseline: ${raw.count} products after upserting ${rows} rows`);
-        runs.push(raw);
-      }
-      // The ceiling is the best run; the others show the noise of the machine.
-      const best = runs.reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));
-      raws.set(rows, best);
-      const all = runs.map((r) => Math.round(r.rowsPerSec).toLocaleString("en-US")).join(", ");
-      console.log(`raw SQLite (${engine.engine}) ${sizeLabel(rows)}: best ${best.insertMs.toFixed(0)} ms, ${Math.round(best.rowsPerSec).toLocaleString("en-US")} rows/s (runs: ${all})`);
-    }
-  }
-
-  // 3. Source, local state, key, wrangler dev
-  if (await portInUse(opts.port)) throw new Error(`something already listens on 127.0.0.1:${opts.port}; choose another --port`);
-  const source = opts.liveSource ? null : snapshotSource(snapshotDir);
-  if (source) console.log(`Worker source: copy of the working tree in ${path.relative(repoRoot, source.dir)} (${source.files} files, hash ${source.hash})`);
+  const source = snapshotSource();
   rmSync(stateDir, { recursive: true, force: true });
-  mkdirSync(stateDir, { recursive: true });
-  console.log(`Applying migrations to fresh state in ${path.relative(repoRoot, stateDir)} …`);
-  wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { cwd: source?.dir ?? repoRoot });
-  // The key is created before wrangler dev opens the database, so the two processes never write it at once.
-  const keyOut = nodeScriptSync("scripts/key.ts", ["create", "--tenant", TENANT, "--name", "bench:import"], { KEY_CLI_PERSIST_TO: stateDir });
-  const key = keyOut.trim().split("\n").at(-1)?.trim() ?? "";
-  if (!/^pik_\S+$/.test(key)) throw new Error(`the key CLI did not print a key on its last line:\n${keyOut}`);
-
-  const notes: string[] = [];
-  const vars: Record<string, string> = {};
-  const configDir = source?.dir ?? repoRoot;
-  const limit = tomlVar(configDir, "MAX_UPLOAD_BYTES") ?? 104_857_600;
+  wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], sourceDir);
+  process.env.KEY_CLI_PERSIST_TO = stateDir; // before wrangler dev opens the database: never two writers at once
+  const { key } = await createKey("bench", scopes, "bench:import", "local");
+  const config = path.join(sourceDir, "wrangler.toml");
+  const limit = Number(tomlValue(config, "MAX_UPLOAD_BYTES") ?? 104_857_600);
   const largest = Math.max(...files.map((f) => f.bytes));
+  const vars: Record<string, string> = {};
   if (largest > limit) {
-    if (opts.raiseUploadLimit) {
-      const raised = Math.ceil((largest * 1.1) / 1_048_576) * 1_048_576;
-      vars.MAX_UPLOAD_BYTES = String(raised);
-      notes.push(
-        `The largest file (${(largest / 1e6).toFixed(1)} MB) exceeds MAX_UPLOAD_BYTES = ${limit} from wrangler.toml, so this run started ` +
-          `wrangler dev with \`--var MAX_UPLOAD_BYTES:${raised}\`; with the configured limit such a file is refused (413).`,
-      );
-      console.log(`Note: ${notes.at(-1)}`);
-    } else {
-      notes.push(`Files larger than MAX_UPLOAD_BYTES = ${limit} were uploaded with the configured limit (expect 413).`);
-    }
+    vars.MAX_UPLOAD_BYTES = String(Math.ceil((largest * 1.1) / 2 ** 20) * 2 ** 20);
+    notes.push(`The largest file (${(largest / 1e6).toFixed(1)} MB) exceeds MAX_UPLOAD_BYTES = ${limit} from wrangler.toml, so this run started wrangler dev with \`--var MAX_UPLOAD_BYTES:${vars.MAX_UPLOAD_BYTES}\`; with the configured limit such a file is refused (413).`);
   }
-
-  const logFile = path.join(dataDir, "wrangler-dev.log");
-  rmSync(logFile, { force: true });
-  const serverCwd = source ? source.dir : repoRoot;
-  const notable: { server: string; line: NotableLine }[] = [];
-  const badSlices: string[] = [];
-  let reloads = 0;
-  let serverCount = 0;
-
-  const startServer = async (title: string): Promise<WranglerDev> => {
-    if (await portInUse(opts.port)) throw new Error(`something already listens on 127.0.0.1:${opts.port}; choose another --port`);
-    serverCount++;
-    const started = performance.now();
-    const server = new WranglerDev({ port: opts.port, persistTo: stateDir, logFile, vars, cwd: serverCwd, title });
-    await server.waitReady(180_000);
-    const health = await fetch(`http://127.0.0.1:${opts.port}/health`, { signal: AbortSignal.timeout(30_000) }).catch((e: Error) => e);
-    if (health instanceof Error || !health.ok) throw new Error(`GET /health failed: ${health instanceof Error ? health.message : health.status}`);
-    console.log(`wrangler dev #${serverCount} ready on 127.0.0.1:${opts.port} in ${((performance.now() - started) / 1000).toFixed(1)} s (pid ${server.pid}) for ${title}.`);
-    return server;
-  };
-  const stopServer = async (server: WranglerDev): Promise<void> => {
-    reloads += server.reloads;
-    for (const line of server.notable) notable.push({ server: `#${serverCount}`, line });
-    badSlices.push(...server.badSliceLines);
-    if (server.hasExited) notable.push({ server: `#${serverCount}`, line: { at: 0, text: `wrangler dev ended by itself (${server.exitDescription})` } });
-    await server.stop();
-  };
-
-  console.log(`wrangler dev output goes to ${path.relative(repoRoot, logFile)}`);
-  let shared: WranglerDev | null = opts.oneServer ? await startServer("all imports") : null;
-  const importOnce = async (file: GeneratedFile, label: string): Promise<SizeResult> => {
-    const server = shared ?? (await startServer(label));
+  // A fresh runtime per import, so that each import's peak RSS is its own.
+  const importOnce = async (file: (typeof files)[number], label: string) => {
+    // At a log level above "log", wrangler would drop the consumer's slice lines.
+    const server = await WranglerDev.start({ cwd: sourceDir, persistTo: stateDir, vars, args: ["--log-level", "log"], log: path.join(dataDir, `wrangler-dev-${label.replace(/\W+/g, "-")}.log`) });
     try {
-      return await runImport(server, key, file, raws.get(file.rows), opts, label);
+      return await runImport(server, key, file, raws.get(file.rows) ?? null, label);
     } finally {
-      if (!shared) await stopServer(server);
+      await server.stop();
     }
   };
-
-  // 4. Imports
-  const results: SizeResult[] = [];
-  for (const file of files) {
-    const result = await importOnce(file, `${sizeLabel(file.rows)} rows`);
-    results.push(result);
-    if (shared?.hasExited) break;
-    if (result.status === "HTTP 404" || result.status === "HTTP 405") {
-      notes.push("The import route is not there (404/405): is the pipeline in src/routes/ wired into the app?");
-      break;
-    }
-  }
-  let reimport: SizeResult | null = null;
-  // The target is about 1M rows; without that size, the largest file is imported again.
+  const results: Result[] = [];
+  for (const f of files) results.push(await importOnce(f, `${sizeLabel(f.rows)} rows`));
   const biggest = files.find((f) => f.rows === 1_000_000) ?? files.at(-1)!;
-  const biggestResult = results.find((r) => r.rows === biggest.rows);
-  if (opts.reimport && !shared?.hasExited && biggestResult?.status === "completed") {
-    reimport = await importOnce(biggest, `${sizeLabel(biggest.rows)} rows again`);
-    reimport.ratio = null;
-    const checks: string[] = [];
-    if (reimport.unchanged !== null && reimport.unchanged !== biggest.rows) checks.push(`unchanged ${reimport.unchanged} ≠ ${biggest.rows}`);
-    if (reimport.productsWritten !== null && reimport.productsWritten !== 0) checks.push(`${reimport.productsWritten} product rows written for unchanged data`);
-    if (checks.length > 0) reimport.problem = [reimport.problem, ...checks].filter(Boolean).join("; ");
-  } else if (opts.reimport) {
-    notes.push(`Re-import skipped: the first import of the ${sizeLabel(biggest.rows)}-row file did not complete.`);
+  let again: Result | null = null;
+  if (!args["no-reimport"] && results.find((r) => r.rows === biggest.rows)?.status === "completed") {
+    again = await importOnce(biggest, `${sizeLabel(biggest.rows)} rows again`);
+    again.raw = null;
+    if (again.productsWritten !== 0 || again.job?.unchanged !== biggest.rows) again.problems.push(`re-import wrote ${again.productsWritten} products, ${again.job?.unchanged} unchanged`);
   }
 
-  // 5. Stop wrangler dev, then report (unless the run was interrupted: shutdown() is already on it)
-  if (aborted) return;
-  if (shared) {
-    await stopServer(shared);
-    shared = null;
+  const chunk = Number(tomlValue(config, "IMPORT_CHUNK_ROWS") ?? 2000);
+  for (const r of results.filter((r) => r.status === "completed")) {
+    r.d1OnlyMb = await d1OnlyGrowth(r.rows, chunk);
+    console.log(`${sizeLabel(r.rows)} rows, local D1 alone (the same writes, no file): +${int(r.d1OnlyMb)} MB`);
   }
-
-  // 6. Memory baseline: the same writes by local D1 alone, in a runtime of their own (see import/d1-baseline.ts)
-  const chunkRows = Number(tomlVar(configDir, "IMPORT_CHUNK_ROWS") ?? 2000);
-  for (const result of results) {
-    if (result.status !== "completed" || aborted) continue;
-    const baseline = await d1OnlyMemory(result.rows, chunkRows, path.join(dataDir, "d1-baseline-state"));
-    result.d1OnlyGrowthMb = baseline.growthMb;
-    console.log(
-      `${sizeLabel(result.rows)} rows, D1 alone (the same writes without a file): RSS ${baseline.startMb.toFixed(0)} → ${baseline.peakMb.toFixed(0)} MB ` +
-        `(+${baseline.growthMb.toFixed(0)}) in ${baseline.seconds.toFixed(1)} s`,
-    );
-  }
-  if (aborted) return;
-
-  if (reloads > 0) notes.push(`wrangler dev reloaded the Worker ${reloads} time(s) during the run because source files changed; figures taken across a reload are suspect.`);
-  if (badSlices.length > 0) notes.push(`${badSlices.length} \`import slice\` line(s) did not parse, e.g. \`${badSlices[0]!.slice(0, 300)}\``);
-  if (notable.length > 0) {
-    notes.push(
-      `${notable.length} error/warning line(s) in the wrangler dev output (full log: \`${path.relative(repoRoot, logFile)}\`), first ones:` +
-        notable
-          .slice(0, 8)
-          .map((n) => `\n  - wrangler dev ${n.server} \`+${(n.line.at / 1000).toFixed(1)} s\` \`${n.line.text.slice(0, 400).replace(/`/g, "'")}\``)
-          .join(""),
-    );
-  }
-
-  const env = describeEnvironment(command, engine, source, opts.oneServer);
-  const busiest = Math.max(...[...results, ...(reimport ? [reimport] : [])].map((r) => Math.max(r.loadBefore, r.loadAfter ?? 0)));
-  // The runtime under test keeps about one CPU busy itself; more than half a CPU beyond that is someone else's.
-  if (busiest > 1 + env.nproc * 0.25) {
-    notes.push(
-      `The machine was shared: the 1-minute load average reached ${busiest.toFixed(2)} on ${env.nproc} CPUs during the imports, ` +
-        `about 1 of it this benchmark's runtime (other processes, e.g. test runs, competed for the CPUs), so the end-to-end figures are lower than on an idle machine.`,
-    );
-  }
-  env.rawRuns = opts.rawRuns;
-  env.importVars = ["IMPORT_SLICE_MS", "IMPORT_SLICE_ROWS", "IMPORT_CHUNK_ROWS"].map((n) => `${n} = ${tomlVar(configDir, n) ?? "(default)"}`).join(", ");
-  const targets = evaluateTargets(results, reimport);
-  console.log("");
-  console.log(consoleTable(results, reimport, targets));
-  for (const n of notes) console.log(`Note: ${n}`);
-  if (opts.results) {
-    writeResultsSection(resultsFile, "Import", markdownSection(env, results, reimport, targets, notes));
-    console.log(`\nWrote the "## Import" section of ${path.relative(repoRoot, resultsFile)}.`);
-  }
-  const finished = results.every((r) => r.status === "completed") && (!opts.reimport || reimport?.status === "completed");
-  process.exitCode = finished ? 0 : 1;
+  rmSync(path.join(path.dirname(workerConfig), ".wrangler"), { recursive: true, force: true }); // the bench Worker's bundle
+  for (const r of again ? [...results, again] : results) for (const p of r.problems) notes.push(`${int(r.rows)} rows${r === again ? " (re-import)" : ""}: ${p}`);
+  const { cpus, line } = machine();
+  const busiest = Math.max(...results.flatMap((r) => r.load));
+  // The runtime under test keeps about one CPU busy itself; beyond that, another process competed.
+  if (busiest > 1 + cpus * 0.25) notes.push(`The machine was shared: the 1-minute load average reached ${busiest.toFixed(2)} on ${cpus} CPUs during the imports, so the end-to-end figures are lower than on an idle machine.`);
+  const importVars = ["IMPORT_SLICE_MS", "IMPORT_SLICE_ROWS", "IMPORT_CHUNK_ROWS"].map((n) => `${n} = ${tomlValue(config, n) ?? "(default)"}`).join(", ");
+  const env = [
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${line}`,
+    `- Command: \`${command}\``,
+    `- Worker built from ${source}; a fresh wrangler dev per import (same persisted D1/R2 state); ${importVars}`,
+    `- Raw SQLite baseline: ${engine ? `${engine.label} under ${engine.node} (Node ${engine.nodeVersion})` : "not run"}; ${PRAGMAS.join(", ")}; one transaction, one prepared upsert, insert time only; best of ${rawRuns} run(s)`,
+  ];
+  report(env, results, again, notes);
+  process.exitCode = results.every((r) => r.status === "completed") && (args["no-reimport"] || again?.status === "completed") ? 0 : 1;
 }
 
 main().then(
-  () => void shutdown(process.exitCode === undefined ? 0 : Number(process.exitCode)),
+  () => process.exit(),
   (err: unknown) => {
-    // After Ctrl-C the work in flight fails (aborted fetches …); that is not worth a stack trace.
-    if (aborted) void shutdown(exitCode);
-    else if (err instanceof UsageError) {
-      console.error(`bench:import: ${err.message}\n${USAGE}`);
-      void shutdown(2);
-    } else void shutdown(1, `bench:import: ${(err as Error).stack ?? String(err)}`);
+    console.error(`bench:import: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
   },
 );

@@ -1,458 +1,337 @@
-// Status-route benchmark: `npm run bench:status [-- --sizes 1000,10000 …]`
-//
-// For each size (jobs of one tenant; default 1k, 10k, 100k, 1M, plus 20% other tenants' jobs as noise):
-// 1. Seeds a local D1 state of its own (scripts/bench/status/seed.ts; reused when unchanged, --fresh to redo):
-//    one seeded SQLite file, byte-copied into one `--persist-to` directory per worker.
-// 2. Starts three `wrangler dev` on 127.0.0.1, side by side: the real worker (repo-root wrangler.toml), the real
-//    worker again with `--log-level warn`, and the bench-only worker (scripts/bench/status/wrangler.toml).
-// 3. Checks the real route's answer against the seeded figures, that every bench variant answers the same body
-//    byte for byte, the indexes and the query plans (EXPLAIN QUERY PLAN through D1).
-// 4. Measures, in interleaved rounds, each variant at each concurrency (default 1 and 32): the real route
-//    GET /api/v1/products/import/status, /batch (tenant given, no key check), /two-calls (a),
-//    /no-covering-index (b) and /floor (no database). Cells measured while other processes kept the CPUs busy,
-//    or while src/ changed under the workers, are left out when a cleaner round exists.
-// 5. Stops the workers, then times the same statements in raw SQLite (better-sqlite3; node:sqlite as a cross-check).
-// Then prints the table and writes the `## Status` section of scripts/bench/RESULTS.md (other sections kept).
-//
-// Every wrangler started here runs in its own process group and is killed on exit, error, Ctrl-C and at the
-// global time limit (--max-minutes). Every measuring loop is bounded in requests and time.
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+// Status-route benchmark: `npm run bench:status [-- --sizes 1000,10000]` (README "Benchmarks").
+// Per size (jobs of one tenant, plus other tenants' jobs): a seeded local D1 state (status-seed.ts); three
+// `wrangler dev` side by side: the real worker, the real worker with `--log-level warn`, and the bench Worker.
+// The real route's answer is checked against the seed, every variant must answer the same body, the query plans
+// must use the indexes. Then, in interleaved rounds, each variant at each concurrency; a cell measured while other
+// processes kept the CPUs busy or src/ changed is left out when a cleaner round exists. Last, with no wrangler
+// running, the same statements in raw SQLite. The table and targets; the `## Status` section of RESULTS.md.
+import { readdirSync, rmSync, statSync } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { describeMachine } from "./lib/machine.ts";
-import { cmdline, processes } from "./lib/proc.ts";
-import { writeResultsSection } from "./lib/results-md.ts";
-import { killAllNow, repoRoot, tomlValue } from "./lib/wrangler-dev.ts";
-import { foreignCpus, snapshot, waitForQuiet } from "./status/cpu.ts";
-import { DevServer, freePort, probe } from "./lib/dev-server.ts";
-import { pool, runLoad } from "./status/load.ts";
-import { findEngines, timeRaw, type RawResult, type Statement } from "./status/raw.ts";
-import { consoleTable, evaluateTargets, markdownSection, type Cell, type SizeResult, type Variant } from "./status/results.ts";
-import { benchConfig, prepareState, type ExpectedStatus, type SeedInfo } from "./status/seed.ts";
+import { cmdline, count, dataDir, type Engine, fixed, int, machine, machineBusyS, processes, repoRoot, runSqlite, sleep, sqliteEngines, tomlValue, workerConfig, WranglerDev, writeResults } from "./lib.ts";
+import { NOISE_RATIO, prepareState, type Seed } from "./status-seed.ts";
 
-const USAGE = `Usage: npm run bench:status -- [options]
-  --sizes <n,n,…>        jobs of the measured tenant (default 1000,10000,100000,1000000; 10k/1m accepted)
-  --concurrency <c,c,…>  concurrent keep-alive connections (default 1,32)
-  --duration <s>         measuring time per cell (default 3); a cell also stops at --requests
-  --requests <n>         most requests per cell (default 2000)
-  --min-requests <n>     fewest requests per cell, even past --duration (default 20, and at least the concurrency)
-  --rounds <n>           interleaved rounds per size (default 2); the quiet ones are pooled
-  --warmup <s>           warm-up per cell, not counted (default 1)
-  --max-cell <s>         hard limit per cell, warm-up and measuring each (default 60)
-  --noise <ratio>        other tenants' jobs per job of the measured tenant (default 0.2)
-  --quiet <cpus>         before a cell, wait while other processes use this many CPUs or more (default 0.5)
-  --quiet-wait <s>       longest such wait per cell (default 15; 180 s in all); 0 = never wait
-  --fresh                reseed even when a seeded state exists
-  --state-dir <dir>      where the seeded states live (default scripts/bench/status/.data; up to ~3 GB at 1M jobs)
-  --clean                delete each size's seeded state once measured (default: keep it for the next run)
-  --no-write             do not write scripts/bench/RESULTS.md
-  --max-minutes <m>      give up (and stop every wrangler) after this long (default 40)`;
-
-function fail(message: string): never {
-  console.error(`bench:status: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
-function parseCount(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(text.trim());
-  if (!m) fail(`not a count: "${text}"`);
-  const n = Number(m[1]) * (m[2]?.toLowerCase() === "k" ? 1e3 : m[2]?.toLowerCase() === "m" ? 1e6 : 1);
-  if (!Number.isSafeInteger(n) || n <= 0) fail(`not a positive integer: "${text}"`);
-  return n;
-}
-
-function parsePositive(text: string | undefined, fallback: number, name: string): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) fail(`--${name} must be a positive number, got "${text}"`);
-  return n;
-}
-
-let parsed: ReturnType<typeof parseArgs<{ options: Record<string, { type: "string" | "boolean" }>; allowPositionals: false }>>;
-try {
-  parsed = parseArgs({
-    options: {
-      sizes: { type: "string" },
-      concurrency: { type: "string" },
-      duration: { type: "string" },
-      requests: { type: "string" },
-      "min-requests": { type: "string" },
-      warmup: { type: "string" },
-      rounds: { type: "string" },
-      "max-cell": { type: "string" },
-      noise: { type: "string" },
-      quiet: { type: "string" },
-      "quiet-wait": { type: "string" },
-      fresh: { type: "boolean" },
-      "state-dir": { type: "string" },
-      clean: { type: "boolean" },
-      "no-write": { type: "boolean" },
-      "max-minutes": { type: "string" },
-      help: { type: "boolean" },
-    },
-    allowPositionals: false,
-  });
-} catch (err) {
-  fail(err instanceof Error ? err.message : String(err));
-}
-const opt = parsed.values as Record<string, string | boolean | undefined>;
-const str = (name: string) => (typeof opt[name] === "string" ? (opt[name] as string) : undefined);
-if (opt.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const sizes = [...new Set((str("sizes") ?? "1000,10000,100000,1000000").split(",").filter(Boolean).map(parseCount))].sort((a, b) => a - b);
-const concurrencies = [...new Set((str("concurrency") ?? "1,32").split(",").filter(Boolean).map(parseCount))].sort((a, b) => a - b);
-if (concurrencies.some((c) => c > 256)) fail("--concurrency is at most 256");
-const durationMs = parsePositive(str("duration"), 3, "duration") * 1000;
-const maxRequests = parseCount(str("requests") ?? "2000");
-const minRequests = parseCount(str("min-requests") ?? "20");
-const rounds = parseCount(str("rounds") ?? "2");
-const warmupMs = parsePositive(str("warmup"), 1, "warmup") * 1000;
-const maxCellMs = parsePositive(str("max-cell"), 60, "max-cell") * 1000;
-const noiseRatio = str("noise") === undefined ? 0.2 : Number(str("noise"));
-if (!Number.isFinite(noiseRatio) || noiseRatio < 0 || noiseRatio > 10) fail("--noise must be between 0 and 10");
-const quietCpus = parsePositive(str("quiet"), 0.5, "quiet");
-const quietWaitMs = str("quiet-wait") === "0" ? 0 : parsePositive(str("quiet-wait"), 15, "quiet-wait") * 1000;
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: "string", default: "1000,10000,100000,1000000" },
+    concurrency: { type: "string", default: "1,32" },
+    duration: { type: "string", default: "3" },
+    requests: { type: "string", default: "2000" },
+    rounds: { type: "string", default: "2" },
+    fresh: { type: "boolean", default: false },
+    "no-write": { type: "boolean", default: false },
+    "max-minutes": { type: "string", default: "40" },
+  },
+});
+const list = (s: string) => [...new Set(s.split(",").filter(Boolean).map(count))].sort((a, b) => a - b);
+const sizes = list(args.sizes);
+const concurrencies = list(args.concurrency);
+const cHigh = Math.max(...concurrencies);
+const [durationMs, maxRequests, rounds] = [count(args.duration) * 1000, count(args.requests), count(args.rounds)];
+const [WARMUP_MS, MIN_REQUESTS, MAX_CELL_MS] = [1000, 20, 60_000];
+/** Other processes' CPUs above which a cell waits (at most QUIET_WAIT_MS, 180 s in all) and counts as disturbed. */
+const QUIET_CPUS = 0.5;
+const QUIET_WAIT_MS = 15_000;
 let quietBudgetMs = 180_000;
-let sourceChanges = 0;
-const stateRoot = path.resolve(str("state-dir") ?? path.join(repoRoot, "scripts", "bench", "status", ".data"));
-const maxMinutes = parsePositive(str("max-minutes"), 40, "max-minutes");
-const resultsFile = path.join(repoRoot, "scripts", "bench", "RESULTS.md");
-const REQUEST_TIMEOUT_MS = 120_000;
-const STATUS_PATH = "/api/v1/products/import/status";
-
-// ---- always stop what we started -------------------------------------------------------------------------
-process.on("exit", () => killAllNow());
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.on(signal, () => {
-    console.error(`\nbench:status: ${signal}, stopping wrangler`);
-    killAllNow();
-    process.exit(130);
-  });
-}
-process.on("uncaughtException", (err) => {
-  console.error("bench:status: uncaught", err);
-  killAllNow();
-  process.exit(1);
-});
-process.on("unhandledRejection", (err) => {
-  console.error("bench:status: unhandled rejection", err);
-  killAllNow();
-  process.exit(1);
-});
-setTimeout(() => {
-  console.error(`bench:status: over the ${maxMinutes}-minute limit, giving up`);
-  killAllNow();
-  process.exit(3);
-}, maxMinutes * 60_000).unref();
-
-const log = (s: string) => console.log(s);
-const started = Date.now();
-const since = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s`;
-
-// ---- preflight --------------------------------------------------------------------------------------------
-const rootConfig = path.join(repoRoot, "wrangler.toml");
-for (const key of ["compatibility_date", "compatibility_flags", "database_name", "database_id"]) {
-  const a = tomlValue(rootConfig, key);
-  const b = tomlValue(benchConfig, key);
-  if (a !== b) fail(`scripts/bench/status/wrangler.toml has ${key} = ${b}, the real wrangler.toml ${a}: make them equal`);
-}
-
-function otherProcesses(): string[] {
-  const found: string[] = [];
-  for (const { pid } of processes()) {
-    if (pid === process.pid) continue;
-    const cmd = cmdline(pid);
-    if (/workerd serve|wrangler(-dist\/cli)?\.js dev|vitest/.test(cmd)) found.push(cmd.includes("workerd") ? "workerd" : cmd.includes("vitest") ? "vitest" : "wrangler dev");
-  }
-  return found;
-}
-
-function describeOthers(list: string[]): string {
-  if (list.length === 0) return "none";
-  const counts = new Map<string, number>();
-  for (const p of list) counts.set(p, (counts.get(p) ?? 0) + 1);
-  return [...counts].map(([k, v]) => `${v} ${k}`).join(", ");
-}
-
-function machine(): string {
-  const m = describeMachine(["src", "migrations", "wrangler.toml"]);
-  return (
-    `${m.cpus} CPUs (nproc; ${m.cpuModel}), ${m.memGiB.toFixed(1)} GiB memory, Node ${m.node}, ${m.workerd}, ` +
-    `wrangler ${m.wrangler}, commit ${m.commit}; load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`
-  );
-}
-
-// ---- measuring ------------------------------------------------------------------------------------------
-/**
- * Newest modification time and count of the files under src/: every worker here bundles from src/ and reloads
- * when a file there changes (other engineers edit it while the benchmark runs). Seen directly, because a worker
- * run with --log-level warn does not print its reloads.
- */
-function sourceStamp(): string {
-  let newest = 0;
-  let count = 0;
-  for (const entry of readdirSync(path.join(repoRoot, "src"), { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    try {
-      newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
-      count++;
-    } catch {
-      count--; // removed meanwhile: the stamp changes either way
-    }
-  }
-  return `${newest}:${count}`;
-}
-
-/** A warm-up at concurrency c costs a whole wave of c requests; past this, a cell that follows a warm c=1 cell skips it. */
+/** A warm-up at concurrency c costs a wave of c requests; when c × the c=1 p50 passes this, the c=1 cell before warmed enough. */
 const LONG_WAVE_MS = 10_000;
+const STATUS_PATH = "/api/v1/products/import/status";
+const stateRoot = path.join(dataDir, "status");
+const started = Date.now();
+const log = (s: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}`);
+setTimeout(() => (console.error(`bench:status: over the ${args["max-minutes"]}-minute limit`), process.exit(3)), Number(args["max-minutes"]) * 60_000).unref();
 
-async function cell(server: DevServer, urlPath: string, headers: Record<string, string>, concurrency: number, skipWarmup = false): Promise<Cell> {
-  const base = { port: server.port, path: urlPath, headers, concurrency, timeoutMs: REQUEST_TIMEOUT_MS, maxMs: maxCellMs };
-  let waitedMs = 0;
-  if (quietWaitMs > 0 && quietBudgetMs > 0) {
-    const q = await waitForQuiet([server.pid], quietCpus, Math.min(quietWaitMs, quietBudgetMs));
-    waitedMs = q.waitedMs > 600 ? q.waitedMs : 0; // one 0.5 s sample is always taken
-    quietBudgetMs -= waitedMs;
-  }
-  if (!skipWarmup) await runLoad({ ...base, durationMs: warmupMs, maxRequests: 100_000, minRequests: concurrency });
-  const before = snapshot([server.pid]);
-  server.scanLog();
-  const stamp = sourceStamp();
-  const r = await runLoad({ ...base, durationMs, maxRequests: Math.max(maxRequests, concurrency), minRequests: Math.max(minRequests, concurrency) });
-  const otherCpus = foreignCpus(before, snapshot([server.pid]));
-  // A reload can lag the edit by a moment: a change seen right after the cell counts too.
-  const reloaded = server.scanLog().reloads > 0 || sourceStamp() !== stamp;
-  if (reloaded) sourceChanges++;
-  return { ...r, otherCpus, waitedMs, reloaded, rounds: "" };
+const VARIANTS = {
+  route: "real route (`GET /api/v1/products/import/status`: key check + aggregate + recent 5, one batch)",
+  "route-quiet-log": "real route, wrangler dev `--log-level warn` (its request log line not printed)",
+  batch: "batch, tenant given (aggregate + recent 5, one batch, no key check)",
+  "two-calls": "(a) two calls (aggregate, then recent 5: two awaited D1 calls)",
+  "no-covering-index": "(b) no covering index (the batch on a copy without `import_jobs_tenant_summary`)",
+  floor: "no database (runtime floor)",
+};
+type Variant = keyof typeof VARIANTS;
+
+type Cell = { c: number; samples: number[]; seconds: number; failures: string[]; otherCpus: number; disturbed: boolean; rounds: string };
+type Raw = { engine: Engine; groups: Record<string, { medianMs: number; p10Ms: number; p90Ms: number; each: Record<string, number>; rows: Record<string, number> }> };
+type SizeResult = { jobs: number; seed: Seed | null; cells: Partial<Record<Variant, Record<number, Cell>>>; raw: Raw[]; plans: Record<string, string[]>; problems: string[]; notes: string[] };
+
+// ---- measuring
+
+const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
+const p50 = (c: Cell | undefined) => (c ? pct(c.samples, 0.5) : undefined);
+const rps = (c: Cell | undefined) => (c ? c.samples.length / c.seconds : undefined);
+
+/** Closed loop: `c` keep-alive connections, each sending its next GET when the previous body has arrived. */
+async function load(url: URL, headers: Record<string, string>, c: number, ms: number): Promise<Omit<Cell, "otherCpus" | "disturbed" | "rounds">> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: c });
+  const [samples, failures, t0]: [number[], string[], number] = [[], [], performance.now()];
+  let [issued, end] = [0, t0];
+  const get = () =>
+    new Promise<string | null>((resolve) => {
+      const req = http.get(url, { headers, agent }, (res) => res.resume().on("end", () => resolve(res.statusCode === 200 ? null : `HTTP ${res.statusCode}`)));
+      req.setTimeout(120_000, () => req.destroy(new Error("no answer in 120 s"))).on("error", (e) => resolve(String(e)));
+    });
+  const more = () => issued < Math.max(maxRequests, c) && performance.now() - t0 < MAX_CELL_MS && (performance.now() - t0 < ms || issued < Math.max(MIN_REQUESTS, c));
+  await Promise.all(
+    Array.from({ length: c }, async () => {
+      while (more() && failures.length < 3) {
+        issued++;
+        const s = performance.now();
+        const failure = await get();
+        end = Math.max(end, performance.now());
+        if (failure) failures.push(failure);
+        else samples.push(performance.now() - s);
+      }
+    }),
+  );
+  agent.destroy();
+  return { c, samples: samples.sort((a, b) => a - b), seconds: (end - t0) / 1000, failures };
 }
 
-/**
- * The rounds a reported figure is made of: those measured quietly (other processes below the --quiet threshold,
- * and the measured worker not reloading meanwhile), pooled; without any, the least disturbed round alone.
- */
-function chooseRounds(list: Cell[]): Cell {
-  const clean = list.filter((l) => l.otherCpus < quietCpus && !l.reloaded);
-  const chosen = clean.length
-    ? clean
-    : [[...list].sort((a, b) => Number(a.reloaded) - Number(b.reloaded) || a.otherCpus - b.otherCpus)[0] as Cell];
+/** Busy CPU seconds of the machine, and of this process and the measured worker's process group. */
+function cpuSnapshot(pgid: number) {
+  const ours = processes().reduce((a, p) => (p.pgrp === pgid ? a + p.cpuS : a), 0) + (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
+  return { at: performance.now(), machine: machineBusyS(), ours };
+}
+const otherCpus = (a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>) => Math.max(0, (b.machine - a.machine - (b.ours - a.ours)) / ((b.at - a.at) / 1000));
+
+/** Newest mtime and count of src/ files: every worker reloads when one changes, and one at --log-level warn does not say so. */
+function sourceStamp(): string {
+  const files = readdirSync(path.join(repoRoot, "src"), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+  return `${files.length}:${Math.max(...files.map((e) => statSync(path.join(e.parentPath, e.name), { throwIfNoEntry: false })?.mtimeMs ?? 0))}`;
+}
+
+async function cell(server: WranglerDev, url: URL, headers: Record<string, string>, c: number, warm: boolean): Promise<Cell> {
+  for (let waited = 0; waited < Math.min(QUIET_WAIT_MS, quietBudgetMs); waited += 500) {
+    const a = cpuSnapshot(server.pid);
+    await sleep(500);
+    if (otherCpus(a, cpuSnapshot(server.pid)) < QUIET_CPUS) break;
+    if (waited > 0) quietBudgetMs -= 500;
+  }
+  if (warm) await load(url, headers, c, WARMUP_MS);
+  server.lines();
+  const [before, stamp, reloads] = [cpuSnapshot(server.pid), sourceStamp(), server.reloads];
+  const r = await load(url, headers, c, durationMs);
+  const other = otherCpus(before, cpuSnapshot(server.pid));
+  server.lines();
+  return { ...r, otherCpus: other, disturbed: other >= QUIET_CPUS || server.reloads > reloads || sourceStamp() !== stamp, rounds: "" };
+}
+
+/** A figure pools the rounds measured quietly; without any, it is the least disturbed round alone. */
+function chooseRounds(cells: Cell[]): Cell {
+  const clean = cells.filter((x) => !x.disturbed);
+  const chosen = clean.length ? clean : [[...cells].sort((a, b) => a.otherCpus - b.otherCpus)[0]!];
   return {
-    ...pool(chosen),
-    otherCpus: Math.max(...chosen.map((l) => l.otherCpus)),
-    waitedMs: list.reduce((a, l) => a + l.waitedMs, 0),
-    reloaded: chosen.some((l) => l.reloaded),
-    rounds: `${chosen.length === list.length ? "all" : `${chosen.length} of ${list.length}`}${clean.length ? "" : ", least disturbed"}`,
+    c: cells[0]!.c,
+    samples: chosen.flatMap((x) => x.samples).sort((a, b) => a - b),
+    seconds: chosen.reduce((a, x) => a + x.seconds, 0),
+    failures: chosen.flatMap((x) => x.failures),
+    otherCpus: Math.max(...chosen.map((x) => x.otherCpus)),
+    disturbed: !clean.length,
+    rounds: chosen.length === cells.length ? "all" : `${chosen.length} of ${cells.length}${clean.length ? "" : ", least disturbed"}`,
   };
 }
 
-function show(variant: Variant, r: Cell, round: string): string {
-  const f = (n: number) => n.toFixed(2);
-  return (
-    `    ${round ? `${round} ` : ""}${variant.padEnd(18)} c=${String(r.concurrency).padEnd(3)} p50 ${f(r.p50).padStart(9)} ms  p99 ${f(r.p99).padStart(9)} ms  ` +
-    `${r.rps.toFixed(0).padStart(6)} req/s  (${r.requests} requests in ${r.seconds.toFixed(1)} s; other load ${r.otherCpus.toFixed(2)} CPUs` +
-    `${r.waitedMs ? `, waited ${(r.waitedMs / 1000).toFixed(1)} s for quiet` : ""}${r.reloaded ? "; the worker RELOADED" : ""}` +
-    `${r.failures ? `; ${r.failures} FAILED: ${r.firstFailure}` : ""})`
-  );
-}
-
-type StatusBody = Omit<ExpectedStatus, "last_ids"> & { last_jobs: { id: string }[] };
-
-function checkAgainstSeed(body: string, seed: SeedInfo): string | null {
-  const got = JSON.parse(body) as StatusBody;
-  const e = seed.expected;
-  const want = { total: e.total, pending: e.pending, queued: e.queued, processing: e.processing, completed: e.completed, failed: e.failed, errors: e.errors, avg_duration_ms: e.avg_duration_ms, last_ids: e.last_ids };
-  const have = { ...got, last_ids: got.last_jobs.map((j) => j.id) } as Record<string, unknown>;
-  const wrong = Object.entries(want).filter(([k, v]) => JSON.stringify(have[k]) !== JSON.stringify(v));
-  return wrong.length ? `status answer differs from the seed: ${wrong.map(([k, v]) => `${k} ${JSON.stringify(have[k])} ≠ ${JSON.stringify(v)}`).join(", ")}` : null;
-}
-
-type Endpoint = { variant: Variant; server: DevServer; path: string; headers: Record<string, string> };
-
-async function startServers(jobs: number, seed: SeedInfo): Promise<{ real: DevServer; realQuiet: DevServer; bench: DevServer }> {
-  const logDir = stateRoot;
-  const make = async (name: string, persistTo: string, file: string, extra: { config?: string; extraArgs?: string[] }) =>
-    new DevServer({ name, port: await freePort(), inspectorPort: await freePort(), persistTo, logFile: path.join(logDir, `${file}-${jobs}.log`), ...extra });
-  const real = await make("real worker", seed.dirs.real, "wrangler-real", {});
-  const realQuiet = await make("real worker --log-level warn", seed.dirs.realQuiet, "wrangler-real-quiet", { extraArgs: ["--log-level", "warn"] });
-  const bench = await make("bench worker", seed.dirs.bench, "wrangler-bench", { config: benchConfig });
-  log(`[${since()}]   wrangler dev: real worker on 127.0.0.1:${real.port}, real worker --log-level warn on :${realQuiet.port}, bench worker on :${bench.port}`);
-  return { real, realQuiet, bench };
-}
-
-async function measureSize(jobs: number, engines: ReturnType<typeof findEngines>["engines"]): Promise<SizeResult> {
-  const result: SizeResult = { jobs, noiseJobs: 0, dbMB: 0, seedSeconds: null, reused: false, cells: {}, rounds: {}, raw: [], plans: {}, indexes: {}, problems: [], notes: [] };
+async function measureSize(jobs: number, engines: Engine[]): Promise<SizeResult> {
+  const result: SizeResult = { jobs, seed: null, cells: {}, raw: [], plans: {}, problems: [], notes: [] };
+  log(`${int(jobs)} jobs: seeding`);
   const state = path.join(stateRoot, `jobs-${jobs}`);
-  log(`\n[${since()}] ${jobs.toLocaleString("en-US")} jobs: seeding`);
-  const seed = await prepareState(state, { jobs, noiseRatio, noiseTenants: 20 }, { fresh: opt.fresh === true, log });
-  result.noiseJobs = seed.noiseJobs;
-  result.dbMB = seed.dbBytes / 2 ** 20;
-  result.reused = seed.reused;
-  result.seedSeconds = seed.reused ? null : seed.seedSeconds;
-  if (!seed.reused) log(`  seeded ${jobs} + ${seed.noiseJobs} noise jobs in ${seed.seedSeconds.toFixed(1)} s (${result.dbMB.toFixed(0)} MB)`);
-  const auth = { authorization: `Bearer ${seed.key}` };
-  const tenant = encodeURIComponent(seed.tenantId);
-  let statements: { direct: Statement[]; route: Statement[] } | null = null;
-
-  const others = otherProcesses();
-  if (others.length) result.notes.push(`other processes at the start: ${describeOthers(others)}`);
-  const servers = await startServers(jobs, seed);
+  const seed = (result.seed = await prepareState(state, jobs, args.fresh));
+  result.notes.push(`database ${int(seed.dbBytes / 2 ** 20)} MB, ${seed.reused ? "seeded state reused" : "seeded"}`);
+  const others = processes().filter((p) => p.pid !== process.pid && /workerd serve|wrangler.* dev|vitest/.test(cmdline(p.pid))).length;
+  if (others) result.notes.push(`${others} other workerd/wrangler/vitest process(es) at the start`);
+  const logFile = (name: string) => path.join(stateRoot, `${name}-${jobs}.log`);
+  const servers = await Promise.all([
+    WranglerDev.start({ persistTo: seed.dirs.real, log: logFile("real") }),
+    WranglerDev.start({ persistTo: seed.dirs.realQuiet, log: logFile("real-quiet"), args: ["--log-level", "warn"] }),
+    WranglerDev.start({ persistTo: seed.dirs.bench, log: logFile("bench"), config: workerConfig }),
+  ]);
+  const [real, quiet, bench] = servers;
+  let statements: Record<string, { name: string; sql: string; params: unknown[] }[]> | null = null;
   try {
-    const { real, realQuiet, bench } = servers;
-    await Promise.all([real.waitReady("/health"), realQuiet.waitReady("/health"), bench.waitReady("/floor")]);
-
-    // -- correctness first: the seeded figures, identical bodies, the indexes and the plans
-    const first = await probe(real.port, STATUS_PATH, auth, REQUEST_TIMEOUT_MS);
-    if (first.status !== 200) throw new Error(`the status route answered ${first.status}: ${first.body.slice(0, 500)}`);
-    const mismatch = checkAgainstSeed(first.body, seed);
-    if (mismatch) result.problems.push(mismatch);
-    const json = async <T>(p: string): Promise<T> => {
-      const r = await probe(bench.port, p, {}, REQUEST_TIMEOUT_MS);
-      if (r.status !== 200) throw new Error(`bench worker ${p} answered ${r.status}: ${r.body.slice(0, 500)}`);
-      return JSON.parse(r.body) as T;
+    const auth = { authorization: `Bearer ${seed.key}` };
+    const q = `tenant=${encodeURIComponent(seed.tenantId)}&hash=${seed.keyHash}`;
+    const get = async (server: WranglerDev, p: string, headers = {}) => {
+      const r = await fetch(`${server.url}${p}`, { headers, signal: AbortSignal.timeout(120_000) });
+      if (!r.ok) throw new Error(`${p} answered ${r.status}: ${(await r.text()).slice(0, 300)}`);
+      return r.text();
     };
-    statements = await json<{ direct: Statement[]; route: Statement[] }>(`/sql?tenant=${tenant}&hash=${seed.keyHash}`);
-    const plan = await json<Record<string, string[]>>(`/plan?tenant=${tenant}&hash=${seed.keyHash}`);
-    result.plans = { DB: plan, DB_NOCOV: await json(`/plan?tenant=${tenant}&hash=${seed.keyHash}&db=DB_NOCOV`) };
-    const indexes = { DB: await json<string[]>("/indexes"), DB_NOCOV: await json<string[]>("/indexes?db=DB_NOCOV") };
-    result.indexes = indexes;
-    if (!indexes.DB.includes("import_jobs_tenant_summary") || indexes.DB_NOCOV.includes("import_jobs_tenant_summary")) {
-      result.problems.push(`unexpected indexes: DB ${indexes.DB.join(",")}; DB_NOCOV ${indexes.DB_NOCOV.join(",")}`);
-    }
-    const planProblems = Object.entries(plan)
-      .filter(([, steps]) => steps.some((s) => /SCAN import_jobs|TEMP B-TREE/.test(s)))
-      .map(([k, steps]) => `${k}: ${steps.join(" → ")}`);
-    if (!plan["route.aggregate"]?.some((s) => s.includes("COVERING INDEX import_jobs_tenant_summary"))) planProblems.push("route aggregate does not use the covering index");
-    if (planProblems.length) result.problems.push(`query plan not as the route expects: ${planProblems.join("; ")}`);
-
-    const endpoints: Endpoint[] = [
-      { variant: "route", server: real, path: STATUS_PATH, headers: auth },
-      { variant: "route-quiet-log", server: realQuiet, path: STATUS_PATH, headers: auth },
-      { variant: "batch", server: bench, path: `/batch?tenant=${tenant}`, headers: {} },
-      { variant: "two-calls", server: bench, path: `/two-calls?tenant=${tenant}`, headers: {} },
-      { variant: "no-covering-index", server: bench, path: `/no-covering-index?tenant=${tenant}`, headers: {} },
-      { variant: "floor", server: bench, path: "/floor", headers: {} },
+    // Correctness first: the seeded figures, identical bodies, the indexes and the plans.
+    const body = await get(real, STATUS_PATH, auth);
+    const got = JSON.parse(body) as Record<string, unknown> & { last_jobs: { id: string }[] };
+    const wrong = Object.entries(seed.expected).filter(([k, v]) => JSON.stringify(k === "last_ids" ? got.last_jobs.map((j) => j.id) : got[k]) !== JSON.stringify(v));
+    if (wrong.length) result.problems.push(`status answer differs from the seed in ${wrong.map(([k]) => k).join(", ")}`);
+    statements = JSON.parse(await get(bench, `/sql?${q}`));
+    result.plans = { ...JSON.parse(await get(bench, `/plan?${q}`)), ...Object.fromEntries(Object.entries(JSON.parse(await get(bench, `/plan?${q}&db=DB_NOCOV`))).map(([k, v]) => [`nocov.${k}`, v])) };
+    const indexes = [await get(bench, "/indexes"), await get(bench, "/indexes?db=DB_NOCOV")].map((t) => (JSON.parse(t) as string[]).includes("import_jobs_tenant_summary"));
+    if (!indexes[0] || indexes[1]) result.problems.push("the covering index is missing from DB or present in DB_NOCOV");
+    const badPlans = Object.entries(result.plans).filter(([k, steps]) => !k.startsWith("nocov.") && steps.some((s) => /SCAN import_jobs|TEMP B-TREE/.test(s)));
+    if (!result.plans["route.aggregate"]?.some((s) => s.includes("COVERING INDEX import_jobs_tenant_summary"))) badPlans.push(["route.aggregate", ["no covering index"]]);
+    if (badPlans.length) result.problems.push(`query plan not as the route expects: ${badPlans.map(([k, s]) => `${k}: ${s.join(" → ")}`).join("; ")}`);
+    const endpoints: [Variant, WranglerDev, string, Record<string, string>][] = [
+      ["route", real, STATUS_PATH, auth],
+      ["route-quiet-log", quiet, STATUS_PATH, auth],
+      ["batch", bench, `/batch?${q}`, {}],
+      ["two-calls", bench, `/two-calls?${q}`, {}],
+      ["no-covering-index", bench, `/no-covering-index?${q}`, {}],
+      ["floor", bench, "/floor", {}],
     ];
-    for (const e of endpoints) {
-      if (e.variant === "route" || e.variant === "floor") continue;
-      const r = await probe(e.server.port, e.path, e.headers, REQUEST_TIMEOUT_MS);
-      if (r.status !== 200) result.problems.push(`${e.variant} answered ${r.status}: ${r.body.slice(0, 200)}`);
-      else if (r.body !== first.body) result.problems.push(`${e.variant} answers a different body than the real route`);
-    }
+    for (const [variant, server, p, headers] of endpoints.slice(1, 5)) if ((await get(server, p, headers)) !== body) result.problems.push(`${variant} answers another body than the real route`);
 
-    // -- interleaved rounds: every variant once per round and concurrency, the order reversed every other round
+    // Interleaved rounds, the order reversed every other round.
     const runs = new Map<string, Cell[]>();
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? endpoints : [...endpoints].reverse();
       for (const c of concurrencies) {
-        for (const e of order) {
-          // The slowest cells (a wave of c requests takes > 10 s, judged by this round's c=1 p50) skip the warm-up:
-          // code and caches are warm from the c=1 cell just before, only the extra connections are new.
-          const c1 = runs.get(`${e.variant}@1`)?.at(-1)?.p50;
-          const skipWarmup = c > 1 && c1 !== undefined && c1 * c > LONG_WAVE_MS;
-          const r = await cell(e.server, e.path, e.headers, c, skipWarmup);
-          const k = `${e.variant}@${c}`;
-          runs.set(k, [...(runs.get(k) ?? []), r]);
-          log(show(e.variant, r, rounds > 1 ? `round ${round + 1}/${rounds}` : "") + (skipWarmup ? " [no warm-up: long wave]" : ""));
-          if (r.failures) result.problems.push(`${e.variant} c=${c}: ${r.failures} failed requests (${r.firstFailure})`);
+        for (const [variant, server, p, headers] of round % 2 ? [...endpoints].reverse() : endpoints) {
+          const c1 = p50(runs.get(`${variant}@1`)?.at(-1));
+          const warm = !(c > 1 && c1 !== undefined && c1 * c > LONG_WAVE_MS);
+          const r = await cell(server, new URL(p, server.url), headers, c, warm);
+          runs.set(`${variant}@${c}`, [...(runs.get(`${variant}@${c}`) ?? []), r]);
+          console.log(
+            `    round ${round + 1} ${variant.padEnd(18)} c=${String(c).padEnd(3)} p50 ${fixed(p50(r), 2).padStart(9)} ms  p99 ${fixed(pct(r.samples, 0.99), 2).padStart(9)} ms  ` +
+              `${fixed(rps(r), 0).padStart(6)} req/s  other load ${r.otherCpus.toFixed(2)}${r.disturbed ? " (disturbed)" : ""}${warm ? "" : " (no warm-up: long wave)"}`,
+          );
+          if (r.failures.length) result.problems.push(`${variant} c=${c}: failed requests (${r.failures[0]})`);
         }
       }
     }
-    for (const e of endpoints) {
-      const cells: Record<number, Cell> = {};
-      for (const c of concurrencies) {
-        const list = runs.get(`${e.variant}@${c}`) ?? [];
-        if (list.length === 0) continue;
-        cells[c] = chooseRounds(list);
-      }
-      result.cells[e.variant] = cells;
-    }
-    result.rounds = Object.fromEntries([...runs].map(([k, list]) => [k, list.map(({ samples: _samples, ...rest }) => rest)]));
-    for (const server of [real, realQuiet, bench]) {
-      server.scanLog();
-      const { reloads, errors } = server.seen;
-      if (reloads) result.notes.push(`${server.name} printed ${reloads} reload(s) (a source file it watches changed; other engineers edit src/)`);
-      for (const e of errors.slice(0, 3)) result.notes.push(`${server.name} log: \`${e.trim().slice(0, 200)}\``);
+    for (const [variant] of endpoints) result.cells[variant] = Object.fromEntries(concurrencies.map((c) => [c, chooseRounds(runs.get(`${variant}@${c}`)!)]));
+    for (const [name, s] of [["real worker", real], ["real worker --log-level warn", quiet], ["bench worker", bench]] as const) {
+      if (s.reloads) result.notes.push(`${name} printed ${s.reloads} reload(s) (other engineers edit src/)`);
+      for (const line of s.notable.slice(0, 3)) result.notes.push(`${name} log: \`${line.trim().slice(0, 200)}\``);
     }
   } finally {
-    await Promise.all(Object.values(servers).map((s) => s.stop()));
+    await Promise.all(servers.map((s) => s.stop()));
   }
-
-  // -- raw SQLite, no wrangler running
-  if (statements) {
-    log(`[${since()}]   raw SQLite`);
-    const bounds = { maxIterations: 1000, minIterations: 5, maxMs: 2000, hardMaxMs: 30_000, warmup: 2 };
-    for (const engine of engines) {
-      const onDb = timeRaw(engine, seed.dbFile, { direct: statements.direct, route: statements.route }, bounds);
-      const onNocov = timeRaw(engine, seed.nocovFile, { nocov: statements.direct }, bounds);
-      const merged: RawResult = { ...onDb, groups: { ...onDb.groups, ...onNocov.groups } };
-      result.raw.push(merged);
-      const g = merged.groups;
-      log(
-        `    ${engine.label.padEnd(24)} aggregate + recent ${g.direct?.medianMs.toFixed(2)} ms, route's 3 statements ${g.route?.medianMs.toFixed(2)} ms, ` +
-          `without covering index ${g.nocov?.medianMs.toFixed(2)} ms`,
-      );
-      if (g.direct && (g.direct.rows.aggregate === 0 || g.direct.rows.recent !== Math.min(5, jobs))) result.problems.push(`raw SQLite rows unexpected: ${JSON.stringify(g.direct.rows)}`);
-    }
+  for (const engine of statements ? engines : []) {
+    const onDb = runSqlite<Raw>(engine, { task: "time", file: seed.dbFile, groups: { direct: statements!.direct, route: statements!.route } });
+    const onNocov = runSqlite<Raw>(engine, { task: "time", file: seed.nocovFile, groups: { nocov: statements!.direct } });
+    result.raw.push({ engine, groups: { ...onDb.groups, ...onNocov.groups } });
+    if (onDb.groups.direct?.rows.recent !== Math.min(5, jobs)) result.problems.push(`raw SQLite (${engine.label}) found ${onDb.groups.direct?.rows.recent} recent jobs`);
+    log(`  raw ${engine.label}: aggregate + recent ${fixed(onDb.groups.direct?.medianMs, 2)} ms, without covering index ${fixed(onNocov.groups.nocov?.medianMs, 2)} ms`);
   }
   for (const p of result.problems) log(`  ⚠ ${p}`);
-  if (opt.clean) rmSync(state, { recursive: true, force: true });
   return result;
 }
 
-// ---- main ----------------------------------------------------------------------------------------------
-const argText = process.argv.slice(2).join(" ");
-const command =
-  process.env.npm_lifecycle_event === "bench:status" ? `npm run bench:status${argText ? ` -- ${argText}` : ""}` : `node scripts/bench/status.ts ${argText}`.trim();
-const machineText = machine();
-log(`bench:status: sizes ${sizes.join(", ")}; concurrency ${concurrencies.join(", ")}; ${machineText}`);
-const { engines, notes: engineNotes } = findEngines();
-if (engines.length === 0) log("  (no raw SQLite engine could be loaded)");
-for (const n of engineNotes) log(`  note: ${n}`);
+// ---- report
 
-mkdirSync(stateRoot, { recursive: true });
+function targets(results: SizeResult[]): [boolean | null, string, string][] {
+  const at = (jobs: number) => results.find((s) => s.jobs === jobs);
+  const route10k = at(10_000)?.cells.route;
+  const s100k = at(100_000);
+  const [route, floor, raw] = [p50(s100k?.cells.route?.[1]), p50(s100k?.cells.floor?.[1]), s100k?.raw[0]?.groups.direct?.medianMs];
+  const bound = route === undefined || floor === undefined || raw === undefined ? null : 1.5 * (raw + floor);
+  const faster = (x: Cell | undefined, t: Cell) => x !== undefined && p50(x)! < p50(t)! && rps(x)! > rps(t)!;
+  const rows = results.filter((s) => s.cells.batch?.[cHigh] && s.cells["two-calls"]?.[cHigh]);
+  const parts = rows.map((s) => {
+    const [b, t, r] = [s.cells.batch![cHigh]!, s.cells["two-calls"]![cHigh]!, s.cells.route?.[cHigh]];
+    const fig = (x: Cell) => `${fixed(p50(x), 1)} ms / ${fixed(rps(x), 0)} req/s`;
+    return `${int(s.jobs)}: batch ${fig(b)} vs two calls ${fig(t)} ${faster(b, t) ? "✔" : "✘"}${r ? ` (real route ${fig(r)} ${faster(r, t) ? "✔" : "✘"})` : ""}`;
+  });
+  return [
+    [
+      route10k?.[1] ? p50(route10k[1])! <= 15 : null,
+      "p50 ≤ 15 ms at 10k jobs (real route, c=1)",
+      route10k?.[1] ? `p50 ${fixed(p50(route10k[1]), 1)} ms (c=${cHigh}: ${fixed(p50(route10k[cHigh]), 1)} ms)` : "10k jobs not run",
+    ],
+    [
+      bound === null ? null : route! <= bound,
+      "p50 at 100k jobs ≤ 1.5 × (raw SQLite + no-database floor)",
+      bound === null ? "100k jobs not run" : `route p50 ${fixed(route, 1)} ms vs 1.5 × (${fixed(raw, 2)} ms raw + ${fixed(floor, 2)} ms floor) = ${fixed(bound, 1)} ms (ratio ${fixed(route! / (raw! + floor!), 2)}×)`,
+    ],
+    [
+      rows.length ? rows.every((s) => faster(s.cells.batch![cHigh], s.cells["two-calls"]![cHigh]!)) : null,
+      `single batch faster than two calls at c=${cHigh} (lower p50 and more req/s, at every size)`,
+      parts.join("; ") || "not measured",
+    ],
+  ];
+}
+
+function report(results: SizeResult[], engines: Engine[], notes: string[], machineLine: string): void {
+  const t = targets(results).map(([met, text, why]) => `- ${met === null ? "⚪ not measured" : met ? "✅ met" : "❌ not met"}: ${text} — ${why}`);
+  const head = ["jobs (+ other tenants')", "variant", ...concurrencies.flatMap((c) => [`c=${c} p50`, `c=${c} p99`, `c=${c} req/s`]), "other load"];
+  const md = [`| ${head.join(" | ")} |`, `| ${head.map((_, i) => (i < 2 ? "---" : "---:")).join(" | ")} |`];
+  for (const s of results) {
+    const label = `${int(s.jobs)} (+ ${int(s.seed?.noiseJobs)})`;
+    for (const v of Object.keys(VARIANTS) as Variant[]) {
+      const cells = s.cells[v];
+      if (!cells) continue;
+      const partial = Object.values(cells).filter((c) => c.rounds !== "all").map((c) => `c=${c.c}: ${c.rounds}`);
+      const figures = concurrencies.flatMap((c) => [fixed(p50(cells[c]), 2), fixed(cells[c] && pct(cells[c].samples, 0.99), 2), fixed(rps(cells[c]), 0)]);
+      md.push(`| ${label} | ${VARIANTS[v]} | ${figures.join(" | ")} | ${fixed(Math.max(...Object.values(cells).map((c) => c.otherCpus)), 2)}${partial.length ? ` (${partial.join("; ")})` : ""} |`);
+    }
+    const raw = s.raw[0];
+    if (raw) md.push(`| ${label} | raw SQLite, the same two statements (${raw.engine.label}): median ms, no HTTP/Worker/D1 | ${fixed(raw.groups.direct?.medianMs, 2)} |${" |".repeat(concurrencies.length * 3)}`);
+    if (s.problems.length) md.push(`| ${label} | ⚠ ${s.problems.join("; ").replace(/\|/g, "\\|")} |${" |".repeat(concurrencies.length * 3 + 1)}`);
+  }
+  console.log(`\n${md.join("\n")}\n\n${t.join("\n")}`);
+  if (args["no-write"]) return;
+  const range = (g: Raw["groups"][string] | undefined) => (g ? `${fixed(g.medianMs, 2)} (${fixed(g.p10Ms, 2)}–${fixed(g.p90Ms, 2)})` : "–");
+  const last = results.filter((s) => s.plans["route.aggregate"]).at(-1);
+  const plan = (key: string) => (last?.plans[key] ?? []).map((s) => `\`${s}\``).join(" → ") || "–";
+  const rawHead = ["jobs", "engine", "aggregate + recent 5", "aggregate", "recent 5", "the route's 3 statements (key + key-subquery forms)", "aggregate + recent 5 without covering index"];
+  const section = [
+    ...["## Status", ""],
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${machineLine}`,
+    `- Command: \`npm run bench:status${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\``,
+    `- Raw SQLite: ${engines.map((e) => `${e.label} (SQLite ${e.sqlite}, Node ${e.nodeVersion})`).join("; the second as a cross-check: ") || "none"}`,
+    `- Settings: ${rounds} interleaved round(s) per size; a figure pools the rounds measured quietly (other load < ${QUIET_CPUS} CPUs, src/ unchanged and no reload meanwhile), ` +
+      `else it is the least disturbed round; before each cell a wait (≤ ${QUIET_WAIT_MS / 1000} s) while other processes use ≥ ${QUIET_CPUS} CPUs; per cell ${WARMUP_MS / 1000} s warm-up, ` +
+      `then ${durationMs / 1000} s or ${maxRequests} requests (whichever first; at least ${MIN_REQUESTS} and the concurrency, at most ${MAX_CELL_MS / 1000} s; a c>1 cell skips its warm-up ` +
+      `when c × its c=1 p50 exceeds ${LONG_WAVE_MS / 1000} s); other tenants' jobs ${NOISE_RATIO} per job in 20 tenants; total run ${((Date.now() - started) / 60_000).toFixed(1)} min`,
+    "",
+    "Latency in ms (request sent → body received), throughput in requests/s, closed loop on keep-alive connections. Other load: the most CPUs that processes other than this benchmark's used during any cell of the row (other engineers' tests and benchmarks share the machine; 0 is quiet) in the rounds the figures are made of; in brackets when not all rounds are.",
+    ...["", ...md, "", "Raw SQLite, median of repeated runs in ms (p10–p90), on the benchmark's own database file after the workers stopped:", ""],
+    ...[`| ${rawHead.join(" | ")} |`, `| ${rawHead.map((_, i) => (i < 2 ? "---" : "---:")).join(" | ")} |`],
+    ...results.flatMap((s) =>
+      s.raw.map((r) => {
+        const d = r.groups.direct;
+        return `| ${int(s.jobs)} | ${r.engine.label}, SQLite ${r.engine.sqlite}, Node ${r.engine.nodeVersion} | ${range(d)} | ${fixed(d?.each.aggregate, 2)} | ${fixed(d?.each.recent, 2)} | ${range(r.groups.route)} | ${range(r.groups.nocov)} |`;
+      }),
+    ),
+    ...["", "Targets:", "", ...t, ""],
+    `Query plans (EXPLAIN QUERY PLAN through D1, i.e. workerd's SQLite, at ${int(last?.jobs)} jobs; no ANALYZE, as migrations leave it):`,
+    "",
+    `- route aggregate: ${plan("route.aggregate")}`,
+    `- route recent: ${plan("route.recent")}`,
+    `- route key: ${plan("route.key")}`,
+    `- aggregate without the covering index: ${plan("nocov.direct.aggregate")}`,
+    results.every((s) => JSON.stringify(s.plans) === JSON.stringify(last?.plans)) ? "- the same plans at every size run" : "- ⚠ the plans differ between sizes (see the console output)",
+    ...["", "How it was measured:", ""],
+    "- Each size has its own local D1 state: migrations applied by `wrangler d1 migrations apply`, then the SQLite file filled directly (one tenant's jobs: ~80% completed, 10% failed, 4% processing, 3% queued, 3% pending, realistic error counts and times, created_at increasing over 29 days with ~3% ties; other tenants' jobs interleaved as noise). No ANALYZE.",
+    "- Real route: `wrangler dev` of the repo's wrangler.toml, `GET /api/v1/products/import/status` with a Bearer key (scope imports:read). The answer is checked once against the seeded figures; every variant's body must equal the real route's byte for byte.",
+    "- Variants (a), (b), batch and floor: the bench Worker `scripts/bench/worker/index.mts` (DB a byte copy of the same seeded file) running the route's query builders and response building. (b) reads DB_NOCOV, a byte copy with `import_jobs_tenant_summary` dropped: the planner then chooses on its own (no `INDEXED BY`/`NOT INDEXED` hints, which force a plan rather than show the one SQLite picks).",
+    "- The three workers (real; real with `--log-level warn`; bench) run at the same time, each on its own byte copy of the seeded file; one is measured while the others idle. Cells are interleaved in rounds (the variant order reversed every other round). All stop before the raw SQLite timing.",
+    ...["", "Notes:", "", ...notes.map((n) => `- ${n}`)],
+  ];
+  writeResults("Status", section.join("\n"));
+  console.log("wrote the Status section of scripts/bench/RESULTS.md");
+}
+
+// ---- main
+
+for (const key of ["compatibility_date", "compatibility_flags", "database_name", "database_id"]) {
+  if (tomlValue(path.join(repoRoot, "wrangler.toml"), key) !== tomlValue(workerConfig, key)) throw new Error(`scripts/bench/worker/wrangler.toml and wrangler.toml differ in ${key}`);
+}
+const { line } = machine();
+const machineLine = `${line}; load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`;
+log(`bench:status: sizes ${sizes.join(", ")}; concurrency ${concurrencies.join(", ")}; ${machineLine}`);
+const { engines, notes } = sqliteEngines();
 const results: SizeResult[] = [];
 for (const jobs of sizes) {
   try {
     results.push(await measureSize(jobs, engines));
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    console.error(`  ✘ ${jobs} jobs failed: ${message}`);
-    results.push({ jobs, noiseJobs: Math.round(jobs * noiseRatio), dbMB: 0, seedSeconds: null, reused: false, cells: {}, rounds: {}, raw: [], plans: {}, indexes: {}, problems: [`failed: ${message.split("\n")[0]}`], notes: [] });
+    console.error(`  ✘ ${jobs} jobs: ${(err as Error).stack}`);
+    results.push({ jobs, seed: null, cells: {}, raw: [], plans: {}, problems: [`failed: ${(err as Error).message.split("\n")[0]}`], notes: [] });
   }
 }
-
-// wrangler dev of the bench worker bundles into a .wrangler/ next to its config; nothing of ours runs now.
-rmSync(path.join(path.dirname(benchConfig), ".wrangler"), { recursive: true, force: true });
-
-const targets = evaluateTargets(results, concurrencies);
-log(`\n${consoleTable(results, concurrencies)}\n`);
-for (const t of targets) log(`${t.met === null ? "⚪" : t.met ? "✅" : "❌"} ${t.text}: ${t.detail}`);
-
-const notes = [
-  ...engineNotes,
-  `src/ changed during ${sourceChanges} measured cell(s) (workers reload then; a worker at --log-level warn does not say so, hence the check of src/ itself): ` +
-    "such a cell is left out of a figure when a round without it exists",
-  ...results.flatMap((s) => [
-    ...s.notes.map((n) => `${s.jobs.toLocaleString("en-US")} jobs: ${n}`),
-    `${s.jobs.toLocaleString("en-US")} jobs: database ${s.dbMB.toFixed(0)} MB, ${s.reused ? "seeded state reused" : `seeded in ${s.seedSeconds?.toFixed(1)} s`}`,
-  ]),
-  `wrangler logs and seeded states: ${path.relative(repoRoot, stateRoot)}/ (git-ignored)`,
-];
-const settings =
-  `${rounds} interleaved round(s) per size; a figure pools the rounds measured quietly (other load < ${quietCpus} CPUs, src/ unchanged and no reload meanwhile), ` +
-  `else it is the least disturbed round; before each cell a wait (≤ ${quietWaitMs / 1000} s) while other processes use ≥ ${quietCpus} CPUs; per cell ${warmupMs / 1000} s warm-up, then ${durationMs / 1000} s or ${maxRequests} requests (whichever first; at least ${minRequests} and the concurrency, at most ${maxCellMs / 1000} s; ` +
-  `a c>1 cell skips its warm-up when c × its c=1 p50 exceeds ${LONG_WAVE_MS / 1000} s); ` +
-  `other tenants' jobs ${noiseRatio} per job in 20 tenants; total run ${((Date.now() - started) / 60_000).toFixed(1)} min`;
-const rawEngines = engines.length ? engines.map((e) => `${e.label} (SQLite ${e.sqlite}, Node ${e.node})`).join("; the second as a cross-check: ") : "none";
-const section = markdownSection({ date: new Date().toISOString(), machine: machineText, command, rawEngines, settings }, results, concurrencies, targets, notes);
-const dump = path.join(stateRoot, "last-run.json");
-writeFileSync(dump, `${JSON.stringify({ command, machine: machineText, results: results.map((r) => ({ ...r, cells: undefined })) }, null, 1)}\n`);
-log(`every round's figures: ${path.relative(repoRoot, dump)}`);
-if (opt["no-write"]) log("(--no-write: RESULTS.md left as it is)");
-else {
-  writeResultsSection(resultsFile, "Status", section);
-  log(`wrote the Status section of ${path.relative(repoRoot, resultsFile)}`);
-}
+// wrangler dev of the bench Worker bundles into a .wrangler/ beside its config.
+rmSync(path.join(path.dirname(workerConfig), ".wrangler"), { recursive: true, force: true });
+notes.push(...results.flatMap((s) => s.notes.map((n) => `${int(s.jobs)} jobs: ${n}`)), `wrangler logs and seeded states: ${path.relative(repoRoot, stateRoot)}/ (git-ignored)`);
+report(results, engines, notes, machineLine);
 process.exit(results.some((r) => r.problems.length) ? 1 : 0);

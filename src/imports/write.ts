@@ -64,7 +64,7 @@ const FIELDS = STORED_COLUMNS;
 type Stored = StoredFields;
 
 /** The JSON parameter of rows: `[[...fields], …]` (see rowJson). */
-export function rowsJson(rows: Iterable<ValidRow>): string {
+function rowsJson(rows: Iterable<ValidRow>): string {
   const parts: string[] = [];
   for (const row of rows) parts.push(rowJson(row));
   return `[${parts.join(",")}]`;
@@ -120,9 +120,8 @@ const COMPARE_SQL = `SELECT group_concat(CASE
 /**
  * The products upsert, fed by `rows`: a SELECT or VALUES giving (tenant_id, sku_key, ...STORED_COLUMNS, created_at,
  * updated_at). A row equal to the stored product changes nothing (no write, not counted by changes()).
- * Exported for the write-shape benchmark (scripts/bench/write-shapes.ts), which feeds it other ways.
  */
-export function upsertSql(rows: string): string {
+function upsertSql(rows: string): string {
   return `INSERT INTO products (tenant_id, sku_key, ${FIELDS.join(", ")}, created_at, updated_at)
   ${rows}
   ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${FIELDS.map((f) => `${f} = excluded.${f}`).join(", ")}, updated_at = excluded.updated_at
@@ -130,7 +129,7 @@ export function upsertSql(rows: string): string {
 }
 
 /** The rows of a chunk as one JSON parameter (?5), `[[...fields], …]` (see rowsJson), guarded. */
-export const UPSERT_SQL = upsertSql(`SELECT ?3, ${SKU_KEY}, ${FIELDS.map(fieldOf).join(", ")}, ?4, ?4
+const UPSERT_SQL = upsertSql(`SELECT ?3, ${SKU_KEY}, ${FIELDS.map(fieldOf).join(", ")}, ?4, ?4
   FROM jsonb_each(?5) AS j WHERE ${GUARD}`);
 
 const ERRORS_PER_STATEMENT = 500;
