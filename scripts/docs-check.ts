@@ -8,8 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { DevServer, freePort } from "./bench/lib/dev-server.ts";
-import { killAllNow, stopAll } from "./bench/lib/wrangler-dev.ts";
+import { WranglerDev } from "./bench/lib.ts";
 import { copyDocsAssets } from "./docs-assets.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -74,16 +73,13 @@ async function checkDocs(origin: string): Promise<Findings> {
   return findings;
 }
 
-process.on("exit", killAllNow);
 ensureChromium();
 copyDocsAssets();
 const state = mkdtempSync(path.join(tmpdir(), "docs-check-"));
-const port = await freePort();
-const server = new DevServer({ name: "docs", port, inspectorPort: await freePort(), persistTo: state, logFile: path.join(state, "wrangler.log") });
 let failed = true;
+const server = await WranglerDev.start({ persistTo: state, log: path.join(state, "wrangler.log"), readyPath: "/docs" });
 try {
-  await server.waitReady("/docs");
-  const findings = await checkDocs(`http://127.0.0.1:${port}`);
+  const findings = await checkDocs(server.url);
   const listed = findings.operations.filter((o) => o.listed);
   console.log(`docs:check: ${listed.length} of ${findings.operations.length} operation summaries listed on /docs`);
   for (const o of findings.operations.filter((op) => !op.listed)) console.log(`  missing: ${o.summary}`);
@@ -95,7 +91,7 @@ try {
     listed.length !== findings.operations.length || findings.refused.length > 0 || findings.cspViolations.length > 0 || findings.scriptErrors.length > 0;
   console.log(failed ? "docs:check: FAILED" : "docs:check: ok");
 } finally {
-  await stopAll();
+  await server.stop();
   rmSync(state, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
