@@ -22,6 +22,7 @@ describe("the /docs page", () => {
       const asset = await env.ASSETS.fetch(`https://api.test${src}`);
       expect(asset.status, src).toBe(200);
       expect(asset.headers.get("content-type"), src).toContain("javascript");
+      expect(asset.headers.get("x-content-type-options"), src).toBe("nosniff");
       const bytes = (await asset.arrayBuffer()).byteLength;
       expect(bytes, src).toBeGreaterThan(100);
       // Workers static assets take files of at most 25 MiB.
