@@ -26,7 +26,8 @@ function recording(bucket: R2Bucket) {
 }
 
 describe("RangedObjectReader", () => {
-  it("yields exactly the bytes from any offset to the end, whatever the window size", async () => {
+  // A one-byte window makes a ranged read per byte: well over a thousand local R2 calls, slow on a loaded machine.
+  it("yields exactly the bytes from any offset to the end, whatever the window size", { timeout: 30_000 }, async () => {
     const key = `reader/${crypto.randomUUID()}`;
     await env.UPLOADS.put(key, bytes);
     for (const window of [1, 7, 64, bytes.length - 1, bytes.length, 1 << 20]) {
