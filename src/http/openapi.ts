@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { scopes } from "../auth/keys.ts";
 import { PROBLEM_CONTENT_TYPE, problemSchema } from "./problem.ts";
+import { BOOKMARK_PATTERN } from "./request-context.ts";
 import type { RouteSpec } from "./route.ts";
 
 type JsonSchema = Record<string, unknown>;
@@ -237,7 +238,7 @@ export function openApiDocument(routes: readonly AnySpec[]) {
           in: "header",
           required: false,
           description: "A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400.",
-          schema: { type: "string", pattern: "^[0-9A-Za-z-]{1,256}$" },
+          schema: { type: "string", pattern: BOOKMARK_PATTERN },
         },
       },
       securitySchemes: {

@@ -6,9 +6,10 @@ import type { BeforeRejecting } from "./validate.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const BOOKMARK_HEADER = "x-d1-bookmark";
-// D1 bookmarks (Durable Object storage bookmarks) are groups of lower-case hex digits joined by dashes; anything
-// else cannot be one this API handed out.
-const BOOKMARK = /^[0-9a-f]{1,64}(?:-[0-9a-f]{1,64}){0,7}$/;
+// D1 bookmarks (Durable Object storage bookmarks) are four groups of lower-case hex digits, 8-8-8-32; anything else
+// cannot be one this API handed out. The OpenAPI document declares the same pattern.
+export const BOOKMARK_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$";
+const BOOKMARK = new RegExp(BOOKMARK_PATTERN);
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export function requestContext(): MiddlewareHandler<AppEnv> {

@@ -15,8 +15,9 @@ export type ImportFormat = "csv" | "ndjson";
 
 /** The longest file name a job keeps, in characters (code points). */
 export const FILE_NAME_MAX_LENGTH = 255;
-// C0 and C1 controls and DEL (line breaks, tabs, escapes), and the bidirectional controls that can disguise an extension.
-const CONTROL_CHARACTERS = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/gu;
+// C0 and C1 controls and DEL (line breaks, tabs, escapes), the Unicode line and paragraph separators, and the
+// bidirectional marks and controls that can disguise an extension.
+const CONTROL_CHARACTERS = /[\p{Cc}\u2028\u2029\u200E\u200F\u061C\u202A-\u202E\u2066-\u2069]/gu;
 const FILE_NAME_RULE = `at most ${FILE_NAME_MAX_LENGTH} characters without control characters (line breaks, tabs, bidirectional controls)`;
 
 function isTooLong(name: string): boolean {

@@ -267,7 +267,8 @@ export function registerImportUploadRoute(app: Hono<AppEnv>): void {
 
       // The key is claimed on what the request says before its body is read, so a concurrent repeat is a 409 at once;
       // the content is compared once the body has been read.
-      const print = await fingerprint([source.contentType, c.req.header("content-length"), source.fileName, options, dryRun]);
+      // The file's size, not the request's: a multipart retry of the same file may come with another boundary.
+      const print = await fingerprint([source.contentType, source.size, source.fileName, options, dryRun]);
       const claim = await claimIdempotencyKey(db, tenantId, idempotencyKey, print, Date.now(), IDEMPOTENCY_TTL_MS);
       if (claim.kind === "in_flight") throw problems.conflict("A request with this Idempotency-Key is still being processed; retry shortly.");
       if (claim.kind === "mismatch") throw keyReused("other file name, size, type or options");

@@ -94,7 +94,7 @@ export function registerImportJobRoutes(app: Hono<AppEnv>): void {
       summary: "The job's row errors, in line order",
       description:
         "JSON pages by default. With `Accept: text/csv` the whole stored report streams as CSV (line, column, code, message, value); " +
-        "cells that start with = + - @ tab or CR are prefixed with an apostrophe so spreadsheets do not run them as formulas.",
+        "cells that start with = + - @ tab, CR or NUL are prefixed with an apostrophe so spreadsheets do not run them as formulas.",
       tag: "Imports",
       scope: "imports:read",
       params: jobParams,

@@ -55,10 +55,16 @@ describe("authentication comes before validation on every protected route", () =
     const bookmark = first.headers.get("x-d1-bookmark") ?? "";
     expect(bookmark).toMatch(/^[0-9a-f]+(-[0-9a-f]+)+$/);
     expect((await request("/api/v1/products", { key: t.key, headers: { "x-d1-bookmark": bookmark } })).status).toBe(200);
-    for (const bad of ["ZZZZ-not-hex", "ghij-klmn", "0000-", "-0000", "00 00", "0".repeat(300)]) {
-      const res = await request("/api/v1/products", { key: t.key, headers: { "x-d1-bookmark": bad } });
-      expect(res.status, bad).toBe(400);
+    const bad = ["ZZZZ-not-hex", "ghij-klmn", "0000-", "-0000", "00 00", "0".repeat(300), "0", "abc", "a".repeat(64), bookmark.toUpperCase()];
+    for (const value of bad) {
+      const res = await request("/api/v1/products", { key: t.key, headers: { "x-d1-bookmark": value } });
+      expect(res.status, value).toBe(400);
     }
+    // The document declares the same rule: a client that validates the header agrees with the server.
+    const doc = (await (await request("/api/v1/openapi.json")).json()) as { components: { parameters: { Bookmark: { schema: { pattern: string } } } } };
+    const pattern = new RegExp(doc.components.parameters.Bookmark.schema.pattern);
+    expect(pattern.test(bookmark)).toBe(true);
+    for (const value of bad) expect(pattern.test(value), value).toBe(false);
   });
 });
 

@@ -453,6 +453,8 @@ describe("POST /api/v1/products/import: options", () => {
     ["filename=a%09b.csv", "filename", /control characters/],
     ["filename=a%00b.csv", "filename", /control characters/],
     ["filename=invoice%E2%80%AEvsc.exe", "filename", /control characters/],
+    ["filename=invoice%E2%80%8Fvsc.exe", "filename", /control characters/],
+    ["filename=a%E2%80%A8b.csv", "filename", /control characters/],
     ["dry_run=true&dry_run=false", "dry_run", /once/],
     ["currency=USD&currency=EUR", "currency", /once/],
   ];
@@ -570,6 +572,24 @@ describe("POST /api/v1/products/import: Idempotency-Key", () => {
     expect((await problemOf(other)).type).toBe("/problems/idempotency-key-reused");
     expect((await jobRowsOf(t.tenantId)).map((j) => j.id)).toEqual([first.id]);
     expect(await storedObjectKeys(t.tenantId)).toEqual([`${t.tenantId}/${first.id}`]);
+  });
+
+  it("replays a multipart retry of the same file sent with another boundary (another request length)", async () => {
+    const t = await createTenant();
+    const body = (boundary: string) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.csv"\r\nContent-Type: text/csv\r\n\r\n${CSV}\r\n--${boundary}--\r\n`;
+    const send = (boundary: string) =>
+      request(IMPORT, {
+        method: "POST",
+        key: t.key,
+        body: body(boundary),
+        headers: { "content-type": `multipart/form-data; boundary=${boundary}`, ...idem("boundary") },
+      });
+    const first = await accepted(await send("abc"));
+    const retry = await send("abcdefghijklmnop");
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await retry.json()) as Job).id).toBe(first.id);
   });
 
   it("a repeat whose body breaks off is an interrupted upload that leaves the key with the first request", async () => {
