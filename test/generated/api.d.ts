@@ -101,7 +101,7 @@ export interface paths {
         };
         /**
          * The job's row errors, in line order
-         * @description JSON pages by default. With `Accept: text/csv` the whole stored report streams as CSV (line, column, code, message, value); cells that start with = + - @ tab or CR are prefixed with an apostrophe so spreadsheets do not run them as formulas.
+         * @description JSON pages by default. With `Accept: text/csv` the whole stored report streams as CSV (line, column, code, message, value); cells that start with = + - @ tab, CR or NUL are prefixed with an apostrophe so spreadsheets do not run them as formulas.
          */
         get: operations["listImportErrors"];
         put?: never;
