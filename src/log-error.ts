@@ -18,6 +18,25 @@ function isQueryError(err: unknown): err is QueryError {
   return err instanceof Error && typeof (err as Partial<QueryError>).query === "string" && "params" in err;
 }
 
+/** An error of a statement or batch that says which one it was (a D1 batch error names none of its statements). */
+class NamedStatementError extends Error {
+  constructor(
+    readonly statement: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${statement} failed`);
+  }
+}
+
+/** Runs `work`, naming it in the error log line if it fails. */
+export async function naming<T>(statement: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw new NamedStatementError(statement, err);
+  }
+}
+
 export interface LoggedError {
   error_class: string;
   error_code?: string;
@@ -30,6 +49,10 @@ export interface LoggedError {
 export function loggedError(err: unknown, { stack = false } = {}): LoggedError {
   let statement: string | undefined;
   let root = err;
+  if (root instanceof NamedStatementError) {
+    statement = root.statement;
+    root = root.cause;
+  }
   // drizzle wraps the driver's error (its `cause`) in one that quotes the query and its parameters.
   for (let depth = 0; depth < 5 && isQueryError(root); depth++) {
     const match = STATEMENT.exec(root.query);

@@ -1,6 +1,6 @@
 import { DrizzleQueryError } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { loggedError } from "../../src/log-error.ts";
+import { loggedError, naming } from "../../src/log-error.ts";
 
 const busy = new Error("D1_ERROR: database is locked: SQLITE_BUSY");
 
@@ -15,6 +15,12 @@ describe("loggedError", () => {
     const logged = loggedError(new DrizzleQueryError(query, ["secret-param"], busy));
     expect(logged).toEqual({ error_class: "Error", error_code: "SQLITE_BUSY", statement });
     expect(JSON.stringify(logged)).not.toContain("secret-param");
+  });
+
+  it("names a failed batch by the name it was run under", async () => {
+    const failed = await naming("status summary", Promise.reject(busy)).catch((err: unknown) => err);
+    expect(loggedError(failed)).toEqual({ error_class: "Error", error_code: "SQLITE_BUSY", statement: "status summary" });
+    expect(await naming("ok", Promise.resolve(1))).toBe(1);
   });
 
   it("keeps a D1 error's code and drops its message", () => {
