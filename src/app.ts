@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./http/context.ts";
-import { problemResponse, ProblemError } from "./http/problem.ts";
+import { ProblemError, problemResponse, problems } from "./http/problem.ts";
 import { requestContext } from "./http/request-context.ts";
 import { honoPath, registry } from "./http/route.ts";
 import { registerDocsRoutes } from "./routes/docs.ts";
@@ -30,46 +30,21 @@ export function createApp(): Hono<AppEnv> {
   app.notFound((c) => {
     const allowed = allowedMethods(c.req.path);
     if (allowed.length > 0) {
-      return problemResponse(
-        {
-          status: 405,
-          type: "method-not-allowed",
-          title: "Method not allowed",
-          detail: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}.`,
-          headers: { allow: allowed.join(", ") },
-        },
-        c.var.requestId,
-      );
+      const detail = `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}.`;
+      return problemResponse(new ProblemError("method-not-allowed", detail, { headers: { allow: allowed.join(", ") } }), c.var.requestId);
     }
-    return problemResponse(
-      { status: 404, type: "not-found", title: "Not found", detail: `No endpoint at ${c.req.path}; see /api/v1/openapi.json.` },
-      c.var.requestId,
-    );
+    return problemResponse(problems.notFound(`No endpoint at ${c.req.path}; see /api/v1/openapi.json.`), c.var.requestId);
   });
 
   app.onError((err, c) => {
-    if (err instanceof ProblemError) return problemResponse(err.problem, c.var.requestId);
+    if (err instanceof ProblemError) return problemResponse(err, c.var.requestId);
     if (err instanceof HTTPException) {
-      return problemResponse(
-        {
-          status: err.status as ContentfulStatusCode,
-          type: err.status >= 500 ? "internal-error" : "http-error",
-          title: err.status >= 500 ? "Internal error" : "Request error",
-          detail: err.message || "The request could not be processed.",
-        },
-        c.var.requestId,
-      );
+      const detail = err.message || "The request could not be processed.";
+      const status = err.status as ContentfulStatusCode;
+      return problemResponse(new ProblemError(err.status >= 500 ? "internal-error" : "http-error", detail, { status }), c.var.requestId);
     }
     console.error(JSON.stringify({ level: "error", msg: "unhandled error", request_id: c.var.requestId, ...loggedError(err, { stack: true }) }));
-    return problemResponse(
-      {
-        status: 500,
-        type: "internal-error",
-        title: "Internal error",
-        detail: "Something went wrong on our side. Quote the request id when you contact support.",
-      },
-      c.var.requestId,
-    );
+    return problemResponse(problems.internal("Something went wrong on our side. Quote the request id when you contact support."), c.var.requestId);
   });
   return app;
 }

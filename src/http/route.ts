@@ -5,7 +5,7 @@ import type { z } from "zod";
 import type { Scope } from "../auth/keys.ts";
 import { deferredScope, requireScope } from "./auth.ts";
 import type { AppEnv } from "./context.ts";
-import { type BeforeRejecting, validate } from "./validate.ts";
+import { validate } from "./validate.ts";
 import { rejectInvalidBookmark } from "./request-context.ts";
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -29,8 +29,8 @@ export interface RouteSpec<Q extends AnyObject | undefined = undefined, P extend
   /** Scope the API key needs; undefined for public endpoints. */
   scope?: Scope;
   /**
-   * The handler checks the key itself (`authorize()`) with the lookup inside its own D1 batch, saving a round
-   * trip; the route only requires a well-formed Bearer key up front and hands its hash over as `keyHash`.
+   * The handler checks the key itself (`authorizeDeferred()`) with the lookup inside its own D1 batch, saving a
+   * round trip; the route only requires a well-formed Bearer key up front and hands it over as `deferredKey`.
    */
   authorizeInHandler?: boolean;
   query?: Q;
@@ -62,20 +62,12 @@ export function route<Q extends AnyObject | undefined = undefined, P extends Any
 ): void {
   if (!registry.some((r) => r.operationId === spec.operationId)) registry.push(spec as RouteSpec<AnyObject | undefined, AnyObject | undefined>);
   // Authentication first, then everything that can reject the request as invalid.
-  let auth: MiddlewareHandler<AppEnv>[] = [];
-  let beforeRejecting: BeforeRejecting | undefined;
-  if (spec.scope && spec.authorizeInHandler) {
-    const deferred = deferredScope(spec.scope);
-    auth = [deferred.middleware];
-    beforeRejecting = deferred.beforeRejecting;
-  } else if (spec.scope) {
-    auth = [requireScope(spec.scope)];
-  }
+  const auth = spec.scope ? [spec.authorizeInHandler ? deferredScope(spec.scope) : requireScope(spec.scope)] : [];
   const middleware = [
     ...auth,
-    rejectInvalidBookmark(beforeRejecting),
-    ...(spec.params ? [validate("param", spec.params, beforeRejecting)] : []),
-    ...(spec.query ? [validate("query", spec.query, beforeRejecting)] : []),
+    rejectInvalidBookmark,
+    ...(spec.params ? [validate("param", spec.params)] : []),
+    ...(spec.query ? [validate("query", spec.query)] : []),
   ];
   const invoke = (c: Context<AppEnv>) => {
     const valid = (target: string) => (c.req.valid as (t: string) => unknown).call(c.req, target);

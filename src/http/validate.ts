@@ -27,13 +27,10 @@ export function fieldErrors(target: keyof ValidationTargets, issues: readonly z.
   });
 }
 
-/** What must still happen before a request is rejected (e.g. a deferred key check, so that 401 comes before 400). */
-export type BeforeRejecting = (c: Context<AppEnv>) => Promise<void>;
-
-export function validate<T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S, beforeRejecting?: BeforeRejecting) {
+export function validate<T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S) {
   return zValidator(target, schema, async (result, c) => {
     if (result.success) return;
-    await beforeRejecting?.(c as Context<AppEnv>);
+    await (c as Context<AppEnv>).var.beforeRejecting?.();
     throw problems.validation(fieldErrors(target, result.error.issues, result.data));
   });
 }

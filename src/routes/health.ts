@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/context.ts";
-import { problemResponse } from "../http/problem.ts";
+import { problemResponse, problems } from "../http/problem.ts";
 import { route } from "../http/route.ts";
 import { loggedError } from "../log-error.ts";
 
@@ -26,10 +26,7 @@ export function registerHealthRoutes(app: Hono<AppEnv>): void {
         await c.var.db.prepare("SELECT 1").first();
       } catch (err) {
         console.error(JSON.stringify({ level: "error", msg: "health check failed", request_id: c.var.requestId, ...loggedError(err) }));
-        return problemResponse(
-          { status: 503, type: "unavailable", title: "Service unavailable", detail: "The database is not reachable." },
-          c.var.requestId,
-        );
+        return problemResponse(problems.unavailable("The database is not reachable."), c.var.requestId);
       }
       return c.json({ status: "ok" as const });
     },

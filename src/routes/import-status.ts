@@ -3,7 +3,7 @@ import { z } from "zod";
 import { database } from "../db/client.ts";
 import { recentJobsQuery, statusAggregateQuery } from "../db/queries/import-status.ts";
 import { keyByHashQuery, tenantOfKey, toKeyRecord } from "../db/queries/keys.ts";
-import { authorize } from "../http/auth.ts";
+import { authorizeDeferred, deferredKey } from "../http/auth.ts";
 import type { AppEnv } from "../http/context.ts";
 import { limitParam } from "../http/pagination.ts";
 import { route } from "../http/route.ts";
@@ -43,13 +43,13 @@ export function registerImportStatusRoutes(app: Hono<AppEnv>): void {
     },
     async (c, { query }) => {
       const db = database(c.var.db);
-      const hash = c.var.keyHash;
-      const tenant = tenantOfKey(db, hash, "imports:read");
+      const { hash, scope } = deferredKey(c);
+      const tenant = tenantOfKey(db, hash, scope);
       const key = keyByHashQuery(db, hash);
       const aggregate = statusAggregateQuery(db, tenant);
       const [keyRows, groups, recent] =
         query.limit > 0 ? await db.batch([key, aggregate, recentJobsQuery(db, tenant, query.limit)]) : [...(await db.batch([key, aggregate])), []];
-      authorize(c, toKeyRecord(keyRows[0]), hash, "imports:read");
+      authorizeDeferred(c, toKeyRecord(keyRows[0]));
 
       const { body, etag } = await statusBody(groups, recent);
       const headers = { etag, "cache-control": "private, no-cache" };

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { isCurrencyCode } from "../catalog/money.ts";
 import { readConfig } from "../config.ts";
 import { database } from "../db/client.ts";
+import { sha256Hex } from "../hash.ts";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from "../db/queries/idempotency.ts";
 import type { AppEnv } from "../http/context.ts";
 import { type ProblemFieldError, ProblemError, problems } from "../http/problem.ts";
@@ -74,43 +75,16 @@ function isUtf8(charset: string | null): boolean {
 }
 
 function unsupportedType(detail: string): ProblemError {
-  return new ProblemError({
-    status: 415,
-    type: "unsupported-media-type",
-    title: "Unsupported media type",
-    detail,
-    headers: { accept: ACCEPTED.join(", ") },
-    extensions: { accepted: ACCEPTED },
-  });
+  return new ProblemError("unsupported-media-type", detail, { headers: { accept: ACCEPTED.join(", ") }, extensions: { accepted: ACCEPTED } });
 }
 
 function tooLarge(limit: number, what: string): ProblemError {
-  return new ProblemError({
-    status: 413,
-    type: "payload-too-large",
-    title: "Payload too large",
-    detail: `${what} may be at most ${limit} bytes.`,
-    extensions: { max_bytes: limit },
-  });
+  return new ProblemError("payload-too-large", `${what} may be at most ${limit} bytes.`, { extensions: { max_bytes: limit } });
 }
 
 function emptyBody(): ProblemError {
-  return new ProblemError({
-    status: 400,
-    type: "empty-file",
-    title: "Empty file",
-    detail: "The request body is empty; send the file's content.",
+  return new ProblemError("empty-file", "The request body is empty; send the file's content.", {
     errors: [{ location: "body", name: "(body)", message: "is empty" }],
-  });
-}
-
-function headerError(name: string, message: string): ProblemError {
-  return new ProblemError({
-    status: 400,
-    type: "validation-error",
-    title: "Invalid request",
-    detail: `header ${name}: ${message}`,
-    errors: [{ location: "header", name, message }],
   });
 }
 
@@ -161,27 +135,23 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
 
 function uploadFailed(failure: "interrupted" | "not_queued", reason: string): ProblemError {
   return failure === "interrupted"
-    ? new ProblemError({ status: 400, type: "upload-interrupted", title: "Upload interrupted", detail: reason })
-    : new ProblemError({ status: 503, type: "unavailable", title: "Service unavailable", detail: reason, headers: { "retry-after": "5" } });
+    ? new ProblemError("upload-interrupted", reason)
+    : problems.unavailable(reason, { "retry-after": "5" });
 }
 
 function keyReused(difference: string): ProblemError {
-  return problems.unprocessable("idempotency-key-reused", `This Idempotency-Key was already used for a different request (${difference}).`);
+  return new ProblemError("idempotency-key-reused", `This Idempotency-Key was already used for a different request (${difference}).`);
 }
 
 function lengthRequired(): ProblemError {
-  return new ProblemError({
-    status: 411,
-    type: "length-required",
-    title: "Length required",
-    detail: "Send a Content-Length header with the file's size in bytes.",
+  return new ProblemError("length-required", "Send a Content-Length header with the file's size in bytes.", {
     errors: [{ location: "header", name: "content-length", message: "is required" }],
   });
 }
 
-async function fingerprint(parts: unknown[]): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(parts)));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+/** What the request says before its body is read, as one SHA-256: a repeat with the same key must say the same. */
+function requestDigest(parts: unknown[]): Promise<string> {
+  return sha256Hex(JSON.stringify(parts));
 }
 
 function jobCreatedResponse(status: number, body: string, id: string, replayed: boolean): Response {
@@ -253,7 +223,7 @@ export function registerImportUploadRoute(app: Hono<AppEnv>): void {
       const db = database(c.var.db);
       const idempotencyKey = c.req.header("idempotency-key");
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        throw headerError("idempotency-key", "must be 1 to 255 printable ASCII characters without spaces");
+        throw problems.validation([{ location: "header", name: "idempotency-key", message: "must be 1 to 255 printable ASCII characters without spaces" }]);
       }
       const source = await readUploadSource(c, query.filename);
       const options = { currency: query.currency, delimiter: query.delimiter ?? null };
@@ -267,9 +237,9 @@ export function registerImportUploadRoute(app: Hono<AppEnv>): void {
 
       // The key is claimed on what the request says before its body is read, so a concurrent repeat is a 409 at once;
       // the content is compared once the body has been read.
-      const print = await fingerprint([source.contentType, c.req.header("content-length"), source.fileName, options, dryRun]);
-      const claim = await claimIdempotencyKey(db, tenantId, idempotencyKey, print, Date.now(), IDEMPOTENCY_TTL_MS);
-      if (claim.kind === "in_flight") throw problems.conflict("A request with this Idempotency-Key is still being processed; retry shortly.");
+      const digest = await requestDigest([source.contentType, c.req.header("content-length"), source.fileName, options, dryRun]);
+      const claim = await claimIdempotencyKey(db, tenantId, idempotencyKey, digest, Date.now(), IDEMPOTENCY_TTL_MS);
+      if (claim.kind === "in_flight") throw new ProblemError("conflict", "A request with this Idempotency-Key is still being processed; retry shortly.");
       if (claim.kind === "mismatch") throw keyReused("other file name, size, type or options");
       if (claim.kind === "replay") {
         // A repeat is read to the end but never stored: only its bytes tell a retry from another file of the same size.
