@@ -1,10 +1,10 @@
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./http/context.ts";
 import { ProblemError, problemResponse, problems } from "./http/problem.ts";
+import { validationHook } from "./http/validate.ts";
 import { requestContext } from "./http/request-context.ts";
-import { honoPath, registry } from "./http/route.ts";
 import { registerDocsRoutes } from "./routes/docs.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerImportStatusRoutes } from "./routes/import-status.ts";
@@ -13,8 +13,8 @@ import { registerImportJobRoutes, registerImportListRoute } from "./routes/impor
 import { registerProductRoutes } from "./routes/products.ts";
 import { loggedError } from "./log-error.ts";
 
-export function createApp(): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.use(requestContext());
 
   registerHealthRoutes(app);
@@ -27,6 +27,7 @@ export function createApp(): Hono<AppEnv> {
   registerProductRoutes(app);
   registerDocsRoutes(app);
 
+  const allowedMethods = methodsByPath(app);
   app.notFound((c) => {
     const allowed = allowedMethods(c.req.path);
     if (allowed.length > 0) {
@@ -49,16 +50,15 @@ export function createApp(): Hono<AppEnv> {
   return app;
 }
 
-const patterns = () =>
-  registry.map((r) => ({
-    method: r.method.toUpperCase(),
-    regex: new RegExp(`^${honoPath(r.path).replace(/:\w+/g, "[^/]+")}$`),
-  }));
-let compiled: ReturnType<typeof patterns> | undefined;
-
-function allowedMethods(path: string): string[] {
-  compiled ??= patterns();
-  const methods = new Set(compiled.filter((p) => p.regex.test(path)).map((p) => p.method));
-  if (methods.has("GET")) methods.add("HEAD");
-  return [...methods];
+/** The methods an app serves on a path (its routes, not its middleware), HEAD wherever GET. */
+function methodsByPath(app: OpenAPIHono<AppEnv>): (path: string) => string[] {
+  let routes: { method: string; regex: RegExp }[] | undefined;
+  return (path) => {
+    routes ??= app.routes
+      .filter((r) => r.method !== "ALL")
+      .map((r) => ({ method: r.method, regex: new RegExp(`^${r.path.replace(/:\w+/g, "[^/]+")}$`) }));
+    const methods = new Set(routes.filter((r) => r.regex.test(path)).map((r) => r.method));
+    if (methods.has("GET")) methods.add("HEAD");
+    return [...methods];
+  };
 }
