@@ -2,10 +2,13 @@
 // and the zod validators on the app, types `c.req.valid(…)` in the handler, and feeds the OpenAPI document
 // (http/openapi.ts), so the contract and the behaviour cannot drift.
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
+import { zValidator } from "@hono/zod-validator";
 import type { Scope } from "../auth/keys.ts";
 import { deferredScope, requireScope } from "./auth.ts";
+import type { AppEnv } from "./context.ts";
 import { PROBLEM_CONTENT_TYPE } from "./problem.ts";
 import { rejectInvalidBookmark } from "./request-context.ts";
+import { validationHook } from "./validate.ts";
 
 export interface ApiRouteConfig extends Omit<RouteConfig, "middleware" | "security" | "tags" | "hide"> {
   operationId: string;
@@ -28,7 +31,11 @@ export function apiRoute<const R extends ApiRouteConfig>(config: R) {
   const { scope, authorizeInHandler, tag, ...route } = config;
   if (!registry.some((r) => r.operationId === config.operationId)) registry.push({ method: config.method, path: config.path, operationId: config.operationId, scope });
   const auth = scope ? [authorizeInHandler ? deferredScope(scope) : requireScope(scope)] : [];
-  const created = createRoute({ ...route, tags: [tag], security: scope ? [{ apiKey: [scope] }] : [], middleware: [...auth, rejectInvalidBookmark] });
+  // The library validates the query before the path; a request wrong in both is told about its path, as it always was.
+  const { params, query } = route.request ?? {};
+  const pathFirst = params && query ? [zValidator<typeof params, "param", AppEnv, string, typeof validationHook>("param", params, validationHook)] : [];
+  const middleware = [...auth, rejectInvalidBookmark, ...pathFirst];
+  const created = createRoute({ ...route, tags: [tag], security: scope ? [{ apiKey: [scope] }] : [], middleware });
   // Widened so that a handler may also answer with a Response it built (a problem, the CSV stream, a replayed stored
   // body, a body hashed for its ETag); its c.json answers are still checked against the declared schemas.
   return created as typeof created & { responses: RouteConfig["responses"] };

@@ -1,6 +1,5 @@
 // The one validation hook (@hono/zod-openapi's defaultHook, installed by createApp): every failure becomes the same
 // 400 problem naming where (query, path) and which parameter was wrong.
-import type { Hook } from "@hono/zod-openapi";
 import type { Context, ValidationTargets } from "hono";
 import type { z } from "zod";
 import type { AppEnv } from "./context.ts";
@@ -29,9 +28,12 @@ export function fieldErrors(target: keyof ValidationTargets, issues: readonly z.
   });
 }
 
+/** What a validator hands its hook (@hono/zod-openapi's and @hono/zod-validator's both fit). */
+type ValidationResult = { target: keyof ValidationTargets } & ({ success: true } | { success: false; error: { issues: readonly z.core.$ZodIssue[] } });
+
 /** Rejects an invalid request with the 400 problem, after what must come first (a deferred key check: 401 before 400). */
-export const validationHook: Hook<unknown, AppEnv, string, Promise<void>> = async (result, c) => {
+export async function validationHook(result: ValidationResult, c: Context<AppEnv>): Promise<void> {
   if (result.success) return;
   await c.var.beforeRejecting?.();
   throw problems.validation(fieldErrors(result.target, result.error.issues, c));
-};
+}
