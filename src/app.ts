@@ -1,10 +1,10 @@
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./http/context.ts";
-import { problemResponse, ProblemError } from "./http/problem.ts";
+import { ProblemError, problemResponse, problems } from "./http/problem.ts";
+import { validationHook } from "./http/validate.ts";
 import { requestContext } from "./http/request-context.ts";
-import { honoPath, registry } from "./http/route.ts";
 import { registerDocsRoutes } from "./routes/docs.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerImportStatusRoutes } from "./routes/import-status.ts";
@@ -13,8 +13,8 @@ import { registerImportJobRoutes, registerImportListRoute } from "./routes/impor
 import { registerProductRoutes } from "./routes/products.ts";
 import { loggedError } from "./log-error.ts";
 
-export function createApp(): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.use(requestContext());
 
   registerHealthRoutes(app);
@@ -27,63 +27,38 @@ export function createApp(): Hono<AppEnv> {
   registerProductRoutes(app);
   registerDocsRoutes(app);
 
+  const allowedMethods = methodsByPath(app);
   app.notFound((c) => {
     const allowed = allowedMethods(c.req.path);
     if (allowed.length > 0) {
-      return problemResponse(
-        {
-          status: 405,
-          type: "method-not-allowed",
-          title: "Method not allowed",
-          detail: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}.`,
-          headers: { allow: allowed.join(", ") },
-        },
-        c.var.requestId,
-      );
+      const detail = `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}.`;
+      return problemResponse(new ProblemError("method-not-allowed", detail, { headers: { allow: allowed.join(", ") } }), c.var.requestId);
     }
-    return problemResponse(
-      { status: 404, type: "not-found", title: "Not found", detail: `No endpoint at ${c.req.path}; see /api/v1/openapi.json.` },
-      c.var.requestId,
-    );
+    return problemResponse(problems.notFound(`No endpoint at ${c.req.path}; see /api/v1/openapi.json.`), c.var.requestId);
   });
 
   app.onError((err, c) => {
-    if (err instanceof ProblemError) return problemResponse(err.problem, c.var.requestId);
+    if (err instanceof ProblemError) return problemResponse(err, c.var.requestId);
     if (err instanceof HTTPException) {
-      return problemResponse(
-        {
-          status: err.status as ContentfulStatusCode,
-          type: err.status >= 500 ? "internal-error" : "http-error",
-          title: err.status >= 500 ? "Internal error" : "Request error",
-          detail: err.message || "The request could not be processed.",
-        },
-        c.var.requestId,
-      );
+      const detail = err.message || "The request could not be processed.";
+      const status = err.status as ContentfulStatusCode;
+      return problemResponse(new ProblemError(err.status >= 500 ? "internal-error" : "http-error", detail, { status }), c.var.requestId);
     }
     console.error(JSON.stringify({ level: "error", msg: "unhandled error", request_id: c.var.requestId, ...loggedError(err, { stack: true }) }));
-    return problemResponse(
-      {
-        status: 500,
-        type: "internal-error",
-        title: "Internal error",
-        detail: "Something went wrong on our side. Quote the request id when you contact support.",
-      },
-      c.var.requestId,
-    );
+    return problemResponse(problems.internal("Something went wrong on our side. Quote the request id when you contact support."), c.var.requestId);
   });
   return app;
 }
 
-const patterns = () =>
-  registry.map((r) => ({
-    method: r.method.toUpperCase(),
-    regex: new RegExp(`^${honoPath(r.path).replace(/:\w+/g, "[^/]+")}$`),
-  }));
-let compiled: ReturnType<typeof patterns> | undefined;
-
-function allowedMethods(path: string): string[] {
-  compiled ??= patterns();
-  const methods = new Set(compiled.filter((p) => p.regex.test(path)).map((p) => p.method));
-  if (methods.has("GET")) methods.add("HEAD");
-  return [...methods];
+/** The methods an app serves on a path (its routes, not its middleware), HEAD wherever GET. */
+function methodsByPath(app: OpenAPIHono<AppEnv>): (path: string) => string[] {
+  let routes: { method: string; regex: RegExp }[] | undefined;
+  return (path) => {
+    routes ??= app.routes
+      .filter((r) => r.method !== "ALL")
+      .map((r) => ({ method: r.method, regex: new RegExp(`^${r.path.replace(/:\w+/g, "[^/]+")}$`) }));
+    const methods = new Set(routes.filter((r) => r.regex.test(path)).map((r) => r.method));
+    if (methods.has("GET")) methods.add("HEAD");
+    return [...methods];
+  };
 }

@@ -1,5 +1,6 @@
 // API keys: `pik_` + 32 base62 characters (~190 bits of randomness). Only the SHA-256 hash is stored,
 // with a short display prefix. Shared by the worker and the Node-side key CLI (both have Web Crypto).
+import { sha256Hex } from "../hash.ts";
 
 export const scopes = ["products:read", "imports:read", "imports:write"] as const;
 export type Scope = (typeof scopes)[number];
@@ -7,7 +8,7 @@ export type Scope = (typeof scopes)[number];
 export const KEY_PREFIX = "pik_";
 const KEY_BODY_LENGTH = 32;
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-export const KEY_PATTERN = /^pik_[0-9A-Za-z]{32}$/;
+export const KEY_PATTERN = new RegExp(`^${KEY_PREFIX}[0-9A-Za-z]{${KEY_BODY_LENGTH}}$`);
 
 function randomBase62(length: number): string {
   let out = "";
@@ -20,9 +21,8 @@ function randomBase62(length: number): string {
   return out;
 }
 
-export async function hashKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+export function hashKey(key: string): Promise<string> {
+  return sha256Hex(key);
 }
 
 export interface NewKey {

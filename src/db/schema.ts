@@ -131,8 +131,9 @@ export const idempotencyKeys = sqliteTable(
   {
     tenantId: text("tenant_id").notNull(),
     key: text("key").notNull(),
-    // SHA-256 of what the request says before its body is read (type, length, file name, options).
-    fingerprint: text("fingerprint").notNull(),
+    // SHA-256 of what the request says before its body is read (type, length, file name, options); the column keeps
+    // its first name.
+    requestDigest: text("fingerprint").notNull(),
     // Null while the first request is still being accepted.
     responseStatus: integer("response_status"),
     responseBody: text("response_body"),

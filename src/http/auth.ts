@@ -3,17 +3,13 @@ import type { Context, MiddlewareHandler } from "hono";
 import { hashKey, KEY_PATTERN, type Scope } from "../auth/keys.ts";
 import { database } from "../db/client.ts";
 import { findKeyByHash, type KeyRecord } from "../db/queries/keys.ts";
-import type { AppEnv } from "./context.ts";
+import type { AppEnv, DeferredKey } from "./context.ts";
 import { ProblemError } from "./problem.ts";
 
 const REALM = 'Bearer realm="product-import-api"';
 
 function unauthorized(detail: string, tokenPresented: boolean): ProblemError {
-  return new ProblemError({
-    status: 401,
-    type: "unauthorized",
-    title: "Unauthorized",
-    detail,
+  return new ProblemError("unauthorized", detail, {
     headers: { "www-authenticate": tokenPresented ? `${REALM}, error="invalid_token"` : REALM },
   });
 }
@@ -44,11 +40,7 @@ export function authorize(c: Context<AppEnv>, key: KeyRecord | null, hash: strin
   }
   c.set("caller", { tenantId: key.tenantId, keyId: key.id, scopes: key.scopes });
   if (!key.scopes.includes(scope)) {
-    throw new ProblemError({
-      status: 403,
-      type: "insufficient-scope",
-      title: "Forbidden",
-      detail: `This API key lacks the scope "${scope}" that this endpoint requires.`,
+    throw new ProblemError("insufficient-scope", `This API key lacks the scope "${scope}" that this endpoint requires.`, {
       headers: { "www-authenticate": `${REALM}, error="insufficient_scope", scope="${scope}"` },
       extensions: { required_scope: scope },
     });
@@ -68,17 +60,30 @@ export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
 
 /**
  * For a route that looks its key up inside its own D1 batch (saving a round trip): only a well-formed key is
- * required up front, and its hash is handed to the handler as `keyHash`. `beforeRejecting` completes the check
- * when the request is turned away before that batch runs, so that an unknown key is told 401, never which
- * parameter was wrong.
+ * required up front, and the handler gets it as `deferredKey` (its hash and the route's scope, written once in the
+ * route spec) to look up and hand to `authorizeDeferred`. When the request is turned away before that batch runs,
+ * `beforeRejecting` completes the check first, so that an unknown key is told 401, never which parameter was wrong.
  */
-export function deferredScope(scope: Scope) {
-  const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
-    c.set("keyHash", await presentedKeyHash(c));
+export function deferredScope(scope: Scope): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const hash = await presentedKeyHash(c);
+    c.set("deferredKey", { hash, scope });
+    c.set("beforeRejecting", async () => {
+      if (!c.var.caller) await authenticate(c, hash, scope);
+    });
     await next();
   };
-  const beforeRejecting = async (c: Context<AppEnv>) => {
-    if (!c.var.caller) await authenticate(c, c.var.keyHash, scope);
-  };
-  return { middleware, beforeRejecting };
+}
+
+/** The key a route behind deferredScope still has to check. */
+export function deferredKey(c: Context<AppEnv>): DeferredKey {
+  const key = c.var.deferredKey;
+  if (!key) throw new Error("deferredKey() is for routes with authorizeInHandler, whose middleware sets it");
+  return key;
+}
+
+/** Completes a deferred key check with the key record the handler's batch read (null: no such key). */
+export function authorizeDeferred(c: Context<AppEnv>, key: KeyRecord | null): void {
+  const { hash, scope } = deferredKey(c);
+  authorize(c, key, hash, scope);
 }

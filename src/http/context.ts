@@ -7,6 +7,12 @@ export interface Caller {
   scopes: readonly Scope[];
 }
 
+/** The key of a route that checks it inside its own D1 batch (http/auth.ts deferredScope): its hash and the route's scope. */
+export interface DeferredKey {
+  hash: string;
+  scope: Scope;
+}
+
 export interface AppEnv {
   Bindings: Env;
   Variables: {
@@ -14,8 +20,10 @@ export interface AppEnv {
     /** The request's D1 session (Sessions API): replica reads, read-your-writes via bookmarks. */
     db: D1DatabaseSession;
     caller: Caller;
-    /** SHA-256 of the presented key, for routes that authorize inside their own D1 batch. */
-    keyHash: string;
+    /** Set only on routes with authorizeInHandler (read it with deferredKey()). */
+    deferredKey?: DeferredKey;
+    /** What must still happen before the request is rejected as invalid (a deferred key check: 401 before 400). */
+    beforeRejecting?: () => Promise<void>;
     /** The request sent an x-d1-bookmark that is not one; its route rejects it after authentication. */
     invalidBookmark: boolean;
   };

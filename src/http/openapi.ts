@@ -1,24 +1,14 @@
-// The OpenAPI 3.1 document, generated from the same zod schemas that validate requests.
-import { z } from "zod";
+// The OpenAPI 3.1 document: @hono/zod-openapi generates it from the route configs (the same zod schemas that
+// validate requests); what every operation shares is added here, once.
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { scopes } from "../auth/keys.ts";
-import { PROBLEM_CONTENT_TYPE, problemSchema } from "./problem.ts";
+import type { AppEnv } from "./context.ts";
+import { problemSchema } from "./problem.ts";
 import { BOOKMARK_PATTERN } from "./request-context.ts";
-import type { RouteSpec } from "./route.ts";
+import { headers, problemContent } from "./route.ts";
 
-type JsonSchema = Record<string, unknown>;
-type AnySpec = RouteSpec<z.ZodObject | undefined, z.ZodObject | undefined>;
-
-/**
- * What a request parameter looks like on the wire when its validator cannot say it: e.g. `limit` is parsed from
- * a digit string, but clients see an integer with bounds.
- */
-export const wireSchemas = z.registry<{ schema: JsonSchema }>();
-
-/** Documents a query parameter as `schema` (see wireSchemas); returns the same zod schema. */
-export function documentedAs<T extends z.ZodType>(zodSchema: T, schema: JsonSchema): T {
-  wireSchemas.add(zodSchema, { schema });
-  return zodSchema;
-}
+type Json = Record<string, unknown>;
+type Operation = Json & { operationId: string; summary: string; parameters?: Json[]; requestBody?: Json; security?: { apiKey?: string[] }[]; responses: Record<string, Json> };
 
 const tagDescriptions: Record<string, string> = {
   Health: "Whether the API and its database answer.",
@@ -26,70 +16,6 @@ const tagDescriptions: Record<string, string> = {
   Products: "The imported catalog.",
   Documentation: "This document and a page that renders it.",
 };
-
-const componentRef = (id: string) => ({ $ref: `#/components/schemas/${id}` });
-
-/** Collects component schemas (zod `.meta({ id })`) while converting, so each is defined once. */
-class SchemaSet {
-  readonly components: Record<string, JsonSchema> = {};
-
-  convert(schema: z.ZodType, io: "input" | "output"): JsonSchema {
-    const json = z.toJSONSchema(schema, {
-      target: "draft-2020-12",
-      io,
-      unrepresentable: "any",
-      override: ({ jsonSchema }) => {
-        // z.int() bounds itself to the safe integers; that says nothing to a client.
-        if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
-        if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
-        // z.iso.datetime() adds its own regex beside `format: date-time`; the format is the contract.
-        if (jsonSchema.format === "date-time") delete jsonSchema.pattern;
-      },
-    }) as JsonSchema & { $defs?: Record<string, JsonSchema> };
-    delete json.$schema;
-    // A schema with an id comes back as `{ $ref: "#/$defs/<id>", $defs: { <id>: … } }`: the definition is in $defs,
-    // and the root is only a reference to it.
-    for (const [id, def] of Object.entries(json.$defs ?? {})) this.components[id] = rewriteRefs(def) as JsonSchema;
-    delete json.$defs;
-    const id = z.globalRegistry.get(schema)?.id;
-    if (typeof id === "string") {
-      if (json.$ref !== `#/$defs/${id}`) this.components[id] = rewriteRefs(json) as JsonSchema;
-      return componentRef(id);
-    }
-    return rewriteRefs(json) as JsonSchema;
-  }
-}
-
-function rewriteRefs(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(rewriteRefs);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [
-        k,
-        k === "$ref" && typeof v === "string" ? v.replace("#/$defs/", "#/components/schemas/") : rewriteRefs(v),
-      ]),
-    );
-  }
-  return value;
-}
-
-function parameters(set: SchemaSet, where: "query" | "path", schema: z.ZodObject | undefined) {
-  if (!schema) return [];
-  return Object.entries(schema.shape).map(([name, field]) => {
-    const fieldSchema = field as z.ZodType;
-    const description = z.globalRegistry.get(fieldSchema)?.description;
-    const wire = wireSchemas.get(fieldSchema)?.schema;
-    return {
-      name,
-      in: where,
-      required: where === "path" || !fieldSchema.safeParse(undefined).success,
-      ...(description ? { description } : {}),
-      schema: wire ?? set.convert(fieldSchema, "input"),
-    };
-  });
-}
-
-const problemContent = { [PROBLEM_CONTENT_TYPE]: { schema: componentRef("Problem") } };
 
 /** Response headers of every response (components.headers). */
 const commonResponseHeaders = {
@@ -100,51 +26,47 @@ const commonResponseHeaders = {
 /** Request headers every operation takes (components.parameters). */
 const commonParameters = [{ $ref: "#/components/parameters/RequestId" }, { $ref: "#/components/parameters/Bookmark" }];
 
-function standardResponses(spec: AnySpec) {
-  const out: Record<string, Record<string, unknown>> = {};
-  const add = (status: number, description: string, headers: Record<string, string> = {}) => {
-    const own = Object.fromEntries(Object.entries(headers).map(([n, d]) => [n, { description: d, schema: { type: "string" } }]));
-    out[String(status)] = { description, headers: { ...own, ...commonResponseHeaders }, content: problemContent };
+/** 400 and 500 on every operation, 401 and 403 on those that need a scope. */
+function standardResponses(op: Operation): Record<string, Json> {
+  const problem = (description: string, own: Record<string, string> = {}) => ({ description, headers: headers(own), content: problemContent });
+  const scope = op.security?.[0]?.apiKey?.[0];
+  return {
+    400: problem(
+      (op.parameters?.length ?? 0) > 0 || op.requestBody
+        ? "The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong."
+        : "A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it.",
+    ),
+    ...(scope
+      ? {
+          401: problem("Missing, malformed, unknown or revoked API key.", { "WWW-Authenticate": "`Bearer realm=…`, with `error=\"invalid_token\"` when a key was sent." }),
+          403: problem(`The API key lacks the scope \`${scope}\`, named in \`required_scope\`.`, {
+            "WWW-Authenticate": "`Bearer realm=…, error=\"insufficient_scope\", scope=…`.",
+          }),
+        }
+      : {}),
+    500: problem("An unexpected error; the request id identifies it in the logs."),
   };
-  add(
-    400,
-    spec.query || spec.params || spec.body || spec.headers
-      ? "The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong."
-      : "A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it.",
-  );
-  if (spec.scope) {
-    add(401, "Missing, malformed, unknown or revoked API key.", { "WWW-Authenticate": "`Bearer realm=…`, with `error=\"invalid_token\"` when a key was sent." });
-    add(403, `The API key lacks the scope \`${spec.scope}\`, named in \`required_scope\`.`, {
-      "WWW-Authenticate": "`Bearer realm=…, error=\"insufficient_scope\", scope=…`.",
-    });
-  }
-  add(500, "An unexpected error; the request id identifies it in the logs.");
-  return out;
 }
 
-function contentOf(set: SchemaSet, type: string, schema: z.ZodType | null) {
-  if (schema) return { schema: set.convert(schema, "output") };
-  // Without a zod schema: problems are Problems, anything else (the CSV report, the HTML page) is text.
-  return type === PROBLEM_CONTENT_TYPE ? { schema: componentRef("Problem") } : { schema: { type: "string" } };
-}
+const parameterOrder = ["path", "query", "header"];
 
-function responsesOf(set: SchemaSet, spec: AnySpec): Record<string, Record<string, unknown>> {
-  const responses: Record<string, Record<string, unknown>> = standardResponses(spec);
-  for (const [status, response] of Object.entries(spec.responses)) {
-    const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([n, d]) => [n, { description: d, schema: { type: "string" } }]));
-    responses[status] = {
-      description: response.description,
-      headers: { ...headers, ...commonResponseHeaders },
-      ...(response.content
-        ? { content: Object.fromEntries(Object.entries(response.content).map(([type, schema]) => [type, contentOf(set, type, schema)])) }
-        : {}),
-    };
-  }
-  return Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)));
+/** The shared parameters and responses, every response's common headers, statuses in order. */
+function completeOperation(op: Operation): Operation {
+  const responses = { ...standardResponses(op), ...op.responses };
+  const own = [...(op.parameters ?? [])].sort((a, b) => parameterOrder.indexOf(a.in as string) - parameterOrder.indexOf(b.in as string));
+  return {
+    ...op,
+    parameters: [...own, ...commonParameters],
+    responses: Object.fromEntries(
+      Object.entries(responses)
+        .sort(([a], [b]) => Number(a) - Number(b))
+        .map(([status, response]) => [status, { ...response, headers: { ...(response.headers as Json | undefined), ...commonResponseHeaders } }]),
+    ),
+  };
 }
 
 /** HEAD is answered for every GET (Hono runs the GET handler and drops the body): the same responses without content. */
-function headOperation(get: Record<string, unknown> & { operationId: string; summary: string; responses: Record<string, Record<string, unknown>> }) {
+function headOperation(get: Operation): Operation {
   const { description: _d, ...rest } = get;
   return {
     ...rest,
@@ -155,63 +77,80 @@ function headOperation(get: Record<string, unknown> & { operationId: string; sum
   };
 }
 
-export function openApiDocument(routes: readonly AnySpec[]) {
-  const set = new SchemaSet();
-  set.convert(problemSchema, "output");
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const spec of routes) {
-    const headerParams = Object.entries(spec.headers ?? {}).map(([name, h]) => ({
-      name,
-      in: "header",
-      required: h.required ?? false,
-      description: h.description,
-      schema: h.schema ? set.convert(h.schema, "input") : { type: "string" },
-    }));
-    const operation = {
-      operationId: spec.operationId,
-      summary: spec.summary,
-      ...(spec.description ? { description: spec.description } : {}),
-      tags: [spec.tag],
-      security: spec.scope ? [{ apiKey: [spec.scope] }] : [],
-      parameters: [...parameters(set, "path", spec.params), ...parameters(set, "query", spec.query), ...headerParams, ...commonParameters],
-      ...(spec.body
-        ? {
-            requestBody: {
-              description: spec.body.description,
-              required: spec.body.required,
-              content: Object.fromEntries(
-                Object.entries(spec.body.content).map(([type, schema]) => [
-                  type,
-                  { schema: schema instanceof z.ZodType ? set.convert(schema, "input") : schema },
-                ]),
-              ),
-            },
-          }
-        : {}),
-      responses: responsesOf(set, spec),
-    };
-    const item = (paths[spec.path] ??= {});
-    item[spec.method] = operation;
-    if (spec.method === "get") item.head = headOperation(operation);
+/**
+ * What zod-to-openapi adds that says nothing to a client: z.int()'s safe-integer bounds, and z.iso.datetime()'s regex
+ * beside `format: date-time` (the format is the contract). Nullables and literals are written as zod's own converter
+ * writes them (a plain type or null as a type list, anything more as anyOf the schema and null; const), so that the document and the client types generated from it stay
+ * as they were.
+ */
+function tidy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(tidy);
+  if (!value || typeof value !== "object") return value;
+  const node: Json = {};
+  for (const [k, v] of Object.entries(value)) {
+    if ((k === "minimum" && v === Number.MIN_SAFE_INTEGER) || (k === "maximum" && v === Number.MAX_SAFE_INTEGER)) continue;
+    if (k === "pattern" && (value as Json).format === "date-time") continue;
+    node[k] = tidy(v);
+  }
+  if (Array.isArray(node.type) && node.type.length === 2 && node.type[1] === "null") {
+    const { type, description, enum: values, ...rest } = node as Json & { type: string[]; enum?: unknown[] };
+    if (!values && Object.keys(rest).length === 0) return node;
+    const schema = { type: type[0], ...(values ? { enum: values.filter((v) => v !== null) } : {}), ...rest };
+    return { anyOf: [schema, { type: "null" }], ...(description === undefined ? {} : { description }) };
+  }
+  if (Array.isArray(node.enum) && node.enum.length === 1) {
+    const { enum: [only], ...rest } = node as Json & { enum: unknown[] };
+    return { ...rest, const: only };
+  }
+  return node;
+}
+
+const info = {
+  title: "Product Import API",
+  version: "1.0.0",
+  description: [
+    "Bulk-import product catalogs (CSV, NDJSON) and follow every import job. Errors are RFC 9457 problem details (`application/problem+json`).",
+    "",
+    "Every response to these operations, and every 404 and 405, carries `x-request-id`. A response to a request that read or wrote the database carries `x-d1-bookmark`; one that touched no database (e.g. a request refused before its key was looked up) echoes the bookmark the request sent, if any. Send the latest bookmark back to read data at least that fresh.",
+    "",
+    "A path requested with a method it does not have answers 405 with `Allow`; an unknown path answers 404. HEAD is answered wherever GET is.",
+  ].join("\n"),
+};
+
+/**
+ * The component schemas are response bodies: zod's output objects carry exactly their properties, which zod's own
+ * converter says with `additionalProperties: false` and zod-to-openapi leaves unsaid.
+ */
+function closeObjects(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(closeObjects);
+  if (!value || typeof value !== "object") return value;
+  const node = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, closeObjects(v)])) as Json;
+  return node.type === "object" && node.properties && !("additionalProperties" in node) ? { ...node, additionalProperties: false } : node;
+}
+
+export function openApiDocument(app: OpenAPIHono<AppEnv>) {
+  if (!app.openAPIRegistry.definitions.some((d) => d.type === "schema" && d.schema === problemSchema)) app.openAPIRegistry.register("Problem", problemSchema);
+  const generated = tidy(app.getOpenAPI31Document({ openapi: "3.1.0", info })) as { paths: Record<string, Record<string, Operation>>; components?: { schemas?: Json } };
+
+  const paths: Record<string, Record<string, Operation>> = {};
+  const tags: string[] = [];
+  for (const [path, item] of Object.entries(generated.paths)) {
+    const out: Record<string, Operation> = (paths[path] = {});
+    for (const [method, op] of Object.entries(item)) {
+      const complete = completeOperation(op);
+      out[method] = complete;
+      if (method === "get") out.head = headOperation(complete);
+      for (const tag of (op.tags as string[] | undefined) ?? []) if (!tags.includes(tag)) tags.push(tag);
+    }
   }
   return {
     openapi: "3.1.0",
-    info: {
-      title: "Product Import API",
-      version: "1.0.0",
-      description: [
-        "Bulk-import product catalogs (CSV, NDJSON) and follow every import job. Errors are RFC 9457 problem details (`application/problem+json`).",
-        "",
-        "Every response to these operations, and every 404 and 405, carries `x-request-id`. A response to a request that read or wrote the database carries `x-d1-bookmark`; one that touched no database (e.g. a request refused before its key was looked up) echoes the bookmark the request sent, if any. Send the latest bookmark back to read data at least that fresh.",
-        "",
-        "A path requested with a method it does not have answers 405 with `Allow`; an unknown path answers 404. HEAD is answered wherever GET is.",
-      ].join("\n"),
-    },
+    info,
     servers: [{ url: "/" }],
-    tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name, ...(tagDescriptions[name] ? { description: tagDescriptions[name] } : {}) })),
+    tags: tags.map((name) => ({ name, ...(tagDescriptions[name] ? { description: tagDescriptions[name] } : {}) })),
     paths,
     components: {
-      schemas: set.components,
+      schemas: closeObjects(generated.components?.schemas ?? {}) as Json,
       headers: {
         RequestId: {
           description: "The request's id: the one the client sent in `x-request-id` if it was 1–128 of `A-Z a-z 0-9 . _ : -`, otherwise a new UUID.",

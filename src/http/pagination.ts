@@ -1,6 +1,5 @@
 // Opaque keyset cursors and the shared `limit` parameter.
 import { z } from "zod";
-import { documentedAs } from "./openapi.ts";
 
 function toBase64Url(text: string): string {
   const bytes = new TextEncoder().encode(text);
@@ -50,15 +49,18 @@ export function cursorParam<K extends z.ZodType<readonly (string | number)[]>>(k
 export function limitParam(min: number, max: number, fallback: number) {
   const message = `must be an integer from ${min} to ${max}`;
   const description = `Page size, ${min} to ${max} (default ${fallback}).`;
-  const schema = z
-    .string({ error: message })
-    .regex(/^\d{1,6}$/, { error: message })
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, { error: message })
-    .optional()
-    .transform((n) => n ?? fallback)
-    .describe(description);
-  return documentedAs(schema, { type: "integer", minimum: min, maximum: max, default: fallback, description });
+  return (
+    z
+      .string({ error: message })
+      .regex(/^\d{1,6}$/, { error: message })
+      .transform(Number)
+      .refine((n) => n >= min && n <= max, { error: message })
+      .optional()
+      .transform((n) => n ?? fallback)
+      .describe(description)
+      // Parsed from a digit string; clients see the integer it is.
+      .meta({ type: "integer", minimum: min, maximum: max, default: fallback })
+  );
 }
 
 export function nextCursor<T>(rows: T[], limit: number, key: (row: T) => readonly (string | number)[]): { page: T[]; next: string | null } {

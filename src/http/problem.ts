@@ -33,25 +33,55 @@ export const problemSchema = z
 export type ProblemFieldError = z.infer<typeof problemFieldErrorSchema>;
 export type Problem = z.infer<typeof problemSchema>;
 
-interface ProblemInit {
-  status: ContentfulStatusCode;
-  /** Slug of the problem type, rendered as /problems/{slug}. */
-  type: string;
-  title: string;
-  detail: string;
+/**
+ * Every problem type the API answers with: its slug (rendered as /problems/{slug}), status and title. A problem is
+ * made from its slug only, so no route or middleware spells a type, status or title of its own.
+ */
+export const problemTypes = {
+  "validation-error": { status: 400, title: "Invalid request" },
+  "empty-file": { status: 400, title: "Empty file" },
+  "upload-interrupted": { status: 400, title: "Upload interrupted" },
+  unauthorized: { status: 401, title: "Unauthorized" },
+  "insufficient-scope": { status: 403, title: "Forbidden" },
+  "not-found": { status: 404, title: "Not found" },
+  "method-not-allowed": { status: 405, title: "Method not allowed" },
+  conflict: { status: 409, title: "Conflict" },
+  "length-required": { status: 411, title: "Length required" },
+  "payload-too-large": { status: 413, title: "Payload too large" },
+  "unsupported-media-type": { status: 415, title: "Unsupported media type" },
+  "idempotency-key-reused": { status: 422, title: "Unprocessable request" },
+  "internal-error": { status: 500, title: "Internal error" },
+  unavailable: { status: 503, title: "Service unavailable" },
+  // Hono's own HTTPException (not ours): answered with the status it carries.
+  "http-error": { status: 400, title: "Request error" },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+
+export type ProblemType = keyof typeof problemTypes;
+
+interface ProblemOptions {
   errors?: ProblemFieldError[];
   headers?: Record<string, string>;
   /** Extension members (RFC 9457 §3.2). */
   extensions?: Record<string, unknown>;
+  /** Only for an HTTPException that is not ours, whose status is its own. */
+  status?: ContentfulStatusCode;
 }
 
-/** The API's own error: thrown anywhere, rendered by the app's onError. */
+interface ProblemInit extends Omit<ProblemOptions, "status"> {
+  status: ContentfulStatusCode;
+  type: ProblemType;
+  title: string;
+  detail: string;
+}
+
+/** The API's own error: thrown anywhere, rendered by the app's onError (or returned with problemResponse). */
 export class ProblemError extends HTTPException {
   readonly problem: ProblemInit;
 
-  constructor(init: ProblemInit) {
-    super(init.status, { message: init.detail });
-    this.problem = init;
+  constructor(type: ProblemType, detail: string, { status, ...options }: ProblemOptions = {}) {
+    const known = problemTypes[type];
+    super(status ?? known.status, { message: detail });
+    this.problem = { status: status ?? known.status, type, title: known.title, detail, ...options };
   }
 }
 
@@ -67,23 +97,17 @@ export function problemBody(init: ProblemInit, requestId?: string): Problem {
   };
 }
 
-export function problemResponse(init: ProblemInit, requestId?: string): Response {
-  const headers = new Headers(init.headers);
+export function problemResponse({ problem }: ProblemError, requestId?: string): Response {
+  const headers = new Headers(problem.headers);
   headers.set("content-type", PROBLEM_CONTENT_TYPE);
-  return new Response(JSON.stringify(problemBody(init, requestId)), { status: init.status, headers });
+  return new Response(JSON.stringify(problemBody(problem, requestId)), { status: problem.status, headers });
 }
 
+/** The problems made in more than one place. */
 export const problems = {
   validation: (errors: ProblemFieldError[]) =>
-    new ProblemError({
-      status: 400,
-      type: "validation-error",
-      title: "Invalid request",
-      detail: errors.map((e) => `${e.location} ${e.name}: ${e.message}`).join("; "),
-      errors,
-    }),
-  notFound: (detail: string) => new ProblemError({ status: 404, type: "not-found", title: "Not found", detail }),
-  conflict: (detail: string) => new ProblemError({ status: 409, type: "conflict", title: "Conflict", detail }),
-  unprocessable: (type: string, detail: string) =>
-    new ProblemError({ status: 422, type, title: "Unprocessable request", detail }),
+    new ProblemError("validation-error", errors.map((e) => `${e.location} ${e.name}: ${e.message}`).join("; "), { errors }),
+  notFound: (detail: string) => new ProblemError("not-found", detail),
+  unavailable: (detail: string, headers?: Record<string, string>) => new ProblemError("unavailable", detail, { headers }),
+  internal: (detail: string) => new ProblemError("internal-error", detail),
 };

@@ -2,7 +2,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context.ts";
 import { problems } from "./problem.ts";
-import type { BeforeRejecting } from "./validate.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const BOOKMARK_HEADER = "x-d1-bookmark";
@@ -54,12 +53,10 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
 }
 
 /** A route's check of the bookmark header, run after authentication like the validation of its parameters. */
-export function rejectInvalidBookmark(beforeRejecting?: BeforeRejecting): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    if (c.var.invalidBookmark) {
-      await beforeRejecting?.(c);
-      throw problems.validation([{ location: "header", name: BOOKMARK_HEADER, message: "is not a bookmark this API returned" }]);
-    }
-    await next();
-  };
-}
+export const rejectInvalidBookmark: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.var.invalidBookmark) {
+    await c.var.beforeRejecting?.();
+    throw problems.validation([{ location: "header", name: BOOKMARK_HEADER, message: "is not a bookmark this API returned" }]);
+  }
+  await next();
+};

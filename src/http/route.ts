@@ -1,88 +1,53 @@
-// One declaration per operation: the same spec installs auth and validation on the Hono app and
-// feeds the OpenAPI document (http/openapi.ts), so the contract and the behaviour cannot drift.
-import type { Context, Hono, MiddlewareHandler } from "hono";
-import type { z } from "zod";
+// One declaration per operation (@hono/zod-openapi's createRoute): the same config installs auth, the bookmark check
+// and the zod validators on the app, types `c.req.valid(…)` in the handler, and feeds the OpenAPI document
+// (http/openapi.ts), so the contract and the behaviour cannot drift.
+import { createRoute, type RouteConfig } from "@hono/zod-openapi";
+import { zValidator } from "@hono/zod-validator";
 import type { Scope } from "../auth/keys.ts";
 import { deferredScope, requireScope } from "./auth.ts";
 import type { AppEnv } from "./context.ts";
-import { type BeforeRejecting, validate } from "./validate.ts";
+import { PROBLEM_CONTENT_TYPE } from "./problem.ts";
 import { rejectInvalidBookmark } from "./request-context.ts";
+import { validationHook } from "./validate.ts";
 
-type Method = "get" | "post" | "put" | "patch" | "delete";
-type AnyObject = z.ZodObject;
-
-export interface ResponseSpec {
-  description: string;
-  /** Media type → zod schema of the body (or null for a body without a schema, e.g. CSV). */
-  content?: Record<string, z.ZodType | null>;
-  headers?: Record<string, string>;
-}
-
-export interface RouteSpec<Q extends AnyObject | undefined = undefined, P extends AnyObject | undefined = undefined> {
-  method: Method;
-  /** OpenAPI-style path, e.g. /api/v1/products/{sku}. */
-  path: string;
+export interface ApiRouteConfig extends Omit<RouteConfig, "middleware" | "security" | "tags" | "hide"> {
   operationId: string;
   summary: string;
-  description?: string;
   tag: string;
   /** Scope the API key needs; undefined for public endpoints. */
   scope?: Scope;
   /**
-   * The handler checks the key itself (`authorize()`) with the lookup inside its own D1 batch, saving a round
-   * trip; the route only requires a well-formed Bearer key up front and hands its hash over as `keyHash`.
+   * The handler checks the key itself (`authorizeDeferred()`) with the lookup inside its own D1 batch, saving a
+   * round trip; the route only requires a well-formed Bearer key up front and hands it over as `deferredKey`.
    */
   authorizeInHandler?: boolean;
-  query?: Q;
-  params?: P;
-  /** Request headers documented for the operation (name → description). */
-  headers?: Record<string, { description: string; required?: boolean; schema?: z.ZodType }>;
-  body?: { description: string; required: boolean; content: Record<string, z.ZodType | Record<string, unknown>> };
-  responses: Record<number, ResponseSpec>;
 }
 
-type Parsed<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
+/** Every declared operation, in registration order: the auth tests walk it. */
+export const registry: Pick<ApiRouteConfig, "method" | "path" | "operationId" | "scope">[] = [];
 
-export interface RouteInput<Q, P> {
-  query: Parsed<Q>;
-  params: Parsed<P>;
+/** A route config with its auth and bookmark check in front of the validators (401/403 before 400). */
+export function apiRoute<const R extends ApiRouteConfig>(config: R) {
+  const { scope, authorizeInHandler, tag, ...route } = config;
+  if (!registry.some((r) => r.operationId === config.operationId)) registry.push({ method: config.method, path: config.path, operationId: config.operationId, scope });
+  const auth = scope ? [authorizeInHandler ? deferredScope(scope) : requireScope(scope)] : [];
+  // The library validates the query before the path; a request wrong in both is told about its path, as it always was.
+  const { params, query } = route.request ?? {};
+  const pathFirst = params && query ? [zValidator<typeof params, "param", AppEnv, string, typeof validationHook>("param", params, validationHook)] : [];
+  const middleware = [...auth, rejectInvalidBookmark, ...pathFirst];
+  const created = createRoute({ ...route, tags: [tag], security: scope ? [{ apiKey: [scope] }] : [], middleware });
+  // Widened so that a handler may also answer with a Response it built (a problem, the CSV stream, a replayed stored
+  // body, a body hashed for its ETag); its c.json answers are still checked against the declared schemas.
+  return created as typeof created & { responses: RouteConfig["responses"] };
 }
 
-/** Every registered operation, in registration order; read by the OpenAPI document and the 405 handler. */
-export const registry: RouteSpec<AnyObject | undefined, AnyObject | undefined>[] = [];
-
-export function honoPath(path: string): string {
-  return path.replace(/\{(\w+)\}/g, ":$1");
+/** Response headers given as name → description (strings on the wire). */
+export function headers(described: Record<string, string>) {
+  return Object.fromEntries(Object.entries(described).map(([name, description]) => [name, { description, schema: { type: "string" as const } }]));
 }
 
-export function route<Q extends AnyObject | undefined = undefined, P extends AnyObject | undefined = undefined>(
-  app: Hono<AppEnv>,
-  spec: RouteSpec<Q, P>,
-  handler: (c: Context<AppEnv>, input: RouteInput<Q, P>) => Response | Promise<Response>,
-): void {
-  if (!registry.some((r) => r.operationId === spec.operationId)) registry.push(spec as RouteSpec<AnyObject | undefined, AnyObject | undefined>);
-  // Authentication first, then everything that can reject the request as invalid.
-  let auth: MiddlewareHandler<AppEnv>[] = [];
-  let beforeRejecting: BeforeRejecting | undefined;
-  if (spec.scope && spec.authorizeInHandler) {
-    const deferred = deferredScope(spec.scope);
-    auth = [deferred.middleware];
-    beforeRejecting = deferred.beforeRejecting;
-  } else if (spec.scope) {
-    auth = [requireScope(spec.scope)];
-  }
-  const middleware = [
-    ...auth,
-    rejectInvalidBookmark(beforeRejecting),
-    ...(spec.params ? [validate("param", spec.params, beforeRejecting)] : []),
-    ...(spec.query ? [validate("query", spec.query, beforeRejecting)] : []),
-  ];
-  const invoke = (c: Context<AppEnv>) => {
-    const valid = (target: string) => (c.req.valid as (t: string) => unknown).call(c.req, target);
-    return handler(c, {
-      query: (spec.query ? valid("query") : {}) as Parsed<Q>,
-      params: (spec.params ? valid("param") : {}) as Parsed<P>,
-    });
-  };
-  app.on([spec.method.toUpperCase()], [honoPath(spec.path)], ...(middleware as MiddlewareHandler<AppEnv>[]), invoke);
-}
+/** A problem+json response body (the Problem component; routes answer it through ProblemError, never c.json). */
+export const problemContent = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: "#/components/schemas/Problem" } } };
+
+/** A body without a schema of its own (the CSV report, the HTML page): a string. */
+export const textContent = (mediaType: string) => ({ [mediaType]: { schema: { type: "string" as const } } });

@@ -1,6 +1,5 @@
-// The one validator: every request part is checked by a zod schema, and every failure becomes the
-// same 400 problem naming where (query, body, path, header) and which parameter was wrong.
-import { zValidator } from "@hono/zod-validator";
+// The one validation hook (@hono/zod-openapi's defaultHook, installed by createApp): every failure becomes the same
+// 400 problem naming where (query, path) and which parameter was wrong.
 import type { Context, ValidationTargets } from "hono";
 import type { z } from "zod";
 import type { AppEnv } from "./context.ts";
@@ -15,25 +14,26 @@ const locations = {
   cookie: "header",
 } as const satisfies Record<keyof ValidationTargets, ProblemFieldError["location"]>;
 
-export function fieldErrors(target: keyof ValidationTargets, issues: readonly z.core.$ZodIssue[], input: unknown): ProblemFieldError[] {
+export function fieldErrors(target: keyof ValidationTargets, issues: readonly z.core.$ZodIssue[], c: Context): ProblemFieldError[] {
+  // A query parameter given more than once arrives as an array; the message says so.
+  const given = target === "query" ? c.req.queries() : {};
   return issues.map((issue) => {
     const name = issue.path.map(String).join(".");
-    const raw = issue.path.length === 1 && typeof input === "object" && input ? (input as Record<string, unknown>)[name] : undefined;
+    const values = issue.path.length === 1 ? given[name] : undefined;
     return {
       location: locations[target],
       name: name || "(root)",
-      message: Array.isArray(raw) ? `${issue.message}, given once (got ${raw.length} values)` : issue.message,
+      message: values && values.length > 1 ? `${issue.message}, given once (got ${values.length} values)` : issue.message,
     };
   });
 }
 
-/** What must still happen before a request is rejected (e.g. a deferred key check, so that 401 comes before 400). */
-export type BeforeRejecting = (c: Context<AppEnv>) => Promise<void>;
+/** What a validator hands its hook (@hono/zod-openapi's and @hono/zod-validator's both fit). */
+type ValidationResult = { target: keyof ValidationTargets } & ({ success: true } | { success: false; error: { issues: readonly z.core.$ZodIssue[] } });
 
-export function validate<T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S, beforeRejecting?: BeforeRejecting) {
-  return zValidator(target, schema, async (result, c) => {
-    if (result.success) return;
-    await beforeRejecting?.(c as Context<AppEnv>);
-    throw problems.validation(fieldErrors(target, result.error.issues, result.data));
-  });
+/** Rejects an invalid request with the 400 problem, after what must come first (a deferred key check: 401 before 400). */
+export async function validationHook(result: ValidationResult, c: Context<AppEnv>): Promise<void> {
+  if (result.success) return;
+  await c.var.beforeRejecting?.();
+  throw problems.validation(fieldErrors(result.target, result.error.issues, c));
 }

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { type recentJobsQuery, type statusAggregateQuery, summarize } from "../db/queries/import-status.ts";
 import { jobResponseSchema, toJobJson } from "./job.ts";
+import { sha256Hex } from "../hash.ts";
 
 const count = (what: string) => z.int().min(0).describe(`Jobs ${what}.`);
 
@@ -32,7 +33,5 @@ export async function statusBody(groups: Groups, recent: Recent): Promise<{ body
     avg_duration_ms: summary.avgDurationMs,
     last_jobs: recent.map(toJobJson),
   } satisfies z.output<typeof statusSchema>);
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
-  const hex = [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return { body, etag: `"${hex}"` };
+  return { body, etag: `"${(await sha256Hex(body)).slice(0, 32)}"` };
 }

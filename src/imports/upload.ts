@@ -7,6 +7,7 @@ import type { Db } from "../db/client.ts";
 import { failJob, insertJob, markQueued, type JobRow } from "../db/queries/jobs.ts";
 import type { JobOptions } from "./job.ts";
 import { loggedError } from "../log-error.ts";
+import { hex, sha256Hex } from "../hash.ts";
 
 export type ImportFormat = "csv" | "ndjson";
 
@@ -116,17 +117,13 @@ export async function acceptUpload(env: Env, db: Db, request: UploadRequest, now
 // ---------------------------------------------------------------------------
 // Content hashes: an Idempotency-Key repeat is replayed only when its file has the same bytes.
 
-function hex(digest: ArrayBuffer): string {
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * The source with its bytes hashed (SHA-256) on their way to storage, keeping the stream's backpressure; `contentHash`
  * resolves once the whole body has passed, so it is read after the upload was stored.
  */
 export function hashingSource(source: UploadSource): { source: UploadSource; contentHash: () => Promise<string> } {
   const { body } = source;
-  if (body instanceof Blob) return { source, contentHash: async () => hex(await crypto.subtle.digest("SHA-256", await body.arrayBuffer())) };
+  if (body instanceof Blob) return { source, contentHash: async () => sha256Hex(await body.arrayBuffer()) };
   const digest = new crypto.DigestStream("SHA-256");
   const writer = digest.getWriter();
   const hashed = body.pipeThrough(
@@ -144,7 +141,7 @@ export function hashingSource(source: UploadSource): { source: UploadSource; con
 /** Reads the whole upload only to hash it; null when the body ended before (or ran past) its declared size. */
 export async function hashUpload(source: UploadSource): Promise<string | null> {
   const { body } = source;
-  if (body instanceof Blob) return hex(await crypto.subtle.digest("SHA-256", await body.arrayBuffer()));
+  if (body instanceof Blob) return sha256Hex(await body.arrayBuffer());
   const digest = new crypto.DigestStream("SHA-256");
   try {
     await body.pipeTo(digest);

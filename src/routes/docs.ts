@@ -1,8 +1,8 @@
-import type { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import type { AppEnv } from "../http/context.ts";
 import { openApiDocument } from "../http/openapi.ts";
-import { registry, route } from "../http/route.ts";
+import { apiRoute, headers, textContent } from "../http/route.ts";
 
 // The reference UI is served by the Worker's own static assets (public/docs/: init.js, and vendor/api-reference.js
 // copied from the pinned @scalar/api-reference package), never from a CDN: the page works offline, and no third-party
@@ -38,41 +38,37 @@ export const DOCS_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
+const getOpenApiDocument = apiRoute({
+  method: "get",
+  path: "/api/v1/openapi.json",
+  operationId: "getOpenApiDocument",
+  summary: "This OpenAPI 3.1 document",
+  tag: "Documentation",
+  responses: { 200: { description: "The OpenAPI document.", content: { "application/json": { schema: z.looseObject({}) } } } },
+});
+
+const getDocsPage = apiRoute({
+  method: "get",
+  path: "/docs",
+  operationId: "getDocsPage",
+  summary: "Interactive API reference rendering the OpenAPI document",
+  tag: "Documentation",
+  responses: {
+    200: {
+      description: "An HTML page; its scripts are served from this origin (under /docs/), as its Content-Security-Policy requires.",
+      content: textContent("text/html"),
+      headers: headers({ "Content-Security-Policy": "Scripts, requests and images from this origin only." }),
+    },
+  },
+});
+
 /** The OpenAPI document and a page rendering it; both public, like any API reference. */
-export function registerDocsRoutes(app: Hono<AppEnv>): void {
+export function registerDocsRoutes(app: OpenAPIHono<AppEnv>): void {
   let document: string | undefined;
-  route(
-    app,
-    {
-      method: "get",
-      path: "/api/v1/openapi.json",
-      operationId: "getOpenApiDocument",
-      summary: "This OpenAPI 3.1 document",
-      tag: "Documentation",
-      responses: { 200: { description: "The OpenAPI document.", content: { "application/json": z.looseObject({}) } } },
-    },
-    (c) => {
-      // Built on first use, after every route has registered its spec.
-      document ??= JSON.stringify(openApiDocument(registry));
-      return c.body(document, 200, { "content-type": "application/json" });
-    },
-  );
-  route(
-    app,
-    {
-      method: "get",
-      path: "/docs",
-      operationId: "getDocsPage",
-      summary: "Interactive API reference rendering the OpenAPI document",
-      tag: "Documentation",
-      responses: {
-        200: {
-          description: "An HTML page; its scripts are served from this origin (under /docs/), as its Content-Security-Policy requires.",
-          content: { "text/html": null },
-          headers: { "Content-Security-Policy": "Scripts, requests and images from this origin only." },
-        },
-      },
-    },
-    (c) => c.html(DOCS_PAGE, 200, { "content-security-policy": DOCS_CSP }),
-  );
+  app.openapi(getOpenApiDocument, (c) => {
+    // Built on first use, after every route has been registered.
+    document ??= JSON.stringify(openApiDocument(app));
+    return c.body(document, 200, { "content-type": "application/json" });
+  });
+  app.openapi(getDocsPage, (c) => c.html(DOCS_PAGE, 200, { "content-security-policy": DOCS_CSP }));
 }

@@ -1,15 +1,16 @@
 // POST /api/v1/products/import: the request's file becomes an upload source (type, size and encoding checked
 // before a byte is stored), then a job; Idempotency-Key makes a retried upload safe.
-import type { Context, Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
 import { isCurrencyCode } from "../catalog/money.ts";
 import { readConfig } from "../config.ts";
 import { database } from "../db/client.ts";
+import { sha256Hex } from "../hash.ts";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from "../db/queries/idempotency.ts";
 import type { AppEnv } from "../http/context.ts";
 import { type ProblemFieldError, ProblemError, problems } from "../http/problem.ts";
-import { documentedAs } from "../http/openapi.ts";
-import { route } from "../http/route.ts";
+import { apiRoute, headers, problemContent } from "../http/route.ts";
 import { jobPath, jobResponseSchema, toJobJson } from "../imports/job.ts";
 import {
   acceptUpload,
@@ -48,14 +49,13 @@ const uploadQuery = z.object({
     .transform((d): "," | ";" | "\t" => (d === "tab" ? "\t" : d))
     .optional()
     .describe("CSV delimiter; default: detected from the header line."),
-  dry_run: documentedAs(
-    z
-      .enum(["true", "false"], { error: "must be true or false" })
-      .transform((v) => v === "true")
-      .optional()
-      .describe("Validate and count everything but write no product."),
-    { type: "boolean", default: false, description: "Validate and count everything but write no product." },
-  ),
+  dry_run: z
+    .enum(["true", "false"], { error: "must be true or false" })
+    .transform((v) => v === "true")
+    .optional()
+    .describe("Validate and count everything but write no product.")
+    // Sent as the words true or false: documented as the boolean they are.
+    .meta({ type: "boolean", default: false }),
 });
 
 /** The media type and its charset; `where` names the header or part it came from in a problem. */
@@ -74,43 +74,16 @@ function isUtf8(charset: string | null): boolean {
 }
 
 function unsupportedType(detail: string): ProblemError {
-  return new ProblemError({
-    status: 415,
-    type: "unsupported-media-type",
-    title: "Unsupported media type",
-    detail,
-    headers: { accept: ACCEPTED.join(", ") },
-    extensions: { accepted: ACCEPTED },
-  });
+  return new ProblemError("unsupported-media-type", detail, { headers: { accept: ACCEPTED.join(", ") }, extensions: { accepted: ACCEPTED } });
 }
 
 function tooLarge(limit: number, what: string): ProblemError {
-  return new ProblemError({
-    status: 413,
-    type: "payload-too-large",
-    title: "Payload too large",
-    detail: `${what} may be at most ${limit} bytes.`,
-    extensions: { max_bytes: limit },
-  });
+  return new ProblemError("payload-too-large", `${what} may be at most ${limit} bytes.`, { extensions: { max_bytes: limit } });
 }
 
 function emptyBody(): ProblemError {
-  return new ProblemError({
-    status: 400,
-    type: "empty-file",
-    title: "Empty file",
-    detail: "The request body is empty; send the file's content.",
+  return new ProblemError("empty-file", "The request body is empty; send the file's content.", {
     errors: [{ location: "body", name: "(body)", message: "is empty" }],
-  });
-}
-
-function headerError(name: string, message: string): ProblemError {
-  return new ProblemError({
-    status: 400,
-    type: "validation-error",
-    title: "Invalid request",
-    detail: `header ${name}: ${message}`,
-    errors: [{ location: "header", name, message }],
   });
 }
 
@@ -161,27 +134,23 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
 
 function uploadFailed(failure: "interrupted" | "not_queued", reason: string): ProblemError {
   return failure === "interrupted"
-    ? new ProblemError({ status: 400, type: "upload-interrupted", title: "Upload interrupted", detail: reason })
-    : new ProblemError({ status: 503, type: "unavailable", title: "Service unavailable", detail: reason, headers: { "retry-after": "5" } });
+    ? new ProblemError("upload-interrupted", reason)
+    : problems.unavailable(reason, { "retry-after": "5" });
 }
 
 function keyReused(difference: string): ProblemError {
-  return problems.unprocessable("idempotency-key-reused", `This Idempotency-Key was already used for a different request (${difference}).`);
+  return new ProblemError("idempotency-key-reused", `This Idempotency-Key was already used for a different request (${difference}).`);
 }
 
 function lengthRequired(): ProblemError {
-  return new ProblemError({
-    status: 411,
-    type: "length-required",
-    title: "Length required",
-    detail: "Send a Content-Length header with the file's size in bytes.",
+  return new ProblemError("length-required", "Send a Content-Length header with the file's size in bytes.", {
     errors: [{ location: "header", name: "content-length", message: "is required" }],
   });
 }
 
-async function fingerprint(parts: unknown[]): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(parts)));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+/** What the request says before its body is read, as one SHA-256: a repeat with the same key must say the same. */
+function requestDigest(parts: unknown[]): Promise<string> {
+  return sha256Hex(JSON.stringify(parts));
 }
 
 function jobCreatedResponse(status: number, body: string, id: string, replayed: boolean): Response {
@@ -190,110 +159,117 @@ function jobCreatedResponse(status: number, body: string, id: string, replayed: 
   return new Response(body, { status, headers });
 }
 
-export function registerImportUploadRoute(app: Hono<AppEnv>): void {
-  route(
-    app,
-    {
-      method: "post",
-      path: "/api/v1/products/import",
-      operationId: "createImport",
-      summary: "Upload a product file and start an import job",
+const createImport = apiRoute({
+  method: "post",
+  path: "/api/v1/products/import",
+  operationId: "createImport",
+  summary: "Upload a product file and start an import job",
+  description:
+    "The body is the file itself (text/csv or application/x-ndjson, streamed into storage, up to MAX_UPLOAD_BYTES, Content-Length required), " +
+    "or multipart/form-data with exactly one `file` part (buffered, up to MAX_MULTIPART_BYTES). The file is processed asynchronously: follow the job at `Location`.",
+  tag: "Imports",
+  scope: "imports:write",
+  request: {
+    query: uploadQuery,
+    // Plain JSON Schemas, not zod: the handler reads the body itself (a zod body schema would install a validator).
+    body: {
       description:
-        "The body is the file itself (text/csv or application/x-ndjson, streamed into storage, up to MAX_UPLOAD_BYTES, Content-Length required), " +
-        "or multipart/form-data with exactly one `file` part (buffered, up to MAX_MULTIPART_BYTES). The file is processed asynchronously: follow the job at `Location`.",
-      tag: "Imports",
-      scope: "imports:write",
-      query: uploadQuery,
-      headers: {
-        "Idempotency-Key": {
-          description:
-            "Up to 255 printable characters, kept 24 h per tenant. A repeat with the same request and a file of the same content (compared by SHA-256 once its body is read; it is not stored) returns the first response with `Idempotent-Replayed: true`; a different request or other content with the same key is a 422; a repeat while the first is still being accepted is a 409.",
-          schema: z.string().regex(IDEMPOTENCY_KEY),
-        },
-      },
-      body: {
-        description:
-          "The product file's bytes as they are (UTF-8), not wrapped in JSON: a generated client must send the string unchanged " +
-          "(with openapi-fetch, `bodySerializer: (file) => file` and the file's Content-Type).",
-        required: true,
-        content: {
-          "text/csv": { type: "string", contentMediaType: "text/csv", description: "CSV with a header line; columns sku, name, price required." },
-          "application/x-ndjson": { type: "string", contentMediaType: "application/x-ndjson", description: "One JSON object per line." },
-          "multipart/form-data": {
+        "The product file's bytes as they are (UTF-8), not wrapped in JSON: a generated client must send the string unchanged " +
+        "(with openapi-fetch, `bodySerializer: (file) => file` and the file's Content-Type).",
+      required: true,
+      content: {
+        "text/csv": { schema: { type: "string", contentMediaType: "text/csv", description: "CSV with a header line; columns sku, name, price required." } },
+        "application/x-ndjson": { schema: { type: "string", contentMediaType: "application/x-ndjson", description: "One JSON object per line." } },
+        "multipart/form-data": {
+          schema: {
             type: "object",
             properties: { file: { type: "string", contentMediaType: "application/octet-stream", description: "The file: text/csv or application/x-ndjson, or a .csv / .ndjson name." } },
             required: ["file"],
           },
         },
       },
-      responses: {
-        202: {
-          description: "Accepted: the file is stored and the job queued.",
-          content: { "application/json": jobResponseSchema },
-          headers: { Location: "The job's URL.", "Idempotent-Replayed": "true when this is a stored response replayed for a repeated Idempotency-Key." },
-        },
-        409: { description: "A request with the same Idempotency-Key is still being accepted.", content: { "application/problem+json": null } },
-        411: { description: "Content-Length is missing.", content: { "application/problem+json": null } },
-        413: { description: "The file is larger than the limit, given in `max_bytes`.", content: { "application/problem+json": null } },
-        415: {
-          description: "The content type (or its charset) is not accepted; `accepted` lists the media types.",
-          content: { "application/problem+json": null },
-          headers: { Accept: "The accepted media types." },
-        },
-        422: { description: "The Idempotency-Key was used for a different request.", content: { "application/problem+json": null } },
-        503: {
-          description: "The file could not be queued; nothing was imported.",
-          content: { "application/problem+json": null },
-          headers: { "Retry-After": "Seconds to wait before retrying." },
-        },
-      },
     },
-    async (c, { query }) => {
-      const tenantId = c.var.caller.tenantId;
-      const db = database(c.var.db);
-      const idempotencyKey = c.req.header("idempotency-key");
-      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        throw headerError("idempotency-key", "must be 1 to 255 printable ASCII characters without spaces");
-      }
-      const source = await readUploadSource(c, query.filename);
-      const options = { currency: query.currency, delimiter: query.delimiter ?? null };
-      const dryRun = query.dry_run ?? false;
-
-      if (idempotencyKey === undefined) {
-        const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun });
-        if (!result.ok) throw uploadFailed(result.failure, result.reason);
-        return jobCreatedResponse(202, JSON.stringify(toJobJson(result.job)), result.job.id, false);
-      }
-
-      // The key is claimed on what the request says before its body is read, so a concurrent repeat is a 409 at once;
-      // the content is compared once the body has been read.
-      // The file's size, not the request's: a multipart retry of the same file may come with another boundary.
-      const print = await fingerprint([source.contentType, source.size, source.fileName, options, dryRun]);
-      const claim = await claimIdempotencyKey(db, tenantId, idempotencyKey, print, Date.now(), IDEMPOTENCY_TTL_MS);
-      if (claim.kind === "in_flight") throw problems.conflict("A request with this Idempotency-Key is still being processed; retry shortly.");
-      if (claim.kind === "mismatch") throw keyReused("other file name, size, type or options");
-      if (claim.kind === "replay") {
-        // A repeat is read to the end but never stored: only its bytes tell a retry from another file of the same size.
-        const contentHash = await hashUpload(source);
-        if (contentHash === null) throw uploadFailed("interrupted", INTERRUPTED_REASON);
-        // A record without a hash was completed before content hashes were recorded; it is replayed on what it has.
-        if (claim.contentHash !== null && claim.contentHash !== contentHash) throw keyReused("a file with other content");
-        const id = (JSON.parse(claim.body) as { id: string }).id;
-        return jobCreatedResponse(claim.status, claim.body, id, true);
-      }
-
-      const hashing = hashingSource(source);
-      try {
-        const result = await acceptUpload(c.env, db, { tenantId, source: hashing.source, options, dryRun });
-        if (!result.ok) throw uploadFailed(result.failure, result.reason);
-        const body = JSON.stringify(toJobJson(result.job));
-        await completeIdempotencyKey(db, tenantId, idempotencyKey, { status: 202, body, contentHash: await hashing.contentHash() });
-        return jobCreatedResponse(202, body, result.job.id, false);
-      } catch (err) {
-        await releaseIdempotencyKey(db, tenantId, idempotencyKey).catch(() => undefined);
-        throw err;
-      }
+  },
+  // Checked by the handler (the header is optional and read after the body's type).
+  parameters: [
+    {
+      name: "Idempotency-Key",
+      in: "header",
+      required: false,
+      description:
+        "Up to 255 printable characters, kept 24 h per tenant. A repeat with the same request and a file of the same content (compared by SHA-256 once its body is read; it is not stored) returns the first response with `Idempotent-Replayed: true`; a different request or other content with the same key is a 422; a repeat while the first is still being accepted is a 409.",
+      schema: { type: "string", pattern: IDEMPOTENCY_KEY.source },
     },
-  );
+  ],
+  responses: {
+    202: {
+      description: "Accepted: the file is stored and the job queued.",
+      content: { "application/json": { schema: jobResponseSchema } },
+      headers: headers({ Location: "The job's URL.", "Idempotent-Replayed": "true when this is a stored response replayed for a repeated Idempotency-Key." }),
+    },
+    409: { description: "A request with the same Idempotency-Key is still being accepted.", content: problemContent },
+    411: { description: "Content-Length is missing.", content: problemContent },
+    413: { description: "The file is larger than the limit, given in `max_bytes`.", content: problemContent },
+    415: {
+      description: "The content type (or its charset) is not accepted; `accepted` lists the media types.",
+      content: problemContent,
+      headers: headers({ Accept: "The accepted media types." }),
+    },
+    422: { description: "The Idempotency-Key was used for a different request.", content: problemContent },
+    503: {
+      description: "The file could not be queued; nothing was imported.",
+      content: problemContent,
+      headers: headers({ "Retry-After": "Seconds to wait before retrying." }),
+    },
+  },
+});
 
+export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(createImport, async (c) => {
+    const query = c.req.valid("query");
+    const tenantId = c.var.caller.tenantId;
+    const db = database(c.var.db);
+    const idempotencyKey = c.req.header("idempotency-key");
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw problems.validation([{ location: "header", name: "idempotency-key", message: "must be 1 to 255 printable ASCII characters without spaces" }]);
+    }
+    const source = await readUploadSource(c, query.filename);
+    const options = { currency: query.currency, delimiter: query.delimiter ?? null };
+    const dryRun = query.dry_run ?? false;
+
+    if (idempotencyKey === undefined) {
+      const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun });
+      if (!result.ok) throw uploadFailed(result.failure, result.reason);
+      return jobCreatedResponse(202, JSON.stringify(toJobJson(result.job)), result.job.id, false);
+    }
+
+    // The key is claimed on what the request says before its body is read, so a concurrent repeat is a 409 at once;
+    // the content is compared once the body has been read.
+    // The file's size, not the request's: a multipart retry of the same file may come with another boundary.
+    const digest = await requestDigest([source.contentType, source.size, source.fileName, options, dryRun]);
+    const claim = await claimIdempotencyKey(db, tenantId, idempotencyKey, digest, Date.now(), IDEMPOTENCY_TTL_MS);
+    if (claim.kind === "in_flight") throw new ProblemError("conflict", "A request with this Idempotency-Key is still being processed; retry shortly.");
+    if (claim.kind === "mismatch") throw keyReused("other file name, size, type or options");
+    if (claim.kind === "replay") {
+      // A repeat is read to the end but never stored: only its bytes tell a retry from another file of the same size.
+      const contentHash = await hashUpload(source);
+      if (contentHash === null) throw uploadFailed("interrupted", INTERRUPTED_REASON);
+      // A record without a hash was completed before content hashes were recorded; it is replayed on what it has.
+      if (claim.contentHash !== null && claim.contentHash !== contentHash) throw keyReused("a file with other content");
+      const id = (JSON.parse(claim.body) as { id: string }).id;
+      return jobCreatedResponse(claim.status, claim.body, id, true);
+    }
+
+    const hashing = hashingSource(source);
+    try {
+      const result = await acceptUpload(c.env, db, { tenantId, source: hashing.source, options, dryRun });
+      if (!result.ok) throw uploadFailed(result.failure, result.reason);
+      const body = JSON.stringify(toJobJson(result.job));
+      await completeIdempotencyKey(db, tenantId, idempotencyKey, { status: 202, body, contentHash: await hashing.contentHash() });
+      return jobCreatedResponse(202, body, result.job.id, false);
+    } catch (err) {
+      await releaseIdempotencyKey(db, tenantId, idempotencyKey).catch(() => undefined);
+      throw err;
+    }
+  });
 }

@@ -1,5 +1,5 @@
 // The import jobs a tenant has: the newest-first list, one job, and its row errors (JSON pages or a CSV report).
-import type { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { database, type Db } from "../db/client.ts";
 import { listImportErrors } from "../db/queries/import-errors.ts";
@@ -8,7 +8,7 @@ import { jobStatuses } from "../db/schema.ts";
 import type { AppEnv } from "../http/context.ts";
 import { cursorParam, limitParam, nextCursor } from "../http/pagination.ts";
 import { problems } from "../http/problem.ts";
-import { route } from "../http/route.ts";
+import { apiRoute, problemContent, textContent } from "../http/route.ts";
 import { errorReportStream } from "../imports/error-report.ts";
 import { jobResponseSchema, toJobJson } from "../imports/job.ts";
 
@@ -44,82 +44,84 @@ async function findJobOr404(db: Db, tenantId: string, jobId: string) {
   return job;
 }
 
-export function registerImportListRoute(app: Hono<AppEnv>): void {
-  route(
-    app,
-    {
-      method: "get",
-      path: "/api/v1/products/import",
-      operationId: "listImports",
-      summary: "List import jobs, newest first",
-      tag: "Imports",
-      scope: "imports:read",
-      query: jobListQuery,
-      responses: { 200: { description: "A page of jobs.", content: { "application/json": jobPageSchema } } },
-    },
-    async (c, { query }) => {
-      const rows = await listJobs(database(c.var.db), c.var.caller.tenantId, { limit: query.limit, status: query.status, before: query.cursor });
-      const { page, next } = nextCursor(rows, query.limit, (job) => [job.createdAt, job.id]);
-      return c.json({ data: page.map(toJobJson), next_cursor: next });
-    },
-  );
+const listImports = apiRoute({
+  method: "get",
+  path: "/api/v1/products/import",
+  operationId: "listImports",
+  summary: "List import jobs, newest first",
+  tag: "Imports",
+  scope: "imports:read",
+  request: { query: jobListQuery },
+  responses: { 200: { description: "A page of jobs.", content: { "application/json": { schema: jobPageSchema } } } },
+});
+
+const getImport = apiRoute({
+  method: "get",
+  path: "/api/v1/products/import/{job_id}",
+  operationId: "getImport",
+  summary: "Get an import job",
+  tag: "Imports",
+  scope: "imports:read",
+  request: { params: jobParams },
+  responses: {
+    200: { description: "The job.", content: { "application/json": { schema: jobResponseSchema } } },
+    404: { description: "No such job.", content: problemContent },
+  },
+});
+
+const listImportErrorsRoute = apiRoute({
+  method: "get",
+  path: "/api/v1/products/import/{job_id}/errors",
+  operationId: "listImportErrors",
+  summary: "The job's row errors, in line order",
+  description:
+    "JSON pages by default. With `Accept: text/csv` the whole stored report streams as CSV (line, column, code, message, value); " +
+    "cells that start with = + - @ tab, CR or NUL are prefixed with an apostrophe so spreadsheets do not run them as formulas.",
+  tag: "Imports",
+  scope: "imports:read",
+  request: { params: jobParams, query: errorListQuery },
+  responses: {
+    200: { description: "Row errors.", content: { "application/json": { schema: errorPageSchema }, ...textContent("text/csv") } },
+    404: { description: "No such job.", content: problemContent },
+  },
+});
+
+export function registerImportListRoute(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(listImports, async (c) => {
+    const query = c.req.valid("query");
+    const rows = await listJobs(database(c.var.db), c.var.caller.tenantId, { limit: query.limit, status: query.status, before: query.cursor });
+    const { page, next } = nextCursor(rows, query.limit, (job) => [job.createdAt, job.id]);
+    return c.json({ data: page.map(toJobJson), next_cursor: next }, 200);
+  });
 }
 
 /** Routes under /import/{job_id}; registered after literal /import/… paths such as /import/status. */
-export function registerImportJobRoutes(app: Hono<AppEnv>): void {
-  route(
-    app,
-    {
-      method: "get",
-      path: "/api/v1/products/import/{job_id}",
-      operationId: "getImport",
-      summary: "Get an import job",
-      tag: "Imports",
-      scope: "imports:read",
-      params: jobParams,
-      responses: {
-        200: { description: "The job.", content: { "application/json": jobResponseSchema } },
-        404: { description: "No such job.", content: { "application/problem+json": null } },
-      },
-    },
-    async (c, { params }) => c.json(toJobJson(await findJobOr404(database(c.var.db), c.var.caller.tenantId, params.job_id))),
-  );
+export function registerImportJobRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(getImport, async (c) => {
+    const { job_id: jobId } = c.req.valid("param");
+    return c.json(toJobJson(await findJobOr404(database(c.var.db), c.var.caller.tenantId, jobId)), 200);
+  });
 
-  route(
-    app,
-    {
-      method: "get",
-      path: "/api/v1/products/import/{job_id}/errors",
-      operationId: "listImportErrors",
-      summary: "The job's row errors, in line order",
-      description:
-        "JSON pages by default. With `Accept: text/csv` the whole stored report streams as CSV (line, column, code, message, value); " +
-        "cells that start with = + - @ tab, CR or NUL are prefixed with an apostrophe so spreadsheets do not run them as formulas.",
-      tag: "Imports",
-      scope: "imports:read",
-      params: jobParams,
-      query: errorListQuery,
-      responses: {
-        200: { description: "Row errors.", content: { "application/json": errorPageSchema, "text/csv": null } },
-        404: { description: "No such job.", content: { "application/problem+json": null } },
-      },
-    },
-    async (c, { params, query }) => {
-      const db = database(c.var.db);
-      const job = await findJobOr404(db, c.var.caller.tenantId, params.job_id);
-      if ((c.req.header("accept") ?? "").toLowerCase().includes("text/csv")) {
-        const PAGE = 500;
-        const stream = errorReportStream(async (afterSeq) => (await listImportErrors(db, job.id, PAGE, afterSeq)).slice(0, PAGE));
-        return new Response(stream, {
-          headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${job.id}-errors.csv"` },
-        });
-      }
-      const rows = await listImportErrors(db, job.id, query.limit, query.cursor?.[0]);
-      const { page, next } = nextCursor(rows, query.limit, (row) => [row.seq]);
-      return c.json({
+  app.openapi(listImportErrorsRoute, async (c) => {
+    const params = c.req.valid("param");
+    const query = c.req.valid("query");
+    const db = database(c.var.db);
+    const job = await findJobOr404(db, c.var.caller.tenantId, params.job_id);
+    if ((c.req.header("accept") ?? "").toLowerCase().includes("text/csv")) {
+      const PAGE = 500;
+      const stream = errorReportStream(async (afterSeq) => (await listImportErrors(db, job.id, PAGE, afterSeq)).slice(0, PAGE));
+      return new Response(stream, {
+        headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="${job.id}-errors.csv"` },
+      });
+    }
+    const rows = await listImportErrors(db, job.id, query.limit, query.cursor?.[0]);
+    const { page, next } = nextCursor(rows, query.limit, (row) => [row.seq]);
+    return c.json(
+      {
         data: page.map((r) => ({ line: r.line, column: r.column, code: r.code, message: r.message, value: r.value })),
         next_cursor: next,
-      });
-    },
-  );
+      },
+      200,
+    );
+  });
 }

@@ -1,4 +1,4 @@
-import type { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { formatMinor } from "../catalog/money.ts";
 import { productResponseSchema, productStatuses, skuSchema } from "../catalog/product.ts";
@@ -7,7 +7,7 @@ import { getProduct, listProducts, type ProductOrder, type ProductRow } from "..
 import type { AppEnv } from "../http/context.ts";
 import { cursorParam, limitParam, nextCursor } from "../http/pagination.ts";
 import { problems } from "../http/problem.ts";
-import { route } from "../http/route.ts";
+import { apiRoute, problemContent } from "../http/route.ts";
 
 // The sort key of a page's last row: the sku_key alone, or (updated_at, sku_key) when updated_since is given.
 const skuCursor = z.tuple([z.string()]);
@@ -76,62 +76,60 @@ export function toProductJson(row: ProductRow): z.output<typeof productResponseS
   };
 }
 
-export function registerProductRoutes(app: Hono<AppEnv>): void {
-  route(
-    app,
-    {
-      method: "get",
-      path: "/api/v1/products",
-      operationId: "listProducts",
-      summary: "List products, by SKU or by last change",
-      description: [
-        "Keyset pagination: follow `next_cursor` until it is null. A cursor works only in the ordering that returned it: sent with `updated_since` when it came from a listing with `updated_since`, without it otherwise; the other way round is a 400 naming `cursor`.",
-        "",
-        "Without `updated_since` the listing is ordered by SKU (case-insensitive); its pages never skip or repeat a product, even while products change.",
-        "",
-        "With `updated_since` the listing is ordered by `updated_at`, ties broken by SKU. This is for incremental sync:",
-        "",
-        "1. Pass `updated_since` (for a first, full sync an instant before any change, e.g. `1970-01-01T00:00:00Z`) and follow `next_cursor` until it is null, keeping `updated_since` unchanged.",
-        "2. Remember the largest `updated_at` seen. The next sync passes it as `updated_since`; the bound is inclusive, so the products updated at exactly that instant are listed once more.",
-        "",
-        "Products that change during a walk: an update gives the product a new `updated_at`, later than those of the products already listed, so the product is listed on a later page of the same walk with its new values, a second time if an earlier page already had it. Apply rows in the order listed so that the later copy wins. New products likewise appear on a later page. Unlike the SKU ordering this walk can repeat a product; it skips none whose (`updated_at`, SKU) sorts after the cursor's when the next page is requested.",
-        "",
-        "`updated_at` is the instant the writing import stamped the product, not the instant the write became visible. When two imports for the tenant run at once, a product stamped earlier can become visible after a later-stamped one was listed; if the walk had already passed its `updated_at`, neither this walk nor a sync starting at the largest `updated_at` seen lists it. A client that must not miss such products starts the next sync a margin (say a minute) before the largest `updated_at` seen and treats repeats as no-ops.",
-        "",
-        "Send each response's `x-d1-bookmark` with the next page's request, so that no page is read from an older copy of the database than the page before it.",
-      ].join("\n"),
-      tag: "Products",
-      scope: "products:read",
-      query: listQuery,
-      responses: { 200: { description: "A page of products.", content: { "application/json": productPageSchema } } },
-    },
-    async (c, { query }) => {
-      const order = productOrder(query);
-      const rows = await listProducts(database(c.var.db), c.var.caller.tenantId, { limit: query.limit, status: query.status, order });
-      const { page, next } = nextCursor(rows, query.limit, (row) => (order.by === "sku" ? [row.skuKey] : [row.updatedAt, row.skuKey]));
-      return c.json({ data: page.map(toProductJson), next_cursor: next });
-    },
-  );
+const listProductsRoute = apiRoute({
+  method: "get",
+  path: "/api/v1/products",
+  operationId: "listProducts",
+  summary: "List products, by SKU or by last change",
+  description: [
+    "Keyset pagination: follow `next_cursor` until it is null. A cursor works only in the ordering that returned it: sent with `updated_since` when it came from a listing with `updated_since`, without it otherwise; the other way round is a 400 naming `cursor`.",
+    "",
+    "Without `updated_since` the listing is ordered by SKU (case-insensitive); its pages never skip or repeat a product, even while products change.",
+    "",
+    "With `updated_since` the listing is ordered by `updated_at`, ties broken by SKU. This is for incremental sync:",
+    "",
+    "1. Pass `updated_since` (for a first, full sync an instant before any change, e.g. `1970-01-01T00:00:00Z`) and follow `next_cursor` until it is null, keeping `updated_since` unchanged.",
+    "2. Remember the largest `updated_at` seen. The next sync passes it as `updated_since`; the bound is inclusive, so the products updated at exactly that instant are listed once more.",
+    "",
+    "Products that change during a walk: an update gives the product a new `updated_at`, later than those of the products already listed, so the product is listed on a later page of the same walk with its new values, a second time if an earlier page already had it. Apply rows in the order listed so that the later copy wins. New products likewise appear on a later page. Unlike the SKU ordering this walk can repeat a product; it skips none whose (`updated_at`, SKU) sorts after the cursor's when the next page is requested.",
+    "",
+    "`updated_at` is the instant the writing import stamped the product, not the instant the write became visible. When two imports for the tenant run at once, a product stamped earlier can become visible after a later-stamped one was listed; if the walk had already passed its `updated_at`, neither this walk nor a sync starting at the largest `updated_at` seen lists it. A client that must not miss such products starts the next sync a margin (say a minute) before the largest `updated_at` seen and treats repeats as no-ops.",
+    "",
+    "Send each response's `x-d1-bookmark` with the next page's request, so that no page is read from an older copy of the database than the page before it.",
+  ].join("\n"),
+  tag: "Products",
+  scope: "products:read",
+  request: { query: listQuery },
+  responses: { 200: { description: "A page of products.", content: { "application/json": { schema: productPageSchema } } } },
+});
 
-  route(
-    app,
-    {
-      method: "get",
-      path: "/api/v1/products/{sku}",
-      operationId: "getProduct",
-      summary: "Get one product by SKU",
-      tag: "Products",
-      scope: "products:read",
-      params: skuParams,
-      responses: {
-        200: { description: "The product.", content: { "application/json": productResponseSchema } },
-        404: { description: "No product with this SKU.", content: { "application/problem+json": null } },
-      },
-    },
-    async (c, { params }) => {
-      const row = await getProduct(database(c.var.db), c.var.caller.tenantId, params.sku);
-      if (!row) throw problems.notFound(`No product with SKU "${params.sku}".`);
-      return c.json(toProductJson(row));
-    },
-  );
+const getProductRoute = apiRoute({
+  method: "get",
+  path: "/api/v1/products/{sku}",
+  operationId: "getProduct",
+  summary: "Get one product by SKU",
+  tag: "Products",
+  scope: "products:read",
+  request: { params: skuParams },
+  responses: {
+    200: { description: "The product.", content: { "application/json": { schema: productResponseSchema } } },
+    404: { description: "No product with this SKU.", content: problemContent },
+  },
+});
+
+export function registerProductRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(listProductsRoute, async (c) => {
+    const query = c.req.valid("query");
+    const order = productOrder(query);
+    const rows = await listProducts(database(c.var.db), c.var.caller.tenantId, { limit: query.limit, status: query.status, order });
+    const { page, next } = nextCursor(rows, query.limit, (row) => (order.by === "sku" ? [row.skuKey] : [row.updatedAt, row.skuKey]));
+    return c.json({ data: page.map(toProductJson), next_cursor: next }, 200);
+  });
+
+  app.openapi(getProductRoute, async (c) => {
+    const { sku } = c.req.valid("param");
+    const row = await getProduct(database(c.var.db), c.var.caller.tenantId, sku);
+    if (!row) throw problems.notFound(`No product with SKU "${sku}".`);
+    return c.json(toProductJson(row), 200);
+  });
 }

@@ -350,10 +350,7 @@ export interface components {
             data: components["schemas"]["Product"][];
             next_cursor: string | null;
         };
-        /**
-         * Product
-         * @description A product in the catalog.
-         */
+        /** @description A product in the catalog. */
         Product: {
             /**
              * @description Stock keeping unit, unique per shop (case-insensitive).

@@ -247,6 +247,13 @@ describe("GET /api/v1/products/import/{job_id}/errors", () => {
     });
   }
 
+  it("names the path parameter when both the job id and the query are invalid", async () => {
+    const t = await createTenant();
+    const res = await request(`${IMPORT}/${"j".repeat(65)}/errors?limit=ten`, { key: t.key });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).errors).toEqual([{ location: "path", name: "job_id", message: expect.any(String) }]);
+  });
+
   it("answers another tenant's job's errors, JSON or CSV, exactly like a missing job's", async () => {
     const owner = await createTenant();
     const other = await createTenant();

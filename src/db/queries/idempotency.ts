@@ -4,20 +4,20 @@ import { idempotencyKeys } from "../schema.ts";
 
 export type IdempotencyClaim =
   | { kind: "claimed" }
-  /** The earlier request with this key and fingerprint was accepted; `contentHash` is what its file hashed to. */
+  /** The earlier request with this key and request digest was accepted; `contentHash` is what its file hashed to. */
   | { kind: "replay"; status: number; body: string; contentHash: string | null }
   | { kind: "in_flight" }
   | { kind: "mismatch" };
 
 /**
- * Claims (tenant, key) for a request with this fingerprint, atomically: an expired record is dropped,
+ * Claims (tenant, key) for a request with this digest (`requestDigest`: what it says before its body is read), atomically: an expired record is dropped,
  * then the insert either wins or tells us what the earlier request with the same key did.
  */
 export async function claimIdempotencyKey(
   db: Db,
   tenantId: string,
   key: string,
-  fingerprint: string,
+  requestDigest: string,
   now: number,
   ttlMs: number,
 ): Promise<IdempotencyClaim> {
@@ -26,7 +26,7 @@ export async function claimIdempotencyKey(
     db.delete(idempotencyKeys).where(and(where, lte(idempotencyKeys.expiresAt, now))),
     db
       .insert(idempotencyKeys)
-      .values({ tenantId, key, fingerprint, createdAt: now, expiresAt: now + ttlMs })
+      .values({ tenantId, key, requestDigest, createdAt: now, expiresAt: now + ttlMs })
       .onConflictDoNothing()
       .returning({ key: idempotencyKeys.key }),
     db.select().from(idempotencyKeys).where(where),
@@ -34,7 +34,7 @@ export async function claimIdempotencyKey(
   if (inserted.length === 1) return { kind: "claimed" };
   const record = existing[0];
   if (!record) return { kind: "in_flight" };
-  if (record.fingerprint !== fingerprint) return { kind: "mismatch" };
+  if (record.requestDigest !== requestDigest) return { kind: "mismatch" };
   if (record.responseStatus === null || record.responseBody === null) return { kind: "in_flight" };
   return { kind: "replay", status: record.responseStatus, body: record.responseBody, contentHash: record.contentHash };
 }
