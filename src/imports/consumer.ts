@@ -29,7 +29,7 @@ export async function handleImportBatch(batch: MessageBatch<unknown>, env: Env, 
     const { jobId } = message.body;
     try {
       const outcome = await runImportSlice(env, config, jobId);
-      if (outcome.kind === "continue") await env.IMPORT_QUEUE.send({ jobId, cursorByte: outcome.cursorByte });
+      if (outcome.kind === "continue") await env.IMPORT_QUEUE.send({ jobId, cursorByte: outcome.checkpointByte });
       message.ack();
     } catch (err) {
       // Transient (D1 busy, R2 hiccup, a send that failed): the next delivery resumes from the job's checkpoint.

@@ -13,7 +13,6 @@ import {
   REC_LINE,
   REC_NEXT_LINE,
   REC_START,
-  readBatches,
   utf16Length,
   type ParserOptions,
   type RecordPosition,
@@ -291,14 +290,6 @@ export class CsvParser extends ByteRecordParser<CsvRecord> {
     this.fieldStart -= shift;
     super.compact();
   }
-}
-
-/** Parses a CSV byte stream, yielding the records of each chunk as one array. */
-export function parseCsv(
-  stream: ReadableStream<Uint8Array>,
-  options: CsvParserOptions = {},
-): AsyncGenerator<CsvRecord[], void, undefined> {
-  return readBatches(stream, new CsvParser(options));
 }
 
 /** Picks the delimiter that occurs most often outside quotes in the header line. */

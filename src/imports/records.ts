@@ -1,11 +1,10 @@
 /**
  * Shared plumbing for the import file parsers (CSV and NDJSON).
  *
- * Both parsers are synchronous push parsers over raw bytes: feed chunks with
- * `push`, then drain with `finish`. `readBatches` / `readRecords` adapt them
- * to a `ReadableStream<Uint8Array>` (an R2 object body). `ByteRecordParser`
- * holds what they have in common; each format only scans for record
- * boundaries and turns completed records into values.
+ * Both parsers are synchronous push parsers over raw bytes: feed pieces with
+ * `push`, then drain with `finish` (the row sources do, see row-source.ts).
+ * `ByteRecordParser` holds what they have in common; each format only scans
+ * for record boundaries and turns completed records into values.
  */
 
 /** Where a record sits in the file. Offsets are absolute byte offsets. */
@@ -64,37 +63,6 @@ export class FileFormatError extends Error {
     this.code = code;
     this.line = line;
   }
-}
-
-/** Yields the records of `stream` one array per chunk (cheaper than one await per record). */
-export async function* readBatches<R extends RecordPosition>(
-  stream: ReadableStream<Uint8Array>,
-  parser: RecordParser<R>,
-): AsyncGenerator<R[], void, undefined> {
-  const reader = stream.getReader();
-  let exhausted = false;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const records = parser.push(value);
-      if (records.length > 0) yield records;
-    }
-    exhausted = true;
-    for (let rest = parser.finish(); rest.length > 0; rest = parser.finish()) yield rest;
-  } finally {
-    // The consumer stops after a bounded number of records: stop downloading the rest.
-    if (!exhausted) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
-  }
-}
-
-/** Yields the records of `stream` one by one. */
-export async function* readRecords<R extends RecordPosition>(
-  stream: ReadableStream<Uint8Array>,
-  parser: RecordParser<R>,
-): AsyncGenerator<R, void, undefined> {
-  for await (const batch of readBatches(stream, parser)) yield* batch;
 }
 
 export function resolveOptions(options: ParserOptions): Required<ParserOptions> {

@@ -16,7 +16,7 @@ import {
 import type { ProductResponse } from "../../src/catalog/product.ts";
 import { createTenant, request } from "../helpers.ts";
 import { getJob, importFile, type Job, rowErrors } from "../imports-helpers.ts";
-import { utf16Bytes } from "../unit/imports/stream-helpers.ts";
+import { utf16Bytes } from "../unit/imports/parser-helpers.ts";
 import { database } from "../../src/db/client.ts";
 import { failJob, MAX_FAILURE_REASON_LENGTH } from "../../src/db/queries/jobs.ts";
 import { MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "../../src/imports/header.ts";
