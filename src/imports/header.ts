@@ -6,9 +6,6 @@ import { shorten } from "../text.ts";
  * (CSV header columns and NDJSON keys alike).
  */
 
-// The product row schema owns the list of columns; the header only maps names onto it.
-export const KNOWN_COLUMNS = productColumns;
-
 export type { ProductColumn };
 
 export const REQUIRED_COLUMNS: readonly ProductColumn[] = ["sku", "name", "price"];
@@ -47,7 +44,8 @@ export type MappedRow =
   | { ok: true; values: ProductFields }
   | { ok: false; code: "ragged_row"; expected: number; actual: number; message: string };
 
-const KNOWN = new Set<string>(KNOWN_COLUMNS);
+// The product row schema owns the list of columns; CSV headers and NDJSON keys are matched against this one set.
+const KNOWN = new Set<string>(productColumns);
 
 export function isKnownColumn(name: string): name is ProductColumn {
   return KNOWN.has(name);
