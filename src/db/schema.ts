@@ -80,8 +80,8 @@ export const importJobs = sqliteTable(
     columns: text("columns"),
     delimiter: text("delimiter"),
     // Checkpoint: where the next unprocessed record starts. Guards every write (exactly-once effect).
-    cursorByte: integer("cursor_byte").notNull().default(0),
-    cursorLine: integer("cursor_line").notNull().default(1),
+    checkpointByte: integer("cursor_byte").notNull().default(0),
+    checkpointLine: integer("cursor_line").notNull().default(1),
     totalRows: integer("total_rows"),
     processedRows: integer("processed_rows").notNull().default(0),
     created: integer("created").notNull().default(0),

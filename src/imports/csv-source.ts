@@ -25,7 +25,7 @@ export class CsvRowSource implements RowSource {
   private readonly options: JobOptions;
 
   constructor(job: JobRow, options: JobOptions) {
-    this.position = { byte: job.cursorByte, line: job.cursorLine };
+    this.position = { byte: job.checkpointByte, line: job.checkpointLine };
     this.options = options;
     this.ignored = IgnoredColumns.ofJob(job);
     this.mapping = job.columns === null ? null : { columns: JSON.parse(job.columns) as HeaderMapping["columns"] };

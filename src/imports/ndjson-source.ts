@@ -19,8 +19,8 @@ export class NdjsonRowSource implements RowSource {
   private readonly currency: string;
 
   constructor(job: JobRow, options: JobOptions) {
-    this.position = { byte: job.cursorByte, line: job.cursorLine };
-    this.parser = new NdjsonParser({ startOffset: job.cursorByte, startLine: job.cursorLine });
+    this.position = { byte: job.checkpointByte, line: job.checkpointLine };
+    this.parser = new NdjsonParser({ startOffset: job.checkpointByte, startLine: job.checkpointLine });
     this.rowsSeen = job.processedRows;
     this.ignored = IgnoredColumns.ofJob(job);
     this.currency = options.currency;

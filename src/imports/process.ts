@@ -103,7 +103,7 @@ class ImportSlice {
   }
 
   private async read(): Promise<SliceOutcome> {
-    const reader = new RangedObjectReader(this.env.UPLOADS, this.job.objectKey, this.job.cursorByte, this.job.sizeBytes);
+    const reader = new RangedObjectReader(this.env.UPLOADS, this.job.objectKey, this.job.checkpointByte, this.job.sizeBytes);
     if (!(await reader.open())) throw new PermanentImportError(FILE_GONE);
     const source = this.source;
     try {

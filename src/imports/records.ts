@@ -30,11 +30,12 @@ export interface ParserOptions {
 
 export interface RecordParser<R extends RecordPosition> {
   /**
-   * Feeds the next chunk and returns the records it completed. On a format
-   * error the records before the error are returned first and the error is
-   * thrown by the next call, so what gets imported never depends on chunking.
+   * Feeds the next piece of bytes and returns the records it completed. On a
+   * format error the records before the error are returned first and the error
+   * is thrown by the next call, so what gets imported never depends on how the
+   * bytes were cut into pieces.
    */
-  push(chunk: Uint8Array): R[];
+  push(piece: Uint8Array): R[];
   /**
    * Signals end of input and returns the remaining records. Call it until it
    * returns an empty array (a deferred error is thrown by the extra call).
@@ -83,7 +84,7 @@ export function resolveOptions(options: ParserOptions): Required<ParserOptions> 
 
 /**
  * The bytes not yet turned into records. Holds at most one partial record plus
- * the latest chunk, so memory stays bounded by the record cap and chunk size.
+ * the latest piece, so memory stays bounded by the record cap and piece size.
  */
 export class ByteWindow {
   /** Valid data is `bytes[0, length)`; the rest is spare capacity. */
@@ -96,14 +97,14 @@ export class ByteWindow {
     this.base = base;
   }
 
-  append(chunk: Uint8Array): void {
-    const needed = this.length + chunk.length;
+  append(piece: Uint8Array): void {
+    const needed = this.length + piece.length;
     if (needed > this.bytes.length) {
       const grown = new Uint8Array(Math.max(needed, this.bytes.length * 2, 4096));
       grown.set(this.bytes.subarray(0, this.length));
       this.bytes = grown;
     }
-    this.bytes.set(chunk, this.length);
+    this.bytes.set(piece, this.length);
     this.length = needed;
   }
 
@@ -158,9 +159,9 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
     this.recordLine = startLine;
   }
 
-  push(chunk: Uint8Array): R[] {
+  push(piece: Uint8Array): R[] {
     this.throwPendingFailure();
-    this.window.append(chunk);
+    this.window.append(piece);
     return this.process(false);
   }
 

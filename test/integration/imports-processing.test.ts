@@ -49,7 +49,7 @@ describe("job lifecycle", () => {
     let job = await getJob(t.key, jobId);
     expect(job).toMatchObject({ status: "queued", started_at: null, finished_at: null, duration_ms: null, total_rows: null });
 
-    await deliver(consumer.env, { jobId, cursorByte: 0 });
+    await deliver(consumer.env, { jobId, checkpointByte: 0 });
     job = await getJob(t.key, jobId);
     expect(job).toMatchObject({ status: "processing", processed_rows: 2, created: 2, finished_at: null, total_rows: null });
     expect(job.started_at).not.toBeNull();

@@ -9,15 +9,15 @@ import { bytesOf, splitAt } from "./parser-helpers.ts";
 
 /** What of a job a source reads, as a job stands at its start. */
 function jobAtStart(format: JobRow["format"]): JobRow {
-  return { format, cursorByte: 0, cursorLine: 1, columns: null, delimiter: null, ignoredColumns: "[]", ignoredColumnsTruncated: false, processedRows: 0 } as JobRow;
+  return { format, checkpointByte: 0, checkpointLine: 1, columns: null, delimiter: null, ignoredColumns: "[]", ignoredColumnsTruncated: false, processedRows: 0 } as JobRow;
 }
 
 /** The job after committing what `source` took so far, as the commit stores it. */
 function committed(job: JobRow, source: RowSource, rows: number, change: SourceStateChange): JobRow {
   return {
     ...job,
-    cursorByte: source.position.byte,
-    cursorLine: source.position.line,
+    checkpointByte: source.position.byte,
+    checkpointLine: source.position.line,
     processedRows: job.processedRows + rows,
     columns: change.header?.columns ?? job.columns,
     delimiter: change.header?.delimiter ?? job.delimiter,
@@ -39,7 +39,7 @@ function rowsOf(job: JobRow, bytes: Uint8Array, pieces: number[], limit = Infini
   };
   // As the slice does, the first bytes are gathered until the source can start from them.
   let head: Uint8Array | null = new Uint8Array(0);
-  for (const piece of splitAt(bytes.subarray(job.cursorByte), pieces)) {
+  for (const piece of splitAt(bytes.subarray(job.checkpointByte), pieces)) {
     if (head) {
       head = bytesOf(head, piece);
       if (!source.canStart(head)) continue;
