@@ -5,7 +5,7 @@
 // other: dry runs are rare, and this keeps them out of the import's commit.
 import { addResult, type ChunkCommits, type CommitStats, type PipelineJob } from "./pipeline.ts";
 import { STORED_COLUMNS, type StoredFields, storedFields, type ValidRow } from "./rows.ts";
-import { type Checkpoint, type Chunk, commitChunk, fieldOfRow, type RowCounts, rowsJson, SKU_KEY_OF_ROW, statement } from "./write.ts";
+import { type Checkpoint, type Chunk, commitCounts, fieldOfRow, type RowCounts, rowsJson, SKU_KEY_OF_ROW, statement } from "./write.ts";
 
 /** How the first row of each SKU of a chunk compares with the catalog: n(ew), s(ame) or c(hanged). */
 type Comparison = Map<string, string>;
@@ -50,7 +50,7 @@ export class DryRunCommits implements ChunkCommits {
     const valid = chunk.rows.filter((row): row is ValidRow => row.ok);
     const { counts, writes } = classify(valid, await this.compare(valid), this.wouldHaveWritten);
     const context = { jobId: this.job.id, tenantId: this.job.tenantId, from: this.checkpoint, storedErrors: this.storedErrors, maxStoredErrors: this.maxStoredErrors };
-    const result = await commitChunk(this.db, context, chunk, counts);
+    const result = await commitCounts(this.db, context, chunk, counts);
     this.stats.dbWaitMs += Date.now() - started;
     addResult(this.stats, result);
     if (!result.applied) {

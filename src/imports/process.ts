@@ -13,8 +13,6 @@ import type { RowOutcome } from "./rows.ts";
 import { openRowSource } from "./sources.ts";
 import { type Checkpoint, type Chunk, rowParameterBytes } from "./write.ts";
 
-export { PermanentImportError };
-
 export type SliceOutcome =
   | { kind: "continue"; checkpointByte: number }
   | { kind: "finished" }

@@ -236,11 +236,20 @@ function plainJobUpdate(db: D1Database, params: ChunkParameters): JobWrite {
 
 // ---------------------------------------------------------------------------
 
+/** Commits an import's chunk in one batch: its errors, its valid rows through the counted upsert, the job update. */
+export function commitChunk(db: D1Database, ctx: ChunkContext, chunk: Chunk, now = Date.now()): Promise<ChunkResult> {
+  return commit(db, ctx, chunk, null, now);
+}
+
 /**
- * Commits `chunk` in one batch: its errors, then its valid rows through the counted upsert (or, with `counts`
- * given, as rows already counted that are not written: a dry run) and the job update.
+ * Commits a chunk whose rows were counted elsewhere and are not written (a dry run, see dry-run.ts): its errors
+ * and the job update with `counts`, in one batch.
  */
-export async function commitChunk(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts?: RowCounts, now = Date.now()): Promise<ChunkResult> {
+export function commitCounts(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: RowCounts, now = Date.now()): Promise<ChunkResult> {
+  return commit(db, ctx, chunk, counts, now);
+}
+
+async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: RowCounts | null, now: number): Promise<ChunkResult> {
   const valid: ValidRow[] = [];
   const errors: RowError[] = [];
   for (const row of chunk.rows) {
@@ -258,6 +267,7 @@ export async function commitChunk(db: D1Database, ctx: ChunkContext, chunk: Chun
     toByte: chunk.end.byte,
     toLine: chunk.end.line,
     processed: chunk.rows.length,
+    // An import's valid rows start as unchanged; the job update after the upsert moves its inserts and updates.
     ...(counts ?? { created: 0, updated: 0, unchanged: valid.length }),
     rejected: chunk.rows.length - valid.length,
     errorCount: errors.length,
