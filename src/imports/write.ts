@@ -92,7 +92,7 @@ type P = keyof ChunkParameters;
 
 /** The guard of every statement: the job still stands at the chunk's starting checkpoint. */
 const guard = (p: Record<"jobId" | "fromByte", string>) => `id = ${p.jobId} AND cursor_byte = ${p.fromByte} AND status = 'processing'`;
-export const GUARD = (p: Record<"jobId" | "fromByte", string>) => `EXISTS (SELECT 1 FROM import_jobs WHERE ${guard(p)})`;
+const GUARD = (p: Record<"jobId" | "fromByte", string>) => `EXISTS (SELECT 1 FROM import_jobs WHERE ${guard(p)})`;
 
 /** Column `i` of row `j` of the JSON parameter: tags as the JSON text of the nested array, the rest as values. */
 export const fieldOfRow = (column: (typeof STORED_COLUMNS)[number], i: number) => (column === "tags" ? `j.value -> ${i}` : `j.value ->> ${i}`);
