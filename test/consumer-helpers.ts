@@ -142,7 +142,7 @@ export async function deliver(
  */
 export async function runJob(consumer: ConsumerEnv, jobId: string, maxDeliveries = 100): Promise<ImportMessage[]> {
   const delivered: ImportMessage[] = [];
-  const pending: ImportMessage[] = [{ jobId, cursorByte: 0 }];
+  const pending: ImportMessage[] = [{ jobId, checkpointByte: 0 }];
   while (pending.length > 0) {
     if (delivered.length >= maxDeliveries) throw new Error(`job ${jobId} still sending continuations after ${maxDeliveries} deliveries`);
     const message = pending.shift()!;

@@ -9,7 +9,7 @@
 //    their own, and flatness is judged on what processing adds beyond that.
 // 5. The table and targets; the `## Import` section of RESULTS.md.
 import { createHash } from "node:crypto";
-import { cpSync, createReadStream, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { cpSync, createReadStream, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -97,12 +97,14 @@ function snapshotSource(): string {
   rmSync(sourceDir, { recursive: true, force: true });
   const hash = createHash("sha256");
   let files = 0;
-  for (const entry of ["src", "migrations", "wrangler.toml", "tsconfig.json", "package.json", ".dev.vars"]) {
+  for (const entry of ["src", "migrations", "wrangler.toml", "tsconfig.json", "package.json", ".dev.vars", "public", "scripts/docs-assets.mjs"]) {
     if (!existsSync(path.join(repoRoot, entry))) continue;
     cpSync(path.join(repoRoot, entry), path.join(sourceDir, entry), { recursive: true });
     const list = statSync(path.join(sourceDir, entry)).isDirectory() ? readdirSync(path.join(sourceDir, entry), { recursive: true, encoding: "utf8" }).sort().map((f) => path.join(entry, f)) : [entry];
     for (const f of list.filter((f) => statSync(path.join(sourceDir, f)).isFile())) files++, hash.update(`${f}\0`).update(readFileSync(path.join(sourceDir, f)));
   }
+  // wrangler's [build] command (scripts/docs-assets.mjs) copies a bundle from the copy's node_modules.
+  symlinkSync(path.join(repoRoot, "node_modules"), path.join(sourceDir, "node_modules"), "dir");
   return `a copy of the working tree taken at the start (${files} files, content hash ${hash.digest("hex").slice(0, 12)})`;
 }
 

@@ -2,6 +2,7 @@
  * GTIN (EAN/UPC) barcode validation: GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13)
  * and GTIN-14, digits only, with a valid GS1 mod-10 check digit.
  */
+import { quote } from "../text.ts";
 
 export type GtinErrorCode =
   | "required"
@@ -20,11 +21,6 @@ const SCIENTIFIC = /^\d+(?:[.,]\d+)?[eE]\+?\d+$/;
 
 function fail(code: GtinErrorCode, message: string): GtinResult {
   return { ok: false, code, message };
-}
-
-function quote(value: string): string {
-  // JSON quoting makes line breaks and control characters visible.
-  return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
 }
 
 /** Checks a GTIN after trimming surrounding whitespace; on success returns the digits. */

@@ -5,6 +5,7 @@
  * Amounts are never held as floats: decimal text is parsed digit by digit
  * into an integer number of minor units (cents, fils, ...).
  */
+import { quote } from "../text.ts";
 
 /*
  * ISO 4217 List One (published 2026-01-01), grouped by minor-unit digits.
@@ -84,11 +85,6 @@ const GROUPED = /^\d{1,3}(?:([,.'\u2019 \u00a0\u202f])\d{3})(?:\1\d{3})*(?:[.,]\
 const DECIMAL_COMMA = /^\d*,\d+$/;
 
 /** Quotes a value for a message, shortened so one bad cell cannot flood an error report. */
-function quote(value: string): string {
-  // JSON quoting makes line breaks and control characters visible.
-  return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
-}
-
 function fail(code: MoneyErrorCode, message: string): MoneyError {
   return { ok: false, code, message };
 }

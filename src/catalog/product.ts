@@ -5,17 +5,17 @@
  * (a zod schema, as every request and response of the API).
  *
  * Rows are not run through zod: an import validates millions of them, and a zod
- * object of twelve transforms took twice as long per row as calling the same
- * twelve parsers (4.6 vs 2.3 µs, jitless as in Workers). Each parser reports
+ * object of twelve transforms costs far more per row than calling the same
+ * twelve parsers (Workers run zod without its JIT). Each parser reports
  * problems with a stable snake_case code.
  */
 import { z } from "zod";
 import { checkGtin } from "./gtin.ts";
 import { decimalToMinor, isCurrencyCode, parseDecimal, type DecimalParts, type MoneyError, type MoneyErrorCode } from "./money.ts";
-import { cutText } from "../text.ts";
+import { productStatuses, type ProductStatus } from "../db/schema.ts";
+import { cutText, quote } from "../text.ts";
 
-export const productStatuses = ["active", "draft", "archived"] as const;
-export type ProductStatus = (typeof productStatuses)[number];
+export { productStatuses, type ProductStatus };
 
 /** Input column names understood by the row schema. */
 export const productColumns = [
@@ -69,8 +69,8 @@ export type RowErrorCode =
   | "tag_too_long";
 
 export interface RowFieldError {
-  /** Input field name, e.g. "price"; "row" when the row as a whole is unusable. */
-  column: string;
+  /** Input field name, e.g. "price"; null when the row as a whole is unusable (as for every row error, see RowError). */
+  column: string | null;
   code: string;
   message: string;
   /** The offending raw value as text, cut to 200 characters. */
@@ -124,11 +124,6 @@ function describeType(value: unknown): string {
   if (typeof value === "number") return "a number";
   if (Array.isArray(value)) return "a list";
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
-}
-
-function quote(value: string): string {
-  // JSON quoting makes line breaks and control characters visible.
-  return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
 }
 
 /** Length in Unicode code points; limits are about characters a merchant sees, not UTF-16 units. */
@@ -389,7 +384,7 @@ function currencyParserFor(defaultCurrency: string): (value: unknown, ctx: Ctx) 
 
 const INVALID_ROW: RowValidationResult = {
   ok: false,
-  errors: [{ column: "row", code: "invalid_row", message: "The row must be an object of column values.", value: "" }],
+  errors: [{ column: null, code: "invalid_row", message: "The row must be an object of column values.", value: "" }],
 };
 
 /** Runs a row's field parsers and ties each reported problem to its column and raw value. */
@@ -450,7 +445,7 @@ export function validateProductRow(raw: Record<string, unknown>, defaultCurrency
 const COLUMN_ORDER: ReadonlyMap<string, number> = new Map(productColumns.map((column, i) => [column, i]));
 
 function byColumnOrder(a: RowFieldError, b: RowFieldError): number {
-  return (COLUMN_ORDER.get(a.column) ?? -1) - (COLUMN_ORDER.get(b.column) ?? -1);
+  return (COLUMN_ORDER.get(a.column ?? "") ?? -1) - (COLUMN_ORDER.get(b.column ?? "") ?? -1);
 }
 
 /** The raw cell as text for error reports, cut to a bounded length. */

@@ -27,6 +27,9 @@ export const apiKeys = sqliteTable(
   (t) => [uniqueIndex("api_keys_key_hash").on(t.keyHash), index("api_keys_tenant").on(t.tenantId)],
 );
 
+export const productStatuses = ["active", "draft", "archived"] as const;
+export type ProductStatus = (typeof productStatuses)[number];
+
 export const products = sqliteTable(
   "products",
   {
@@ -39,7 +42,7 @@ export const products = sqliteTable(
     priceMinor: integer("price_minor").notNull(),
     currency: text("currency").notNull(),
     stock: integer("stock").notNull(),
-    status: text("status", { enum: ["active", "draft", "archived"] }).notNull(),
+    status: text("status", { enum: productStatuses }).notNull(),
     brand: text("brand"),
     category: text("category"),
     barcode: text("barcode"),
@@ -77,8 +80,8 @@ export const importJobs = sqliteTable(
     columns: text("columns"),
     delimiter: text("delimiter"),
     // Checkpoint: where the next unprocessed record starts. Guards every write (exactly-once effect).
-    cursorByte: integer("cursor_byte").notNull().default(0),
-    cursorLine: integer("cursor_line").notNull().default(1),
+    checkpointByte: integer("cursor_byte").notNull().default(0),
+    checkpointLine: integer("cursor_line").notNull().default(1),
     totalRows: integer("total_rows"),
     processedRows: integer("processed_rows").notNull().default(0),
     created: integer("created").notNull().default(0),

@@ -8,8 +8,9 @@ import { runImportSlice } from "./process.ts";
 import { loggedError } from "../log-error.ts";
 
 function isImportMessage(body: unknown): body is ImportMessage {
-  const m = body as Partial<ImportMessage> | null;
-  return typeof m?.jobId === "string" && typeof m.cursorByte === "number";
+  const m = body as (Partial<ImportMessage> & { cursorByte?: unknown }) | null;
+  // `cursorByte` is the field's name in messages sent before it was renamed (still queued during a deploy).
+  return typeof m?.jobId === "string" && (typeof m.checkpointByte === "number" || typeof m.cursorByte === "number");
 }
 
 /** Exponential backoff with jitter: between half and all of 5 s, 10 s, 20 s …, capped at 10 minutes. */
@@ -29,7 +30,7 @@ export async function handleImportBatch(batch: MessageBatch<unknown>, env: Env, 
     const { jobId } = message.body;
     try {
       const outcome = await runImportSlice(env, config, jobId);
-      if (outcome.kind === "continue") await env.IMPORT_QUEUE.send({ jobId, cursorByte: outcome.cursorByte });
+      if (outcome.kind === "continue") await env.IMPORT_QUEUE.send({ jobId, checkpointByte: outcome.checkpointByte });
       message.ack();
     } catch (err) {
       // Transient (D1 busy, R2 hiccup, a send that failed): the next delivery resumes from the job's checkpoint.

@@ -13,7 +13,6 @@ import {
   REC_LINE,
   REC_NEXT_LINE,
   REC_START,
-  readBatches,
   utf16Length,
   type ParserOptions,
   type RecordPosition,
@@ -75,7 +74,7 @@ export class CsvParser extends ByteRecordParser<CsvRecord> {
   /**
    * Advances the state machine over every buffered byte. A record in progress is never scanned past the record
    * limit: the first of its bytes beyond it is the error, so the error a file gets does not depend on how its
-   * bytes were chunked (scanning on could meet a later, different error first), and a record's work is bounded.
+   * bytes were cut into pieces (scanning on could meet a later, different error first), and a record's work is bounded.
    */
   protected scan(): void {
     const bytes = this.window.bytes;
@@ -293,14 +292,6 @@ export class CsvParser extends ByteRecordParser<CsvRecord> {
   }
 }
 
-/** Parses a CSV byte stream, yielding the records of each chunk as one array. */
-export function parseCsv(
-  stream: ReadableStream<Uint8Array>,
-  options: CsvParserOptions = {},
-): AsyncGenerator<CsvRecord[], void, undefined> {
-  return readBatches(stream, new CsvParser(options));
-}
-
 /** Picks the delimiter that occurs most often outside quotes in the header line. */
 export function detectDelimiter(headerLine: string): CsvDelimiter {
   const counts = { ",": 0, ";": 0, "\t": 0 };
@@ -330,7 +321,7 @@ export function headerLine(prefix: Uint8Array): { start: number; end: number } {
   return { start, end: end < prefix.length ? end : -1 };
 }
 
-/** Detects the delimiter from the header line in the first bytes of a file (e.g. the first chunk). */
+/** Detects the delimiter from the header line in the first bytes of a file (e.g. the first piece read). */
 export function detectDelimiterFromBytes(prefix: Uint8Array): CsvDelimiter {
   const { start, end } = headerLine(prefix);
   // Lenient decoding: a malformed or cut-off character cannot change the delimiter count.

@@ -6,9 +6,6 @@ import { shorten } from "../text.ts";
  * (CSV header columns and NDJSON keys alike).
  */
 
-// The product row schema owns the list of columns; the header only maps names onto it.
-export const KNOWN_COLUMNS = productColumns;
-
 export type { ProductColumn };
 
 export const REQUIRED_COLUMNS: readonly ProductColumn[] = ["sku", "name", "price"];
@@ -47,7 +44,8 @@ export type MappedRow =
   | { ok: true; values: ProductFields }
   | { ok: false; code: "ragged_row"; expected: number; actual: number; message: string };
 
-const KNOWN = new Set<string>(KNOWN_COLUMNS);
+// The product row schema owns the list of columns; CSV headers and NDJSON keys are matched against this one set.
+const KNOWN = new Set<string>(productColumns);
 
 export function isKnownColumn(name: string): name is ProductColumn {
   return KNOWN.has(name);
@@ -159,10 +157,25 @@ export class IgnoredColumns {
   /** The listed names as spelled: the common case of a key seen again costs one lookup. */
   private readonly spelled = new Set<string>();
   private readonly keys = new Set<string>();
+  /** What of the list is committed (see takeChange). */
+  private committed: { count: number; truncated: boolean };
 
   constructor(names: readonly string[] = [], truncated = false) {
     this.truncated = truncated;
     for (const name of names) this.add(name);
+    this.committed = { count: this.names.length, truncated: this.truncated };
+  }
+
+  /** The list a job stored, to carry on from. */
+  static ofJob(job: { ignoredColumns: string; ignoredColumnsTruncated: boolean }): IgnoredColumns {
+    return new IgnoredColumns(JSON.parse(job.ignoredColumns) as string[], job.ignoredColumnsTruncated);
+  }
+
+  /** The list when it changed since the last call (or since it was made): a chunk then commits it. */
+  takeChange(): { names: string[]; truncated: boolean } | undefined {
+    if (this.names.length === this.committed.count && this.truncated === this.committed.truncated) return undefined;
+    this.committed = { count: this.names.length, truncated: this.truncated };
+    return { names: [...this.names], truncated: this.truncated };
   }
 
   add(name: string): void {
@@ -187,7 +200,7 @@ export class IgnoredColumns {
  * Names a CSV row's fields by the header mapping. A row whose field count
  * differs from the header's is a row error for the caller to report.
  */
-export function mapRow(mapping: HeaderMapping, fields: readonly string[]): MappedRow {
+export function mapRow(mapping: Pick<HeaderMapping, "columns">, fields: readonly string[]): MappedRow {
   const columns = mapping.columns;
   if (fields.length !== columns.length) {
     return {

@@ -4,6 +4,6 @@
  */
 export interface ImportMessage {
   jobId: string;
-  /** Byte offset in the uploaded object where the next unprocessed record starts. */
-  cursorByte: number;
+  /** The job's checkpoint when the message was sent: the byte offset where the next unprocessed record starts. */
+  checkpointByte: number;
 }

@@ -12,7 +12,6 @@ import {
   REC_LINE,
   REC_NEXT_LINE,
   REC_START,
-  readBatches,
   type ParserOptions,
   type RecordPosition,
 } from "./records.ts";
@@ -100,14 +99,6 @@ export class NdjsonParser extends ByteRecordParser<NdjsonRecord> {
     }
     return records;
   }
-}
-
-/** Parses an NDJSON byte stream, yielding the records of each chunk as one array. */
-export function parseNdjson(
-  stream: ReadableStream<Uint8Array>,
-  options: NdjsonParserOptions = {},
-): AsyncGenerator<NdjsonRecord[], void, undefined> {
-  return readBatches(stream, new NdjsonParser(options));
 }
 
 type ParsedLine = { ok: true; value: Record<string, unknown> } | { ok: false; error: NdjsonRowError };

@@ -1,11 +1,10 @@
 /**
  * Shared plumbing for the import file parsers (CSV and NDJSON).
  *
- * Both parsers are synchronous push parsers over raw bytes: feed chunks with
- * `push`, then drain with `finish`. `readBatches` / `readRecords` adapt them
- * to a `ReadableStream<Uint8Array>` (an R2 object body). `ByteRecordParser`
- * holds what they have in common; each format only scans for record
- * boundaries and turns completed records into values.
+ * Both parsers are synchronous push parsers over raw bytes: feed pieces with
+ * `push`, then drain with `finish` (the row sources do, see row-source.ts).
+ * `ByteRecordParser` holds what they have in common; each format only scans
+ * for record boundaries and turns completed records into values.
  */
 
 /** Where a record sits in the file. Offsets are absolute byte offsets. */
@@ -31,11 +30,12 @@ export interface ParserOptions {
 
 export interface RecordParser<R extends RecordPosition> {
   /**
-   * Feeds the next chunk and returns the records it completed. On a format
-   * error the records before the error are returned first and the error is
-   * thrown by the next call, so what gets imported never depends on chunking.
+   * Feeds the next piece of bytes and returns the records it completed. On a
+   * format error the records before the error are returned first and the error
+   * is thrown by the next call, so what gets imported never depends on how the
+   * bytes were cut into pieces.
    */
-  push(chunk: Uint8Array): R[];
+  push(piece: Uint8Array): R[];
   /**
    * Signals end of input and returns the remaining records. Call it until it
    * returns an empty array (a deferred error is thrown by the extra call).
@@ -66,37 +66,6 @@ export class FileFormatError extends Error {
   }
 }
 
-/** Yields the records of `stream` one array per chunk (cheaper than one await per record). */
-export async function* readBatches<R extends RecordPosition>(
-  stream: ReadableStream<Uint8Array>,
-  parser: RecordParser<R>,
-): AsyncGenerator<R[], void, undefined> {
-  const reader = stream.getReader();
-  let exhausted = false;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const records = parser.push(value);
-      if (records.length > 0) yield records;
-    }
-    exhausted = true;
-    for (let rest = parser.finish(); rest.length > 0; rest = parser.finish()) yield rest;
-  } finally {
-    // The consumer stops after a bounded number of records: stop downloading the rest.
-    if (!exhausted) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
-  }
-}
-
-/** Yields the records of `stream` one by one. */
-export async function* readRecords<R extends RecordPosition>(
-  stream: ReadableStream<Uint8Array>,
-  parser: RecordParser<R>,
-): AsyncGenerator<R, void, undefined> {
-  for await (const batch of readBatches(stream, parser)) yield* batch;
-}
-
 export function resolveOptions(options: ParserOptions): Required<ParserOptions> {
   const startOffset = options.startOffset ?? 0;
   const startLine = options.startLine ?? 1;
@@ -115,7 +84,7 @@ export function resolveOptions(options: ParserOptions): Required<ParserOptions> 
 
 /**
  * The bytes not yet turned into records. Holds at most one partial record plus
- * the latest chunk, so memory stays bounded by the record cap and chunk size.
+ * the latest piece, so memory stays bounded by the record cap and piece size.
  */
 export class ByteWindow {
   /** Valid data is `bytes[0, length)`; the rest is spare capacity. */
@@ -128,14 +97,14 @@ export class ByteWindow {
     this.base = base;
   }
 
-  append(chunk: Uint8Array): void {
-    const needed = this.length + chunk.length;
+  append(piece: Uint8Array): void {
+    const needed = this.length + piece.length;
     if (needed > this.bytes.length) {
       const grown = new Uint8Array(Math.max(needed, this.bytes.length * 2, 4096));
       grown.set(this.bytes.subarray(0, this.length));
       this.bytes = grown;
     }
-    this.bytes.set(chunk, this.length);
+    this.bytes.set(piece, this.length);
     this.length = needed;
   }
 
@@ -190,9 +159,9 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
     this.recordLine = startLine;
   }
 
-  push(chunk: Uint8Array): R[] {
+  push(piece: Uint8Array): R[] {
     this.throwPendingFailure();
-    this.window.append(chunk);
+    this.window.append(piece);
     return this.process(false);
   }
 

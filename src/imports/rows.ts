@@ -1,14 +1,10 @@
-// From parsed records to validated products or row errors, the same way for CSV and NDJSON.
+// What a row source yields for each row, the same for every input shape: a validated product or the row's errors.
 import { productLimits, type ProductInput, validateProductRow } from "../catalog/product.ts";
 import { cutText } from "../text.ts";
-import type { CsvRecord } from "./csv.ts";
-import { displayName, type HeaderMapping, type IgnoredColumns, isKnownColumn, mapRow, normalizeColumnName } from "./header.ts";
-import type { NdjsonRecord } from "./ndjson.ts";
-
-export const ERROR_VALUE_LENGTH = productLimits.errorValueLength;
 
 export interface RowError {
   line: number;
+  /** The field the error is about; null when it is about the row as a whole (a ragged CSV row, a line that is not JSON). */
   column: string | null;
   code: string;
   message: string;
@@ -18,7 +14,6 @@ export interface RowError {
 /** The product columns in the order a row travels to D1 (arrays keep the JSON parameter compact). */
 export const STORED_COLUMNS = ["sku", "name", "description", "price_minor", "currency", "stock", "status", "brand", "category", "barcode", "image_url", "tags"] as const;
 
-
 export interface ValidRow {
   ok: true;
   line: number;
@@ -27,7 +22,13 @@ export interface ValidRow {
   json: string | null;
 }
 
-export type RowOutcome = ValidRow | { ok: false; line: number; errors: RowError[] };
+export interface RejectedRow {
+  ok: false;
+  line: number;
+  errors: RowError[];
+}
+
+export type RowOutcome = ValidRow | RejectedRow;
 
 /** The product's values in STORED_COLUMNS order, with tags in the form the caller needs. */
 function columnValues<T>(p: ProductInput, tags: T) {
@@ -52,51 +53,14 @@ export function storedFields(row: ValidRow): StoredFields {
   return columnValues(row.product, JSON.stringify(row.product.tags));
 }
 
-/** Cuts a value to ERROR_VALUE_LENGTH UTF-16 units, never between the two halves of a surrogate pair. */
-function cut(text: string): string {
-  return cutText(text, ERROR_VALUE_LENGTH);
-}
-
-function fromValidation(line: number, raw: Record<string, unknown>, currency: string): RowOutcome {
+/** Validates a row's named values (the product rules of catalog/product.ts). */
+export function validatedRow(line: number, raw: Record<string, unknown>, currency: string): RowOutcome {
   const result = validateProductRow(raw, currency);
   if (result.ok) return { ok: true, line, product: result.product, json: null };
   return { ok: false, line, errors: result.errors.map((e) => ({ line, column: e.column, code: e.code, message: e.message, value: e.value })) };
 }
 
-export function csvRow(record: CsvRecord, mapping: HeaderMapping, delimiter: string, currency: string): RowOutcome {
-  const mapped = mapRow(mapping, record.fields);
-  if (!mapped.ok) {
-    const error = { line: record.line, column: null, code: mapped.code, message: mapped.message, value: cut(record.fields.join(delimiter)) };
-    return { ok: false, line: record.line, errors: [error] };
-  }
-  return fromValidation(record.line, mapped.values, currency);
-}
-
-/**
- * NDJSON keys are matched like CSV header names (trimmed, case-insensitive); unknown keys are listed in `ignored`
- * (see IgnoredColumns). A field given twice ("sku" and "SKU") is a row error, as a CSV header with a duplicate
- * column is an error of the file.
- */
-export function ndjsonRow(record: NdjsonRecord, currency: string, ignored: IgnoredColumns): RowOutcome {
-  if (!record.value) {
-    const error = record.error ?? { code: "invalid_json", message: "This line is not valid JSON." };
-    return { ok: false, line: record.line, errors: [{ line: record.line, column: null, code: error.code, message: error.message, value: cut(record.raw ?? "") }] };
-  }
-  const raw: Record<string, unknown> = {};
-  const spelled = new Map<string, string>();
-  for (const [key, value] of Object.entries(record.value)) {
-    const name = normalizeColumnName(key);
-    if (!isKnownColumn(name)) {
-      ignored.add(key);
-      continue;
-    }
-    const earlier = spelled.get(name);
-    if (earlier !== undefined) {
-      const message = `The field "${name}" is given twice in this object (as "${displayName(earlier)}" and "${displayName(key)}"); give it once.`;
-      return { ok: false, line: record.line, errors: [{ line: record.line, column: name, code: "duplicate_field", message, value: cut(String(value)) }] };
-    }
-    spelled.set(name, key);
-    raw[name] = value;
-  }
-  return fromValidation(record.line, raw, currency);
+/** A row with one error; `value` is cut to the length error values have. */
+export function rejectedRow(line: number, column: string | null, code: string, message: string, value: string): RejectedRow {
+  return { ok: false, line, errors: [{ line, column, code, message, value: cutText(value, productLimits.errorValueLength) }] };
 }

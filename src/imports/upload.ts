@@ -104,7 +104,7 @@ export async function acceptUpload(env: Env, db: Db, request: UploadRequest, now
   const queued = await markQueued(db, id);
   try {
     if (!queued) throw new Error("job left the pending state during upload");
-    await env.IMPORT_QUEUE.send({ jobId: id, cursorByte: 0 });
+    await env.IMPORT_QUEUE.send({ jobId: id, checkpointByte: 0 });
   } catch (err) {
     console.error(JSON.stringify({ level: "error", msg: "enqueue failed", job_id: id, ...loggedError(err) }));
     await failJob(db, id, NOT_QUEUED_REASON);

@@ -1,28 +1,30 @@
-// One chunk of an import, committed as one D1 batch (one transaction): product upserts, new row errors and
+// The commit of one chunk: one D1 batch (one round trip, one transaction) with the products upsert, row errors and
 // the job's checkpoint/counter update. Every statement is guarded by the checkpoint the chunk started from,
 // so a redelivered, duplicated or stale invocation applies nothing: exactly-once effect on at-least-once delivery.
 //
-// An import sends its rows to D1 once and lets SQL say what each row did: the batch upserts every valid row in
-// file order (a row equal to what is stored, or to the chunk's earlier row for its SKU, changes nothing) and
-// counts the upsert's inserts (created) and real updates (updated); the other rows are unchanged. So a later row
-// for the same SKU wins and each row counts as what it did.
-// A dry run writes nothing, so it cannot count that way: it compares the chunk's rows with the catalog first
-// (the look-ahead statement below) and classifies them here.
-import { type RowError, rowJson, type RowOutcome, STORED_COLUMNS, type StoredFields, storedFields, type ValidRow } from "./rows.ts";
+// An import sends its rows to D1 once and lets SQL say what each row did (see countedUpsert). Dry runs write no
+// product and count by comparing instead; they reuse the error and job statements here (see dry-run.ts).
+import type { RowError, RowOutcome, ValidRow } from "./rows.ts";
+import { rowJson, STORED_COLUMNS } from "./rows.ts";
 
+/** Where the next unread record of the file starts: the job's `cursor_byte` and `cursor_line`. */
 export interface Checkpoint {
-  cursorByte: number;
-  cursorLine: number;
+  byte: number;
+  line: number;
 }
 
-export interface Chunk {
+/** What a row source changed in its part of the checkpoint since the last chunk, committed with the next one. */
+export interface SourceStateChange {
+  /** A CSV's header mapping and delimiter, set with the first chunk: every continuation reuses them. */
+  header?: { columns: string; delimiter: string };
+  /** The job's list of ignored columns, when it changed (see IgnoredColumns). */
+  ignoredColumns?: { names: string[]; truncated: boolean };
+}
+
+export interface Chunk extends SourceStateChange {
   rows: RowOutcome[];
   /** Where the chunk's records end: the job's checkpoint once committed. */
   end: Checkpoint;
-  /** Set on the first commit of a CSV job: the header mapping every continuation reuses. */
-  header?: { columns: string; delimiter: string };
-  /** Set when the job's list of ignored columns changed (see IgnoredColumns). */
-  ignoredColumns?: { names: string[]; truncated: boolean };
   /** The last chunk of the file: the job completes with it. */
   last: boolean;
 }
@@ -37,20 +39,6 @@ export interface ChunkContext {
   maxStoredErrors: number;
 }
 
-/** What a dry run's commit needs besides the chunk (see the top of this file). */
-export interface DryRunView {
-  /** How the chunk's rows compare with the catalog. */
-  comparison: Comparison;
-  /** The chunk after this one, compared at the end of this chunk's batch. */
-  next: Chunk | null;
-  /**
-   * What the earlier chunks of this invocation would have written (fingerprint by SKU key). A dry run writes no
-   * product, so without it a SKU repeated in a later chunk would be classified against the catalog as if the
-   * earlier row had not been there. Filled in here once a chunk's commit applied.
-   */
-  wouldHaveWritten: Map<string, number>;
-}
-
 export interface ChunkResult {
   /** False when the guard failed: another invocation already committed from this checkpoint. */
   applied: boolean;
@@ -60,11 +48,60 @@ export interface ChunkResult {
   rowsWritten: number;
 }
 
-const FIELDS = STORED_COLUMNS;
-type Stored = StoredFields;
+export interface RowCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+}
 
-/** The JSON parameter of rows: `[[...fields], …]` (see rowJson). */
-function rowsJson(rows: Iterable<ValidRow>): string {
+/**
+ * A statement whose parameters are named: `text` refers to them through its argument (`${p.jobId}`), which stands
+ * for the ordinal placeholder (D1 binds by position only), and `bind` takes them from one named object.
+ */
+export function statement<const N extends string>(names: readonly N[], text: (p: Record<N, string>) => string) {
+  const refs = Object.fromEntries(names.map((name, i) => [name, `?${i + 1}`])) as Record<N, string>;
+  const sql = text(refs);
+  return {
+    sql,
+    bind: (db: D1Database, values: Readonly<Record<N, unknown>>) => db.prepare(sql).bind(...names.map((name) => values[name])),
+  };
+}
+
+/** The parameters of a chunk's statements, named once; each statement binds those it uses. */
+interface ChunkParameters {
+  jobId: string;
+  fromByte: number;
+  tenantId: string;
+  now: number;
+  rows: string;
+  toByte: number;
+  toLine: number;
+  processed: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  rejected: number;
+  errorCount: number;
+  columns: string | null;
+  delimiter: string | null;
+  ignoredColumns: string | null;
+  ignoredColumnsTruncated: number | null;
+  last: number;
+}
+type P = keyof ChunkParameters;
+
+/** The guard of every statement: the job still stands at the chunk's starting checkpoint. */
+const guard = (p: Record<"jobId" | "fromByte", string>) => `id = ${p.jobId} AND cursor_byte = ${p.fromByte} AND status = 'processing'`;
+const GUARD = (p: Record<"jobId" | "fromByte", string>) => `EXISTS (SELECT 1 FROM import_jobs WHERE ${guard(p)})`;
+
+/** Column `i` of row `j` of the JSON parameter: tags as the JSON text of the nested array, the rest as values. */
+export const fieldOfRow = (column: (typeof STORED_COLUMNS)[number], i: number) => (column === "tags" ? `j.value -> ${i}` : `j.value ->> ${i}`);
+
+/** The SKU key: SKUs are printable ASCII, which SQL's lower() folds exactly as the Worker's toLowerCase(). */
+export const SKU_KEY_OF_ROW = "lower(j.value ->> 0)";
+
+/** The rows of a chunk as one JSON parameter, `[[...fields], …]` (see rowJson). */
+export function rowsJson(rows: Iterable<ValidRow>): string {
   const parts: string[] = [];
   for (const row of rows) parts.push(rowJson(row));
   return `[${parts.join(",")}]`;
@@ -79,243 +116,175 @@ export function rowParameterBytes(row: RowOutcome): number {
   return row.ok ? 3 * rowJson(row).length + 1 : 0;
 }
 
-function sameProduct(a: Stored, b: Stored): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** A 53-bit hash of a stored product (cyrb53): a dry run remembers these instead of whole rows. */
-function fingerprint(p: Stored): number {
-  const text = JSON.stringify(p);
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
-  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
-}
-
-const GUARD = "EXISTS (SELECT 1 FROM import_jobs WHERE id = ?1 AND cursor_byte = ?2 AND status = 'processing')";
-
-/** Column `i` of a row `j` of the JSON parameter: tags as the JSON text of the nested array, the rest as values. */
-const fieldOf = (field: (typeof FIELDS)[number], i: number) => (field === "tags" ? `j.value -> ${i}` : `j.value ->> ${i}`);
-
-/** The SKU key: SKUs are printable ASCII, which SQL's lower() folds exactly as the Worker's toLowerCase(). */
-const SKU_KEY = "lower(j.value ->> 0)";
-
-// Compares the first row of each SKU in a chunk with the catalog, in SQL, and answers one letter per row:
-// n(ew), s(ame) or c(hanged). One short string crosses over instead of every stored column of every row.
-const COMPARE_SQL = `SELECT group_concat(CASE
-    WHEN p.sku_key IS NULL THEN 'n'
-    WHEN (${FIELDS.map((f) => `p.${f}`).join(", ")}) IS (${FIELDS.map(fieldOf).join(", ")}) THEN 's'
-    ELSE 'c' END, '' ORDER BY j.key) AS states
-  FROM jsonb_each(?2) AS j LEFT JOIN products AS p ON p.tenant_id = ?1 AND p.sku_key = ${SKU_KEY}`;
-
-/**
- * The products upsert, fed by `rows`: a SELECT or VALUES giving (tenant_id, sku_key, ...STORED_COLUMNS, created_at,
- * updated_at). A row equal to the stored product changes nothing (no write, not counted by changes()).
- */
-function upsertSql(rows: string): string {
-  return `INSERT INTO products (tenant_id, sku_key, ${FIELDS.join(", ")}, created_at, updated_at)
-  ${rows}
-  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${FIELDS.map((f) => `${f} = excluded.${f}`).join(", ")}, updated_at = excluded.updated_at
-  WHERE (${FIELDS.map((f) => `products.${f}`).join(", ")}) IS NOT (${FIELDS.map((f) => `excluded.${f}`).join(", ")})`;
-}
-
-/** The rows of a chunk as one JSON parameter (?5), `[[...fields], …]` (see rowsJson), guarded. */
-const UPSERT_SQL = upsertSql(`SELECT ?3, ${SKU_KEY}, ${FIELDS.map(fieldOf).join(", ")}, ?4, ?4
-  FROM jsonb_each(?5) AS j WHERE ${GUARD}`);
+// ---------------------------------------------------------------------------
+// Row errors
 
 const ERRORS_PER_STATEMENT = 500;
 
-const ERRORS_SQL = `INSERT INTO import_errors (job_id, seq, line, "column", code, message, value)
-  SELECT ?1, ?3 + j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4
-  FROM jsonb_each(?4) AS j WHERE ${GUARD}`;
+const INSERT_ERRORS = statement(
+  ["jobId", "fromByte", "firstSeq", "errors"],
+  (p) => `INSERT INTO import_errors (job_id, seq, line, "column", code, message, value)
+  SELECT ${p.jobId}, ${p.firstSeq} + j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4
+  FROM jsonb_each(${p.errors}) AS j WHERE ${GUARD(p)}`,
+);
 
+/** The statements that store the errors the job still has room for, and how many that is. */
+function errorStatements(db: D1Database, ctx: ChunkContext, errors: RowError[]): { statements: D1PreparedStatement[]; stored: number } {
+  const toStore = errors.slice(0, Math.max(0, ctx.maxStoredErrors - ctx.storedErrors));
+  const statements: D1PreparedStatement[] = [];
+  // An error takes at most ~1.5 KB of JSON (a 200-character value of control characters), so 500 per statement
+  // keep each parameter under D1's 2 MB whatever MAX_STORED_ERRORS is set to.
+  for (let i = 0; i < toStore.length; i += ERRORS_PER_STATEMENT) {
+    const rows = toStore.slice(i, i + ERRORS_PER_STATEMENT).map((e) => [e.line, e.column, e.code, e.message, e.value]);
+    statements.push(INSERT_ERRORS.bind(db, { jobId: ctx.jobId, fromByte: ctx.from.byte, firstSeq: ctx.storedErrors + i, errors: JSON.stringify(rows) }));
+  }
+  return { statements, stored: toStore.length };
+}
+
+// ---------------------------------------------------------------------------
+// The job's checkpoint and counters
+
+const JOB_UPDATE_PARAMETERS = [
+  "jobId", "fromByte", "toByte", "toLine", "processed", "created", "updated", "unchanged", "rejected", "errorCount", "now",
+  "columns", "delimiter", "ignoredColumns", "ignoredColumnsTruncated", "last",
+] as const satisfies readonly P[];
+
+/**
+ * The job's checkpoint and counters; `counted` adds what the upsert it directly follows did (see countedUpsert).
+ * One statement shape for every chunk: the header, ignored columns and completion apply only when bound.
+ */
+function jobUpdate(counted: { created: string; updated: string; unchanged: string } | null) {
+  return statement(
+    JOB_UPDATE_PARAMETERS,
+    (p) => `UPDATE import_jobs SET
+    cursor_byte = ${p.toByte}, cursor_line = ${p.toLine},
+    processed_rows = processed_rows + ${p.processed},
+    created = created + ${p.created}${counted?.created ?? ""},
+    updated = updated + ${p.updated}${counted?.updated ?? ""},
+    unchanged = unchanged + ${p.unchanged}${counted?.unchanged ?? ""},
+    rejected_rows = rejected_rows + ${p.rejected}, error_count = error_count + ${p.errorCount},
+    heartbeat_at = ${p.now},
+    columns = coalesce(${p.columns}, columns), delimiter = coalesce(${p.delimiter}, delimiter),
+    ignored_columns = coalesce(${p.ignoredColumns}, ignored_columns),
+    ignored_columns_truncated = coalesce(${p.ignoredColumnsTruncated}, ignored_columns_truncated),
+    status = CASE WHEN ${p.last} THEN 'completed' ELSE status END,
+    total_rows = CASE WHEN ${p.last} THEN processed_rows + ${p.processed} ELSE total_rows END,
+    finished_at = CASE WHEN ${p.last} THEN ${p.now} ELSE finished_at END
+  WHERE ${guard(p)}`,
+  );
+}
+
+const JOB_UPDATE = jobUpdate(null);
+
+// ---------------------------------------------------------------------------
+// The counted upsert
+//
+// The batch upserts every valid row in file order (a row equal to what is stored, or to the chunk's earlier row for
+// its SKU, changes nothing), so a later row for the same SKU wins and each row counts as what it did: an insert is
+// created, a real update is updated, the rest are unchanged.
+//
 // The upsert's changes() count its inserts and its real updates together. Inserts are told apart by rowid: SQLite
 // gives a new row the largest rowid in the table + 1 (https://www.sqlite.org/autoinc.html; only a table that has
 // used rowid 2^63 − 1 picks at random) and an update keeps its rowid, so inside the batch's transaction the inserts
-// are max(rowid) after the upsert − max(rowid) before it. This costs two index seeks per chunk, where counting the
-// chunk's SKUs missing from the catalog cost one lookup per row.
+// are max(rowid) after the upsert − max(rowid) before it. Before the upsert, `created` is lowered by the top rowid
+// and `updated` raised by it; the job update right after the upsert adds the new top rowid to one and subtracts it
+// from the other, leaving created + inserts and updated + real updates. This costs two index seeks per chunk,
+// where counting the chunk's SKUs missing from the catalog cost one lookup per row.
+
 const TOP_ROWID = "(SELECT coalesce(max(rowid), 0) FROM products)";
 
-// Before the upsert: `created` is lowered by the top rowid and `updated` raised by it; JOB_UPDATE_AFTER_UPSERT adds
-// the new top rowid to one and subtracts it from the other, which leaves created + inserts, updated + real updates.
-const BEFORE_UPSERT_SQL = `UPDATE import_jobs SET created = created - t.top, updated = updated + t.top
-  FROM (SELECT ${TOP_ROWID} AS top) AS t
-  WHERE id = ?1 AND cursor_byte = ?2 AND status = 'processing'`;
+const BEFORE_UPSERT = statement(
+  ["jobId", "fromByte"],
+  (p) => `UPDATE import_jobs SET created = created - t.top, updated = updated + t.top
+  FROM (SELECT ${TOP_ROWID} AS top) AS t WHERE ${guard(p)}`,
+);
 
-/**
- * The job's checkpoint and counters. With `countsFromUpsert` it must directly follow the upsert: changes() then
- * means that statement's inserts and real updates, and ?8 is the number of rows it was given.
- */
-function jobUpdateSql(countsFromUpsert: boolean): string {
-  const created = countsFromUpsert ? ` + ${TOP_ROWID}` : "";
-  const updated = countsFromUpsert ? ` + changes() - ${TOP_ROWID}` : "";
-  const unchanged = countsFromUpsert ? " - changes()" : "";
-  // One statement shape for every chunk; the header, ignored columns and completion apply only when bound.
-  return `UPDATE import_jobs SET
-    cursor_byte = ?3, cursor_line = ?4,
-    processed_rows = processed_rows + ?5,
-    created = created + ?6${created}, updated = updated + ?7${updated}, unchanged = unchanged + ?8${unchanged},
-    rejected_rows = rejected_rows + ?9, error_count = error_count + ?10,
-    heartbeat_at = ?11,
-    columns = coalesce(?12, columns), delimiter = coalesce(?13, delimiter),
-    ignored_columns = coalesce(?14, ignored_columns), ignored_columns_truncated = coalesce(?16, ignored_columns_truncated),
-    status = CASE WHEN ?15 THEN 'completed' ELSE status END,
-    total_rows = CASE WHEN ?15 THEN processed_rows + ?5 ELSE total_rows END,
-    finished_at = CASE WHEN ?15 THEN ?11 ELSE finished_at END
-  WHERE id = ?1 AND cursor_byte = ?2 AND status = 'processing'`;
+/** A row equal to the stored product changes nothing (no write, not counted by changes()). */
+const UPSERT = statement(
+  ["jobId", "fromByte", "tenantId", "now", "rows"],
+  (p) => `INSERT INTO products (tenant_id, sku_key, ${STORED_COLUMNS.join(", ")}, created_at, updated_at)
+  SELECT ${p.tenantId}, ${SKU_KEY_OF_ROW}, ${STORED_COLUMNS.map(fieldOfRow).join(", ")}, ${p.now}, ${p.now}
+  FROM jsonb_each(${p.rows}) AS j WHERE ${GUARD(p)}
+  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${STORED_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}, updated_at = excluded.updated_at
+  WHERE (${STORED_COLUMNS.map((c) => `products.${c}`).join(", ")}) IS NOT (${STORED_COLUMNS.map((c) => `excluded.${c}`).join(", ")})`,
+);
+
+/** Must directly follow UPSERT: changes() then means its inserts and real updates. */
+const JOB_UPDATE_AFTER_UPSERT = jobUpdate({ created: ` + ${TOP_ROWID}`, updated: ` + changes() - ${TOP_ROWID}`, unchanged: " - changes()" });
+
+/** Statements that end with the job update, and what their results say. */
+interface JobWrite {
+  statements: D1PreparedStatement[];
+  read(results: D1Result[]): { applied: boolean; productsWritten: number };
 }
 
-const JOB_UPDATE_SQL = jobUpdateSql(false);
-const JOB_UPDATE_AFTER_UPSERT_SQL = jobUpdateSql(true);
-
-/** How the first row of each SKU of a chunk compares with the catalog: n(ew), s(ame) or c(hanged). */
-export type Comparison = Map<string, string>;
-
-const firstRowsCache = new WeakMap<Chunk, Map<string, ValidRow>>();
-
-/** The first row of each SKU in the chunk, in file order: what the catalog is compared with. */
-function firstRows(chunk: Chunk): Map<string, ValidRow> {
-  let rows = firstRowsCache.get(chunk);
-  if (!rows) {
-    rows = new Map();
-    for (const row of chunk.rows) if (row.ok && !rows.has(row.product.skuKey)) rows.set(row.product.skuKey, row);
-    firstRowsCache.set(chunk, rows);
-  }
-  return rows;
+/** The counted upsert of a chunk's valid rows, ending with the job update that counts what it did. */
+function countedUpsert(db: D1Database, params: ChunkParameters): JobWrite {
+  return {
+    statements: [BEFORE_UPSERT.bind(db, params), UPSERT.bind(db, params), JOB_UPDATE_AFTER_UPSERT.bind(db, params)],
+    read: ([, upsert, job]) => ({ applied: job?.meta.changes === 1, productsWritten: upsert?.meta.changes ?? 0 }),
+  };
 }
 
-function compareStatement(db: D1Database, tenantId: string, chunk: Chunk): D1PreparedStatement | null {
-  const rows = firstRows(chunk);
-  if (rows.size === 0) return null;
-  return db.prepare(COMPARE_SQL).bind(tenantId, rowsJson(rows.values()));
+/** The job update alone, with the counts bound. */
+function plainJobUpdate(db: D1Database, params: ChunkParameters): JobWrite {
+  return {
+    statements: [JOB_UPDATE.bind(db, params)],
+    read: ([job]) => ({ applied: job?.meta.changes === 1, productsWritten: 0 }),
+  };
 }
 
-function toComparison(chunk: Chunk, states: string | null | undefined): Comparison {
-  const comparison: Comparison = new Map();
-  let i = 0;
-  for (const key of firstRows(chunk).keys()) comparison.set(key, states?.[i++] ?? "n");
-  return comparison;
-}
+// ---------------------------------------------------------------------------
 
-/** The first chunk's comparison; every later chunk's comes with the batch that commits the chunk before it. */
-export async function compareWithCatalog(db: D1Database, tenantId: string, chunk: Chunk): Promise<Comparison> {
-  const statement = compareStatement(db, tenantId, chunk);
-  return toComparison(chunk, statement ? await statement.first<string>("states") : null);
-}
-
-/** Dry runs: classifies each valid row against the catalog (and earlier rows): a later row for the same SKU wins. */
-function classify(rows: ValidRow[], { comparison, wouldHaveWritten }: DryRunView) {
-  const counts = { created: 0, updated: 0, unchanged: 0 };
-  const latest = new Map<string, Stored>();
-  /** The stored values each SKU would end with, for the SKUs the chunk would write. */
-  const writes = new Map<string, Stored>();
-  for (const row of rows) {
-    const next = storedFields(row);
-    const key = row.product.skuKey;
-    const before = latest.get(key);
-    const earlier = wouldHaveWritten.get(key);
-    let changed: boolean;
-    if (before) {
-      changed = !sameProduct(before, next);
-      if (changed) counts.updated++;
-    } else if (earlier !== undefined) {
-      // An earlier chunk "wrote" this SKU; the catalog still holds the old one.
-      changed = earlier !== fingerprint(next);
-      if (changed) counts.updated++;
-    } else {
-      const state = comparison.get(key);
-      changed = state !== "s";
-      if (state === "n") counts.created++;
-      else if (changed) counts.updated++;
-    }
-    if (!changed) counts.unchanged++;
-    latest.set(key, next);
-    if (changed) writes.set(key, next);
-  }
-  return { counts, writes };
+/** Commits an import's chunk in one batch: its errors, its valid rows through the counted upsert, the job update. */
+export function commitChunk(db: D1Database, ctx: ChunkContext, chunk: Chunk, now = Date.now()): Promise<ChunkResult> {
+  return commit(db, ctx, chunk, null, now);
 }
 
 /**
- * Commits `chunk` in one batch. A dry run passes the chunk's `comparison` with the catalog and the chunk that
- * follows, `next`, which is compared at the end of the same batch: after this chunk, without a round trip.
+ * Commits a chunk whose rows were counted elsewhere and are not written (a dry run, see dry-run.ts): its errors
+ * and the job update with `counts`, in one batch.
  */
-export async function commitChunk(
-  db: D1Database,
-  ctx: ChunkContext,
-  chunk: Chunk,
-  dryRun: DryRunView | null,
-  now = Date.now(),
-): Promise<ChunkResult & { nextComparison: Comparison }> {
+export function commitCounts(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: RowCounts, now = Date.now()): Promise<ChunkResult> {
+  return commit(db, ctx, chunk, counts, now);
+}
+
+async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: RowCounts | null, now: number): Promise<ChunkResult> {
   const valid: ValidRow[] = [];
   const errors: RowError[] = [];
   for (const row of chunk.rows) {
     if (row.ok) valid.push(row);
     else errors.push(...row.errors);
   }
-  const toStore = errors.slice(0, Math.max(0, ctx.maxStoredErrors - ctx.storedErrors));
-  const guard = [ctx.jobId, ctx.from.cursorByte] as const;
-
-  const statements: D1PreparedStatement[] = [];
-  // An error takes at most ~1.5 KB of JSON (a 200-character value of control characters), so 500 per statement
-  // keep each parameter under D1's 2 MB whatever MAX_STORED_ERRORS is set to.
-  for (let i = 0; i < toStore.length; i += ERRORS_PER_STATEMENT) {
-    const rows = toStore.slice(i, i + ERRORS_PER_STATEMENT).map((e) => [e.line, e.column, e.code, e.message, e.value]);
-    statements.push(db.prepare(ERRORS_SQL).bind(...guard, ctx.storedErrors + i, JSON.stringify(rows)));
-  }
-
-  const classified = dryRun ? classify(valid, dryRun) : null;
-  const upsert = !classified && valid.length > 0;
-  if (upsert) {
-    statements.push(db.prepare(BEFORE_UPSERT_SQL).bind(...guard));
-    statements.push(db.prepare(UPSERT_SQL).bind(...guard, ctx.tenantId, now, rowsJson(valid)));
-  }
-  const counts = classified?.counts ?? { created: 0, updated: 0, unchanged: valid.length };
-  const jobUpdateIndex = statements.length;
-  statements.push(
-    db
-      .prepare(upsert ? JOB_UPDATE_AFTER_UPSERT_SQL : JOB_UPDATE_SQL)
-      .bind(
-        ...guard,
-        chunk.end.cursorByte,
-        chunk.end.cursorLine,
-        chunk.rows.length,
-        counts.created,
-        counts.updated,
-        counts.unchanged,
-        chunk.rows.length - valid.length,
-        errors.length,
-        now,
-        chunk.header?.columns ?? null,
-        chunk.header?.delimiter ?? null,
-        chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.names) : null,
-        chunk.last ? 1 : 0,
-        chunk.ignoredColumns ? Number(chunk.ignoredColumns.truncated) : null,
-      ),
-  );
-  const lookAhead = dryRun?.next ? compareStatement(db, ctx.tenantId, dryRun.next) : null;
-  if (lookAhead) statements.push(lookAhead);
-
-  const results = await db.batch(statements);
-  const applied = results[jobUpdateIndex]?.meta.changes === 1;
-  if (applied && dryRun && classified) {
-    for (const [key, fields] of classified.writes) dryRun.wouldHaveWritten.set(key, fingerprint(fields));
-  }
-  const next = dryRun?.next;
+  const stored = errorStatements(db, ctx, errors);
+  const upsert = !counts && valid.length > 0;
+  const params: ChunkParameters = {
+    jobId: ctx.jobId,
+    fromByte: ctx.from.byte,
+    tenantId: ctx.tenantId,
+    now,
+    rows: upsert ? rowsJson(valid) : "[]",
+    toByte: chunk.end.byte,
+    toLine: chunk.end.line,
+    processed: chunk.rows.length,
+    // An import's valid rows start as unchanged; the job update after the upsert moves its inserts and updates.
+    ...(counts ?? { created: 0, updated: 0, unchanged: valid.length }),
+    rejected: chunk.rows.length - valid.length,
+    errorCount: errors.length,
+    columns: chunk.header?.columns ?? null,
+    delimiter: chunk.header?.delimiter ?? null,
+    ignoredColumns: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.names) : null,
+    ignoredColumnsTruncated: chunk.ignoredColumns ? Number(chunk.ignoredColumns.truncated) : null,
+    last: chunk.last ? 1 : 0,
+  };
+  const write = upsert ? countedUpsert(db, params) : plainJobUpdate(db, params);
+  const results = await db.batch([...stored.statements, ...write.statements]);
+  const { applied, productsWritten } = write.read(results.slice(stored.statements.length));
   return {
     applied,
     rows: chunk.rows.length,
-    storedErrors: ctx.storedErrors + toStore.length,
-    productsWritten: upsert ? (results[jobUpdateIndex - 1]?.meta.changes ?? 0) : 0,
-    rowsWritten: results.slice(0, jobUpdateIndex + 1).reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0),
-    nextComparison: next ? toComparison(next, (results[jobUpdateIndex + 1]?.results[0] as { states?: string } | undefined)?.states) : new Map(),
+    storedErrors: ctx.storedErrors + stored.stored,
+    productsWritten,
+    rowsWritten: results.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0),
   };
 }

@@ -16,7 +16,7 @@ import {
 import type { ProductResponse } from "../../src/catalog/product.ts";
 import { createTenant, request } from "../helpers.ts";
 import { getJob, importFile, type Job, rowErrors } from "../imports-helpers.ts";
-import { utf16Bytes } from "../unit/imports/stream-helpers.ts";
+import { utf16Bytes } from "../unit/imports/parser-helpers.ts";
 import { database } from "../../src/db/client.ts";
 import { failJob, MAX_FAILURE_REASON_LENGTH } from "../../src/db/queries/jobs.ts";
 import { MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "../../src/imports/header.ts";
@@ -49,7 +49,7 @@ describe("job lifecycle", () => {
     let job = await getJob(t.key, jobId);
     expect(job).toMatchObject({ status: "queued", started_at: null, finished_at: null, duration_ms: null, total_rows: null });
 
-    await deliver(consumer.env, { jobId, cursorByte: 0 });
+    await deliver(consumer.env, { jobId, checkpointByte: 0 });
     job = await getJob(t.key, jobId);
     expect(job).toMatchObject({ status: "processing", processed_rows: 2, created: 2, finished_at: null, total_rows: null });
     expect(job.started_at).not.toBeNull();

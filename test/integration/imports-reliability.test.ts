@@ -70,7 +70,7 @@ const offsetOf = (text: string, needle: string) => new TextEncoder().encode(text
 
 /** Runs the job as the queue would, redelivering (attempts + 1) every message the consumer asks to retry. */
 async function runWithRetries(consumer: ConsumerEnv, jobId: string, maxDeliveries = 50) {
-  const pending: { body: ImportMessage; attempts: number }[] = [{ body: { jobId, cursorByte: 0 }, attempts: 1 }];
+  const pending: { body: ImportMessage; attempts: number }[] = [{ body: { jobId, checkpointByte: 0 }, attempts: 1 }];
   const retries: { body: ImportMessage; attempts: number; delaySeconds: number | undefined }[] = [];
   let deliveries = 0;
   while (pending.length > 0) {
@@ -99,7 +99,7 @@ describe("chunked, resumable processing", () => {
     expect((await jobRecord(jobId)).status).toBe("queued");
 
     const checkpoints: { cursor_byte: number; cursor_line: number; status: string; processed_rows: number }[] = [];
-    let message: ImportMessage | undefined = { jobId, cursorByte: 0 };
+    let message: ImportMessage | undefined = { jobId, checkpointByte: 0 };
     while (message) {
       const sentBefore = consumer.sent.length;
       const { result, messageId } = await deliver(consumer.env, message);
@@ -112,7 +112,7 @@ describe("chunked, resumable processing", () => {
       message = continuations[0];
       if (message) {
         // The continuation names the job and exactly the checkpoint the slice committed.
-        expect(message).toEqual({ jobId, cursorByte: job.cursor_byte });
+        expect(message).toEqual({ jobId, checkpointByte: job.cursor_byte });
         expect(job.status).toBe("processing");
       }
       expect(checkpoints.length).toBeLessThan(10);
@@ -174,7 +174,7 @@ describe("chunked, resumable processing", () => {
     const jobId = await createQueuedJob(t.tenantId, file);
     const consumer = consumerEnv(BUDGET);
     const delivered = await runJob(consumer, jobId);
-    expect(delivered.map((m) => m.cursorByte)).toEqual([0, offsetOf(file, "A-05")]);
+    expect(delivered.map((m) => m.checkpointByte)).toEqual([0, offsetOf(file, "A-05")]);
     expect(await jobRecord(jobId)).toMatchObject({ status: "completed", total_rows: 8, processed_rows: 8, created: 8 });
   });
 
@@ -240,13 +240,13 @@ describe("chunked, resumable processing", () => {
     expect(consumer.sent.length).toBeGreaterThanOrEqual(2);
     expect(delivered).toHaveLength(consumer.sent.length + 1);
     for (const message of consumer.sent) {
-      expect(Object.keys(message).sort()).toEqual(["cursorByte", "jobId"]);
+      expect(Object.keys(message).sort()).toEqual(["checkpointByte", "jobId"]);
       expect(message.jobId).toBe(jobId);
-      expect(Number.isSafeInteger(message.cursorByte) && message.cursorByte > 0).toBe(true);
+      expect(Number.isSafeInteger(message.checkpointByte) && message.checkpointByte > 0).toBe(true);
       expect(new TextEncoder().encode(JSON.stringify(message)).byteLength).toBeLessThan(200);
     }
     // Checkpoints only move forward.
-    const offsets = consumer.sent.map((m) => m.cursorByte);
+    const offsets = consumer.sent.map((m) => m.checkpointByte);
     expect([...offsets].sort((a, b) => a - b)).toEqual(offsets);
     expect(new Set(offsets).size).toBe(offsets.length);
     expect(await jobRecord(jobId)).toMatchObject({ status: "completed", processed_rows: 9, created: 9 });
@@ -257,7 +257,7 @@ describe("exactly-once effect on at-least-once delivery", () => {
   it("a message delivered twice in a row changes nothing more than one delivery", async () => {
     const { undisturbed, t, jobId } = await referenceAndQueuedJob();
     const consumer = consumerEnv(BUDGET);
-    const pending: ImportMessage[] = [{ jobId, cursorByte: 0 }];
+    const pending: ImportMessage[] = [{ jobId, checkpointByte: 0 }];
     let deliveries = 0;
     while (pending.length > 0) {
       const message = pending.shift()!;
@@ -276,7 +276,7 @@ describe("exactly-once effect on at-least-once delivery", () => {
   it("two deliveries of the same message running concurrently change nothing more than one", async () => {
     const { undisturbed, t, jobId } = await referenceAndQueuedJob();
     const consumer = consumerEnv(BUDGET);
-    const pending: ImportMessage[] = [{ jobId, cursorByte: 0 }];
+    const pending: ImportMessage[] = [{ jobId, checkpointByte: 0 }];
     let rounds = 0;
     const log = vi.spyOn(console, "log");
     try {
@@ -306,7 +306,7 @@ describe("exactly-once effect on at-least-once delivery", () => {
     const { undisturbed, t, jobId } = await referenceAndQueuedJob();
     const failing = failingBatches(env.DB, [2]);
     const broken = consumerEnv(BUDGET, failing.db);
-    const first = { jobId, cursorByte: 0 };
+    const first = { jobId, checkpointByte: 0 };
     const { result, messageId } = await deliver(broken.env, first, { attempts: 1, id: "flaky" });
     expect(failing.batchCalls()).toBe(2);
     expect(result.explicitAcks).toEqual([]);
@@ -408,8 +408,8 @@ describe("exactly-once effect on at-least-once delivery", () => {
     expect(job.status).toBe("completed");
 
     const sentBefore = consumer.sent.length;
-    for (const cursorByte of [0, offsetOf(TEN_ROWS, "A-05")]) {
-      const { result, messageId } = await deliver(consumer.env, { jobId, cursorByte });
+    for (const checkpointByte of [0, offsetOf(TEN_ROWS, "A-05")]) {
+      const { result, messageId } = await deliver(consumer.env, { jobId, checkpointByte });
       expect(result.explicitAcks).toEqual([messageId]);
       expect(result.retryMessages).toEqual([]);
     }
@@ -447,7 +447,7 @@ describe("transient and permanent failures", () => {
     const flaky = { ...consumer.env, UPLOADS: uploads };
     const delays: number[] = [];
     for (const attempts of [1, 3, 5]) {
-      const { result, messageId } = await deliver(flaky, { jobId, cursorByte: 0 }, { attempts });
+      const { result, messageId } = await deliver(flaky, { jobId, checkpointByte: 0 }, { attempts });
       expect(result.explicitAcks).toEqual([]);
       expect(result.retryMessages.map((m) => m.msgId)).toEqual([messageId]);
       delays.push(result.retryMessages[0]!.delaySeconds ?? 0);
@@ -469,7 +469,7 @@ describe("transient and permanent failures", () => {
     const jobId = await createQueuedJob(t.tenantId, csvRows(3));
     await env.UPLOADS.delete((await jobRecord(jobId)).object_key);
     const consumer = consumerEnv();
-    const { result, messageId } = await deliver(consumer.env, { jobId, cursorByte: 0 });
+    const { result, messageId } = await deliver(consumer.env, { jobId, checkpointByte: 0 });
     expect(result.explicitAcks).toEqual([messageId]);
     expect(result.retryMessages).toEqual([]);
     const job = await jobRecord(jobId);
@@ -479,11 +479,20 @@ describe("transient and permanent failures", () => {
     expect(await productRecords(t.tenantId)).toEqual([]);
   });
 
+  it("processes a message queued before its checkpoint field was renamed (cursorByte)", async () => {
+    const t = await createTenant();
+    const jobId = await createQueuedJob(t.tenantId, csvRows(3));
+    const consumer = consumerEnv(BUDGET);
+    const { result, messageId } = await deliver(consumer.env, { jobId, cursorByte: 0 });
+    expect(result.explicitAcks).toEqual([messageId]);
+    expect(await jobRecord(jobId)).toMatchObject({ status: "completed", processed_rows: 3 });
+  });
+
   it("fails the job when the file disappears between two slices, keeping what was imported", async () => {
     const t = await createTenant();
     const jobId = await createQueuedJob(t.tenantId, csvRows(10));
     const consumer = consumerEnv(BUDGET);
-    await deliver(consumer.env, { jobId, cursorByte: 0 });
+    await deliver(consumer.env, { jobId, checkpointByte: 0 });
     expect(consumer.sent).toHaveLength(1);
     await env.UPLOADS.delete((await jobRecord(jobId)).object_key);
     const { result, messageId } = await deliver(consumer.env, consumer.sent[0]);
@@ -502,7 +511,7 @@ describe("transient and permanent failures", () => {
       const t = await createTenant();
       const jobId = await createQueuedJob(t.tenantId, file);
       const consumer = consumerEnv(BUDGET);
-      const { result, messageId } = await deliver(consumer.env, { jobId, cursorByte: 0 });
+      const { result, messageId } = await deliver(consumer.env, { jobId, checkpointByte: 0 });
       expect(result.explicitAcks).toEqual([messageId]);
       expect(result.retryMessages).toEqual([]);
       expect(consumer.sent).toEqual([]);
@@ -514,7 +523,7 @@ describe("transient and permanent failures", () => {
 
   it("drops malformed messages and messages for unknown jobs without retrying", async () => {
     const consumer = consumerEnv();
-    for (const body of [{ nope: 1 }, "text", null, { jobId: "imp_missing", cursorByte: 0 }, { jobId: 42, cursorByte: 0 }]) {
+    for (const body of [{ nope: 1 }, "text", null, { jobId: "imp_missing", checkpointByte: 0 }, { jobId: 42, checkpointByte: 0 }]) {
       const { result, messageId } = await deliver(consumer.env, body);
       expect(result.explicitAcks).toEqual([messageId]);
       expect(result.retryMessages).toEqual([]);
@@ -529,12 +538,12 @@ describe("dead-letter consumer", () => {
     const jobId = await createQueuedJob(t.tenantId, csvRows(6));
     const failing = consumerEnv(BUDGET, failingBatches(env.DB, [2, 3, 4]).db);
     for (let attempts = 1; attempts <= 3; attempts++) {
-      const { result } = await deliver(failing.env, { jobId, cursorByte: 0 }, { attempts });
+      const { result } = await deliver(failing.env, { jobId, checkpointByte: 0 }, { attempts });
       expect(result.retryMessages).toHaveLength(1);
     }
     expect(await jobRecord(jobId)).toMatchObject({ status: "processing", failed_attempts: 3, processed_rows: 2 });
 
-    const dlq = await deliver(env as never, { jobId, cursorByte: 0 }, { queue: DEAD_LETTER_QUEUE_NAME });
+    const dlq = await deliver(env as never, { jobId, checkpointByte: 0 }, { queue: DEAD_LETTER_QUEUE_NAME });
     expect(dlq.result.explicitAcks).toEqual([dlq.messageId]);
     const job = await jobRecord(jobId);
     expect(job.status).toBe("failed");
@@ -543,7 +552,7 @@ describe("dead-letter consumer", () => {
     expect(job.finished_at).not.toBeNull();
 
     // A late redelivery of the import message cannot revive it.
-    const late = await deliver(consumerEnv(BUDGET).env, { jobId, cursorByte: 0 });
+    const late = await deliver(consumerEnv(BUDGET).env, { jobId, checkpointByte: 0 });
     expect(late.result.explicitAcks).toEqual([late.messageId]);
     expect(await jobRecord(jobId)).toEqual(job);
   });
@@ -552,11 +561,11 @@ describe("dead-letter consumer", () => {
     const t = await createTenant();
     const untouched = await createQueuedJob(t.tenantId, csvRows(2));
     const dry = await createQueuedJob(t.tenantId, csvRows(6), { dryRun: true });
-    await deliver(consumerEnv(BUDGET, failingBatches(env.DB, [2]).db).env, { jobId: dry, cursorByte: 0 });
+    await deliver(consumerEnv(BUDGET, failingBatches(env.DB, [2]).db).env, { jobId: dry, checkpointByte: 0 });
     expect(await jobRecord(dry)).toMatchObject({ status: "processing", processed_rows: 2, failed_attempts: 1 });
 
-    await deliver(env as never, { jobId: untouched, cursorByte: 0 }, { queue: DEAD_LETTER_QUEUE_NAME });
-    await deliver(env as never, { jobId: dry, cursorByte: 0 }, { queue: DEAD_LETTER_QUEUE_NAME });
+    await deliver(env as never, { jobId: untouched, checkpointByte: 0 }, { queue: DEAD_LETTER_QUEUE_NAME });
+    await deliver(env as never, { jobId: dry, checkpointByte: 0 }, { queue: DEAD_LETTER_QUEUE_NAME });
     expect((await jobRecord(untouched)).failure_reason).toBe("Processing failed after 1 attempt. Nothing was imported; upload the file again.");
     expect((await jobRecord(dry)).failure_reason).toBe(
       "Processing failed after 1 attempt. This was a dry run, so nothing was imported; upload the file again to check it.",
@@ -568,7 +577,7 @@ describe("dead-letter consumer", () => {
     const t = await createTenant();
     const { jobId } = await importDirect(t.tenantId, csvRows(2));
     const before = await jobRecord(jobId);
-    const batchResult = await deliver(env as never, { jobId, cursorByte: 0 }, { queue: DEAD_LETTER_QUEUE_NAME });
+    const batchResult = await deliver(env as never, { jobId, checkpointByte: 0 }, { queue: DEAD_LETTER_QUEUE_NAME });
     expect(batchResult.result.explicitAcks).toEqual([batchResult.messageId]);
     expect(await jobRecord(jobId)).toEqual(before);
     const malformed = await deliver(env as never, { hello: "world" }, { queue: DEAD_LETTER_QUEUE_NAME });
@@ -582,11 +591,11 @@ describe("queue routing", () => {
     const jobId = await createQueuedJob(t.tenantId, csvRows(2));
     const renamed = { ...env, IMPORT_QUEUE_NAME: "imports-eu", DEAD_LETTER_QUEUE_NAME: "imports-eu-dead" } as never;
     // The default import queue is not this Worker's queue under the renamed configuration.
-    await expect(deliver(renamed, { jobId, cursorByte: 0 }, { queue: IMPORT_QUEUE_NAME })).rejects.toThrow(/No consumer for queue "product-imports"/);
-    await expect(deliver(env as never, { jobId, cursorByte: 0 }, { queue: "product-imports-dlq-old" })).rejects.toThrow(/IMPORT_QUEUE_NAME/);
+    await expect(deliver(renamed, { jobId, checkpointByte: 0 }, { queue: IMPORT_QUEUE_NAME })).rejects.toThrow(/No consumer for queue "product-imports"/);
+    await expect(deliver(env as never, { jobId, checkpointByte: 0 }, { queue: "product-imports-dlq-old" })).rejects.toThrow(/IMPORT_QUEUE_NAME/);
     expect(await jobRecord(jobId)).toMatchObject({ status: "queued" });
     // A dead letter on the renamed dead-letter queue fails the job.
-    await deliver(renamed, { jobId, cursorByte: 0 }, { queue: "imports-eu-dead" });
+    await deliver(renamed, { jobId, checkpointByte: 0 }, { queue: "imports-eu-dead" });
     expect(await jobRecord(jobId)).toMatchObject({ status: "failed" });
   });
 });

@@ -128,7 +128,7 @@ describe("stuck jobs", () => {
     const failed = await jobRecord(job.id);
     expect(failed.status).toBe("failed");
     const consumer = consumerEnv();
-    const { result, messageId } = await deliver(consumer.env, { jobId: job.id, cursorByte: 0 });
+    const { result, messageId } = await deliver(consumer.env, { jobId: job.id, checkpointByte: 0 });
     expect(result.explicitAcks).toEqual([messageId]);
     expect(consumer.sent).toEqual([]);
     expect(await jobRecord(job.id)).toEqual(failed);

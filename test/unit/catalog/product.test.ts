@@ -589,7 +589,7 @@ describe("validateProductRow error reporting", () => {
   it("rejects a row that is not an object", () => {
     const errors = errorsOf(null as unknown as Record<string, unknown>);
     expect(errors).toEqual([
-      { column: "row", code: "invalid_row", message: "The row must be an object of column values.", value: "" },
+      { column: null, code: "invalid_row", message: "The row must be an object of column values.", value: "" },
     ]);
     expect(errorsOf([] as unknown as Record<string, unknown>)[0]?.code).toBe("invalid_row");
   });

@@ -1,19 +1,17 @@
 import { describe, it, expect } from "vitest";
-import { CsvParser, detectDelimiter, detectDelimiterFromBytes, headerLine, parseCsv, type CsvParserOptions, type CsvRecord } from "../../../src/imports/csv.ts";
+import { CsvParser, detectDelimiter, detectDelimiterFromBytes, headerLine, type CsvParserOptions, type CsvRecord } from "../../../src/imports/csv.ts";
 import { DEFAULT_MAX_RECORD_BYTES, FileFormatError } from "../../../src/imports/records.ts";
 import {
   byteLength,
   bytesOf,
-  expectCancelsWhenStoppedEarly,
   parserHelpers,
   positions,
   splitAt,
   summarize,
   utf16Bytes,
-} from "./stream-helpers.ts";
+} from "./parser-helpers.ts";
 
 const { parseChunks, parseSync, expectAllSplits, expectResumesAfterEveryRecord } = parserHelpers<CsvRecord, CsvParserOptions>({
-  parse: parseCsv,
   create: (options) => new CsvParser(options),
 });
 
@@ -179,11 +177,6 @@ describe("CsvParser", () => {
       expect(record.end).toBeGreaterThan(record.start);
     }
     expect(records.at(-1)!.end).toBe(bytes.length);
-  });
-
-  it("stops reading and cancels the stream when the consumer stops early", async () => {
-    const seen = await expectCancelsWhenStoppedEarly(new CsvParser(), (pull) => `${pull},x\n`, 3, (record) => record.line);
-    expect(seen).toEqual([1, 2, 3]);
   });
 });
 

@@ -1,9 +1,8 @@
 import { describe, it, expect } from "vitest";
-import { NdjsonParser, parseNdjson, type NdjsonParserOptions, type NdjsonRecord } from "../../../src/imports/ndjson.ts";
-import { bytesOf, expectCancelsWhenStoppedEarly, parserHelpers, positions, splitAt, summarize, utf16Bytes } from "./stream-helpers.ts";
+import { NdjsonParser, type NdjsonParserOptions, type NdjsonRecord } from "../../../src/imports/ndjson.ts";
+import { bytesOf, parserHelpers, positions, splitAt, summarize, utf16Bytes } from "./parser-helpers.ts";
 
 const { parseChunks, parseSync, expectAllSplits, expectResumesAfterEveryRecord } = parserHelpers<NdjsonRecord, NdjsonParserOptions>({
-  parse: parseNdjson,
   create: (options) => new NdjsonParser(options),
 });
 
@@ -61,11 +60,6 @@ describe("NdjsonParser", () => {
   it("resumes from any record's end offset with the remaining records and lines", async () => {
     const full = await expectResumesAfterEveryRecord(bytesOf('\uFEFF{"a":1}\r\n\r\n{"b":"é"}\nbad\n{"c":3}'));
     expect(full.map((r) => r.line)).toEqual([1, 3, 4, 5]);
-  });
-
-  it("stops reading and cancels the stream when the consumer stops early", async () => {
-    const seen = await expectCancelsWhenStoppedEarly(new NdjsonParser(), (pull) => `{"n":${pull}}\n`, 2, (record) => record.value?.["n"]);
-    expect(seen).toEqual([1, 2]);
   });
 });
 

@@ -1,6 +1,9 @@
-/** Helpers shared by the record parser tests (CSV and NDJSON): byte building, chunking and split-invariance checks. */
+/**
+ * Helpers shared by the record parser tests (CSV and NDJSON): byte building, chunking and split-invariance checks.
+ * The parsers are driven as the row sources drive them in production: `push` each piece, then `finish` until empty.
+ */
 import { expect } from "vitest";
-import { FileFormatError, readRecords, type RecordParser, type RecordPosition } from "../../../src/imports/records.ts";
+import { FileFormatError, type RecordParser, type RecordPosition } from "../../../src/imports/records.ts";
 
 const encoder = new TextEncoder();
 
@@ -40,17 +43,6 @@ export function singleBytes(bytes: Uint8Array): Uint8Array[] {
   return splitAt(bytes, Array.from({ length: bytes.length }, (_, i) => i));
 }
 
-export function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
-  let index = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const chunk = chunks[index++];
-      if (chunk) controller.enqueue(chunk);
-      else controller.close();
-    },
-  });
-}
-
 /** Expected positions for a file given as consecutive pieces (one per record or blank line). */
 export function positions(pieces: string[]) {
   let offset = 0;
@@ -73,27 +65,13 @@ export function summarize<R>(result: ParseResult<R>): ParseResult<R> {
 }
 
 export interface ParserFormat<R extends RecordPosition, O> {
-  /** The format's stream entry point (`parseCsv`, `parseNdjson`). */
-  parse(stream: ReadableStream<Uint8Array>, options?: O): AsyncIterable<R[]>;
   /** Creates the push parser. */
   create(options?: O): RecordParser<R>;
 }
 
 /** Parse helpers bound to one format. Results carry the error as thrown; `summarize` it to compare. */
 export function parserHelpers<R extends RecordPosition, O>(format: ParserFormat<R, O>) {
-  /** Parses through the stream adapter; returns the records and the error, if any. */
-  async function parseChunks(chunks: Uint8Array[], options?: O): Promise<ParseResult<R>> {
-    const records: R[] = [];
-    let error: unknown = null;
-    try {
-      for await (const batch of format.parse(streamOf(chunks), options)) records.push(...batch);
-    } catch (caught) {
-      error = caught;
-    }
-    return { records, error };
-  }
-
-  /** Parses synchronously (fast enough for every pair of split points). */
+  /** Parses the pieces in order, as a row source feeds them. */
   function parseSync(chunks: Uint8Array[], options?: O): ParseResult<R> {
     const parser = format.create(options);
     const records: R[] = [];
@@ -105,6 +83,11 @@ export function parserHelpers<R extends RecordPosition, O>(format: ParserFormat<
       error = caught;
     }
     return { records, error };
+  }
+
+  /** The same, for tests written against an asynchronous reader. */
+  async function parseChunks(chunks: Uint8Array[], options?: O): Promise<ParseResult<R>> {
+    return parseSync(chunks, options);
   }
 
   /**
@@ -145,34 +128,4 @@ export function parserHelpers<R extends RecordPosition, O>(format: ParserFormat<
   }
 
   return { parseChunks, parseSync, expectAllSplits, expectResumesAfterEveryRecord };
-}
-
-/**
- * Reads `stream` with `parser` through `readRecords` until `count` records were
- * seen, and asserts the stream was cancelled. Returns `pick` of each record seen.
- */
-export async function expectCancelsWhenStoppedEarly<R extends RecordPosition, T>(
-  parser: RecordParser<R>,
-  chunk: (pull: number) => string,
-  count: number,
-  pick: (record: R) => T,
-): Promise<T[]> {
-  let cancelled = false;
-  let pulls = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      pulls++;
-      controller.enqueue(bytesOf(chunk(pulls)));
-    },
-    cancel() {
-      cancelled = true;
-    },
-  });
-  const seen: T[] = [];
-  for await (const record of readRecords(stream, parser)) {
-    seen.push(pick(record));
-    if (seen.length === count) break;
-  }
-  expect(cancelled).toBe(true);
-  return seen;
 }

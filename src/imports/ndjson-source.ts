@@ -1,0 +1,90 @@
+// The row source of NDJSON files (see row-source.ts): one JSON object per line, its keys matched like CSV header
+// names (trimmed, case-insensitive). Its state is the job's list of ignored keys.
+import type { JobRow } from "../db/queries/jobs.ts";
+import { displayName, IgnoredColumns, isKnownColumn, normalizeColumnName } from "./header.ts";
+import type { JobOptions } from "./job.ts";
+import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
+import { PermanentImportError, type RowSource } from "./row-source.ts";
+import { rejectedRow, type RowOutcome, validatedRow } from "./rows.ts";
+import type { Checkpoint, SourceStateChange } from "./write.ts";
+
+export class NdjsonRowSource implements RowSource {
+  position: Checkpoint;
+  private readonly parser: NdjsonParser;
+  private records: NdjsonRecord[] = [];
+  private taken = 0;
+  /** Rows of the file before the checkpoint and taken since: a file without any is refused. */
+  private rowsSeen: number;
+  private readonly ignored: IgnoredColumns;
+  private readonly currency: string;
+
+  constructor(job: JobRow, options: JobOptions) {
+    this.position = { byte: job.checkpointByte, line: job.checkpointLine };
+    this.parser = new NdjsonParser({ startOffset: job.checkpointByte, startLine: job.checkpointLine });
+    this.rowsSeen = job.processedRows;
+    this.ignored = IgnoredColumns.ofJob(job);
+    this.currency = options.currency;
+  }
+
+  canStart(): boolean {
+    return true;
+  }
+
+  push(bytes: Uint8Array): void {
+    this.records = this.parser.push(bytes);
+    this.taken = 0;
+  }
+
+  finish(): boolean {
+    this.records = this.parser.finish();
+    this.taken = 0;
+    return this.records.length > 0;
+  }
+
+  next(): RowOutcome | null {
+    if (this.taken >= this.records.length) return null;
+    const record = this.records[this.taken++] as NdjsonRecord;
+    this.position = { byte: record.end, line: record.nextLine };
+    this.rowsSeen++;
+    return this.row(record);
+  }
+
+  takeStateChange(): SourceStateChange {
+    const ignored = this.ignored.takeChange();
+    return ignored ? { ignoredColumns: ignored } : {};
+  }
+
+  checkComplete(): void {
+    if (this.rowsSeen === 0) {
+      throw new PermanentImportError('The file is empty: it has no line with a product. Each line must be a JSON object such as {"sku": "A-1", "name": "Shirt", "price": "19.99"}.');
+    }
+  }
+
+  /**
+   * Unknown keys are listed in the job's ignored columns. A field given twice ("sku" and "SKU") is a row error, as a
+   * CSV header with a duplicate column is an error of the file.
+   */
+  private row(record: NdjsonRecord): RowOutcome {
+    if (!record.value) {
+      const error = record.error ?? { code: "invalid_json", message: "This line is not valid JSON." };
+      return rejectedRow(record.line, null, error.code, error.message, record.raw ?? "");
+    }
+    const raw: Record<string, unknown> = {};
+    const spelled = new Map<string, string>();
+    for (const [key, value] of Object.entries(record.value)) {
+      const name = normalizeColumnName(key);
+      if (!isKnownColumn(name)) {
+        this.ignored.add(key);
+        continue;
+      }
+      const earlier = spelled.get(name);
+      if (earlier !== undefined) {
+        const message = `The field "${name}" is given twice in this object (as "${displayName(earlier)}" and "${displayName(key)}"); give it once.`;
+        return rejectedRow(record.line, name, "duplicate_field", message, String(value));
+      }
+      spelled.set(name, key);
+      raw[name] = value;
+    }
+    return validatedRow(record.line, raw, this.currency);
+  }
+}

@@ -1,0 +1,16 @@
+// The row source of each input shape (see row-source.ts): the one place that knows which shapes there are.
+import type { JobRow } from "../db/queries/jobs.ts";
+import { CsvRowSource } from "./csv-source.ts";
+import type { JobOptions } from "./job.ts";
+import { NdjsonRowSource } from "./ndjson-source.ts";
+import type { RowSource } from "./row-source.ts";
+
+const sources: Record<JobRow["format"], new (job: JobRow, options: JobOptions) => RowSource> = {
+  csv: CsvRowSource,
+  ndjson: NdjsonRowSource,
+};
+
+/** The job's row source, resuming from its checkpoint. */
+export function openRowSource(job: JobRow, options: JobOptions): RowSource {
+  return new sources[job.format](job, options);
+}
