@@ -6,6 +6,7 @@
 // product and count by comparing instead; they reuse the error and job statements here (see dry-run.ts).
 import type { RowError, RowOutcome, ValidRow } from "./rows.ts";
 import { rowJson, STORED_COLUMNS } from "./rows.ts";
+import { naming } from "../log-error.ts";
 
 /** Where the next unread record of the file starts: the job's `cursor_byte` and `cursor_line`. */
 export interface Checkpoint {
@@ -278,7 +279,7 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     last: chunk.last ? 1 : 0,
   };
   const write = upsert ? countedUpsert(db, params) : plainJobUpdate(db, params);
-  const results = await db.batch([...stored.statements, ...write.statements]);
+  const results = await naming("import chunk commit", db.batch([...stored.statements, ...write.statements]));
   const { applied, productsWritten } = write.read(results.slice(stored.statements.length));
   return {
     applied,

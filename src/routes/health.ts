@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/context.ts";
 import { problemResponse, problems } from "../http/problem.ts";
 import { apiRoute, problemContent } from "../http/route.ts";
 import { loggedError } from "../log-error.ts";
+import { naming } from "../log-error.ts";
 
 const healthSchema = z.object({ status: z.literal("ok") }).meta({ id: "Health" });
 
@@ -22,7 +23,7 @@ const getHealth = apiRoute({
 export function registerHealthRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(getHealth, async (c) => {
     try {
-      await c.var.db.prepare("SELECT 1").first();
+      await naming("health check", c.var.db.prepare("SELECT 1").first());
     } catch (err) {
       console.error(JSON.stringify({ level: "error", msg: "health check failed", request_id: c.var.requestId, ...loggedError(err) }));
       return problemResponse(problems.unavailable("The database is not reachable."), c.var.requestId);

@@ -8,6 +8,7 @@ import type { AppEnv } from "../http/context.ts";
 import { limitParam } from "../http/pagination.ts";
 import { apiRoute, headers } from "../http/route.ts";
 import { statusBody, statusSchema } from "../imports/status.ts";
+import { naming } from "../log-error.ts";
 
 const statusQuery = z.object({ limit: limitParam(0, 50, 5).describe("How many of the newest jobs to list, 0 to 50 (default 5).") });
 
@@ -50,7 +51,9 @@ export function registerImportStatusRoutes(app: OpenAPIHono<AppEnv>): void {
     const key = keyByHashQuery(db, hash);
     const aggregate = statusAggregateQuery(db, tenant);
     const [keyRows, groups, recent] =
-      query.limit > 0 ? await db.batch([key, aggregate, recentJobsQuery(db, tenant, query.limit)]) : [...(await db.batch([key, aggregate])), []];
+      query.limit > 0
+        ? await naming("status summary", db.batch([key, aggregate, recentJobsQuery(db, tenant, query.limit)]))
+        : [...(await naming("status summary", db.batch([key, aggregate]))), []];
     authorizeDeferred(c, toKeyRecord(keyRows[0]));
 
     const { body, etag } = await statusBody(groups, recent);

@@ -139,4 +139,18 @@ describe("error logs", () => {
     expect(JSON.parse(line)).toMatchObject({ msg: "unhandled error", error_class: "Error", error_code: "SQLITE_BUSY", statement: "select api_keys" });
     for (const secret of [hash, t.key, "params", "key_hash", "?", "at "]) expect(line).not.toContain(secret);
   });
+  it("name a failed batch (the status summary's one round trip) the same way", async () => {
+    const t = await createTenant();
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const res = await createApp().fetch(
+      new Request("https://api.test/api/v1/products/import/status", { headers: { authorization: `Bearer ${t.key}` } }),
+      { ...env, DB: busyDatabase() },
+      { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext,
+    );
+    expect(res.status).toBe(500);
+    const line = String(errors.mock.calls[0]?.[0]);
+    expect(JSON.parse(line)).toMatchObject({ msg: "unhandled error", error_code: "SQLITE_BUSY", statement: "status summary" });
+    expect(line).not.toContain(await hashKey(t.key));
+  });
 });

@@ -1,6 +1,7 @@
 import { and, eq, lte } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { idempotencyKeys } from "../schema.ts";
+import { naming } from "../../log-error.ts";
 
 export type IdempotencyClaim =
   | { kind: "claimed" }
@@ -22,7 +23,7 @@ export async function claimIdempotencyKey(
   ttlMs: number,
 ): Promise<IdempotencyClaim> {
   const where = and(eq(idempotencyKeys.tenantId, tenantId), eq(idempotencyKeys.key, key));
-  const [, inserted, existing] = await db.batch([
+  const [, inserted, existing] = await naming("idempotency claim", db.batch([
     db.delete(idempotencyKeys).where(and(where, lte(idempotencyKeys.expiresAt, now))),
     db
       .insert(idempotencyKeys)
@@ -30,7 +31,7 @@ export async function claimIdempotencyKey(
       .onConflictDoNothing()
       .returning({ key: idempotencyKeys.key }),
     db.select().from(idempotencyKeys).where(where),
-  ]);
+  ]));
   if (inserted.length === 1) return { kind: "claimed" };
   const record = existing[0];
   if (!record) return { kind: "in_flight" };

@@ -2,6 +2,7 @@ import { and, desc, eq, inArray, isNotNull, isNull, lt, lte, or, type SQL, sql }
 import type { Db } from "../client.ts";
 import { shorten } from "../../text.ts";
 import { importErrors, importJobs, type JobStatus, unfinishedJobStatuses } from "../schema.ts";
+import { naming } from "../../log-error.ts";
 
 export type JobRow = typeof importJobs.$inferSelect;
 export type NewJob = typeof importJobs.$inferInsert;
@@ -122,5 +123,5 @@ export function findExpiredJobs(db: Db, finishedBefore: number, limit: number) {
 
 /** Deletes jobs and their row errors in one transaction. */
 export async function deleteJobs(db: Db, jobIds: string[]): Promise<void> {
-  await db.batch([db.delete(importErrors).where(inArray(importErrors.jobId, jobIds)), db.delete(importJobs).where(inArray(importJobs.id, jobIds))]);
+  await naming("delete jobs", db.batch([db.delete(importErrors).where(inArray(importErrors.jobId, jobIds)), db.delete(importJobs).where(inArray(importJobs.id, jobIds))]));
 }
