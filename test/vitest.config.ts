@@ -12,6 +12,8 @@ export default defineConfig(async () => {
   copyDocsAssets();
   return {
     test: {
+      // The summary and the failures; a line per passing test buries them.
+      reporters: ["dot"],
       // Structured request/slice log lines are asserted where they matter; elsewhere they drown the report.
       onConsoleLog: (log: string) => !/^\{"msg":"(request|import slice|sweep)"/.test(log.trim()),
       projects: [
