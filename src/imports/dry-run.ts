@@ -3,9 +3,9 @@
 // query), its rows are classified here, and then the chunk is committed like an import's without the upsert (its
 // errors and the job's checkpoint and counters, guarded the same way). Two round trips per chunk, one after the
 // other: dry runs are rare, and this keeps them out of the import's commit.
-import { addResult, type ChunkCommits, type CommitStats, type PipelineJob } from "./pipeline.ts";
+import { addResult, type ChunkCommits, type CommitStats } from "./pipeline.ts";
 import { STORED_COLUMNS, type StoredFields, storedFields, type ValidRow } from "./rows.ts";
-import { type Checkpoint, type Chunk, commitCounts, fieldOfRow, type RowCounts, rowsJson, SKU_KEY_OF_ROW, statement } from "./write.ts";
+import { type Chunk, type ChunkContext, commitCounts, fieldOfRow, type RowCounts, rowsJson, SKU_KEY_OF_ROW, statement } from "./write.ts";
 
 /** How the first row of each SKU of a chunk compares with the catalog: n(ew), s(ame) or c(hanged). */
 type Comparison = Map<string, string>;
@@ -24,8 +24,6 @@ const COMPARE = statement(
 export class DryRunCommits implements ChunkCommits {
   lostRace = false;
   readonly stats: CommitStats = { rows: 0, productsWritten: 0, rowsWritten: 0, dbWaitMs: 0 };
-  private checkpoint: Checkpoint;
-  private storedErrors: number;
   /**
    * What the earlier chunks of this invocation would have written (a digest of the stored values by SKU key). A
    * dry run writes no product, so without it a SKU repeated in a later chunk would be classified against the
@@ -33,24 +31,18 @@ export class DryRunCommits implements ChunkCommits {
    */
   private readonly wouldHaveWritten = new Map<string, number>();
 
+  /** `next`: the context of the next chunk's batch, as for an import's CommitPipeline. */
   constructor(
     private readonly db: D1Database,
-    private readonly job: PipelineJob,
-    from: Checkpoint,
-    storedErrors: number,
-    private readonly maxStoredErrors: number,
-  ) {
-    this.checkpoint = from;
-    this.storedErrors = storedErrors;
-  }
+    private next: ChunkContext,
+  ) {}
 
   async add(chunk: Chunk): Promise<void> {
     if (this.lostRace) return;
     const started = Date.now();
     const valid = chunk.rows.filter((row): row is ValidRow => row.ok);
     const { counts, writes } = classify(valid, await this.compare(valid), this.wouldHaveWritten);
-    const context = { jobId: this.job.id, tenantId: this.job.tenantId, from: this.checkpoint, storedErrors: this.storedErrors, maxStoredErrors: this.maxStoredErrors };
-    const result = await commitCounts(this.db, context, chunk, counts);
+    const result = await commitCounts(this.db, this.next, chunk, counts);
     this.stats.dbWaitMs += Date.now() - started;
     addResult(this.stats, result);
     if (!result.applied) {
@@ -58,8 +50,7 @@ export class DryRunCommits implements ChunkCommits {
       return;
     }
     for (const [key, fields] of writes) this.wouldHaveWritten.set(key, digest(fields));
-    this.checkpoint = chunk.end;
-    this.storedErrors = result.storedErrors;
+    this.next = { ...this.next, from: chunk.end, storedErrors: result.storedErrors };
   }
 
   async drain(): Promise<void> {}
@@ -72,7 +63,7 @@ export class DryRunCommits implements ChunkCommits {
     for (const row of rows) if (!first.has(row.product.skuKey)) first.set(row.product.skuKey, row);
     const comparison: Comparison = new Map();
     if (first.size === 0) return comparison;
-    const states = await COMPARE.bind(this.db, { tenantId: this.job.tenantId, rows: rowsJson(first.values()) }).first<string>("states");
+    const states = await COMPARE.bind(this.db, { tenantId: this.next.tenantId, rows: rowsJson(first.values()) }).first<string>("states");
     let i = 0;
     for (const key of first.keys()) comparison.set(key, states?.[i++] ?? "n");
     return comparison;

@@ -1,11 +1,6 @@
 // The commit pipeline of one slice of an import: chunks are committed in order, one batch in flight at a time,
 // while the reader parses ahead: one D1 round trip per chunk.
-import { type Checkpoint, type Chunk, commitChunk, type ChunkResult } from "./write.ts";
-
-export interface PipelineJob {
-  id: string;
-  tenantId: string;
-}
+import { type Chunk, type ChunkContext, commitChunk, type ChunkResult } from "./write.ts";
 
 export interface CommitStats {
   rows: number;
@@ -28,24 +23,15 @@ export interface ChunkCommits {
 }
 
 export class CommitPipeline implements ChunkCommits {
-  /** Where the last chunk handed to a batch ends: the guard of the next batch. */
-  private checkpoint: Checkpoint;
   lostRace = false;
   readonly stats: CommitStats = { rows: 0, productsWritten: 0, rowsWritten: 0, dbWaitMs: 0 };
-
   private inFlight: Promise<ChunkResult> | null = null;
-  private storedErrors: number;
 
+  /** `next`: the context of the next chunk's batch (it starts where the last chunk handed over ends). */
   constructor(
     private readonly db: D1Database,
-    private readonly job: PipelineJob,
-    from: Checkpoint,
-    storedErrors: number,
-    private readonly maxStoredErrors: number,
-  ) {
-    this.checkpoint = from;
-    this.storedErrors = storedErrors;
-  }
+    private next: ChunkContext,
+  ) {}
 
   /** Starts the chunk's commit once the one before it landed. */
   async add(chunk: Chunk): Promise<void> {
@@ -54,16 +40,9 @@ export class CommitPipeline implements ChunkCommits {
     await this.settle();
     this.stats.dbWaitMs += Date.now() - waitStarted;
     if (this.lostRace) return;
-    const context = {
-      jobId: this.job.id,
-      tenantId: this.job.tenantId,
-      from: this.checkpoint,
-      storedErrors: this.storedErrors,
-      maxStoredErrors: this.maxStoredErrors,
-    };
-    this.checkpoint = chunk.end;
+    const context = this.next;
     const errors = chunk.rows.reduce((n, r) => n + (r.ok ? 0 : r.errors.length), 0);
-    this.storedErrors = Math.min(this.storedErrors + errors, this.maxStoredErrors);
+    this.next = { ...context, from: chunk.end, storedErrors: Math.min(context.storedErrors + errors, context.maxStoredErrors) };
     this.inFlight = handled(commitChunk(this.db, context, chunk));
     // Parsing ahead is CPU-bound and D1 answers often arrive before they are awaited, so without this the
     // invocation could run for seconds without giving the event loop a turn (other requests on the isolate wait).

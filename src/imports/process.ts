@@ -69,9 +69,14 @@ class ImportSlice {
   ) {
     this.source = openRowSource(job, JSON.parse(job.options) as JobOptions);
     this.chunkEnd = this.source.position;
-    const storedErrors = Math.min(job.errorCount, config.maxStoredErrors);
     const Commits = job.dryRun ? DryRunCommits : CommitPipeline;
-    this.commits = new Commits(env.DB, job, this.chunkEnd, storedErrors, config.maxStoredErrors);
+    this.commits = new Commits(env.DB, {
+      jobId: job.id,
+      tenantId: job.tenantId,
+      from: this.chunkEnd,
+      storedErrors: Math.min(job.errorCount, config.maxStoredErrors),
+      maxStoredErrors: config.maxStoredErrors,
+    });
   }
 
   async run(): Promise<SliceOutcome> {
