@@ -14,5 +14,5 @@ export function shorten(text: string, max: number): string {
 
 /** A value quoted for a message: JSON quoting makes line breaks and control characters visible; a long one is cut. */
 export function quote(value: string): string {
-  return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
+  return JSON.stringify(value.length > 40 ? `${cutText(value, 37)}...` : value);
 }

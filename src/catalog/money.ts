@@ -84,7 +84,6 @@ const CURRENCY_WORD = /^\p{L}[\p{L}.]*\s*[\d.,]|[\d.,]\s*\p{L}[\p{L}.]*$/u;
 const GROUPED = /^\d{1,3}(?:([,.'\u2019 \u00a0\u202f])\d{3})(?:\1\d{3})*(?:[.,]\d+)?$/;
 const DECIMAL_COMMA = /^\d*,\d+$/;
 
-/** Quotes a value for a message, shortened so one bad cell cannot flood an error report. */
 function fail(code: MoneyErrorCode, message: string): MoneyError {
   return { ok: false, code, message };
 }

@@ -15,7 +15,7 @@ import { decimalToMinor, isCurrencyCode, parseDecimal, type DecimalParts, type M
 import { productStatuses, type ProductStatus } from "../db/schema.ts";
 import { cutText, quote } from "../text.ts";
 
-export { productStatuses, type ProductStatus };
+export { productStatuses };
 
 /** Input column names understood by the row schema. */
 export const productColumns = [

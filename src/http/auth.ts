@@ -22,7 +22,7 @@ function sameHash(a: string, b: string): boolean {
 }
 
 /** The SHA-256 of the presented key; 401 when the header is missing or is not a Bearer key of ours. */
-export async function presentedKeyHash(c: Context<AppEnv>): Promise<string> {
+async function presentedKeyHash(c: Context<AppEnv>): Promise<string> {
   const header = c.req.header("authorization");
   if (!header) throw unauthorized("This endpoint needs an API key: send `Authorization: Bearer <key>`.", false);
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
@@ -61,7 +61,7 @@ export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
 /**
  * For a route that looks its key up inside its own D1 batch (saving a round trip): only a well-formed key is
  * required up front, and the handler gets it as `deferredKey` (its hash and the route's scope, written once in the
- * route spec) to look up and hand to `authorizeDeferred`. When the request is turned away before that batch runs,
+ * route spec) to look up and hand to `authorize`. When the request is turned away before that batch runs,
  * `beforeRejecting` completes the check first, so that an unknown key is told 401, never which parameter was wrong.
  */
 export function deferredScope(scope: Scope): MiddlewareHandler<AppEnv> {
@@ -82,8 +82,3 @@ export function deferredKey(c: Context<AppEnv>): DeferredKey {
   return key;
 }
 
-/** Completes a deferred key check with the key record the handler's batch read (null: no such key). */
-export function authorizeDeferred(c: Context<AppEnv>, key: KeyRecord | null): void {
-  const { hash, scope } = deferredKey(c);
-  authorize(c, key, hash, scope);
-}

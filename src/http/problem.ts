@@ -80,12 +80,13 @@ export class ProblemError extends HTTPException {
 
   constructor(type: ProblemType, detail: string, { status, ...options }: ProblemOptions = {}) {
     const known = problemTypes[type];
-    super(status ?? known.status, { message: detail });
-    this.problem = { status: status ?? known.status, type, title: known.title, detail, ...options };
+    const resolved = status ?? known.status;
+    super(resolved, { message: detail });
+    this.problem = { status: resolved, type, title: known.title, detail, ...options };
   }
 }
 
-export function problemBody(init: ProblemInit, requestId?: string): Problem {
+function problemBody(init: ProblemInit, requestId?: string): Problem {
   return {
     type: `/problems/${init.type}`,
     title: init.title,

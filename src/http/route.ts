@@ -10,26 +10,26 @@ import { PROBLEM_CONTENT_TYPE } from "./problem.ts";
 import { rejectInvalidBookmark } from "./request-context.ts";
 import { validationHook } from "./validate.ts";
 
-export interface ApiRouteConfig extends Omit<RouteConfig, "middleware" | "security" | "tags" | "hide"> {
+interface ApiRouteConfig extends Omit<RouteConfig, "middleware" | "security" | "tags" | "hide"> {
   operationId: string;
   summary: string;
   tag: string;
   /** Scope the API key needs; undefined for public endpoints. */
   scope?: Scope;
   /**
-   * The handler checks the key itself (`authorizeDeferred()`) with the lookup inside its own D1 batch, saving a
-   * round trip; the route only requires a well-formed Bearer key up front and hands it over as `deferredKey`.
+   * The handler checks the key itself (`authorize()` with what `deferredKey()` gives) with the lookup inside its own
+   * D1 batch, saving a round trip; the route only requires a well-formed Bearer key up front.
    */
   authorizeInHandler?: boolean;
 }
 
-/** Every declared operation, in registration order: the auth tests walk it. */
+/** Every declared operation (each module declares its routes once, when it loads): the auth tests walk it. */
 export const registry: Pick<ApiRouteConfig, "method" | "path" | "operationId" | "scope">[] = [];
 
 /** A route config with its auth and bookmark check in front of the validators (401/403 before 400). */
 export function apiRoute<const R extends ApiRouteConfig>(config: R) {
   const { scope, authorizeInHandler, tag, ...route } = config;
-  if (!registry.some((r) => r.operationId === config.operationId)) registry.push({ method: config.method, path: config.path, operationId: config.operationId, scope });
+  registry.push({ method: config.method, path: config.path, operationId: config.operationId, scope });
   const auth = scope ? [authorizeInHandler ? deferredScope(scope) : requireScope(scope)] : [];
   // The library validates the query before the path; a request wrong in both is told about its path, as it always was.
   const { params, query } = route.request ?? {};

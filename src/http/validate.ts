@@ -14,7 +14,7 @@ const locations = {
   cookie: "header",
 } as const satisfies Record<keyof ValidationTargets, ProblemFieldError["location"]>;
 
-export function fieldErrors(target: keyof ValidationTargets, issues: readonly z.core.$ZodIssue[], c: Context): ProblemFieldError[] {
+function fieldErrors(target: keyof ValidationTargets, issues: readonly z.core.$ZodIssue[], c: Context): ProblemFieldError[] {
   // A query parameter given more than once arrives as an array; the message says so.
   const given = target === "query" ? c.req.queries() : {};
   return issues.map((issue) => {

@@ -8,7 +8,7 @@ import { shorten } from "../text.ts";
 
 export type { ProductColumn };
 
-export const REQUIRED_COLUMNS: readonly ProductColumn[] = ["sku", "name", "price"];
+const REQUIRED_COLUMNS: readonly ProductColumn[] = ["sku", "name", "price"];
 
 /**
  * Most columns a CSV header may have. A product has a dozen fields; a wider header is a file made for something
@@ -185,7 +185,11 @@ export class IgnoredColumns {
     if (full && this.truncated) return;
     const shown = displayName(name);
     const key = normalizeColumnName(shown);
-    if (key === "" || this.keys.has(key)) return;
+    if (key === "" || this.keys.has(key)) {
+      // Another spelling of a listed name (or a blank one): remembered, so its next rows cost one lookup too.
+      this.spelled.add(name);
+      return;
+    }
     if (full) {
       this.truncated = true;
       return;

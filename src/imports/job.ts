@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { jobStatuses } from "../db/schema.ts";
 import { type JobRow, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
+import type { CsvDelimiter } from "./csv.ts";
 import { MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
 
 /** The options an upload stores with its job, as the consumer reads them. */
@@ -9,7 +10,7 @@ export interface JobOptions {
   /** Currency for rows without one (ISO 4217). */
   currency: string;
   /** CSV delimiter; null = detected from the header line. */
-  delimiter: "," | ";" | "\t" | null;
+  delimiter: CsvDelimiter | null;
 }
 
 export const jobOptionsSchema = z

@@ -272,7 +272,7 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
  * else 0), or -1 if more bytes are needed. A file in UTF-16 (by its byte order mark, or without one by the NUL
  * bytes of its first characters) is an error that says so, instead of "not UTF-8" or a header full of NULs.
  */
-export function fileStart(window: ByteWindow, final: boolean): number {
+function fileStart(window: ByteWindow, final: boolean): number {
   const bytes = window.bytes;
   const length = window.length;
   const utf16 = utf16ByteOrder(bytes, length, final);

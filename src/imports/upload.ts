@@ -123,7 +123,7 @@ export async function acceptUpload(env: Env, db: Db, request: UploadRequest, now
  */
 export function hashingSource(source: UploadSource): { source: UploadSource; contentHash: () => Promise<string> } {
   const { body } = source;
-  if (body instanceof Blob) return { source, contentHash: async () => sha256Hex(await body.arrayBuffer()) };
+  if (body instanceof Blob) return { source, contentHash: () => hashBlob(body) };
   const digest = new crypto.DigestStream("SHA-256");
   const writer = digest.getWriter();
   const hashed = body.pipeThrough(
@@ -138,10 +138,15 @@ export function hashingSource(source: UploadSource): { source: UploadSource; con
   return { source: { ...source, body: hashed }, contentHash: async () => hex(await digest.digest) };
 }
 
+/** A buffered (multipart) file's hash. */
+async function hashBlob(body: Blob): Promise<string> {
+  return sha256Hex(await body.arrayBuffer());
+}
+
 /** Reads the whole upload only to hash it; null when the body ended before (or ran past) its declared size. */
 export async function hashUpload(source: UploadSource): Promise<string | null> {
   const { body } = source;
-  if (body instanceof Blob) return sha256Hex(await body.arrayBuffer());
+  if (body instanceof Blob) return hashBlob(body);
   const digest = new crypto.DigestStream("SHA-256");
   try {
     await body.pipeTo(digest);

@@ -26,7 +26,7 @@ const DOCS_PAGE = `<!doctype html>
  * Only the API's own origin: scripts, requests (the document, "try it" calls) and images. The UI sets styles from
  * its script (style elements and attributes), which needs 'unsafe-inline' for styles; no script runs inline.
  */
-export const DOCS_CSP = [
+const DOCS_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",

@@ -3,8 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../http/context.ts";
 import { problemResponse, problems } from "../http/problem.ts";
 import { apiRoute, problemContent } from "../http/route.ts";
-import { loggedError } from "../log-error.ts";
-import { naming } from "../log-error.ts";
+import { loggedError, naming } from "../log-error.ts";
 
 const healthSchema = z.object({ status: z.literal("ok") }).meta({ id: "Health" });
 

@@ -7,7 +7,7 @@ import { hashKey, scopes } from "../../src/auth/keys.ts";
 import { registry } from "../../src/http/route.ts";
 import { addKey, createTenant, problemOf, request, revokeKey } from "../helpers.ts";
 
-createApp(); // fills the route registry
+// The routes' modules, imported by the app, declare them in the registry.
 const protectedRoutes = registry.filter((r) => r.scope);
 const concrete = (path: string) => path.replace(/\{\w+\}/g, "anything");
 // Invalid for every route that has these parameters, and a bookmark no D1 ever returned.
