@@ -119,16 +119,22 @@ function busyDatabase(): D1Database {
   return new Proxy(env.DB, { get: (target, prop) => (prop === "withSession" ? () => session : Reflect.get(target, prop)) });
 }
 
+/** Sends an authenticated request to the app over a busy database; the error lines it logs are captured. */
+async function requestWithBusyDatabase(path: string, key: string) {
+  const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+  vi.spyOn(console, "log").mockImplementation(() => undefined);
+  const res = await createApp().fetch(
+    new Request(`https://api.test${path}`, { headers: { authorization: `Bearer ${key}` } }),
+    { ...env, DB: busyDatabase() },
+    { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext,
+  );
+  return { res, errors };
+}
+
 describe("error logs", () => {
   it("log a failed key lookup by class, code and statement, without the SQL, its parameters or a stack", async () => {
     const t = await createTenant();
-    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    vi.spyOn(console, "log").mockImplementation(() => undefined);
-    const res = await createApp().fetch(
-      new Request("https://api.test/api/v1/products", { headers: { authorization: `Bearer ${t.key}` } }),
-      { ...env, DB: busyDatabase() },
-      { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext,
-    );
+    const { res, errors } = await requestWithBusyDatabase("/api/v1/products", t.key);
     expect(res.status).toBe(500);
     const body = await res.text();
     const hash = await hashKey(t.key);
@@ -139,15 +145,10 @@ describe("error logs", () => {
     expect(JSON.parse(line)).toMatchObject({ msg: "unhandled error", error_class: "Error", error_code: "SQLITE_BUSY", statement: "select api_keys" });
     for (const secret of [hash, t.key, "params", "key_hash", "?", "at "]) expect(line).not.toContain(secret);
   });
+
   it("name a failed batch (the status summary's one round trip) the same way", async () => {
     const t = await createTenant();
-    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    vi.spyOn(console, "log").mockImplementation(() => undefined);
-    const res = await createApp().fetch(
-      new Request("https://api.test/api/v1/products/import/status", { headers: { authorization: `Bearer ${t.key}` } }),
-      { ...env, DB: busyDatabase() },
-      { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext,
-    );
+    const { res, errors } = await requestWithBusyDatabase("/api/v1/products/import/status", t.key);
     expect(res.status).toBe(500);
     const line = String(errors.mock.calls[0]?.[0]);
     expect(JSON.parse(line)).toMatchObject({ msg: "unhandled error", error_code: "SQLITE_BUSY", statement: "status summary" });
