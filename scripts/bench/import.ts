@@ -409,6 +409,7 @@ async function main(): Promise<void> {
   // The runtime under test keeps about one CPU busy itself; beyond that, another process competed.
   if (busiest > 1 + cpus * 0.25) notes.push(`The machine was shared: the 1-minute load average reached ${busiest.toFixed(2)} on ${cpus} CPUs during the imports, so the end-to-end figures are lower than on an idle machine.`);
   const importVars = ["IMPORT_SLICE_MS", "IMPORT_SLICE_ROWS", "IMPORT_CHUNK_ROWS"].map((n) => `${n} = ${tomlValue(config, n) ?? "(default)"}`).join(", ");
+  rmSync(sourceDir, { recursive: true, force: true }); // the copy of the Worker's sources has served its runs
   const env = [
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${line}`,
