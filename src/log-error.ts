@@ -20,11 +20,11 @@ function isQueryError(err: unknown): err is QueryError {
 
 /** An error of a statement or batch that says which one it was (a D1 batch error names none of its statements). */
 class NamedStatementError extends Error {
-  constructor(
-    readonly statement: string,
-    override readonly cause: unknown,
-  ) {
-    super(`${statement} failed`);
+  readonly statement: string;
+
+  constructor(statement: string, cause: unknown) {
+    super(`${statement} failed`, { cause });
+    this.statement = statement;
   }
 }
 

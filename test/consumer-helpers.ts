@@ -168,7 +168,7 @@ export interface JobRecord {
   rejected_rows: number;
   error_count: number;
   ignored_columns: string;
-  ignored_columns_truncated: number;
+  ignored_columns_omitted: number;
   failure_reason: string | null;
   failed_attempts: number;
   columns: string | null;
@@ -199,7 +199,7 @@ export async function jobCounters(jobId: string) {
     rejected_rows: j.rejected_rows,
     error_count: j.error_count,
     ignored_columns: JSON.parse(j.ignored_columns) as string[],
-    ignored_columns_truncated: j.ignored_columns_truncated === 1,
+    ignored_columns_omitted: j.ignored_columns_omitted,
     failure_reason: j.failure_reason,
   };
 }

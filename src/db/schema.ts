@@ -48,6 +48,10 @@ export const products = sqliteTable(
     barcode: text("barcode"),
     imageUrl: text("image_url"),
     tags: text("tags").notNull().default("[]"),
+    // The variants of one product share a group (a Shopify handle, a WooCommerce parent SKU, or a `group` column).
+    variantGroup: text("variant_group"),
+    // JSON object: option name → value of a variant ({"Color": "Green", "Size": "M"}).
+    options: text("options").notNull().default("{}"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -56,6 +60,8 @@ export const products = sqliteTable(
     // Incremental sync pages by (updated_at, sku_key): with sku_key in the index, rows come out in page order and a
     // cursor seeks straight to its place instead of every matching row being sorted.
     index("products_tenant_updated").on(t.tenantId, t.updatedAt, t.skuKey),
+    // A group's products, in SKU order.
+    index("products_tenant_group").on(t.tenantId, t.variantGroup, t.skuKey),
   ],
 );
 
@@ -92,7 +98,24 @@ export const importJobs = sqliteTable(
     errorCount: integer("error_count").notNull().default(0),
     // JSON: the ignored column names listed (bounded, see IgnoredColumns), and whether more were left out.
     ignoredColumns: text("ignored_columns").notNull().default("[]"),
-    ignoredColumnsTruncated: integer("ignored_columns_truncated", { mode: "boolean" }).notNull().default(false),
+    // How many more distinct ignored names the file had than ignored_columns lists.
+    ignoredColumnsOmitted: integer("ignored_columns_omitted").notNull().default(0),
+    // JSON: hashes of the omitted names counted so far, so a continuation does not count one twice.
+    ignoredOmittedKeys: text("ignored_omitted_keys").notNull().default("[]"),
+    // Rows the file has that are no product (a Shopify image row, a WooCommerce parent, an empty spreadsheet row).
+    skippedRows: integer("skipped_rows").notNull().default(0),
+    // Row problems recorded as warnings (the row was imported without the field), counted apart from errors.
+    warningCount: integer("warning_count").notNull().default(0),
+    // The text encoding the file was read in; null until processing has read its first bytes.
+    encoding: text("encoding"),
+    // The saved profile or built-in preset the request named, the preset applied (named or detected from the
+    // header), and JSON: the column mapping the file was read with.
+    profile: text("profile"),
+    preset: text("preset"),
+    mapping: text("mapping"),
+    // JSON: what the row source carries from one row to the next beyond the header (a Shopify handle's
+    // product-level cells), committed with each chunk like the checkpoint.
+    sourceState: text("source_state"),
     failureReason: text("failure_reason"),
     // Invocations that ended in a transient error (the queue retries them); reported when retries run out.
     failedAttempts: integer("failed_attempts").notNull().default(0),
@@ -125,8 +148,24 @@ export const importErrors = sqliteTable(
     code: text("code").notNull(),
     message: text("message").notNull(),
     value: text("value"),
+    // "error": the row was rejected; "warning": it was imported without the field (on_invalid=skip_field).
+    severity: text("severity", { enum: ["error", "warning"] }).notNull().default("error"),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
+);
+
+// Saved column mappings per tenant, used by name with `profile=`.
+export const importProfiles = sqliteTable(
+  "import_profiles",
+  {
+    tenantId: text("tenant_id").notNull(),
+    name: text("name").notNull(),
+    // JSON object: the file's column name (or NDJSON key) → product field.
+    mapping: text("mapping").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.name] })],
 );
 
 export const idempotencyKeys = sqliteTable(

@@ -3,6 +3,7 @@
 // query), its rows are classified here, and then the chunk is committed like an import's without the upsert (its
 // errors and the job's checkpoint and counters, guarded the same way). Two round trips per chunk, one after the
 // other: dry runs are rare, and this keeps them out of the import's commit.
+import { hash53 } from "../hash.ts";
 import { addResult, type ChunkCommits, type CommitStats } from "./pipeline.ts";
 import { STORED_COLUMNS, type StoredFields, storedFields, type ValidRow } from "./rows.ts";
 import { type Chunk, type ChunkContext, commitCounts, fieldOfRow, type RowCounts, rowsJson, SKU_KEY_OF_ROW, statement } from "./write.ts";
@@ -107,19 +108,7 @@ function sameProduct(a: StoredFields, b: StoredFields): boolean {
   return true;
 }
 
-/** A 53-bit hash of a product's stored values (cyrb53): a dry run remembers these instead of whole rows. */
+/** A product's stored values as one number: a dry run remembers these instead of whole rows. */
 function digest(p: StoredFields): number {
-  const text = JSON.stringify(p);
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
-  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  return hash53(JSON.stringify(p));
 }

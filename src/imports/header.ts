@@ -1,4 +1,5 @@
 import { type ProductColumn, productColumns } from "../catalog/product.ts";
+import { hash53 } from "../hash.ts";
 import { shorten } from "../text.ts";
 
 /**
@@ -148,41 +149,48 @@ function formatCount(n: number): string {
 /**
  * The ignored column names a job lists, the same way for CSV header columns and NDJSON keys: each name once
  * whatever its case and surrounding spaces, as first spelled, cut to MAX_NAME_LENGTH, at most MAX_IGNORED_COLUMNS
- * names; `truncated` once a name had to be left out. What it holds is what a job stores, so a continuation carries
- * on from the stored list.
+ * names. The names left out are counted, each once (by a hash of its key, which a continuation carries on from), up
+ * to MAX_COLUMNS names in all: a CSV header has no more, and an NDJSON file with more unknown keys is not counted
+ * further. What it holds is what a job stores, so a continuation carries on from the stored list.
  */
 export class IgnoredColumns {
   readonly names: string[] = [];
-  truncated: boolean;
+  /** Hashes of the keys of the names left out. */
+  private readonly omitted: Set<number>;
   /** The listed names as spelled: the common case of a key seen again costs one lookup. */
   private readonly spelled = new Set<string>();
   private readonly keys = new Set<string>();
   /** What of the list is committed (see takeChange). */
-  private committed: { count: number; truncated: boolean };
+  private committed: { listed: number; omitted: number };
 
-  constructor(names: readonly string[] = [], truncated = false) {
-    this.truncated = truncated;
+  constructor(names: readonly string[] = [], omittedKeys: readonly number[] = []) {
+    this.omitted = new Set(omittedKeys);
     for (const name of names) this.add(name);
-    this.committed = { count: this.names.length, truncated: this.truncated };
+    this.committed = { listed: this.names.length, omitted: this.omitted.size };
   }
 
   /** The list a job stored, to carry on from. */
-  static ofJob(job: { ignoredColumns: string; ignoredColumnsTruncated: boolean }): IgnoredColumns {
-    return new IgnoredColumns(JSON.parse(job.ignoredColumns) as string[], job.ignoredColumnsTruncated);
+  static ofJob(job: { ignoredColumns: string; ignoredOmittedKeys: string }): IgnoredColumns {
+    return new IgnoredColumns(JSON.parse(job.ignoredColumns) as string[], JSON.parse(job.ignoredOmittedKeys) as number[]);
+  }
+
+  /** How many distinct names were left out of the list. */
+  get omittedCount(): number {
+    return this.omitted.size;
   }
 
   /** The list when it changed since the last call (or since it was made): a chunk then commits it. */
-  takeChange(): { names: string[]; truncated: boolean } | undefined {
-    if (this.names.length === this.committed.count && this.truncated === this.committed.truncated) return undefined;
-    this.committed = { count: this.names.length, truncated: this.truncated };
-    return { names: [...this.names], truncated: this.truncated };
+  takeChange(): IgnoredColumnsChange | undefined {
+    if (this.names.length === this.committed.listed && this.omitted.size === this.committed.omitted) return undefined;
+    this.committed = { listed: this.names.length, omitted: this.omitted.size };
+    return { names: [...this.names], omittedKeys: [...this.omitted] };
   }
 
   add(name: string): void {
     if (this.spelled.has(name)) return;
     const full = this.names.length >= MAX_IGNORED_COLUMNS;
-    // Full and already marked: nothing this name could change.
-    if (full && this.truncated) return;
+    // Full and no more counted: nothing this name could change.
+    if (full && this.names.length + this.omitted.size >= MAX_COLUMNS) return;
     const shown = displayName(name);
     const key = normalizeColumnName(shown);
     if (key === "" || this.keys.has(key)) {
@@ -191,13 +199,19 @@ export class IgnoredColumns {
       return;
     }
     if (full) {
-      this.truncated = true;
+      this.omitted.add(hash53(key));
       return;
     }
     this.names.push(shown);
     this.spelled.add(name);
     this.keys.add(key);
   }
+}
+
+/** The job's ignored columns as a chunk commits them. */
+export interface IgnoredColumnsChange {
+  names: string[];
+  omittedKeys: number[];
 }
 
 /**

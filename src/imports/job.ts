@@ -3,7 +3,8 @@ import { z } from "zod";
 import { jobStatuses } from "../db/schema.ts";
 import { type JobRow, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
 import type { CsvDelimiter } from "./csv.ts";
-import { MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
+import { displayName, MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
+import { shorten } from "../text.ts";
 
 /** The options an upload stores with its job, as the consumer reads them. */
 export interface JobOptions {
@@ -45,7 +46,9 @@ export const jobResponseSchema = z
         `Columns of the CSV header (keys of the NDJSON objects) that are not product fields: each once whatever its case, ` +
           `as first spelled, cut to ${MAX_NAME_LENGTH} characters; at most ${MAX_IGNORED_COLUMNS}.`,
       ),
-    ignored_columns_truncated: z.boolean().describe(`True when the file had more ignored columns than ignored_columns lists (${MAX_IGNORED_COLUMNS}).`),
+    ignored_columns_omitted: count(
+      `Further ignored names the file had beyond those ignored_columns lists, each counted once; counted up to ${MAX_COLUMNS} ignored names in all (a CSV header has no more).`,
+    ),
     failure_reason: z
       .string()
       .nullable()
@@ -88,9 +91,10 @@ export function toJobJson(job: JobRow): JobJson {
     unchanged: job.unchanged,
     rejected_rows: job.rejectedRows,
     error_count: job.errorCount,
-    ignored_columns: JSON.parse(job.ignoredColumns) as string[],
-    ignored_columns_truncated: job.ignoredColumnsTruncated,
-    failure_reason: job.failureReason,
+    // Cut again on the way out: jobs stored before the list was bounded keep their longer lists.
+    ignored_columns: (JSON.parse(job.ignoredColumns) as string[]).slice(0, MAX_IGNORED_COLUMNS).map(displayName),
+    ignored_columns_omitted: job.ignoredColumnsOmitted,
+    failure_reason: job.failureReason === null ? null : shorten(job.failureReason, MAX_FAILURE_REASON_LENGTH),
     created_at: new Date(job.createdAt).toISOString(),
     queued_at: iso(job.queuedAt),
     started_at: iso(job.startedAt),

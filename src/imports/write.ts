@@ -7,6 +7,7 @@
 import type { RowError, RowOutcome, ValidRow } from "./rows.ts";
 import { rowJson, STORED_COLUMNS } from "./rows.ts";
 import { naming } from "../log-error.ts";
+import type { IgnoredColumnsChange } from "./header.ts";
 
 /** Where the next unread record of the file starts: the job's `cursor_byte` and `cursor_line`. */
 export interface Checkpoint {
@@ -19,7 +20,7 @@ export interface SourceStateChange {
   /** A CSV's header mapping and delimiter, set with the first chunk: every continuation reuses them. */
   header?: { columns: string; delimiter: string };
   /** The job's list of ignored columns, when it changed (see IgnoredColumns). */
-  ignoredColumns?: { names: string[]; truncated: boolean };
+  ignoredColumns?: IgnoredColumnsChange;
 }
 
 export interface Chunk extends SourceStateChange {
@@ -86,7 +87,8 @@ interface ChunkParameters {
   columns: string | null;
   delimiter: string | null;
   ignoredColumns: string | null;
-  ignoredColumnsTruncated: number | null;
+  ignoredColumnsOmitted: number | null;
+  ignoredOmittedKeys: string | null;
   last: number;
 }
 type P = keyof ChunkParameters;
@@ -147,7 +149,8 @@ function errorStatements(db: D1Database, ctx: ChunkContext, errors: RowError[]):
 
 const JOB_UPDATE_PARAMETERS = [
   "jobId", "fromByte", "toByte", "toLine", "processed", "created", "updated", "unchanged", "rejected", "errorCount", "now",
-  "columns", "delimiter", "ignoredColumns", "ignoredColumnsTruncated", "last",
+  "columns", "delimiter", "ignoredColumns", "ignoredColumnsOmitted",
+  "ignoredOmittedKeys", "last",
 ] as const satisfies readonly P[];
 
 /**
@@ -167,7 +170,8 @@ function jobUpdate(counted: { created: string; updated: string; unchanged: strin
     heartbeat_at = ${p.now},
     columns = coalesce(${p.columns}, columns), delimiter = coalesce(${p.delimiter}, delimiter),
     ignored_columns = coalesce(${p.ignoredColumns}, ignored_columns),
-    ignored_columns_truncated = coalesce(${p.ignoredColumnsTruncated}, ignored_columns_truncated),
+    ignored_columns_omitted = coalesce(${p.ignoredColumnsOmitted}, ignored_columns_omitted),
+    ignored_omitted_keys = coalesce(${p.ignoredOmittedKeys}, ignored_omitted_keys),
     status = CASE WHEN ${p.last} THEN 'completed' ELSE status END,
     total_rows = CASE WHEN ${p.last} THEN processed_rows + ${p.processed} ELSE total_rows END,
     finished_at = CASE WHEN ${p.last} THEN ${p.now} ELSE finished_at END
@@ -275,7 +279,8 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     columns: chunk.header?.columns ?? null,
     delimiter: chunk.header?.delimiter ?? null,
     ignoredColumns: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.names) : null,
-    ignoredColumnsTruncated: chunk.ignoredColumns ? Number(chunk.ignoredColumns.truncated) : null,
+    ignoredColumnsOmitted: chunk.ignoredColumns?.omittedKeys.length ?? null,
+    ignoredOmittedKeys: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.omittedKeys) : null,
     last: chunk.last ? 1 : 0,
   };
   const write = upsert ? countedUpsert(db, params) : plainJobUpdate(db, params);

@@ -280,8 +280,8 @@ export interface components {
             error_count: number;
             /** @description Columns of the CSV header (keys of the NDJSON objects) that are not product fields: each once whatever its case, as first spelled, cut to 100 characters; at most 100. */
             ignored_columns: string[];
-            /** @description True when the file had more ignored columns than ignored_columns lists (100). */
-            ignored_columns_truncated: boolean;
+            /** @description Further ignored names the file had beyond those ignored_columns lists, each counted once; counted up to 1000 ignored names in all (a CSV header has no more). */
+            ignored_columns_omitted: number;
             /** @description Why the job failed, naming the line where there is one; at most 1000 characters. Null unless failed. */
             failure_reason: string | null;
             /**

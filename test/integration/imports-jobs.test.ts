@@ -80,7 +80,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       rejected_rows: 1,
       error_count: 1,
       ignored_columns: [],
-      ignored_columns_truncated: false,
+      ignored_columns_omitted: 0,
       failure_reason: null,
       created_at: expect.stringMatching(ISO),
       queued_at: expect.stringMatching(ISO),

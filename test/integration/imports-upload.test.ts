@@ -77,7 +77,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       rejected_rows: 0,
       error_count: 0,
       ignored_columns: [],
-      ignored_columns_truncated: false,
+      ignored_columns_omitted: 0,
       failure_reason: null,
       created_at: expect.stringMatching(ISO),
       queued_at: expect.stringMatching(ISO),

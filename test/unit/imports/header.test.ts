@@ -131,33 +131,43 @@ describe("IgnoredColumns", () => {
     const ignored = new IgnoredColumns();
     for (const name of ["Colour", "colour", " COLOUR ", "", "  ", "weight", "Colour"]) ignored.add(name);
     expect(ignored.names).toEqual(["Colour", "weight"]);
-    expect(ignored.truncated).toBe(false);
+    expect(ignored.omittedCount).toBe(0);
   });
 
-  it("lists at most MAX_IGNORED_COLUMNS names, each cut to MAX_NAME_LENGTH, and says when it left some out", () => {
+  it("lists at most MAX_IGNORED_COLUMNS names, each cut to MAX_NAME_LENGTH, and counts each name left out once", () => {
     const ignored = new IgnoredColumns();
     ignored.add("y".repeat(100_000));
     for (let i = 1; i < MAX_IGNORED_COLUMNS; i++) ignored.add(`c${i}`);
-    expect(ignored.truncated).toBe(false);
     ignored.add("C1");
-    expect(ignored.truncated).toBe(false);
-    ignored.add("one more");
-    expect(ignored.truncated).toBe(true);
+    expect(ignored.omittedCount).toBe(0);
+    for (const name of ["one more", "One More", "two more", " one more "]) ignored.add(name);
+    expect(ignored.omittedCount).toBe(2);
     expect(ignored.names).toHaveLength(MAX_IGNORED_COLUMNS);
     expect(ignored.names[0]).toBe(`${"y".repeat(MAX_NAME_LENGTH - 1)}…`);
     expect(ignored.names.at(-1)).toBe(`c${MAX_IGNORED_COLUMNS - 1}`);
   });
 
-  it("carries on from a stored list: a name already listed is not new, a new one is left out of a full list", () => {
+  it("counts up to MAX_COLUMNS names in all", () => {
+    const ignored = new IgnoredColumns();
+    for (let i = 0; i < 3 * MAX_COLUMNS; i++) ignored.add(`k${i}`);
+    expect(ignored.names.length + ignored.omittedCount).toBe(MAX_COLUMNS);
+  });
+
+  it("carries on from a stored list: a name listed or counted before is not new", () => {
     const full = Array.from({ length: MAX_IGNORED_COLUMNS }, (_, i) => `c${i}`);
-    const resumed = new IgnoredColumns(full, false);
-    resumed.add("C0");
-    expect(resumed.truncated).toBe(false);
-    resumed.add("new");
-    expect(resumed).toMatchObject({ names: full, truncated: true });
-    expect(new IgnoredColumns(["a"], true)).toMatchObject({ names: ["a"], truncated: true });
+    const first = new IgnoredColumns(full);
+    first.add("new");
+    const change = first.takeChange()!;
+    expect(change).toMatchObject({ names: full });
+    expect(change.omittedKeys).toHaveLength(1);
+    const resumed = new IgnoredColumns(change.names, change.omittedKeys);
+    for (const name of ["C0", "NEW", "newer"]) resumed.add(name);
+    expect(resumed.omittedCount).toBe(2);
+    expect(resumed.takeChange()?.omittedKeys).toHaveLength(2);
+    expect(resumed.takeChange()).toBeUndefined();
   });
 });
+
 
 describe("mapRow", () => {
   const mapping = mapped(["sku", "Name", "cost", "price"]);

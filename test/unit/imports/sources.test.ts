@@ -9,7 +9,7 @@ import { bytesOf, splitAt } from "./parser-helpers.ts";
 
 /** What of a job a source reads, as a job stands at its start. */
 function jobAtStart(format: JobRow["format"]): JobRow {
-  return { format, checkpointByte: 0, checkpointLine: 1, columns: null, delimiter: null, ignoredColumns: "[]", ignoredColumnsTruncated: false, processedRows: 0 } as JobRow;
+  return { format, checkpointByte: 0, checkpointLine: 1, columns: null, delimiter: null, ignoredColumns: "[]", ignoredOmittedKeys: "[]", processedRows: 0 } as JobRow;
 }
 
 /** The job after committing what `source` took so far, as the commit stores it. */
@@ -22,7 +22,7 @@ function committed(job: JobRow, source: RowSource, rows: number, change: SourceS
     columns: change.header?.columns ?? job.columns,
     delimiter: change.header?.delimiter ?? job.delimiter,
     ignoredColumns: change.ignoredColumns ? JSON.stringify(change.ignoredColumns.names) : job.ignoredColumns,
-    ignoredColumnsTruncated: change.ignoredColumns?.truncated ?? job.ignoredColumnsTruncated,
+    ignoredOmittedKeys: change.ignoredColumns ? JSON.stringify(change.ignoredColumns.omittedKeys) : job.ignoredOmittedKeys,
   };
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE `import_jobs` DROP COLUMN `ignored_columns_truncated`;
