@@ -166,6 +166,7 @@ export interface JobRecord {
   updated: number;
   unchanged: number;
   rejected_rows: number;
+  skipped_rows: number;
   error_count: number;
   ignored_columns: string;
   ignored_columns_omitted: number;
@@ -197,6 +198,7 @@ export async function jobCounters(jobId: string) {
     updated: j.updated,
     unchanged: j.unchanged,
     rejected_rows: j.rejected_rows,
+    skipped_rows: j.skipped_rows,
     error_count: j.error_count,
     ignored_columns: JSON.parse(j.ignored_columns) as string[],
     ignored_columns_omitted: j.ignored_columns_omitted,

@@ -38,7 +38,11 @@ export const jobResponseSchema = z
     created: count("Products created (in a dry run: that would be created)."),
     updated: count("Products changed (in a dry run: that would change)."),
     unchanged: count("Rows equal to the stored product, not written."),
-    rejected_rows: count("Rows not imported because of errors; processed_rows = created + updated + unchanged + rejected_rows."),
+    rejected_rows: count("Rows not imported because of errors."),
+    skipped_rows: count(
+      "Rows that are no product and were passed over: a Shopify image-only row, a WooCommerce parent, an empty spreadsheet row. " +
+        "processed_rows = created + updated + unchanged + rejected_rows + skipped_rows.",
+    ),
     error_count: count("Row errors found (a rejected row has one or more); the first MAX_STORED_ERRORS (a deployment setting) are stored."),
     ignored_columns: z
       .array(z.string())
@@ -90,6 +94,7 @@ export function toJobJson(job: JobRow): JobJson {
     updated: job.updated,
     unchanged: job.unchanged,
     rejected_rows: job.rejectedRows,
+    skipped_rows: job.skippedRows,
     error_count: job.errorCount,
     // Cut again on the way out: jobs stored before the list was bounded keep their longer lists.
     ignored_columns: (JSON.parse(job.ignoredColumns) as string[]).slice(0, MAX_IGNORED_COLUMNS).map(displayName),

@@ -26,9 +26,18 @@ export interface RejectedRow {
   ok: false;
   line: number;
   errors: RowError[];
+  skipped?: false;
 }
 
-export type RowOutcome = ValidRow | RejectedRow;
+/** A record that is no product (a Shopify image row, a WooCommerce parent, an empty spreadsheet row): counted, not imported. */
+export interface SkippedRow {
+  ok: false;
+  line: number;
+  errors: readonly [];
+  skipped: true;
+}
+
+export type RowOutcome = ValidRow | RejectedRow | SkippedRow;
 
 /** The product's values in STORED_COLUMNS order, with tags in the form the caller needs. */
 function columnValues<T>(p: ProductInput, tags: T) {
@@ -63,4 +72,8 @@ export function validatedRow(line: number, raw: Record<string, unknown>, currenc
 /** A row with one error; `value` is cut to the length error values have. */
 export function rejectedRow(line: number, column: string | null, code: string, message: string, value: string): RejectedRow {
   return { ok: false, line, errors: [{ line, column, code, message, value: cutText(value, productLimits.errorValueLength) }] };
+}
+
+export function skippedRow(line: number): SkippedRow {
+  return { ok: false, line, errors: [], skipped: true };
 }

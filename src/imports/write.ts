@@ -83,6 +83,7 @@ interface ChunkParameters {
   updated: number;
   unchanged: number;
   rejected: number;
+  skipped: number;
   errorCount: number;
   columns: string | null;
   delimiter: string | null;
@@ -148,7 +149,8 @@ function errorStatements(db: D1Database, ctx: ChunkContext, errors: RowError[]):
 // The job's checkpoint and counters
 
 const JOB_UPDATE_PARAMETERS = [
-  "jobId", "fromByte", "toByte", "toLine", "processed", "created", "updated", "unchanged", "rejected", "errorCount", "now",
+  "jobId", "fromByte", "toByte", "toLine", "processed", "created", "updated", "unchanged", "rejected", "skipped", "errorCount",
+  "now",
   "columns", "delimiter", "ignoredColumns", "ignoredColumnsOmitted",
   "ignoredOmittedKeys", "last",
 ] as const satisfies readonly P[];
@@ -166,7 +168,8 @@ function jobUpdate(counted: { created: string; updated: string; unchanged: strin
     created = created + ${p.created}${counted?.created ?? ""},
     updated = updated + ${p.updated}${counted?.updated ?? ""},
     unchanged = unchanged + ${p.unchanged}${counted?.unchanged ?? ""},
-    rejected_rows = rejected_rows + ${p.rejected}, error_count = error_count + ${p.errorCount},
+    rejected_rows = rejected_rows + ${p.rejected}, skipped_rows = skipped_rows + ${p.skipped},
+    error_count = error_count + ${p.errorCount},
     heartbeat_at = ${p.now},
     columns = coalesce(${p.columns}, columns), delimiter = coalesce(${p.delimiter}, delimiter),
     ignored_columns = coalesce(${p.ignoredColumns}, ignored_columns),
@@ -257,8 +260,10 @@ export function commitCounts(db: D1Database, ctx: ChunkContext, chunk: Chunk, co
 async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: RowCounts | null, now: number): Promise<ChunkResult> {
   const valid: ValidRow[] = [];
   const errors: RowError[] = [];
+  let skipped = 0;
   for (const row of chunk.rows) {
     if (row.ok) valid.push(row);
+    else if (row.skipped) skipped++;
     else errors.push(...row.errors);
   }
   const stored = errorStatements(db, ctx, errors);
@@ -274,7 +279,8 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     processed: chunk.rows.length,
     // An import's valid rows start as unchanged; the job update after the upsert moves its inserts and updates.
     ...(counts ?? { created: 0, updated: 0, unchanged: valid.length }),
-    rejected: chunk.rows.length - valid.length,
+    rejected: chunk.rows.length - valid.length - skipped,
+    skipped,
     errorCount: errors.length,
     columns: chunk.header?.columns ?? null,
     delimiter: chunk.header?.delimiter ?? null,

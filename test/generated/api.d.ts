@@ -274,8 +274,10 @@ export interface components {
             updated: number;
             /** @description Rows equal to the stored product, not written. */
             unchanged: number;
-            /** @description Rows not imported because of errors; processed_rows = created + updated + unchanged + rejected_rows. */
+            /** @description Rows not imported because of errors. */
             rejected_rows: number;
+            /** @description Rows that are no product and were passed over: a Shopify image-only row, a WooCommerce parent, an empty spreadsheet row. processed_rows = created + updated + unchanged + rejected_rows + skipped_rows. */
+            skipped_rows: number;
             /** @description Row errors found (a rejected row has one or more); the first MAX_STORED_ERRORS (a deployment setting) are stored. */
             error_count: number;
             /** @description Columns of the CSV header (keys of the NDJSON objects) that are not product fields: each once whatever its case, as first spelled, cut to 100 characters; at most 100. */

@@ -78,6 +78,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       updated: 0,
       unchanged: 0,
       rejected_rows: 1,
+      skipped_rows: 0,
       error_count: 1,
       ignored_columns: [],
       ignored_columns_omitted: 0,

@@ -75,6 +75,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       updated: 0,
       unchanged: 0,
       rejected_rows: 0,
+      skipped_rows: 0,
       error_count: 0,
       ignored_columns: [],
       ignored_columns_omitted: 0,

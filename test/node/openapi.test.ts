@@ -122,7 +122,7 @@ describe("the OpenAPI document", () => {
     const job = schemas.ImportJob?.properties ?? {};
     expect(job.created_at).toMatchObject({ type: "string", format: "date-time" });
     for (const name of ["queued_at", "started_at", "finished_at"]) expect(JSON.stringify(job[name])).toContain('"format":"date-time"');
-    for (const name of ["size_bytes", "processed_rows", "created", "updated", "unchanged", "rejected_rows", "error_count"]) {
+    for (const name of ["size_bytes", "processed_rows", "created", "updated", "unchanged", "rejected_rows", "skipped_rows", "error_count"]) {
       expect(job[name], name).toMatchObject({ type: "integer", minimum: 0 });
     }
     for (const name of ["total", "pending", "queued", "processing", "completed", "failed", "errors"]) {
