@@ -2,10 +2,10 @@
 // names (trimmed, case-insensitive). Its state is the job's list of ignored keys.
 import type { JobRow } from "../db/queries/jobs.ts";
 import { displayName, IgnoredColumns, isKnownColumn, normalizeColumnName } from "./header.ts";
-import type { JobOptions } from "./job.ts";
+import { type JobOptions, rowRules } from "./job.ts";
 import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
 import { PermanentImportError, type RowSource } from "./row-source.ts";
-import { rejectedRow, type RowOutcome, validatedRow } from "./rows.ts";
+import { rejectedRow, type RowOutcome, type RowRules, validatedRow } from "./rows.ts";
 import type { Checkpoint, SourceStateChange } from "./write.ts";
 
 export class NdjsonRowSource implements RowSource {
@@ -16,14 +16,14 @@ export class NdjsonRowSource implements RowSource {
   /** Rows of the file before the checkpoint and taken since: a file without any is refused. */
   private rowsSeen: number;
   private readonly ignored: IgnoredColumns;
-  private readonly currency: string;
+  private readonly rules: RowRules;
 
   constructor(job: JobRow, options: JobOptions) {
     this.position = { byte: job.checkpointByte, line: job.checkpointLine };
     this.parser = new NdjsonParser({ startOffset: job.checkpointByte, startLine: job.checkpointLine });
     this.rowsSeen = job.processedRows;
     this.ignored = IgnoredColumns.ofJob(job);
-    this.currency = options.currency;
+    this.rules = rowRules(options);
   }
 
   canStart(): boolean {
@@ -85,6 +85,6 @@ export class NdjsonRowSource implements RowSource {
       spelled.set(name, key);
       raw[name] = value;
     }
-    return validatedRow(record.line, raw, this.currency);
+    return validatedRow(record.line, raw, this.rules);
   }
 }
