@@ -1,9 +1,13 @@
-// The row source of CSV files (see row-source.ts): our columns, named by the header line. Its state, committed with
-// the first chunk, is the header mapping and the delimiter; the ignored header columns go into the job's list.
+// The row source of CSV files (see row-source.ts): our columns, named by the header line, or a preset's (a Shopify or
+// WooCommerce export, presets/), named by the request or recognised by its header. Its state, committed with the
+// first chunk, is the header's columns, the delimiter and the preset; the ignored header columns go into the job's
+// list; what a preset carries from row to row is committed with each chunk as the job's source state.
 import type { JobRow } from "../db/queries/jobs.ts";
 import { CsvParser, type CsvDelimiter, type CsvRecord, detectDelimiterFromBytes, headerLine } from "./csv.ts";
-import { type HeaderMapping, IgnoredColumns, mapHeader, mapRow } from "./header.ts";
+import { IgnoredColumns, mapHeader, mapRow } from "./header.ts";
 import { type JobOptions, rowRules } from "./job.ts";
+import { detectPreset, isPresetName, type Preset, presetNamed } from "./presets/index.ts";
+import type { CellRows } from "./presets/preset.ts";
 import { PermanentImportError, type RowSource } from "./row-source.ts";
 import { rejectedRow, type RowOutcome, type RowRules, validatedRow } from "./rows.ts";
 import type { Checkpoint, SourceStateChange } from "./write.ts";
@@ -12,30 +16,42 @@ import type { Checkpoint, SourceStateChange } from "./write.ts";
 // after more blank lines than this, by this much of the file), so the bytes read ahead for it stay bounded.
 const DETECT_DELIMITER_MAX_BYTES = 64 * 1024;
 
+/** How the rows after the header are read: the header's columns, and what turns a record's cells into a row. */
+interface HeaderColumns {
+  columns: (string | null)[];
+  rows: CellRows;
+}
+
 export class CsvRowSource implements RowSource {
   position: Checkpoint;
   private parser: CsvParser | null = null;
   private records: CsvRecord[] = [];
   private taken = 0;
   /** From the header line; stored on the job with the first chunk and reused by every continuation. */
-  private mapping: Pick<HeaderMapping, "columns"> | null;
+  private header: HeaderColumns | null = null;
   private delimiter: CsvDelimiter;
   private newHeader: SourceStateChange["header"];
   private readonly ignored: IgnoredColumns;
   private readonly options: JobOptions;
   private readonly rules: RowRules;
+  /** The preset the request named, or (once the header is read) the one its header was recognised as. */
+  private preset: Preset | null;
+  /** Whether a header may be recognised as a preset's: only when the request said nothing of how to read the file. */
+  private readonly mayDetect: boolean;
 
   constructor(job: JobRow, options: JobOptions) {
     this.position = { byte: job.checkpointByte, line: job.checkpointLine };
     this.options = options;
     this.rules = rowRules(options);
     this.ignored = IgnoredColumns.ofJob(job);
-    this.mapping = job.columns === null ? null : { columns: JSON.parse(job.columns) as HeaderMapping["columns"] };
+    this.preset = job.preset !== null && isPresetName(job.preset) ? presetNamed(job.preset) : null;
+    this.mayDetect = job.preset === null && job.profile === null && job.mapping === null;
     this.delimiter = (job.delimiter ?? ",") as CsvDelimiter;
+    if (job.columns !== null) this.header = this.headerColumns(JSON.parse(job.columns) as (string | null)[], job.sourceState);
   }
 
   canStart(firstBytes: Uint8Array): boolean {
-    if (this.mapping || this.options.delimiter) return true;
+    if (this.header || this.options.delimiter) return true;
     const { start, end } = headerLine(firstBytes);
     return end >= 0 || firstBytes.length >= Math.min(start, DETECT_DELIMITER_MAX_BYTES) + DETECT_DELIMITER_MAX_BYTES;
   }
@@ -43,7 +59,7 @@ export class CsvRowSource implements RowSource {
   push(bytes: Uint8Array): void {
     if (!this.parser) {
       // The first slice reads the delimiter from the first bytes unless the client chose one.
-      if (!this.mapping) this.delimiter = this.options.delimiter ?? detectDelimiterFromBytes(bytes);
+      if (!this.header) this.delimiter = this.options.delimiter ?? detectDelimiterFromBytes(bytes);
       this.parser = new CsvParser({ startOffset: this.position.byte, startLine: this.position.line, delimiter: this.delimiter });
     }
     this.records = this.parser.push(bytes);
@@ -61,7 +77,7 @@ export class CsvRowSource implements RowSource {
     while (this.taken < this.records.length) {
       const record = this.records[this.taken++] as CsvRecord;
       this.position = { byte: record.end, line: record.nextLine };
-      if (this.mapping) return this.row(record, this.mapping);
+      if (this.header) return this.row(record, this.header);
       this.readHeader(record);
     }
     return null;
@@ -73,26 +89,37 @@ export class CsvRowSource implements RowSource {
     this.newHeader = undefined;
     const ignored = this.ignored.takeChange();
     if (ignored) change.ignoredColumns = ignored;
+    const sourceState = this.header?.rows.takeState();
+    if (sourceState !== undefined) change.sourceState = sourceState;
     return change;
   }
 
   checkComplete(): void {
-    if (!this.mapping) {
+    if (!this.header) {
       throw new PermanentImportError("The file is empty: it has no header line. The first line must name the columns (sku and the fields to import: name, price, stock, …).");
     }
   }
 
   private readHeader(record: CsvRecord): void {
-    const header = mapHeader(record.fields);
+    this.preset ??= this.mayDetect ? detectPreset(record.fields) : null;
+    const header = this.preset ? this.preset.readHeader(record.fields) : mapHeader(record.fields);
     if (!header.ok) throw new PermanentImportError(`Line ${record.line}: ${header.message}`);
-    this.mapping = header;
-    this.newHeader = { columns: JSON.stringify(header.columns), delimiter: this.delimiter };
+    this.header = this.headerColumns(header.columns, null);
+    this.newHeader = { columns: JSON.stringify(header.columns), delimiter: this.delimiter, preset: this.preset?.name ?? null };
     for (const name of header.ignored) this.ignored.add(name);
   }
 
-  private row(record: CsvRecord, mapping: Pick<HeaderMapping, "columns">): RowOutcome {
-    const mapped = mapRow(mapping, record.fields);
+  /** Our own columns are read as they are named; a preset's by the preset, carrying on from `state`. */
+  private headerColumns(columns: (string | null)[], state: string | null): HeaderColumns {
+    const rows: CellRows = this.preset
+      ? this.preset.rows(columns, state, this.rules)
+      : { row: (line, cells) => validatedRow(line, cells, this.rules), takeState: () => undefined };
+    return { columns, rows };
+  }
+
+  private row(record: CsvRecord, header: HeaderColumns): RowOutcome {
+    const mapped = mapRow(header, record.fields);
     if (!mapped.ok) return rejectedRow(record.line, null, mapped.code, mapped.message, record.fields.join(this.delimiter));
-    return validatedRow(record.line, mapped.values, this.rules);
+    return header.rows.row(record.line, mapped.values);
   }
 }

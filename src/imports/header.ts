@@ -25,13 +25,16 @@ export const MAX_NAME_LENGTH = 100;
 /** Names (and positions of each) a header error lists at most; the rest are counted. */
 const MAX_LISTED = 5;
 
-export interface HeaderMapping {
+/** A header read as the columns of one input shape: ours (ProductColumn), or a preset's (presets/). */
+export interface HeaderLayout<K extends string> {
   ok: true;
-  /** Per header position: the known column it holds, or null if ignored. */
-  columns: (ProductColumn | null)[];
+  /** Per header position: the column it holds, or null if ignored. */
+  columns: (K | null)[];
   /** Ignored column names as spelled in the file (blank names are left out). */
   ignored: string[];
 }
+
+export type HeaderMapping = HeaderLayout<ProductColumn>;
 
 export type HeaderErrorCode = "missing_columns" | "duplicate_columns" | "empty_header" | "too_many_columns";
 
@@ -41,10 +44,8 @@ export interface HeaderError {
   message: string;
 }
 
-export type ProductFields = Partial<Record<ProductColumn, string>>;
-
-export type MappedRow =
-  | { ok: true; values: ProductFields }
+export type MappedRow<K extends string = ProductColumn> =
+  | { ok: true; values: Partial<Record<K, string>> }
   | { ok: false; code: "ragged_row"; expected: number; actual: number; message: string };
 
 // The product row schema owns the list of columns; CSV headers and NDJSON keys are matched against this one set.
@@ -63,11 +64,18 @@ export function displayName(name: string): string {
   return shorten(name, MAX_NAME_LENGTH);
 }
 
-/**
- * Maps header fields to known columns (names are trimmed and lower-cased). Linear in the number of columns, and a
- * header over MAX_COLUMNS is rejected before any of its columns is looked at.
- */
+/** Maps header fields to known columns (names are trimmed and lower-cased); only the SKU is required. */
 export function mapHeader(fields: readonly string[]): HeaderMapping | HeaderError {
+  const layout = layoutHeader(fields, (name) => (isKnownColumn(name) ? name : null));
+  return layout.ok ? (findMissing(layout.columns, fields) ?? layout) : layout;
+}
+
+/**
+ * Reads header fields as the columns `columnOf` names (it gets each name trimmed and lower-cased; null: ignored),
+ * refusing a header that is too wide, empty, or names a column twice. Linear in the number of columns, and a header
+ * over MAX_COLUMNS is rejected before any of its columns is looked at.
+ */
+export function layoutHeader<K extends string>(fields: readonly string[], columnOf: (name: string) => K | null): HeaderLayout<K> | HeaderError {
   if (fields.length > MAX_COLUMNS) {
     return {
       ok: false,
@@ -85,13 +93,9 @@ export function mapHeader(fields: readonly string[]): HeaderMapping | HeaderErro
       message: "The first line of the file must be a header with the column names, for example: sku, name, price.",
     };
   }
-  const columns = names.map((name) => {
-    const normalized = name.toLowerCase();
-    return isKnownColumn(normalized) ? normalized : null;
-  });
+  const columns = names.map((name) => columnOf(name.toLowerCase()));
   return (
-    findDuplicates(columns) ??
-    findMissing(columns, names) ?? {
+    findDuplicates(columns) ?? {
       ok: true,
       columns,
       ignored: names.filter((name, index) => columns[index] === null && name !== ""),
@@ -99,8 +103,8 @@ export function mapHeader(fields: readonly string[]): HeaderMapping | HeaderErro
   );
 }
 
-function findDuplicates(columns: readonly (ProductColumn | null)[]): HeaderError | null {
-  const positions = new Map<ProductColumn, number[]>();
+function findDuplicates<K extends string>(columns: readonly (K | null)[]): HeaderError | null {
+  const positions = new Map<K, number[]>();
   columns.forEach((column, index) => {
     if (column === null) return;
     const at = positions.get(column);
@@ -117,10 +121,10 @@ function findDuplicates(columns: readonly (ProductColumn | null)[]): HeaderError
   };
 }
 
-function findMissing(columns: readonly (ProductColumn | null)[], names: readonly string[]): HeaderError | null {
+function findMissing(columns: readonly (ProductColumn | null)[], fields: readonly string[]): HeaderError | null {
   const missing = REQUIRED_COLUMNS.filter((required) => !columns.includes(required));
   if (missing.length === 0) return null;
-  const found = names.filter((name) => name !== "");
+  const found = fields.map((field) => field.trim()).filter((name) => name !== "");
   const hint =
     found.length === 1 && /[,;\t]/.test(found[0]!)
       ? " The columns may be separated by a different delimiter than the one used to read the file."
@@ -217,10 +221,10 @@ export interface IgnoredColumnsChange {
 }
 
 /**
- * Names a CSV row's fields by the header mapping. A row whose field count
+ * Names a CSV row's fields by the header's columns (ours or a preset's). A row whose field count
  * differs from the header's is a row error for the caller to report.
  */
-export function mapRow(mapping: Pick<HeaderMapping, "columns">, fields: readonly string[]): MappedRow {
+export function mapRow<K extends string = ProductColumn>(mapping: { columns: readonly (K | null)[] }, fields: readonly string[]): MappedRow<K> {
   const columns = mapping.columns;
   if (fields.length !== columns.length) {
     return {
@@ -231,7 +235,7 @@ export function mapRow(mapping: Pick<HeaderMapping, "columns">, fields: readonly
       message: `This row has ${countOf(fields.length, "value")} but the header has ${countOf(columns.length, "column")}.`,
     };
   }
-  const values: ProductFields = {};
+  const values: Partial<Record<K, string>> = {};
   for (let i = 0; i < columns.length; i++) {
     const column = columns[i];
     if (column) values[column] = fields[i]!;

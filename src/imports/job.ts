@@ -6,6 +6,7 @@ import { type BlankCells, blankCellsModes } from "../catalog/product.ts";
 import type { CsvDelimiter } from "./csv.ts";
 import type { RowRules } from "./rows.ts";
 import { displayName, MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
+import { isPresetName, presetNames } from "./presets/index.ts";
 import { shorten } from "../text.ts";
 
 /** The options an upload stores with its job, as the consumer reads them. */
@@ -43,6 +44,15 @@ export const jobResponseSchema = z
     size_bytes: count("The file's size in bytes."),
     dry_run: z.boolean().describe("Validated and counted only; no product was written."),
     options: jobOptionsSchema,
+    preset: z
+      .enum(presetNames)
+      .nullable()
+      .describe(
+        "The built-in preset the CSV file is read with (a platform's product export, see `profile=`): named by the upload, or " +
+          "recognised from the header line when the upload named none; null when the file is read by its own column names " +
+          "(or while the header has not been read).",
+      ),
+    preset_detected: z.boolean().describe("Whether `preset` was recognised from the header line rather than named by the upload."),
     total_rows: z.int().min(0).nullable().describe("Data rows in the file, known once processing completed."),
     processed_rows: count("Data rows processed so far."),
     created: count("Products created (in a dry run: that would be created)."),
@@ -102,6 +112,9 @@ export function toJobJson(job: JobRow): JobJson {
     size_bytes: job.sizeBytes,
     dry_run: job.dryRun,
     options: optionsJson(JSON.parse(job.options) as JobOptions),
+    preset: job.preset !== null && isPresetName(job.preset) ? job.preset : null,
+    // A named preset is the profile the upload named; a recognised one was named by nobody.
+    preset_detected: job.preset !== null && job.profile !== job.preset,
     total_rows: job.totalRows,
     processed_rows: job.processedRows,
     created: job.created,

@@ -200,7 +200,7 @@ class ImportSlice {
   /** Hands the rows read so far to be committed; the last chunk of the file is sent even when empty. */
   private async closeChunk(last: boolean): Promise<void> {
     const chunk: Chunk = { rows: this.chunk, end: this.chunkEnd, last, ...this.source.takeStateChange() };
-    if (chunk.rows.length === 0 && !last && !chunk.header && !chunk.ignoredColumns) return;
+    if (chunk.rows.length === 0 && !last && !chunk.header && !chunk.ignoredColumns && chunk.sourceState === undefined) return;
     this.rowsThisSlice += chunk.rows.length;
     this.chunk = [];
     this.chunkBytes = 0;

@@ -6,6 +6,7 @@ import type { Env } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { failJob, insertJob, markQueued, type JobRow } from "../db/queries/jobs.ts";
 import type { JobOptions } from "./job.ts";
+import type { PresetName } from "./presets/index.ts";
 import { loggedError } from "../log-error.ts";
 import { hex, sha256Hex } from "../hash.ts";
 
@@ -65,6 +66,9 @@ export interface UploadRequest {
   source: UploadSource;
   options: JobOptions;
   dryRun: boolean;
+  /** The profile the request named (`profile=`), and the built-in preset it selects; null when it named none. */
+  profile: string | null;
+  preset: PresetName | null;
 }
 
 export type UploadResult =
@@ -88,6 +92,8 @@ export async function acceptUpload(env: Env, db: Db, request: UploadRequest, now
     sizeBytes: request.source.size,
     dryRun: request.dryRun,
     options: JSON.stringify(request.options),
+    profile: request.profile,
+    preset: request.preset,
     createdAt: now,
     heartbeatAt: now,
   });

@@ -17,10 +17,15 @@ export interface Checkpoint {
 
 /** What a row source changed in its part of the checkpoint since the last chunk, committed with the next one. */
 export interface SourceStateChange {
-  /** A CSV's header mapping and delimiter, set with the first chunk: every continuation reuses them. */
-  header?: { columns: string; delimiter: string };
+  /**
+   * A CSV's header columns, delimiter and the preset they are a preset's columns of (null: ours), set with the first
+   * chunk: every continuation reuses them.
+   */
+  header?: { columns: string; delimiter: string; preset: string | null };
   /** The job's list of ignored columns, when it changed (see IgnoredColumns). */
   ignoredColumns?: IgnoredColumnsChange;
+  /** What the source carries from one row to the next (JSON), when it changed: a continuation starts from it. */
+  sourceState?: string;
 }
 
 export interface Chunk extends SourceStateChange {
@@ -89,6 +94,8 @@ interface ChunkParameters {
   errorCount: number;
   columns: string | null;
   delimiter: string | null;
+  preset: string | null;
+  sourceState: string | null;
   ignoredColumns: string | null;
   ignoredColumnsOmitted: number | null;
   ignoredOmittedKeys: string | null;
@@ -161,13 +168,13 @@ function errorStatements(db: D1Database, ctx: ChunkContext, errors: RowError[]):
 const JOB_UPDATE_PARAMETERS = [
   "jobId", "fromByte", "toByte", "toLine", "processed", "created", "updated", "unchanged", "rejected", "skipped", "errorCount",
   "now",
-  "columns", "delimiter", "ignoredColumns", "ignoredColumnsOmitted",
+  "columns", "delimiter", "preset", "sourceState", "ignoredColumns", "ignoredColumnsOmitted",
   "ignoredOmittedKeys", "last",
 ] as const satisfies readonly P[];
 
 /**
  * The job's checkpoint and counters; `counted` adds what the upsert it directly follows did (see countedUpsert).
- * One statement shape for every chunk: the header, ignored columns and completion apply only when bound.
+ * One statement shape for every chunk: the header, ignored columns, source state and completion apply only when bound.
  */
 function jobUpdate(counted: { created: string; updated: string; unchanged: string } | null) {
   return statement(
@@ -182,6 +189,7 @@ function jobUpdate(counted: { created: string; updated: string; unchanged: strin
     error_count = error_count + ${p.errorCount},
     heartbeat_at = ${p.now},
     columns = coalesce(${p.columns}, columns), delimiter = coalesce(${p.delimiter}, delimiter),
+    preset = coalesce(${p.preset}, preset), source_state = coalesce(${p.sourceState}, source_state),
     ignored_columns = coalesce(${p.ignoredColumns}, ignored_columns),
     ignored_columns_omitted = coalesce(${p.ignoredColumnsOmitted}, ignored_columns_omitted),
     ignored_omitted_keys = coalesce(${p.ignoredOmittedKeys}, ignored_omitted_keys),
@@ -298,6 +306,8 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     errorCount: errors.length,
     columns: chunk.header?.columns ?? null,
     delimiter: chunk.header?.delimiter ?? null,
+    preset: chunk.header?.preset ?? null,
+    sourceState: chunk.sourceState ?? null,
     ignoredColumns: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.names) : null,
     ignoredColumnsOmitted: chunk.ignoredColumns?.omittedKeys.length ?? null,
     ignoredOmittedKeys: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.omittedKeys) : null,

@@ -13,6 +13,7 @@ import type { AppEnv } from "../http/context.ts";
 import { type ProblemFieldError, ProblemError, problems } from "../http/problem.ts";
 import { apiRoute, headers, problemContent } from "../http/route.ts";
 import { type JobOptions, jobPath, jobResponseSchema, toJobJson } from "../imports/job.ts";
+import { presetNames } from "../imports/presets/index.ts";
 import {
   acceptUpload,
   cleanFileName,
@@ -56,6 +57,14 @@ const uploadQuery = z.object({
     .describe(
       "What a blank cell (NDJSON null) of a column the file has means: `clear` (default) sets the field to its empty value " +
         "(no description, stock 0, status active, no tags, …); `keep` leaves the stored value alone, like a column the file does not have.",
+    ),
+  profile: z
+    .enum(presetNames, { error: `must be a built-in preset: ${presetNames.join(" or ")}` })
+    .optional()
+    .describe(
+      "Read the CSV file as a platform's product export: `shopify` (a Shopify product CSV, classic or current header) or " +
+        "`woocommerce` (a WooCommerce product CSV). Without it, a header that is one of these exports is recognised as such; " +
+        "the job's `preset` and `preset_detected` say how the file was read.",
     ),
   dry_run: z
     .enum(["true", "false"], { error: "must be true or false" })
@@ -244,9 +253,14 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
     const source = await readUploadSource(c, query.filename);
     const options: JobOptions = { currency: query.currency, delimiter: query.delimiter ?? null, blankCells: query.blank_cells ?? "clear" };
     const dryRun = query.dry_run ?? false;
+    const preset = query.profile ?? null;
+    if (preset !== null && source.format !== "csv") {
+      throw problems.validation([{ location: "query", name: "profile", message: `names a preset for CSV exports; this upload is ${source.format.toUpperCase()}` }]);
+    }
+    const named = { profile: preset, preset };
 
     if (idempotencyKey === undefined) {
-      const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun });
+      const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun, ...named });
       if (!result.ok) throw uploadFailed(result.failure, result.reason);
       return jobCreatedResponse(202, JSON.stringify(toJobJson(result.job)), result.job.id, false);
     }
@@ -254,7 +268,8 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
     // The key is claimed on what the request says before its body is read, so a concurrent repeat is a 409 at once;
     // the content is compared once the body has been read.
     // The file's size, not the request's: a multipart retry of the same file may come with another boundary.
-    const digest = await requestDigest([source.contentType, source.size, source.fileName, options, dryRun]);
+    // The preset joins the digest only when named, so a request without one digests as it always did.
+    const digest = await requestDigest([source.contentType, source.size, source.fileName, options, dryRun, ...(preset ? [{ profile: preset }] : [])]);
     const claim = await claimIdempotencyKey(db, tenantId, idempotencyKey, digest, Date.now(), IDEMPOTENCY_TTL_MS);
     if (claim.kind === "in_flight") throw new ProblemError("conflict", "A request with this Idempotency-Key is still being processed; retry shortly.");
     if (claim.kind === "mismatch") throw keyReused("other file name, size, type or options");
@@ -270,7 +285,7 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
 
     const hashing = hashingSource(source);
     try {
-      const result = await acceptUpload(c.env, db, { tenantId, source: hashing.source, options, dryRun });
+      const result = await acceptUpload(c.env, db, { tenantId, source: hashing.source, options, dryRun, ...named });
       if (!result.ok) throw uploadFailed(result.failure, result.reason);
       const body = JSON.stringify(toJobJson(result.job));
       await completeIdempotencyKey(db, tenantId, idempotencyKey, { status: 202, body, contentHash: await hashing.contentHash() });

@@ -9,7 +9,10 @@ import { bytesOf, splitAt } from "./parser-helpers.ts";
 
 /** What of a job a source reads, as a job stands at its start. */
 function jobAtStart(format: JobRow["format"]): JobRow {
-  return { format, checkpointByte: 0, checkpointLine: 1, columns: null, delimiter: null, ignoredColumns: "[]", ignoredOmittedKeys: "[]", processedRows: 0 } as JobRow;
+  return {
+    format, checkpointByte: 0, checkpointLine: 1, columns: null, delimiter: null, ignoredColumns: "[]", ignoredOmittedKeys: "[]", processedRows: 0,
+    profile: null, preset: null, mapping: null, sourceState: null,
+  } as JobRow;
 }
 
 /** The job after committing what `source` took so far, as the commit stores it. */
@@ -21,6 +24,8 @@ function committed(job: JobRow, source: RowSource, rows: number, change: SourceS
     processedRows: job.processedRows + rows,
     columns: change.header?.columns ?? job.columns,
     delimiter: change.header?.delimiter ?? job.delimiter,
+    preset: change.header?.preset ?? job.preset,
+    sourceState: change.sourceState ?? job.sourceState,
     ignoredColumns: change.ignoredColumns ? JSON.stringify(change.ignoredColumns.names) : job.ignoredColumns,
     ignoredOmittedKeys: change.ignoredColumns ? JSON.stringify(change.ignoredColumns.omittedKeys) : job.ignoredOmittedKeys,
   };

@@ -1,0 +1,239 @@
+// The Shopify preset: a Shopify product CSV export, with the classic header (Handle, Title, Body (HTML), …, Variant
+// SKU, …) or the current one (Title, URL handle, Description, …, SKU, …); one set of columns reads both.
+//
+// Shopify writes a product as rows under its handle: one per variant, and more for its further images. The
+// product-level cells (title, description, vendor, category, tags, status, product image, option names) are on the
+// handle's first row only. Each row with a SKU becomes one of our products: the product-level cells of its handle's
+// first row, validated there once, are carried onto it (and committed with the checkpoint, so a slice that starts
+// mid-product has them); its name is the title plus its option values; its group the handle. Rows without a SKU
+// (image rows, variants without one) are skipped.
+import { type ProductInput, productLimits, validateProductRow } from "../../catalog/product.ts";
+import type { ProductStatus } from "../../db/schema.ts";
+import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow } from "../rows.ts";
+import {
+  carriedCell,
+  type CellError,
+  type CellRows,
+  type Cells,
+  hasSignature,
+  isBlank,
+  optionsOf,
+  type Preset,
+  type PresetColumns,
+  presetHeader,
+  withErrors,
+} from "./preset.ts";
+
+const OPTION_COUNT = 3;
+type OptionColumn = `option${1 | 2 | 3} ${"name" | "value"}`;
+const OPTION_NAME = ["option1 name", "option2 name", "option3 name"] as const satisfies readonly OptionColumn[];
+const OPTION_VALUE = ["option1 value", "option2 value", "option3 value"] as const satisfies readonly OptionColumn[];
+
+type ShopifyColumn =
+  | "handle" | "title" | "description" | "vendor" | "category" | "tags" | "published" | "status"
+  | "sku" | "stock" | "price" | "barcode" | "product image" | "variant image" | OptionColumn;
+
+// Header names as matched (trimmed, lower-cased): the classic export's, then the current one's where they differ.
+const BY_NAME: ReadonlyMap<string, ShopifyColumn> = new Map<string, ShopifyColumn>([
+  ["handle", "handle"], ["url handle", "handle"],
+  ["title", "title"],
+  ["body (html)", "description"], ["description", "description"],
+  ["vendor", "vendor"],
+  ["product category", "category"],
+  ["tags", "tags"],
+  ["published", "published"], ["published on online store", "published"],
+  ["status", "status"],
+  ["variant sku", "sku"], ["sku", "sku"],
+  ["variant inventory qty", "stock"], ["inventory quantity", "stock"],
+  ["variant price", "price"], ["price", "price"],
+  ["variant barcode", "barcode"], ["barcode", "barcode"],
+  ["image src", "product image"], ["product image url", "product image"],
+  ["variant image", "variant image"], ["variant image url", "variant image"],
+  ...[...OPTION_NAME, ...OPTION_VALUE].map((c) => [c, c] as const),
+]);
+
+const COLUMNS: PresetColumns<ShopifyColumn> = {
+  platform: "Shopify",
+  columnOf: (name) => BY_NAME.get(name) ?? null,
+  required: [
+    { column: "handle", names: ["Handle", "URL handle"] },
+    { column: "sku", names: ["Variant SKU", "SKU"] },
+  ],
+};
+
+// Columns no file of our own format has together: the classic export's, and the current one's.
+const SIGNATURES = [["handle", "variant sku"], ["title", "url handle", "sku"]];
+
+// The value Shopify gives the one option of a product without variants ("Title": "Default Title"): no option.
+const DEFAULT_TITLE = "Default Title";
+
+// Product-level fields are validated with this SKU in place of the variants' own, which are validated on their rows.
+const ANY_SKU = "X";
+
+/** Product-level fields as validated on a handle's first row; a field the row did not give is absent. */
+interface ProductFields {
+  name?: string;
+  description?: string | null;
+  brand?: string | null;
+  category?: string | null;
+  tags?: string[];
+  status?: ProductStatus;
+  image_url?: string | null;
+}
+
+/** What a handle's first row gives its other rows. */
+interface Carried {
+  /** The handle (cut, see carriedCell) whose rows follow. */
+  handle: string;
+  fields: ProductFields;
+  /** Product-level cells that were refused: reported on each of the handle's variants, as their values would be. */
+  errors: CellError[];
+  /** Option1–3 Name as the first row gives them (cut, see carriedCell); null when blank or absent. */
+  optionNames: (string | null)[];
+}
+
+class ShopifyRows implements CellRows {
+  private carried: Carried | null;
+  private changed = false;
+  private readonly hasProductImage: boolean;
+
+  constructor(
+    columns: readonly (string | null)[],
+    state: string | null,
+    private readonly rules: RowRules,
+  ) {
+    this.carried = state === null ? null : (JSON.parse(state) as Carried);
+    this.hasProductImage = columns.includes("product image");
+  }
+
+  row(line: number, cells: Cells): RowOutcome {
+    const handle = (cells.handle ?? "").trim();
+    const key = carriedCell(handle, productLimits.groupLength);
+    // A row of another handle starts a product, whatever it holds (an image row starts one as well as a variant).
+    if (key !== "" && key !== this.carried?.handle) {
+      this.carried = this.productOf(key, cells);
+      this.changed = true;
+    }
+    if (isBlank(cells.sku)) return skippedRow(line);
+    if (key === "" || !this.carried) {
+      const message = "Handle is required: each row of a Shopify export names its product in the Handle (URL handle) column.";
+      return rejectedRow(line, "group", "required", message, "");
+    }
+    return this.variant(line, cells, handle, this.carried);
+  }
+
+  takeState(): string | undefined {
+    if (!this.changed) return undefined;
+    this.changed = false;
+    return JSON.stringify(this.carried);
+  }
+
+  /** The product-level cells of a handle's first row, validated once: the fields given, and the cells refused. */
+  private productOf(handle: string, cells: Cells): Carried {
+    const raw: Record<string, unknown> = { sku: ANY_SKU };
+    if (cells.title !== undefined) raw.name = cells.title;
+    if (cells.description !== undefined) raw.description = cells.description;
+    if (cells.vendor !== undefined) raw.brand = cells.vendor;
+    if (cells.category !== undefined) raw.category = cells.category;
+    if (cells.tags !== undefined) raw.tags = cells.tags;
+    const status = statusOf(cells);
+    if (status !== undefined) raw.status = status;
+    if (cells["product image"] !== undefined) raw.image_url = cells["product image"];
+    const errors: CellError[] = [];
+    let fields: ProductFields = {};
+    // Each field is validated on its own, so a second pass without the refused cells keeps the others.
+    for (let pass = 0; pass < 2; pass++) {
+      const result = validateProductRow(raw, this.rules.currency, this.rules.blankCells);
+      if (result.ok) {
+        fields = productFields(result.product);
+        break;
+      }
+      for (const error of result.errors) {
+        errors.push(error);
+        if (error.column !== null) delete raw[error.column];
+      }
+    }
+    const optionNames = OPTION_NAME.map((column) => {
+      const name = (cells[column] ?? "").trim();
+      return name === "" ? null : carriedCell(name, productLimits.optionNameLength);
+    });
+    return { handle, fields, errors, optionNames };
+  }
+
+  private variant(line: number, cells: Cells, handle: string, carried: Carried): RowOutcome {
+    const { fields } = carried;
+    const raw: Record<string, unknown> = { sku: cells.sku, group: handle };
+    const errors: CellError[] = [];
+    if (fields.description !== undefined) raw.description = fields.description;
+    if (fields.brand !== undefined) raw.brand = fields.brand;
+    if (fields.category !== undefined) raw.category = fields.category;
+    if (fields.tags !== undefined) raw.tags = fields.tags;
+    if (fields.status !== undefined) raw.status = fields.status;
+
+    const pairs = optionPairs(cells, carried.optionNames);
+    if (pairs) {
+      const { options, error } = optionsOf(pairs);
+      if (error) errors.push(error);
+      else raw.options = options;
+    }
+    if (fields.name !== undefined) raw.name = pairs && pairs.length > 0 ? `${fields.name} - ${pairs.map(([, value]) => value).join(" / ")}` : fields.name;
+
+    // The variant's own image, else the product's.
+    const variantImage = cells["variant image"];
+    const ownImage = !isBlank(variantImage);
+    if (ownImage) raw.image_url = variantImage;
+    else if (this.hasProductImage) {
+      if (fields.image_url !== undefined) raw.image_url = fields.image_url;
+    } else if (variantImage !== undefined) raw.image_url = variantImage;
+
+    if (cells.price !== undefined) raw.price = cells.price;
+    // A blank quantity is a variant whose inventory Shopify does not track: its stock is left alone.
+    if (!isBlank(cells.stock)) raw.stock = cells.stock;
+    if (cells.barcode !== undefined) raw.barcode = cells.barcode;
+
+    const carriedErrors = ownImage ? carried.errors.filter((e) => e.column !== "image_url") : carried.errors;
+    return withErrors(validatedRow(line, raw, this.rules), line, [...carriedErrors, ...errors]);
+  }
+}
+
+function productFields(p: ProductInput): ProductFields {
+  return { name: p.name, description: p.description, brand: p.brand, category: p.category, tags: p.tags, status: p.status, image_url: p.imageUrl };
+}
+
+/**
+ * The product's status: Status (Shopify's `unlisted` is an active product shown only by its link), else Published
+ * (TRUE: active, FALSE: draft; another value is refused as a status would be); blank when both are.
+ */
+function statusOf(cells: Cells): string | undefined {
+  const status = cells.status?.trim();
+  if (status) return status.toLowerCase() === "unlisted" ? "active" : status;
+  const published = cells.published?.trim();
+  if (published) {
+    const flag = published.toLowerCase();
+    return flag === "true" ? "active" : flag === "false" ? "draft" : published;
+  }
+  return cells.status ?? cells.published;
+}
+
+/** The row's real options, (name, value) in order; undefined when the header has no option values. */
+function optionPairs(cells: Cells, names: readonly (string | null)[]): [string, string][] | undefined {
+  let given = false;
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < OPTION_COUNT; i++) {
+    const cell = cells[OPTION_VALUE[i] as OptionColumn];
+    if (cell === undefined) continue;
+    given = true;
+    const value = cell.trim();
+    if (value === "" || value === DEFAULT_TITLE) continue;
+    // A value without a name is refused by the option rules, which name it.
+    pairs.push([names[i] ?? "", value]);
+  }
+  return given ? pairs : undefined;
+}
+
+export const shopify: Preset = {
+  name: "shopify",
+  detects: (names) => hasSignature(names, SIGNATURES),
+  readHeader: (fields) => presetHeader(fields, COLUMNS),
+  rows: (columns, state, rules) => new ShopifyRows(columns, state, rules),
+};
