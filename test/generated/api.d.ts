@@ -264,6 +264,10 @@ export interface components {
             /** @description Validated and counted only; no product was written. */
             dry_run: boolean;
             options: components["schemas"]["ImportOptions"];
+            /** @description The built-in preset the CSV file is read with (a platform's product export, see `profile=`): named by the upload, or recognised from the header line when the upload named none; null when the file is read by its own column names (or while the header has not been read). */
+            preset: ("shopify" | "woocommerce") | null;
+            /** @description Whether `preset` was recognised from the header line rather than named by the upload. */
+            preset_detected: boolean;
             /** @description Data rows in the file, known once processing completed. */
             total_rows: number | null;
             /** @description Data rows processed so far. */
@@ -632,6 +636,8 @@ export interface operations {
                 delimiter?: "," | ";" | "tab";
                 /** @description What a blank cell (NDJSON null) of a column the file has means: `clear` (default) sets the field to its empty value (no description, stock 0, status active, no tags, …); `keep` leaves the stored value alone, like a column the file does not have. */
                 blank_cells?: "clear" | "keep";
+                /** @description Read the CSV file as a platform's product export: `shopify` (a Shopify product CSV, classic or current header) or `woocommerce` (a WooCommerce product CSV). Without it, a header that is one of these exports is recognised as such; the job's `preset` and `preset_detected` say how the file was read. */
+                profile?: "shopify" | "woocommerce";
                 /** @description Validate and count everything but write no product. */
                 dry_run?: boolean;
             };

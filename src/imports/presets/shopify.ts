@@ -96,12 +96,10 @@ class ShopifyRows implements CellRows {
   private carried: Carried | null;
   private changed = false;
   private readonly hasProductImage: boolean;
+  private readonly rules: RowRules;
 
-  constructor(
-    columns: readonly (string | null)[],
-    state: string | null,
-    private readonly rules: RowRules,
-  ) {
+  constructor(columns: readonly (string | null)[], state: string | null, rules: RowRules) {
+    this.rules = rules;
     this.carried = state === null ? null : (JSON.parse(state) as Carried);
     this.hasProductImage = columns.includes("product image");
   }

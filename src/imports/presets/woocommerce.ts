@@ -5,7 +5,7 @@
 // products become ours; variable and grouped products are parents of others and are skipped. A variation's group is
 // its Parent as WooCommerce writes it (the parent's SKU, or `id:<parent ID>` for a parent without one), and its
 // options are its attributes (a variation has one value of each). Lists in a cell (categories, tags, images) are
-// separated by commas, a comma inside a value escaped as `\,`.
+// separated by commas, a comma inside a value escaped as `\,`; a description's line breaks are written as `\n`.
 import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow } from "../rows.ts";
 import { quote } from "../../text.ts";
 import { type CellRows, type Cells, hasSignature, isBlank, optionsOf, type Preset, type PresetColumns, presetHeader, withErrors } from "./preset.ts";
@@ -45,11 +45,10 @@ const STATUS_OF_PUBLISHED: ReadonlyMap<string, string> = new Map([["1", "active"
 class WooCommerceRows implements CellRows {
   /** The attribute columns, (name column, value column) per attribute number, in header order. */
   private readonly attributes: (readonly [string, string])[];
+  private readonly rules: RowRules;
 
-  constructor(
-    columns: readonly (string | null)[],
-    private readonly rules: RowRules,
-  ) {
+  constructor(columns: readonly (string | null)[], rules: RowRules) {
+    this.rules = rules;
     const byNumber = new Map<string, { name?: string; value?: string }>();
     for (const column of columns) {
       const match = column === null ? null : ATTRIBUTE.exec(column);
@@ -77,7 +76,7 @@ class WooCommerceRows implements CellRows {
 
     const raw: Record<string, unknown> = { sku: cells.sku };
     if (cells.name !== undefined) raw.name = cells.name;
-    if (cells.description !== undefined) raw.description = cells.description;
+    if (cells.description !== undefined) raw.description = descriptionOf(cells.description);
     if (cells["regular price"] !== undefined) raw.price = cells["regular price"];
     // Blank: WooCommerce does not manage the stock; "parent": a variation's stock is its parent's. Either way, ours is left alone.
     if (!isBlank(cells.stock) && cells.stock?.trim().toLowerCase() !== "parent") raw.stock = cells.stock;
@@ -107,6 +106,11 @@ class WooCommerceRows implements CellRows {
   takeState(): undefined {
     return undefined;
   }
+}
+
+/** WooCommerce writes a description's line breaks as `\n`, and a `\n` of its text as `\\n`. */
+function descriptionOf(cell: string): string {
+  return cell.replace(/\\(\\)?n/g, (_, escaped: string | undefined) => (escaped ? "\\n" : "\n"));
 }
 
 /** The items of a list cell: separated by commas, `\,` a comma inside an item. */

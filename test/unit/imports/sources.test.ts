@@ -5,6 +5,7 @@ import type { RowSource } from "../../../src/imports/row-source.ts";
 import type { RowOutcome } from "../../../src/imports/rows.ts";
 import { openRowSource } from "../../../src/imports/sources.ts";
 import type { SourceStateChange } from "../../../src/imports/write.ts";
+import { asCurrentShopify, exportFile, SHOPIFY_CLASSIC_HEADER, SHOPIFY_CURRENT_HEADER, SHOPIFY_ROWS, WOO_ROWS, WOO_SAMPLE_HEADER } from "../../preset-exports.ts";
 import { bytesOf, splitAt } from "./parser-helpers.ts";
 
 /** What of a job a source reads, as a job stands at its start. */
@@ -83,6 +84,32 @@ describe.each([
       expect(summary([...first.rows, ...rest.rows]), `after row ${k}`).toEqual(summary(whole.rows));
       const end = committed(job, rest.source, rest.rows.length, rest.source.takeStateChange());
       expect(JSON.parse(end.ignoredColumns)).toEqual(format === "csv" ? ["colour"] : ["colour", "weight"]);
+    }
+  });
+});
+
+describe.each([
+  ["Shopify classic", "shopify", exportFile(SHOPIFY_CLASSIC_HEADER, SHOPIFY_ROWS)],
+  ["Shopify current", "shopify", exportFile(SHOPIFY_CURRENT_HEADER, asCurrentShopify(SHOPIFY_ROWS))],
+  ["WooCommerce", "woocommerce", exportFile(WOO_SAMPLE_HEADER, WOO_ROWS)],
+] as const)("the CSV row source with a %s export", (_, preset, text) => {
+  const bytes = bytesOf(text);
+  const whole = rowsOf(jobAtStart("csv"), bytes, []);
+  const outcomes = (rows: RowOutcome[]) => rows.map((r) => (r.ok ? { line: r.line, product: r.product } : r));
+
+  it("recognises the export by its header and commits the preset with the header", () => {
+    const first = rowsOf(jobAtStart("csv"), bytes, [], 1);
+    expect(first.source.takeStateChange().header).toMatchObject({ preset });
+    expect(whole.rows.filter((r) => r.ok).length).toBeGreaterThan(2);
+    expect(whole.rows.filter((r) => !r.ok && r.skipped)).toHaveLength(2);
+  });
+
+  it("resumes after any row from what it committed, with what it carried: the same rows as in one go", () => {
+    for (let k = 1; k < whole.rows.length; k++) {
+      const first = rowsOf(jobAtStart("csv"), bytes, [], k);
+      const job = committed(jobAtStart("csv"), first.source, k, first.source.takeStateChange());
+      const rest = rowsOf(job, bytes, []);
+      expect(outcomes([...first.rows, ...rest.rows]), `after row ${k}`).toEqual(outcomes(whole.rows));
     }
   });
 });

@@ -1,0 +1,89 @@
+// The presets' header recognition, their header errors, and the bounds of what a Shopify export carries from row to row.
+import { describe, expect, it } from "vitest";
+import { MAX_COLUMNS } from "../../../src/imports/header.ts";
+import { detectPreset, presetNamed } from "../../../src/imports/presets/index.ts";
+import type { RowOutcome } from "../../../src/imports/rows.ts";
+import { SHOPIFY_CLASSIC_HEADER, SHOPIFY_CURRENT_HEADER, WOO_CURRENT_HEADER, WOO_SAMPLE_HEADER } from "../../preset-exports.ts";
+
+const RULES = { currency: "USD", blankCells: "clear" } as const;
+
+describe("detectPreset", () => {
+  it("recognises Shopify's classic and current headers and WooCommerce's sample and current headers, whatever their case", () => {
+    expect(detectPreset(SHOPIFY_CLASSIC_HEADER)?.name).toBe("shopify");
+    expect(detectPreset(SHOPIFY_CURRENT_HEADER)?.name).toBe("shopify");
+    expect(detectPreset(SHOPIFY_CLASSIC_HEADER.map((name) => ` ${name.toUpperCase()} `))?.name).toBe("shopify");
+    expect(detectPreset(WOO_SAMPLE_HEADER)?.name).toBe("woocommerce");
+    expect(detectPreset(WOO_CURRENT_HEADER)?.name).toBe("woocommerce");
+  });
+
+  it("takes a header of our own for ours, even with columns named like an export's", () => {
+    expect(detectPreset(["sku", "name", "price", "stock", "status", "tags", "description", "barcode"])).toBeNull();
+    expect(detectPreset(["sku", "name", "price", "id", "type", "parent", "title"])).toBeNull();
+    expect(detectPreset(["Handle", "Title", "Vendor"])).toBeNull();
+  });
+
+  it("does not look at a header wider than any CSV header may be", () => {
+    expect(detectPreset([...SHOPIFY_CLASSIC_HEADER, ...Array.from({ length: MAX_COLUMNS }, (_, i) => `c${i}`)])).toBeNull();
+  });
+});
+
+describe("a named preset's header", () => {
+  it("names the columns the export lacks", () => {
+    expect(presetNamed("shopify").readHeader(["sku", "name", "price"])).toEqual({
+      ok: false,
+      code: "missing_columns",
+      message: 'The header is missing the column(s) "Handle" or "URL handle" that a Shopify product export has; it cannot be read as one.',
+    });
+    expect(presetNamed("woocommerce").readHeader(SHOPIFY_CLASSIC_HEADER)).toMatchObject({
+      ok: false,
+      message: 'The header is missing the column(s) "SKU" that a WooCommerce product export has; it cannot be read as one.',
+    });
+  });
+
+  it("refuses one column under both of its names, as any header naming a column twice", () => {
+    expect(presetNamed("shopify").readHeader(["Handle", "URL handle", "SKU"])).toMatchObject({ ok: false, code: "duplicate_columns" });
+  });
+
+  it("lists the export's columns it does not read as ignored", () => {
+    const header = presetNamed("woocommerce").readHeader(["ID", "Type", "SKU", "Attribute 1 name", "Attribute 1 visible", "Sale price"]);
+    expect(header).toEqual({ ok: true, columns: [null, "type", "sku", "attribute 1 name", null, null], ignored: ["ID", "Attribute 1 visible", "Sale price"] });
+  });
+});
+
+describe("the Shopify carried state", () => {
+  function rowsOf(header: readonly string[], records: readonly Record<string, string>[]) {
+    const layout = presetNamed("shopify").readHeader(header);
+    if (!layout.ok) throw new Error(layout.message);
+    const reader = presetNamed("shopify").rows(layout.columns, null, RULES);
+    const rows: RowOutcome[] = records.map((cells, i) => reader.row(i + 2, cells));
+    return { rows, state: reader.takeState() };
+  }
+
+  it("is bounded whatever the first row holds: a refused cell is carried as its error, with its value cut", () => {
+    const huge = "x".repeat(1_000_000);
+    const { rows, state } = rowsOf(["Handle", "Title", "Body (HTML)", "Option1 Name", "Option1 Value", "Variant SKU", "Variant Price"], [
+      { handle: "h", title: "T", description: huge, "option1 name": huge, "option1 value": "S", sku: "A", price: "1" },
+      { handle: "h", "option1 value": "M", sku: "B", price: "1" },
+    ]);
+    expect(state?.length).toBeLessThan(2_000);
+    for (const row of rows) {
+      expect(row.ok).toBe(false);
+      const errors = row.ok ? [] : row.errors;
+      expect(errors.map((e) => [e.column, e.code])).toEqual([["description", "too_long"], ["options", "invalid_options"]]);
+      expect(errors[0]?.message).toBe("Description is too long: 1000000 characters, the limit is 10000.");
+      expect(errors[0]?.value).toHaveLength(200);
+    }
+  });
+
+  it("is written only when a row starts another product", () => {
+    const layout = presetNamed("shopify").readHeader(["Handle", "Title", "Variant SKU", "Variant Price"]);
+    if (!layout.ok) throw new Error(layout.message);
+    const reader = presetNamed("shopify").rows(layout.columns, null, RULES);
+    reader.row(2, { handle: "a", title: "A", sku: "A-1", price: "1" });
+    expect(JSON.parse(reader.takeState() ?? "null")).toMatchObject({ handle: "a", fields: { name: "A" } });
+    reader.row(3, { handle: "a", sku: "A-2", price: "1" });
+    expect(reader.takeState()).toBeUndefined();
+    reader.row(4, { handle: "b", title: "B", sku: "B-1", price: "1" });
+    expect(JSON.parse(reader.takeState() ?? "null")).toMatchObject({ handle: "b", fields: { name: "B" } });
+  });
+});
