@@ -220,6 +220,19 @@ describe("choosing a preset", () => {
     expect(job).toMatchObject({ status: "completed", preset: null, preset_detected: false, created: 1, ignored_columns: ["id", "type", "parent"] });
   });
 
+  it("takes the named preset into an Idempotency-Key's request: the same file without it is another request", async () => {
+    const t = await createTenant();
+    const headers = { "idempotency-key": "shopify-export-1" };
+    const first = await accepted(await upload(t.key, SHOPIFY_CLASSIC, { query: "profile=shopify", headers }));
+    const replay = await upload(t.key, SHOPIFY_CLASSIC, { query: "profile=shopify", headers });
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await replay.json()) as Job).id).toBe(first.id);
+    const other = await upload(t.key, SHOPIFY_CLASSIC, { headers });
+    expect(other.status).toBe(422);
+    await waitForJob(t.key, first.id);
+  });
+
   it("refuses a preset for an NDJSON file, and a profile that is no preset", async () => {
     const t = await createTenant();
     const ndjson = await upload(t.key, '{"sku":"A"}\n', { type: "application/x-ndjson", query: "profile=shopify" });
