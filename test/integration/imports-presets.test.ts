@@ -117,10 +117,16 @@ describe("Shopify product exports", () => {
     ]);
     const job = await importFile(t.key, file);
     expect(job).toMatchObject({ status: "completed", processed_rows: 4, created: 1, rejected_rows: 3, skipped_rows: 0, error_count: 4 });
-    const status = { column: "status", code: "invalid_status", message: 'Status "sold-out" is not valid; use active, draft or archived.', value: "sold-out" };
+    const status = {
+      column: "status",
+      code: "invalid_status",
+      message: 'Status "sold-out" is not valid; use active, draft or archived.',
+      value: "sold-out",
+      severity: "error",
+    };
     expect(await rowErrors(t.key, job.id)).toEqual([
       { line: 2, ...status },
-      { line: 2, column: "image_url", code: "invalid_url", message: expect.stringContaining('"not a url"'), value: "not a url" },
+      { line: 2, column: "image_url", code: "invalid_url", message: expect.stringContaining('"not a url"'), value: "not a url", severity: "error" },
       { line: 3, ...status },
       {
         line: 4,
@@ -128,9 +134,42 @@ describe("Shopify product exports", () => {
         code: "required",
         message: "Handle is required: each row of a Shopify export names its product in the Handle (URL handle) column.",
         value: "",
+        severity: "error",
       },
     ]);
     expect((await catalog(t.key)).map((p) => [p.sku, p.name, p.group])).toEqual([["GOOD-1", "Good", "good"]]);
+  });
+
+  it("with on_invalid=skip_field imports the variants without a refused product cell or a mangled barcode, each a warning on every row it concerns", async () => {
+    const rows = [
+      {
+        Handle: "mug", Title: "Mug", Vendor: "Acme", Status: "sold-out", "Option1 Name": "Size", "Option1 Value": "S",
+        "Variant SKU": "MUG-S", "Variant Price": "9", "Variant Barcode": "4.00638E+12",
+      },
+      { Handle: "mug", "Option1 Value": "L", "Variant SKU": "MUG-L", "Variant Price": "11", "Variant Barcode": "4006381333931" },
+    ];
+    const file = exportFile(SHOPIFY_CLASSIC_HEADER, rows);
+    const rejecting = await createTenant();
+    const rejected = await importFile(rejecting.key, file);
+    expect(rejected).toMatchObject({ status: "completed", created: 0, rejected_rows: 2, error_count: 3, warning_count: 0 });
+    expect((await rowErrors(rejecting.key, rejected.id)).map((e) => [e.line, e.column, e.code, e.severity])).toEqual([
+      [2, "status", "invalid_status", "error"],
+      [2, "barcode", "scientific_notation", "error"],
+      [3, "status", "invalid_status", "error"],
+    ]);
+
+    const t = await createTenant();
+    const job = await importFile(t.key, file, { query: "on_invalid=skip_field" });
+    expect(job).toMatchObject({ status: "completed", created: 2, rejected_rows: 0, error_count: 0, warning_count: 3 });
+    expect((await rowErrors(t.key, job.id)).map((e) => [e.line, e.column, e.code, e.severity])).toEqual([
+      [2, "status", "invalid_status", "warning"],
+      [2, "barcode", "scientific_notation", "warning"],
+      [3, "status", "invalid_status", "warning"],
+    ]);
+    expect((await catalog(t.key)).map((p) => [p.sku, p.name, p.status, p.barcode, p.brand])).toEqual([
+      ["MUG-L", "Mug - L", "active", "4006381333931", "Acme"],
+      ["MUG-S", "Mug - S", "active", null, "Acme"],
+    ]);
   });
 });
 
@@ -183,6 +222,7 @@ describe("WooCommerce product exports", () => {
         code: "unsupported_product_type",
         message: 'WooCommerce product type "subscription" is not imported: simple, variation and external products are, and variable and grouped parents are skipped.',
         value: "subscription",
+        severity: "error",
       },
     ]);
     expect(await catalog(t.key)).toEqual([

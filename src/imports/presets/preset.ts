@@ -5,7 +5,7 @@
 import { productColumns, productLimits } from "../../catalog/product.ts";
 import { cutText, quote } from "../../text.ts";
 import { type HeaderError, type HeaderLayout, layoutHeader } from "../header.ts";
-import type { RowError, RowOutcome, RowRules } from "../rows.ts";
+import type { RowError, RowOutcome, RowRules, Severity } from "../rows.ts";
 
 export const presetNames = ["shopify", "woocommerce"] as const;
 export type PresetName = (typeof presetNames)[number];
@@ -70,33 +70,52 @@ export function carriedCell(cell: string, limit: number): string {
   return cutText(cell, 2 * limit + 2);
 }
 
-/** An error a row gets from elsewhere than its own cells (a carried product-level cell), before it is tied to a line. */
-export type CellError = Omit<RowError, "line">;
+/** A problem a row gets from elsewhere than its own cells (a carried product-level cell), before it is tied to a line. */
+export type CellError = Omit<RowError, "line" | "severity">;
+
+/** Problems found outside a row's own validation: errors reject the row, warnings (on_invalid=skip_field) go with it. */
+export interface CellProblems {
+  errors: CellError[];
+  warnings: CellError[];
+}
 
 const COLUMN_ORDER: ReadonlyMap<string, number> = new Map(productColumns.map((column, i) => [column, i]));
 
-/** The row rejected with `extra` errors besides its own, in column order as every row's errors are. */
-export function withErrors(outcome: RowOutcome, line: number, extra: readonly CellError[]): RowOutcome {
-  if (extra.length === 0) return outcome;
-  const errors: RowError[] = [...extra.map((e) => ({ line, ...e })), ...(outcome.ok ? [] : outcome.errors)];
+function inColumnOrder(problems: RowError[]): RowError[] {
   const order = (e: RowError) => COLUMN_ORDER.get(e.column ?? "") ?? -1;
-  errors.sort((a, b) => order(a) - order(b));
-  return { ok: false, line, errors };
+  return problems.sort((a, b) => order(a) - order(b));
+}
+
+/**
+ * The row with the problems found outside its own validation, in column order with its own. Errors reject it;
+ * warnings go with it when it is imported. A rejected row's problems are all errors, as validation reports them.
+ */
+export function withProblems(outcome: RowOutcome, line: number, extra: CellProblems): RowOutcome {
+  if (extra.errors.length === 0 && extra.warnings.length === 0) return outcome;
+  const tied = (problems: readonly CellError[], severity: Severity): RowError[] => problems.map((e) => ({ line, ...e, severity }));
+  if (outcome.ok && extra.errors.length === 0) {
+    outcome.warnings = inColumnOrder([...tied(extra.warnings, "warning"), ...(outcome.warnings ?? [])]);
+    return outcome;
+  }
+  const own = outcome.ok ? (outcome.warnings ?? []) : outcome.errors;
+  return { ok: false, line, errors: inColumnOrder([...tied([...extra.errors, ...extra.warnings], "error"), ...tied(own, "error")]) };
 }
 
 /**
  * A variant's options from (name, value) pairs in order, as the product rules take them (an object; its own
- * properties, so a name like "__proto__" is a name like any other); an exact repeat of a name is an error of its own,
- * since an object keeps one of them.
+ * properties, so a name like "__proto__" is a name like any other). An exact repeat of a name, which an object cannot
+ * hold, is a problem of the options as the rules report one: an error, or with on_invalid=skip_field a warning (the
+ * row is imported without its options).
  */
-export function optionsOf(pairs: readonly (readonly [string, string])[]): { options: Record<string, string>; error: CellError | null } {
+export function optionsOf(pairs: readonly (readonly [string, string])[], rules: RowRules, problems: CellProblems): Record<string, string> | undefined {
   const seen = new Set<string>();
   for (const [name] of pairs) {
     if (seen.has(name)) {
-      const message = `Option ${quote(name)} is given twice.`;
-      return { options: {}, error: { column: "options", code: "invalid_options", message, value: cutText(name, productLimits.errorValueLength) } };
+      const problem = { column: "options", code: "invalid_options", message: `Option ${quote(name)} is given twice.`, value: cutText(name, productLimits.errorValueLength) };
+      (rules.onInvalid === "skip_field" ? problems.warnings : problems.errors).push(problem);
+      return undefined;
     }
     seen.add(name);
   }
-  return { options: Object.fromEntries(pairs), error: null };
+  return Object.fromEntries(pairs);
 }

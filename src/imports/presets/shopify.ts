@@ -13,6 +13,7 @@ import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow }
 import {
   carriedCell,
   type CellError,
+  type CellProblems,
   type CellRows,
   type Cells,
   hasSignature,
@@ -21,7 +22,7 @@ import {
   type Preset,
   type PresetColumns,
   presetHeader,
-  withErrors,
+  withProblems,
 } from "./preset.ts";
 
 const OPTION_COUNT = 3;
@@ -86,8 +87,12 @@ interface Carried {
   /** The handle (cut, see carriedCell) whose rows follow. */
   handle: string;
   fields: ProductFields;
-  /** Product-level cells that were refused: reported on each of the handle's variants, as their values would be. */
+  /**
+   * Product-level cells that were refused (errors), or left out with on_invalid=skip_field (warnings): reported on each
+   * of the handle's variants, as their own cells' would be.
+   */
   errors: CellError[];
+  warnings: CellError[];
   /** Option1–3 Name as the first row gives them (cut, see carriedCell); null when blank or absent. */
   optionNames: (string | null)[];
 }
@@ -138,12 +143,14 @@ class ShopifyRows implements CellRows {
     if (status !== undefined) raw.status = status;
     if (cells["product image"] !== undefined) raw.image_url = cells["product image"];
     const errors: CellError[] = [];
+    let warnings: CellError[] = [];
     let fields: ProductFields = {};
     // Each field is validated on its own, so a second pass without the refused cells keeps the others.
     for (let pass = 0; pass < 2; pass++) {
-      const result = validateProductRow(raw, this.rules.currency, this.rules.blankCells);
+      const result = validateProductRow(raw, this.rules.currency, this.rules.blankCells, this.rules.onInvalid);
       if (result.ok) {
         fields = productFields(result.product);
+        warnings = result.warnings ?? [];
         break;
       }
       for (const error of result.errors) {
@@ -155,13 +162,13 @@ class ShopifyRows implements CellRows {
       const name = (cells[column] ?? "").trim();
       return name === "" ? null : carriedCell(name, productLimits.optionNameLength);
     });
-    return { handle, fields, errors, optionNames };
+    return { handle, fields, errors, warnings, optionNames };
   }
 
   private variant(line: number, cells: Cells, handle: string, carried: Carried): RowOutcome {
     const { fields } = carried;
     const raw: Record<string, unknown> = { sku: cells.sku, group: handle };
-    const errors: CellError[] = [];
+    const problems: CellProblems = { errors: [], warnings: [] };
     if (fields.description !== undefined) raw.description = fields.description;
     if (fields.brand !== undefined) raw.brand = fields.brand;
     if (fields.category !== undefined) raw.category = fields.category;
@@ -170,9 +177,8 @@ class ShopifyRows implements CellRows {
 
     const pairs = optionPairs(cells, carried.optionNames);
     if (pairs) {
-      const { options, error } = optionsOf(pairs);
-      if (error) errors.push(error);
-      else raw.options = options;
+      const options = optionsOf(pairs, this.rules, problems);
+      if (options) raw.options = options;
     }
     if (fields.name !== undefined) raw.name = pairs && pairs.length > 0 ? `${fields.name} - ${pairs.map(([, value]) => value).join(" / ")}` : fields.name;
 
@@ -189,8 +195,11 @@ class ShopifyRows implements CellRows {
     if (!isBlank(cells.stock)) raw.stock = cells.stock;
     if (cells.barcode !== undefined) raw.barcode = cells.barcode;
 
-    const carriedErrors = ownImage ? carried.errors.filter((e) => e.column !== "image_url") : carried.errors;
-    return withErrors(validatedRow(line, raw, this.rules), line, [...carriedErrors, ...errors]);
+    // A refused product image is no problem of a variant with an image of its own.
+    const given = (e: CellError) => !(ownImage && e.column === "image_url");
+    problems.errors.push(...carried.errors.filter(given));
+    problems.warnings.push(...carried.warnings.filter(given));
+    return withProblems(validatedRow(line, raw, this.rules), line, problems);
   }
 }
 

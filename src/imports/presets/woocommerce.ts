@@ -8,7 +8,18 @@
 // separated by commas, a comma inside a value escaped as `\,`; a description's line breaks are written as `\n`.
 import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow } from "../rows.ts";
 import { quote } from "../../text.ts";
-import { type CellRows, type Cells, hasSignature, isBlank, optionsOf, type Preset, type PresetColumns, presetHeader, withErrors } from "./preset.ts";
+import {
+  type CellProblems,
+  type CellRows,
+  type Cells,
+  hasSignature,
+  isBlank,
+  optionsOf,
+  type Preset,
+  type PresetColumns,
+  presetHeader,
+  withProblems,
+} from "./preset.ts";
 
 type WooColumn =
   | "type" | "sku" | "name" | "published" | "description" | "stock" | "regular price" | "categories" | "tags"
@@ -98,9 +109,10 @@ class WooCommerceRows implements CellRows {
       const value = unescapeList(cells[valueColumn] ?? "").trim();
       if (name !== "" && value !== "") pairs.push([name, value]);
     }
-    const { options, error } = optionsOf(pairs);
-    if (!error) raw.options = options;
-    return withErrors(validatedRow(line, raw, this.rules), line, error ? [error] : []);
+    const problems: CellProblems = { errors: [], warnings: [] };
+    const options = optionsOf(pairs, this.rules, problems);
+    if (options) raw.options = options;
+    return withProblems(validatedRow(line, raw, this.rules), line, problems);
   }
 
   takeState(): undefined {

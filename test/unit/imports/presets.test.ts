@@ -5,7 +5,7 @@ import { detectPreset, presetNamed } from "../../../src/imports/presets/index.ts
 import type { RowOutcome } from "../../../src/imports/rows.ts";
 import { SHOPIFY_CLASSIC_HEADER, SHOPIFY_CURRENT_HEADER, WOO_CURRENT_HEADER, WOO_SAMPLE_HEADER } from "../../preset-exports.ts";
 
-const RULES = { currency: "USD", blankCells: "clear" } as const;
+const RULES = { currency: "USD", blankCells: "clear", onInvalid: "reject_row" } as const;
 
 describe("detectPreset", () => {
   it("recognises Shopify's classic and current headers and WooCommerce's sample and current headers, whatever their case", () => {
@@ -85,5 +85,29 @@ describe("the Shopify carried state", () => {
     expect(reader.takeState()).toBeUndefined();
     reader.row(4, { handle: "b", title: "B", sku: "B-1", price: "1" });
     expect(JSON.parse(reader.takeState() ?? "null")).toMatchObject({ handle: "b", fields: { name: "B" } });
+  });
+});
+
+describe("a WooCommerce variation's attributes", () => {
+  const header = ["ID", "Type", "SKU", "Name", "Regular price", "Attribute 1 name", "Attribute 1 value(s)", "Attribute 2 name", "Attribute 2 value(s)"];
+  const cells = { type: "variation", sku: "V-1", name: "V", "regular price": "1", "attribute 1 name": "Color", "attribute 1 value(s)": "Red\\, dark", "attribute 2 name": "Color", "attribute 2 value(s)": "Blue" };
+
+  function rowOf(values: Record<string, string>, onInvalid: "reject_row" | "skip_field"): RowOutcome {
+    const layout = presetNamed("woocommerce").readHeader(header);
+    if (!layout.ok) throw new Error(layout.message);
+    return presetNamed("woocommerce").rows(layout.columns, null, { ...RULES, onInvalid }).row(2, values);
+  }
+
+  it("are its options, a value's escaped comma read back", () => {
+    const row = rowOf({ ...cells, "attribute 2 name": "Size" }, "reject_row");
+    expect(row.ok && row.product.options).toEqual({ Color: "Red, dark", Size: "Blue" });
+  });
+
+  it("refuse a name given twice, which with on_invalid=skip_field leaves the options out with a warning", () => {
+    const error = { line: 2, column: "options", code: "invalid_options", message: 'Option "Color" is given twice.', value: "Color" };
+    expect(rowOf(cells, "reject_row")).toEqual({ ok: false, line: 2, errors: [{ ...error, severity: "error" }] });
+    const skipped = rowOf(cells, "skip_field");
+    expect(skipped).toMatchObject({ ok: true, warnings: [{ ...error, severity: "warning" }] });
+    expect(skipped.ok && skipped.product.options).toBeUndefined();
   });
 });
