@@ -141,7 +141,7 @@ describe("Shopify product exports", () => {
   });
 
   it("with on_invalid=skip_field imports the variants without a refused product cell or a mangled barcode, each a warning on every row it concerns", async () => {
-    const rows = [
+    const rows: Record<string, string>[] = [
       {
         Handle: "mug", Title: "Mug", Vendor: "Acme", Status: "sold-out", "Option1 Name": "Size", "Option1 Value": "S",
         "Variant SKU": "MUG-S", "Variant Price": "9", "Variant Barcode": "4.00638E+12",
