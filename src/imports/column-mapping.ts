@@ -30,11 +30,10 @@ export type MappingCheck = { ok: true; mapping: ColumnMapping } | { ok: false; p
  */
 export function checkMapping(value: unknown): MappingCheck {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return { ok: false, problems: [`must be ${SHAPE}`] };
+  const count = Object.keys(value).length;
+  if (count === 0) return { ok: false, problems: [`maps no column; it must be ${SHAPE}`] };
+  if (count > MAX_MAPPING_ENTRIES) return { ok: false, problems: [`has ${count} entries; at most ${MAX_MAPPING_ENTRIES} (one per product field)`] };
   const entries = Object.entries(value);
-  if (entries.length === 0) return { ok: false, problems: [`maps no column; it must be ${SHAPE}`] };
-  if (entries.length > MAX_MAPPING_ENTRIES) {
-    return { ok: false, problems: [`has ${entries.length} entries; at most ${MAX_MAPPING_ENTRIES} (one per product field)`] };
-  }
   const problems: string[] = [];
   const sources = new Map<string, string>();
   const sourcesOf = new Map<ProductColumn, string[]>();
