@@ -19,6 +19,7 @@ export interface QueuedJobOptions {
   dryRun?: boolean;
   currency?: string;
   delimiter?: "," | ";" | "\t" | null;
+  blankCells?: "clear" | "keep";
 }
 
 const bytesOf = (body: string | Uint8Array) => (typeof body === "string" ? new TextEncoder().encode(body) : body);
@@ -39,7 +40,7 @@ export async function createQueuedJob(tenantId: string, body: string | Uint8Arra
     objectKey,
     sizeBytes: bytes.byteLength,
     dryRun: options.dryRun ?? false,
-    options: JSON.stringify({ currency: options.currency ?? "USD", delimiter: options.delimiter ?? null }),
+    options: JSON.stringify({ currency: options.currency ?? "USD", delimiter: options.delimiter ?? null, blankCells: options.blankCells ?? "clear" }),
     createdAt: now,
     queuedAt: now,
     heartbeatAt: now,
@@ -231,6 +232,9 @@ export interface ProductRecord {
   barcode: string | null;
   image_url: string | null;
   tags: string;
+  variant_group: string | null;
+  options: string;
+  keep_mask: number;
   created_at: number;
   updated_at: number;
 }
@@ -243,7 +247,7 @@ export async function productRecords(tenantId: string): Promise<ProductRecord[]>
 
 /** A tenant's products without timestamps, to compare two imports of the same file into different tenants. */
 export async function productContents(tenantId: string) {
-  return (await productRecords(tenantId)).map(({ tenant_id: _t, created_at: _c, updated_at: _u, ...rest }) => rest);
+  return (await productRecords(tenantId)).map(({ tenant_id: _t, created_at: _c, updated_at: _u, keep_mask: _k, ...rest }) => rest);
 }
 
 export interface StoredError {

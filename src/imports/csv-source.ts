@@ -5,9 +5,9 @@ import type { JobRow } from "../db/queries/jobs.ts";
 import { type ColumnMapping, mappedFields, mappingHint, storedMapping } from "./column-mapping.ts";
 import { CsvParser, type CsvDelimiter, type CsvRecord, detectDelimiterFromBytes, headerLine } from "./csv.ts";
 import { type HeaderMapping, IgnoredColumns, mapHeader, mapRow } from "./header.ts";
-import type { JobOptions } from "./job.ts";
+import { type JobOptions, rowRules } from "./job.ts";
 import { PermanentImportError, type RowSource } from "./row-source.ts";
-import { rejectedRow, type RowOutcome, validatedRow } from "./rows.ts";
+import { rejectedRow, type RowOutcome, type RowRules, validatedRow } from "./rows.ts";
 import type { Checkpoint, SourceStateChange } from "./write.ts";
 
 // The delimiter is detected from the header line; a header longer than this is judged by this much of it (and
@@ -25,12 +25,14 @@ export class CsvRowSource implements RowSource {
   private newHeader: SourceStateChange["header"];
   private readonly ignored: IgnoredColumns;
   private readonly options: JobOptions;
+  private readonly rules: RowRules;
   /** The request's column mapping, applied to the header line. */
   private readonly columnMapping: ColumnMapping | null;
 
   constructor(job: JobRow, options: JobOptions) {
     this.position = { byte: job.checkpointByte, line: job.checkpointLine };
     this.options = options;
+    this.rules = rowRules(options);
     this.columnMapping = storedMapping(job);
     this.ignored = IgnoredColumns.ofJob(job);
     this.mapping = job.columns === null ? null : { columns: JSON.parse(job.columns) as HeaderMapping["columns"] };
@@ -81,7 +83,7 @@ export class CsvRowSource implements RowSource {
 
   checkComplete(): void {
     if (!this.mapping) {
-      throw new PermanentImportError("The file is empty: it has no header line. The first line must name the columns (sku, name, price, …).");
+      throw new PermanentImportError("The file is empty: it has no header line. The first line must name the columns (sku and the fields to import: name, price, stock, …).");
     }
   }
 
@@ -99,6 +101,6 @@ export class CsvRowSource implements RowSource {
   private row(record: CsvRecord, mapping: Pick<HeaderMapping, "columns">): RowOutcome {
     const mapped = mapRow(mapping, record.fields);
     if (!mapped.ok) return rejectedRow(record.line, null, mapped.code, mapped.message, record.fields.join(this.delimiter));
-    return validatedRow(record.line, mapped.values, this.options.currency);
+    return validatedRow(record.line, mapped.values, this.rules);
   }
 }

@@ -4,10 +4,10 @@
 import type { JobRow } from "../db/queries/jobs.ts";
 import { mappedFields, storedMapping } from "./column-mapping.ts";
 import { displayName, type FieldOf, IgnoredColumns, normalizeColumnName } from "./header.ts";
-import type { JobOptions } from "./job.ts";
+import { type JobOptions, rowRules } from "./job.ts";
 import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
 import { PermanentImportError, type RowSource } from "./row-source.ts";
-import { rejectedRow, type RowOutcome, validatedRow } from "./rows.ts";
+import { rejectedRow, type RowOutcome, type RowRules, validatedRow } from "./rows.ts";
 import type { Checkpoint, SourceStateChange } from "./write.ts";
 
 export class NdjsonRowSource implements RowSource {
@@ -18,7 +18,7 @@ export class NdjsonRowSource implements RowSource {
   /** Rows of the file before the checkpoint and taken since: a file without any is refused. */
   private rowsSeen: number;
   private readonly ignored: IgnoredColumns;
-  private readonly currency: string;
+  private readonly rules: RowRules;
   private readonly fieldOf: FieldOf;
 
   constructor(job: JobRow, options: JobOptions) {
@@ -26,7 +26,7 @@ export class NdjsonRowSource implements RowSource {
     this.parser = new NdjsonParser({ startOffset: job.checkpointByte, startLine: job.checkpointLine });
     this.rowsSeen = job.processedRows;
     this.ignored = IgnoredColumns.ofJob(job);
-    this.currency = options.currency;
+    this.rules = rowRules(options);
     this.fieldOf = mappedFields(storedMapping(job));
   }
 
@@ -89,6 +89,6 @@ export class NdjsonRowSource implements RowSource {
       spelled.set(name, key);
       raw[name] = value;
     }
-    return validatedRow(record.line, raw, this.currency);
+    return validatedRow(record.line, raw, this.rules);
   }
 }

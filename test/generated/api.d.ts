@@ -287,7 +287,7 @@ export interface components {
             mapping: components["schemas"]["ColumnMapping"];
         };
         /**
-         * @description The file's column names (CSV header names, NDJSON keys; matched trimmed and case-insensitively, at most 100 characters) → product fields (sku, name, description, price, currency, stock, status, brand, category, image_url, barcode, tags), each field from one column at most. A column named like a field the mapping reads from another column is ignored (listed in ignored_columns).
+         * @description The file's column names (CSV header names, NDJSON keys; matched trimmed and case-insensitively, at most 100 characters) → product fields (sku, name, description, price, currency, stock, status, brand, category, image_url, barcode, tags, group, options), each field from one column at most. A column named like a field the mapping reads from another column is ignored (listed in ignored_columns).
          * @example {
          *       "Item No.": "sku",
          *       "Title": "name",
@@ -296,7 +296,7 @@ export interface components {
          *     }
          */
         ColumnMapping: {
-            [key: string]: "sku" | "name" | "description" | "price" | "currency" | "stock" | "status" | "brand" | "category" | "image_url" | "barcode" | "tags";
+            [key: string]: "sku" | "name" | "description" | "price" | "currency" | "stock" | "status" | "brand" | "category" | "image_url" | "barcode" | "tags" | "group" | "options";
         };
         /** @description The profile's new mapping, replacing the old one whole. */
         ImportProfileReplacement: {
@@ -396,10 +396,15 @@ export interface components {
             };
         };
         ImportOptions: {
-            /** @description Currency for rows without one (ISO 4217). */
+            /** @description Currency of new products whose row has none (ISO 4217). */
             currency: string;
             /** @description CSV delimiter as given in `delimiter=`; null = detected from the header line. */
             delimiter: ("," | ";" | "tab") | null;
+            /**
+             * @description What a blank cell meant, as given in `blank_cells=`.
+             * @enum {string}
+             */
+            blank_cells: "clear" | "keep";
         };
         ImportJobPage: {
             data: components["schemas"]["ImportJob"][];
@@ -494,6 +499,18 @@ export interface components {
             barcode: string | null;
             image_url: string | null;
             tags: string[];
+            /** @description The product this variant belongs to: a Shopify handle, a WooCommerce parent SKU, or a `group` column. */
+            group: string | null;
+            /**
+             * @description The variant's options, option name → value; at most 10.
+             * @example {
+             *       "Color": "Green",
+             *       "Size": "M"
+             *     }
+             */
+            options: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description ISO 8601 timestamp (UTC).
@@ -723,15 +740,17 @@ export interface operations {
             query?: {
                 /** @description The file's name, shown on the job: at most 255 characters, no control characters (a name breaking the rule is a 400). Default: the multipart part's file name, with control characters removed and cut to 255 characters keeping its extension. */
                 filename?: string;
-                /** @description Currency for rows that have none (ISO 4217, default USD). */
+                /** @description Currency of new products whose row has none (ISO 4217, default USD). An existing product keeps its currency, and a price without a currency column is read in it. */
                 currency?: string;
                 /** @description CSV delimiter; default: detected from the header line. */
                 delimiter?: "," | ";" | "tab";
+                /** @description What a blank cell (NDJSON null) of a column the file has means: `clear` (default) sets the field to its empty value (no description, stock 0, status active, no tags, …); `keep` leaves the stored value alone, like a column the file does not have. */
+                blank_cells?: "clear" | "keep";
                 /** @description Validate and count everything but write no product. */
                 dry_run?: boolean;
                 /** @description Read the file's columns with this saved mapping profile (see /api/v1/import-profiles); a name the tenant has no profile of is a 400. The job records the profile's name and the mapping it resolved to. In a multipart/form-data upload it may be a field of the form instead. */
                 profile?: string;
-                /** @description Read the file's columns by this mapping: a JSON object of column names to product fields, such as {"Item No.":"sku","Title":"name","Net":"price","Qty":"stock"} (the fields are sku, name, description, price, currency, stock, status, brand, category, image_url, barcode, tags). Column names are matched trimmed and case-insensitively (at most 100 characters, at most 12 entries, one per field). A column named like a field the mapping reads from another column is ignored (listed in ignored_columns). With `profile`, these entries replace the profile's entries for the same columns and the same fields. In a multipart/form-data upload it may be a field of the form instead. */
+                /** @description Read the file's columns by this mapping: a JSON object of column names to product fields, such as {"Item No.":"sku","Title":"name","Net":"price","Qty":"stock"} (the fields are sku, name, description, price, currency, stock, status, brand, category, image_url, barcode, tags, group, options). Column names are matched trimmed and case-insensitively (at most 100 characters, at most 14 entries, one per field). A column named like a field the mapping reads from another column is ignored (listed in ignored_columns). With `profile`, these entries replace the profile's entries for the same columns and the same fields. In a multipart/form-data upload it may be a field of the form instead. */
                 mapping?: string;
             };
             header?: {
@@ -1587,7 +1606,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description The profile's name and mapping. At most 11136 bytes. */
+        /** @description The profile's name and mapping. At most 12992 bytes. */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ImportProfileInput"];
@@ -1866,7 +1885,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        /** @description The new mapping. At most 11136 bytes. */
+        /** @description The new mapping. At most 12992 bytes. */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ImportProfileReplacement"];
@@ -2142,6 +2161,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Only products with this status. */
                 status?: "active" | "draft" | "archived";
+                /** @description Only the products of this group (the variants of one product), exactly as stored. */
+                group?: string;
                 /** @description Only products updated at or after this instant (ISO 8601). Orders the listing by (updated_at, sku) instead of by sku; see the operation's description for incremental sync. */
                 updated_since?: string;
             };
@@ -2226,6 +2247,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Only products with this status. */
                 status?: "active" | "draft" | "archived";
+                /** @description Only the products of this group (the variants of one product), exactly as stored. */
+                group?: string;
                 /** @description Only products updated at or after this instant (ISO 8601). Orders the listing by (updated_at, sku) instead of by sku; see the operation's description for incremental sync. */
                 updated_since?: string;
             };

@@ -106,13 +106,22 @@ describe("mapping= on upload: reading a file's own column names", () => {
     expect(await product(t.key, "A-1")).toMatchObject({ price: "3.00", stock: 4 });
   });
 
-  it("fails a CSV whose header lacks a mapped column, saying what the mapping read and ignored", async () => {
+  it("fails a CSV whose header has no SKU through the mapping, saying what the mapping read and ignored", async () => {
     const t = await createTenant();
-    const job = await importFile(t.key, "sku,name,price\nA-1,Shirt,4\n", { query: mappingQuery({ Net: "price" }) });
+    const job = await importFile(t.key, "sku,name,price\nA-1,Shirt,4\n", { query: mappingQuery({ "Item No.": "sku", Net: "price" }) });
     expect(job.status).toBe("failed");
-    expect(job.failure_reason).toMatch(/^Line 1: .*missing the required column\(s\) "price"/);
-    expect(job.failure_reason).toContain(`the mapping's column(s) "Net" (→ price) are not in the header`);
-    expect(job.failure_reason).toContain(`the column(s) "price" are ignored because the mapping reads that field from another column`);
+    expect(job.failure_reason).toMatch(/^Line 1: The header is missing the required column\S* "sku"\. Found: sku, name, price\. With the column mapping, /);
+    expect(job.failure_reason).toContain(`the mapping's column(s) "Item No." (→ sku), "Net" (→ price) are not in the header`);
+    expect(job.failure_reason).toContain(`the column(s) "sku", "price" are ignored because the mapping reads that field from another column`);
+    expect(job.processed_rows).toBe(0);
+  });
+
+  it("leaves a field alone when its mapped column is absent, as any absent column (a stock feed through a full profile's mapping)", async () => {
+    const t = await createTenant();
+    expect(await importFile(t.key, MAPPED_CSV, { query: mappingQuery(MAPPING) })).toMatchObject({ status: "completed", created: 2 });
+    const feed = await importFile(t.key, "Item No.,Qty\nA-1,40\n", { query: mappingQuery(MAPPING) });
+    expect(feed).toMatchObject({ status: "completed", updated: 1, rejected_rows: 0 });
+    expect(await product(t.key, "A-1")).toMatchObject({ name: "Shirt", price: "19.99", stock: 40 });
   });
 
   it("rejects a row of an NDJSON file whose object lacks a mapped key, as any row missing a field", async () => {
