@@ -306,10 +306,10 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
     const { source, form } = await readUploadSource(c, query.filename);
     const options: JobOptions = { currency: query.currency, delimiter: query.delimiter ?? null, blankCells: query.blank_cells ?? "clear" };
     const dryRun = query.dry_run ?? false;
-    const mapping = mappingOptions(query, form);
+    const columnOptions = mappingOptions(query, form);
 
     if (idempotencyKey === undefined) {
-      const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun, ...(await resolvedMapping(db, tenantId, mapping)) });
+      const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun, ...(await resolvedMapping(db, tenantId, columnOptions)) });
       if (!result.ok) throw uploadFailed(result.failure, result.reason);
       return jobCreatedResponse(202, JSON.stringify(toJobJson(result.job)), result.job.id, false);
     }
@@ -318,7 +318,7 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
     // the content is compared once the body has been read.
     // The file's size, not the request's: a multipart retry of the same file may come with another boundary.
     // The mapping options join the digest only when given, so a request without them digests as it always did.
-    const asked = mapping.asked.profile !== undefined || mapping.asked.mapping !== undefined ? [mapping.asked] : [];
+    const asked = columnOptions.asked.profile !== undefined || columnOptions.asked.mapping !== undefined ? [columnOptions.asked] : [];
     const digest = await requestDigest([source.contentType, source.size, source.fileName, options, dryRun, ...asked]);
     const claim = await claimIdempotencyKey(db, tenantId, idempotencyKey, digest, Date.now(), IDEMPOTENCY_TTL_MS);
     if (claim.kind === "in_flight") throw new ProblemError("conflict", "A request with this Idempotency-Key is still being processed; retry shortly.");
@@ -337,7 +337,7 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
     try {
       // The profile is read once the key is claimed: a replay answers what the first request was told, whatever
       // became of its profile since.
-      const resolved = await resolvedMapping(db, tenantId, mapping);
+      const resolved = await resolvedMapping(db, tenantId, columnOptions);
       const result = await acceptUpload(c.env, db, { tenantId, source: hashing.source, options, dryRun, ...resolved });
       if (!result.ok) throw uploadFailed(result.failure, result.reason);
       const body = JSON.stringify(toJobJson(result.job));
