@@ -1,8 +1,10 @@
-// The row source of CSV files (see row-source.ts): our columns, named by the header line, or a preset's (a Shopify or
-// WooCommerce export, presets/), named by the request or recognised by its header. Its state, committed with the
-// first chunk, is the header's columns, the delimiter and the preset; the ignored header columns go into the job's
-// list; what a preset carries from row to row is committed with each chunk as the job's source state.
+// The row source of CSV files (see row-source.ts): our columns, named by the header line (through the job's column
+// mapping if it has one), or a preset's (a Shopify or WooCommerce export, presets/), named by the request or
+// recognised by its header. Its state, committed with the first chunk, is the header's columns, the delimiter and the
+// preset; the ignored header columns go into the job's list; what a preset carries from row to row is committed with
+// each chunk as the job's source state.
 import type { JobRow } from "../db/queries/jobs.ts";
+import { type ColumnMapping, mappedFields, mappingHint, storedMapping } from "./column-mapping.ts";
 import { CsvParser, type CsvDelimiter, type CsvRecord, detectDelimiterFromBytes, headerLine } from "./csv.ts";
 import { IgnoredColumns, mapHeader, mapRow } from "./header.ts";
 import { type JobOptions, rowRules } from "./job.ts";
@@ -34,6 +36,8 @@ export class CsvRowSource implements RowSource {
   private readonly ignored: IgnoredColumns;
   private readonly options: JobOptions;
   private readonly rules: RowRules;
+  /** The request's column mapping, applied to the header line. */
+  private readonly columnMapping: ColumnMapping | null;
   /** The preset the request named, or (once the header is read) the one its header was recognised as. */
   private preset: Preset | null;
   /** Whether a header may be recognised as a preset's: only when the request said nothing of how to read the file. */
@@ -43,6 +47,7 @@ export class CsvRowSource implements RowSource {
     this.position = { byte: job.checkpointByte, line: job.checkpointLine };
     this.options = options;
     this.rules = rowRules(options);
+    this.columnMapping = storedMapping(job);
     this.ignored = IgnoredColumns.ofJob(job);
     this.preset = job.preset !== null && isPresetName(job.preset) ? presetNamed(job.preset) : null;
     this.mayDetect = job.preset === null && job.profile === null && job.mapping === null;
@@ -102,8 +107,11 @@ export class CsvRowSource implements RowSource {
 
   private readHeader(record: CsvRecord): void {
     this.preset ??= this.mayDetect ? detectPreset(record.fields) : null;
-    const header = this.preset ? this.preset.readHeader(record.fields) : mapHeader(record.fields);
-    if (!header.ok) throw new PermanentImportError(`Line ${record.line}: ${header.message}`);
+    const header = this.preset ? this.preset.readHeader(record.fields) : mapHeader(record.fields, mappedFields(this.columnMapping));
+    if (!header.ok) {
+      const hint = this.columnMapping && header.code === "missing_columns" ? mappingHint(this.columnMapping, record.fields) : "";
+      throw new PermanentImportError(`Line ${record.line}: ${header.message}${hint}`);
+    }
     this.header = this.headerColumns(header.columns, null);
     this.newHeader = { columns: JSON.stringify(header.columns), delimiter: this.delimiter, preset: this.preset?.name ?? null };
     for (const name of header.ignored) this.ignored.add(name);

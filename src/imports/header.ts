@@ -55,6 +55,15 @@ export function isKnownColumn(name: string): name is ProductColumn {
   return KNOWN.has(name);
 }
 
+/**
+ * The product field a file's column holds, by its name trimmed and lower-cased (a CSV header name, an NDJSON key);
+ * null when the column is ignored. A request's column mapping gives its own (column-mapping.ts).
+ */
+export type FieldOf = (normalizedName: string) => ProductColumn | null;
+
+/** Columns named like our fields hold them. */
+export const ownFields: FieldOf = (name) => (isKnownColumn(name) ? name : null);
+
 export function normalizeColumnName(name: string): string {
   return name.trim().toLowerCase();
 }
@@ -64,9 +73,12 @@ export function displayName(name: string): string {
   return shorten(name, MAX_NAME_LENGTH);
 }
 
-/** Maps header fields to known columns (names are trimmed and lower-cased); only the SKU is required. */
-export function mapHeader(fields: readonly string[]): HeaderMapping | HeaderError {
-  const layout = layoutHeader(fields, (name) => (isKnownColumn(name) ? name : null));
+/**
+ * Maps header fields to known columns (names are trimmed and lower-cased, then named by `fieldOf`); only the SKU is
+ * required.
+ */
+export function mapHeader(fields: readonly string[], fieldOf: FieldOf = ownFields): HeaderMapping | HeaderError {
+  const layout = layoutHeader(fields, fieldOf);
   return layout.ok ? (findMissing(layout.columns, fields) ?? layout) : layout;
 }
 

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { jobStatuses } from "../db/schema.ts";
 import { type JobRow, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
 import { type BlankCells, blankCellsModes, type OnInvalid, onInvalidModes } from "../catalog/product.ts";
+import { columnMappingSchema, storedMapping } from "./column-mapping.ts";
 import type { CsvDelimiter } from "./csv.ts";
 import type { RowRules } from "./rows.ts";
 import { displayName, MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
@@ -47,6 +48,18 @@ export const jobResponseSchema = z
     size_bytes: count("The file's size in bytes."),
     dry_run: z.boolean().describe("Validated and counted only; no product was written."),
     options: jobOptionsSchema,
+    profile: z
+      .string()
+      .nullable()
+      .describe(
+        "The saved mapping profile or the built-in preset the upload named (`profile=`), or null. The job keeps the mapping it resolved: a later change to the profile, or its deletion, does not change how this file is read.",
+      ),
+    // A union rather than .nullable(): the mapping's documented object type would otherwise hide the null.
+    mapping: z
+      .union([columnMappingSchema, z.null()])
+      .describe(
+        "The column mapping the file is read with (the profile's, with the entries of the upload's `mapping=` over it), or null: every column is read by its own name.",
+      ),
     preset: z
       .enum(presetNames)
       .nullable()
@@ -119,6 +132,8 @@ export function toJobJson(job: JobRow): JobJson {
     size_bytes: job.sizeBytes,
     dry_run: job.dryRun,
     options: optionsJson(JSON.parse(job.options) as JobOptions),
+    profile: job.profile,
+    mapping: storedMapping(job),
     preset: job.preset !== null && isPresetName(job.preset) ? job.preset : null,
     // A named preset is the profile the upload named; a recognised one was named by nobody.
     preset_detected: job.preset !== null && job.profile !== job.preset,

@@ -5,6 +5,7 @@ import { newId } from "../auth/keys.ts";
 import type { Env } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { failJob, insertJob, markQueued, type JobRow } from "../db/queries/jobs.ts";
+import type { ColumnMapping } from "./column-mapping.ts";
 import type { JobOptions } from "./job.ts";
 import type { PresetName } from "./presets/index.ts";
 import { loggedError } from "../log-error.ts";
@@ -66,8 +67,11 @@ export interface UploadRequest {
   source: UploadSource;
   options: JobOptions;
   dryRun: boolean;
-  /** The profile the request named (`profile=`), and the built-in preset it selects; null when it named none. */
+  /** The saved profile or built-in preset the request named, if any. */
   profile: string | null;
+  /** The column mapping resolved at upload (the profile's with the request's over it); the job keeps it. */
+  mapping: ColumnMapping | null;
+  /** The built-in preset the request named, if any. */
   preset: PresetName | null;
 }
 
@@ -93,6 +97,7 @@ export async function acceptUpload(env: Env, db: Db, request: UploadRequest, now
     dryRun: request.dryRun,
     options: JSON.stringify(request.options),
     profile: request.profile,
+    mapping: request.mapping === null ? null : JSON.stringify(request.mapping),
     preset: request.preset,
     createdAt: now,
     heartbeatAt: now,

@@ -6,14 +6,16 @@ import { z } from "zod";
 import { isCurrencyCode } from "../catalog/money.ts";
 import { blankCellsModes, onInvalidModes } from "../catalog/product.ts";
 import { readConfig } from "../config.ts";
-import { database } from "../db/client.ts";
+import { database, type Db } from "../db/client.ts";
 import { sha256Hex } from "../hash.ts";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from "../db/queries/idempotency.ts";
 import type { AppEnv } from "../http/context.ts";
 import { type ProblemFieldError, ProblemError, problems } from "../http/problem.ts";
 import { apiRoute, headers, problemContent } from "../http/route.ts";
+import { type ColumnMapping, mappingParameterSchema } from "../imports/column-mapping.ts";
 import { type JobOptions, jobPath, jobResponseSchema, toJobJson } from "../imports/job.ts";
 import { presetNames } from "../imports/presets/index.ts";
+import { profileNameSchema, type ResolvedMapping, resolveMapping } from "../imports/profiles.ts";
 import {
   acceptUpload,
   cleanFileName,
@@ -66,14 +68,6 @@ const uploadQuery = z.object({
         "(left alone, as a column the file does not have) and records the problem as a row error with severity `warning`. " +
         "An invalid sku, name, price or currency always rejects the row.",
     ),
-  profile: z
-    .enum(presetNames, { error: `must be a built-in preset: ${presetNames.join(" or ")}` })
-    .optional()
-    .describe(
-      "Read the CSV file as a platform's product export: `shopify` (a Shopify product CSV, classic or current header) or " +
-        "`woocommerce` (a WooCommerce product CSV). Without it, a header that is one of these exports is recognised as such; " +
-        "the job's `preset` and `preset_detected` say how the file was read.",
-    ),
   dry_run: z
     .enum(["true", "false"], { error: "must be true or false" })
     .transform((v) => v === "true")
@@ -81,7 +75,69 @@ const uploadQuery = z.object({
     .describe("Validate and count everything but write no product.")
     // Sent as the words true or false: documented as the boolean they are.
     .meta({ type: "boolean", default: false }),
+  profile: profileNameSchema
+    .optional()
+    .describe(
+      "Read the file's columns with this saved mapping profile (see /api/v1/import-profiles); a name the tenant has no profile of is a 400. " +
+        "The job records the profile's name and the mapping it resolved to. In a multipart/form-data upload it may be a field of the form instead. " +
+        `The names ${presetNames.map((name) => `\`${name}\``).join(" and ")} select a built-in preset instead: the CSV file is read as that platform's product export ` +
+        "(a Shopify product CSV, classic or current header; a WooCommerce product CSV), without `mapping`. Without `profile` and `mapping`, a header " +
+        "that is one of these exports is recognised as such; the job's `preset` and `preset_detected` say how the file was read.",
+    ),
+  mapping: mappingParameterSchema.optional(),
 });
+
+type MappingOptions = { profile?: string; mapping?: ColumnMapping };
+
+/**
+ * The `profile` and `mapping` options, each a query parameter or a field of a multipart form: one place, not both
+ * (which one was meant would be a guess). Also says where `profile` came from, for a problem naming it.
+ */
+function mappingOptions(query: MappingOptions, form: FormData | null): { asked: MappingOptions; profileIn: "query" | "body" } {
+  const errors: ProblemFieldError[] = [];
+  const profile = formField(form, "profile", query.profile, profileNameSchema, errors);
+  const mapping = formField(form, "mapping", query.mapping, mappingParameterSchema, errors);
+  if (errors.length > 0) throw problems.validation(errors);
+  const asked: MappingOptions = {};
+  if (profile !== undefined) asked.profile = profile;
+  if (mapping !== undefined) asked.mapping = mapping;
+  return { asked, profileIn: form?.has("profile") ? "body" : "query" };
+}
+
+/** An option given as a form field (validated by the schema of the query parameter), else the query's value. */
+function formField<T>(form: FormData | null, name: string, fromQuery: T | undefined, schema: z.ZodType<T, string>, errors: ProblemFieldError[]): T | undefined {
+  const values = form?.getAll(name) ?? [];
+  if (values.length === 0) return fromQuery;
+  const error = (message: string) => void errors.push({ location: "body", name, message });
+  if (fromQuery !== undefined) return error("is given both as a query parameter and as a form field; give it once");
+  if (values.length > 1) return error(`is given ${values.length} times; give it once`);
+  const [value] = values;
+  if (typeof value !== "string") return error("must be a plain form field, not a file");
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) error(issue.message);
+  return undefined;
+}
+
+/**
+ * How the job will read its file: the mapping, or the preset named; a profile the tenant does not have, or a preset
+ * for what is no CSV file or with a mapping, is a 400 naming it.
+ */
+async function resolvedMapping(
+  db: Db,
+  tenantId: string,
+  format: ImportFormat,
+  { asked, profileIn }: ReturnType<typeof mappingOptions>,
+): Promise<ResolvedMapping> {
+  const resolved = await resolveMapping(db, tenantId, format, asked);
+  if (resolved.ok) return { profile: resolved.profile, mapping: resolved.mapping, preset: resolved.preset };
+  const messages: Record<typeof resolved.reason, string> = {
+    unknown_profile: `names no saved profile ("${asked.profile}"); GET /api/v1/import-profiles lists them`,
+    preset_not_csv: `names the built-in preset "${asked.profile}", which reads CSV exports; this file is ${format.toUpperCase()}`,
+    preset_with_mapping: `names the built-in preset "${asked.profile}", which reads the export's own columns; give it without mapping`,
+  };
+  throw problems.validation([{ location: profileIn, name: "profile", message: messages[resolved.reason] }]);
+}
 
 /** The media type and its charset; `where` names the header or part it came from in a problem. */
 function mediaType(header: string | undefined, where: Omit<ProblemFieldError, "message">): { type: string; charset: string | null } {
@@ -112,8 +168,11 @@ function emptyBody(): ProblemError {
   });
 }
 
-/** Reads what the request carries into an UploadSource, enforcing type and size limits before storing a byte. */
-async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined): Promise<UploadSource> {
+/**
+ * Reads what the request carries into an UploadSource, enforcing type and size limits before storing a byte; a
+ * multipart request's form comes along for its other fields.
+ */
+async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined): Promise<{ source: UploadSource; form: FormData | null }> {
   const config = readConfig(c.env);
   const { type, charset } = mediaType(c.req.header("content-type"), { location: "header", name: "content-type" });
   if (!isUtf8(charset)) throw unsupportedType(`Files must be UTF-8; the request declares charset ${charset}.`);
@@ -143,7 +202,10 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
       throw unsupportedType(`The file part's type "${file.type || "(none)"}" is not supported; send text/csv or application/x-ndjson (or a .csv / .ndjson file name).`);
     }
     if (file.size === 0) throw emptyBody();
-    return { format, contentType: format === "csv" ? "text/csv" : "application/x-ndjson", fileName: fileName ?? partName, size: file.size, body: file };
+    return {
+      source: { format, contentType: format === "csv" ? "text/csv" : "application/x-ndjson", fileName: fileName ?? partName, size: file.size, body: file },
+      form,
+    };
   }
 
   const format = mediaTypes[type];
@@ -154,7 +216,7 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
   if (length > config.maxUploadBytes) throw tooLarge(config.maxUploadBytes, "An upload");
   const body = c.req.raw.body;
   if (length === 0 || !body) throw emptyBody();
-  return { format, contentType: type, fileName: fileName ?? null, size: length, body };
+  return { source: { format, contentType: type, fileName: fileName ?? null, size: length, body }, form: null };
 }
 
 function uploadFailed(failure: "interrupted" | "not_queued", reason: string): ProblemError {
@@ -208,7 +270,11 @@ const createImport = apiRoute({
         "multipart/form-data": {
           schema: {
             type: "object",
-            properties: { file: { type: "string", contentMediaType: "application/octet-stream", description: "The file: text/csv or application/x-ndjson, or a .csv / .ndjson name." } },
+            properties: {
+              file: { type: "string", contentMediaType: "application/octet-stream", description: "The file: text/csv or application/x-ndjson, or a .csv / .ndjson name." },
+              profile: { type: "string", description: "The `profile` option as a form field (then not in the query)." },
+              mapping: { type: "string", description: "The `mapping` option (JSON text) as a form field (then not in the query)." },
+            },
             required: ["file"],
           },
         },
@@ -258,17 +324,13 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw problems.validation([{ location: "header", name: "idempotency-key", message: "must be 1 to 255 printable ASCII characters without spaces" }]);
     }
-    const source = await readUploadSource(c, query.filename);
+    const { source, form } = await readUploadSource(c, query.filename);
     const options: JobOptions = { currency: query.currency, delimiter: query.delimiter ?? null, blankCells: query.blank_cells ?? "clear", onInvalid: query.on_invalid ?? "reject_row" };
     const dryRun = query.dry_run ?? false;
-    const preset = query.profile ?? null;
-    if (preset !== null && source.format !== "csv") {
-      throw problems.validation([{ location: "query", name: "profile", message: `names a preset for CSV exports; this upload is ${source.format.toUpperCase()}` }]);
-    }
-    const named = { profile: preset, preset };
+    const columnOptions = mappingOptions(query, form);
 
     if (idempotencyKey === undefined) {
-      const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun, ...named });
+      const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun, ...(await resolvedMapping(db, tenantId, source.format, columnOptions)) });
       if (!result.ok) throw uploadFailed(result.failure, result.reason);
       return jobCreatedResponse(202, JSON.stringify(toJobJson(result.job)), result.job.id, false);
     }
@@ -276,8 +338,9 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
     // The key is claimed on what the request says before its body is read, so a concurrent repeat is a 409 at once;
     // the content is compared once the body has been read.
     // The file's size, not the request's: a multipart retry of the same file may come with another boundary.
-    // The preset joins the digest only when named, so a request without one digests as it always did.
-    const digest = await requestDigest([source.contentType, source.size, source.fileName, options, dryRun, ...(preset ? [{ profile: preset }] : [])]);
+    // The mapping options join the digest only when given, so a request without them digests as it always did.
+    const asked = columnOptions.asked.profile !== undefined || columnOptions.asked.mapping !== undefined ? [columnOptions.asked] : [];
+    const digest = await requestDigest([source.contentType, source.size, source.fileName, options, dryRun, ...asked]);
     const claim = await claimIdempotencyKey(db, tenantId, idempotencyKey, digest, Date.now(), IDEMPOTENCY_TTL_MS);
     if (claim.kind === "in_flight") throw new ProblemError("conflict", "A request with this Idempotency-Key is still being processed; retry shortly.");
     if (claim.kind === "mismatch") throw keyReused("other file name, size, type or options");
@@ -293,7 +356,10 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
 
     const hashing = hashingSource(source);
     try {
-      const result = await acceptUpload(c.env, db, { tenantId, source: hashing.source, options, dryRun, ...named });
+      // The profile is read once the key is claimed: a replay answers what the first request was told, whatever
+      // became of its profile since.
+      const resolved = await resolvedMapping(db, tenantId, source.format, columnOptions);
+      const result = await acceptUpload(c.env, db, { tenantId, source: hashing.source, options, dryRun, ...resolved });
       if (!result.ok) throw uploadFailed(result.failure, result.reason);
       const body = JSON.stringify(toJobJson(result.job));
       await completeIdempotencyKey(db, tenantId, idempotencyKey, { status: 202, body, contentHash: await hashing.contentHash() });

@@ -72,6 +72,8 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       size_bytes: new TextEncoder().encode(body).byteLength,
       dry_run: false,
       options: { currency: "USD", delimiter: null, blank_cells: "clear", on_invalid: "reject_row" },
+      profile: null,
+      mapping: null,
       preset: null,
       preset_detected: false,
       total_rows: 3,

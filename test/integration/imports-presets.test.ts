@@ -273,13 +273,46 @@ describe("choosing a preset", () => {
     await waitForJob(t.key, first.id);
   });
 
-  it("refuses a preset for an NDJSON file, and a profile that is no preset", async () => {
+  it("takes the preset as a multipart form field, as a profile", async () => {
+    const t = await createTenant();
+    const body = new FormData();
+    body.append("profile", "woocommerce");
+    body.append("file", new File([WOO_SAMPLE], "products.csv", { type: "text/csv" }));
+    const job = await accepted(await request("/api/v1/products/import", { method: "POST", key: t.key, body }));
+    expect(await waitForJob(t.key, job.id)).toMatchObject({ status: "completed", profile: "woocommerce", preset: "woocommerce", preset_detected: false, mapping: null, created: 7 });
+  });
+
+  it("reads a file with a mapping or a saved profile by them, never as a recognised export", async () => {
+    const t = await createTenant();
+    const mapping = encodeURIComponent(JSON.stringify({ "Variant SKU": "sku", Title: "name", "Variant Price": "price" }));
+    const job = await importFile(t.key, SHOPIFY_CLASSIC, { query: `mapping=${mapping}` });
+    // Each row on its own: only the rows with a SKU and a title are products; no handle is carried, no row skipped.
+    expect(job).toMatchObject({ status: "completed", preset: null, preset_detected: false, profile: null, processed_rows: 7, created: 2, rejected_rows: 5, skipped_rows: 0 });
+    expect((await catalog(t.key)).map((p) => [p.sku, p.name, p.group])).toEqual([
+      ["HAT-1", "Example Hat", null],
+      ["TS-GREEN-M", "Example T-Shirt", null],
+    ]);
+
+    await request("/api/v1/import-profiles", { method: "POST", key: t.key, body: JSON.stringify({ name: "erp", mapping: { "Variant SKU": "sku" } }), headers: { "content-type": "application/json" } });
+    const profiled = await importFile(t.key, SHOPIFY_CLASSIC, { query: "profile=erp" });
+    expect(profiled).toMatchObject({ status: "completed", profile: "erp", preset: null, preset_detected: false, created: 0, unchanged: 2, rejected_rows: 5 });
+  });
+
+  it("refuses a preset for an NDJSON file or with a mapping, naming profile; nothing is stored", async () => {
     const t = await createTenant();
     const ndjson = await upload(t.key, '{"sku":"A"}\n', { type: "application/x-ndjson", query: "profile=shopify" });
     expect(ndjson.status).toBe(400);
-    expect((await problemOf(ndjson)).errors).toEqual([{ location: "query", name: "profile", message: "names a preset for CSV exports; this upload is NDJSON" }]);
-    const unknown = await upload(t.key, SHOPIFY_CLASSIC, { query: "profile=magento" });
-    expect(unknown.status).toBe(400);
-    expect((await problemOf(unknown)).errors).toEqual([{ location: "query", name: "profile", message: "must be a built-in preset: shopify or woocommerce" }]);
+    expect((await problemOf(ndjson)).errors).toEqual([
+      { location: "query", name: "profile", message: 'names the built-in preset "shopify", which reads CSV exports; this file is NDJSON' },
+    ]);
+    const mapping = encodeURIComponent(JSON.stringify({ "Variant SKU": "sku" }));
+    const mapped = await upload(t.key, SHOPIFY_CLASSIC, { query: `profile=shopify&mapping=${mapping}` });
+    expect(mapped.status).toBe(400);
+    expect((await problemOf(mapped)).errors).toEqual([
+      { location: "query", name: "profile", message: 'names the built-in preset "shopify", which reads the export\'s own columns; give it without mapping' },
+    ]);
+    expect(await productRecords(t.tenantId)).toEqual([]);
+    const jobs = await request("/api/v1/products/import", { key: t.key });
+    expect(((await jobs.json()) as { data: Job[] }).data).toEqual([]);
   });
 });
