@@ -3,6 +3,7 @@ import { z } from "zod";
 import { jobStatuses } from "../db/schema.ts";
 import { type JobRow, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
 import type { CsvDelimiter } from "./csv.ts";
+import { type Charset, charsets, ENCODING_SNIFF_BYTES, type TextEncoding, textEncodings } from "./encoding.ts";
 import { displayName, MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
 import { shorten } from "../text.ts";
 
@@ -12,12 +13,18 @@ export interface JobOptions {
   currency: string;
   /** CSV delimiter; null = detected from the header line. */
   delimiter: CsvDelimiter | null;
+  /** The charset the upload declared; null (also for jobs stored before it was recorded) = detected. */
+  charset: Charset | null;
 }
 
 export const jobOptionsSchema = z
   .object({
     currency: z.string().describe("Currency for rows without one (ISO 4217)."),
     delimiter: z.enum([",", ";", "tab"]).nullable().describe("CSV delimiter as given in `delimiter=`; null = detected from the header line."),
+    charset: z
+      .enum(charsets)
+      .nullable()
+      .describe("The charset the upload's Content-Type declared (by its canonical name); null = none, the encoding is detected."),
   })
   .meta({ id: "ImportOptions" });
 
@@ -53,6 +60,14 @@ export const jobResponseSchema = z
     ignored_columns_omitted: count(
       `Further ignored names the file had beyond those ignored_columns lists, each counted once; counted up to ${MAX_COLUMNS} ignored names in all (a CSV header has no more).`,
     ),
+    encoding: z
+      .enum(textEncodings)
+      .nullable()
+      .describe(
+        "The text encoding the file is read in: from its byte order mark, else the declared charset (iso-8859-1 is read as windows-1252), " +
+          `else utf-8, or windows-1252 when the file's first ${ENCODING_SNIFF_BYTES / 1024} KiB are Windows-1252 text with no UTF-8 character beyond ASCII. ` +
+          "Null until processing has read the file's start.",
+      ),
     failure_reason: z
       .string()
       .nullable()
@@ -72,7 +87,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 /** The options as `delimiter=` names them: a tab is `tab`, as a client sent it. */
 function optionsJson(options: JobOptions): z.output<typeof jobOptionsSchema> {
-  return { currency: options.currency, delimiter: options.delimiter === "\t" ? "tab" : options.delimiter };
+  return { currency: options.currency, delimiter: options.delimiter === "\t" ? "tab" : options.delimiter, charset: options.charset ?? null };
 }
 
 export function jobPath(id: string): string {
@@ -99,6 +114,7 @@ export function toJobJson(job: JobRow): JobJson {
     // Cut again on the way out: jobs stored before the list was bounded keep their longer lists.
     ignored_columns: (JSON.parse(job.ignoredColumns) as string[]).slice(0, MAX_IGNORED_COLUMNS).map(displayName),
     ignored_columns_omitted: job.ignoredColumnsOmitted,
+    encoding: job.encoding as TextEncoding | null,
     failure_reason: job.failureReason === null ? null : shorten(job.failureReason, MAX_FAILURE_REASON_LENGTH),
     created_at: new Date(job.createdAt).toISOString(),
     queued_at: iso(job.queuedAt),
