@@ -7,7 +7,7 @@ import { decodeLeniently, FileEncoding } from "./encoding.ts";
 import { type HeaderMapping, IgnoredColumns, mapHeader, mapRow } from "./header.ts";
 import type { JobOptions } from "./job.ts";
 import { PermanentImportError, type RowSource } from "./row-source.ts";
-import { rejectedRow, type RowOutcome, validatedRow } from "./rows.ts";
+import { rejectedRow, type RowOutcome, skippedRow, validatedRow } from "./rows.ts";
 import type { Checkpoint, SourceStateChange } from "./write.ts";
 
 // The bytes that hold the first CSV_HEAD_MAX_CHARS characters: a UTF-16 unit takes at most three bytes of UTF-8 (two
@@ -22,6 +22,8 @@ export class CsvRowSource implements RowSource {
   /** From the header line; stored on the job with the first chunk and reused by every continuation. */
   private mapping: Pick<HeaderMapping, "columns"> | null;
   private delimiter: CsvDelimiter;
+  /** The file starts with an Excel `sep=` line: its first record is no header. */
+  private sepLine = false;
   private readonly encoding: FileEncoding;
   private newHeader: SourceStateChange["header"];
   private readonly ignored: IgnoredColumns;
@@ -44,8 +46,13 @@ export class CsvRowSource implements RowSource {
   push(bytes: Uint8Array): void {
     if (!this.parser) {
       const encoding = this.encoding.decide(bytes);
-      // The first slice reads the delimiter from the header line unless the client chose one.
-      if (!this.mapping) this.delimiter = this.options.delimiter ?? this.head(bytes).delimiter;
+      // The first slice reads the delimiter from the file's start (a sep line, else the header line) unless the
+      // client chose one.
+      if (!this.mapping) {
+        const head = this.head(bytes);
+        this.delimiter = this.options.delimiter ?? head.delimiter;
+        this.sepLine = head.sep !== null;
+      }
       this.parser = new CsvParser({ startOffset: this.position.byte, startLine: this.position.line, delimiter: this.delimiter, encoding });
     }
     this.records = this.parser.push(bytes);
@@ -64,7 +71,8 @@ export class CsvRowSource implements RowSource {
       const record = this.records[this.taken++] as CsvRecord;
       this.position = { byte: record.end, line: record.nextLine };
       if (this.mapping) return this.row(record, this.mapping);
-      this.readHeader(record);
+      if (this.sepLine) this.sepLine = false;
+      else this.readHeader(record);
     }
     return null;
   }
@@ -86,7 +94,7 @@ export class CsvRowSource implements RowSource {
     }
   }
 
-  /** How the file starts (the header line's delimiter), from its first bytes in its encoding. */
+  /** How the file starts (a sep line, the header line's delimiter), from its first bytes in its encoding. */
   private head(firstBytes: Uint8Array): CsvHead {
     return readCsvHead(decodeLeniently(firstBytes.subarray(0, HEAD_MAX_BYTES), this.encoding.decide(firstBytes)));
   }
@@ -100,8 +108,16 @@ export class CsvRowSource implements RowSource {
   }
 
   private row(record: CsvRecord, mapping: Pick<HeaderMapping, "columns">): RowOutcome {
+    // An empty spreadsheet row (Excel's ",,,,", a line of spaces) is no product, however many cells it has.
+    if (isBlankRecord(record.fields)) return skippedRow(record.line);
     const mapped = mapRow(mapping, record.fields);
     if (!mapped.ok) return rejectedRow(record.line, null, mapped.code, mapped.message, record.fields.join(this.delimiter));
     return validatedRow(record.line, mapped.values, this.options.currency);
   }
+}
+
+/** Whether every cell is blank, as the product rules take a blank cell (nothing but whitespace). */
+function isBlankRecord(fields: readonly string[]): boolean {
+  for (const field of fields) if (field.trim() !== "") return false;
+  return true;
 }

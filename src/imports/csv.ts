@@ -316,25 +316,39 @@ const DETECT_DELIMITER_MAX_CHARS = 64 * 1024;
 /** The most text `readCsvHead` looks at: blank lines and a header line, each judged by at most so much. */
 export const CSV_HEAD_MAX_CHARS = 2 * DETECT_DELIMITER_MAX_CHARS;
 
+// Excel's first line naming the delimiter, written as it is or quoted by a tool that took it for a field.
+const SEP_LINE = /^(?:sep=([,;\t])|"sep=([,;\t])")$/i;
+const SEP_LINE_MAX_CHARS = 7;
+
 export interface CsvHead {
   /** False while the text ends before the head does: the caller reads on, unless that is the whole file. */
   complete: boolean;
-  /** The file's delimiter, detected from the header line. */
+  /** The delimiter set by an Excel `sep=;` first line (which is then no header), or null. */
+  sep: CsvDelimiter | null;
+  /** The file's delimiter: the sep line's, else the one detected from the header line. */
   delimiter: CsvDelimiter;
 }
 
 /**
- * How a CSV file starts, from the text of its first bytes (without a byte order mark): the header line the parser
- * reads (the first line with content; blank lines before it are skipped) and the delimiter it uses most. Only the first
+ * How a CSV file starts, from the text of its first bytes (without a byte order mark): an Excel `sep=` first line
+ * (`sep=,` `sep=;` or `sep=` and a tab, in any case, also within quotes), else the header line the parser reads
+ * (the first line with content; blank lines before it are skipped) and the delimiter it uses most. Only the first
  * CSV_HEAD_MAX_CHARS characters count, so the answer is the same however much more text was given.
  */
 export function readCsvHead(text: string): CsvHead {
+  const firstEnd = lineBreakAt(text, 0, SEP_LINE_MAX_CHARS + 1);
+  const first = SEP_LINE.exec(text.slice(0, firstEnd < 0 ? SEP_LINE_MAX_CHARS + 1 : firstEnd));
+  if (first) {
+    const sep = (first[1] ?? first[2]) as CsvDelimiter;
+    return { complete: firstEnd >= 0, sep, delimiter: sep };
+  }
+  if (firstEnd < 0 && text.length <= SEP_LINE_MAX_CHARS) return { complete: false, sep: null, delimiter: detectDelimiter(text) };
   let start = 0;
   while (start < text.length && (text[start] === "\n" || text[start] === "\r")) start++;
   const cap = Math.min(start, DETECT_DELIMITER_MAX_CHARS) + DETECT_DELIMITER_MAX_CHARS;
   const end = lineBreakAt(text, start, cap);
   const line = text.slice(start, end >= 0 ? end : cap);
-  return { complete: end >= 0 || text.length >= cap, delimiter: detectDelimiter(line) };
+  return { complete: end >= 0 || text.length >= cap, sep: null, delimiter: detectDelimiter(line) };
 }
 
 /** Index of the first CR or LF in `text[from, to)`, or -1. */

@@ -1,5 +1,5 @@
-// Encodings through the API and the queue consumer: UTF-16 with a byte order mark, declared charsets, Windows-1252
-// detected from the first bytes, the job's `encoding`.
+// Encodings and spreadsheet quirks, through the API and the queue consumer: UTF-16 with a byte order mark, declared
+// charsets, Windows-1252 detected from the first bytes, the job's `encoding`; Excel's sep= line and empty rows.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ImportMessage } from "../../src/imports/messages.ts";
@@ -180,5 +180,46 @@ describe("Windows-1252 detected without a charset", () => {
     expect((await jobRecord(snapshot.jobId)).encoding).toBe("windows-1252");
     const byName = Object.fromEntries((await productRecords(t.tenantId)).filter((p) => p.sku.startsWith("W")).map((p) => [p.sku, p.name]));
     expect(byName).toEqual({ "W-1": "Café", "W-2": "CafÃ©" });
+  });
+});
+
+describe("Excel quirks", () => {
+  it("takes a sep= first line as the delimiter, not as the header (quoted or not, after a byte order mark, in UTF-16)", async () => {
+    const t = await createTenant();
+    for (const file of [
+      utf8("sep=;\r\nsku;name;price\r\nS-1;One, two;1.5\r\n"),
+      utf8('\uFEFF"sep=,"\r\nsku,name,price\r\nS-1,"One, two",1.5\r\n'),
+      utf8("sep=\t\nsku\tname\tprice\nS-1\tOne, two\t1.5\n"),
+      utf16Bytes("sep=;\r\nsku;name;price\r\nS-1;One, two;1.5\r\n", "le", true),
+    ]) {
+      const job = await importFile(t.key, file, { type: "text/csv" });
+      expect(job).toMatchObject({ status: "completed", total_rows: 1, processed_rows: 1, error_count: 0, ignored_columns: [] });
+    }
+    expect(await names(t.key)).toEqual({ "S-1": "One, two" });
+  });
+
+  it("skips rows whose every cell is empty (Excel's ,,,,) and a last line of spaces, counting them in skipped_rows", async () => {
+    const t = await createTenant();
+    const job = await importFile(t.key, "sku,name,price\r\nE-1,One,1\r\n,,\r\n,,,,,,\r\nE-2,Two,2\r\n , ,\r\n   ", { type: "text/csv" });
+    expect(job).toMatchObject({
+      status: "completed",
+      total_rows: 6,
+      processed_rows: 6,
+      created: 2,
+      rejected_rows: 0,
+      skipped_rows: 4,
+      error_count: 0,
+    });
+  });
+
+  it("counts skipped rows exactly across chunks and slices, also in a dry run", async () => {
+    const text = `sku,name,price\n${Array.from({ length: 9 }, (_, i) => (i % 3 === 1 ? ",,\n" : `K-${i},Row ${i},1\n`)).join("")},,,,\n`;
+    const whole = await importDirect((await createTenant()).tenantId, text);
+    const sliced = await importDirect((await createTenant()).tenantId, text, { vars: { IMPORT_CHUNK_ROWS: "2", IMPORT_SLICE_ROWS: "3" } });
+    const dry = await importDirect((await createTenant()).tenantId, text, { dryRun: true, vars: { IMPORT_CHUNK_ROWS: "2", IMPORT_SLICE_ROWS: "3" } });
+    expect(sliced.delivered.length).toBeGreaterThan(1);
+    for (const run of [whole, sliced, dry]) {
+      expect(run.snapshot.counters).toMatchObject({ status: "completed", total_rows: 10, processed_rows: 10, created: 6, skipped_rows: 4, rejected_rows: 0, error_count: 0 });
+    }
   });
 });

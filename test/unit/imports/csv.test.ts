@@ -363,26 +363,40 @@ describe("detectDelimiter", () => {
   });
 
   it("reads the header line the parser uses: the first line with content", () => {
-    expect(readCsvHead("sku;name;price\r\n1,2,3,4,5,6\n")).toEqual({ complete: true, delimiter: ";" });
-    expect(readCsvHead("\r\nsku;name;price\r\nA-1;Shirt;1\r\n")).toEqual({ complete: true, delimiter: ";" });
-    expect(readCsvHead("\n\r\n\rsku\tname\tprice\n1,2,3,4\n")).toEqual({ complete: true, delimiter: "\t" });
+    expect(readCsvHead("sku;name;price\r\n1,2,3,4,5,6\n")).toEqual({ complete: true, sep: null, delimiter: ";" });
+    expect(readCsvHead("\r\nsku;name;price\r\nA-1;Shirt;1\r\n")).toEqual({ complete: true, sep: null, delimiter: ";" });
+    expect(readCsvHead("\n\r\n\rsku\tname\tprice\n1,2,3,4\n")).toEqual({ complete: true, sep: null, delimiter: "\t" });
     // The line goes on past the text: not complete, the caller reads on (or, at the end of the file, takes it).
-    expect(readCsvHead("\r\n\nsku;na")).toEqual({ complete: false, delimiter: ";" });
-    expect(readCsvHead("\r\n")).toMatchObject({ complete: false });
-    expect(readCsvHead("")).toMatchObject({ complete: false });
+    expect(readCsvHead("\r\n\nsku;na")).toEqual({ complete: false, sep: null, delimiter: ";" });
+    expect(readCsvHead("\r\n")).toMatchObject({ complete: false, sep: null });
+    expect(readCsvHead("")).toMatchObject({ complete: false, sep: null });
+  });
+
+  it("takes an Excel sep= first line (any delimiter, any case, quoted or not) as the delimiter and not the header", () => {
+    expect(readCsvHead("sep=;\r\nsku,name,price\r\n")).toEqual({ complete: true, sep: ";", delimiter: ";" });
+    expect(readCsvHead('"sep=,"\nsku;name;price\n')).toEqual({ complete: true, sep: ",", delimiter: "," });
+    expect(readCsvHead("SEP=\t\rsku,name")).toEqual({ complete: true, sep: "\t", delimiter: "\t" });
+    expect(readCsvHead('"sep=;"\n')).toEqual({ complete: true, sep: ";", delimiter: ";" });
+    // Until its line ends, a first line like "sep=;" may still go on into something else.
+    expect(readCsvHead("sep=;")).toEqual({ complete: false, sep: ";", delimiter: ";" });
+    expect(readCsvHead("sep=;x")).toMatchObject({ complete: false, sep: null });
+    // Anything else is a header line.
+    for (const text of ["sep=;;\nx\n", "sep=|\nx\n", " sep=;\nx\n", "sep=;x,y;z\n", "\nsep=;\nx\n", "sep= ;\n", "'sep=;'\n"]) {
+      expect(readCsvHead(text).sep, JSON.stringify(text)).toBeNull();
+    }
   });
 
   it("judges the header line by its first 64 KiB, so the answer does not depend on how much text was read", () => {
     const capped = CSV_HEAD_MAX_CHARS / 2;
     // Past the cap the line turns semicolon-separated: only its first part counts, read whole or cut.
     const text = `${",".repeat(capped)}${";".repeat(2 * capped)}\n`;
-    expect(readCsvHead(text)).toEqual({ complete: true, delimiter: "," });
-    expect(readCsvHead(text.slice(0, capped))).toEqual({ complete: true, delimiter: "," });
+    expect(readCsvHead(text)).toEqual({ complete: true, sep: null, delimiter: "," });
+    expect(readCsvHead(text.slice(0, capped))).toEqual({ complete: true, sep: null, delimiter: "," });
     expect(readCsvHead(text.slice(0, capped - 1))).toMatchObject({ complete: false });
     // After more blank lines than the cap, the rest of the head (up to twice the cap) is the header's.
     const late = `${"\n".repeat(capped + 10)}a;b;c\n`;
-    expect(readCsvHead(late)).toEqual({ complete: true, delimiter: ";" });
-    expect(readCsvHead(`${"\n".repeat(CSV_HEAD_MAX_CHARS)}a;b;c\n`)).toEqual({ complete: true, delimiter: "," });
+    expect(readCsvHead(late)).toEqual({ complete: true, sep: null, delimiter: ";" });
+    expect(readCsvHead(`${"\n".repeat(CSV_HEAD_MAX_CHARS)}a;b;c\n`)).toEqual({ complete: true, sep: null, delimiter: "," });
   });
 });
 

@@ -107,3 +107,43 @@ describe.each(files.flatMap(([format, text]) => encodings.map(([label, encode, c
     });
   },
 );
+
+describe("the csv row source: spreadsheet quirks", () => {
+  const csvRows = (text: string | Uint8Array, options: Partial<JobOptions> = {}) => {
+    const bytes = typeof text === "string" ? bytesOf(text) : text;
+    const whole = rowsOf(jobAtStart("csv"), bytes, [], Infinity, options);
+    for (let i = 0; i <= bytes.length; i++) expect(summary(rowsOf(jobAtStart("csv"), bytes, [i], Infinity, options).rows), `split at ${i}`).toEqual(summary(whole.rows));
+    return whole;
+  };
+  const oneRow = [{ line: 3, sku: "A-1", name: "One, two" }];
+
+  it("takes an Excel sep= first line as the delimiter, not as the header", () => {
+    for (const sep of ["sep=;", '"sep=;"', "SEP=;"]) {
+      const { source, rows } = csvRows(`${sep}\r\nsku;name;price\r\nA-1;One, two;1.5\r\n`);
+      expect(summary(rows), sep).toEqual(oneRow);
+      expect(source.takeStateChange().header).toMatchObject({ delimiter: ";" });
+    }
+    expect(summary(csvRows("sep=,\nsku,name,price\nA-1,\"One, two\",1.5\n").rows)).toEqual(oneRow);
+    expect(summary(csvRows("sep=\t\nsku\tname\tprice\nA-1\tOne, two\t1.5\n").rows)).toEqual(oneRow);
+    // After a byte order mark, in UTF-16 too.
+    expect(summary(csvRows("\uFEFFsep=;\nsku;name;price\nA-1;One, two;1.5\n").rows)).toEqual(oneRow);
+    expect(summary(csvRows(utf16Bytes("sep=;\nsku;name;price\nA-1;One, two;1.5\n", "le", true)).rows)).toEqual(oneRow);
+    // The delimiter the request names wins over the sep line, which is still no header.
+    expect(summary(csvRows("sep=;\nsku,name,price\nA-1,\"One, two\",1.5\n", { delimiter: "," }).rows)).toEqual(oneRow);
+  });
+
+  it("skips rows whose every cell is blank (Excel's ,,,,), whatever their width, and a last line of spaces, as skipped rows", () => {
+    const { rows } = csvRows("sku,name,price\nA-1,One,1\n,,\n,,,,,,\n , \t,\nA-2,Two,2\n\n,\n   ");
+    expect(summary(rows)).toEqual([
+      { line: 2, sku: "A-1", name: "One" },
+      { line: 3, skipped: true },
+      { line: 4, skipped: true },
+      { line: 5, skipped: true },
+      { line: 6, sku: "A-2", name: "Two" },
+      { line: 8, skipped: true },
+      { line: 9, skipped: true },
+    ]);
+    // A row with one cell that is not blank is a row: ragged here.
+    expect(summary(csvRows("sku,name,price\n,,x,\n").rows)).toEqual([{ line: 2, codes: ["ragged_row"] }]);
+  });
+});
