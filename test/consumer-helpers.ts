@@ -20,6 +20,7 @@ export interface QueuedJobOptions {
   dryRun?: boolean;
   currency?: string;
   delimiter?: "," | ";" | "\t" | null;
+  blankCells?: "clear" | "keep";
   charset?: Charset | null;
 }
 
@@ -41,7 +42,12 @@ export async function createQueuedJob(tenantId: string, body: string | Uint8Arra
     objectKey,
     sizeBytes: bytes.byteLength,
     dryRun: options.dryRun ?? false,
-    options: JSON.stringify({ currency: options.currency ?? "USD", delimiter: options.delimiter ?? null, charset: options.charset ?? null }),
+    options: JSON.stringify({
+      currency: options.currency ?? "USD",
+      delimiter: options.delimiter ?? null,
+      blankCells: options.blankCells ?? "clear",
+      charset: options.charset ?? null,
+    }),
     createdAt: now,
     queuedAt: now,
     heartbeatAt: now,
@@ -224,6 +230,9 @@ export interface ProductRecord {
   barcode: string | null;
   image_url: string | null;
   tags: string;
+  variant_group: string | null;
+  options: string;
+  keep_mask: number;
   created_at: number;
   updated_at: number;
 }
@@ -236,7 +245,7 @@ export async function productRecords(tenantId: string): Promise<ProductRecord[]>
 
 /** A tenant's products without timestamps, to compare two imports of the same file into different tenants. */
 export async function productContents(tenantId: string) {
-  return (await productRecords(tenantId)).map(({ tenant_id: _t, created_at: _c, updated_at: _u, ...rest }) => rest);
+  return (await productRecords(tenantId)).map(({ tenant_id: _t, created_at: _c, updated_at: _u, keep_mask: _k, ...rest }) => rest);
 }
 
 export interface StoredError {

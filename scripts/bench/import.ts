@@ -78,7 +78,7 @@ function rawRate(engine: Parameters<typeof runSqlite>[0], rows: number, runs: nu
   const now = Date.now();
   writeLines(paramsFile, [], rows, (i) => {
     const product = productOf(rows, i);
-    return JSON.stringify(["ten_bench", product.skuKey, ...storedFields({ ok: true, line: i, product, json: null }), now, now]);
+    return JSON.stringify(["ten_bench", product.skuKey, ...storedFields({ ok: true, line: i, product, json: null }, "USD"), now, now]);
   });
   let best = 0;
   for (let run = 0; run < runs; run++) {

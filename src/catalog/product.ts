@@ -1,8 +1,13 @@
 /**
  * The product row: one parser per input column that validates and normalises a
  * product coming from a CSV row (every value a string, blank = "") or an NDJSON
- * row (strings, numbers, booleans, arrays or null), plus the API response shape
- * (a zod schema, as every request and response of the API).
+ * row (strings, numbers, booleans, arrays, objects or null), plus the API
+ * response shape (a zod schema, as every request and response of the API).
+ *
+ * A row gives only the fields its file has: a column absent from the header (a
+ * key absent from the object) is a field the row leaves alone, and so is a
+ * blank cell with `blank_cells=keep`. Otherwise a blank cell clears the field
+ * to its empty value (name and price cannot be cleared).
  *
  * Rows are not run through zod: an import validates millions of them, and a zod
  * object of twelve transforms costs far more per row than calling the same
@@ -31,26 +36,56 @@ export const productColumns = [
   "image_url",
   "barcode",
   "tags",
+  "group",
+  "options",
 ] as const;
 export type ProductColumn = (typeof productColumns)[number];
 
-/** A validated, normalised product row. Absent optional values are null. */
+/** What a blank cell means: clear the field to its empty value, or leave the field alone. */
+export const blankCellsModes = ["clear", "keep"] as const;
+export type BlankCells = (typeof blankCellsModes)[number];
+
+/**
+ * A validated, normalised product row: the SKU and the fields the row gives. A field the row does not give is
+ * undefined (left alone for an existing product; a new product gets its empty value, see newProductDefaults).
+ */
 export interface ProductInput {
   sku: string;
   /** Lower-cased SKU; SKUs are unique case-insensitively. */
   skuKey: string;
-  name: string;
-  description: string | null;
-  priceMinor: number;
-  currency: string;
-  stock: number;
-  status: ProductStatus;
-  brand: string | null;
-  category: string | null;
-  barcode: string | null;
-  imageUrl: string | null;
-  tags: string[];
+  name: string | undefined;
+  description: string | null | undefined;
+  priceMinor: number | undefined;
+  /** A price given without a currency: in minor units once the product's currency is known (see catalog-lookup.ts). */
+  pendingPrice: DecimalParts | undefined;
+  currency: string | undefined;
+  stock: number | undefined;
+  status: ProductStatus | undefined;
+  brand: string | null | undefined;
+  category: string | null | undefined;
+  barcode: string | null | undefined;
+  imageUrl: string | null | undefined;
+  tags: string[] | undefined;
+  group: string | null | undefined;
+  options: ProductOptions | undefined;
 }
+
+/** A variant's options: option name → value, in the order given. */
+export type ProductOptions = Record<string, string>;
+
+/** The fields a new product gets when its row does not give them (the currency is the import's). */
+export const newProductDefaults = {
+  description: null,
+  stock: 0,
+  status: "active",
+  brand: null,
+  category: null,
+  barcode: null,
+  imageUrl: null,
+  tags: [] as string[],
+  group: null,
+  options: {} as ProductOptions,
+} as const;
 
 /** Money's own codes (a malformed decimal is reported as invalid_price) plus those of the other fields. */
 export type RowErrorCode =
@@ -66,7 +101,9 @@ export type RowErrorCode =
   | "invalid_barcode"
   | "invalid_tag"
   | "too_many_tags"
-  | "tag_too_long";
+  | "tag_too_long"
+  | "invalid_options"
+  | "too_many_options";
 
 export interface RowFieldError {
   /** Input field name, e.g. "price"; null when the row as a whole is unusable (as for every row error, see RowError). */
@@ -89,6 +126,10 @@ export const productLimits = {
   maxStock: 2_147_483_647,
   maxTags: 50,
   tagLength: 64,
+  groupLength: 255,
+  maxOptions: 10,
+  optionNameLength: 64,
+  optionValueLength: 255,
   errorValueLength: 200,
 } as const;
 
@@ -360,7 +401,54 @@ function normaliseTags(raw: readonly string[], ctx: Ctx): string[] {
   return tags;
 }
 
+/**
+ * Options: an object of option name → text (NDJSON), or its JSON text (a CSV cell); blank = none. Names are unique
+ * whatever their case, and a number value is taken as its text ({"Size": 42}).
+ */
+function parseOptions(value: unknown, ctx: Ctx): ProductOptions {
+  if (value === null || value === undefined) return {};
+  let object: unknown = value;
+  if (typeof value === "string") {
+    const text = value.trim();
+    if (text === "") return {};
+    try {
+      object = JSON.parse(text);
+    } catch {
+      return reject(ctx, "invalid_options", 'Options must be a JSON object of option names and values, such as {"Color": "Green", "Size": "M"}.');
+    }
+  }
+  if (typeof object !== "object" || object === null || Array.isArray(object)) {
+    return reject(ctx, "invalid_type", `Options must be an object of option names and values, not ${describeType(object)}.`);
+  }
+  const entries = Object.entries(object);
+  if (entries.length > productLimits.maxOptions) {
+    return reject(ctx, "too_many_options", `There are ${entries.length} options; the limit is ${productLimits.maxOptions}.`);
+  }
+  const options: ProductOptions = {};
+  const seen = new Set<string>();
+  for (const [rawName, rawValue] of entries) {
+    const name = rawName.trim();
+    const optionValue = typeof rawValue === "number" && Number.isFinite(rawValue) ? String(rawValue) : rawValue;
+    if (name === "" || isTooLong(name, productLimits.optionNameLength)) {
+      return reject(ctx, "invalid_options", `Option name ${quote(rawName)} must be 1 to ${productLimits.optionNameLength} characters.`);
+    }
+    if (typeof optionValue !== "string") {
+      return reject(ctx, "invalid_type", `Option ${quote(name)} must have a text value, not ${describeType(optionValue)}.`);
+    }
+    const text = optionValue.trim();
+    if (text === "" || isTooLong(text, productLimits.optionValueLength)) {
+      return reject(ctx, "invalid_options", `Option ${quote(name)} must have a value of 1 to ${productLimits.optionValueLength} characters.`);
+    }
+    const key = name.toLowerCase();
+    if (seen.has(key)) return reject(ctx, "invalid_options", `Option ${quote(name)} is given twice.`);
+    seen.add(key);
+    options[name] = text;
+  }
+  return options;
+}
+
 const parseName = requiredText("Name", productLimits.nameLength);
+const parseGroup = optionalText("Group", productLimits.groupLength);
 const parseDescription = optionalText("Description", productLimits.descriptionLength);
 const parseBrand = optionalText("Brand", productLimits.brandLength);
 const parseCategory = optionalText("Category", productLimits.categoryLength);
@@ -403,43 +491,77 @@ class RowCheck implements Ctx {
   }
 }
 
+/** A cell that says nothing: null or only whitespace. */
+function isBlank(value: unknown): boolean {
+  return value === null || (typeof value === "string" && value.trim() === "");
+}
+
 /**
- * Validates and normalises one CSV or NDJSON row, reporting every field error of the row in column order.
- * A rejected field's parser returns FAILED (undefined). Throws a RangeError if `defaultCurrency` is not an
- * ISO 4217 code, which is a programming error.
+ * Validates and normalises one CSV or NDJSON row, reporting every field error of the row in column order. Only
+ * the fields the row gives are read (see ProductInput); a rejected field's parser returns FAILED (undefined).
+ * A price is converted to minor units with the row's currency; without one it waits for the product's (pendingPrice).
+ * Throws a RangeError if `defaultCurrency` is not an ISO 4217 code, which is a programming error.
  */
-export function validateProductRow(raw: Record<string, unknown>, defaultCurrency: string): RowValidationResult {
+export function validateProductRow(raw: Record<string, unknown>, defaultCurrency: string, blankCells: BlankCells = "clear"): RowValidationResult {
   const parseCurrency = currencyParserFor(defaultCurrency);
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return INVALID_ROW;
+  const keep = blankCells === "keep";
+  const given = (value: unknown) => value !== undefined && !(keep && isBlank(value));
   // Named property reads (raw.sku, not raw[column]) keep this hot path monomorphic.
   const row = new RowCheck();
   const sku = row.field("sku", parseSku, raw.sku);
-  const name = row.field("name", parseName, raw.name);
-  const description = row.field("description", parseDescription, raw.description);
-  const price = row.field("price", parsePrice, raw.price);
-  const currency = row.field("currency", parseCurrency, raw.currency);
-  const stock = row.field("stock", parseStock, raw.stock);
-  const status = row.field("status", parseStatus, raw.status);
-  const brand = row.field("brand", parseBrand, raw.brand);
-  const category = row.field("category", parseCategory, raw.category);
-  const imageUrl = row.field("image_url", parseImageUrl, raw.image_url);
-  const barcode = row.field("barcode", parseBarcode, raw.barcode);
-  const tags = row.field("tags", parseTags, raw.tags);
+  const name = given(raw.name) ? row.field("name", parseName, raw.name) : undefined;
+  const description = given(raw.description) ? row.field("description", parseDescription, raw.description) : undefined;
+  const price = given(raw.price) ? row.field("price", parsePrice, raw.price) : undefined;
+  const currency = given(raw.currency) ? row.field("currency", parseCurrency, raw.currency) : undefined;
+  const stock = given(raw.stock) ? row.field("stock", parseStock, raw.stock) : undefined;
+  const status = given(raw.status) ? row.field("status", parseStatus, raw.status) : undefined;
+  const brand = given(raw.brand) ? row.field("brand", parseBrand, raw.brand) : undefined;
+  const category = given(raw.category) ? row.field("category", parseCategory, raw.category) : undefined;
+  const imageUrl = given(raw.image_url) ? row.field("image_url", parseImageUrl, raw.image_url) : undefined;
+  const barcode = given(raw.barcode) ? row.field("barcode", parseBarcode, raw.barcode) : undefined;
+  const tags = given(raw.tags) ? row.field("tags", parseTags, raw.tags) : undefined;
+  const group = given(raw.group) ? row.field("group", parseGroup, raw.group) : undefined;
+  const options = given(raw.options) ? row.field("options", parseOptions, raw.options) : undefined;
 
   // Precision depends on the currency, so it is checked once both are valid, and reported with the price.
   let priceMinor: number | undefined;
   if (price !== undefined && currency !== undefined) {
-    const minor = decimalToMinor(price, currency, "Price");
+    const minor = priceInMinorUnits(price, currency);
     if (minor.ok) priceMinor = minor.minor;
     else {
       row.errors ??= [];
-      row.errors.push({ column: "price", code: priceCode(minor), message: minor.message, value: displayValue(raw.price) });
+      row.errors.push({ column: "price", code: minor.code, message: minor.message, value: displayValue(raw.price) });
       row.errors.sort(byColumnOrder);
     }
   }
-  if (row.errors !== undefined || priceMinor === undefined) return { ok: false, errors: row.errors ?? [] };
-  const product: ProductInput = { sku, skuKey: sku.toLowerCase(), name, description, priceMinor, currency, stock, status, brand, category, barcode, imageUrl, tags };
+  if (row.errors !== undefined) return { ok: false, errors: row.errors };
+  const pendingPrice = priceMinor === undefined ? price : undefined;
+  const product: ProductInput = {
+    sku,
+    skuKey: sku.toLowerCase(),
+    name,
+    description,
+    priceMinor,
+    pendingPrice,
+    currency,
+    stock,
+    status,
+    brand,
+    category,
+    barcode,
+    imageUrl,
+    tags,
+    group,
+    options,
+  };
   return { ok: true, product };
+}
+
+/** A valid price in the minor units of `currency`, or why it has too many decimals for it. */
+export function priceInMinorUnits(price: DecimalParts, currency: string): { ok: true; minor: number } | { ok: false; code: RowErrorCode; message: string } {
+  const minor = decimalToMinor(price, currency, "Price");
+  return minor.ok ? minor : { ok: false, code: priceCode(minor), message: minor.message };
 }
 
 const COLUMN_ORDER: ReadonlyMap<string, number> = new Map(productColumns.map((column, i) => [column, i]));
@@ -497,6 +619,14 @@ export const productResponseSchema = z
     barcode: z.string().regex(/^(?:\d{8}|\d{12,14})$/).nullable().meta({ description: "GTIN-8, -12, -13 or -14." }),
     image_url: z.url().max(productLimits.imageUrlLength).nullable(),
     tags: z.array(z.string().min(1).max(productLimits.tagLength)).max(productLimits.maxTags),
+    group: z
+      .string()
+      .max(productLimits.groupLength)
+      .nullable()
+      .meta({ description: "The product this variant belongs to: a Shopify handle, a WooCommerce parent SKU, or a `group` column.", examples: ["example-t-shirt"] }),
+    options: z
+      .record(z.string().max(productLimits.optionNameLength), z.string().max(productLimits.optionValueLength))
+      .meta({ description: `The variant's options, option name → value; at most ${productLimits.maxOptions}.`, examples: [{ Color: "Green", Size: "M" }] }),
     created_at: z.iso.datetime().meta({ description: "ISO 8601 timestamp (UTC)." }),
     updated_at: z.iso.datetime().meta({ description: "ISO 8601 timestamp (UTC)." }),
   })

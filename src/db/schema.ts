@@ -52,6 +52,9 @@ export const products = sqliteTable(
     variantGroup: text("variant_group"),
     // JSON object: option name → value of a variant ({"Color": "Green", "Size": "M"}).
     options: text("options").notNull().default("{}"),
+    // Set by the import's upsert on the rows it inserts, and read back as `excluded.keep_mask` when a row updates a
+    // product: bit i = the row leaves STORED_COLUMNS[i] alone (src/imports/rows.ts). Its stored value means nothing.
+    keepMask: integer("keep_mask").notNull().default(0),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

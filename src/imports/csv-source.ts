@@ -5,9 +5,9 @@ import type { JobRow } from "../db/queries/jobs.ts";
 import { CSV_HEAD_MAX_CHARS, CsvParser, type CsvDelimiter, type CsvHead, type CsvRecord, readCsvHead } from "./csv.ts";
 import { decodeLeniently, FileEncoding } from "./encoding.ts";
 import { type HeaderMapping, IgnoredColumns, mapHeader, mapRow } from "./header.ts";
-import type { JobOptions } from "./job.ts";
+import { type JobOptions, rowRules } from "./job.ts";
 import { PermanentImportError, type RowSource } from "./row-source.ts";
-import { rejectedRow, type RowOutcome, skippedRow, validatedRow } from "./rows.ts";
+import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow } from "./rows.ts";
 import type { Checkpoint, SourceStateChange } from "./write.ts";
 
 // The bytes that hold the first CSV_HEAD_MAX_CHARS characters: a UTF-16 unit takes at most three bytes of UTF-8 (two
@@ -28,10 +28,12 @@ export class CsvRowSource implements RowSource {
   private newHeader: SourceStateChange["header"];
   private readonly ignored: IgnoredColumns;
   private readonly options: JobOptions;
+  private readonly rules: RowRules;
 
   constructor(job: JobRow, options: JobOptions) {
     this.position = { byte: job.checkpointByte, line: job.checkpointLine };
     this.options = options;
+    this.rules = rowRules(options);
     this.ignored = IgnoredColumns.ofJob(job);
     this.mapping = job.columns === null ? null : { columns: JSON.parse(job.columns) as HeaderMapping["columns"] };
     this.delimiter = (job.delimiter ?? ",") as CsvDelimiter;
@@ -90,7 +92,7 @@ export class CsvRowSource implements RowSource {
 
   checkComplete(): void {
     if (!this.mapping) {
-      throw new PermanentImportError("The file is empty: it has no header line. The first line must name the columns (sku, name, price, …).");
+      throw new PermanentImportError("The file is empty: it has no header line. The first line must name the columns (sku and the fields to import: name, price, stock, …).");
     }
   }
 
@@ -112,7 +114,7 @@ export class CsvRowSource implements RowSource {
     if (isBlankRecord(record.fields)) return skippedRow(record.line);
     const mapped = mapRow(mapping, record.fields);
     if (!mapped.ok) return rejectedRow(record.line, null, mapped.code, mapped.message, record.fields.join(this.delimiter));
-    return validatedRow(record.line, mapped.values, this.options.currency);
+    return validatedRow(record.line, mapped.values, this.rules);
   }
 }
 

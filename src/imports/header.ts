@@ -9,7 +9,9 @@ import { shorten } from "../text.ts";
 
 export type { ProductColumn };
 
-const REQUIRED_COLUMNS: readonly ProductColumn[] = ["sku", "name", "price"];
+// Only the SKU: a file updates the fields it has columns for (a stock feed is `sku,stock`). Whether a row has what a
+// new product needs is known once the catalog is asked (see catalog-lookup.ts).
+const REQUIRED_COLUMNS: readonly ProductColumn[] = ["sku"];
 
 /**
  * Most columns a CSV header may have. A product has a dozen fields; a wider header is a file made for something
@@ -80,7 +82,7 @@ export function mapHeader(fields: readonly string[]): HeaderMapping | HeaderErro
     return {
       ok: false,
       code: "empty_header",
-      message: `The first line of the file must be a header with the column names, for example: ${REQUIRED_COLUMNS.join(", ")}.`,
+      message: "The first line of the file must be a header with the column names, for example: sku, name, price.",
     };
   }
   const columns = names.map((name) => {
@@ -127,7 +129,7 @@ function findMissing(columns: readonly (ProductColumn | null)[], names: readonly
     ok: false,
     code: "missing_columns",
     message:
-      `The header is missing the required column(s) ${missing.map((name) => `"${name}"`).join(", ")}. ` +
+      `The header is missing the required column ${missing.map((name) => `"${name}"`).join(", ")}. ` +
       `Found: ${listed(found.map(displayName), "more", ", ")}.${hint}`,
   };
 }

@@ -2,8 +2,10 @@
 import { z } from "zod";
 import { jobStatuses } from "../db/schema.ts";
 import { type JobRow, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
+import { type BlankCells, blankCellsModes } from "../catalog/product.ts";
 import type { CsvDelimiter } from "./csv.ts";
 import { type Charset, charsets, ENCODING_SNIFF_BYTES, type TextEncoding, textEncodings } from "./encoding.ts";
+import type { RowRules } from "./rows.ts";
 import { displayName, MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
 import { shorten } from "../text.ts";
 
@@ -13,14 +15,22 @@ export interface JobOptions {
   currency: string;
   /** CSV delimiter; null = detected from the header line. */
   delimiter: CsvDelimiter | null;
-  /** The charset the upload declared; null (also for jobs stored before it was recorded) = detected. */
-  charset: Charset | null;
+  /** Absent on jobs stored before it existed: "clear". */
+  blankCells?: BlankCells;
+  /** The charset the upload declared; null, or absent on jobs stored before it existed: none (the encoding is detected). */
+  charset?: Charset | null;
+}
+
+/** The rules rows of the job are read with. */
+export function rowRules(options: JobOptions): RowRules {
+  return { currency: options.currency, blankCells: options.blankCells ?? "clear" };
 }
 
 export const jobOptionsSchema = z
   .object({
-    currency: z.string().describe("Currency for rows without one (ISO 4217)."),
+    currency: z.string().describe("Currency of new products whose row has none (ISO 4217)."),
     delimiter: z.enum([",", ";", "tab"]).nullable().describe("CSV delimiter as given in `delimiter=`; null = detected from the header line."),
+    blank_cells: z.enum(blankCellsModes).describe("What a blank cell meant, as given in `blank_cells=`."),
     charset: z
       .enum(charsets)
       .nullable()
@@ -87,7 +97,12 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 /** The options as `delimiter=` names them: a tab is `tab`, as a client sent it. */
 function optionsJson(options: JobOptions): z.output<typeof jobOptionsSchema> {
-  return { currency: options.currency, delimiter: options.delimiter === "\t" ? "tab" : options.delimiter, charset: options.charset ?? null };
+  return {
+    currency: options.currency,
+    delimiter: options.delimiter === "\t" ? "tab" : options.delimiter,
+    blank_cells: rowRules(options).blankCells,
+    charset: options.charset ?? null,
+  };
 }
 
 export function jobPath(id: string): string {

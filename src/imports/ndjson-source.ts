@@ -3,10 +3,10 @@
 import type { JobRow } from "../db/queries/jobs.ts";
 import { FileEncoding } from "./encoding.ts";
 import { displayName, IgnoredColumns, isKnownColumn, normalizeColumnName } from "./header.ts";
-import type { JobOptions } from "./job.ts";
+import { type JobOptions, rowRules } from "./job.ts";
 import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
 import { PermanentImportError, type RowSource } from "./row-source.ts";
-import { rejectedRow, type RowOutcome, validatedRow } from "./rows.ts";
+import { rejectedRow, type RowOutcome, type RowRules, validatedRow } from "./rows.ts";
 import type { Checkpoint, SourceStateChange } from "./write.ts";
 
 export class NdjsonRowSource implements RowSource {
@@ -18,14 +18,14 @@ export class NdjsonRowSource implements RowSource {
   /** Rows of the file before the checkpoint and taken since: a file without any is refused. */
   private rowsSeen: number;
   private readonly ignored: IgnoredColumns;
-  private readonly currency: string;
+  private readonly rules: RowRules;
 
   constructor(job: JobRow, options: JobOptions) {
     this.position = { byte: job.checkpointByte, line: job.checkpointLine };
     this.encoding = new FileEncoding(job, options.charset ?? null);
     this.rowsSeen = job.processedRows;
     this.ignored = IgnoredColumns.ofJob(job);
-    this.currency = options.currency;
+    this.rules = rowRules(options);
   }
 
   canStart(firstBytes: Uint8Array): boolean {
@@ -93,6 +93,6 @@ export class NdjsonRowSource implements RowSource {
       spelled.set(name, key);
       raw[name] = value;
     }
-    return validatedRow(record.line, raw, this.currency);
+    return validatedRow(record.line, raw, this.rules);
   }
 }

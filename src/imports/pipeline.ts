@@ -1,5 +1,7 @@
 // The commit pipeline of one slice of an import: chunks are committed in order, one batch in flight at a time,
-// while the reader parses ahead: one D1 round trip per chunk.
+// while the reader parses ahead: one D1 round trip per chunk (two for a chunk with rows that ask the catalog first,
+// see catalog-lookup.ts).
+import { settleAgainstCatalog } from "./catalog-lookup.ts";
 import { type Chunk, type ChunkContext, commitChunk, type ChunkResult } from "./write.ts";
 
 export interface CommitStats {
@@ -38,9 +40,10 @@ export class CommitPipeline implements ChunkCommits {
     if (this.lostRace) return;
     const waitStarted = Date.now();
     await this.settle();
-    this.stats.dbWaitMs += Date.now() - waitStarted;
     if (this.lostRace) return;
     const context = this.next;
+    await settleAgainstCatalog(this.db, context.tenantId, context.currency, chunk.rows);
+    this.stats.dbWaitMs += Date.now() - waitStarted;
     const errors = chunk.rows.reduce((n, r) => n + (r.ok ? 0 : r.errors.length), 0);
     this.next = { ...context, from: chunk.end, storedErrors: Math.min(context.storedErrors + errors, context.maxStoredErrors) };
     this.inFlight = handled(commitChunk(this.db, context, chunk));

@@ -62,12 +62,16 @@ class ImportSlice {
   private chunkEnd: Checkpoint;
   private chunkBytes = 0;
 
+  private readonly currency: string;
+
   constructor(
     private readonly env: Env,
     private readonly config: Config,
     private readonly job: JobRow,
   ) {
-    this.source = openRowSource(job, JSON.parse(job.options) as JobOptions);
+    const options = JSON.parse(job.options) as JobOptions;
+    this.currency = options.currency;
+    this.source = openRowSource(job, options);
     this.chunkEnd = this.source.position;
     const Commits = job.dryRun ? DryRunCommits : CommitPipeline;
     this.commits = new Commits(env.DB, {
@@ -76,6 +80,7 @@ class ImportSlice {
       from: this.chunkEnd,
       storedErrors: Math.min(job.errorCount, config.maxStoredErrors),
       maxStoredErrors: config.maxStoredErrors,
+      currency: options.currency,
     });
   }
 
@@ -181,7 +186,7 @@ class ImportSlice {
   private add(row: RowOutcome): boolean {
     this.chunk.push(row);
     this.chunkEnd = this.source.position;
-    this.chunkBytes += rowParameterBytes(row);
+    this.chunkBytes += rowParameterBytes(row, this.currency);
     return this.chunk.length >= this.config.importChunkRows || this.chunkBytes >= CHUNK_PARAMETER_BYTES;
   }
 

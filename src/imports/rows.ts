@@ -1,5 +1,12 @@
 // What a row source yields for each row, the same for every input shape: a validated product or the row's errors.
-import { productLimits, type ProductInput, validateProductRow } from "../catalog/product.ts";
+import {
+  type BlankCells,
+  newProductDefaults,
+  productLimits,
+  type ProductInput,
+  type ProductOptions,
+  validateProductRow,
+} from "../catalog/product.ts";
 import { cutText } from "../text.ts";
 
 export interface RowError {
@@ -12,7 +19,13 @@ export interface RowError {
 }
 
 /** The product columns in the order a row travels to D1 (arrays keep the JSON parameter compact). */
-export const STORED_COLUMNS = ["sku", "name", "description", "price_minor", "currency", "stock", "status", "brand", "category", "barcode", "image_url", "tags"] as const;
+export const STORED_COLUMNS = [
+  "sku", "name", "description", "price_minor", "currency", "stock", "status", "brand", "category", "barcode", "image_url", "tags",
+  "variant_group", "options",
+] as const;
+
+/** Where a row's keep mask travels, after its STORED_COLUMNS values (see rowJson). */
+export const KEEP_MASK_INDEX = STORED_COLUMNS.length;
 
 export interface ValidRow {
   ok: true;
@@ -39,32 +52,81 @@ export interface SkippedRow {
 
 export type RowOutcome = ValidRow | RejectedRow | SkippedRow;
 
-/** The product's values in STORED_COLUMNS order, with tags in the form the caller needs. */
-function columnValues<T>(p: ProductInput, tags: T) {
-  return [p.sku, p.name, p.description, p.priceMinor, p.currency, p.stock, p.status, p.brand, p.category, p.barcode, p.imageUrl, tags] as const;
+/**
+ * The product's values in STORED_COLUMNS order, and its keep mask: bit i set when the row does not give column i,
+ * which an existing product then keeps; a new product gets the empty value sent in its place. A row without a name
+ * or price is only ever sent for an existing product (see catalog-lookup.ts); its placeholders are never stored.
+ */
+function columnValues<T, O>(p: ProductInput, tags: (t: string[]) => T, options: (o: ProductOptions) => O, currency: string) {
+  const d = newProductDefaults;
+  const values = [
+    p.sku,
+    p.name ?? "",
+    p.description === undefined ? d.description : p.description,
+    p.priceMinor ?? 0,
+    p.currency ?? currency,
+    p.stock ?? d.stock,
+    p.status ?? d.status,
+    p.brand === undefined ? d.brand : p.brand,
+    p.category === undefined ? d.category : p.category,
+    p.barcode === undefined ? d.barcode : p.barcode,
+    p.imageUrl === undefined ? d.imageUrl : p.imageUrl,
+    tags(p.tags ?? d.tags),
+    p.group === undefined ? d.group : p.group,
+    options(p.options ?? d.options),
+  ] as const;
+  return values;
 }
 
+/** Bit i set when the row does not give STORED_COLUMNS[i] (see columnValues). */
+export function keepMask(p: ProductInput): number {
+  const bit = (absent: boolean, i: number) => (absent ? 1 << i : 0);
+  return (
+    bit(p.name === undefined, 1) | bit(p.description === undefined, 2) | bit(p.priceMinor === undefined, 3) |
+    bit(p.currency === undefined, 4) | bit(p.stock === undefined, 5) | bit(p.status === undefined, 6) |
+    bit(p.brand === undefined, 7) | bit(p.category === undefined, 8) | bit(p.barcode === undefined, 9) |
+    bit(p.imageUrl === undefined, 10) | bit(p.tags === undefined, 11) | bit(p.group === undefined, 12) |
+    bit(p.options === undefined, 13)
+  );
+}
+
+const asIs = <T>(value: T) => value;
+
 /**
- * The row as it travels to D1: its STORED_COLUMNS values as a JSON array, tags as a nested array (SQL stores its
- * JSON text, which is exactly JSON.stringify(tags)). The SKU key is not sent: SQL lower-cases the SKU, which is
- * printable ASCII, the same way.
+ * The row as it travels to D1: its STORED_COLUMNS values and keep mask as a JSON array, tags and options nested (SQL
+ * stores their JSON text, which is exactly JSON.stringify's). The SKU key is not sent: SQL lower-cases the SKU, which
+ * is printable ASCII, the same way. `currency`: the import's, for a new product whose row has none.
  */
-export function rowJson(row: ValidRow): string {
-  row.json ??= JSON.stringify(columnValues(row.product, row.product.tags));
+export function rowJson(row: ValidRow, currency: string): string {
+  row.json ??= JSON.stringify([...columnValues(row.product, asIs, asIs, currency), keepMask(row.product)]);
   return row.json;
 }
 
-/** A product's stored column values; tags as their JSON text, as the column holds them. */
-export type StoredFields = ReturnType<typeof columnValues<string>>;
+/** The keep mask of a row that gives no field but its SKU. */
+export const KEEP_ALL = (1 << STORED_COLUMNS.length) - 2;
 
-/** The values the row's product would be stored with. */
-export function storedFields(row: ValidRow): StoredFields {
-  return columnValues(row.product, JSON.stringify(row.product.tags));
+/** The row as it travels to D1 with another mask in the keep mask's place (a dry run's comparison, see dry-run.ts). */
+export function rowJsonWithMask(row: ValidRow, currency: string, mask: number): string {
+  return JSON.stringify([...columnValues(row.product, asIs, asIs, currency), mask]);
+}
+
+/** A product's stored column values; tags and options as their JSON text, as the columns hold them. */
+export type StoredFields = ReturnType<typeof columnValues<string, string>>;
+
+/** The values the row's product would be stored with, as a new product (see columnValues). */
+export function storedFields(row: ValidRow, currency: string): StoredFields {
+  return columnValues(row.product, JSON.stringify, JSON.stringify, currency);
+}
+
+/** What a row source needs to turn named values into rows: the import's currency and what a blank cell means. */
+export interface RowRules {
+  currency: string;
+  blankCells: BlankCells;
 }
 
 /** Validates a row's named values (the product rules of catalog/product.ts). */
-export function validatedRow(line: number, raw: Record<string, unknown>, currency: string): RowOutcome {
-  const result = validateProductRow(raw, currency);
+export function validatedRow(line: number, raw: Record<string, unknown>, rules: RowRules): RowOutcome {
+  const result = validateProductRow(raw, rules.currency, rules.blankCells);
   if (result.ok) return { ok: true, line, product: result.product, json: null };
   return { ok: false, line, errors: result.errors.map((e) => ({ line, column: e.column, code: e.code, message: e.message, value: e.value })) };
 }

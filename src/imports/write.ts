@@ -5,7 +5,7 @@
 // An import sends its rows to D1 once and lets SQL say what each row did (see countedUpsert). Dry runs write no
 // product and count by comparing instead; they reuse the error and job statements here (see dry-run.ts).
 import type { RowError, RowOutcome, ValidRow } from "./rows.ts";
-import { rowJson, STORED_COLUMNS } from "./rows.ts";
+import { KEEP_MASK_INDEX, rowJson, STORED_COLUMNS } from "./rows.ts";
 import { naming } from "../log-error.ts";
 import type { IgnoredColumnsChange } from "./header.ts";
 import type { TextEncoding } from "./encoding.ts";
@@ -42,6 +42,8 @@ export interface ChunkContext {
   /** Row errors already stored for the job, and how many may be stored at most. */
   storedErrors: number;
   maxStoredErrors: number;
+  /** The import's currency: a new product's when its row has none. */
+  currency: string;
 }
 
 export interface ChunkResult {
@@ -102,16 +104,20 @@ type P = keyof ChunkParameters;
 const guard = (p: Record<"jobId" | "fromByte", string>) => `id = ${p.jobId} AND cursor_byte = ${p.fromByte} AND status = 'processing'`;
 const GUARD = (p: Record<"jobId" | "fromByte", string>) => `EXISTS (SELECT 1 FROM import_jobs WHERE ${guard(p)})`;
 
-/** Column `i` of row `j` of the JSON parameter: tags as the JSON text of the nested array, the rest as values. */
-export const fieldOfRow = (column: (typeof STORED_COLUMNS)[number], i: number) => (column === "tags" ? `j.value -> ${i}` : `j.value ->> ${i}`);
+/** Column `i` of row `j` of the JSON parameter: tags and options as the JSON text of the nested value, the rest as values. */
+export const fieldOfRow = (column: (typeof STORED_COLUMNS)[number], i: number) =>
+  column === "tags" || column === "options" ? `j.value -> ${i}` : `j.value ->> ${i}`;
+
+/** The keep mask of row `j` of the JSON parameter (see columnValues in rows.ts). */
+export const KEEP_MASK_OF_ROW = `j.value ->> ${KEEP_MASK_INDEX}`;
 
 /** The SKU key: SKUs are printable ASCII, which SQL's lower() folds exactly as the Worker's toLowerCase(). */
 export const SKU_KEY_OF_ROW = "lower(j.value ->> 0)";
 
 /** The rows of a chunk as one JSON parameter, `[[...fields], …]` (see rowJson). */
-export function rowsJson(rows: Iterable<ValidRow>): string {
+export function rowsJson(rows: Iterable<ValidRow>, currency: string): string {
   const parts: string[] = [];
-  for (const row of rows) parts.push(rowJson(row));
+  for (const row of rows) parts.push(rowJson(row, currency));
   return `[${parts.join(",")}]`;
 }
 
@@ -120,9 +126,13 @@ export function rowsJson(rows: Iterable<ValidRow>): string {
  * text, an upper bound that needs no pass over the text (a rejected row adds only errors, which are stored in
  * statements of their own). Rows of ~200 characters still fill 2,000-row chunks far below D1's 2 MB.
  */
-export function rowParameterBytes(row: RowOutcome): number {
-  return row.ok ? 3 * rowJson(row).length + 1 : 0;
+export function rowParameterBytes(row: RowOutcome, currency: string): number {
+  // A price waiting for its product's currency (see catalog-lookup.ts) grows by the currency it gets.
+  return row.ok ? 3 * (rowJson(row, currency).length + (row.product.pendingPrice ? PENDING_PRICE_GROWTH : 0)) + 1 : 0;
 }
+
+/** Characters a row's JSON can grow by once its pending price is settled: the currency and up to 4 more digits. */
+const PENDING_PRICE_GROWTH = 16;
 
 // ---------------------------------------------------------------------------
 // Row errors
@@ -212,15 +222,19 @@ const BEFORE_UPSERT = statement(
   FROM (SELECT ${TOP_ROWID} AS top) AS t WHERE ${guard(p)}`,
 );
 
-/** A row equal to the stored product changes nothing (no write, not counted by changes()). */
-const UPSERT = statement(
-  ["jobId", "fromByte", "tenantId", "now", "rows"],
-  (p) => `INSERT INTO products (tenant_id, sku_key, ${STORED_COLUMNS.join(", ")}, created_at, updated_at)
-  SELECT ${p.tenantId}, ${SKU_KEY_OF_ROW}, ${STORED_COLUMNS.map(fieldOfRow).join(", ")}, ${p.now}, ${p.now}
+/**
+ * A row leaves alone the columns its keep mask names (it arrives as `excluded.keep_mask`); a row that changes
+ * nothing of the stored product writes nothing (and is not counted by changes()).
+ */
+const UPSERT = statement(["jobId", "fromByte", "tenantId", "now", "rows"], (p) => {
+  const kept = (c: (typeof STORED_COLUMNS)[number], i: number) =>
+    i === 0 ? `excluded.${c}` : `CASE WHEN excluded.keep_mask & ${1 << i} THEN products.${c} ELSE excluded.${c} END`;
+  return `INSERT INTO products (tenant_id, sku_key, ${STORED_COLUMNS.join(", ")}, keep_mask, created_at, updated_at)
+  SELECT ${p.tenantId}, ${SKU_KEY_OF_ROW}, ${STORED_COLUMNS.map(fieldOfRow).join(", ")}, ${KEEP_MASK_OF_ROW}, ${p.now}, ${p.now}
   FROM jsonb_each(${p.rows}) AS j WHERE ${GUARD(p)}
-  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${STORED_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}, updated_at = excluded.updated_at
-  WHERE (${STORED_COLUMNS.map((c) => `products.${c}`).join(", ")}) IS NOT (${STORED_COLUMNS.map((c) => `excluded.${c}`).join(", ")})`,
-);
+  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${STORED_COLUMNS.map((c, i) => `${c} = ${kept(c, i)}`).join(", ")}, updated_at = excluded.updated_at
+  WHERE (${STORED_COLUMNS.map((c) => `products.${c}`).join(", ")}) IS NOT (${STORED_COLUMNS.map(kept).join(", ")})`;
+});
 
 /** Must directly follow UPSERT: changes() then means its inserts and real updates. */
 const JOB_UPDATE_AFTER_UPSERT = jobUpdate({ created: ` + ${TOP_ROWID}`, updated: ` + changes() - ${TOP_ROWID}`, unchanged: " - changes()" });
@@ -278,7 +292,7 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     fromByte: ctx.from.byte,
     tenantId: ctx.tenantId,
     now,
-    rows: upsert ? rowsJson(valid) : "[]",
+    rows: upsert ? rowsJson(valid, ctx.currency) : "[]",
     toByte: chunk.end.byte,
     toLine: chunk.end.line,
     processed: chunk.rows.length,

@@ -4,6 +4,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
 import { isCurrencyCode } from "../catalog/money.ts";
+import { blankCellsModes } from "../catalog/product.ts";
 import { readConfig } from "../config.ts";
 import { database } from "../db/client.ts";
 import { sha256Hex } from "../hash.ts";
@@ -13,7 +14,7 @@ import type { AppEnv } from "../http/context.ts";
 import { type ProblemFieldError, ProblemError, problems } from "../http/problem.ts";
 import { apiRoute, headers, problemContent } from "../http/route.ts";
 import { type Charset, charsetOf, charsets, ENCODING_SNIFF_BYTES } from "../imports/encoding.ts";
-import { jobPath, jobResponseSchema, toJobJson } from "../imports/job.ts";
+import { type JobOptions, jobPath, jobResponseSchema, toJobJson } from "../imports/job.ts";
 import {
   acceptUpload,
   cleanFileName,
@@ -45,12 +46,19 @@ const uploadQuery = z.object({
     .refine(isCurrencyCode, { error: "must be an ISO 4217 currency code such as USD" })
     .optional()
     .transform((c) => c ?? "USD")
-    .describe("Currency for rows that have none (ISO 4217, default USD)."),
+    .describe("Currency of new products whose row has none (ISO 4217, default USD). An existing product keeps its currency, and a price without a currency column is read in it."),
   delimiter: z
     .enum([",", ";", "tab"], { error: 'must be one of ",", ";" or "tab"' })
     .transform((d): "," | ";" | "\t" => (d === "tab" ? "\t" : d))
     .optional()
     .describe("CSV delimiter; default: detected from the header line."),
+  blank_cells: z
+    .enum(blankCellsModes, { error: 'must be "clear" or "keep"' })
+    .optional()
+    .describe(
+      "What a blank cell (NDJSON null) of a column the file has means: `clear` (default) sets the field to its empty value " +
+        "(no description, stock 0, status active, no tags, …); `keep` leaves the stored value alone, like a column the file does not have.",
+    ),
   dry_run: z
     .enum(["true", "false"], { error: "must be true or false" })
     .transform((v) => v === "true")
@@ -247,7 +255,12 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
       throw problems.validation([{ location: "header", name: "idempotency-key", message: "must be 1 to 255 printable ASCII characters without spaces" }]);
     }
     const source = await readUploadSource(c, query.filename);
-    const options = { currency: query.currency, delimiter: query.delimiter ?? null, charset: source.charset };
+    const options: JobOptions = {
+      currency: query.currency,
+      delimiter: query.delimiter ?? null,
+      blankCells: query.blank_cells ?? "clear",
+      charset: source.charset,
+    };
     const dryRun = query.dry_run ?? false;
 
     if (idempotencyKey === undefined) {

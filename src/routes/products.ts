@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { formatMinor } from "../catalog/money.ts";
-import { productResponseSchema, productStatuses, skuSchema } from "../catalog/product.ts";
+import { productLimits, productResponseSchema, productStatuses, skuSchema } from "../catalog/product.ts";
 import { database } from "../db/client.ts";
 import { getProduct, listProducts, type ProductOrder, type ProductRow } from "../db/queries/products.ts";
 import type { AppEnv } from "../http/context.ts";
@@ -21,6 +21,12 @@ const listQuery = z
       .enum(productStatuses, { error: `must be one of ${productStatuses.join(", ")}` })
       .optional()
       .describe("Only products with this status."),
+    group: z
+      .string()
+      .min(1)
+      .max(productLimits.groupLength)
+      .optional()
+      .describe("Only the products of this group (the variants of one product), exactly as stored."),
     updated_since: z
       .iso.datetime({ offset: true, error: "must be an ISO 8601 date-time such as 2026-01-31T00:00:00Z" })
       .transform((text) => Date.parse(text))
@@ -71,6 +77,8 @@ export function toProductJson(row: ProductRow): z.output<typeof productResponseS
     barcode: row.barcode,
     image_url: row.imageUrl,
     tags: JSON.parse(row.tags) as string[],
+    group: row.variantGroup,
+    options: JSON.parse(row.options) as Record<string, string>,
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
   };
@@ -121,7 +129,7 @@ export function registerProductRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(listProductsRoute, async (c) => {
     const query = c.req.valid("query");
     const order = productOrder(query);
-    const rows = await listProducts(database(c.var.db), c.var.caller.tenantId, { limit: query.limit, status: query.status, order });
+    const rows = await listProducts(database(c.var.db), c.var.caller.tenantId, { limit: query.limit, status: query.status, group: query.group, order });
     const { page, next } = nextCursor(rows, query.limit, (row) => (order.by === "sku" ? [row.skuKey] : [row.updatedAt, row.skuKey]));
     return c.json({ data: page.map(toProductJson), next_cursor: next }, 200);
   });

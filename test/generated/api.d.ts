@@ -309,10 +309,15 @@ export interface components {
             };
         };
         ImportOptions: {
-            /** @description Currency for rows without one (ISO 4217). */
+            /** @description Currency of new products whose row has none (ISO 4217). */
             currency: string;
             /** @description CSV delimiter as given in `delimiter=`; null = detected from the header line. */
             delimiter: ("," | ";" | "tab") | null;
+            /**
+             * @description What a blank cell meant, as given in `blank_cells=`.
+             * @enum {string}
+             */
+            blank_cells: "clear" | "keep";
             /** @description The charset the upload's Content-Type declared (by its canonical name); null = none, the encoding is detected. */
             charset: ("utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1") | null;
         };
@@ -386,6 +391,18 @@ export interface components {
             barcode: string | null;
             image_url: string | null;
             tags: string[];
+            /** @description The product this variant belongs to: a Shopify handle, a WooCommerce parent SKU, or a `group` column. */
+            group: string | null;
+            /**
+             * @description The variant's options, option name → value; at most 10.
+             * @example {
+             *       "Color": "Green",
+             *       "Size": "M"
+             *     }
+             */
+            options: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
              * @description ISO 8601 timestamp (UTC).
@@ -615,10 +632,12 @@ export interface operations {
             query?: {
                 /** @description The file's name, shown on the job: at most 255 characters, no control characters (a name breaking the rule is a 400). Default: the multipart part's file name, with control characters removed and cut to 255 characters keeping its extension. */
                 filename?: string;
-                /** @description Currency for rows that have none (ISO 4217, default USD). */
+                /** @description Currency of new products whose row has none (ISO 4217, default USD). An existing product keeps its currency, and a price without a currency column is read in it. */
                 currency?: string;
                 /** @description CSV delimiter; default: detected from the header line. */
                 delimiter?: "," | ";" | "tab";
+                /** @description What a blank cell (NDJSON null) of a column the file has means: `clear` (default) sets the field to its empty value (no description, stock 0, status active, no tags, …); `keep` leaves the stored value alone, like a column the file does not have. */
+                blank_cells?: "clear" | "keep";
                 /** @description Validate and count everything but write no product. */
                 dry_run?: boolean;
             };
@@ -1388,6 +1407,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Only products with this status. */
                 status?: "active" | "draft" | "archived";
+                /** @description Only the products of this group (the variants of one product), exactly as stored. */
+                group?: string;
                 /** @description Only products updated at or after this instant (ISO 8601). Orders the listing by (updated_at, sku) instead of by sku; see the operation's description for incremental sync. */
                 updated_since?: string;
             };
@@ -1472,6 +1493,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Only products with this status. */
                 status?: "active" | "draft" | "archived";
+                /** @description Only the products of this group (the variants of one product), exactly as stored. */
+                group?: string;
                 /** @description Only products updated at or after this instant (ISO 8601). Orders the listing by (updated_at, sku) instead of by sku; see the operation's description for incremental sync. */
                 updated_since?: string;
             };

@@ -71,7 +71,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       file_name: "shop.csv",
       size_bytes: new TextEncoder().encode(body).byteLength,
       dry_run: false,
-      options: { currency: "USD", delimiter: null, charset: null },
+      options: { currency: "USD", delimiter: null, blank_cells: "clear", charset: null },
       total_rows: 3,
       processed_rows: 3,
       created: 2,

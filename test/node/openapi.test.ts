@@ -63,7 +63,7 @@ describe("the OpenAPI document", () => {
   });
 
   it("describes parameters from the validating schemas as clients send them", () => {
-    expect(operation("listProducts").parameters.flatMap((p) => (p.in === "query" ? [p.name] : []))).toEqual(["limit", "cursor", "status", "updated_since"]);
+    expect(operation("listProducts").parameters.flatMap((p) => (p.in === "query" ? [p.name] : []))).toEqual(["limit", "cursor", "status", "group", "updated_since"]);
     expect(JSON.stringify(parameter("listProducts", "status"))).toContain("archived");
     expect(parameter("listProducts", "limit")).toMatchObject({ type: "integer", minimum: 1, maximum: 200, default: 50 });
     expect(parameter("listImportErrors", "limit")).toMatchObject({ type: "integer", minimum: 1, maximum: 1000 });

@@ -12,6 +12,7 @@ export type ProductOrder =
 export interface ProductListFilter {
   limit: number;
   status?: ProductRow["status"];
+  group?: string;
   order: ProductOrder;
 }
 
@@ -36,6 +37,8 @@ export function listProducts(db: Db, tenantId: string, filter: ProductListFilter
   if (order.by === "sku" && order.afterSkuKey !== undefined) conditions.push(gt(products.skuKey, order.afterSkuKey));
   if (order.by === "updated") conditions.push(changesFrom(order));
   if (filter.status) conditions.push(eq(products.status, filter.status));
+  // By SKU, a group's products are read in order from products_tenant_group.
+  if (filter.group !== undefined) conditions.push(eq(products.variantGroup, filter.group));
   return db
     .select()
     .from(products)

@@ -82,6 +82,9 @@ describe("a complete valid row", () => {
       barcode: "4006381333931",
       imageUrl: "https://cdn.example.com/img/red.jpg",
       tags: ["summer", "Cotton", "sale"],
+      pendingPrice: undefined,
+      group: undefined,
+      options: undefined,
     } satisfies ProductInput);
   });
 
@@ -100,6 +103,9 @@ describe("a complete valid row", () => {
       barcode: null,
       imageUrl: null,
       tags: [],
+      pendingPrice: undefined,
+      group: undefined,
+      options: undefined,
     } satisfies ProductInput);
   });
 
@@ -127,23 +133,48 @@ describe("a complete valid row", () => {
       stock: 3,
       status: "archived",
       brand: null,
-      category: null,
+      // Absent keys are fields the row leaves alone.
+      category: undefined,
       barcode: "96385074",
       imageUrl: "http://example.com/mug.png",
       tags: ["Kitchen", "gift"],
+      pendingPrice: undefined,
+      group: undefined,
+      options: undefined,
     } satisfies ProductInput);
   });
 
-  it("needs only sku, name and price", () => {
-    const product = validProduct({ sku: "X", name: "Y", price: "1" });
-    expect(product).toMatchObject({ sku: "X", priceMinor: 100, currency: "USD", stock: 0, status: "active", tags: [] });
+  it("needs only a sku; the fields a row does not give are undefined", () => {
+    expect(validProduct({ sku: "X", stock: "7" })).toMatchObject({ sku: "X", name: undefined, priceMinor: undefined, currency: undefined, stock: 7, tags: undefined });
+    expect(validProduct({ sku: "X", currency: "JPY", price: "1200" })).toMatchObject({ priceMinor: 1200, currency: "JPY", pendingPrice: undefined });
+  });
+
+  it("keeps a price without a currency as a decimal, for the product's currency to settle", () => {
+    expect(validProduct({ sku: "X", price: "19.999" })).toMatchObject({ priceMinor: undefined, currency: undefined, pendingPrice: { whole: "19", fraction: "999" } });
+  });
+
+  it("with blank_cells=keep, leaves the fields of blank cells alone instead of clearing them", () => {
+    const keep = validateProductRow({ sku: "X", name: " ", price: "", stock: "", brand: null, tags: "a" }, "USD", "keep");
+    expect(keep).toMatchObject({ ok: true, product: { name: undefined, priceMinor: undefined, stock: undefined, brand: undefined, tags: ["a"] } });
+    expect(validateProductRow({ sku: "X", stock: "", brand: null }, "USD", "clear")).toMatchObject({ ok: true, product: { stock: 0, brand: null } });
+    expect(validateProductRow({ sku: "X", name: "" }, "USD", "clear")).toMatchObject({ ok: false, errors: [{ column: "name", code: "required" }] });
+  });
+
+  it("reads options as an object or its JSON text, bounded, names unique whatever their case", () => {
+    expect(validProduct({ sku: "X", options: '{"Color": " Green ", "Size": 42}', group: " tee " })).toMatchObject({ options: { Color: "Green", Size: "42" }, group: "tee" });
+    expect(validProduct({ sku: "X", options: "" })).toMatchObject({ options: {} });
+    expect(errorsOf({ sku: "X", options: "Color=Green" })).toMatchObject([{ column: "options", code: "invalid_options" }]);
+    expect(errorsOf({ sku: "X", options: { a: "1", A: "2" } })).toMatchObject([{ column: "options", code: "invalid_options" }]);
+    expect(errorsOf({ sku: "X", options: { a: ["x"] } })).toMatchObject([{ column: "options", code: "invalid_type" }]);
+    const eleven = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`o${i}`, "v"]));
+    expect(errorsOf({ sku: "X", options: eleven })).toMatchObject([{ column: "options", code: "too_many_options" }]);
   });
 
   it("ignores columns it does not know", () => {
     const product = validProduct(csvRow({ colour: "red", weight: 12 }));
     expect(product).not.toHaveProperty("colour");
     expect(Object.keys(product).sort()).toEqual(
-      ["sku", "skuKey", "name", "description", "priceMinor", "currency", "stock", "status", "brand", "category", "barcode", "imageUrl", "tags"].sort(),
+      ["sku", "skuKey", "name", "description", "priceMinor", "pendingPrice", "currency", "stock", "status", "brand", "category", "barcode", "imageUrl", "tags", "group", "options"].sort(),
     );
   });
 });
@@ -278,10 +309,11 @@ describe("price", () => {
     singleError(csvRow({ price: "19.999", currency: "XYZ" }), "currency", "invalid_currency");
   });
 
-  it("is required when absent", () => {
+  it("is left alone when absent, and cannot be cleared", () => {
     const { price: _omitted, ...row } = csvRow();
-    singleError(row, "price", "required");
+    expect(validProduct(row)).toMatchObject({ priceMinor: undefined, pendingPrice: undefined });
     singleError(csvRow({ price: null }), "price", "required");
+    singleError(csvRow({ price: " " }), "price", "required");
   });
 
   describe("as a JSON number", () => {
@@ -354,7 +386,6 @@ describe("stock", () => {
     [0, 0],
     [-0, 0],
     [null, 0],
-    [undefined, 0],
   ])("accepts %j as %i", (stock, expected) => {
     expect(validProduct(csvRow({ stock })).stock).toBe(expected);
   });
@@ -578,11 +609,12 @@ describe("validateProductRow error reporting", () => {
     expect(error?.value).toBe(`A${"😀".repeat(99)}`);
   });
 
-  it("reports a missing required column as required", () => {
-    expect(errorsOf({}).map((e) => [e.column, e.code])).toEqual([
+  it("reports a missing sku as required (the only field every row needs)", () => {
+    expect(errorsOf({}).map((e) => [e.column, e.code])).toEqual([["sku", "required"]]);
+    expect(errorsOf({ name: "", price: "x" }).map((e) => [e.column, e.code])).toEqual([
       ["sku", "required"],
       ["name", "required"],
-      ["price", "required"],
+      ["price", "invalid_price"],
     ]);
   });
 
@@ -638,6 +670,8 @@ describe("productResponseSchema", () => {
     barcode: "4006381333931",
     image_url: "https://cdn.example.com/red.jpg",
     tags: ["summer"],
+    group: "t-shirt",
+    options: { Size: "M" },
     created_at: "2026-11-28T10:00:00.000Z",
     updated_at: "2026-11-28T10:05:00Z",
   };
@@ -680,6 +714,8 @@ describe("productResponseSchema", () => {
       "barcode",
       "image_url",
       "tags",
+      "group",
+      "options",
       "created_at",
       "updated_at",
     ]);

@@ -6,10 +6,10 @@ describe("storedFields", () => {
     const row = validatedRow(
       2,
       { sku: "A-1", name: "Shirt", description: "Soft", price: "19.99", currency: "EUR", stock: "3", status: "draft", brand: "Acme", category: "Tops", barcode: "4006381333931", image_url: "https://x.example/a.jpg", tags: "b,a" },
-      "USD",
+      { currency: "USD", blankCells: "clear" },
     ) as ValidRow;
     expect(row.ok).toBe(true);
-    const byColumn = Object.fromEntries(STORED_COLUMNS.map((column, i) => [column, storedFields(row)[i]]));
+    const byColumn = Object.fromEntries(STORED_COLUMNS.map((column, i) => [column, storedFields(row, "USD")[i]]));
     expect(byColumn).toEqual({
       sku: "A-1",
       name: "Shirt",
@@ -23,6 +23,9 @@ describe("storedFields", () => {
       barcode: "4006381333931",
       image_url: "https://x.example/a.jpg",
       tags: '["b","a"]',
+      // Not given: a new product's empty values.
+      variant_group: null,
+      options: "{}",
     });
   });
 });

@@ -1,0 +1,1 @@
+ALTER TABLE `products` ADD `keep_mask` integer DEFAULT 0 NOT NULL;

@@ -1,0 +1,249 @@
+// Partial feeds: a file changes only the fields it has columns (NDJSON keys) for; blank cells clear or keep;
+// a new product needs name and price; prices without a currency are read in the product's currency.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createTenant, request } from "../helpers.ts";
+import { importFile, rowErrors } from "../imports-helpers.ts";
+import type { ImportMessage } from "../../src/imports/messages.ts";
+import { type ConsumerEnv, consumerEnv, createQueuedJob, deliver, failingBatches, importDirect, productRecords, snapshot } from "../consumer-helpers.ts";
+
+const FULL =
+  "sku,name,description,price,currency,stock,status,brand,category,barcode,image_url,tags\n" +
+  "TEE-1,Tee,Soft,19.99,EUR,42,active,Acme,Tops,4006381333931,https://cdn.example.com/tee.jpg,\"a,b\"\n" +
+  "MUG-1,Mug,,1200,JPY,5,draft,,,,,\n";
+
+async function catalog(key: string) {
+  const res = await request("/api/v1/products?limit=200", { key });
+  expect(res.status).toBe(200);
+  const { data } = (await res.json()) as { data: Record<string, unknown>[] };
+  return Object.fromEntries(data.map(({ created_at: _c, updated_at: _u, ...p }) => [p.sku as string, p]));
+}
+
+describe("columns-present updates", () => {
+  it("a price list changes prices and names only: stock, brand, tags and the rest stay as they were", async () => {
+    const t = await createTenant();
+    await importFile(t.key, FULL);
+    const before = await catalog(t.key);
+    const job = await importFile(t.key, "sku,name,price\nTEE-1,Tee (new),24.50\nMUG-1,Mug,1500\n");
+    expect(job).toMatchObject({ status: "completed", created: 0, updated: 2, unchanged: 0, rejected_rows: 0 });
+    const after = await catalog(t.key);
+    expect(after["TEE-1"]).toEqual({ ...before["TEE-1"], name: "Tee (new)", price: "24.50" });
+    // A price without a currency column is in the product's own currency (JPY has no minor digits).
+    expect(after["MUG-1"]).toEqual({ ...before["MUG-1"], price: "1500" });
+    expect(after["TEE-1"]).toMatchObject({ stock: 42, brand: "Acme", tags: ["a", "b"], currency: "EUR" });
+  });
+
+  it("takes an inventory feed (sku,stock): existing products get their stock, unknown SKUs are row errors", async () => {
+    const t = await createTenant();
+    await importFile(t.key, FULL);
+    const before = await catalog(t.key);
+    const job = await importFile(t.key, "sku,stock\nTEE-1,7\nNEW-1,3\nMUG-1,5\n");
+    expect(job).toMatchObject({ status: "completed", processed_rows: 3, created: 0, updated: 1, unchanged: 1, rejected_rows: 1, error_count: 1 });
+    expect(await rowErrors(t.key, job.id)).toEqual([
+      {
+        line: 3,
+        column: null,
+        code: "new_product_incomplete",
+        message: 'SKU "NEW-1" is not in the catalog, and a new product needs a name and a price: this row has no name and no price.',
+        value: "NEW-1",
+      },
+    ]);
+    expect(await catalog(t.key)).toEqual({ ...before, "TEE-1": { ...before["TEE-1"], stock: 7 } });
+  });
+
+  it("takes status and price feeds, and a price feed with its currency", async () => {
+    const t = await createTenant();
+    await importFile(t.key, FULL);
+    expect(await importFile(t.key, "sku,status\nTEE-1,archived\n")).toMatchObject({ updated: 1 });
+    expect(await importFile(t.key, "sku,price,currency\nTEE-1,21.00,USD\n")).toMatchObject({ updated: 1 });
+    expect(await catalog(t.key)).toMatchObject({ "TEE-1": { status: "archived", price: "21.00", currency: "USD", stock: 42, name: "Tee" } });
+  });
+
+  it("reads a price without a currency column in the product's currency, rejecting digits that currency lacks", async () => {
+    const t = await createTenant();
+    await importFile(t.key, FULL);
+    const job = await importFile(t.key, "sku,price\nMUG-1,12.5\nTEE-1,12.5\n");
+    expect(job).toMatchObject({ updated: 1, rejected_rows: 1 });
+    const [error] = await rowErrors(t.key, job.id);
+    expect(error).toMatchObject({ line: 2, column: "price", code: "too_many_decimals", value: "12.5" });
+    expect(await catalog(t.key)).toMatchObject({ "MUG-1": { price: "1200", currency: "JPY" }, "TEE-1": { price: "12.50", currency: "EUR" } });
+  });
+
+  it("leaves alone NDJSON keys that are absent; null clears the field", async () => {
+    const t = await createTenant();
+    await importFile(t.key, FULL);
+    const job = await importFile(t.key, '{"sku":"TEE-1","stock":9,"brand":null}\n{"sku":"MUG-1","tags":["x"]}\n', { type: "application/x-ndjson" });
+    expect(job).toMatchObject({ status: "completed", updated: 2 });
+    expect(await catalog(t.key)).toMatchObject({
+      "TEE-1": { stock: 9, brand: null, name: "Tee", price: "19.99", tags: ["a", "b"], category: "Tops" },
+      "MUG-1": { tags: ["x"], stock: 5, status: "draft" },
+    });
+  });
+
+  it("clears a present column's blank cells by default, and keeps them with blank_cells=keep", async () => {
+    const t = await createTenant();
+    await importFile(t.key, FULL);
+    const feed = "sku,stock,brand,tags\nTEE-1,,,\n";
+    const kept = await importFile(t.key, feed, { query: "blank_cells=keep" });
+    expect(kept).toMatchObject({ unchanged: 1, options: { blank_cells: "keep" } });
+    expect(await catalog(t.key)).toMatchObject({ "TEE-1": { stock: 42, brand: "Acme", tags: ["a", "b"] } });
+    expect(await importFile(t.key, feed)).toMatchObject({ updated: 1, options: { blank_cells: "clear" } });
+    expect(await catalog(t.key)).toMatchObject({ "TEE-1": { stock: 0, brand: null, tags: [] } });
+    // Name and price cannot be cleared: a blank one is a row error, unless kept.
+    const blankName = await importFile(t.key, "sku,name,price\nTEE-1,,\n");
+    expect((await rowErrors(t.key, blankName.id)).map((e) => [e.column, e.code])).toEqual([
+      ["name", "required"],
+      ["price", "required"],
+    ]);
+    expect(await importFile(t.key, "sku,name,price\nTEE-1,,\n", { query: "blank_cells=keep" })).toMatchObject({ unchanged: 1, rejected_rows: 0 });
+    const bad = await request("/api/v1/products/import?blank_cells=skip", { method: "POST", key: t.key, headers: { "content-type": "text/csv" }, body: "sku\n" });
+    expect(bad.status).toBe(400);
+  });
+
+  it("gives new products the documented defaults for the fields their row does not have", async () => {
+    const t = await createTenant();
+    const job = await importFile(t.key, "sku,name,price\nNEW-1,New,5\n", { query: "currency=GBP" });
+    expect(job).toMatchObject({ created: 1 });
+    expect((await catalog(t.key))["NEW-1"]).toEqual({
+      sku: "NEW-1",
+      name: "New",
+      description: null,
+      price: "5.00",
+      currency: "GBP",
+      stock: 0,
+      status: "active",
+      brand: null,
+      category: null,
+      barcode: null,
+      image_url: null,
+      tags: [],
+      group: null,
+      options: {},
+    });
+  });
+
+  it("applies rows in file order: a new SKU exists for the rows after the one that created it", async () => {
+    const t = await createTenant();
+    const file = "sku,name,price,stock\nX-1,,,4\nX-1,Made,3,\nX-1,,,8\nX-1,Made,3,8\n";
+    const job = await importFile(t.key, file, { query: "blank_cells=keep" });
+    // Row 2 comes before X-1 exists; row 3 creates it with stock 0; row 4 updates; row 5 changes nothing.
+    expect(job).toMatchObject({ processed_rows: 4, rejected_rows: 1, created: 1, updated: 1, unchanged: 1 });
+    expect((await rowErrors(t.key, job.id))[0]).toMatchObject({ line: 2, code: "new_product_incomplete" });
+    expect((await catalog(t.key))["X-1"]).toMatchObject({ name: "Made", stock: 8 });
+  });
+
+  it("writes nothing when any file is imported a second time", async () => {
+    const t = await createTenant();
+    await importFile(t.key, FULL);
+    for (const [file, type] of [
+      [FULL, "text/csv"],
+      ["sku,stock\nTEE-1,3\nMUG-1,4\n", "text/csv"],
+      ["sku,price\nTEE-1,9.99\n", "text/csv"],
+      ['{"sku":"TEE-1","brand":"Other","tags":["z"]}\n', "application/x-ndjson"],
+    ] as const) {
+      await importFile(t.key, file, { type });
+      const stamps = (await productRecords(t.tenantId)).map((p) => p.updated_at);
+      const again = await importFile(t.key, file, { type });
+      expect(again).toMatchObject({ created: 0, updated: 0, unchanged: again.processed_rows });
+      expect((await productRecords(t.tenantId)).map((p) => p.updated_at)).toEqual(stamps);
+    }
+  });
+});
+
+/**
+ * Runs the job as the queue would: each message first to `flaky`, and when it asks for a retry, redelivered to
+ * `healthy` (the job resumes from its last committed checkpoint). Returns how many deliveries were retried.
+ */
+async function runRedelivering(flaky: ConsumerEnv, healthy: ConsumerEnv, jobId: string): Promise<number> {
+  const pending: ImportMessage[] = [{ jobId, checkpointByte: 0 }];
+  let retried = 0;
+  while (pending.length > 0) {
+    const message = pending.shift()!;
+    for (let attempts = 1; ; attempts++) {
+      const consumer = attempts === 1 ? flaky : healthy;
+      const before = consumer.sent.length;
+      const { result, messageId } = await deliver(consumer.env, message, { attempts });
+      if (result.explicitAcks.includes(messageId)) {
+        pending.push(...consumer.sent.slice(before));
+        break;
+      }
+      retried++;
+      expect(attempts).toBeLessThan(3);
+    }
+  }
+  return retried;
+}
+
+describe("dry runs and redelivery of partial feeds", () => {
+  const feed = [
+    "sku,name,price,stock",
+    "P-1,One,1,1", // new
+    "P-1,,,2", // updates the product the row before created
+    "P-2,,,3", // no such product: row error
+    "P-3,,,30", // existing: updated
+    "P-3,,,30", // same again: unchanged
+    "P-4,Four,4,", // existing, same name and price: unchanged
+    "P-2,Two,2,", // now created
+    "P-2,,,5", // updated
+  ].join("\n");
+
+  async function seeded() {
+    const t = await createTenant();
+    await importDirect(t.tenantId, "sku,name,price,stock\nP-3,Three,3,3\nP-4,Four,4,4\n");
+    return t;
+  }
+
+  it("a dry run reports the counts the real run then has, across chunks, and writes nothing", async () => {
+    const vars = { IMPORT_CHUNK_ROWS: "2" };
+    const t = await seeded();
+    const before = await productRecords(t.tenantId);
+    const dry = await importDirect(t.tenantId, feed, { dryRun: true, blankCells: "keep", vars });
+    expect(await productRecords(t.tenantId)).toEqual(before);
+    const real = await importDirect(t.tenantId, feed, { blankCells: "keep", vars });
+    const counts = ({ created, updated, unchanged, rejected_rows, error_count }: typeof real.snapshot.counters) => ({ created, updated, unchanged, rejected_rows, error_count });
+    expect(counts(real.snapshot.counters)).toEqual({ created: 2, updated: 3, unchanged: 2, rejected_rows: 1, error_count: 1 });
+    expect(counts(dry.snapshot.counters)).toEqual(counts(real.snapshot.counters));
+    expect(dry.snapshot.errors).toEqual(real.snapshot.errors);
+    expect(real.snapshot.products.map((p) => [p.sku, p.name, p.price_minor, p.stock])).toEqual([
+      ["P-1", "One", 100, 2],
+      ["P-2", "Two", 200, 5],
+      ["P-3", "Three", 300, 30],
+      ["P-4", "Four", 400, 4],
+    ]);
+  });
+
+  it("has exactly the effect of an undisturbed run when batches fail and are redelivered", async () => {
+    const reference = await seeded();
+    const undisturbed = await importDirect(reference.tenantId, feed, { blankCells: "keep", vars: { IMPORT_CHUNK_ROWS: "2" } });
+    for (const failOn of [[1], [2], [3], [2, 4]]) {
+      const t = await seeded();
+      const jobId = await createQueuedJob(t.tenantId, feed, { blankCells: "keep" });
+      const budget = { IMPORT_CHUNK_ROWS: "2", IMPORT_SLICE_ROWS: "3" };
+      const retried = await runRedelivering(consumerEnv(budget, failingBatches(env.DB, failOn).db), consumerEnv(budget), jobId);
+      expect(retried).toBe(failOn.length);
+      const after = await snapshot(t.tenantId, jobId);
+      expect(after.counters).toEqual({ ...undisturbed.snapshot.counters });
+      expect(after.products).toEqual(undisturbed.snapshot.products);
+      expect(after.errors).toEqual(undisturbed.snapshot.errors);
+    }
+  });
+});
+
+describe("variants: group and options", () => {
+  it("stores group and options from CSV and NDJSON, returns them, and lists a group with ?group=", async () => {
+    const t = await createTenant();
+    await importFile(t.key, 'sku,name,price,group,options\nTEE-G-M,Tee - Green / M,10,tee,"{""Color"":""Green"",""Size"":""M""}"\nMUG-1,Mug,5,,\n');
+    await importFile(t.key, '{"sku":"TEE-G-L","name":"Tee - Green / L","price":10,"group":"tee","options":{"Color":"Green","Size":"L"}}\n', {
+      type: "application/x-ndjson",
+    });
+    const res = await request("/api/v1/products?group=tee", { key: t.key });
+    const { data } = (await res.json()) as { data: { sku: string; group: string; options: Record<string, string> }[] };
+    expect(data.map((p) => [p.sku, p.group, p.options])).toEqual([
+      ["TEE-G-L", "tee", { Color: "Green", Size: "L" }],
+      ["TEE-G-M", "tee", { Color: "Green", Size: "M" }],
+    ]);
+    expect((await catalog(t.key))["MUG-1"]).toMatchObject({ group: null, options: {} });
+    const again = await importFile(t.key, 'sku,options\nTEE-G-M,"{""Color"":""Green"",""Size"":""M""}"\n');
+    expect(again).toMatchObject({ unchanged: 1 });
+  });
+});
