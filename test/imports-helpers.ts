@@ -40,7 +40,7 @@ export async function importFile(key: string, body: string | Uint8Array, options
   return waitForJob(key, job.id);
 }
 
-export async function rowErrors(key: string, id: string): Promise<{ line: number; column: string | null; code: string; message: string; value: string | null }[]> {
+export async function rowErrors(key: string, id: string): Promise<{ line: number; column: string | null; code: string; message: string; value: string | null; severity: "error" | "warning" }[]> {
   const res = await request(`/api/v1/products/import/${id}/errors?limit=1000`, { key });
   expect(res.status).toBe(200);
   return ((await res.json()) as { data: never[] }).data;

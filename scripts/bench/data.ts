@@ -65,6 +65,12 @@ export function csvLine(rows: number, i: number): string {
   return CSV_HEADER.split(",").map((k) => (k === "tags" ? `"${c.tags}"` : c[k])).join(",");
 }
 
+/** One line of the stock feed (`sku,stock`) for the file of `rows` rows: every stock differs from the file's, so each row updates. */
+export function stockFeedLine(rows: number, i: number): string {
+  const c = productCells(rows, i);
+  return `${c.sku},${(Number(c.stock) + 1) % 1000}`;
+}
+
 /** Row `i` as the consumer validates and stores it. */
 export function productOf(rows: number, i: number): ProductInput {
   const result = validateProductRow(productCells(rows, i), CURRENCY);

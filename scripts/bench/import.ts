@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { scopes } from "../../src/auth/keys.ts";
 import { STORED_COLUMNS, storedFields } from "../../src/imports/rows.ts";
 import { createKey } from "../lib/keys.ts";
-import { CSV_HEADER, csvLine, productOf, sizeLabel } from "./data.ts";
+import { CSV_HEADER, csvLine, stockFeedLine, productOf, sizeLabel } from "./data.ts";
 import { cmdline, count, dataDir, descendants, fixed, int, machine, migrationStatements, procStat, repoRoot, rssMb, runSqlite, sleep, sqliteEngines, tomlValue, workerConfig, wrangler, WranglerDev, writeResults } from "./lib.ts";
 
 const TARGET_ROWS_PER_SEC = 50_000;
@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     "timeout-min": { type: "string", default: "15" },
     "no-raw": { type: "boolean", default: false },
     "no-reimport": { type: "boolean", default: false },
+    "no-feed": { type: "boolean", default: false },
     "no-results": { type: "boolean", default: false },
   },
 });
@@ -56,11 +57,12 @@ function writeLines(file: string, first: string[], rows: number, line: (i: numbe
   closeSync(fd);
 }
 
-function ensureCsv(rows: number): { file: string; bytes: number } {
-  const file = path.join(dataDir, `products-${rows}.csv`);
+function ensureCsv(rows: number, kind: "products" | "stock" = "products"): { file: string; bytes: number } {
+  const file = path.join(dataDir, `${kind}-${rows}.csv`);
   const meta = () => JSON.stringify({ GENERATOR, bytes: statSync(file).size });
   if (existsSync(file) && existsSync(`${file}.json`) && readFileSync(`${file}.json`, "utf8") === meta()) return { file, bytes: statSync(file).size };
-  writeLines(file, [CSV_HEADER], rows, (i) => csvLine(rows, i));
+  if (kind === "stock") writeLines(file, ["sku,stock"], rows, (i) => stockFeedLine(rows, i));
+  else writeLines(file, [CSV_HEADER], rows, (i) => csvLine(rows, i));
   writeFileSync(`${file}.json`, meta());
   return { file, bytes: statSync(file).size };
 }
@@ -310,10 +312,10 @@ const cells = (r: Result) => [int(r.rows), fixed(r.bytes / 1e6, 1), fixed(r.wall
   fixed(ratio(r), 3),
 );
 
-function detail(r: Result, again: boolean): string {
+function detail(r: Result, what: string): string {
   const cpu = r.cpuS !== null && r.wallS ? `Worker workerd CPU ${r.cpuS.toFixed(1)} s (${((r.cpuS / r.wallS) * 100).toFixed(0)} % of one core over the wall time)` : null;
   return [
-    `**${int(r.rows)} rows${again ? " (re-import)" : ""}**: ${r.status}`,
+    `**${int(r.rows)} rows${what}**: ${r.status}`,
     r.uploadS !== null && `upload ${r.uploadS.toFixed(2)} s (${(r.bytes / 1e6 / r.uploadS).toFixed(0)} MB/s) to the 202's headers; its body ${int(r.bodyMs)} ms later`,
     r.queueMs !== null && `created → started ${int(r.queueMs)} ms`,
     r.sliceMs.length > 0 && `${r.sliceMs.length} slice(s) of ${r.sliceMs.map(int).join(" / ")} ms`,
@@ -324,23 +326,31 @@ function detail(r: Result, again: boolean): string {
   ].filter(Boolean).join("; ");
 }
 
-function report(env: string[], results: Result[], again: Result | null, notes: string[]): void {
-  const all = again ? [...results, again] : results;
+function report(env: string[], results: Result[], again: Result | null, feed: Result | null, notes: string[]): void {
+  const all = [...results, again, feed].filter((r): r is Result => r !== null);
+  const full = results.find((r) => r.rows === feed?.rows);
+  const feedLine = feed
+    ? `Stock feed (\`sku,stock\`, the same ${int(feed.rows)} SKUs, every stock changed): status ${feed.status}, wall ${fixed(feed.wallS, 2)} s, **${int(rate(feed))} rows/s** ` +
+      `(${fixed(rate(feed) && rate(full) ? rate(feed)! / rate(full)! : null, 2)} × the full-row file's ${int(rate(full))} rows/s), job duration_ms ${int(feed.job?.duration_ms)}, ` +
+      `updated ${int(feed.job?.updated)}, products written ${int(feed.productsWritten)}, D1 rows written ${int(feed.d1RowsWritten)}, peak runtime RSS ${int(feed.mem?.peakMb)} MB.`
+    : "Stock feed: not run.";
   const table = [`| ${HEAD.join(" | ")} |`, `| ${HEAD.map((_, i) => (i ? "---:" : "---")).join(" | ")} |`, ...results.map((r) => `| ${cells(r).join(" | ")} |`)];
   const verdicts = targets(results, again).map(([met, text, why]) => `- ${met === null ? "⚪ not measured" : met ? "✅ met" : "❌ not met"}: ${text} (${why})`);
-  console.log(`\n${[...table, ...(again ? [`| ${cells(again).join(" | ")} | (re-import)`] : []), "", ...verdicts, ...notes.map((n) => `Note: ${n}`)].join("\n")}`);
+  console.log(`\n${[...table, ...(again ? [`| ${cells(again).join(" | ")} | (re-import)`] : []), "", feedLine, "", ...verdicts, ...notes.map((n) => `Note: ${n}`)].join("\n")}`);
   if (args["no-results"]) return;
   const md = [
     ...["## Import", "", ...env, "", ...table, ""],
     "Wall s: upload start → job seen `completed`/`failed` (polled every 250 ms). D1 rows written and products written: sums of the consumer's `import slice` log lines for the job. Peak runtime RSS: largest VmRSS of the workerd process running the Worker (sampled every 100 ms); in brackets its RSS when the upload started and the largest sum over all workerd processes of `wrangler dev`. That process also hosts the local D1, R2 and Queues simulators: the local R2 keeps memory after storing an upload, and local D1's page cache grows with the pages an import touches. So memory flatness is judged on what processing adds (peak RSS from the upload's 202 on, minus the RSS then) beyond what local D1 alone adds for the same writes in a runtime of its own (the bench Worker's /fill). Ratio: end-to-end rows/s ÷ raw SQLite rows/s.",
     ...["", "Per import:", ""],
-    ...all.map((r) => `- ${detail(r, r === again)}`),
+    ...all.map((r) => `- ${detail(r, r === again ? " (re-import)" : r === feed ? " (stock feed)" : "")}`),
     "",
     again
       ? `Re-import of the ${int(again.rows)}-row file (same tenant, same content): status ${again.status}, wall ${fixed(again.wallS, 2)} s (${int(rate(again))} rows/s), ` +
         `job duration_ms ${int(again.job?.duration_ms)}, products written **${int(again.productsWritten)}**, D1 rows written ${int(again.d1RowsWritten)}, ` +
         `unchanged ${int(again.job?.unchanged)}, created ${int(again.job?.created)}, updated ${int(again.job?.updated)}, errors ${int(again.job?.error_count)}, peak runtime RSS ${int(again.mem?.peakMb)} MB.`
       : "Re-import: not run.",
+    "",
+    feedLine,
     ...["", "Targets:", "", ...verdicts],
     ...(notes.length ? ["", "Notes:", "", ...notes.map((n) => `- ${n}`)] : []),
   ];
@@ -397,13 +407,21 @@ async function main(): Promise<void> {
     if (again.productsWritten !== 0 || again.job?.unchanged !== biggest.rows) again.problems.push(`re-import wrote ${again.productsWritten} products, ${again.job?.unchanged} unchanged`);
   }
 
+  // An inventory feed (sku,stock) of the same SKUs: every row asks the catalog (catalog-lookup.ts) and updates.
+  let feed: Result | null = null;
+  if (!args["no-feed"] && results.find((r) => r.rows === biggest.rows)?.status === "completed") {
+    feed = await importOnce({ ...ensureCsv(biggest.rows, "stock"), rows: biggest.rows }, `${sizeLabel(biggest.rows)} rows stock feed`);
+    feed.raw = null;
+    if (feed.job?.updated !== biggest.rows) feed.problems.push(`stock feed updated ${feed.job?.updated} of ${biggest.rows} products`);
+  }
+
   const chunk = Number(tomlValue(config, "IMPORT_CHUNK_ROWS") ?? 2000);
   for (const r of results.filter((r) => r.status === "completed")) {
     r.d1OnlyMb = await d1OnlyGrowth(r.rows, chunk);
     console.log(`${sizeLabel(r.rows)} rows, local D1 alone (the same writes, no file): +${int(r.d1OnlyMb)} MB`);
   }
   rmSync(path.join(path.dirname(workerConfig), ".wrangler"), { recursive: true, force: true }); // the bench Worker's bundle
-  for (const r of again ? [...results, again] : results) for (const p of r.problems) notes.push(`${int(r.rows)} rows${r === again ? " (re-import)" : ""}: ${p}`);
+  for (const r of [...results, again, feed]) for (const p of r?.problems ?? []) notes.push(`${int(r!.rows)} rows${r === again ? " (re-import)" : r === feed ? " (stock feed)" : ""}: ${p}`);
   const { cpus, line } = machine();
   const busiest = Math.max(...results.flatMap((r) => r.load));
   // The runtime under test keeps about one CPU busy itself; beyond that, another process competed.
@@ -417,7 +435,7 @@ async function main(): Promise<void> {
     `- Worker built from ${source}; a fresh wrangler dev per import (same persisted D1/R2 state); ${importVars}`,
     `- Raw SQLite baseline: ${engine ? `${engine.label} under ${engine.node} (Node ${engine.nodeVersion})` : "not run"}; ${PRAGMAS.join(", ")}; one transaction, one prepared upsert, insert time only; best of ${rawRuns} run(s)`,
   ];
-  report(env, results, again, notes);
+  report(env, results, again, feed, notes);
   process.exitCode = results.every((r) => r.status === "completed") && (args["no-reimport"] || again?.status === "completed") ? 0 : 1;
 }
 

@@ -41,6 +41,29 @@ export const productColumns = [
 ] as const;
 export type ProductColumn = (typeof productColumns)[number];
 
+/** What an invalid field does to its row: rejects it, or (optional fields only) is left out with a warning. */
+export const onInvalidModes = ["reject_row", "skip_field"] as const;
+export type OnInvalid = (typeof onInvalidModes)[number];
+
+/**
+ * The fields a row can do without: with on_invalid=skip_field an invalid one is left out of the row. The SKU, name
+ * and price (and the currency the price is read in) are what a product is; an invalid one always rejects the row.
+ */
+const FIELD_OF_SKIPPABLE = {
+  description: "description",
+  stock: "stock",
+  status: "status",
+  brand: "brand",
+  category: "category",
+  image_url: "imageUrl",
+  barcode: "barcode",
+  tags: "tags",
+  group: "group",
+  options: "options",
+} as const satisfies Partial<Record<ProductColumn, string>>;
+type SkippableColumn = keyof typeof FIELD_OF_SKIPPABLE;
+const SKIPPABLE: ReadonlySet<string> = new Set(Object.keys(FIELD_OF_SKIPPABLE));
+
 /** What a blank cell means: clear the field to its empty value, or leave the field alone. */
 export const blankCellsModes = ["clear", "keep"] as const;
 export type BlankCells = (typeof blankCellsModes)[number];
@@ -114,7 +137,9 @@ export interface RowFieldError {
   value: string;
 }
 
-export type RowValidationResult = { ok: true; product: ProductInput } | { ok: false; errors: RowFieldError[] };
+export type RowValidationResult =
+  | { ok: true; product: ProductInput; /** Fields left out with on_invalid=skip_field, and why. */ warnings: RowFieldError[] | undefined }
+  | { ok: false; errors: RowFieldError[] };
 
 export const productLimits = {
   skuLength: 64,
@@ -502,7 +527,12 @@ function isBlank(value: unknown): boolean {
  * A price is converted to minor units with the row's currency; without one it waits for the product's (pendingPrice).
  * Throws a RangeError if `defaultCurrency` is not an ISO 4217 code, which is a programming error.
  */
-export function validateProductRow(raw: Record<string, unknown>, defaultCurrency: string, blankCells: BlankCells = "clear"): RowValidationResult {
+export function validateProductRow(
+  raw: Record<string, unknown>,
+  defaultCurrency: string,
+  blankCells: BlankCells = "clear",
+  onInvalid: OnInvalid = "reject_row",
+): RowValidationResult {
   const parseCurrency = currencyParserFor(defaultCurrency);
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return INVALID_ROW;
   const keep = blankCells === "keep";
@@ -535,7 +565,11 @@ export function validateProductRow(raw: Record<string, unknown>, defaultCurrency
       row.errors.sort(byColumnOrder);
     }
   }
-  if (row.errors !== undefined) return { ok: false, errors: row.errors };
+  let warnings: RowFieldError[] | undefined;
+  if (row.errors !== undefined) {
+    if (onInvalid === "reject_row" || !row.errors.every((e) => SKIPPABLE.has(e.column ?? ""))) return { ok: false, errors: row.errors };
+    warnings = row.errors;
+  }
   const pendingPrice = priceMinor === undefined ? price : undefined;
   const product: ProductInput = {
     sku,
@@ -555,8 +589,11 @@ export function validateProductRow(raw: Record<string, unknown>, defaultCurrency
     group,
     options,
   };
-  return { ok: true, product };
+  // A skipped field is one the row does not give: left alone, as if its column were absent.
+  for (const warning of warnings ?? []) product[FIELD_OF_SKIPPABLE[warning.column as SkippableColumn]] = undefined;
+  return { ok: true, product, warnings };
 }
+
 
 /** A valid price in the minor units of `currency`, or why it has too many decimals for it. */
 export function priceInMinorUnits(price: DecimalParts, currency: string): { ok: true; minor: number } | { ok: false; code: RowErrorCode; message: string } {

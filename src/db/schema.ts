@@ -134,7 +134,7 @@ export const importJobs = sqliteTable(
     // Newest-first listing and the status summary's recent slice.
     index("import_jobs_tenant_recent").on(t.tenantId, sql`${t.createdAt} DESC`, sql`${t.id} DESC`),
     // Covers the status summary's grouped aggregate without touching the table.
-    index("import_jobs_tenant_summary").on(t.tenantId, t.status, t.errorCount, t.startedAt, t.finishedAt),
+    index("import_jobs_tenant_summary").on(t.tenantId, t.status, t.errorCount, t.warningCount, t.startedAt, t.finishedAt),
     index("import_jobs_status_heartbeat").on(t.status, t.heartbeatAt),
     index("import_jobs_finished").on(t.finishedAt),
   ],

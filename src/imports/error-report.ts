@@ -12,10 +12,10 @@ export function csvCell(value: string | number | null): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export const ERROR_REPORT_HEADER = "line,column,code,message,value\r\n";
+export const ERROR_REPORT_HEADER = "line,column,code,message,value,severity\r\n";
 
 export function errorReportLine(row: ImportErrorRow): string {
-  return `${[row.line, row.column, row.code, row.message, row.value].map(csvCell).join(",")}\r\n`;
+  return `${[row.line, row.column, row.code, row.message, row.value, row.severity].map(csvCell).join(",")}\r\n`;
 }
 
 /** Streams every stored error, page by page, so the report never sits whole in memory. */

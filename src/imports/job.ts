@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { jobStatuses } from "../db/schema.ts";
 import { type JobRow, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
-import { type BlankCells, blankCellsModes } from "../catalog/product.ts";
+import { type BlankCells, blankCellsModes, type OnInvalid, onInvalidModes } from "../catalog/product.ts";
 import type { CsvDelimiter } from "./csv.ts";
 import { type Charset, charsets, ENCODING_SNIFF_BYTES, type TextEncoding, textEncodings } from "./encoding.ts";
 import type { RowRules } from "./rows.ts";
@@ -17,13 +17,15 @@ export interface JobOptions {
   delimiter: CsvDelimiter | null;
   /** Absent on jobs stored before it existed: "clear". */
   blankCells?: BlankCells;
+  /** Absent on jobs stored before it existed: "reject_row". */
+  onInvalid?: OnInvalid;
   /** The charset the upload declared; null, or absent on jobs stored before it existed: none (the encoding is detected). */
   charset?: Charset | null;
 }
 
 /** The rules rows of the job are read with. */
 export function rowRules(options: JobOptions): RowRules {
-  return { currency: options.currency, blankCells: options.blankCells ?? "clear" };
+  return { currency: options.currency, blankCells: options.blankCells ?? "clear", onInvalid: options.onInvalid ?? "reject_row" };
 }
 
 export const jobOptionsSchema = z
@@ -31,6 +33,7 @@ export const jobOptionsSchema = z
     currency: z.string().describe("Currency of new products whose row has none (ISO 4217)."),
     delimiter: z.enum([",", ";", "tab"]).nullable().describe("CSV delimiter as given in `delimiter=`; null = detected from the header line."),
     blank_cells: z.enum(blankCellsModes).describe("What a blank cell meant, as given in `blank_cells=`."),
+    on_invalid: z.enum(onInvalidModes).describe("What an invalid field did to its row, as given in `on_invalid=`."),
     charset: z
       .enum(charsets)
       .nullable()
@@ -60,7 +63,10 @@ export const jobResponseSchema = z
       "Rows that are no product and were passed over: a Shopify image-only row, a WooCommerce parent, an empty spreadsheet row. " +
         "processed_rows = created + updated + unchanged + rejected_rows + skipped_rows.",
     ),
-    error_count: count("Row errors found (a rejected row has one or more); the first MAX_STORED_ERRORS (a deployment setting) are stored."),
+    error_count: count("Row errors found (a rejected row has one or more)."),
+    warning_count: count(
+      "Fields left out of imported rows because they were invalid (on_invalid=skip_field), each a warning. Errors and warnings share one list, of which the first MAX_STORED_ERRORS (a deployment setting) are stored.",
+    ),
     ignored_columns: z
       .array(z.string())
       .describe(
@@ -101,6 +107,7 @@ function optionsJson(options: JobOptions): z.output<typeof jobOptionsSchema> {
     currency: options.currency,
     delimiter: options.delimiter === "\t" ? "tab" : options.delimiter,
     blank_cells: rowRules(options).blankCells,
+    on_invalid: rowRules(options).onInvalid,
     charset: options.charset ?? null,
   };
 }
@@ -126,6 +133,7 @@ export function toJobJson(job: JobRow): JobJson {
     rejected_rows: job.rejectedRows,
     skipped_rows: job.skippedRows,
     error_count: job.errorCount,
+    warning_count: job.warningCount,
     // Cut again on the way out: jobs stored before the list was bounded keep their longer lists.
     ignored_columns: (JSON.parse(job.ignoredColumns) as string[]).slice(0, MAX_IGNORED_COLUMNS).map(displayName),
     ignored_columns_omitted: job.ignoredColumnsOmitted,

@@ -2,6 +2,7 @@
 // while the reader parses ahead: one D1 round trip per chunk (two for a chunk with rows that ask the catalog first,
 // see catalog-lookup.ts).
 import { settleAgainstCatalog } from "./catalog-lookup.ts";
+import { problemsOf } from "./rows.ts";
 import { type Chunk, type ChunkContext, commitChunk, type ChunkResult } from "./write.ts";
 
 export interface CommitStats {
@@ -44,7 +45,7 @@ export class CommitPipeline implements ChunkCommits {
     const context = this.next;
     await settleAgainstCatalog(this.db, context.tenantId, context.currency, chunk.rows);
     this.stats.dbWaitMs += Date.now() - waitStarted;
-    const errors = chunk.rows.reduce((n, r) => n + (r.ok ? 0 : r.errors.length), 0);
+    const errors = chunk.rows.reduce((n, r) => n + problemsOf(r).length, 0);
     this.next = { ...context, from: chunk.end, storedErrors: Math.min(context.storedErrors + errors, context.maxStoredErrors) };
     this.inFlight = handled(commitChunk(this.db, context, chunk));
     // Parsing ahead is CPU-bound and D1 answers often arrive before they are awaited, so without this the

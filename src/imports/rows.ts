@@ -2,6 +2,8 @@
 import {
   type BlankCells,
   newProductDefaults,
+  type OnInvalid,
+  type RowFieldError,
   productLimits,
   type ProductInput,
   type ProductOptions,
@@ -16,7 +18,11 @@ export interface RowError {
   code: string;
   message: string;
   value: string | null;
+  /** "error": the row was rejected; "warning": it was imported without the field (on_invalid=skip_field). */
+  severity: Severity;
 }
+
+export type Severity = "error" | "warning";
 
 /** The product columns in the order a row travels to D1 (arrays keep the JSON parameter compact). */
 export const STORED_COLUMNS = [
@@ -33,6 +39,8 @@ export interface ValidRow {
   product: ProductInput;
   /** Made once (see rowJson()): the JSON that sizes the chunk is the JSON that is sent. */
   json: string | null;
+  /** The fields left out of the row (on_invalid=skip_field), each a warning. */
+  warnings?: RowError[];
 }
 
 export interface RejectedRow {
@@ -122,18 +130,28 @@ export function storedFields(row: ValidRow, currency: string): StoredFields {
 export interface RowRules {
   currency: string;
   blankCells: BlankCells;
+  onInvalid: OnInvalid;
 }
 
 /** Validates a row's named values (the product rules of catalog/product.ts). */
 export function validatedRow(line: number, raw: Record<string, unknown>, rules: RowRules): RowOutcome {
-  const result = validateProductRow(raw, rules.currency, rules.blankCells);
-  if (result.ok) return { ok: true, line, product: result.product, json: null };
-  return { ok: false, line, errors: result.errors.map((e) => ({ line, column: e.column, code: e.code, message: e.message, value: e.value })) };
+  const result = validateProductRow(raw, rules.currency, rules.blankCells, rules.onInvalid);
+  const problems = (errors: RowFieldError[], severity: Severity) =>
+    errors.map((e): RowError => ({ line, column: e.column, code: e.code, message: e.message, value: e.value, severity }));
+  if (!result.ok) return { ok: false, line, errors: problems(result.errors, "error") };
+  const row: ValidRow = { ok: true, line, product: result.product, json: null };
+  if (result.warnings) row.warnings = problems(result.warnings, "warning");
+  return row;
 }
 
 /** A row with one error; `value` is cut to the length error values have. */
 export function rejectedRow(line: number, column: string | null, code: string, message: string, value: string): RejectedRow {
-  return { ok: false, line, errors: [{ line, column, code, message, value: cutText(value, productLimits.errorValueLength) }] };
+  return { ok: false, line, errors: [{ line, column, code, message, value: cutText(value, productLimits.errorValueLength), severity: "error" }] };
+}
+
+/** The row's problems as they are stored: a rejected row's errors, or the warnings of a row imported without a field. */
+export function problemsOf(row: RowOutcome): readonly RowError[] {
+  return row.ok ? (row.warnings ?? []) : row.errors;
 }
 
 export function skippedRow(line: number): SkippedRow {

@@ -15,6 +15,7 @@ export const statusSchema = z
     completed: count("finished (possibly with row errors)"),
     failed: count("that could not be processed as a whole"),
     errors: z.int().min(0).describe("Sum of error_count over all jobs."),
+    warnings: z.int().min(0).describe("Sum of warning_count over all jobs."),
     avg_duration_ms: z.int().min(0).nullable().describe("Mean finished_at − started_at over completed jobs; null when there are none."),
     last_jobs: z.array(jobResponseSchema).describe("The newest jobs, newest first (created_at, then id)."),
   })
@@ -30,6 +31,7 @@ export async function statusBody(groups: Groups, recent: Recent): Promise<{ body
     total: summary.total,
     ...summary.counts,
     errors: summary.errors,
+    warnings: summary.warnings,
     avg_duration_ms: summary.avgDurationMs,
     last_jobs: recent.map(toJobJson),
   } satisfies z.output<typeof statusSchema>);

@@ -5,7 +5,7 @@
 // An import sends its rows to D1 once and lets SQL say what each row did (see countedUpsert). Dry runs write no
 // product and count by comparing instead; they reuse the error and job statements here (see dry-run.ts).
 import type { RowError, RowOutcome, ValidRow } from "./rows.ts";
-import { KEEP_MASK_INDEX, rowJson, STORED_COLUMNS } from "./rows.ts";
+import { KEEP_MASK_INDEX, problemsOf, rowJson, STORED_COLUMNS } from "./rows.ts";
 import { naming } from "../log-error.ts";
 import type { IgnoredColumnsChange } from "./header.ts";
 import type { TextEncoding } from "./encoding.ts";
@@ -90,6 +90,7 @@ interface ChunkParameters {
   rejected: number;
   skipped: number;
   errorCount: number;
+  warningCount: number;
   columns: string | null;
   delimiter: string | null;
   encoding: string | null;
@@ -141,19 +142,19 @@ const ERRORS_PER_STATEMENT = 500;
 
 const INSERT_ERRORS = statement(
   ["jobId", "fromByte", "firstSeq", "errors"],
-  (p) => `INSERT INTO import_errors (job_id, seq, line, "column", code, message, value)
-  SELECT ${p.jobId}, ${p.firstSeq} + j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4
+  (p) => `INSERT INTO import_errors (job_id, seq, line, "column", code, message, value, severity)
+  SELECT ${p.jobId}, ${p.firstSeq} + j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5
   FROM jsonb_each(${p.errors}) AS j WHERE ${GUARD(p)}`,
 );
 
-/** The statements that store the errors the job still has room for, and how many that is. */
+/** The statements that store the errors (and warnings) the job still has room for, and how many that is. */
 function errorStatements(db: D1Database, ctx: ChunkContext, errors: RowError[]): { statements: D1PreparedStatement[]; stored: number } {
   const toStore = errors.slice(0, Math.max(0, ctx.maxStoredErrors - ctx.storedErrors));
   const statements: D1PreparedStatement[] = [];
   // An error takes at most ~1.5 KB of JSON (a 200-character value of control characters), so 500 per statement
   // keep each parameter under D1's 2 MB whatever MAX_STORED_ERRORS is set to.
   for (let i = 0; i < toStore.length; i += ERRORS_PER_STATEMENT) {
-    const rows = toStore.slice(i, i + ERRORS_PER_STATEMENT).map((e) => [e.line, e.column, e.code, e.message, e.value]);
+    const rows = toStore.slice(i, i + ERRORS_PER_STATEMENT).map((e) => [e.line, e.column, e.code, e.message, e.value, e.severity]);
     statements.push(INSERT_ERRORS.bind(db, { jobId: ctx.jobId, fromByte: ctx.from.byte, firstSeq: ctx.storedErrors + i, errors: JSON.stringify(rows) }));
   }
   return { statements, stored: toStore.length };
@@ -164,7 +165,7 @@ function errorStatements(db: D1Database, ctx: ChunkContext, errors: RowError[]):
 
 const JOB_UPDATE_PARAMETERS = [
   "jobId", "fromByte", "toByte", "toLine", "processed", "created", "updated", "unchanged", "rejected", "skipped", "errorCount",
-  "now",
+  "warningCount", "now",
   "columns", "delimiter", "encoding", "ignoredColumns", "ignoredColumnsOmitted",
   "ignoredOmittedKeys", "last",
 ] as const satisfies readonly P[];
@@ -183,7 +184,7 @@ function jobUpdate(counted: { created: string; updated: string; unchanged: strin
     updated = updated + ${p.updated}${counted?.updated ?? ""},
     unchanged = unchanged + ${p.unchanged}${counted?.unchanged ?? ""},
     rejected_rows = rejected_rows + ${p.rejected}, skipped_rows = skipped_rows + ${p.skipped},
-    error_count = error_count + ${p.errorCount},
+    error_count = error_count + ${p.errorCount}, warning_count = warning_count + ${p.warningCount},
     heartbeat_at = ${p.now},
     columns = coalesce(${p.columns}, columns), delimiter = coalesce(${p.delimiter}, delimiter),
     encoding = coalesce(${p.encoding}, encoding),
@@ -278,14 +279,18 @@ export function commitCounts(db: D1Database, ctx: ChunkContext, chunk: Chunk, co
 
 async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: RowCounts | null, now: number): Promise<ChunkResult> {
   const valid: ValidRow[] = [];
-  const errors: RowError[] = [];
+  // Errors and warnings in file order: one list, one numbering.
+  const problems: RowError[] = [];
   let skipped = 0;
+  let warnings = 0;
   for (const row of chunk.rows) {
     if (row.ok) valid.push(row);
     else if (row.skipped) skipped++;
-    else errors.push(...row.errors);
+    const found = problemsOf(row);
+    if (row.ok) warnings += found.length;
+    problems.push(...found);
   }
-  const stored = errorStatements(db, ctx, errors);
+  const stored = errorStatements(db, ctx, problems);
   const upsert = !counts && valid.length > 0;
   const params: ChunkParameters = {
     jobId: ctx.jobId,
@@ -300,7 +305,8 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     ...(counts ?? { created: 0, updated: 0, unchanged: valid.length }),
     rejected: chunk.rows.length - valid.length - skipped,
     skipped,
-    errorCount: errors.length,
+    errorCount: problems.length - warnings,
+    warningCount: warnings,
     columns: chunk.header?.columns ?? null,
     delimiter: chunk.header?.delimiter ?? null,
     encoding: chunk.encoding ?? null,

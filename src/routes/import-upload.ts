@@ -4,7 +4,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
 import { isCurrencyCode } from "../catalog/money.ts";
-import { blankCellsModes } from "../catalog/product.ts";
+import { blankCellsModes, onInvalidModes } from "../catalog/product.ts";
 import { readConfig } from "../config.ts";
 import { database } from "../db/client.ts";
 import { sha256Hex } from "../hash.ts";
@@ -58,6 +58,14 @@ const uploadQuery = z.object({
     .describe(
       "What a blank cell (NDJSON null) of a column the file has means: `clear` (default) sets the field to its empty value " +
         "(no description, stock 0, status active, no tags, …); `keep` leaves the stored value alone, like a column the file does not have.",
+    ),
+  on_invalid: z
+    .enum(onInvalidModes, { error: 'must be "reject_row" or "skip_field"' })
+    .optional()
+    .describe(
+      "What an invalid field does to its row: `reject_row` (default) rejects the row; `skip_field` imports the row without the field " +
+        "(left alone, as a column the file does not have) and records the problem as a row error with severity `warning`. " +
+        "An invalid sku, name, price or currency always rejects the row.",
     ),
   dry_run: z
     .enum(["true", "false"], { error: "must be true or false" })
@@ -259,6 +267,7 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
       currency: query.currency,
       delimiter: query.delimiter ?? null,
       blankCells: query.blank_cells ?? "clear",
+      onInvalid: query.on_invalid ?? "reject_row",
       charset: source.charset,
     };
     const dryRun = query.dry_run ?? false;

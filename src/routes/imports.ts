@@ -32,6 +32,9 @@ const rowErrorSchema = z
     code: z.string(),
     message: z.string(),
     value: z.string().nullable().describe("The offending value, cut to 200 characters."),
+    severity: z
+      .enum(["error", "warning"])
+      .describe("`error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field)."),
   })
   .meta({ id: "RowError" });
 
@@ -73,9 +76,9 @@ const listImportErrorsRoute = apiRoute({
   method: "get",
   path: "/api/v1/products/import/{job_id}/errors",
   operationId: "listImportErrors",
-  summary: "The job's row errors, in line order",
+  summary: "The job's row errors and warnings, in line order",
   description:
-    "JSON pages by default. With `Accept: text/csv` the whole stored report streams as CSV (line, column, code, message, value); " +
+    "JSON pages by default. With `Accept: text/csv` the whole stored report streams as CSV (line, column, code, message, value, severity); " +
     "cells that start with = + - @ tab, CR or NUL are prefixed with an apostrophe so spreadsheets do not run them as formulas.",
   tag: "Imports",
   scope: "imports:read",
@@ -118,7 +121,7 @@ export function registerImportJobRoutes(app: OpenAPIHono<AppEnv>): void {
     const { page, next } = nextCursor(rows, query.limit, (row) => [row.seq]);
     return c.json(
       {
-        data: page.map((r) => ({ line: r.line, column: r.column, code: r.code, message: r.message, value: r.value })),
+        data: page.map((r) => ({ line: r.line, column: r.column, code: r.code, message: r.message, value: r.value, severity: r.severity })),
         next_cursor: next,
       },
       200,

@@ -102,8 +102,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The job's row errors, in line order
-         * @description JSON pages by default. With `Accept: text/csv` the whole stored report streams as CSV (line, column, code, message, value); cells that start with = + - @ tab, CR or NUL are prefixed with an apostrophe so spreadsheets do not run them as formulas.
+         * The job's row errors and warnings, in line order
+         * @description JSON pages by default. With `Accept: text/csv` the whole stored report streams as CSV (line, column, code, message, value, severity); cells that start with = + - @ tab, CR or NUL are prefixed with an apostrophe so spreadsheets do not run them as formulas.
          */
         get: operations["listImportErrors"];
         put?: never;
@@ -111,7 +111,7 @@ export interface paths {
         delete?: never;
         options?: never;
         /**
-         * The job's row errors, in line order (headers only)
+         * The job's row errors and warnings, in line order (headers only)
          * @description The GET operation's status and headers without its body.
          */
         head: operations["listImportErrorsHead"];
@@ -280,8 +280,10 @@ export interface components {
             rejected_rows: number;
             /** @description Rows that are no product and were passed over: a Shopify image-only row, a WooCommerce parent, an empty spreadsheet row. processed_rows = created + updated + unchanged + rejected_rows + skipped_rows. */
             skipped_rows: number;
-            /** @description Row errors found (a rejected row has one or more); the first MAX_STORED_ERRORS (a deployment setting) are stored. */
+            /** @description Row errors found (a rejected row has one or more). */
             error_count: number;
+            /** @description Fields left out of imported rows because they were invalid (on_invalid=skip_field), each a warning. Errors and warnings share one list, of which the first MAX_STORED_ERRORS (a deployment setting) are stored. */
+            warning_count: number;
             /** @description Columns of the CSV header (keys of the NDJSON objects) that are not product fields: each once whatever its case, as first spelled, cut to 100 characters; at most 100. */
             ignored_columns: string[];
             /** @description Further ignored names the file had beyond those ignored_columns lists, each counted once; counted up to 1000 ignored names in all (a CSV header has no more). */
@@ -318,6 +320,11 @@ export interface components {
              * @enum {string}
              */
             blank_cells: "clear" | "keep";
+            /**
+             * @description What an invalid field did to its row, as given in `on_invalid=`.
+             * @enum {string}
+             */
+            on_invalid: "reject_row" | "skip_field";
             /** @description The charset the upload's Content-Type declared (by its canonical name); null = none, the encoding is detected. */
             charset: ("utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1") | null;
         };
@@ -340,6 +347,8 @@ export interface components {
             failed: number;
             /** @description Sum of error_count over all jobs. */
             errors: number;
+            /** @description Sum of warning_count over all jobs. */
+            warnings: number;
             /** @description Mean finished_at − started_at over completed jobs; null when there are none. */
             avg_duration_ms: number | null;
             /** @description The newest jobs, newest first (created_at, then id). */
@@ -358,6 +367,11 @@ export interface components {
             message: string;
             /** @description The offending value, cut to 200 characters. */
             value: string | null;
+            /**
+             * @description `error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field).
+             * @enum {string}
+             */
+            severity: "error" | "warning";
         };
         ProductPage: {
             data: components["schemas"]["Product"][];
@@ -638,6 +652,8 @@ export interface operations {
                 delimiter?: "," | ";" | "tab";
                 /** @description What a blank cell (NDJSON null) of a column the file has means: `clear` (default) sets the field to its empty value (no description, stock 0, status active, no tags, …); `keep` leaves the stored value alone, like a column the file does not have. */
                 blank_cells?: "clear" | "keep";
+                /** @description What an invalid field does to its row: `reject_row` (default) rejects the row; `skip_field` imports the row without the field (left alone, as a column the file does not have) and records the problem as a row error with severity `warning`. An invalid sku, name, price or currency always rejects the row. */
+                on_invalid?: "reject_row" | "skip_field";
                 /** @description Validate and count everything but write no product. */
                 dry_run?: boolean;
             };

@@ -55,7 +55,7 @@ describe("authentication comes before validation on every protected route", () =
     const bookmark = first.headers.get("x-d1-bookmark") ?? "";
     expect(bookmark).toMatch(/^[0-9a-f]+(-[0-9a-f]+)+$/);
     expect((await request("/api/v1/products", { key: t.key, headers: { "x-d1-bookmark": bookmark } })).status).toBe(200);
-    const bad = ["ZZZZ-not-hex", "ghij-klmn", "0000-", "-0000", "00 00", "0".repeat(300), "0", "abc", "a".repeat(64), bookmark.toUpperCase()];
+    const bad = ["ZZZZ-not-hex", "ghij-klmn", "0000-", "-0000", "00 00", "0".repeat(300), "0", "abc", "a".repeat(64), `${bookmark.slice(0, -1)}A`];
     for (const value of bad) {
       const res = await request("/api/v1/products", { key: t.key, headers: { "x-d1-bookmark": value } });
       expect(res.status, value).toBe(400);

@@ -46,6 +46,7 @@ describe("columns-present updates", () => {
         code: "new_product_incomplete",
         message: 'SKU "NEW-1" is not in the catalog, and a new product needs a name and a price: this row has no name and no price.',
         value: "NEW-1",
+        severity: "error",
       },
     ]);
     expect(await catalog(t.key)).toEqual({ ...before, "TEE-1": { ...before["TEE-1"], stock: 7 } });
@@ -87,7 +88,7 @@ describe("columns-present updates", () => {
     const kept = await importFile(t.key, feed, { query: "blank_cells=keep" });
     expect(kept).toMatchObject({ unchanged: 1, options: { blank_cells: "keep" } });
     expect(await catalog(t.key)).toMatchObject({ "TEE-1": { stock: 42, brand: "Acme", tags: ["a", "b"] } });
-    expect(await importFile(t.key, feed)).toMatchObject({ updated: 1, options: { blank_cells: "clear" } });
+    expect(await importFile(t.key, feed)).toMatchObject({ updated: 1, options: { blank_cells: "clear", on_invalid: "reject_row" } });
     expect(await catalog(t.key)).toMatchObject({ "TEE-1": { stock: 0, brand: null, tags: [] } });
     // Name and price cannot be cleared: a blank one is a row error, unless kept.
     const blankName = await importFile(t.key, "sku,name,price\nTEE-1,,\n");
@@ -245,5 +246,46 @@ describe("variants: group and options", () => {
     expect((await catalog(t.key))["MUG-1"]).toMatchObject({ group: null, options: {} });
     const again = await importFile(t.key, 'sku,options\nTEE-G-M,"{""Color"":""Green"",""Size"":""M""}"\n');
     expect(again).toMatchObject({ unchanged: 1 });
+  });
+});
+
+describe("error policy", () => {
+  // Spreadsheets turn barcodes into scientific notation; the merchant still wants the product in.
+  const mangled = "sku,name,price,stock,barcode,tags\nB-1,Bottle,4.50,12,3.65275E+11,kitchen\nB-2,Box,2,-1,,\nB-3,,x,1,,\n";
+
+  it("rejects a row with an invalid field by default", async () => {
+    const t = await createTenant();
+    const job = await importFile(t.key, mangled);
+    expect(job).toMatchObject({ created: 0, rejected_rows: 3, error_count: 4, warning_count: 0, options: { on_invalid: "reject_row" } });
+  });
+
+  it("with on_invalid=skip_field imports the row without its invalid optional fields, each a warning", async () => {
+    const t = await createTenant();
+    await importFile(t.key, "sku,name,price,stock,barcode\nB-2,Box,2,7,4006381333931\n");
+    const job = await importFile(t.key, mangled, { query: "on_invalid=skip_field" });
+    expect(job).toMatchObject({ processed_rows: 3, created: 1, updated: 1, unchanged: 0, rejected_rows: 1, error_count: 2, warning_count: 2, options: { on_invalid: "skip_field" } });
+    expect((await rowErrors(t.key, job.id)).map((e) => [e.line, e.column, e.code, e.severity])).toEqual([
+      [2, "barcode", "scientific_notation", "warning"],
+      [3, "stock", "negative", "warning"],
+      // Name and price are what a product is: still errors.
+      [4, "name", "required", "error"],
+      [4, "price", "invalid_price", "error"],
+    ]);
+    // The skipped field is left alone: a new product gets its empty value, an existing one keeps its own (B-2's blank
+    // barcode cell is not invalid: it clears).
+    expect(await catalog(t.key)).toMatchObject({ "B-1": { barcode: null, stock: 12, tags: ["kitchen"] }, "B-2": { stock: 7, barcode: null } });
+    const report = await (await request(`/api/v1/products/import/${job.id}/errors`, { key: t.key, headers: { accept: "text/csv" } })).text();
+    expect(report.split("\r\n")[1]).toMatch(/^2,barcode,scientific_notation,.*,3\.65275E\+11,warning$/);
+    const status = (await (await request("/api/v1/products/import/status", { key: t.key })).json()) as { errors: number; warnings: number };
+    expect(status).toMatchObject({ errors: 2, warnings: 2 });
+    const bad = await request("/api/v1/products/import?on_invalid=ignore", { method: "POST", key: t.key, headers: { "content-type": "text/csv" }, body: "sku\n" });
+    expect(bad.status).toBe(400);
+  });
+
+  it("a dry run counts warnings as the import does", async () => {
+    const t = await createTenant();
+    const job = await importFile(t.key, mangled, { query: "on_invalid=skip_field&dry_run=true" });
+    expect(job).toMatchObject({ created: 2, rejected_rows: 1, error_count: 2, warning_count: 2 });
+    expect(await catalog(t.key)).toEqual({});
   });
 });

@@ -71,7 +71,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       file_name: "shop.csv",
       size_bytes: new TextEncoder().encode(body).byteLength,
       dry_run: false,
-      options: { currency: "USD", delimiter: null, blank_cells: "clear", charset: null },
+      options: { currency: "USD", delimiter: null, blank_cells: "clear", on_invalid: "reject_row", charset: null },
       total_rows: 3,
       processed_rows: 3,
       created: 2,
@@ -80,6 +80,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       rejected_rows: 1,
       skipped_rows: 0,
       error_count: 1,
+      warning_count: 0,
       ignored_columns: [],
       ignored_columns_omitted: 0,
       encoding: "utf-8",
@@ -100,7 +101,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
     const links = job.links as { self: string; errors: string };
     expect((await json<Job>(links.self, t.key)).id).toBe(id);
     const errors = await json<Page<RowError>>(links.errors, t.key);
-    expect(errors.data).toEqual([{ line: 3, column: "price", code: "invalid_price", message: expect.any(String), value: "oops" }]);
+    expect(errors.data).toEqual([{ line: 3, column: "price", code: "invalid_price", message: expect.any(String), value: "oops", severity: "error" }]);
   });
 
   it("reports ignored columns", async () => {
@@ -194,7 +195,7 @@ describe("GET /api/v1/products/import/{job_id}/errors", () => {
     const job = await importFile(t.key, `${HEADER}A,B,1\n`);
     expect(await json(`${IMPORT}/${job.id}/errors`, t.key)).toEqual({ data: [], next_cursor: null });
     const csv = await request(`${IMPORT}/${job.id}/errors`, { key: t.key, headers: { accept: "text/csv" } });
-    expect(await csv.text()).toBe("line,column,code,message,value\r\n");
+    expect(await csv.text()).toBe("line,column,code,message,value,severity\r\n");
   });
 
   it("stores only the first MAX_STORED_ERRORS errors but counts them all", async () => {
@@ -220,9 +221,9 @@ describe("GET /api/v1/products/import/{job_id}/errors", () => {
     const lines = (await csv.text()).split("\r\n");
     expect(lines.at(-1)).toBe("");
     expect(lines).toHaveLength(max + 2); // header + stored errors + the empty string after the last CRLF
-    expect(lines[0]).toBe("line,column,code,message,value");
+    expect(lines[0]).toBe("line,column,code,message,value,severity");
     expect(lines.slice(1, -1).map((l) => Number(l.split(",")[0]))).toEqual(Array.from({ length: max }, (_, i) => i + 2));
-    expect(lines[max]).toMatch(/^1001,price,[a-z_]+,.*,bad999$/);
+    expect(lines[max]).toMatch(/^1001,price,[a-z_]+,.*,bad999,error$/);
     expect(lines[max + 1]).toBe("");
   });
 
@@ -285,9 +286,9 @@ describe("GET /api/v1/products/import/{job_id}/errors as CSV", () => {
     ]);
     const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
     expect(text).toBe(
-      "line,column,code,message,value\r\n" +
-        `2,price,invalid_price,${quote((errors.data[0] as RowError).message)},abc\r\n` +
-        `3,name,required,${(errors.data[1] as RowError).message},\r\n`,
+      "line,column,code,message,value,severity\r\n" +
+        `2,price,invalid_price,${quote((errors.data[0] as RowError).message)},abc,error\r\n` +
+        `3,name,required,${(errors.data[1] as RowError).message},,error\r\n`,
     );
   });
 
@@ -318,14 +319,14 @@ describe("GET /api/v1/products/import/{job_id}/errors as CSV", () => {
     const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
     const res = await request(`${IMPORT}/${job.id}/errors`, { key: t.key, headers: { accept: "text/csv" } });
     const lines = (await res.text()).split("\r\n");
-    expect(lines[0]).toBe("line,column,code,message,value");
-    expect(lines[1]).toBe(`2,sku,invalid_sku,${quote(message(2))},"'=HYPERLINK(""http://x"", ""y"")"`);
-    expect(lines[2]).toBe(`3,price,invalid_price,${quote(message(3))},'=1+1`);
-    expect(lines[3]).toBe(`4,price,invalid_price,${quote(message(4))},'@SUM(A1)`);
-    expect(lines[4]).toBe(`5,price,negative,${message(5)},'-2+3`);
-    expect(lines[5]).toBe(`6,price,invalid_price,${quote(message(6))},'\t=1`);
-    expect(lines[6]).toBe(`7,price,invalid_price,${quote(message(7))},'+1+1`);
-    expect(lines[7]).toBe(`8,price,invalid_price,${quote(message(8))},1.2.3`);
+    expect(lines[0]).toBe("line,column,code,message,value,severity");
+    expect(lines[1]).toBe(`2,sku,invalid_sku,${quote(message(2))},"'=HYPERLINK(""http://x"", ""y"")",error`);
+    expect(lines[2]).toBe(`3,price,invalid_price,${quote(message(3))},'=1+1,error`);
+    expect(lines[3]).toBe(`4,price,invalid_price,${quote(message(4))},'@SUM(A1),error`);
+    expect(lines[4]).toBe(`5,price,negative,${message(5)},'-2+3,error`);
+    expect(lines[5]).toBe(`6,price,invalid_price,${quote(message(6))},'\t=1,error`);
+    expect(lines[6]).toBe(`7,price,invalid_price,${quote(message(7))},'+1+1,error`);
+    expect(lines[7]).toBe(`8,price,invalid_price,${quote(message(8))},1.2.3,error`);
     expect(lines[8]).toBe("");
     expect(lines).toHaveLength(9);
   });
@@ -336,7 +337,7 @@ describe("GET /api/v1/products/import/{job_id}/errors as CSV", () => {
     const [error] = (await json<Page<RowError>>(`${IMPORT}/${job.id}/errors`, t.key)).data;
     expect(error?.value).toBe("\r=1");
     const text = await (await request(`${IMPORT}/${job.id}/errors`, { key: t.key, headers: { accept: "text/csv" } })).text();
-    expect(text.endsWith(`,"'\r=1"\r\n`)).toBe(true);
+    expect(text.endsWith(`,"'\r=1",error\r\n`)).toBe(true);
   });
 
   it("defuses a value that starts with NUL (OWASP ASVS 5.0 V1.2.10)", async () => {
@@ -345,7 +346,7 @@ describe("GET /api/v1/products/import/{job_id}/errors as CSV", () => {
     const [error] = (await json<Page<RowError>>(`${IMPORT}/${job.id}/errors`, t.key)).data;
     expect(error?.value).toBe("\0=1+1");
     const text = await (await request(`${IMPORT}/${job.id}/errors`, { key: t.key, headers: { accept: "text/csv" } })).text();
-    expect(text.endsWith(`,'\0=1+1\r\n`)).toBe(true);
+    expect(text.endsWith(`,'\0=1+1,error\r\n`)).toBe(true);
   });
 });
 

@@ -214,9 +214,9 @@ describe("CSV per RFC 4180", () => {
     expect((await products(t.key)).map((p) => p.sku)).toEqual(["R-3"]);
     const errors = await rowErrors(t.key, job.id);
     expect(errors).toEqual([
-      { line: 2, column: null, code: "ragged_row", message: "This row has 2 values but the header has 3 columns.", value: "R-1,One" },
-      { line: 3, column: null, code: "ragged_row", message: "This row has 4 values but the header has 3 columns.", value: "R-2,Two,2,extra" },
-      { line: 5, column: null, code: "ragged_row", message: "This row has 4 values but the header has 3 columns.", value: "R-4,Four,4," },
+      { line: 2, column: null, code: "ragged_row", message: "This row has 2 values but the header has 3 columns.", value: "R-1,One", severity: "error" },
+      { line: 3, column: null, code: "ragged_row", message: "This row has 4 values but the header has 3 columns.", value: "R-2,Two,2,extra", severity: "error" },
+      { line: 5, column: null, code: "ragged_row", message: "This row has 4 values but the header has 3 columns.", value: "R-4,Four,4,", severity: "error" },
     ]);
   });
 
@@ -262,7 +262,7 @@ describe("CSV per RFC 4180", () => {
     const explicit = await csvJob(t.key, "sku\tname\tprice\nT-2\tTab\t4\n", "delimiter=tab");
     expect(explicit).toMatchObject({ status: "completed", created: 1 });
     // The job names the delimiter as the client did (and as the document's enum says).
-    expect(explicit.options).toEqual({ currency: "USD", delimiter: "tab", blank_cells: "clear", charset: null });
+    expect(explicit.options).toEqual({ currency: "USD", delimiter: "tab", blank_cells: "clear", on_invalid: "reject_row", charset: null });
   });
 });
 
@@ -360,10 +360,10 @@ describe("row errors", () => {
     const job = await csvJob(t.key, file);
     expect(job).toMatchObject({ status: "completed", processed_rows: 4, created: 1, rejected_rows: 3, error_count: 4 });
     expect(await rowErrors(t.key, job.id)).toEqual([
-      { line: 4, column: "price", code: "invalid_price", message: expect.any(String), value: "abc" },
-      { line: 8, column: "stock", code: "negative", message: "Stock cannot be negative.", value: "-4" },
-      { line: 9, column: "name", code: "required", message: "Name is required.", value: "" },
-      { line: 9, column: "stock", code: "invalid_integer", message: expect.stringContaining("whole number"), value: "1.5" },
+      { line: 4, column: "price", code: "invalid_price", message: expect.any(String), value: "abc", severity: "error" },
+      { line: 8, column: "stock", code: "negative", message: "Stock cannot be negative.", value: "-4", severity: "error" },
+      { line: 9, column: "name", code: "required", message: "Name is required.", value: "", severity: "error" },
+      { line: 9, column: "stock", code: "invalid_integer", message: expect.stringContaining("whole number"), value: "1.5", severity: "error" },
     ]);
   });
 
@@ -430,7 +430,7 @@ describe("NDJSON", () => {
     expect(job).toMatchObject({ status: "completed", processed_rows: 3, created: 2, rejected_rows: 1, error_count: 1 });
     expect(job.ignored_columns).toEqual(["Colour"]);
     expect(await rowErrors(t.key, job.id)).toEqual([
-      { line: 1, column: "sku", code: "duplicate_field", message: 'The field "sku" is given twice in this object (as "sku" and "SKU"); give it once.', value: "D-2" },
+      { line: 1, column: "sku", code: "duplicate_field", message: 'The field "sku" is given twice in this object (as "sku" and "SKU"); give it once.', value: "D-2", severity: "error" },
     ]);
   });
 

@@ -68,7 +68,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       file_name: null,
       size_bytes: bytes(CSV),
       dry_run: false,
-      options: { currency: "USD", delimiter: null, blank_cells: "clear", charset: null },
+      options: { currency: "USD", delimiter: null, blank_cells: "clear", on_invalid: "reject_row", charset: null },
       total_rows: null,
       processed_rows: 0,
       created: 0,
@@ -77,6 +77,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       rejected_rows: 0,
       skipped_rows: 0,
       error_count: 0,
+      warning_count: 0,
       ignored_columns: [],
       ignored_columns_omitted: 0,
       encoding: null,
@@ -425,7 +426,7 @@ describe("POST /api/v1/products/import: options", () => {
     const tab = await accepted(await upload(t.key, "sku\tname\tprice\nT-1\tTab\t3\n", { query: "delimiter=tab&dry_run=true&currency=JPY" }));
     expect(tab).toMatchObject({ file_name: null, dry_run: true, options: { currency: "JPY", delimiter: "tab" } });
     const comma = await accepted(await upload(t.key, CSV, { query: "delimiter=," }));
-    expect(comma.options).toEqual({ currency: "USD", delimiter: ",", blank_cells: "clear", charset: null });
+    expect(comma.options).toEqual({ currency: "USD", delimiter: ",", blank_cells: "clear", on_invalid: "reject_row", charset: null });
     // The API answers the same for a GET of the job.
     const res = await request(`${IMPORT}/${job.id}`, { key: t.key });
     expect(await res.json()).toMatchObject({ file_name: "spring catalog.csv", options: { currency: "EUR", delimiter: ";" } });

@@ -53,7 +53,7 @@ describe("a client generated from the OpenAPI document", () => {
     const accepted = upload.data;
     if (!accepted) throw new Error(`upload failed: ${JSON.stringify(upload.error)}`);
     expect(upload.response.headers.get("location")).toBe(accepted.links.self);
-    expect(accepted.options).toEqual({ currency: "EUR", delimiter: "tab", blank_cells: "clear", charset: null });
+    expect(accepted.options).toEqual({ currency: "EUR", delimiter: "tab", blank_cells: "clear", on_invalid: "reject_row", charset: null });
 
     const job = await finishedJob(client, accepted.id);
     expect(job).toMatchObject({ status: "completed", file_name: "catalog.tsv", dry_run: false, processed_rows: 4, created: 2, rejected_rows: 2 });
@@ -77,7 +77,7 @@ describe("a client generated from the OpenAPI document", () => {
       parseAs: "text",
     });
     expect(report.response.headers.get("content-type")).toContain("text/csv");
-    expect(String(report.data).split("\r\n")[0]).toBe("line,column,code,message,value");
+    expect(String(report.data).split("\r\n")[0]).toBe("line,column,code,message,value,severity");
     expect(String(report.data)).toContain("'-1");
 
     // The status summary, then the same summary unchanged: 304.

@@ -17,6 +17,7 @@ export function statusAggregateQuery(db: Db, tenant: TenantScope) {
       status: importJobs.status,
       jobs: count(),
       errors: sum(importJobs.errorCount).mapWith(Number),
+      warnings: sum(importJobs.warningCount).mapWith(Number),
       durationSum: sql<number | null>`sum(CASE WHEN ${completed} THEN ${importJobs.finishedAt} - ${importJobs.startedAt} END)`,
       durationCount: sql<number>`count(CASE WHEN ${completed} THEN ${importJobs.finishedAt} - ${importJobs.startedAt} END)`,
     })
@@ -34,6 +35,7 @@ export interface StatusSummary {
   total: number;
   counts: Record<JobStatus, number>;
   errors: number;
+  warnings: number;
   avgDurationMs: number | null;
 }
 
@@ -41,14 +43,16 @@ export function summarize(groups: Awaited<ReturnType<typeof statusAggregateQuery
   const counts: Record<JobStatus, number> = { pending: 0, queued: 0, processing: 0, completed: 0, failed: 0 };
   let total = 0;
   let errors = 0;
+  let warnings = 0;
   let durationSum = 0;
   let durationCount = 0;
   for (const g of groups) {
     counts[g.status] = g.jobs;
     total += g.jobs;
     errors += g.errors ?? 0;
+    warnings += g.warnings ?? 0;
     durationSum += g.durationSum ?? 0;
     durationCount += g.durationCount;
   }
-  return { total, counts, errors, avgDurationMs: durationCount > 0 ? Math.round(durationSum / durationCount) : null };
+  return { total, counts, errors, warnings, avgDurationMs: durationCount > 0 ? Math.round(durationSum / durationCount) : null };
 }

@@ -6,7 +6,7 @@ describe("storedFields", () => {
     const row = validatedRow(
       2,
       { sku: "A-1", name: "Shirt", description: "Soft", price: "19.99", currency: "EUR", stock: "3", status: "draft", brand: "Acme", category: "Tops", barcode: "4006381333931", image_url: "https://x.example/a.jpg", tags: "b,a" },
-      { currency: "USD", blankCells: "clear" },
+      { currency: "USD", blankCells: "clear", onInvalid: "reject_row" },
     ) as ValidRow;
     expect(row.ok).toBe(true);
     const byColumn = Object.fromEntries(STORED_COLUMNS.map((column, i) => [column, storedFields(row, "USD")[i]]));

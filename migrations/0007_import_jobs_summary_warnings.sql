@@ -1,0 +1,2 @@
+DROP INDEX `import_jobs_tenant_summary`;--> statement-breakpoint
+CREATE INDEX `import_jobs_tenant_summary` ON `import_jobs` (`tenant_id`,`status`,`error_count`,`warning_count`,`started_at`,`finished_at`);
