@@ -225,7 +225,7 @@ describe("POST /api/v1/products/import: charset", () => {
       ["latin1", "iso-8859-1"],
     ] as const) {
       const job = await accepted(await upload(t.key, CSV, { type: `text/csv; charset=${label}` }));
-      expect(job.options, label).toEqual({ currency: "USD", delimiter: null, charset });
+      expect(job.options.charset, label).toBe(charset);
       expect(job.encoding).toBeNull();
     }
   });
