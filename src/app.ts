@@ -7,6 +7,7 @@ import { validationHook } from "./http/validate.ts";
 import { requestContext } from "./http/request-context.ts";
 import { registerDocsRoutes } from "./routes/docs.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerImportProfileRoutes } from "./routes/import-profiles.ts";
 import { registerImportStatusRoutes } from "./routes/import-status.ts";
 import { registerImportUploadRoute } from "./routes/import-upload.ts";
 import { registerImportJobRoutes, registerImportListRoute } from "./routes/imports.ts";
@@ -24,6 +25,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerImportListRoute(app);
   registerImportStatusRoutes(app);
   registerImportJobRoutes(app);
+  registerImportProfileRoutes(app);
   registerProductRoutes(app);
   registerDocsRoutes(app);
 

@@ -78,6 +78,16 @@ export function consumerEnv(vars: Partial<Record<keyof Env, string>> = {}, db: D
   return { env: { DB: db, UPLOADS: env.UPLOADS, IMPORT_QUEUE: queue, ...vars } as Env, sent };
 }
 
+/**
+ * Sends a request to the Worker with the consumer's recording queue: an upload is accepted exactly as through the API,
+ * and its first message waits in `consumer.sent` instead of being delivered, for runJob with the consumer's budget.
+ */
+export async function requestHeld(consumer: ConsumerEnv, path: string, init: RequestInit & { key: string }): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${init.key}`);
+  return worker.fetch(new Request(`https://api.test${path}`, { ...init, headers }), { ...env, IMPORT_QUEUE: consumer.env.IMPORT_QUEUE }, createExecutionContext());
+}
+
 let messageSeq = 0;
 
 type LogLine = Record<string, unknown>;

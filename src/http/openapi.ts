@@ -13,6 +13,7 @@ type Operation = Json & { operationId: string; summary: string; parameters?: Jso
 const tagDescriptions: Record<string, string> = {
   Health: "Whether the API and its database answer.",
   Imports: "Upload product files and follow their import jobs.",
+  "Import profiles": "Saved column mappings, used on upload with `profile=<name>`.",
   Products: "The imported catalog.",
   Documentation: "This document and a page that renders it.",
 };

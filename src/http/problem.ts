@@ -46,6 +46,7 @@ export const problemTypes = {
   "not-found": { status: 404, title: "Not found" },
   "method-not-allowed": { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },
+  "limit-reached": { status: 409, title: "Limit reached" },
   "length-required": { status: 411, title: "Length required" },
   "payload-too-large": { status: 413, title: "Payload too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },

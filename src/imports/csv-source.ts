@@ -1,7 +1,8 @@
-// The row source of CSV files (see row-source.ts): our columns, named by the header line. Its state, committed with
-// the first chunk, is the file's encoding, the header mapping and the delimiter; the ignored header columns go into
-// the job's list.
+// The row source of CSV files (see row-source.ts): our columns, named by the header line (through the job's column
+// mapping if it has one). Its state, committed with the first chunk, is the file's encoding, the header mapping and
+// the delimiter; the ignored header columns go into the job's list.
 import type { JobRow } from "../db/queries/jobs.ts";
+import { type ColumnMapping, mappedFields, mappingHint, storedMapping } from "./column-mapping.ts";
 import { CSV_HEAD_MAX_CHARS, CsvParser, type CsvDelimiter, type CsvHead, type CsvRecord, readCsvHead } from "./csv.ts";
 import { decodeLeniently, FileEncoding } from "./encoding.ts";
 import { type HeaderMapping, IgnoredColumns, mapHeader, mapRow } from "./header.ts";
@@ -29,11 +30,14 @@ export class CsvRowSource implements RowSource {
   private readonly ignored: IgnoredColumns;
   private readonly options: JobOptions;
   private readonly rules: RowRules;
+  /** The request's column mapping, applied to the header line. */
+  private readonly columnMapping: ColumnMapping | null;
 
   constructor(job: JobRow, options: JobOptions) {
     this.position = { byte: job.checkpointByte, line: job.checkpointLine };
     this.options = options;
     this.rules = rowRules(options);
+    this.columnMapping = storedMapping(job);
     this.ignored = IgnoredColumns.ofJob(job);
     this.mapping = job.columns === null ? null : { columns: JSON.parse(job.columns) as HeaderMapping["columns"] };
     this.delimiter = (job.delimiter ?? ",") as CsvDelimiter;
@@ -102,8 +106,11 @@ export class CsvRowSource implements RowSource {
   }
 
   private readHeader(record: CsvRecord): void {
-    const header = mapHeader(record.fields);
-    if (!header.ok) throw new PermanentImportError(`Line ${record.line}: ${header.message}`);
+    const header = mapHeader(record.fields, mappedFields(this.columnMapping));
+    if (!header.ok) {
+      const hint = this.columnMapping && header.code === "missing_columns" ? mappingHint(this.columnMapping, record.fields) : "";
+      throw new PermanentImportError(`Line ${record.line}: ${header.message}${hint}`);
+    }
     this.mapping = header;
     this.newHeader = { columns: JSON.stringify(header.columns), delimiter: this.delimiter };
     for (const name of header.ignored) this.ignored.add(name);

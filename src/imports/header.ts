@@ -54,6 +54,15 @@ export function isKnownColumn(name: string): name is ProductColumn {
   return KNOWN.has(name);
 }
 
+/**
+ * The product field a file's column holds, by its name trimmed and lower-cased (a CSV header name, an NDJSON key);
+ * null when the column is ignored. A request's column mapping gives its own (column-mapping.ts).
+ */
+export type FieldOf = (normalizedName: string) => ProductColumn | null;
+
+/** Columns named like our fields hold them. */
+export const ownFields: FieldOf = (name) => (isKnownColumn(name) ? name : null);
+
 export function normalizeColumnName(name: string): string {
   return name.trim().toLowerCase();
 }
@@ -64,10 +73,10 @@ export function displayName(name: string): string {
 }
 
 /**
- * Maps header fields to known columns (names are trimmed and lower-cased). Linear in the number of columns, and a
- * header over MAX_COLUMNS is rejected before any of its columns is looked at.
+ * Maps header fields to known columns (names are trimmed and lower-cased, then named by `fieldOf`). Linear in the
+ * number of columns, and a header over MAX_COLUMNS is rejected before any of its columns is looked at.
  */
-export function mapHeader(fields: readonly string[]): HeaderMapping | HeaderError {
+export function mapHeader(fields: readonly string[], fieldOf: FieldOf = ownFields): HeaderMapping | HeaderError {
   if (fields.length > MAX_COLUMNS) {
     return {
       ok: false,
@@ -85,10 +94,7 @@ export function mapHeader(fields: readonly string[]): HeaderMapping | HeaderErro
       message: "The first line of the file must be a header with the column names, for example: sku, name, price.",
     };
   }
-  const columns = names.map((name) => {
-    const normalized = name.toLowerCase();
-    return isKnownColumn(normalized) ? normalized : null;
-  });
+  const columns = names.map((name) => fieldOf(name.toLowerCase()));
   return (
     findDuplicates(columns) ??
     findMissing(columns, names) ?? {

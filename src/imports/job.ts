@@ -3,6 +3,7 @@ import { z } from "zod";
 import { jobStatuses } from "../db/schema.ts";
 import { type JobRow, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
 import { type BlankCells, blankCellsModes, type OnInvalid, onInvalidModes } from "../catalog/product.ts";
+import { columnMappingSchema, storedMapping } from "./column-mapping.ts";
 import type { CsvDelimiter } from "./csv.ts";
 import { type Charset, charsets, ENCODING_SNIFF_BYTES, type TextEncoding, textEncodings } from "./encoding.ts";
 import type { RowRules } from "./rows.ts";
@@ -53,6 +54,18 @@ export const jobResponseSchema = z
     size_bytes: count("The file's size in bytes."),
     dry_run: z.boolean().describe("Validated and counted only; no product was written."),
     options: jobOptionsSchema,
+    profile: z
+      .string()
+      .nullable()
+      .describe(
+        "The saved mapping profile the upload named (`profile=`), or null. The job keeps the mapping it resolved: a later change to the profile, or its deletion, does not change how this file is read.",
+      ),
+    // A union rather than .nullable(): the mapping's documented object type would otherwise hide the null.
+    mapping: z
+      .union([columnMappingSchema, z.null()])
+      .describe(
+        "The column mapping the file is read with (the profile's, with the entries of the upload's `mapping=` over it), or null: every column is read by its own name.",
+      ),
     total_rows: z.int().min(0).nullable().describe("Data rows in the file, known once processing completed."),
     processed_rows: count("Data rows processed so far."),
     created: count("Products created (in a dry run: that would be created)."),
@@ -125,6 +138,8 @@ export function toJobJson(job: JobRow): JobJson {
     size_bytes: job.sizeBytes,
     dry_run: job.dryRun,
     options: optionsJson(JSON.parse(job.options) as JobOptions),
+    profile: job.profile,
+    mapping: storedMapping(job),
     total_rows: job.totalRows,
     processed_rows: job.processedRows,
     created: job.created,

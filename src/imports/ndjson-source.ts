@@ -1,8 +1,10 @@
 // The row source of NDJSON files (see row-source.ts): one JSON object per line, its keys matched like CSV header
-// names (trimmed, case-insensitive). Its state is the file's encoding and the job's list of ignored keys.
+// names (trimmed, case-insensitive, through the job's column mapping if it has one). Its state is the file's encoding
+// and the job's list of ignored keys.
 import type { JobRow } from "../db/queries/jobs.ts";
+import { mappedFields, storedMapping } from "./column-mapping.ts";
 import { FileEncoding } from "./encoding.ts";
-import { displayName, IgnoredColumns, isKnownColumn, normalizeColumnName } from "./header.ts";
+import { displayName, type FieldOf, IgnoredColumns, normalizeColumnName } from "./header.ts";
 import { type JobOptions, rowRules } from "./job.ts";
 import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
 import { PermanentImportError, type RowSource } from "./row-source.ts";
@@ -19,6 +21,7 @@ export class NdjsonRowSource implements RowSource {
   private rowsSeen: number;
   private readonly ignored: IgnoredColumns;
   private readonly rules: RowRules;
+  private readonly fieldOf: FieldOf;
 
   constructor(job: JobRow, options: JobOptions) {
     this.position = { byte: job.checkpointByte, line: job.checkpointLine };
@@ -26,6 +29,7 @@ export class NdjsonRowSource implements RowSource {
     this.rowsSeen = job.processedRows;
     this.ignored = IgnoredColumns.ofJob(job);
     this.rules = rowRules(options);
+    this.fieldOf = mappedFields(storedMapping(job));
   }
 
   canStart(firstBytes: Uint8Array): boolean {
@@ -80,8 +84,8 @@ export class NdjsonRowSource implements RowSource {
     const raw: Record<string, unknown> = {};
     const spelled = new Map<string, string>();
     for (const [key, value] of Object.entries(record.value)) {
-      const name = normalizeColumnName(key);
-      if (!isKnownColumn(name)) {
+      const name = this.fieldOf(normalizeColumnName(key));
+      if (name === null) {
         this.ignored.add(key);
         continue;
       }

@@ -5,6 +5,7 @@ import { newId } from "../auth/keys.ts";
 import type { Env } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { failJob, insertJob, markQueued, type JobRow } from "../db/queries/jobs.ts";
+import type { ColumnMapping } from "./column-mapping.ts";
 import type { Charset } from "./encoding.ts";
 import type { JobOptions } from "./job.ts";
 import { loggedError } from "../log-error.ts";
@@ -68,6 +69,10 @@ export interface UploadRequest {
   source: UploadSource;
   options: JobOptions;
   dryRun: boolean;
+  /** The saved profile the request named, if any. */
+  profile: string | null;
+  /** The column mapping resolved at upload (the profile's with the request's over it); the job keeps it. */
+  mapping: ColumnMapping | null;
 }
 
 export type UploadResult =
@@ -91,6 +96,8 @@ export async function acceptUpload(env: Env, db: Db, request: UploadRequest, now
     sizeBytes: request.source.size,
     dryRun: request.dryRun,
     options: JSON.stringify(request.options),
+    profile: request.profile,
+    mapping: request.mapping === null ? null : JSON.stringify(request.mapping),
     createdAt: now,
     heartbeatAt: now,
   });

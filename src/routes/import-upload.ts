@@ -6,15 +6,17 @@ import { z } from "zod";
 import { isCurrencyCode } from "../catalog/money.ts";
 import { blankCellsModes, onInvalidModes } from "../catalog/product.ts";
 import { readConfig } from "../config.ts";
-import { database } from "../db/client.ts";
+import { database, type Db } from "../db/client.ts";
 import { sha256Hex } from "../hash.ts";
 import { quote } from "../text.ts";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from "../db/queries/idempotency.ts";
 import type { AppEnv } from "../http/context.ts";
 import { type ProblemFieldError, ProblemError, problems } from "../http/problem.ts";
 import { apiRoute, headers, problemContent } from "../http/route.ts";
+import { type ColumnMapping, mappingParameterSchema } from "../imports/column-mapping.ts";
 import { type Charset, charsetOf, charsets, ENCODING_SNIFF_BYTES } from "../imports/encoding.ts";
 import { type JobOptions, jobPath, jobResponseSchema, toJobJson } from "../imports/job.ts";
+import { PRESET_NAMES, profileNameSchema, type ResolvedMapping, resolveMapping } from "../imports/profiles.ts";
 import {
   acceptUpload,
   cleanFileName,
@@ -74,7 +76,57 @@ const uploadQuery = z.object({
     .describe("Validate and count everything but write no product.")
     // Sent as the words true or false: documented as the boolean they are.
     .meta({ type: "boolean", default: false }),
+  profile: profileNameSchema
+    .optional()
+    .describe(
+      "Read the file's columns with this saved mapping profile (see /api/v1/import-profiles); a name the tenant has no profile of is a 400. " +
+        "The job records the profile's name and the mapping it resolved to. In a multipart/form-data upload it may be a field of the form instead.",
+    ),
+  mapping: mappingParameterSchema.optional(),
 });
+
+type MappingOptions = { profile?: string; mapping?: ColumnMapping };
+
+/**
+ * The `profile` and `mapping` options, each a query parameter or a field of a multipart form: one place, not both
+ * (which one was meant would be a guess). Also says where `profile` came from, for a problem naming it.
+ */
+function mappingOptions(query: MappingOptions, form: FormData | null): { asked: MappingOptions; profileIn: "query" | "body" } {
+  const errors: ProblemFieldError[] = [];
+  const profile = formField(form, "profile", query.profile, profileNameSchema, errors);
+  const mapping = formField(form, "mapping", query.mapping, mappingParameterSchema, errors);
+  if (errors.length > 0) throw problems.validation(errors);
+  const asked: MappingOptions = {};
+  if (profile !== undefined) asked.profile = profile;
+  if (mapping !== undefined) asked.mapping = mapping;
+  return { asked, profileIn: form?.has("profile") ? "body" : "query" };
+}
+
+/** An option given as a form field (validated by the schema of the query parameter), else the query's value. */
+function formField<T>(form: FormData | null, name: string, fromQuery: T | undefined, schema: z.ZodType<T, string>, errors: ProblemFieldError[]): T | undefined {
+  const values = form?.getAll(name) ?? [];
+  if (values.length === 0) return fromQuery;
+  const error = (message: string) => void errors.push({ location: "body", name, message });
+  if (fromQuery !== undefined) return error("is given both as a query parameter and as a form field; give it once");
+  if (values.length > 1) return error(`is given ${values.length} times; give it once`);
+  const [value] = values;
+  if (typeof value !== "string") return error("must be a plain form field, not a file");
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) error(issue.message);
+  return undefined;
+}
+
+/** The mapping the job will read its file with; a profile the tenant does not have is a 400 naming it. */
+async function resolvedMapping(db: Db, tenantId: string, { asked, profileIn }: ReturnType<typeof mappingOptions>): Promise<ResolvedMapping> {
+  const resolved = await resolveMapping(db, tenantId, asked);
+  if (resolved.ok) return { profile: resolved.profile, mapping: resolved.mapping };
+  const message =
+    resolved.reason === "unknown_profile"
+      ? `names no saved profile ("${asked.profile}"); GET /api/v1/import-profiles lists them`
+      : `"${asked.profile}" is reserved for a built-in preset (${PRESET_NAMES.join(", ")}), which is not available yet`;
+  throw problems.validation([{ location: profileIn, name: "profile", message }]);
+}
 
 /** The media type and the charset it declares; `where` names the header or part it came from in a problem. */
 function mediaType(header: string | undefined, where: Omit<ProblemFieldError, "message">): { type: string; charset: Charset | null } {
@@ -104,8 +156,11 @@ function emptyBody(): ProblemError {
   });
 }
 
-/** Reads what the request carries into an UploadSource, enforcing type and size limits before storing a byte. */
-async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined): Promise<UploadSource> {
+/**
+ * Reads what the request carries into an UploadSource, enforcing type and size limits before storing a byte; a
+ * multipart request's form comes along for its other fields.
+ */
+async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined): Promise<{ source: UploadSource; form: FormData | null }> {
   const config = readConfig(c.env);
   const { type, charset } = mediaType(c.req.header("content-type"), { location: "header", name: "content-type" });
   const lengthHeader = c.req.header("content-length");
@@ -134,12 +189,15 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
     }
     if (file.size === 0) throw emptyBody();
     return {
-      format,
-      contentType: format === "csv" ? "text/csv" : "application/x-ndjson",
-      charset: partCharset,
-      fileName: fileName ?? partName,
-      size: file.size,
-      body: file,
+      source: {
+        format,
+        contentType: format === "csv" ? "text/csv" : "application/x-ndjson",
+        charset: partCharset,
+        fileName: fileName ?? partName,
+        size: file.size,
+        body: file,
+      },
+      form,
     };
   }
 
@@ -151,7 +209,7 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
   if (length > config.maxUploadBytes) throw tooLarge(config.maxUploadBytes, "An upload");
   const body = c.req.raw.body;
   if (length === 0 || !body) throw emptyBody();
-  return { format, contentType: type, charset, fileName: fileName ?? null, size: length, body };
+  return { source: { format, contentType: type, charset, fileName: fileName ?? null, size: length, body }, form: null };
 }
 
 function uploadFailed(failure: "interrupted" | "not_queued", reason: string): ProblemError {
@@ -212,7 +270,11 @@ const createImport = apiRoute({
         "multipart/form-data": {
           schema: {
             type: "object",
-            properties: { file: { type: "string", contentMediaType: "application/octet-stream", description: "The file: text/csv or application/x-ndjson, or a .csv / .ndjson name." } },
+            properties: {
+              file: { type: "string", contentMediaType: "application/octet-stream", description: "The file: text/csv or application/x-ndjson, or a .csv / .ndjson name." },
+              profile: { type: "string", description: "The `profile` option as a form field (then not in the query)." },
+              mapping: { type: "string", description: "The `mapping` option (JSON text) as a form field (then not in the query)." },
+            },
             required: ["file"],
           },
         },
@@ -262,7 +324,7 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw problems.validation([{ location: "header", name: "idempotency-key", message: "must be 1 to 255 printable ASCII characters without spaces" }]);
     }
-    const source = await readUploadSource(c, query.filename);
+    const { source, form } = await readUploadSource(c, query.filename);
     const options: JobOptions = {
       currency: query.currency,
       delimiter: query.delimiter ?? null,
@@ -271,9 +333,10 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
       charset: source.charset,
     };
     const dryRun = query.dry_run ?? false;
+    const columnOptions = mappingOptions(query, form);
 
     if (idempotencyKey === undefined) {
-      const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun });
+      const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun, ...(await resolvedMapping(db, tenantId, columnOptions)) });
       if (!result.ok) throw uploadFailed(result.failure, result.reason);
       return jobCreatedResponse(202, JSON.stringify(toJobJson(result.job)), result.job.id, false);
     }
@@ -281,7 +344,9 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
     // The key is claimed on what the request says before its body is read, so a concurrent repeat is a 409 at once;
     // the content is compared once the body has been read.
     // The file's size, not the request's: a multipart retry of the same file may come with another boundary.
-    const digest = await requestDigest([source.contentType, source.size, source.fileName, options, dryRun]);
+    // The mapping options join the digest only when given, so a request without them digests as it always did.
+    const asked = columnOptions.asked.profile !== undefined || columnOptions.asked.mapping !== undefined ? [columnOptions.asked] : [];
+    const digest = await requestDigest([source.contentType, source.size, source.fileName, options, dryRun, ...asked]);
     const claim = await claimIdempotencyKey(db, tenantId, idempotencyKey, digest, Date.now(), IDEMPOTENCY_TTL_MS);
     if (claim.kind === "in_flight") throw new ProblemError("conflict", "A request with this Idempotency-Key is still being processed; retry shortly.");
     if (claim.kind === "mismatch") throw keyReused("other file name, size, type or options");
@@ -297,7 +362,10 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
 
     const hashing = hashingSource(source);
     try {
-      const result = await acceptUpload(c.env, db, { tenantId, source: hashing.source, options, dryRun });
+      // The profile is read once the key is claimed: a replay answers what the first request was told, whatever
+      // became of its profile since.
+      const resolved = await resolvedMapping(db, tenantId, columnOptions);
+      const result = await acceptUpload(c.env, db, { tenantId, source: hashing.source, options, dryRun, ...resolved });
       if (!result.ok) throw uploadFailed(result.failure, result.reason);
       const body = JSON.stringify(toJobJson(result.job));
       await completeIdempotencyKey(db, tenantId, idempotencyKey, { status: 202, body, contentHash: await hashing.contentHash() });

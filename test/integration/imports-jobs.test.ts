@@ -72,6 +72,8 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       size_bytes: new TextEncoder().encode(body).byteLength,
       dry_run: false,
       options: { currency: "USD", delimiter: null, blank_cells: "clear", on_invalid: "reject_row", charset: null },
+      profile: null,
+      mapping: null,
       total_rows: 3,
       processed_rows: 3,
       created: 2,

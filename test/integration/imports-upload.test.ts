@@ -69,6 +69,8 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       size_bytes: bytes(CSV),
       dry_run: false,
       options: { currency: "USD", delimiter: null, blank_cells: "clear", on_invalid: "reject_row", charset: null },
+      profile: null,
+      mapping: null,
       total_rows: null,
       processed_rows: 0,
       created: 0,

@@ -11,7 +11,7 @@ import { bytesOf, splitAt, utf16Bytes, windows1252Bytes } from "./parser-helpers
 
 /** What of a job a source reads, as a job stands at its start. */
 function jobAtStart(format: JobRow["format"]): JobRow {
-  return { format, checkpointByte: 0, checkpointLine: 1, columns: null, delimiter: null, encoding: null, ignoredColumns: "[]", ignoredOmittedKeys: "[]", processedRows: 0 } as JobRow;
+  return { format, checkpointByte: 0, checkpointLine: 1, columns: null, delimiter: null, mapping: null, encoding: null, ignoredColumns: "[]", ignoredOmittedKeys: "[]", processedRows: 0 } as JobRow;
 }
 
 /** The job after committing what `source` took so far, as the commit stores it. */
