@@ -8,6 +8,7 @@ import type { RowError, RowOutcome, ValidRow } from "./rows.ts";
 import { KEEP_MASK_INDEX, problemsOf, rowJson, STORED_COLUMNS } from "./rows.ts";
 import { naming } from "../log-error.ts";
 import type { IgnoredColumnsChange } from "./header.ts";
+import type { TextEncoding } from "./encoding.ts";
 
 /** Where the next unread record of the file starts: the job's `cursor_byte` and `cursor_line`. */
 export interface Checkpoint {
@@ -17,6 +18,8 @@ export interface Checkpoint {
 
 /** What a row source changed in its part of the checkpoint since the last chunk, committed with the next one. */
 export interface SourceStateChange {
+  /** The encoding the file is read in, set with the first chunk: every continuation reads on in it. */
+  encoding?: TextEncoding;
   /** A CSV's header mapping and delimiter, set with the first chunk: every continuation reuses them. */
   header?: { columns: string; delimiter: string };
   /** The job's list of ignored columns, when it changed (see IgnoredColumns). */
@@ -90,6 +93,7 @@ interface ChunkParameters {
   warningCount: number;
   columns: string | null;
   delimiter: string | null;
+  encoding: string | null;
   ignoredColumns: string | null;
   ignoredColumnsOmitted: number | null;
   ignoredOmittedKeys: string | null;
@@ -162,13 +166,13 @@ function errorStatements(db: D1Database, ctx: ChunkContext, errors: RowError[]):
 const JOB_UPDATE_PARAMETERS = [
   "jobId", "fromByte", "toByte", "toLine", "processed", "created", "updated", "unchanged", "rejected", "skipped", "errorCount",
   "warningCount", "now",
-  "columns", "delimiter", "ignoredColumns", "ignoredColumnsOmitted",
+  "columns", "delimiter", "encoding", "ignoredColumns", "ignoredColumnsOmitted",
   "ignoredOmittedKeys", "last",
 ] as const satisfies readonly P[];
 
 /**
  * The job's checkpoint and counters; `counted` adds what the upsert it directly follows did (see countedUpsert).
- * One statement shape for every chunk: the header, ignored columns and completion apply only when bound.
+ * One statement shape for every chunk: the encoding, header, ignored columns and completion apply only when bound.
  */
 function jobUpdate(counted: { created: string; updated: string; unchanged: string } | null) {
   return statement(
@@ -183,6 +187,7 @@ function jobUpdate(counted: { created: string; updated: string; unchanged: strin
     error_count = error_count + ${p.errorCount}, warning_count = warning_count + ${p.warningCount},
     heartbeat_at = ${p.now},
     columns = coalesce(${p.columns}, columns), delimiter = coalesce(${p.delimiter}, delimiter),
+    encoding = coalesce(${p.encoding}, encoding),
     ignored_columns = coalesce(${p.ignoredColumns}, ignored_columns),
     ignored_columns_omitted = coalesce(${p.ignoredColumnsOmitted}, ignored_columns_omitted),
     ignored_omitted_keys = coalesce(${p.ignoredOmittedKeys}, ignored_omitted_keys),
@@ -304,6 +309,7 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     warningCount: warnings,
     columns: chunk.header?.columns ?? null,
     delimiter: chunk.header?.delimiter ?? null,
+    encoding: chunk.encoding ?? null,
     ignoredColumns: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.names) : null,
     ignoredColumnsOmitted: chunk.ignoredColumns?.omittedKeys.length ?? null,
     ignoredOmittedKeys: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.omittedKeys) : null,
