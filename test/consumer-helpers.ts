@@ -8,6 +8,7 @@ import { newId } from "../src/auth/keys.ts";
 import { type Env, readConfig } from "../src/config.ts";
 import { database } from "../src/db/client.ts";
 import { insertJob } from "../src/db/queries/jobs.ts";
+import type { Charset } from "../src/imports/encoding.ts";
 import type { ImportMessage } from "../src/imports/messages.ts";
 import worker from "../src/index.ts";
 
@@ -20,6 +21,7 @@ export interface QueuedJobOptions {
   currency?: string;
   delimiter?: "," | ";" | "\t" | null;
   blankCells?: "clear" | "keep";
+  charset?: Charset | null;
 }
 
 const bytesOf = (body: string | Uint8Array) => (typeof body === "string" ? new TextEncoder().encode(body) : body);
@@ -40,7 +42,12 @@ export async function createQueuedJob(tenantId: string, body: string | Uint8Arra
     objectKey,
     sizeBytes: bytes.byteLength,
     dryRun: options.dryRun ?? false,
-    options: JSON.stringify({ currency: options.currency ?? "USD", delimiter: options.delimiter ?? null, blankCells: options.blankCells ?? "clear" }),
+    options: JSON.stringify({
+      currency: options.currency ?? "USD",
+      delimiter: options.delimiter ?? null,
+      blankCells: options.blankCells ?? "clear",
+      charset: options.charset ?? null,
+    }),
     createdAt: now,
     queuedAt: now,
     heartbeatAt: now,
@@ -185,6 +192,7 @@ export interface JobRecord {
   failed_attempts: number;
   columns: string | null;
   delimiter: string | null;
+  encoding: string | null;
   started_at: number | null;
   finished_at: number | null;
   heartbeat_at: number;

@@ -13,6 +13,11 @@ export interface DeferredKey {
   scope: Scope;
 }
 
+/** What deferredScope adds to its route's context: typed present on that route's handler only (see apiRoute). */
+export interface DeferredKeyEnv {
+  Variables: { deferredKey: DeferredKey };
+}
+
 export interface AppEnv {
   Bindings: Env;
   Variables: {
@@ -20,8 +25,6 @@ export interface AppEnv {
     /** The request's D1 session (Sessions API): replica reads, read-your-writes via bookmarks. */
     db: D1DatabaseSession;
     caller: Caller;
-    /** Set only on routes with authorizeInHandler (read it with deferredKey()). */
-    deferredKey?: DeferredKey;
     /** What must still happen before the request is rejected as invalid (a deferred key check: 401 before 400). */
     beforeRejecting?: () => Promise<void>;
     /** The request sent an x-d1-bookmark that is not one; its route rejects it after authentication. */

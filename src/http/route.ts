@@ -5,7 +5,8 @@ import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import { zValidator } from "@hono/zod-validator";
 import type { Scope } from "../auth/keys.ts";
 import { deferredScope, requireScope } from "./auth.ts";
-import type { AppEnv } from "./context.ts";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv, DeferredKeyEnv } from "./context.ts";
 import { PROBLEM_CONTENT_TYPE } from "./problem.ts";
 import { rejectInvalidBookmark } from "./request-context.ts";
 import { validationHook } from "./validate.ts";
@@ -17,7 +18,7 @@ interface ApiRouteConfig extends Omit<RouteConfig, "middleware" | "security" | "
   /** Scope the API key needs; undefined for public endpoints. */
   scope?: Scope;
   /**
-   * The handler checks the key itself (`authorize()` with what `deferredKey()` gives) with the lookup inside its own
+   * The handler checks the key itself (`authorize()` with what `c.var.deferredKey` gives) with the lookup inside its own
    * D1 batch, saving a round trip; the route only requires a well-formed Bearer key up front.
    */
   authorizeInHandler?: boolean;
@@ -37,8 +38,12 @@ export function apiRoute<const R extends ApiRouteConfig>(config: R) {
   const middleware = [...auth, rejectInvalidBookmark, ...pathFirst];
   const created = createRoute({ ...route, tags: [tag], security: scope ? [{ apiKey: [scope] }] : [], middleware });
   // Widened so that a handler may also answer with a Response it built (a problem, the CSV stream, a replayed stored
-  // body, a body hashed for its ETag); its c.json answers are still checked against the declared schemas.
-  return created as typeof created & { responses: RouteConfig["responses"] };
+  // body, a body hashed for its ETag); its c.json answers are still checked against the declared schemas. The
+  // middleware is typed by what the handler may read: the deferred key exists only behind deferredScope.
+  return created as unknown as Omit<typeof created, "middleware"> & {
+    responses: RouteConfig["responses"];
+    middleware: R extends { authorizeInHandler: true } ? [MiddlewareHandler<DeferredKeyEnv>] : MiddlewareHandler[];
+  };
 }
 
 /** Response headers given as name → description (strings on the wire). */

@@ -1,22 +1,23 @@
 // The row source of CSV files (see row-source.ts): our columns, named by the header line (through the job's column
 // mapping if it has one), or a preset's (a Shopify or WooCommerce export, presets/), named by the request or
-// recognised by its header. Its state, committed with the first chunk, is the header's columns, the delimiter and the
-// preset; the ignored header columns go into the job's list; what a preset carries from row to row is committed with
-// each chunk as the job's source state.
+// recognised by its header. Its state, committed with the first chunk, is the file's encoding, the header's columns,
+// the delimiter and the preset; the ignored header columns go into the job's list; what a preset carries from row to
+// row is committed with each chunk as the job's source state.
 import type { JobRow } from "../db/queries/jobs.ts";
 import { type ColumnMapping, mappedFields, mappingHint, storedMapping } from "./column-mapping.ts";
-import { CsvParser, type CsvDelimiter, type CsvRecord, detectDelimiterFromBytes, headerLine } from "./csv.ts";
+import { CSV_HEAD_MAX_CHARS, CsvParser, type CsvDelimiter, type CsvHead, type CsvRecord, readCsvHead } from "./csv.ts";
+import { decodeLeniently, FileEncoding } from "./encoding.ts";
 import { IgnoredColumns, mapHeader, mapRow } from "./header.ts";
 import { type JobOptions, rowRules } from "./job.ts";
 import { detectPreset, isPresetName, type Preset, presetNamed } from "./presets/index.ts";
 import type { CellRows } from "./presets/preset.ts";
 import { PermanentImportError, type RowSource } from "./row-source.ts";
-import { rejectedRow, type RowOutcome, type RowRules, validatedRow } from "./rows.ts";
+import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow } from "./rows.ts";
 import type { Checkpoint, SourceStateChange } from "./write.ts";
 
-// The delimiter is detected from the header line; a header longer than this is judged by this much of it (and
-// after more blank lines than this, by this much of the file), so the bytes read ahead for it stay bounded.
-const DETECT_DELIMITER_MAX_BYTES = 64 * 1024;
+// The bytes that hold the first CSV_HEAD_MAX_CHARS characters: a UTF-16 unit takes at most three bytes of UTF-8 (two
+// of UTF-16, one of Windows-1252), and a byte order mark comes before them.
+const HEAD_MAX_BYTES = 3 * CSV_HEAD_MAX_CHARS + 3;
 
 /** How the rows after the header are read: the header's columns, and what turns a record's cells into a row. */
 interface HeaderColumns {
@@ -32,6 +33,9 @@ export class CsvRowSource implements RowSource {
   /** From the header line; stored on the job with the first chunk and reused by every continuation. */
   private header: HeaderColumns | null = null;
   private delimiter: CsvDelimiter;
+  /** The file starts with an Excel `sep=` line: its first record is no header. */
+  private sepLine = false;
+  private readonly encoding: FileEncoding;
   private newHeader: SourceStateChange["header"];
   private readonly ignored: IgnoredColumns;
   private readonly options: JobOptions;
@@ -52,20 +56,26 @@ export class CsvRowSource implements RowSource {
     this.preset = job.preset !== null && isPresetName(job.preset) ? presetNamed(job.preset) : null;
     this.mayDetect = job.preset === null && job.profile === null && job.mapping === null;
     this.delimiter = (job.delimiter ?? ",") as CsvDelimiter;
+    this.encoding = new FileEncoding(job, options.charset ?? null);
     if (job.columns !== null) this.header = this.headerColumns(JSON.parse(job.columns) as (string | null)[], job.sourceState);
   }
 
   canStart(firstBytes: Uint8Array): boolean {
-    if (this.header || this.options.delimiter) return true;
-    const { start, end } = headerLine(firstBytes);
-    return end >= 0 || firstBytes.length >= Math.min(start, DETECT_DELIMITER_MAX_BYTES) + DETECT_DELIMITER_MAX_BYTES;
+    if (!this.encoding.canDecide(firstBytes)) return false;
+    return this.header !== null || this.head(firstBytes).complete;
   }
 
   push(bytes: Uint8Array): void {
     if (!this.parser) {
-      // The first slice reads the delimiter from the first bytes unless the client chose one.
-      if (!this.header) this.delimiter = this.options.delimiter ?? detectDelimiterFromBytes(bytes);
-      this.parser = new CsvParser({ startOffset: this.position.byte, startLine: this.position.line, delimiter: this.delimiter });
+      const encoding = this.encoding.decide(bytes);
+      // The first slice reads the delimiter from the file's start (a sep line, else the header line) unless the
+      // client chose one.
+      if (!this.header) {
+        const head = this.head(bytes);
+        this.delimiter = this.options.delimiter ?? head.delimiter;
+        this.sepLine = head.sep !== null;
+      }
+      this.parser = new CsvParser({ startOffset: this.position.byte, startLine: this.position.line, delimiter: this.delimiter, encoding });
     }
     this.records = this.parser.push(bytes);
     this.taken = 0;
@@ -83,13 +93,16 @@ export class CsvRowSource implements RowSource {
       const record = this.records[this.taken++] as CsvRecord;
       this.position = { byte: record.end, line: record.nextLine };
       if (this.header) return this.row(record, this.header);
-      this.readHeader(record);
+      if (this.sepLine) this.sepLine = false;
+      else this.readHeader(record);
     }
     return null;
   }
 
   takeStateChange(): SourceStateChange {
     const change: SourceStateChange = {};
+    const encoding = this.encoding.takeChange();
+    if (encoding) change.encoding = encoding;
     if (this.newHeader) change.header = this.newHeader;
     this.newHeader = undefined;
     const ignored = this.ignored.takeChange();
@@ -103,6 +116,11 @@ export class CsvRowSource implements RowSource {
     if (!this.header) {
       throw new PermanentImportError("The file is empty: it has no header line. The first line must name the columns (sku and the fields to import: name, price, stock, …).");
     }
+  }
+
+  /** How the file starts (a sep line, the header line's delimiter), from its first bytes in its encoding. */
+  private head(firstBytes: Uint8Array): CsvHead {
+    return readCsvHead(decodeLeniently(firstBytes.subarray(0, HEAD_MAX_BYTES), this.encoding.decide(firstBytes)));
   }
 
   private readHeader(record: CsvRecord): void {
@@ -126,8 +144,16 @@ export class CsvRowSource implements RowSource {
   }
 
   private row(record: CsvRecord, header: HeaderColumns): RowOutcome {
+    // An empty spreadsheet row (Excel's ",,,,", a line of spaces) is no product, however many cells it has.
+    if (isBlankRecord(record.fields)) return skippedRow(record.line);
     const mapped = mapRow(header, record.fields);
     if (!mapped.ok) return rejectedRow(record.line, null, mapped.code, mapped.message, record.fields.join(this.delimiter));
     return header.rows.row(record.line, mapped.values);
   }
+}
+
+/** Whether every cell is blank, as the product rules take a blank cell (nothing but whitespace). */
+function isBlankRecord(fields: readonly string[]): boolean {
+  for (const field of fields) if (field.trim() !== "") return false;
+  return true;
 }

@@ -2,8 +2,9 @@
  * RFC 4180 CSV parser working on bytes, resumable at any record boundary.
  *
  * The structural bytes (quote, delimiter, CR, LF) are ASCII and never occur
- * inside a multi-byte UTF-8 sequence, so scanning bytes is UTF-8 safe. Field
- * text is decoded once per batch of records, then sliced.
+ * inside a multi-byte UTF-8 sequence, so scanning bytes is UTF-8 safe (and
+ * Windows-1252 has them where ASCII does; UTF-16 arrives as UTF-8, see
+ * records.ts). Field text is decoded once per batch of records, then sliced.
  */
 import {
   ByteRecordParser,
@@ -237,7 +238,8 @@ export class CsvParser extends ByteRecordParser<CsvRecord> {
     const base = this.window.base;
     const spans = this.spans;
     const completed = this.completed;
-    // Valid UTF-8 decodes to as many code units as bytes only if it is all ASCII.
+    // As many code units as bytes: every byte is a character (ASCII UTF-8, or a single-byte encoding), so text
+    // offsets are byte offsets; valid UTF-8 with more bytes than units is counted through.
     const ascii = text.length === batchEnd - batchStart;
     let bytePos = batchStart;
     let unitPos = 0;
@@ -308,24 +310,55 @@ export function detectDelimiter(headerLine: string): CsvDelimiter {
   return best;
 }
 
-/**
- * Where the header line lies in the first bytes of a file: the first line with content, after a UTF-8 byte order
- * mark and the blank lines before it, which the parser skips too. `end` (where its line break starts) is -1 while
- * the line goes on past these bytes.
- */
-export function headerLine(prefix: Uint8Array): { start: number; end: number } {
-  let start = prefix[0] === 0xef && prefix[1] === 0xbb && prefix[2] === 0xbf ? 3 : 0;
-  while (start < prefix.length && (prefix[start] === LF || prefix[start] === CR)) start++;
-  let end = start;
-  while (end < prefix.length && prefix[end] !== LF && prefix[end] !== CR) end++;
-  return { start, end: end < prefix.length ? end : -1 };
+// The delimiter is detected from the header line; a header longer than this is judged by this much of it (and
+// after more blank lines than this, by this much of the file), so the text read ahead for it stays bounded.
+const DETECT_DELIMITER_MAX_CHARS = 64 * 1024;
+/** The most text `readCsvHead` looks at: blank lines and a header line, each judged by at most so much. */
+export const CSV_HEAD_MAX_CHARS = 2 * DETECT_DELIMITER_MAX_CHARS;
+
+// Excel's first line naming the delimiter, written as it is or quoted by a tool that took it for a field.
+const SEP_LINE = /^(?:sep=([,;\t])|"sep=([,;\t])")$/i;
+const SEP_LINE_MAX_CHARS = 7;
+
+export interface CsvHead {
+  /** False while the text ends before the head does: the caller reads on, unless that is the whole file. */
+  complete: boolean;
+  /** The delimiter set by an Excel `sep=;` first line (which is then no header), or null. */
+  sep: CsvDelimiter | null;
+  /** The file's delimiter: the sep line's, else the one detected from the header line. */
+  delimiter: CsvDelimiter;
 }
 
-/** Detects the delimiter from the header line in the first bytes of a file (e.g. the first piece read). */
-export function detectDelimiterFromBytes(prefix: Uint8Array): CsvDelimiter {
-  const { start, end } = headerLine(prefix);
-  // Lenient decoding: a malformed or cut-off character cannot change the delimiter count.
-  return detectDelimiter(new TextDecoder().decode(prefix.subarray(start, end < 0 ? prefix.length : end)));
+/**
+ * How a CSV file starts, from the text of its first bytes (without a byte order mark): an Excel `sep=` first line
+ * (`sep=,` `sep=;` or `sep=` and a tab, in any case, also within quotes), else the header line the parser reads
+ * (the first line with content; blank lines before it are skipped) and the delimiter it uses most. Only the first
+ * CSV_HEAD_MAX_CHARS characters count, so the answer is the same however much more text was given.
+ */
+export function readCsvHead(text: string): CsvHead {
+  const firstEnd = lineBreakAt(text, 0, SEP_LINE_MAX_CHARS + 1);
+  const first = SEP_LINE.exec(text.slice(0, firstEnd < 0 ? SEP_LINE_MAX_CHARS + 1 : firstEnd));
+  if (first) {
+    const sep = (first[1] ?? first[2]) as CsvDelimiter;
+    return { complete: firstEnd >= 0, sep, delimiter: sep };
+  }
+  if (firstEnd < 0 && text.length <= SEP_LINE_MAX_CHARS) return { complete: false, sep: null, delimiter: detectDelimiter(text) };
+  let start = 0;
+  while (start < text.length && (text[start] === "\n" || text[start] === "\r")) start++;
+  const cap = Math.min(start, DETECT_DELIMITER_MAX_CHARS) + DETECT_DELIMITER_MAX_CHARS;
+  const end = lineBreakAt(text, start, cap);
+  const line = text.slice(start, end >= 0 ? end : cap);
+  return { complete: end >= 0 || text.length >= cap, sep: null, delimiter: detectDelimiter(line) };
+}
+
+/** Index of the first CR or LF in `text[from, to)`, or -1. */
+function lineBreakAt(text: string, from: number, to: number): number {
+  const stop = Math.min(to, text.length);
+  for (let i = from; i < stop; i++) {
+    const c = text.charCodeAt(i);
+    if (c === LF || c === CR) return i;
+  }
+  return -1;
 }
 
 function delimiterByte(delimiter: string): number {

@@ -5,6 +5,7 @@ import { type JobRow, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
 import { type BlankCells, blankCellsModes, type OnInvalid, onInvalidModes } from "../catalog/product.ts";
 import { columnMappingSchema, storedMapping } from "./column-mapping.ts";
 import type { CsvDelimiter } from "./csv.ts";
+import { type Charset, charsets, ENCODING_SNIFF_BYTES, type TextEncoding, textEncodings } from "./encoding.ts";
 import type { RowRules } from "./rows.ts";
 import { displayName, MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
 import { isPresetName, presetNames } from "./presets/index.ts";
@@ -20,6 +21,8 @@ export interface JobOptions {
   blankCells?: BlankCells;
   /** Absent on jobs stored before it existed: "reject_row". */
   onInvalid?: OnInvalid;
+  /** The charset the upload declared; null, or absent on jobs stored before it existed: none (the encoding is detected). */
+  charset?: Charset | null;
 }
 
 /** The rules rows of the job are read with. */
@@ -33,6 +36,10 @@ export const jobOptionsSchema = z
     delimiter: z.enum([",", ";", "tab"]).nullable().describe("CSV delimiter as given in `delimiter=`; null = detected from the header line."),
     blank_cells: z.enum(blankCellsModes).describe("What a blank cell meant, as given in `blank_cells=`."),
     on_invalid: z.enum(onInvalidModes).describe("What an invalid field did to its row, as given in `on_invalid=`."),
+    charset: z
+      .enum(charsets)
+      .nullable()
+      .describe("The charset the upload's Content-Type declared (by its canonical name); null = none, the encoding is detected."),
   })
   .meta({ id: "ImportOptions" });
 
@@ -92,6 +99,14 @@ export const jobResponseSchema = z
     ignored_columns_omitted: count(
       `Further ignored names the file had beyond those ignored_columns lists, each counted once; counted up to ${MAX_COLUMNS} ignored names in all (a CSV header has no more).`,
     ),
+    encoding: z
+      .enum(textEncodings)
+      .nullable()
+      .describe(
+        "The text encoding the file is read in: from its byte order mark, else the declared charset (iso-8859-1 is read as windows-1252), " +
+          `else utf-8, or windows-1252 when the file's first ${ENCODING_SNIFF_BYTES / 1024} KiB are Windows-1252 text with no UTF-8 character beyond ASCII. ` +
+          "Null until processing has read the file's start.",
+      ),
     failure_reason: z
       .string()
       .nullable()
@@ -116,6 +131,7 @@ function optionsJson(options: JobOptions): z.output<typeof jobOptionsSchema> {
     delimiter: options.delimiter === "\t" ? "tab" : options.delimiter,
     blank_cells: rowRules(options).blankCells,
     on_invalid: rowRules(options).onInvalid,
+    charset: options.charset ?? null,
   };
 }
 
@@ -149,6 +165,7 @@ export function toJobJson(job: JobRow): JobJson {
     // Cut again on the way out: jobs stored before the list was bounded keep their longer lists.
     ignored_columns: (JSON.parse(job.ignoredColumns) as string[]).slice(0, MAX_IGNORED_COLUMNS).map(displayName),
     ignored_columns_omitted: job.ignoredColumnsOmitted,
+    encoding: job.encoding as TextEncoding | null,
     failure_reason: job.failureReason === null ? null : shorten(job.failureReason, MAX_FAILURE_REASON_LENGTH),
     created_at: new Date(job.createdAt).toISOString(),
     queued_at: iso(job.queuedAt),

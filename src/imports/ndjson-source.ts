@@ -1,8 +1,9 @@
 // The row source of NDJSON files (see row-source.ts): one JSON object per line, its keys matched like CSV header
-// names (trimmed, case-insensitive, through the job's column mapping if it has one). Its state is the job's list of
-// ignored keys.
+// names (trimmed, case-insensitive, through the job's column mapping if it has one). Its state is the file's encoding
+// and the job's list of ignored keys.
 import type { JobRow } from "../db/queries/jobs.ts";
 import { mappedFields, storedMapping } from "./column-mapping.ts";
+import { FileEncoding } from "./encoding.ts";
 import { displayName, type FieldOf, IgnoredColumns, normalizeColumnName } from "./header.ts";
 import { type JobOptions, rowRules } from "./job.ts";
 import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
@@ -12,7 +13,8 @@ import type { Checkpoint, SourceStateChange } from "./write.ts";
 
 export class NdjsonRowSource implements RowSource {
   position: Checkpoint;
-  private readonly parser: NdjsonParser;
+  private parser: NdjsonParser | null = null;
+  private readonly encoding: FileEncoding;
   private records: NdjsonRecord[] = [];
   private taken = 0;
   /** Rows of the file before the checkpoint and taken since: a file without any is refused. */
@@ -23,24 +25,26 @@ export class NdjsonRowSource implements RowSource {
 
   constructor(job: JobRow, options: JobOptions) {
     this.position = { byte: job.checkpointByte, line: job.checkpointLine };
-    this.parser = new NdjsonParser({ startOffset: job.checkpointByte, startLine: job.checkpointLine });
+    this.encoding = new FileEncoding(job, options.charset ?? null);
     this.rowsSeen = job.processedRows;
     this.ignored = IgnoredColumns.ofJob(job);
     this.rules = rowRules(options);
     this.fieldOf = mappedFields(storedMapping(job));
   }
 
-  canStart(): boolean {
-    return true;
+  canStart(firstBytes: Uint8Array): boolean {
+    return this.encoding.canDecide(firstBytes);
   }
 
   push(bytes: Uint8Array): void {
+    this.parser ??= new NdjsonParser({ startOffset: this.position.byte, startLine: this.position.line, encoding: this.encoding.decide(bytes) });
     this.records = this.parser.push(bytes);
     this.taken = 0;
   }
 
   finish(): boolean {
-    this.records = this.parser.finish();
+    if (!this.parser) this.push(new Uint8Array(0));
+    this.records = (this.parser as NdjsonParser).finish();
     this.taken = 0;
     return this.records.length > 0;
   }
@@ -54,8 +58,12 @@ export class NdjsonRowSource implements RowSource {
   }
 
   takeStateChange(): SourceStateChange {
+    const change: SourceStateChange = {};
+    const encoding = this.encoding.takeChange();
+    if (encoding) change.encoding = encoding;
     const ignored = this.ignored.takeChange();
-    return ignored ? { ignoredColumns: ignored } : {};
+    if (ignored) change.ignoredColumns = ignored;
+    return change;
   }
 
   checkComplete(): void {

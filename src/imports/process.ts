@@ -131,8 +131,9 @@ class ImportSlice {
       }
     } catch (err) {
       await reader.cancel().catch(() => undefined);
-      // Rows before a broken spot are still committed, so processed_rows says exactly how far the file was read.
-      if (err instanceof FileFormatError) {
+      // Rows before a broken spot are still committed, so processed_rows says exactly how far the file was read (and
+      // the job says which encoding it was read in).
+      if (err instanceof FileFormatError || err instanceof PermanentImportError) {
         await this.closeChunk(false);
         await this.commits.drain();
       }
@@ -199,8 +200,9 @@ class ImportSlice {
 
   /** Hands the rows read so far to be committed; the last chunk of the file is sent even when empty. */
   private async closeChunk(last: boolean): Promise<void> {
-    const chunk: Chunk = { rows: this.chunk, end: this.chunkEnd, last, ...this.source.takeStateChange() };
-    if (chunk.rows.length === 0 && !last && !chunk.header && !chunk.ignoredColumns && chunk.sourceState === undefined) return;
+    const change = this.source.takeStateChange();
+    if (this.chunk.length === 0 && !last && Object.keys(change).length === 0) return;
+    const chunk: Chunk = { rows: this.chunk, end: this.chunkEnd, last, ...change };
     this.rowsThisSlice += chunk.rows.length;
     this.chunk = [];
     this.chunkBytes = 0;

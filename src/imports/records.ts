@@ -6,6 +6,8 @@
  * `ByteRecordParser` holds what they have in common; each format only scans
  * for record boundaries and turns completed records into values.
  */
+import type { TextEncoding } from "./encoding.ts";
+import { Utf16ToUtf8 } from "./utf16.ts";
 
 /** Where a record sits in the file. Offsets are absolute byte offsets. */
 export interface RecordPosition {
@@ -24,8 +26,10 @@ export interface ParserOptions {
   startOffset?: number;
   /** Physical line number of the first byte of the stream (default 1). */
   startLine?: number;
-  /** Largest accepted record, in bytes (default 1 MiB). */
+  /** Largest accepted record, in bytes (default 1 MiB); for UTF-16, bytes of the record's text in UTF-8. */
   maxRecordBytes?: number;
+  /** The file's text encoding (default UTF-8, see encoding.ts). Offsets are those of the file's bytes in every encoding. */
+  encoding?: TextEncoding;
 }
 
 export interface RecordParser<R extends RecordPosition> {
@@ -49,7 +53,8 @@ export type FileFormatErrorCode =
   | "unterminated_quote"
   | "unexpected_quote"
   | "invalid_utf8"
-  | "utf16"
+  | "invalid_utf16"
+  | "utf16_without_bom"
   | "record_too_large";
 
 /** A structural problem that makes the rest of the file unreadable. */
@@ -70,6 +75,7 @@ export function resolveOptions(options: ParserOptions): Required<ParserOptions> 
   const startOffset = options.startOffset ?? 0;
   const startLine = options.startLine ?? 1;
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  const encoding = options.encoding ?? "utf-8";
   if (!Number.isSafeInteger(startOffset) || startOffset < 0) {
     throw new RangeError(`startOffset must be a non-negative integer, got ${startOffset}`);
   }
@@ -79,7 +85,7 @@ export function resolveOptions(options: ParserOptions): Required<ParserOptions> 
   if (!Number.isSafeInteger(maxRecordBytes) || maxRecordBytes < 1) {
     throw new RangeError(`maxRecordBytes must be a positive integer, got ${maxRecordBytes}`);
   }
-  return { startOffset, startLine, maxRecordBytes };
+  return { startOffset, startLine, maxRecordBytes, encoding };
 }
 
 /**
@@ -129,7 +135,7 @@ export const REC_COMMON = 4;
 
 /**
  * A push parser over a byte window: buffering, byte order mark, deferred
- * format errors, batch UTF-8 decoding and compaction. A format implements
+ * format errors, batch decoding and compaction. A format implements
  * `scan` / `scanEndOfInput` (find record boundaries, push them to
  * `completed`) and `buildRecords` (turn the decoded text into records).
  */
@@ -146,27 +152,40 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
   protected readonly completed: number[] = [];
 
   private readonly stride: number;
-  private readonly decoder = createUtf8Decoder();
+  private readonly decoder: TextDecoder;
+  /**
+   * UTF-16 is transcoded to UTF-8 on its way into the window (see utf16.ts), so the window's offsets are those of
+   * the UTF-8; the records' offsets are mapped back to the file's. Null for the encodings read byte for byte.
+   */
+  private readonly transcoder: Utf16ToUtf8 | null;
+  /** With a transcoder: the last window offset mapped back to the file, and the file offset it maps to. */
+  private mappedFrom: number;
+  private mappedTo: number;
   private atFileStart: boolean;
   private failure: FileFormatError | null = null;
 
   constructor(options: ParserOptions, stride: number) {
-    const { startOffset, startLine, maxRecordBytes } = resolveOptions(options);
+    const { startOffset, startLine, maxRecordBytes, encoding } = resolveOptions(options);
     this.stride = stride;
     this.maxRecordBytes = maxRecordBytes;
     this.window = new ByteWindow(startOffset);
-    this.atFileStart = startOffset === 0;
+    this.mappedFrom = this.mappedTo = startOffset;
+    // A single-byte encoding has no byte order mark: the decision to read a file in it saw none.
+    this.atFileStart = startOffset === 0 && encoding !== "windows-1252";
     this.recordLine = startLine;
+    this.decoder = encoding === "windows-1252" ? new TextDecoder("windows-1252") : new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    this.transcoder = encoding === "utf-16le" || encoding === "utf-16be" ? new Utf16ToUtf8(encoding) : null;
   }
 
   push(piece: Uint8Array): R[] {
     this.throwPendingFailure();
-    this.window.append(piece);
+    this.window.append(this.transcoder ? this.transcoder.push(piece) : piece);
     return this.process(false);
   }
 
   finish(): R[] {
     this.throwPendingFailure();
+    if (this.transcoder) this.window.append(this.transcoder.end());
     return this.process(true);
   }
 
@@ -200,6 +219,7 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
   protected compact(): void {
     this.completed.length = 0;
     const shift = this.recordStart;
+    if (this.transcoder) this.fileOffset(this.window.base + shift);
     this.window.discard(shift);
     this.pos -= shift;
     this.recordStart = 0;
@@ -225,9 +245,9 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
     return records;
   }
 
-  /** Reads how the file starts (see `fileStart`); false while more bytes are needed to tell. */
+  /** Skips a byte order mark (see `byteOrderMarkLength`); false while more bytes are needed to tell. */
   private readFileStart(final: boolean): boolean {
-    const skip = fileStart(this.window, final);
+    const skip = byteOrderMarkLength(this.window, final);
     if (skip < 0) return false;
     this.pos = this.recordStart = skip;
     this.atFileStart = false;
@@ -252,34 +272,48 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
       batchEnd = completed[(count - 1) * stride + REC_END]!;
       text = this.decoder.decode(bytes.subarray(batchStart, batchEnd));
     }
-    return this.buildRecords(text, batchStart, batchEnd, count);
+    const records = this.buildRecords(text, batchStart, batchEnd, count);
+    if (this.transcoder) {
+      for (const record of records) {
+        record.start = this.fileOffset(record.start);
+        record.end = this.fileOffset(record.end);
+      }
+    }
+    return records;
   }
 
-  /** Records the invalid UTF-8 error and returns how many records precede it. */
+  /**
+   * The file offset of window offset `at` (absolute, as records carry them) when UTF-16 is transcoded: two bytes
+   * for each UTF-16 unit of the UTF-8 since the last offset mapped. Offsets must be mapped in increasing order.
+   */
+  private fileOffset(at: number): number {
+    const base = this.window.base;
+    this.mappedTo += 2 * utf16Length(this.window.bytes, this.mappedFrom - base, at - base);
+    this.mappedFrom = at;
+    return this.mappedTo;
+  }
+
+  /** Records the error of the invalid bytes and returns how many records precede them. */
   private recordUtf8Failure(batchStart: number, batchEnd: number): number {
     const completed = this.completed;
     const stride = this.stride;
     const bad = findInvalidUtf8(this.window.bytes, batchStart, batchEnd);
     let index = 0;
     while (completed[index * stride + REC_END]! <= bad) index++;
-    this.failure = invalidUtf8Error(this.invalidUtf8Line(index * stride, bad));
+    const line = this.invalidUtf8Line(index * stride, bad);
+    this.failure = this.transcoder ? invalidUtf16Error(line) : invalidUtf8Error(line);
     return index;
   }
 }
 
 /**
- * Decides how the file in the window starts: returns the number of bytes to skip (3 for a UTF-8 byte order mark,
- * else 0), or -1 if more bytes are needed. A file in UTF-16 (by its byte order mark, or without one by the NUL
- * bytes of its first characters) is an error that says so, instead of "not UTF-8" or a header full of NULs.
+ * The length of the UTF-8 byte order mark the file in the window starts with (3, or 0 without one), or -1 while more
+ * bytes are needed to tell. A UTF-16 file's mark is transcoded to this one.
  */
-function fileStart(window: ByteWindow, final: boolean): number {
+function byteOrderMarkLength(window: ByteWindow, final: boolean): number {
   const bytes = window.bytes;
-  const length = window.length;
-  const utf16 = utf16ByteOrder(bytes, length, final);
-  if (utf16 === undefined) return -1;
-  if (utf16) throw utf16Error(utf16);
   const bom = [0xef, 0xbb, 0xbf];
-  const available = Math.min(length, 3);
+  const available = Math.min(window.length, 3);
   for (let i = 0; i < available; i++) {
     if (bytes[i] !== bom[i]) return 0;
   }
@@ -287,52 +321,22 @@ function fileStart(window: ByteWindow, final: boolean): number {
   return final ? 0 : -1;
 }
 
-// Characters whose UTF-16 code units are looked at: enough for ASCII text (a header, a JSON object) to show its
-// NUL high (or low) bytes, far too many for UTF-8 text to have NULs in just those places.
-const UTF16_SNIFF_UNITS = 4;
-
-/**
- * The byte order of a UTF-16 file, null when the file is not UTF-16, undefined while more bytes are needed to tell.
- * ASCII characters in UTF-16 have one NUL byte each: after them (little-endian) or before them (big-endian).
- */
-function utf16ByteOrder(bytes: Uint8Array, length: number, final: boolean): "little-endian" | "big-endian" | null | undefined {
-  if (length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return "little-endian";
-  if (length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return "big-endian";
-  const units = Math.min(Math.floor(length / 2), UTF16_SNIFF_UNITS);
-  let little = true;
-  let big = true;
-  for (let i = 0; i < units; i++) {
-    const first = bytes[2 * i];
-    const second = bytes[2 * i + 1];
-    little &&= first !== 0 && second === 0;
-    big &&= first === 0 && second !== 0;
-  }
-  if (!little && !big) return null;
-  if (units < UTF16_SNIFF_UNITS && !final) return undefined;
-  if (units === 0) return null;
-  return little ? "little-endian" : "big-endian";
-}
-
-function utf16Error(byteOrder: "little-endian" | "big-endian"): FileFormatError {
-  return new FileFormatError(
-    "utf16",
-    1,
-    `The file is encoded as UTF-16 (${byteOrder}), which cannot be read: save it with UTF-8 encoding ` +
-      '(for example "CSV UTF-8" in Excel, or "UTF-8" in the save dialog of a text editor) and upload it again.',
-  );
-}
-
-/** Creates the decoder used for record bytes; the parsers strip the BOM themselves. */
-export function createUtf8Decoder(): TextDecoder {
-  return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-}
-
 export function invalidUtf8Error(line: number): FileFormatError {
   return new FileFormatError(
     "invalid_utf8",
     line,
     `Line ${line} contains characters that are not valid UTF-8. ` +
-      "Save the file with UTF-8 encoding (for example \"CSV UTF-8\" in Excel) and upload it again.",
+      "Save the file with UTF-8 encoding (for example \"CSV UTF-8\" in Excel) and upload it again, " +
+      "or declare the encoding it is in (for example charset=windows-1252 in the Content-Type).",
+  );
+}
+
+function invalidUtf16Error(line: number): FileFormatError {
+  return new FileFormatError(
+    "invalid_utf16",
+    line,
+    `Line ${line} contains bytes that are not valid UTF-16 (half of a surrogate pair, or a character cut off at the end of the file). ` +
+      "Save the file again, or as UTF-8, and upload it again.",
   );
 }
 
@@ -369,7 +373,8 @@ export function findInvalidUtf8(bytes: Uint8Array, from: number, to: number): nu
   return -1;
 }
 
-function utf8SequenceLength(bytes: Uint8Array, i: number, to: number): number {
+/** The length of the valid UTF-8 sequence at `bytes[i]` (non-ASCII) within `bytes[i, to)`, or 0 if there is none. */
+export function utf8SequenceLength(bytes: Uint8Array, i: number, to: number): number {
   const b = bytes[i]!;
   let size: number;
   let min = 0x80;

@@ -1,14 +1,21 @@
 // A row source turns the bytes of one input shape into rows (RowOutcome: a validated product or row errors), in file
-// order, and owns what it needs to resume mid-file: its parser's position and its own state (a CSV's header mapping
-// and delimiter, the ignored columns), which is committed with each chunk as part of the job's checkpoint. The slice
-// (process.ts) feeds it bytes and takes its rows; it knows nothing of formats. Sources are picked in sources.ts.
+// order, and owns what it needs to resume mid-file: its parser's position and its own state (the file's encoding, a
+// CSV's header mapping and delimiter, the ignored columns), which is committed with each chunk as part of the job's
+// checkpoint. The slice (process.ts) feeds it bytes and takes its rows; it knows nothing of formats. Sources are
+// picked in sources.ts.
 import type { RowOutcome } from "./rows.ts";
 import type { Checkpoint, SourceStateChange } from "./write.ts";
 
 export interface RowSource {
-  /** Whether these first bytes (from the checkpoint on) are enough to start: a CSV's delimiter needs its header line. */
+  /**
+   * Whether these first bytes (from the checkpoint on) are enough to start: the file's encoding is decided from its
+   * first bytes, a CSV's delimiter needs its header line. May throw a FileFormatError the first bytes already show.
+   */
   canStart(firstBytes: Uint8Array): boolean;
-  /** Parses the next bytes (the first call gets the first bytes); their rows are taken with next(). */
+  /**
+   * Parses the next bytes; their rows are taken with next(). The first call gets the first bytes: enough to start
+   * (canStart), or else all the file has.
+   */
   push(bytes: Uint8Array): void;
   /** At the end of the file: parses what is left; false once nothing is. Call it until then. */
   finish(): boolean;

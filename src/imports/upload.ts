@@ -6,6 +6,7 @@ import type { Env } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { failJob, insertJob, markQueued, type JobRow } from "../db/queries/jobs.ts";
 import type { ColumnMapping } from "./column-mapping.ts";
+import type { Charset } from "./encoding.ts";
 import type { JobOptions } from "./job.ts";
 import type { PresetName } from "./presets/index.ts";
 import { loggedError } from "../log-error.ts";
@@ -56,6 +57,8 @@ export function cleanFileName(name: string): string | null {
 export interface UploadSource {
   format: ImportFormat;
   contentType: string;
+  /** The charset its Content-Type declared (see encoding.ts), or null. */
+  charset: Charset | null;
   fileName: string | null;
   size: number;
   /** A stream of exactly `size` bytes, or an already buffered file (multipart). */

@@ -8,6 +8,7 @@ import type { RowError, RowOutcome, ValidRow } from "./rows.ts";
 import { KEEP_MASK_INDEX, problemsOf, rowJson, STORED_COLUMNS } from "./rows.ts";
 import { naming } from "../log-error.ts";
 import type { IgnoredColumnsChange } from "./header.ts";
+import type { TextEncoding } from "./encoding.ts";
 
 /** Where the next unread record of the file starts: the job's `cursor_byte` and `cursor_line`. */
 export interface Checkpoint {
@@ -17,6 +18,8 @@ export interface Checkpoint {
 
 /** What a row source changed in its part of the checkpoint since the last chunk, committed with the next one. */
 export interface SourceStateChange {
+  /** The encoding the file is read in, set with the first chunk: every continuation reads on in it. */
+  encoding?: TextEncoding;
   /**
    * A CSV's header columns, delimiter and the preset they are a preset's columns of (null: ours), set with the first
    * chunk: every continuation reuses them.
@@ -95,6 +98,7 @@ interface ChunkParameters {
   warningCount: number;
   columns: string | null;
   delimiter: string | null;
+  encoding: string | null;
   preset: string | null;
   sourceState: string | null;
   ignoredColumns: string | null;
@@ -169,13 +173,14 @@ function errorStatements(db: D1Database, ctx: ChunkContext, errors: RowError[]):
 const JOB_UPDATE_PARAMETERS = [
   "jobId", "fromByte", "toByte", "toLine", "processed", "created", "updated", "unchanged", "rejected", "skipped", "errorCount",
   "warningCount", "now",
-  "columns", "delimiter", "preset", "sourceState", "ignoredColumns", "ignoredColumnsOmitted",
+  "columns", "delimiter", "encoding", "preset", "sourceState", "ignoredColumns", "ignoredColumnsOmitted",
   "ignoredOmittedKeys", "last",
 ] as const satisfies readonly P[];
 
 /**
  * The job's checkpoint and counters; `counted` adds what the upsert it directly follows did (see countedUpsert).
- * One statement shape for every chunk: the header, ignored columns, source state and completion apply only when bound.
+ * One statement shape for every chunk: the encoding, header, ignored columns, source state and completion apply only
+ * when bound.
  */
 function jobUpdate(counted: { created: string; updated: string; unchanged: string } | null) {
   return statement(
@@ -190,6 +195,7 @@ function jobUpdate(counted: { created: string; updated: string; unchanged: strin
     error_count = error_count + ${p.errorCount}, warning_count = warning_count + ${p.warningCount},
     heartbeat_at = ${p.now},
     columns = coalesce(${p.columns}, columns), delimiter = coalesce(${p.delimiter}, delimiter),
+    encoding = coalesce(${p.encoding}, encoding),
     preset = coalesce(${p.preset}, preset), source_state = coalesce(${p.sourceState}, source_state),
     ignored_columns = coalesce(${p.ignoredColumns}, ignored_columns),
     ignored_columns_omitted = coalesce(${p.ignoredColumnsOmitted}, ignored_columns_omitted),
@@ -312,6 +318,7 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     warningCount: warnings,
     columns: chunk.header?.columns ?? null,
     delimiter: chunk.header?.delimiter ?? null,
+    encoding: chunk.encoding ?? null,
     preset: chunk.header?.preset ?? null,
     sourceState: chunk.sourceState ?? null,
     ignoredColumns: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.names) : null,

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { database } from "../db/client.ts";
 import { recentJobsQuery, statusAggregateQuery } from "../db/queries/import-status.ts";
 import { keyByHashQuery, tenantOfKey, toKeyRecord } from "../db/queries/keys.ts";
-import { authorize, deferredKey } from "../http/auth.ts";
+import { authorize } from "../http/auth.ts";
 import type { AppEnv } from "../http/context.ts";
 import { limitParam } from "../http/pagination.ts";
 import { apiRoute, headers } from "../http/route.ts";
@@ -46,7 +46,7 @@ export function registerImportStatusRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(getImportStatus, async (c) => {
     const query = c.req.valid("query");
     const db = database(c.var.db);
-    const { hash, scope } = deferredKey(c);
+    const { hash, scope } = c.var.deferredKey;
     const tenant = tenantOfKey(db, hash, scope);
     const key = keyByHashQuery(db, hash);
     const aggregate = statusAggregateQuery(db, tenant);
@@ -54,7 +54,7 @@ export function registerImportStatusRoutes(app: OpenAPIHono<AppEnv>): void {
       query.limit > 0
         ? await naming("status summary", db.batch([key, aggregate, recentJobsQuery(db, tenant, query.limit)]))
         : [...(await naming("status summary", db.batch([key, aggregate]))), []];
-    authorize(c, toKeyRecord(keyRows[0]), hash, scope);
+    authorize((caller) => c.set("caller", caller), toKeyRecord(keyRows[0]), hash, scope);
 
     const { body, etag } = await statusBody(groups, recent);
     const cache = { etag, "cache-control": "private, no-cache" };

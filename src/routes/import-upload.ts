@@ -8,11 +8,13 @@ import { blankCellsModes, onInvalidModes } from "../catalog/product.ts";
 import { readConfig } from "../config.ts";
 import { database, type Db } from "../db/client.ts";
 import { sha256Hex } from "../hash.ts";
+import { quote } from "../text.ts";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from "../db/queries/idempotency.ts";
 import type { AppEnv } from "../http/context.ts";
 import { type ProblemFieldError, ProblemError, problems } from "../http/problem.ts";
 import { apiRoute, headers, problemContent } from "../http/route.ts";
 import { type ColumnMapping, mappingParameterSchema } from "../imports/column-mapping.ts";
+import { type Charset, charsetOf, charsets, ENCODING_SNIFF_BYTES } from "../imports/encoding.ts";
 import { type JobOptions, jobPath, jobResponseSchema, toJobJson } from "../imports/job.ts";
 import { presetNames } from "../imports/presets/index.ts";
 import { profileNameSchema, type ResolvedMapping, resolveMapping } from "../imports/profiles.ts";
@@ -139,19 +141,18 @@ async function resolvedMapping(
   throw problems.validation([{ location: profileIn, name: "profile", message: messages[resolved.reason] }]);
 }
 
-/** The media type and its charset; `where` names the header or part it came from in a problem. */
-function mediaType(header: string | undefined, where: Omit<ProblemFieldError, "message">): { type: string; charset: string | null } {
+/** The media type and the charset it declares; `where` names the header or part it came from in a problem. */
+function mediaType(header: string | undefined, where: Omit<ProblemFieldError, "message">): { type: string; charset: Charset | null } {
   const [type = "", ...params] = (header ?? "").split(";");
-  const charsets = params.map((p) => p.trim().toLowerCase()).filter((p) => p.startsWith("charset="));
+  const given = params.map((p) => p.trim().toLowerCase()).filter((p) => p.startsWith("charset="));
   // A parameter given twice is an error (RFC 6838 4.3); picking one would guess how the bytes are encoded.
-  if (charsets.length > 1) throw problems.validation([{ ...where, message: `gives charset ${charsets.length} times; give it once` }]);
-  const charset = charsets[0];
-  return { type: type.trim().toLowerCase(), charset: charset ? charset.slice(8).replace(/"/g, "") : null };
-}
-
-/** No charset (UTF-8 is assumed) or UTF-8 itself. */
-function isUtf8(charset: string | null): boolean {
-  return !charset || charset === "utf-8" || charset === "utf8";
+  if (given.length > 1) throw problems.validation([{ ...where, message: `gives charset ${given.length} times; give it once` }]);
+  const label = given[0]?.slice(8).replace(/"/g, "") ?? null;
+  const charset = label === null ? null : charsetOf(label);
+  if (label !== null && !charset) {
+    throw problems.validation([{ ...where, message: `declares charset ${quote(label)}, which is not supported; use one of ${charsets.join(", ")}` }]);
+  }
+  return { type: type.trim().toLowerCase(), charset };
 }
 
 function unsupportedType(detail: string): ProblemError {
@@ -175,7 +176,6 @@ function emptyBody(): ProblemError {
 async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined): Promise<{ source: UploadSource; form: FormData | null }> {
   const config = readConfig(c.env);
   const { type, charset } = mediaType(c.req.header("content-type"), { location: "header", name: "content-type" });
-  if (!isUtf8(charset)) throw unsupportedType(`Files must be UTF-8; the request declares charset ${charset}.`);
   const lengthHeader = c.req.header("content-length");
   const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
 
@@ -192,9 +192,8 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
     if (files.length > 1) throw problems.validation([{ location: "body", name: "file", message: `is given ${files.length} times; send one part named file` }]);
     const file = files[0];
     if (!(file instanceof File)) throw problems.validation([{ location: "body", name: "file", message: "is required: send the file in a part named file" }]);
+    // The file part's own Content-Type is what says how its bytes are encoded (a multipart body's charset is not about the file).
     const { type: partType, charset: partCharset } = mediaType(file.type, { location: "body", name: "file" });
-    // The file part's own Content-Type is what says how its bytes are encoded.
-    if (!isUtf8(partCharset)) throw unsupportedType(`Files must be UTF-8; the file part declares charset ${partCharset}.`);
     // Browsers and curl name the part after the local file; the client did not type it, so it is cleaned, not refused.
     const partName = cleanFileName(file.name);
     const format = mediaTypes[partType] ?? (/\.csv$/i.test(partName ?? "") ? "csv" : /\.(nd)?jsonl?$/i.test(partName ?? "") ? "ndjson" : undefined);
@@ -203,7 +202,14 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
     }
     if (file.size === 0) throw emptyBody();
     return {
-      source: { format, contentType: format === "csv" ? "text/csv" : "application/x-ndjson", fileName: fileName ?? partName, size: file.size, body: file },
+      source: {
+        format,
+        contentType: format === "csv" ? "text/csv" : "application/x-ndjson",
+        charset: partCharset,
+        fileName: fileName ?? partName,
+        size: file.size,
+        body: file,
+      },
       form,
     };
   }
@@ -216,7 +222,7 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
   if (length > config.maxUploadBytes) throw tooLarge(config.maxUploadBytes, "An upload");
   const body = c.req.raw.body;
   if (length === 0 || !body) throw emptyBody();
-  return { source: { format, contentType: type, fileName: fileName ?? null, size: length, body }, form: null };
+  return { source: { format, contentType: type, charset, fileName: fileName ?? null, size: length, body }, form: null };
 }
 
 function uploadFailed(failure: "interrupted" | "not_queued", reason: string): ProblemError {
@@ -253,7 +259,14 @@ const createImport = apiRoute({
   summary: "Upload a product file and start an import job",
   description:
     "The body is the file itself (text/csv or application/x-ndjson, streamed into storage, up to MAX_UPLOAD_BYTES, Content-Length required), " +
-    "or multipart/form-data with exactly one `file` part (buffered, up to MAX_MULTIPART_BYTES). The file is processed asynchronously: follow the job at `Location`.",
+    "or multipart/form-data with exactly one `file` part (buffered, up to MAX_MULTIPART_BYTES). The file is processed asynchronously: follow the job at `Location`.\n\n" +
+    `Encodings: the \`charset\` parameter of the Content-Type (of the file part's, for multipart) may declare ${charsets.join(", ")} ` +
+    "(and their common aliases: utf8, latin1, cp1252, …); any other is a 400 naming it. A byte order mark decides over a declared charset " +
+    "(UTF-8, UTF-16LE, UTF-16BE). iso-8859-1 is read as windows-1252, as the WHATWG Encoding Standard (and every browser's TextDecoder) maps it: " +
+    "the same characters but for bytes 0x80–0x9F, which are € ‚ ƒ … there instead of C1 controls. charset=utf-16 needs a byte order mark " +
+    "(without one the job fails saying so: declare utf-16le or utf-16be). Without a charset or a byte order mark the file is read as UTF-8, " +
+    `or as Windows-1252 when its first ${ENCODING_SNIFF_BYTES / 1024} KiB are Windows-1252 text with no UTF-8 character beyond ASCII. ` +
+    "The job's `encoding` says which was used.",
   tag: "Imports",
   scope: "imports:write",
   request: {
@@ -261,7 +274,7 @@ const createImport = apiRoute({
     // Plain JSON Schemas, not zod: the handler reads the body itself (a zod body schema would install a validator).
     body: {
       description:
-        "The product file's bytes as they are (UTF-8), not wrapped in JSON: a generated client must send the string unchanged " +
+        "The product file's bytes as they are (UTF-8, UTF-16 with a byte order mark, or the declared charset), not wrapped in JSON: a generated client must send the string unchanged " +
         "(with openapi-fetch, `bodySerializer: (file) => file` and the file's Content-Type).",
       required: true,
       content: {
@@ -302,7 +315,7 @@ const createImport = apiRoute({
     411: { description: "Content-Length is missing.", content: problemContent },
     413: { description: "The file is larger than the limit, given in `max_bytes`.", content: problemContent },
     415: {
-      description: "The content type (or its charset) is not accepted; `accepted` lists the media types.",
+      description: "The content type is not accepted; `accepted` lists the media types.",
       content: problemContent,
       headers: headers({ Accept: "The accepted media types." }),
     },
@@ -325,7 +338,13 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
       throw problems.validation([{ location: "header", name: "idempotency-key", message: "must be 1 to 255 printable ASCII characters without spaces" }]);
     }
     const { source, form } = await readUploadSource(c, query.filename);
-    const options: JobOptions = { currency: query.currency, delimiter: query.delimiter ?? null, blankCells: query.blank_cells ?? "clear", onInvalid: query.on_invalid ?? "reject_row" };
+    const options: JobOptions = {
+      currency: query.currency,
+      delimiter: query.delimiter ?? null,
+      blankCells: query.blank_cells ?? "clear",
+      onInvalid: query.on_invalid ?? "reject_row",
+      charset: source.charset,
+    };
     const dryRun = query.dry_run ?? false;
     const columnOptions = mappingOptions(query, form);
 

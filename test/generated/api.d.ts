@@ -35,6 +35,8 @@ export interface paths {
         /**
          * Upload a product file and start an import job
          * @description The body is the file itself (text/csv or application/x-ndjson, streamed into storage, up to MAX_UPLOAD_BYTES, Content-Length required), or multipart/form-data with exactly one `file` part (buffered, up to MAX_MULTIPART_BYTES). The file is processed asynchronously: follow the job at `Location`.
+         *
+         *     Encodings: the `charset` parameter of the Content-Type (of the file part's, for multipart) may declare utf-8, utf-16, utf-16le, utf-16be, windows-1252, iso-8859-1 (and their common aliases: utf8, latin1, cp1252, …); any other is a 400 naming it. A byte order mark decides over a declared charset (UTF-8, UTF-16LE, UTF-16BE). iso-8859-1 is read as windows-1252, as the WHATWG Encoding Standard (and every browser's TextDecoder) maps it: the same characters but for bytes 0x80–0x9F, which are € ‚ ƒ … there instead of C1 controls. charset=utf-16 needs a byte order mark (without one the job fails saying so: declare utf-16le or utf-16be). Without a charset or a byte order mark the file is read as UTF-8, or as Windows-1252 when its first 64 KiB are Windows-1252 text with no UTF-8 character beyond ASCII. The job's `encoding` says which was used.
          */
         post: operations["createImport"];
         delete?: never;
@@ -381,6 +383,8 @@ export interface components {
             ignored_columns: string[];
             /** @description Further ignored names the file had beyond those ignored_columns lists, each counted once; counted up to 1000 ignored names in all (a CSV header has no more). */
             ignored_columns_omitted: number;
+            /** @description The text encoding the file is read in: from its byte order mark, else the declared charset (iso-8859-1 is read as windows-1252), else utf-8, or windows-1252 when the file's first 64 KiB are Windows-1252 text with no UTF-8 character beyond ASCII. Null until processing has read the file's start. */
+            encoding: ("utf-8" | "utf-16le" | "utf-16be" | "windows-1252") | null;
             /** @description Why the job failed, naming the line where there is one; at most 1000 characters. Null unless failed. */
             failure_reason: string | null;
             /**
@@ -416,6 +420,8 @@ export interface components {
              * @enum {string}
              */
             on_invalid: "reject_row" | "skip_field";
+            /** @description The charset the upload's Content-Type declared (by its canonical name); null = none, the encoding is detected. */
+            charset: ("utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1") | null;
         };
         ImportJobPage: {
             data: components["schemas"]["ImportJob"][];
@@ -784,7 +790,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description The product file's bytes as they are (UTF-8), not wrapped in JSON: a generated client must send the string unchanged (with openapi-fetch, `bodySerializer: (file) => file` and the file's Content-Type). */
+        /** @description The product file's bytes as they are (UTF-8, UTF-16 with a byte order mark, or the declared charset), not wrapped in JSON: a generated client must send the string unchanged (with openapi-fetch, `bodySerializer: (file) => file` and the file's Content-Type). */
         requestBody: {
             content: {
                 "text/csv": string;
@@ -885,7 +891,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The content type (or its charset) is not accepted; `accepted` lists the media types. */
+            /** @description The content type is not accepted; `accepted` lists the media types. */
             415: {
                 headers: {
                     /** @description The accepted media types. */

@@ -94,22 +94,23 @@ describe("job lifecycle", () => {
     expect((await products(t.key)).map((p) => p.name)).toEqual(["Café"]);
   });
 
-  it("fails on a header that is not UTF-8 (a Latin-1 export) before importing anything", async () => {
+  it("fails on a header that is not UTF-8 (a Latin-1 export declared as UTF-8) before importing anything", async () => {
     const t = await createTenant();
-    const job = await csvJob(t.key, new Uint8Array([...utf8("sku,name,price,d"), 0xe9, ...utf8("tail\nA-1,One,1,x\n")]));
+    const job = await importFile(t.key, new Uint8Array([...utf8("sku,name,price,d"), 0xe9, ...utf8("tail\nA-1,One,1,x\n")]), { type: "text/csv; charset=utf-8" });
     expectFailed(job, /line 1\b.*UTF-8/i);
+    expect(job.encoding).toBe("utf-8");
   });
 
-  it("fails a UTF-16 file (with or without a byte order mark; CSV or NDJSON) saying so, not that it is not UTF-8", async () => {
+  it("fails a UTF-16 file without a byte order mark (CSV or NDJSON) saying so and how to declare it, not that it is not UTF-8", async () => {
     const t = await createTenant();
     const csv = "sku,name,price\r\nA-1,Café,1\r\n";
-    for (const file of [utf16Bytes(csv, "le", true), utf16Bytes(csv, "le", false), utf16Bytes(csv, "be", false)]) {
+    for (const [file, order] of [[utf16Bytes(csv, "le", false), "le"], [utf16Bytes(csv, "be", false), "be"]] as const) {
       const job = await csvJob(t.key, file);
-      expectFailed(job, /^Line 1: The file is encoded as UTF-16 \((little|big)-endian\).*save it with UTF-8/);
+      expectFailed(job, new RegExp(`^Line 1: The file is encoded as UTF-16 without a byte order mark.*charset=utf-16${order}`));
       expect(job.processed_rows).toBe(0);
     }
     const ndjson = await ndjsonJob(t.key, utf16Bytes('{"sku":"A-1","name":"Café","price":1}\n', "le", false));
-    expectFailed(ndjson, /UTF-16 \(little-endian\)/);
+    expectFailed(ndjson, /UTF-16 without a byte order mark.*look little-endian/);
   });
 
   it("fails on an unterminated quote, naming the line where the quote opens", async () => {
@@ -261,7 +262,7 @@ describe("CSV per RFC 4180", () => {
     const explicit = await csvJob(t.key, "sku\tname\tprice\nT-2\tTab\t4\n", "delimiter=tab");
     expect(explicit).toMatchObject({ status: "completed", created: 1 });
     // The job names the delimiter as the client did (and as the document's enum says).
-    expect(explicit.options).toEqual({ currency: "USD", delimiter: "tab", blank_cells: "clear", on_invalid: "reject_row" });
+    expect(explicit.options).toEqual({ currency: "USD", delimiter: "tab", blank_cells: "clear", on_invalid: "reject_row", charset: null });
   });
 });
 
@@ -464,9 +465,9 @@ describe("NDJSON", () => {
     expectFailed(job, /empty/i);
   });
 
-  it("fails on bytes that are not UTF-8, naming the line", async () => {
+  it("fails on bytes that are not UTF-8 in a UTF-8 file, naming the line", async () => {
     const t = await createTenant();
-    const job = await ndjsonJob(t.key, new Uint8Array([...utf8('{"sku":"N-1","name":"One","price":1}\n{"sku":"N-2","name":"'), 0xff, ...utf8('","price":2}\n')]));
+    const job = await ndjsonJob(t.key, new Uint8Array([...utf8('{"sku":"N-1","name":"Oné","price":1}\n{"sku":"N-2","name":"'), 0xff, ...utf8('","price":2}\n')]));
     expect(job.status).toBe("failed");
     expect(job.failure_reason).toMatch(/line 2\b.*UTF-8/i);
     expect(job.processed_rows).toBe(1);

@@ -68,7 +68,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       file_name: null,
       size_bytes: bytes(CSV),
       dry_run: false,
-      options: { currency: "USD", delimiter: null, blank_cells: "clear", on_invalid: "reject_row" },
+      options: { currency: "USD", delimiter: null, blank_cells: "clear", on_invalid: "reject_row", charset: null },
       profile: null,
       mapping: null,
       preset: null,
@@ -84,6 +84,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       warning_count: 0,
       ignored_columns: [],
       ignored_columns_omitted: 0,
+      encoding: null,
       failure_reason: null,
       created_at: expect.stringMatching(ISO),
       queued_at: expect.stringMatching(ISO),
@@ -194,18 +195,54 @@ describe("POST /api/v1/products/import: accepting a file", () => {
     });
   }
 
-  for (const charset of ["iso-8859-1", "windows-1252", "utf-16"]) {
-    it(`415 for charset=${charset}`, async () => {
-      const t = await createTenant();
+  it("400 naming the header for a charset that is not supported, storing nothing", async () => {
+    const t = await createTenant();
+    for (const charset of ["shift_jis", "utf-32", '"iso-8859-15"']) {
       const res = await upload(t.key, CSV, { type: `text/csv; charset=${charset}` });
-      expect(res.status).toBe(415);
+      expect(res.status).toBe(400);
       const problem = await problemOf(res);
-      expect(problem).toMatchObject({ type: "/problems/unsupported-media-type", status: 415 });
-      expect(problem.detail).toContain("UTF-8");
-      expect(problem.detail).toContain(charset);
-      await expectNothingStored(t.tenantId);
-    });
-  }
+      expect(problem).toMatchObject({ type: "/problems/validation-error", status: 400 });
+      expect(problem.errors).toEqual([
+        {
+          location: "header",
+          name: "content-type",
+          message: `declares charset "${charset.replaceAll('"', "")}", which is not supported; use one of utf-8, utf-16, utf-16le, utf-16be, windows-1252, iso-8859-1`,
+        },
+      ]);
+    }
+    await expectNothingStored(t.tenantId);
+  });
+});
+
+describe("POST /api/v1/products/import: charset", () => {
+  it("accepts each supported charset and its aliases, in any case, recording its canonical name in the job's options", async () => {
+    const t = await createTenant();
+    for (const [label, charset] of [
+      ["utf-8", "utf-8"],
+      ["UTF8", "utf-8"],
+      ["utf-16", "utf-16"],
+      ["UTF-16LE", "utf-16le"],
+      ["utf-16be", "utf-16be"],
+      ["windows-1252", "windows-1252"],
+      ["cp1252", "windows-1252"],
+      ['"ISO-8859-1"', "iso-8859-1"],
+      ["latin1", "iso-8859-1"],
+    ] as const) {
+      const job = await accepted(await upload(t.key, CSV, { type: `text/csv; charset=${label}` }));
+      expect(job.options.charset, label).toBe(charset);
+      expect(job.encoding).toBeNull();
+    }
+  });
+
+  it("keeps an Idempotency-Key to the charset it was first used with", async () => {
+    const t = await createTenant();
+    const headers = { "idempotency-key": "charset-1" };
+    expect((await upload(t.key, CSV, { type: "text/csv; charset=windows-1252", headers })).status).toBe(202);
+    const again = await upload(t.key, CSV, { type: "text/csv; charset=windows-1252", headers });
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    const other = await upload(t.key, CSV, { type: "text/csv; charset=utf-8", headers });
+    expect(other.status).toBe(422);
+  });
 });
 
 describe("POST /api/v1/products/import: ambiguous Content-Type", () => {
@@ -332,22 +369,26 @@ describe("POST /api/v1/products/import: multipart/form-data", () => {
     await expectNothingStored(t.tenantId);
   });
 
-  it("415 for a file part that declares a charset other than UTF-8", async () => {
+  it("reads the file in the charset its part declares (iso-8859-1 as Windows-1252)", async () => {
     const t = await createTenant();
-    const latin1 = new Uint8Array([...new TextEncoder().encode("sku,name,price\nA-1,Caf"), 0xe9, ...new TextEncoder().encode(",1\n")]);
+    const latin1 = new Uint8Array([...new TextEncoder().encode("sku,name,price\nA-1,Caf"), 0xe9, 0x20, 0x80, ...new TextEncoder().encode(",1\n")]);
     const form = new FormData();
     form.append("file", new File([latin1], "latin1.csv", { type: "text/csv; charset=iso-8859-1" }));
+    const job = await accepted(await postForm(t.key, form));
+    expect(job.options.charset).toBe("iso-8859-1");
+    expect(await waitForJob(t.key, job.id)).toMatchObject({ status: "completed", created: 1, encoding: "windows-1252" });
+    const product = (await (await request("/api/v1/products/A-1", { key: t.key })).json()) as { name: string };
+    expect(product.name).toBe("Café €");
+  });
+
+  it("400 naming file for a file part that declares a charset that is not supported", async () => {
+    const t = await createTenant();
+    const form = new FormData();
+    form.append("file", new File([CSV], "a.csv", { type: "text/csv; charset=koi8-r" }));
     const res = await postForm(t.key, form);
-    expect(res.status).toBe(415);
-    const problem = await problemOf(res);
-    expect(problem).toMatchObject({ type: "/problems/unsupported-media-type", status: 415 });
-    expect(problem.detail).toContain("UTF-8");
-    expect(problem.detail).toContain("iso-8859-1");
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).errors).toEqual([{ location: "body", name: "file", message: expect.stringMatching(/^declares charset "koi8-r", which is not supported/) }]);
     await expectNothingStored(t.tenantId);
-    // The same part declared as UTF-8 is fine.
-    const ok = new FormData();
-    ok.append("file", new File([CSV], "utf8.csv", { type: "text/csv; charset=utf-8" }));
-    expect((await accepted(await postForm(t.key, ok))).format).toBe("csv");
   });
 
   it("413 above the lower MAX_MULTIPART_BYTES cap", async () => {
@@ -389,7 +430,7 @@ describe("POST /api/v1/products/import: options", () => {
     const tab = await accepted(await upload(t.key, "sku\tname\tprice\nT-1\tTab\t3\n", { query: "delimiter=tab&dry_run=true&currency=JPY" }));
     expect(tab).toMatchObject({ file_name: null, dry_run: true, options: { currency: "JPY", delimiter: "tab" } });
     const comma = await accepted(await upload(t.key, CSV, { query: "delimiter=," }));
-    expect(comma.options).toEqual({ currency: "USD", delimiter: ",", blank_cells: "clear", on_invalid: "reject_row" });
+    expect(comma.options).toEqual({ currency: "USD", delimiter: ",", blank_cells: "clear", on_invalid: "reject_row", charset: null });
     // The API answers the same for a GET of the job.
     const res = await request(`${IMPORT}/${job.id}`, { key: t.key });
     expect(await res.json()).toMatchObject({ file_name: "spring catalog.csv", options: { currency: "EUR", delimiter: ";" } });

@@ -53,10 +53,13 @@ describe("a client generated from the OpenAPI document", () => {
     const accepted = upload.data;
     if (!accepted) throw new Error(`upload failed: ${JSON.stringify(upload.error)}`);
     expect(upload.response.headers.get("location")).toBe(accepted.links.self);
-    expect(accepted.options).toEqual({ currency: "EUR", delimiter: "tab", blank_cells: "clear", on_invalid: "reject_row" });
+    expect(accepted.options).toEqual({ currency: "EUR", delimiter: "tab", blank_cells: "clear", on_invalid: "reject_row", charset: null });
 
     const job = await finishedJob(client, accepted.id);
     expect(job).toMatchObject({ status: "completed", file_name: "catalog.tsv", dry_run: false, processed_rows: 4, created: 2, rejected_rows: 2 });
+    // The generated type names the encodings a file is read in.
+    const encoding: "utf-8" | "utf-16le" | "utf-16be" | "windows-1252" | null = job.encoding;
+    expect(encoding).toBe("utf-8");
     expect(Date.parse(job.finished_at ?? "")).toBeGreaterThanOrEqual(Date.parse(job.created_at));
 
     // Row errors: JSON pages, then the CSV report.

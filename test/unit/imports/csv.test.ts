@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { CsvParser, detectDelimiter, detectDelimiterFromBytes, headerLine, type CsvParserOptions, type CsvRecord } from "../../../src/imports/csv.ts";
+import { CSV_HEAD_MAX_CHARS, CsvParser, detectDelimiter, readCsvHead, type CsvParserOptions, type CsvRecord } from "../../../src/imports/csv.ts";
 import { DEFAULT_MAX_RECORD_BYTES, FileFormatError } from "../../../src/imports/records.ts";
 import {
   byteLength,
@@ -9,6 +9,7 @@ import {
   splitAt,
   summarize,
   utf16Bytes,
+  windows1252Bytes,
 } from "./parser-helpers.ts";
 
 const { parseChunks, parseSync, expectAllSplits, expectResumesAfterEveryRecord } = parserHelpers<CsvRecord, CsvParserOptions>({
@@ -260,28 +261,6 @@ describe("CsvParser errors", () => {
     expect(summarize(parseSync([tooWide]))).toEqual({ records: [], error: { code: "record_too_large", line: 1 } });
   });
 
-  it("rejects a UTF-16 file, with or without a byte order mark, saying it is UTF-16", async () => {
-    const text = "sku,name,price\r\nA-1,Café,1\r\n";
-    for (const [byteOrder, name] of [["le", "little-endian"], ["be", "big-endian"]] as const) {
-      for (const bom of [true, false]) {
-        const { records, error } = await expectAllSplits(utf16Bytes(text, byteOrder, bom), {}, false);
-        expect(records).toEqual([]);
-        expect(error).toEqual({ code: "utf16", line: 1 });
-        const raw = parseSync([utf16Bytes(text, byteOrder, bom)]).error as Error;
-        expect(raw.message).toContain(`UTF-16 (${name})`);
-        expect(raw.message).toContain("UTF-8");
-      }
-    }
-  });
-
-  it("does not take UTF-8 with NUL bytes after its first characters, or a short file, for UTF-16", async () => {
-    const { records, error } = await expectAllSplits(bytesOf("sku,\0\0name\n1,a\0b\n"));
-    expect(error).toBeNull();
-    expect(records.map((r) => r.fields)).toEqual([["sku", "\0\0name"], ["1", "a\0b"]]);
-    expect(await expectAllSplits(bytesOf("a"))).toMatchObject({ error: null, records: [{ fields: ["a"] }] });
-    expect(await expectAllSplits(bytesOf("a\nb"))).toMatchObject({ error: null, records: [{ fields: ["a"] }, { fields: ["b"] }] });
-  });
-
   it("defers an error until the records before it have been returned", () => {
     const parser = new CsvParser();
     expect(parser.push(bytesOf('1\n2\n"3"x\n')).map((r) => r.fields)).toEqual([["1"], ["2"]]);
@@ -293,6 +272,81 @@ describe("CsvParser errors", () => {
     expect(() => new CsvParser({ delimiter: "|" as ";" })).toThrow(RangeError);
     expect(() => new CsvParser({ startOffset: -1 })).toThrow(RangeError);
     expect(() => new CsvParser({ startLine: 0 })).toThrow(RangeError);
+  });
+});
+
+describe("CsvParser encodings", () => {
+  /** Positions of consecutive pieces of a UTF-16 file after its 2-byte byte order mark: two bytes per code unit. */
+  const utf16Positions = (pieces: string[]) => {
+    let offset = 2;
+    return pieces.map((piece) => {
+      const start = offset;
+      offset += 2 * piece.length;
+      return { start, end: offset };
+    });
+  };
+  const pieces = ["sku,name\r\n", '1,"Café, crème"\r\n', '2,"日本\r\n語"\r\n', "3,😀🎉 ok\r\n", "4,x"];
+
+  for (const byteOrder of ["le", "be"] as const) {
+    const encoding = `utf-16${byteOrder}` as const;
+
+    it(`reads ${encoding} after its byte order mark whatever the chunk boundaries, with the file's byte offsets`, async () => {
+      const bytes = utf16Bytes(pieces.join(""), byteOrder, true);
+      const at = utf16Positions(pieces);
+      const { records, error } = await expectAllSplits(bytes, { encoding }, false);
+      expect(error).toBeNull();
+      expect(records).toEqual([
+        { fields: ["sku", "name"], line: 1, nextLine: 2, ...at[0] },
+        { fields: ["1", "Café, crème"], line: 2, nextLine: 3, ...at[1] },
+        { fields: ["2", "日本\r\n語"], line: 3, nextLine: 5, ...at[2] },
+        { fields: ["3", "😀🎉 ok"], line: 5, nextLine: 6, ...at[3] },
+        { fields: ["4", "x"], line: 6, nextLine: 6, ...at[4] },
+      ]);
+      expect(records.at(-1)!.end).toBe(bytes.length);
+    });
+
+    it(`resumes ${encoding} mid-file from any record's end offset (no byte order mark there)`, async () => {
+      const full = await expectResumesAfterEveryRecord(utf16Bytes(`${pieces.join("")}\r\n\r\n5,"é\n😀"`, byteOrder, true), { encoding });
+      expect(full.map((r) => r.line)).toEqual([1, 2, 3, 5, 6, 8]);
+    });
+
+    it(`fails on a lone surrogate or a character cut off at the end in ${encoding}, naming its line`, async () => {
+      for (const [text, line] of [
+        ['a\n"x\r\ny\uD800"\n2\n', 3],
+        ["a\nb,\uDC00\n", 2],
+        ["a\nb,\uD83D\uD83D\uDE00\n", 2],
+        ["a\nb\uD83D", 2],
+      ] as const) {
+        const { records, error } = await expectAllSplits(utf16Bytes(text, byteOrder, true), { encoding }, false);
+        expect(records.map((r) => r.fields), JSON.stringify(text)).toEqual([["a"]]);
+        expect(error, JSON.stringify(text)).toEqual({ code: "invalid_utf16", line });
+      }
+      const oddByte = await expectAllSplits(bytesOf(utf16Bytes("a\nb", byteOrder, true), [0x41]), { encoding });
+      expect(oddByte).toEqual({ records: [expect.objectContaining({ fields: ["a"] })], error: { code: "invalid_utf16", line: 2 } });
+      const raw = parseSync([utf16Bytes("a\nb\uD800\n", byteOrder, false)], { encoding }).error as Error;
+      expect(raw.message).toMatch(/^Line 2 contains bytes that are not valid UTF-16/);
+    });
+  }
+
+  it("reads UTF-16 without a byte order mark when the caller knows its byte order", async () => {
+    const { records } = await expectAllSplits(utf16Bytes("a,é\n", "be", false), { encoding: "utf-16be" });
+    expect(records).toEqual([{ fields: ["a", "é"], line: 1, start: 0, end: 8, nextLine: 2 }]);
+  });
+
+  it("reads Windows-1252 byte for byte: € “ ” – é are one byte each, offsets are the file's", async () => {
+    const text = 'sku,name\r\n1,Café €5\r\n2,"“quoted” – ok, ""x"""\r\n';
+    const bytes = windows1252Bytes(text);
+    expect(bytes.length).toBe(text.length);
+    const { records, error } = await expectAllSplits(bytes, { encoding: "windows-1252" });
+    expect(error).toBeNull();
+    expect(records).toEqual([
+      { fields: ["sku", "name"], line: 1, start: 0, end: 10, nextLine: 2 },
+      { fields: ["1", "Café €5"], line: 2, start: 10, end: 21, nextLine: 3 },
+      { fields: ["2", '“quoted” – ok, "x"'], line: 3, start: 21, end: text.length, nextLine: 4 },
+    ]);
+    // The bytes a UTF-8 byte order mark is made of are characters in Windows-1252, not a mark.
+    expect(parseSync([bytesOf([0xef, 0xbb, 0xbf], "a\n")], { encoding: "windows-1252" }).records[0]!.fields).toEqual(["ï»¿a"]);
+    await expectResumesAfterEveryRecord(bytes, { encoding: "windows-1252" });
   });
 });
 
@@ -308,17 +362,41 @@ describe("detectDelimiter", () => {
     expect(detectDelimiter("a,b;c")).toBe(",");
   });
 
-  it("reads the first line from raw bytes", () => {
-    expect(detectDelimiterFromBytes(bytesOf([0xef, 0xbb, 0xbf], "sku;name;price\r\n1,2,3,4,5,6\n"))).toBe(";");
-    expect(detectDelimiterFromBytes(bytesOf("sku\tname\tprice"))).toBe("\t");
+  it("reads the header line the parser uses: the first line with content", () => {
+    expect(readCsvHead("sku;name;price\r\n1,2,3,4,5,6\n")).toEqual({ complete: true, sep: null, delimiter: ";" });
+    expect(readCsvHead("\r\nsku;name;price\r\nA-1;Shirt;1\r\n")).toEqual({ complete: true, sep: null, delimiter: ";" });
+    expect(readCsvHead("\n\r\n\rsku\tname\tprice\n1,2,3,4\n")).toEqual({ complete: true, sep: null, delimiter: "\t" });
+    // The line goes on past the text: not complete, the caller reads on (or, at the end of the file, takes it).
+    expect(readCsvHead("\r\n\nsku;na")).toEqual({ complete: false, sep: null, delimiter: ";" });
+    expect(readCsvHead("\r\n")).toMatchObject({ complete: false, sep: null });
+    expect(readCsvHead("")).toMatchObject({ complete: false, sep: null });
   });
 
-  it("reads the header line the parser uses: blank lines before it are skipped", () => {
-    expect(detectDelimiterFromBytes(bytesOf("\r\nsku;name;price\r\nA-1;Shirt;1\r\n"))).toBe(";");
-    expect(detectDelimiterFromBytes(bytesOf([0xef, 0xbb, 0xbf], "\n\r\n\rsku\tname\tprice\n1,2,3,4\n"))).toBe("\t");
-    expect(headerLine(bytesOf("\r\n\nsku;name\r\n"))).toEqual({ start: 3, end: 11 });
-    expect(headerLine(bytesOf("\r\n\nsku;na"))).toEqual({ start: 3, end: -1 });
-    expect(headerLine(bytesOf("\r\n"))).toEqual({ start: 2, end: -1 });
+  it("takes an Excel sep= first line (any delimiter, any case, quoted or not) as the delimiter and not the header", () => {
+    expect(readCsvHead("sep=;\r\nsku,name,price\r\n")).toEqual({ complete: true, sep: ";", delimiter: ";" });
+    expect(readCsvHead('"sep=,"\nsku;name;price\n')).toEqual({ complete: true, sep: ",", delimiter: "," });
+    expect(readCsvHead("SEP=\t\rsku,name")).toEqual({ complete: true, sep: "\t", delimiter: "\t" });
+    expect(readCsvHead('"sep=;"\n')).toEqual({ complete: true, sep: ";", delimiter: ";" });
+    // Until its line ends, a first line like "sep=;" may still go on into something else.
+    expect(readCsvHead("sep=;")).toEqual({ complete: false, sep: ";", delimiter: ";" });
+    expect(readCsvHead("sep=;x")).toMatchObject({ complete: false, sep: null });
+    // Anything else is a header line.
+    for (const text of ["sep=;;\nx\n", "sep=|\nx\n", " sep=;\nx\n", "sep=;x,y;z\n", "\nsep=;\nx\n", "sep= ;\n", "'sep=;'\n"]) {
+      expect(readCsvHead(text).sep, JSON.stringify(text)).toBeNull();
+    }
+  });
+
+  it("judges the header line by its first 64 KiB, so the answer does not depend on how much text was read", () => {
+    const capped = CSV_HEAD_MAX_CHARS / 2;
+    // Past the cap the line turns semicolon-separated: only its first part counts, read whole or cut.
+    const text = `${",".repeat(capped)}${";".repeat(2 * capped)}\n`;
+    expect(readCsvHead(text)).toEqual({ complete: true, sep: null, delimiter: "," });
+    expect(readCsvHead(text.slice(0, capped))).toEqual({ complete: true, sep: null, delimiter: "," });
+    expect(readCsvHead(text.slice(0, capped - 1))).toMatchObject({ complete: false });
+    // After more blank lines than the cap, the rest of the head (up to twice the cap) is the header's.
+    const late = `${"\n".repeat(capped + 10)}a;b;c\n`;
+    expect(readCsvHead(late)).toEqual({ complete: true, sep: null, delimiter: ";" });
+    expect(readCsvHead(`${"\n".repeat(CSV_HEAD_MAX_CHARS)}a;b;c\n`)).toEqual({ complete: true, sep: null, delimiter: "," });
   });
 });
 

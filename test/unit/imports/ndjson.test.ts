@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { NdjsonParser, type NdjsonParserOptions, type NdjsonRecord } from "../../../src/imports/ndjson.ts";
-import { bytesOf, parserHelpers, positions, splitAt, summarize, utf16Bytes } from "./parser-helpers.ts";
+import { bytesOf, parserHelpers, positions, splitAt, summarize, utf16Bytes, windows1252Bytes } from "./parser-helpers.ts";
 
 const { parseChunks, parseSync, expectAllSplits, expectResumesAfterEveryRecord } = parserHelpers<NdjsonRecord, NdjsonParserOptions>({
   create: (options) => new NdjsonParser(options),
@@ -57,6 +57,34 @@ describe("NdjsonParser", () => {
     expect(await expectAllSplits(bytesOf("\n \r\n\t\n"))).toEqual({ records: [], error: null });
   });
 
+  it("reads UTF-16LE and UTF-16BE after their byte order mark whatever the chunk boundaries, with the file's byte offsets", async () => {
+    const lines = ['{"name":"Café"}\r\n', "\r\n", '{"name":"日本 😀"}\n', '{"name":"x"}'];
+    for (const byteOrder of ["le", "be"] as const) {
+      const encoding = `utf-16${byteOrder}` as const;
+      const bytes = utf16Bytes(lines.join(""), byteOrder, true);
+      const { records, error } = await expectAllSplits(bytes, { encoding }, false);
+      expect(error).toBeNull();
+      const ends = lines.map((_, i) => 2 + 2 * lines.slice(0, i + 1).join("").length);
+      expect(records).toEqual([
+        { value: { name: "Café" }, line: 1, start: 2, end: ends[0], nextLine: 2 },
+        { value: { name: "日本 😀" }, line: 3, start: ends[1], end: ends[2], nextLine: 4 },
+        { value: { name: "x" }, line: 4, start: ends[2], end: bytes.length, nextLine: 4 },
+      ]);
+      await expectResumesAfterEveryRecord(bytes, { encoding });
+    }
+  });
+
+  it("reads Windows-1252 byte for byte", async () => {
+    const first = '{"name":"Café €"}\n';
+    const bytes = windows1252Bytes(`${first}{"name":"“x”"}\n`);
+    const { records, error } = await expectAllSplits(bytes, { encoding: "windows-1252" });
+    expect(error).toBeNull();
+    expect(records).toEqual([
+      { value: { name: "Café €" }, line: 1, start: 0, end: first.length, nextLine: 2 },
+      { value: { name: "“x”" }, line: 2, start: first.length, end: bytes.length, nextLine: 3 },
+    ]);
+  });
+
   it("resumes from any record's end offset with the remaining records and lines", async () => {
     const full = await expectResumesAfterEveryRecord(bytesOf('\uFEFF{"a":1}\r\n\r\n{"b":"é"}\nbad\n{"c":3}'));
     expect(full.map((r) => r.line)).toEqual([1, 3, 4, 5]);
@@ -70,13 +98,12 @@ describe("NdjsonParser errors", () => {
     expect(error).toEqual({ code: "invalid_utf8", line: 3 });
   });
 
-  it("rejects a UTF-16 file, with or without a byte order mark, saying it is UTF-16", async () => {
-    for (const byteOrder of ["le", "be"] as const) {
-      for (const bom of [true, false]) {
-        const { records, error } = await expectAllSplits(utf16Bytes('{"sku":"A-1"}\n', byteOrder, bom), {}, false);
-        expect(records).toEqual([]);
-        expect(error).toEqual({ code: "utf16", line: 1 });
-      }
+  it("throws on a lone surrogate in UTF-16 after yielding the lines before it", async () => {
+    for (const encoding of ["utf-16le", "utf-16be"] as const) {
+      const bytes = utf16Bytes('{"a":1}\n\n{"b":"\uDC00"}\n{"c":1}\n', encoding === "utf-16le" ? "le" : "be", true);
+      const { records, error } = await expectAllSplits(bytes, { encoding }, false);
+      expect(records.map((r) => r.value)).toEqual([{ a: 1 }]);
+      expect(error).toEqual({ code: "invalid_utf16", line: 3 });
     }
   });
 

@@ -18,10 +18,22 @@ export function bytesOf(...parts: (string | number[] | Uint8Array)[]): Uint8Arra
   return out;
 }
 
-/** `text` in UTF-16 with the given byte order (BMP characters only), optionally after a byte order mark. */
+/** `text` in UTF-16 with the given byte order (its code units as they are, surrogate pairs too), optionally after a byte order mark. */
 export function utf16Bytes(text: string, byteOrder: "le" | "be", bom: boolean): Uint8Array {
-  const units = [...(bom ? "\uFEFF" : ""), ...text].map((char) => char.charCodeAt(0));
+  const all = `${bom ? "\uFEFF" : ""}${text}`;
+  const units = Array.from({ length: all.length }, (_, i) => all.charCodeAt(i));
   return Uint8Array.from(units.flatMap((unit) => (byteOrder === "le" ? [unit & 0xff, unit >> 8] : [unit >> 8, unit & 0xff])));
+}
+
+/** `text` in Windows-1252 (every character must have a byte there). */
+export function windows1252Bytes(text: string): Uint8Array {
+  const decoder = new TextDecoder("windows-1252");
+  const byteOf = new Map(Array.from({ length: 256 }, (_, b) => [decoder.decode(Uint8Array.of(b)), b] as const));
+  return Uint8Array.from([...text].map((char) => {
+    const b = byteOf.get(char);
+    if (b === undefined) throw new RangeError(`${JSON.stringify(char)} has no byte in Windows-1252`);
+    return b;
+  }));
 }
 
 export function byteLength(text: string): number {
@@ -111,14 +123,14 @@ export function parserHelpers<R extends RecordPosition, O>(format: ParserFormat<
   }
 
   /**
-   * Asserts that resuming after any record (from its end offset and next line)
+   * Asserts that resuming after any record (from its end offset and next line, with the file's other options)
    * yields exactly the records after it, in one chunk and in 1-byte chunks.
    * Returns the records of the whole file.
    */
-  async function expectResumesAfterEveryRecord(bytes: Uint8Array): Promise<R[]> {
-    const full = parseSync([bytes]).records;
+  async function expectResumesAfterEveryRecord(bytes: Uint8Array, fileOptions?: O): Promise<R[]> {
+    const full = parseSync([bytes], fileOptions).records;
     for (const [index, record] of full.entries()) {
-      const options = { startOffset: record.end, startLine: record.nextLine } as O;
+      const options = { ...fileOptions, startOffset: record.end, startLine: record.nextLine } as O;
       const rest = bytes.subarray(record.end);
       const expected = full.slice(index + 1);
       expect(parseSync([rest], options).records).toEqual(expected);

@@ -1,18 +1,20 @@
 // The row sources driven as the slice drives them: pieces pushed, rows taken, state committed and resumed from.
 import { describe, expect, it } from "vitest";
 import type { JobRow } from "../../../src/db/queries/jobs.ts";
+import type { Charset } from "../../../src/imports/encoding.ts";
+import type { JobOptions } from "../../../src/imports/job.ts";
 import type { RowSource } from "../../../src/imports/row-source.ts";
 import type { RowOutcome } from "../../../src/imports/rows.ts";
 import { openRowSource } from "../../../src/imports/sources.ts";
 import type { SourceStateChange } from "../../../src/imports/write.ts";
 import { asCurrentShopify, exportFile, SHOPIFY_CLASSIC_HEADER, SHOPIFY_CURRENT_HEADER, SHOPIFY_ROWS, WOO_ROWS, WOO_SAMPLE_HEADER } from "../../preset-exports.ts";
-import { bytesOf, splitAt } from "./parser-helpers.ts";
+import { bytesOf, splitAt, utf16Bytes, windows1252Bytes } from "./parser-helpers.ts";
 
 /** What of a job a source reads, as a job stands at its start. */
 function jobAtStart(format: JobRow["format"]): JobRow {
   return {
-    format, checkpointByte: 0, checkpointLine: 1, columns: null, delimiter: null, ignoredColumns: "[]", ignoredOmittedKeys: "[]", processedRows: 0,
-    profile: null, preset: null, mapping: null, sourceState: null,
+    format, checkpointByte: 0, checkpointLine: 1, columns: null, delimiter: null, mapping: null, encoding: null, ignoredColumns: "[]",
+    ignoredOmittedKeys: "[]", processedRows: 0, profile: null, preset: null, sourceState: null,
   } as JobRow;
 }
 
@@ -25,6 +27,7 @@ function committed(job: JobRow, source: RowSource, rows: number, change: SourceS
     processedRows: job.processedRows + rows,
     columns: change.header?.columns ?? job.columns,
     delimiter: change.header?.delimiter ?? job.delimiter,
+    encoding: change.encoding ?? job.encoding,
     preset: change.header?.preset ?? job.preset,
     sourceState: change.sourceState ?? job.sourceState,
     ignoredColumns: change.ignoredColumns ? JSON.stringify(change.ignoredColumns.names) : job.ignoredColumns,
@@ -33,8 +36,8 @@ function committed(job: JobRow, source: RowSource, rows: number, change: SourceS
 }
 
 /** Rows of `bytes` from the job's checkpoint on; stops after `limit` rows (the slice's hand-over). */
-function rowsOf(job: JobRow, bytes: Uint8Array, pieces: number[], limit = Infinity): { source: RowSource; rows: RowOutcome[] } {
-  const source = openRowSource(job, { currency: "USD", delimiter: null });
+function rowsOf(job: JobRow, bytes: Uint8Array, pieces: number[], limit = Infinity, options: Partial<JobOptions> = {}): { source: RowSource; rows: RowOutcome[] } {
+  const source = openRowSource(job, { currency: "USD", delimiter: null, charset: null, ...options });
   const rows: RowOutcome[] = [];
   const feed = (): boolean => {
     for (let row = source.next(); row; row = source.next()) {
@@ -62,29 +65,92 @@ function rowsOf(job: JobRow, bytes: Uint8Array, pieces: number[], limit = Infini
   return { source, rows };
 }
 
-const summary = (rows: RowOutcome[]) => rows.map((r) => (r.ok ? { line: r.line, sku: r.product.sku } : { line: r.line, codes: r.errors.map((e) => e.code) }));
+const summary = (rows: RowOutcome[]) =>
+  rows.map((r) => (r.ok ? { line: r.line, sku: r.product.sku, name: r.product.name } : r.skipped ? { line: r.line, skipped: true } : { line: r.line, codes: r.errors.map((e) => e.code) }));
 
-describe.each([
-  ["csv", 'sku;name;price;colour\n\nA-1;One;1;red\n"A-2";"Two\nlines";2;blue\nA-3;Three\nA-4;Four;4;x\n'],
-  ["ndjson", '{"sku":"A-1","name":"One","price":1}\n\n{"sku":"A-2","name":"Two","price":"2","colour":1}\nnot json\n{"SKU":"A-4","Name":"Four","price":4,"weight":2}\n'],
-] as const)("the %s row source", (format, text) => {
-  const bytes = bytesOf(text);
-  const whole = rowsOf(jobAtStart(format), bytes, []);
+const files = [
+  ["csv", 'sku;name;price;colour\n\nA-1;Oné;1;red\n"A-2";"Two\nlines €";2;blue\nA-3;Three\nA-4;Four “4”;4;x\n'],
+  ["ndjson", '{"sku":"A-1","name":"Oné","price":1}\n\n{"sku":"A-2","name":"Two €","price":"2","colour":1}\nnot json\n{"SKU":"A-4","Name":"Four “4”","price":4,"weight":2}\n'],
+] as const;
 
-  it("gives the same rows whatever pieces the bytes arrive in", () => {
-    expect(whole.rows).toHaveLength(4);
-    for (let i = 0; i <= bytes.length; i++) expect(summary(rowsOf(jobAtStart(format), bytes, [i]).rows), `split at ${i}`).toEqual(summary(whole.rows));
+const encodings: readonly (readonly [string, (text: string) => Uint8Array, Charset | null, string])[] = [
+  ["UTF-8", (text) => bytesOf(text), null, "utf-8"],
+  ["UTF-16LE with a byte order mark", (text) => utf16Bytes(text, "le", true), null, "utf-16le"],
+  ["UTF-16BE with a byte order mark", (text) => utf16Bytes(text, "be", true), null, "utf-16be"],
+  ["UTF-16BE declared, without a byte order mark", (text) => utf16Bytes(text, "be", false), "utf-16be", "utf-16be"],
+  ["Windows-1252, detected", windows1252Bytes, null, "windows-1252"],
+  ["Windows-1252, declared as ISO-8859-1", windows1252Bytes, "iso-8859-1", "windows-1252"],
+];
+
+describe.each(files.flatMap(([format, text]) => encodings.map(([label, encode, charset, encoding]) => [format, label, encode(text), charset, encoding] as const)))(
+  "the %s row source, %s",
+  (format, _label, bytes, charset, encoding) => {
+    const whole = rowsOf(jobAtStart(format), bytes, [], Infinity, { charset });
+
+    it("gives the same rows whatever pieces the bytes arrive in", () => {
+      expect(whole.rows).toHaveLength(4);
+      expect(summary(whole.rows).filter((r) => "name" in r).map((r) => r.name)).toEqual(format === "csv" ? ["Oné", "Two\nlines €", "Four “4”"] : ["Oné", "Two €", "Four “4”"]);
+      for (let i = 0; i <= bytes.length; i++) {
+        expect(summary(rowsOf(jobAtStart(format), bytes, [i], Infinity, { charset }).rows), `split at ${i}`).toEqual(summary(whole.rows));
+      }
+    });
+
+    it("resumes after any row from what it committed: the rest of the rows, the same ignored columns, the encoding decided at the start", () => {
+      for (let k = 1; k <= whole.rows.length; k++) {
+        const first = rowsOf(jobAtStart(format), bytes, [], k, { charset });
+        const change = first.source.takeStateChange();
+        expect(change.encoding).toBe(encoding);
+        const job = committed(jobAtStart(format), first.source, k, change);
+        // The continuation starts mid-file, where there is no byte order mark to tell UTF-16 by: it reads on in the job's encoding.
+        const rest = rowsOf(job, bytes, [], Infinity, { charset });
+        expect(summary([...first.rows, ...rest.rows]), `after row ${k}`).toEqual(summary(whole.rows));
+        const endChange = rest.source.takeStateChange();
+        expect(endChange.encoding).toBeUndefined();
+        const end = committed(job, rest.source, rest.rows.length, endChange);
+        expect(JSON.parse(end.ignoredColumns)).toEqual(format === "csv" ? ["colour"] : ["colour", "weight"]);
+        expect(end.checkpointByte).toBe(bytes.length);
+      }
+    });
+  },
+);
+
+describe("the csv row source: spreadsheet quirks", () => {
+  const csvRows = (text: string | Uint8Array, options: Partial<JobOptions> = {}) => {
+    const bytes = typeof text === "string" ? bytesOf(text) : text;
+    const whole = rowsOf(jobAtStart("csv"), bytes, [], Infinity, options);
+    for (let i = 0; i <= bytes.length; i++) expect(summary(rowsOf(jobAtStart("csv"), bytes, [i], Infinity, options).rows), `split at ${i}`).toEqual(summary(whole.rows));
+    return whole;
+  };
+  const oneRow = [{ line: 3, sku: "A-1", name: "One, two" }];
+
+  it("takes an Excel sep= first line as the delimiter, not as the header", () => {
+    for (const sep of ["sep=;", '"sep=;"', "SEP=;"]) {
+      const { source, rows } = csvRows(`${sep}\r\nsku;name;price\r\nA-1;One, two;1.5\r\n`);
+      expect(summary(rows), sep).toEqual(oneRow);
+      expect(source.takeStateChange().header).toMatchObject({ delimiter: ";" });
+    }
+    expect(summary(csvRows("sep=,\nsku,name,price\nA-1,\"One, two\",1.5\n").rows)).toEqual(oneRow);
+    expect(summary(csvRows("sep=\t\nsku\tname\tprice\nA-1\tOne, two\t1.5\n").rows)).toEqual(oneRow);
+    // After a byte order mark, in UTF-16 too.
+    expect(summary(csvRows("\uFEFFsep=;\nsku;name;price\nA-1;One, two;1.5\n").rows)).toEqual(oneRow);
+    expect(summary(csvRows(utf16Bytes("sep=;\nsku;name;price\nA-1;One, two;1.5\n", "le", true)).rows)).toEqual(oneRow);
+    // The delimiter the request names wins over the sep line, which is still no header.
+    expect(summary(csvRows("sep=;\nsku,name,price\nA-1,\"One, two\",1.5\n", { delimiter: "," }).rows)).toEqual(oneRow);
   });
 
-  it("resumes after any row from what it committed: the rest of the rows, and the same ignored columns", () => {
-    for (let k = 1; k <= whole.rows.length; k++) {
-      const first = rowsOf(jobAtStart(format), bytes, [], k);
-      const job = committed(jobAtStart(format), first.source, k, first.source.takeStateChange());
-      const rest = rowsOf(job, bytes, []);
-      expect(summary([...first.rows, ...rest.rows]), `after row ${k}`).toEqual(summary(whole.rows));
-      const end = committed(job, rest.source, rest.rows.length, rest.source.takeStateChange());
-      expect(JSON.parse(end.ignoredColumns)).toEqual(format === "csv" ? ["colour"] : ["colour", "weight"]);
-    }
+  it("skips rows whose every cell is blank (Excel's ,,,,), whatever their width, and a last line of spaces, as skipped rows", () => {
+    const { rows } = csvRows("sku,name,price\nA-1,One,1\n,,\n,,,,,,\n , \t,\nA-2,Two,2\n\n,\n   ");
+    expect(summary(rows)).toEqual([
+      { line: 2, sku: "A-1", name: "One" },
+      { line: 3, skipped: true },
+      { line: 4, skipped: true },
+      { line: 5, skipped: true },
+      { line: 6, sku: "A-2", name: "Two" },
+      { line: 8, skipped: true },
+      { line: 9, skipped: true },
+    ]);
+    // A row with one cell that is not blank is a row: ragged here.
+    expect(summary(csvRows("sku,name,price\n,,x,\n").rows)).toEqual([{ line: 2, codes: ["ragged_row"] }]);
   });
 });
 

@@ -1,0 +1,188 @@
+// The text encoding of an import file: the charsets an upload may declare, and how the encoding a file is read in is
+// decided from its first bytes (a byte order mark, the declared charset, else UTF-8 or Windows-1252 by what the bytes
+// are). The decision is made once, at the start of the file, and stored with the job: every continuation reads on in
+// it, so a file is never re-sniffed mid-way. The parsers decode records in it (records.ts).
+import { FileFormatError, utf8SequenceLength } from "./records.ts";
+
+/** The encodings a file is read in, as the job JSON names them. */
+export const textEncodings = ["utf-8", "utf-16le", "utf-16be", "windows-1252"] as const;
+export type TextEncoding = (typeof textEncodings)[number];
+
+/** The charsets an upload may declare (the `charset` parameter of its Content-Type), by their canonical names. */
+export const charsets = ["utf-8", "utf-16", "utf-16le", "utf-16be", "windows-1252", "iso-8859-1"] as const;
+export type Charset = (typeof charsets)[number];
+
+// The labels each charset is known by (IANA names and common aliases), lower case.
+const charsetLabels: Record<string, Charset> = {
+  "utf-8": "utf-8",
+  utf8: "utf-8",
+  "unicode-1-1-utf-8": "utf-8",
+  "utf-16": "utf-16",
+  "utf-16le": "utf-16le",
+  "utf-16be": "utf-16be",
+  "windows-1252": "windows-1252",
+  cp1252: "windows-1252",
+  "x-cp1252": "windows-1252",
+  "iso-8859-1": "iso-8859-1",
+  "iso8859-1": "iso-8859-1",
+  iso_8859_1: "iso-8859-1",
+  "iso_8859-1": "iso-8859-1",
+  latin1: "iso-8859-1",
+  l1: "iso-8859-1",
+};
+
+/** The charset a label names (case-insensitive), or null when it is not one a file may be in. */
+export function charsetOf(label: string): Charset | null {
+  return Object.hasOwn(charsetLabels, label.toLowerCase()) ? charsetLabels[label.toLowerCase()]! : null;
+}
+
+/**
+ * How many first bytes of a file without a declared charset are looked at: UTF-8 if they are, else Windows-1252 if
+ * they are that. A file that is UTF-8 there and has a byte that is not later is still read as UTF-8 and fails there.
+ */
+export const ENCODING_SNIFF_BYTES = 64 * 1024;
+// With a declared charset only a byte order mark, or the NUL bytes of the first characters, are looked at.
+const DECLARED_SNIFF_BYTES = 8;
+
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
+
+/** How many of the first bytes the encoding is decided from: none once it is known. */
+export function encodingSniffBytes(declared: Charset | null): number {
+  return declared ? DECLARED_SNIFF_BYTES : ENCODING_SNIFF_BYTES;
+}
+
+/**
+ * The encoding a file is read in, from its first bytes: all of them when the file is shorter than
+ * `encodingSniffBytes(declared)`, else at least that many. A byte order mark decides, whatever was declared (as the
+ * WHATWG Encoding Standard's decode does); then the declared charset (ISO-8859-1 is read as Windows-1252, as the
+ * WHATWG standard maps it: the same characters but for 0x80–0x9F, which are C1 controls in ISO-8859-1 and € ‚ ƒ …
+ * in Windows-1252). Without either: UTF-8, or Windows-1252 when the first bytes are that and not UTF-8.
+ * UTF-16 without a byte order mark is refused unless its byte order was declared (utf-16le, utf-16be): guessing it
+ * would misread every character.
+ */
+export function decideEncoding(first: Uint8Array, declared: Charset | null): TextEncoding {
+  if (startsWith(first, UTF8_BOM)) return "utf-8";
+  if (startsWith(first, [0xff, 0xfe])) return "utf-16le";
+  if (startsWith(first, [0xfe, 0xff])) return "utf-16be";
+  switch (declared) {
+    case "utf-8":
+    case "utf-16le":
+    case "utf-16be":
+    case "windows-1252":
+      return declared;
+    case "iso-8859-1":
+      return "windows-1252";
+    case "utf-16":
+      throw utf16WithoutBomError(first, "declared");
+    case null:
+      break;
+  }
+  if (utf16ByteOrder(first)) throw utf16WithoutBomError(first, "detected");
+  return sniffSingleOrUtf8(first.subarray(0, ENCODING_SNIFF_BYTES), first.length < ENCODING_SNIFF_BYTES);
+}
+
+/**
+ * UTF-8 or Windows-1252, by the first bytes (`whole` when they are all the file has): Windows-1252 when they are not
+ * UTF-8, hold no UTF-8 character beyond ASCII (a file mixing both is broken UTF-8, read as such: it fails on the line
+ * where it breaks) and every byte is a character in Windows-1252 (five bytes of 0x80–0x9F are none). Else UTF-8.
+ */
+function sniffSingleOrUtf8(bytes: Uint8Array, whole: boolean): TextEncoding {
+  const end = bytes.length;
+  let invalid = false;
+  let i = 0;
+  while (i < end) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const size = utf8SequenceLength(bytes, i, end);
+    if (size > 0) return "utf-8";
+    // A character cut off by the end of the sniffed bytes may go on after them; at the end of the file it cannot.
+    if (!whole && end - i < 4 && b >= 0xc2 && b <= 0xf4) break;
+    if (b === 0x81 || b === 0x8d || b === 0x8f || b === 0x90 || b === 0x9d) return "utf-8";
+    invalid = true;
+    i++;
+  }
+  return invalid ? "windows-1252" : "utf-8";
+}
+
+function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
+  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
+}
+
+// Characters whose UTF-16 code units are looked at: enough for ASCII text (a header, a JSON object) to show its
+// NUL high (or low) bytes, far too many for UTF-8 text to have NULs in just those places.
+const UTF16_SNIFF_UNITS = 4;
+
+/**
+ * The byte order the first characters show when they are ASCII in UTF-16 (one NUL byte each: after them in
+ * little-endian, before them in big-endian), or null.
+ */
+function utf16ByteOrder(bytes: Uint8Array): "utf-16le" | "utf-16be" | null {
+  if (bytes.length < 2 * UTF16_SNIFF_UNITS) return null;
+  let little = true;
+  let big = true;
+  for (let i = 0; i < UTF16_SNIFF_UNITS; i++) {
+    const first = bytes[2 * i];
+    const second = bytes[2 * i + 1];
+    little &&= first !== 0 && second === 0;
+    big &&= first === 0 && second !== 0;
+  }
+  return little ? "utf-16le" : big ? "utf-16be" : null;
+}
+
+function utf16WithoutBomError(first: Uint8Array, how: "declared" | "detected"): FileFormatError {
+  const order = utf16ByteOrder(first);
+  const hint = order ? `; its first characters look ${order === "utf-16le" ? "little" : "big"}-endian: declare charset=${order}` : "";
+  const cause =
+    how === "declared"
+      ? "The file is declared as UTF-16 (charset=utf-16) but has no byte order mark, so its byte order is unknown"
+      : "The file is encoded as UTF-16 without a byte order mark, so its byte order is unknown";
+  return new FileFormatError(
+    "utf16_without_bom",
+    1,
+    `${cause}. Send it with charset=utf-16le or charset=utf-16be in the Content-Type${hint}; or save it with a byte order mark, ` +
+      'or as UTF-8 (for example "CSV UTF-8" in Excel), and upload it again.',
+  );
+}
+
+/** The text of the file's first bytes in `encoding`, without a byte order mark; a malformed character becomes U+FFFD. */
+export function decodeLeniently(bytes: Uint8Array, encoding: TextEncoding): string {
+  return new TextDecoder(encoding).decode(bytes);
+}
+
+/**
+ * The encoding a row source reads its job's file in: the one stored with the job, or else decided from the file's
+ * first bytes and then committed with the job's first chunk (see SourceStateChange).
+ */
+export class FileEncoding {
+  private encoding: TextEncoding | null;
+  private committed: boolean;
+  private readonly declared: Charset | null;
+
+  constructor(job: { encoding: string | null; checkpointByte: number }, declared: Charset | null) {
+    // A job that moved on before encodings were recorded was read as UTF-8, the only encoding there was.
+    this.encoding = (job.encoding as TextEncoding | null) ?? (job.checkpointByte > 0 ? "utf-8" : null);
+    this.committed = job.encoding !== null;
+    this.declared = declared;
+  }
+
+  /** Whether these first bytes (from the checkpoint on) are enough to decide the encoding. */
+  canDecide(first: Uint8Array): boolean {
+    return this.encoding !== null || first.length >= encodingSniffBytes(this.declared);
+  }
+
+  /** The encoding, decided from the first bytes: enough to decide (canDecide), or all the file has. */
+  decide(first: Uint8Array): TextEncoding {
+    this.encoding ??= decideEncoding(first, this.declared);
+    return this.encoding;
+  }
+
+  /** The encoding once decided, the first time only: it is committed with the next chunk. */
+  takeChange(): TextEncoding | undefined {
+    if (this.committed || this.encoding === null) return undefined;
+    this.committed = true;
+    return this.encoding;
+  }
+}
