@@ -234,6 +234,19 @@ describe("WooCommerce product exports", () => {
   });
 });
 
+describe("exports as spreadsheets save them", () => {
+  it("recognises an export whose header follows a byte order mark, and one in Windows-1252", async () => {
+    const t = await createTenant();
+    expect(await importFile(t.key, `\uFEFF${SHOPIFY_CLASSIC}`)).toMatchObject({ status: "completed", preset: "shopify", preset_detected: true, created: 5 });
+    const latin = exportFile(WOO_SAMPLE_HEADER, [{ ID: "1", Type: "simple", SKU: "cafe", Name: "Café crème", Published: "1", "Regular price": "3" }]);
+    // Every character of the file is in Latin-1, where Windows-1252 has the same byte.
+    const bytes = Uint8Array.from(latin, (c) => c.charCodeAt(0));
+    const job = await importFile(t.key, bytes, { type: "text/csv; charset=windows-1252" });
+    expect(job).toMatchObject({ status: "completed", preset: "woocommerce", encoding: "windows-1252", created: 1 });
+    expect((await catalog(t.key)).find((p) => p.sku === "cafe")).toMatchObject({ name: "Café crème" });
+  });
+});
+
 describe("choosing a preset", () => {
   it("reads the file with the preset profile= names, and the job says it was named", async () => {
     const t = await createTenant();
