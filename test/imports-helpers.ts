@@ -40,6 +40,19 @@ export async function importFile(key: string, body: string | Uint8Array, options
   return waitForJob(key, job.id);
 }
 
+/** The job of an upload that must have been accepted (202). */
+export async function accepted(res: Response): Promise<Job> {
+  if (res.status !== 202) throw new Error(`expected 202, got ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+/** One product through the API, which must exist. */
+export async function product(key: string, sku: string): Promise<Record<string, unknown>> {
+  const res = await request(`/api/v1/products/${encodeURIComponent(sku)}`, { key });
+  expect(res.status, sku).toBe(200);
+  return res.json();
+}
+
 export async function rowErrors(key: string, id: string): Promise<{ line: number; column: string | null; code: string; message: string; value: string | null; severity: "error" | "warning" }[]> {
   const res = await request(`/api/v1/products/import/${id}/errors?limit=1000`, { key });
   expect(res.status).toBe(200);

@@ -5,7 +5,7 @@ import { MAX_MAPPING_ENTRIES, MAX_MAPPING_LENGTH } from "../../src/imports/colum
 import { MAX_NAME_LENGTH } from "../../src/imports/header.ts";
 import { consumerEnv, requestHeld, runJob } from "../consumer-helpers.ts";
 import { createTenant, problemOf, request } from "../helpers.ts";
-import { importFile, type Job, jobRowsOf, storedObjectKeys, upload, waitForJob } from "../imports-helpers.ts";
+import { accepted, importFile, type Job, jobRowsOf, product, storedObjectKeys, upload, waitForJob } from "../imports-helpers.ts";
 
 const IMPORT = "/api/v1/products/import";
 const MAPPING = { "Item No.": "sku", Title: "name", Net: "price", Qty: "stock" };
@@ -14,17 +14,6 @@ const MAPPED_CSV = "Item No.,Title,Net,Qty,Notes\nA-1,Shirt,19.99,5,soft\nB-2,Mu
 const BUDGET = { IMPORT_CHUNK_ROWS: "2", IMPORT_SLICE_ROWS: "3" } as const;
 
 const mappingQuery = (mapping: unknown) => `mapping=${encodeURIComponent(typeof mapping === "string" ? mapping : JSON.stringify(mapping))}`;
-
-async function accepted(res: Response): Promise<Job> {
-  if (res.status !== 202) throw new Error(`expected 202, got ${res.status}: ${await res.text()}`);
-  return res.json();
-}
-
-async function product(key: string, sku: string): Promise<Record<string, unknown>> {
-  const res = await request(`/api/v1/products/${encodeURIComponent(sku)}`, { key });
-  expect(res.status, sku).toBe(200);
-  return res.json();
-}
 
 function form(file: string, name: string, type: string, fields: Record<string, string | Blob | string[]> = {}): FormData {
   const body = new FormData();

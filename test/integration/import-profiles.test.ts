@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { MAX_PROFILES } from "../../src/imports/profiles.ts";
 import { consumerEnv, deliver, requestHeld } from "../consumer-helpers.ts";
 import { addKey, createTenant, problemOf, request } from "../helpers.ts";
-import { importFile, type Job, jobRowsOf, storedObjectKeys, upload, waitForJob } from "../imports-helpers.ts";
+import { accepted, importFile, type Job, jobRowsOf, product, storedObjectKeys, upload, waitForJob } from "../imports-helpers.ts";
 
 const PROFILES = "/api/v1/import-profiles";
 const IMPORT = "/api/v1/products/import";
@@ -27,17 +27,6 @@ function send(key: string, method: string, path: string, body?: unknown, headers
 async function created(key: string, name: string, mapping: unknown = ERP): Promise<Profile> {
   const res = await send(key, "POST", PROFILES, { name, mapping });
   if (res.status !== 201) throw new Error(`expected 201, got ${res.status}: ${await res.text()}`);
-  return res.json();
-}
-
-async function accepted(res: Response): Promise<Job> {
-  if (res.status !== 202) throw new Error(`expected 202, got ${res.status}: ${await res.text()}`);
-  return res.json();
-}
-
-async function product(key: string, sku: string): Promise<Record<string, unknown>> {
-  const res = await request(`/api/v1/products/${encodeURIComponent(sku)}`, { key });
-  expect(res.status, sku).toBe(200);
   return res.json();
 }
 
