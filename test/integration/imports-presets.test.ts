@@ -2,7 +2,7 @@
 // product CSVs, recognised by their header or named with profile=, built from the platforms' published column lists.
 import { describe, expect, it } from "vitest";
 import { createTenant, problemOf, request } from "../helpers.ts";
-import { importFile, type Job, rowErrors, upload, waitForJob } from "../imports-helpers.ts";
+import { accepted, importFile, type Job, rowErrors, upload, waitForJob } from "../imports-helpers.ts";
 import { importDirect, productRecords } from "../consumer-helpers.ts";
 import {
   asCurrentShopify,
@@ -28,11 +28,6 @@ async function catalog(key: string, query = "") {
   expect(res.status).toBe(200);
   const { data } = (await res.json()) as { data: Record<string, unknown>[] };
   return data.map(({ created_at: _c, updated_at: _u, ...p }) => p);
-}
-
-async function accepted(res: Response): Promise<Job> {
-  expect(res.status).toBe(202);
-  return res.json();
 }
 
 describe("Shopify product exports", () => {
