@@ -63,8 +63,9 @@ export const products = sqliteTable(
     // Incremental sync pages by (updated_at, sku_key): with sku_key in the index, rows come out in page order and a
     // cursor seeks straight to its place instead of every matching row being sorted.
     index("products_tenant_updated").on(t.tenantId, t.updatedAt, t.skuKey),
-    // A group's products, in SKU order.
-    index("products_tenant_group").on(t.tenantId, t.variantGroup, t.skuKey),
+    // A group's products, in SKU order. Partial: a product without a group (most of a catalog) costs no index write,
+    // and `variant_group = ?` implies the index's condition, so a group's listing still uses it.
+    index("products_tenant_group").on(t.tenantId, t.variantGroup, t.skuKey).where(sql`${t.variantGroup} IS NOT NULL`),
   ],
 );
 

@@ -247,6 +247,18 @@ describe("variants: group and options", () => {
     const again = await importFile(t.key, 'sku,options\nTEE-G-M,"{""Color"":""Green"",""Size"":""M""}"\n');
     expect(again).toMatchObject({ unchanged: 1 });
   });
+
+  it("lists a group from its partial index, which products without a group stay out of", async () => {
+    const plan = await env.DB.prepare(
+      "EXPLAIN QUERY PLAN SELECT * FROM products WHERE tenant_id = ? AND variant_group = ? ORDER BY sku_key LIMIT 51",
+    )
+      .bind("t", "g")
+      .all<{ detail: string }>();
+    expect(plan.results.map((r) => r.detail).join("\n")).toMatch(/USING INDEX products_tenant_group \(tenant_id=\? AND variant_group=\?\)/);
+    expect(plan.results.map((r) => r.detail).join("\n")).not.toMatch(/TEMP B-TREE/);
+    const index = await env.DB.prepare("SELECT sql FROM sqlite_master WHERE name = 'products_tenant_group'").first<string>("sql");
+    expect(index).toMatch(/WHERE "products"."variant_group" IS NOT NULL$/);
+  });
 });
 
 describe("error policy", () => {
