@@ -126,7 +126,8 @@ export type RowErrorCode =
   | "too_many_tags"
   | "tag_too_long"
   | "invalid_options"
-  | "too_many_options";
+  | "too_many_options"
+  | "currency_without_price";
 
 export interface RowFieldError {
   /** Input field name, e.g. "price"; null when the row as a whole is unusable (as for every row error, see RowError). */
@@ -516,6 +517,11 @@ class RowCheck implements Ctx {
   }
 }
 
+/** Whether the row gives this field: its column (key) is there, and with blank_cells=keep (`keep`) it is not blank. */
+function isGiven(value: unknown, keep: boolean): boolean {
+  return value !== undefined && !(keep && isBlank(value));
+}
+
 /** A cell that says nothing: null or only whitespace. */
 function isBlank(value: unknown): boolean {
   return value === null || (typeof value === "string" && value.trim() === "");
@@ -536,24 +542,34 @@ export function validateProductRow(
   const parseCurrency = currencyParserFor(defaultCurrency);
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return INVALID_ROW;
   const keep = blankCells === "keep";
-  const given = (value: unknown) => value !== undefined && !(keep && isBlank(value));
   // Named property reads (raw.sku, not raw[column]) keep this hot path monomorphic.
   const row = new RowCheck();
   const sku = row.field("sku", parseSku, raw.sku);
-  const name = given(raw.name) ? row.field("name", parseName, raw.name) : undefined;
-  const description = given(raw.description) ? row.field("description", parseDescription, raw.description) : undefined;
-  const price = given(raw.price) ? row.field("price", parsePrice, raw.price) : undefined;
-  const currency = given(raw.currency) ? row.field("currency", parseCurrency, raw.currency) : undefined;
-  const stock = given(raw.stock) ? row.field("stock", parseStock, raw.stock) : undefined;
-  const status = given(raw.status) ? row.field("status", parseStatus, raw.status) : undefined;
-  const brand = given(raw.brand) ? row.field("brand", parseBrand, raw.brand) : undefined;
-  const category = given(raw.category) ? row.field("category", parseCategory, raw.category) : undefined;
-  const imageUrl = given(raw.image_url) ? row.field("image_url", parseImageUrl, raw.image_url) : undefined;
-  const barcode = given(raw.barcode) ? row.field("barcode", parseBarcode, raw.barcode) : undefined;
-  const tags = given(raw.tags) ? row.field("tags", parseTags, raw.tags) : undefined;
-  const group = given(raw.group) ? row.field("group", parseGroup, raw.group) : undefined;
-  const options = given(raw.options) ? row.field("options", parseOptions, raw.options) : undefined;
+  const name = isGiven(raw.name, keep) ? row.field("name", parseName, raw.name) : undefined;
+  const description = isGiven(raw.description, keep) ? row.field("description", parseDescription, raw.description) : undefined;
+  const price = isGiven(raw.price, keep) ? row.field("price", parsePrice, raw.price) : undefined;
+  const currency = isGiven(raw.currency, keep) ? row.field("currency", parseCurrency, raw.currency) : undefined;
+  const stock = isGiven(raw.stock, keep) ? row.field("stock", parseStock, raw.stock) : undefined;
+  const status = isGiven(raw.status, keep) ? row.field("status", parseStatus, raw.status) : undefined;
+  const brand = isGiven(raw.brand, keep) ? row.field("brand", parseBrand, raw.brand) : undefined;
+  const category = isGiven(raw.category, keep) ? row.field("category", parseCategory, raw.category) : undefined;
+  const imageUrl = isGiven(raw.image_url, keep) ? row.field("image_url", parseImageUrl, raw.image_url) : undefined;
+  const barcode = isGiven(raw.barcode, keep) ? row.field("barcode", parseBarcode, raw.barcode) : undefined;
+  const tags = isGiven(raw.tags, keep) ? row.field("tags", parseTags, raw.tags) : undefined;
+  const group = isGiven(raw.group, keep) ? row.field("group", parseGroup, raw.group) : undefined;
+  const options = isGiven(raw.options, keep) ? row.field("options", parseOptions, raw.options) : undefined;
 
+  // A stored price is in minor units of its currency: a new currency without a price would silently change what the
+  // stored price means (¥1999 is not $19.99), so the two only change together.
+  if (currency !== undefined && price === undefined && !row.errors?.some((e) => e.column === "price")) {
+    row.errors ??= [];
+    row.errors.push({
+      column: "currency",
+      code: "currency_without_price",
+      message: "A currency is given without a price; give the price in that currency too, as a price and its currency change together.",
+      value: displayValue(raw.currency),
+    });
+  }
   // Precision depends on the currency, so it is checked once both are valid, and reported with the price.
   let priceMinor: number | undefined;
   if (price !== undefined && currency !== undefined) {

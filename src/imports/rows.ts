@@ -86,9 +86,10 @@ function columnValues<T, O>(p: ProductInput, tags: (t: string[]) => T, options: 
   return values;
 }
 
+const bit = (absent: boolean, i: number) => (absent ? 1 << i : 0);
+
 /** Bit i set when the row does not give STORED_COLUMNS[i] (see columnValues). */
 export function keepMask(p: ProductInput): number {
-  const bit = (absent: boolean, i: number) => (absent ? 1 << i : 0);
   return (
     bit(p.name === undefined, 1) | bit(p.description === undefined, 2) | bit(p.priceMinor === undefined, 3) |
     bit(p.currency === undefined, 4) | bit(p.stock === undefined, 5) | bit(p.status === undefined, 6) |
@@ -106,7 +107,11 @@ const asIs = <T>(value: T) => value;
  * is printable ASCII, the same way. `currency`: the import's, for a new product whose row has none.
  */
 export function rowJson(row: ValidRow, currency: string): string {
-  row.json ??= JSON.stringify([...columnValues(row.product, asIs, asIs, currency), keepMask(row.product)]);
+  if (row.json === null) {
+    const values: unknown[] = columnValues(row.product, asIs, asIs, currency) as unknown as unknown[];
+    values.push(keepMask(row.product));
+    row.json = JSON.stringify(values);
+  }
   return row.json;
 }
 
@@ -136,12 +141,14 @@ export interface RowRules {
 /** Validates a row's named values (the product rules of catalog/product.ts). */
 export function validatedRow(line: number, raw: Record<string, unknown>, rules: RowRules): RowOutcome {
   const result = validateProductRow(raw, rules.currency, rules.blankCells, rules.onInvalid);
-  const problems = (errors: RowFieldError[], severity: Severity) =>
-    errors.map((e): RowError => ({ line, column: e.column, code: e.code, message: e.message, value: e.value, severity }));
-  if (!result.ok) return { ok: false, line, errors: problems(result.errors, "error") };
+  if (!result.ok) return { ok: false, line, errors: rowErrors(line, result.errors, "error") };
   const row: ValidRow = { ok: true, line, product: result.product, json: null };
-  if (result.warnings) row.warnings = problems(result.warnings, "warning");
+  if (result.warnings) row.warnings = rowErrors(line, result.warnings, "warning");
   return row;
+}
+
+function rowErrors(line: number, errors: RowFieldError[], severity: Severity): RowError[] {
+  return errors.map((e) => ({ line, column: e.column, code: e.code, message: e.message, value: e.value, severity }));
 }
 
 /** A row with one error; `value` is cut to the length error values have. */

@@ -58,6 +58,11 @@ describe("columns-present updates", () => {
     expect(await importFile(t.key, "sku,status\nTEE-1,archived\n")).toMatchObject({ updated: 1 });
     expect(await importFile(t.key, "sku,price,currency\nTEE-1,21.00,USD\n")).toMatchObject({ updated: 1 });
     expect(await catalog(t.key)).toMatchObject({ "TEE-1": { status: "archived", price: "21.00", currency: "USD", stock: 42, name: "Tee" } });
+    // A currency alone would change what the stored price means: refused, the product kept as it was.
+    const currencyOnly = await importFile(t.key, "sku,currency\nTEE-1,JPY\n");
+    expect(currencyOnly).toMatchObject({ rejected_rows: 1, updated: 0 });
+    expect((await rowErrors(t.key, currencyOnly.id)).map((e) => [e.column, e.code])).toEqual([["currency", "currency_without_price"]]);
+    expect(await catalog(t.key)).toMatchObject({ "TEE-1": { price: "21.00", currency: "USD" } });
   });
 
   it("reads a price without a currency column in the product's currency, rejecting digits that currency lacks", async () => {

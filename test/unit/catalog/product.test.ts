@@ -310,8 +310,10 @@ describe("price", () => {
   });
 
   it("is left alone when absent, and cannot be cleared", () => {
-    const { price: _omitted, ...row } = csvRow();
+    const { price: _omitted, currency: _currency, ...row } = csvRow();
     expect(validProduct(row)).toMatchObject({ priceMinor: undefined, pendingPrice: undefined });
+    // A currency without a price would change what the stored price means.
+    singleError({ ...row, currency: "JPY" }, "currency", "currency_without_price");
     singleError(csvRow({ price: null }), "price", "required");
     singleError(csvRow({ price: " " }), "price", "required");
   });
