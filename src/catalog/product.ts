@@ -522,9 +522,9 @@ function isGiven(value: unknown, keep: boolean): boolean {
   return value !== undefined && !(keep && isBlank(value));
 }
 
-/** A cell that says nothing: null or only whitespace. */
-function isBlank(value: unknown): boolean {
-  return value === null || (typeof value === "string" && value.trim() === "");
+/** A cell that says nothing: absent, null or only whitespace (a blank cell, the empty spreadsheet row's cells). */
+export function isBlank(value: unknown): boolean {
+  return value === null || value === undefined || (typeof value === "string" && value.trim() === "");
 }
 
 /**
@@ -619,7 +619,8 @@ export function priceInMinorUnits(price: DecimalParts, currency: string): { ok: 
 
 const COLUMN_ORDER: ReadonlyMap<string, number> = new Map(productColumns.map((column, i) => [column, i]));
 
-function byColumnOrder(a: RowFieldError, b: RowFieldError): number {
+/** Sorts problems by their column's place in productColumns (row-level ones, column null, first). */
+export function byColumnOrder(a: { column: string | null }, b: { column: string | null }): number {
   return (COLUMN_ORDER.get(a.column ?? "") ?? -1) - (COLUMN_ORDER.get(b.column ?? "") ?? -1);
 }
 

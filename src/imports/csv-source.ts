@@ -3,6 +3,7 @@
 // recognised by its header. Its state, committed with the first chunk, is the file's encoding, the header's columns,
 // the delimiter and the preset; the ignored header columns go into the job's list; what a preset carries from row to
 // row is committed with each chunk as the job's source state.
+import { isBlank } from "../catalog/product.ts";
 import type { JobRow } from "../db/queries/jobs.ts";
 import { type ColumnMapping, mappedFields, mappingHint, storedMapping } from "./column-mapping.ts";
 import { CSV_HEAD_MAX_CHARS, CsvParser, type CsvDelimiter, type CsvHead, type CsvRecord, readCsvHead } from "./csv.ts";
@@ -145,15 +146,9 @@ export class CsvRowSource implements RowSource {
 
   private row(record: CsvRecord, header: HeaderColumns): RowOutcome {
     // An empty spreadsheet row (Excel's ",,,,", a line of spaces) is no product, however many cells it has.
-    if (isBlankRecord(record.fields)) return skippedRow(record.line);
+    if (record.fields.every(isBlank)) return skippedRow(record.line);
     const mapped = mapRow(header, record.fields);
     if (!mapped.ok) return rejectedRow(record.line, null, mapped.code, mapped.message, record.fields.join(this.delimiter));
     return header.rows.row(record.line, mapped.values);
   }
-}
-
-/** Whether every cell is blank, as the product rules take a blank cell (nothing but whitespace). */
-function isBlankRecord(fields: readonly string[]): boolean {
-  for (const field of fields) if (field.trim() !== "") return false;
-  return true;
 }

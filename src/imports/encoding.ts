@@ -33,7 +33,8 @@ const charsetLabels: Record<string, Charset> = {
 
 /** The charset a label names (case-insensitive), or null when it is not one a file may be in. */
 export function charsetOf(label: string): Charset | null {
-  return Object.hasOwn(charsetLabels, label.toLowerCase()) ? charsetLabels[label.toLowerCase()]! : null;
+  const key = label.toLowerCase();
+  return Object.hasOwn(charsetLabels, key) ? charsetLabels[key]! : null;
 }
 
 /**

@@ -126,11 +126,12 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 /** The options as `delimiter=` names them: a tab is `tab`, as a client sent it. */
 function optionsJson(options: JobOptions): z.output<typeof jobOptionsSchema> {
+  const rules = rowRules(options);
   return {
     currency: options.currency,
     delimiter: options.delimiter === "\t" ? "tab" : options.delimiter,
-    blank_cells: rowRules(options).blankCells,
-    on_invalid: rowRules(options).onInvalid,
+    blank_cells: rules.blankCells,
+    on_invalid: rules.onInvalid,
     charset: options.charset ?? null,
   };
 }

@@ -3,7 +3,7 @@
 // see catalog-lookup.ts).
 import { settleAgainstCatalog } from "./catalog-lookup.ts";
 import { problemsOf } from "./rows.ts";
-import { type Chunk, type ChunkContext, commitChunk, type ChunkResult } from "./write.ts";
+import { type Chunk, type ChunkContext, commitChunk, type ChunkResult, storedErrorsAfter } from "./write.ts";
 
 export interface CommitStats {
   rows: number;
@@ -46,7 +46,7 @@ export class CommitPipeline implements ChunkCommits {
     await settleAgainstCatalog(this.db, context.tenantId, context.currency, chunk.rows);
     this.stats.dbWaitMs += Date.now() - waitStarted;
     const errors = chunk.rows.reduce((n, r) => n + problemsOf(r).length, 0);
-    this.next = { ...context, from: chunk.end, storedErrors: Math.min(context.storedErrors + errors, context.maxStoredErrors) };
+    this.next = { ...context, from: chunk.end, storedErrors: storedErrorsAfter(context, errors) };
     this.inFlight = handled(commitChunk(this.db, context, chunk));
     // Parsing ahead is CPU-bound and D1 answers often arrive before they are awaited, so without this the
     // invocation could run for seconds without giving the event loop a turn (other requests on the isolate wait).

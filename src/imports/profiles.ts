@@ -14,7 +14,6 @@ export const MAX_PROFILES = 100;
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const NAME_RULE = "must be 1 to 64 characters of a-z, 0-9, _ and -, starting with a letter or a digit";
 
-
 /** A profile's name as any request names it (the upload's `profile`, the path). */
 export const profileNameSchema = z
   .string()

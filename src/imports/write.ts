@@ -154,9 +154,14 @@ const INSERT_ERRORS = statement(
   FROM jsonb_each(${p.errors}) AS j WHERE ${GUARD(p)}`,
 );
 
+/** How many errors (and warnings) the job has stored once `found` more were offered: as many as it has room for. */
+export function storedErrorsAfter(ctx: ChunkContext, found: number): number {
+  return Math.min(ctx.storedErrors + found, Math.max(ctx.storedErrors, ctx.maxStoredErrors));
+}
+
 /** The statements that store the errors (and warnings) the job still has room for, and how many that is. */
 function errorStatements(db: D1Database, ctx: ChunkContext, errors: RowError[]): { statements: D1PreparedStatement[]; stored: number } {
-  const toStore = errors.slice(0, Math.max(0, ctx.maxStoredErrors - ctx.storedErrors));
+  const toStore = errors.slice(0, storedErrorsAfter(ctx, errors.length) - ctx.storedErrors);
   const statements: D1PreparedStatement[] = [];
   // An error takes at most ~1.5 KB of JSON (a 200-character value of control characters), so 500 per statement
   // keep each parameter under D1's 2 MB whatever MAX_STORED_ERRORS is set to.

@@ -2,7 +2,7 @@
 // per product, rows that are no product) into our rows. It is a step of the CSV row source (csv-source.ts): the
 // source parses records and keeps the checkpoint; after the header line, a preset turns each record's cells into rows,
 // and what it carries from one row to the next is committed with each chunk as the job's source state.
-import { productColumns, productLimits } from "../../catalog/product.ts";
+import { byColumnOrder, productLimits } from "../../catalog/product.ts";
 import { cutText, quote } from "../../text.ts";
 import { type HeaderError, type HeaderLayout, layoutHeader } from "../header.ts";
 import type { RowError, RowOutcome, RowRules, Severity } from "../rows.ts";
@@ -57,10 +57,6 @@ export function hasSignature(names: ReadonlySet<string>, signatures: readonly (r
   return signatures.some((signature) => signature.every((name) => names.has(name)));
 }
 
-export function isBlank(cell: string | undefined): boolean {
-  return cell === undefined || cell.trim() === "";
-}
-
 /**
  * A cell carried from row to row (and stored with the checkpoint), cut to a bound: one that fits a field of at most
  * `limit` characters is kept whole (a character is at most two UTF-16 units), and one that is longer is still longer
@@ -79,13 +75,6 @@ export interface CellProblems {
   warnings: CellError[];
 }
 
-const COLUMN_ORDER: ReadonlyMap<string, number> = new Map(productColumns.map((column, i) => [column, i]));
-
-function inColumnOrder(problems: RowError[]): RowError[] {
-  const order = (e: RowError) => COLUMN_ORDER.get(e.column ?? "") ?? -1;
-  return problems.sort((a, b) => order(a) - order(b));
-}
-
 /**
  * The row with the problems found outside its own validation, in column order with its own. Errors reject it;
  * warnings go with it when it is imported. A rejected row's problems are all errors, as validation reports them.
@@ -94,11 +83,11 @@ export function withProblems(outcome: RowOutcome, line: number, extra: CellProbl
   if (extra.errors.length === 0 && extra.warnings.length === 0) return outcome;
   const tied = (problems: readonly CellError[], severity: Severity): RowError[] => problems.map((e) => ({ line, ...e, severity }));
   if (outcome.ok && extra.errors.length === 0) {
-    outcome.warnings = inColumnOrder([...tied(extra.warnings, "warning"), ...(outcome.warnings ?? [])]);
+    outcome.warnings = [...tied(extra.warnings, "warning"), ...(outcome.warnings ?? [])].sort(byColumnOrder);
     return outcome;
   }
   const own = outcome.ok ? (outcome.warnings ?? []) : outcome.errors;
-  return { ok: false, line, errors: inColumnOrder([...tied([...extra.errors, ...extra.warnings], "error"), ...tied(own, "error")]) };
+  return { ok: false, line, errors: [...tied([...extra.errors, ...extra.warnings], "error"), ...tied(own, "error")].sort(byColumnOrder) };
 }
 
 /**

@@ -7,7 +7,7 @@
 // first row, validated there once, are carried onto it (and committed with the checkpoint, so a slice that starts
 // mid-product has them); its name is the title plus its option values; its group the handle. Rows without a SKU
 // (image rows, variants without one) are skipped.
-import { type ProductInput, productLimits, validateProductRow } from "../../catalog/product.ts";
+import { isBlank, type ProductInput, productLimits, validateProductRow } from "../../catalog/product.ts";
 import type { ProductStatus } from "../../db/schema.ts";
 import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow } from "../rows.ts";
 import {
@@ -17,7 +17,6 @@ import {
   type CellRows,
   type Cells,
   hasSignature,
-  isBlank,
   optionsOf,
   type Preset,
   type PresetColumns,

@@ -6,6 +6,7 @@
 // its Parent as WooCommerce writes it (the parent's SKU, or `id:<parent ID>` for a parent without one), and its
 // options are its attributes (a variation has one value of each). Lists in a cell (categories, tags, images) are
 // separated by commas, a comma inside a value escaped as `\,`; a description's line breaks are written as `\n`.
+import { isBlank } from "../../catalog/product.ts";
 import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow } from "../rows.ts";
 import { quote } from "../../text.ts";
 import {
@@ -13,7 +14,6 @@ import {
   type CellRows,
   type Cells,
   hasSignature,
-  isBlank,
   optionsOf,
   type Preset,
   type PresetColumns,
