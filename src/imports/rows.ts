@@ -126,6 +126,16 @@ export function rowJsonWithMask(row: ValidRow, currency: string, mask: number): 
 /** A product's stored column values; tags and options as their JSON text, as the columns hold them. */
 export type StoredFields = ReturnType<typeof columnValues<string, string>>;
 
+/** What a row that gives no field but its SKU sends for each column (see columnValues), as stored. */
+export function absentFieldValues(currency: string): StoredFields {
+  const none: ProductInput = {
+    sku: "", skuKey: "", name: undefined, description: undefined, priceMinor: undefined, pendingPrice: undefined, currency: undefined,
+    stock: undefined, status: undefined, brand: undefined, category: undefined, barcode: undefined, imageUrl: undefined,
+    tags: undefined, group: undefined, options: undefined,
+  };
+  return columnValues(none, JSON.stringify, JSON.stringify, currency);
+}
+
 /** The values the row's product would be stored with, as a new product (see columnValues). */
 export function storedFields(row: ValidRow, currency: string): StoredFields {
   return columnValues(row.product, JSON.stringify, JSON.stringify, currency);

@@ -5,7 +5,7 @@
 // An import sends its rows to D1 once and lets SQL say what each row did (see countedUpsert). Dry runs write no
 // product and count by comparing instead; they reuse the error and job statements here (see dry-run.ts).
 import type { RowError, RowOutcome, ValidRow } from "./rows.ts";
-import { KEEP_MASK_INDEX, problemsOf, rowJson, STORED_COLUMNS } from "./rows.ts";
+import { absentFieldValues, KEEP_MASK_INDEX, keepMask, problemsOf, rowJson, STORED_COLUMNS } from "./rows.ts";
 import { naming } from "../log-error.ts";
 import type { IgnoredColumnsChange } from "./header.ts";
 import type { TextEncoding } from "./encoding.ts";
@@ -85,6 +85,7 @@ interface ChunkParameters {
   fromByte: number;
   tenantId: string;
   now: number;
+  currency: string;
   rows: string;
   toByte: number;
   toLine: number;
@@ -238,20 +239,44 @@ const BEFORE_UPSERT = statement(
 );
 
 /**
- * A row leaves alone the columns its keep mask names (it arrives as `excluded.keep_mask`); a row that changes
- * nothing of the stored product writes nothing (and is not counted by changes()).
+ * The upsert of a chunk's rows. A row leaves alone the columns its keep mask names; a row that changes nothing of the
+ * stored product writes nothing (and is not counted by changes()).
+ *
+ * `mask`: the keep mask every row of the chunk has, or null when they differ. A chunk whose rows give the same columns
+ * (every chunk of a CSV file, unless blank cells are kept or invalid fields skipped) reads from its rows only the
+ * columns they give: reading a value out of a row's JSON costs more than anything else per column, and a feed gives
+ * few. The columns no row gives are inserted as what columnValues sends for them. Rows of differing masks are read
+ * whole, and each row's mask arrives as `excluded.keep_mask`.
  */
-const UPSERT = statement(["jobId", "fromByte", "tenantId", "now", "rows"], (p) => {
-  const kept = (c: (typeof STORED_COLUMNS)[number], i: number) =>
-    i === 0 ? `excluded.${c}` : `CASE WHEN excluded.keep_mask & ${1 << i} THEN products.${c} ELSE excluded.${c} END`;
-  return `INSERT INTO products (tenant_id, sku_key, ${STORED_COLUMNS.join(", ")}, keep_mask, created_at, updated_at)
-  SELECT ${p.tenantId}, ${SKU_KEY_OF_ROW}, ${STORED_COLUMNS.map(fieldOfRow).join(", ")}, ${KEEP_MASK_OF_ROW}, ${p.now}, ${p.now}
+function upsert(mask: number | null) {
+  return statement(["jobId", "fromByte", "tenantId", "now", "currency", "rows"], (p) => {
+    const given = (i: number) => mask === null || i === 0 || (mask & (1 << i)) === 0;
+    const value = (c: Column, i: number) => (given(i) ? fieldOfRow(c, i) : i === CURRENCY ? p.currency : sqlLiteral(ABSENT_VALUES[i] ?? null));
+    const kept = (c: Column, i: number) =>
+      mask !== null || i === 0 ? `excluded.${c}` : `CASE WHEN excluded.keep_mask & ${1 << i} THEN products.${c} ELSE excluded.${c} END`;
+    const updated = STORED_COLUMNS.filter((_, i) => given(i));
+    const at = (c: Column) => STORED_COLUMNS.indexOf(c);
+    return `INSERT INTO products (tenant_id, sku_key, ${STORED_COLUMNS.join(", ")}, keep_mask, created_at, updated_at)
+  SELECT ${p.tenantId}, ${SKU_KEY_OF_ROW}, ${STORED_COLUMNS.map(value).join(", ")}, ${mask ?? KEEP_MASK_OF_ROW}, ${p.now}, ${p.now}
   FROM jsonb_each(${p.rows}) AS j WHERE ${GUARD(p)}
-  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${STORED_COLUMNS.map((c, i) => `${c} = ${kept(c, i)}`).join(", ")}, updated_at = excluded.updated_at
-  WHERE (${STORED_COLUMNS.map((c) => `products.${c}`).join(", ")}) IS NOT (${STORED_COLUMNS.map(kept).join(", ")})`;
-});
+  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${updated.map((c) => `${c} = ${kept(c, at(c))}`).join(", ")}, updated_at = excluded.updated_at
+  WHERE (${updated.map((c) => `products.${c}`).join(", ")}) IS NOT (${updated.map((c) => kept(c, at(c))).join(", ")})`;
+  });
+}
 
-/** Must directly follow UPSERT: changes() then means its inserts and real updates. */
+type Column = (typeof STORED_COLUMNS)[number];
+const CURRENCY = STORED_COLUMNS.indexOf("currency");
+/** What a row sends for the columns it does not give; the currency is the import's (a parameter). */
+const ABSENT_VALUES: readonly (string | number | null)[] = absentFieldValues("");
+
+/** A value as an SQL literal: a number, NULL, or a string in single quotes. */
+function sqlLiteral(value: string | number | null): string {
+  return typeof value === "string" ? `'${value.replaceAll("'", "''")}'` : String(value);
+}
+
+const UPSERT_MIXED = upsert(null);
+
+/** Must directly follow the upsert: changes() then means its inserts and real updates. */
 const JOB_UPDATE_AFTER_UPSERT = jobUpdate({ created: ` + ${TOP_ROWID}`, updated: ` + changes() - ${TOP_ROWID}`, unchanged: " - changes()" });
 
 /** Statements that end with the job update, and what their results say. */
@@ -261,9 +286,10 @@ interface JobWrite {
 }
 
 /** The counted upsert of a chunk's valid rows, ending with the job update that counts what it did. */
-function countedUpsert(db: D1Database, params: ChunkParameters): JobWrite {
+function countedUpsert(db: D1Database, params: ChunkParameters, mask: number | null): JobWrite {
+  const upserted = mask === null ? UPSERT_MIXED : upsert(mask);
   return {
-    statements: [BEFORE_UPSERT.bind(db, params), UPSERT.bind(db, params), JOB_UPDATE_AFTER_UPSERT.bind(db, params)],
+    statements: [BEFORE_UPSERT.bind(db, params), upserted.bind(db, params), JOB_UPDATE_AFTER_UPSERT.bind(db, params)],
     read: ([, upsert, job]) => ({ applied: job?.meta.changes === 1, productsWritten: upsert?.meta.changes ?? 0 }),
   };
 }
@@ -291,6 +317,13 @@ export function commitCounts(db: D1Database, ctx: ChunkContext, chunk: Chunk, co
   return commit(db, ctx, chunk, counts, now);
 }
 
+/** The keep mask every row has, or null when they differ. */
+function sharedKeepMask(rows: ValidRow[]): number | null {
+  const mask = keepMask((rows[0] as ValidRow).product);
+  for (const row of rows) if (keepMask(row.product) !== mask) return null;
+  return mask;
+}
+
 async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: RowCounts | null, now: number): Promise<ChunkResult> {
   const valid: ValidRow[] = [];
   // Errors and warnings in file order: one list, one numbering.
@@ -311,6 +344,7 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     fromByte: ctx.from.byte,
     tenantId: ctx.tenantId,
     now,
+    currency: ctx.currency,
     rows: upsert ? rowsJson(valid, ctx.currency) : "[]",
     toByte: chunk.end.byte,
     toLine: chunk.end.line,
@@ -331,7 +365,7 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     ignoredOmittedKeys: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.omittedKeys) : null,
     last: chunk.last ? 1 : 0,
   };
-  const write = upsert ? countedUpsert(db, params) : plainJobUpdate(db, params);
+  const write = upsert ? countedUpsert(db, params, sharedKeepMask(valid)) : plainJobUpdate(db, params);
   const results = await naming("import chunk commit", db.batch([...stored.statements, ...write.statements]));
   const { applied, productsWritten } = write.read(results.slice(stored.statements.length));
   return {
