@@ -20,6 +20,9 @@ export default defineConfig(async () => {
         {
           plugins: [
             cloudflareTest({
+              // The runtime's own request-level logs ("Network connection lost" when a test cuts an upload short) are
+              // not test output; the Worker's console and failures still reach the report.
+              verbose: false,
               wrangler: { configPath: path.join(root, "wrangler.toml") },
               miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
             }),
