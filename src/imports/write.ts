@@ -243,8 +243,7 @@ const BEFORE_UPSERT = statement(
  * stored product writes nothing (and is not counted by changes()).
  *
  * `mask`: the keep mask every row of the chunk has, or null when they differ. A chunk whose rows give the same columns
- * (every chunk of a CSV file, unless blank cells are kept or invalid fields skipped) reads from its rows only the
- * columns they give: reading a value out of a row's JSON costs more than anything else per column, and a feed gives
+ * (a CSV file's chunks, as a rule) reads from its rows only the columns they give: reading a value out of a row's JSON costs more than anything else per column, and a feed gives
  * few. The columns no row gives are inserted as what columnValues sends for them. Rows of differing masks are read
  * whole, and each row's mask arrives as `excluded.keep_mask`.
  */
@@ -254,13 +253,12 @@ function upsert(mask: number | null) {
     const value = (c: Column, i: number) => (given(i) ? fieldOfRow(c, i) : i === CURRENCY ? p.currency : sqlLiteral(ABSENT_VALUES[i] ?? null));
     const kept = (c: Column, i: number) =>
       mask !== null || i === 0 ? `excluded.${c}` : `CASE WHEN excluded.keep_mask & ${1 << i} THEN products.${c} ELSE excluded.${c} END`;
-    const updated = STORED_COLUMNS.filter((_, i) => given(i));
-    const at = (c: Column) => STORED_COLUMNS.indexOf(c);
+    const updated = STORED_COLUMNS.map((c, i) => [c, i] as const).filter(([, i]) => given(i));
     return `INSERT INTO products (tenant_id, sku_key, ${STORED_COLUMNS.join(", ")}, keep_mask, created_at, updated_at)
   SELECT ${p.tenantId}, ${SKU_KEY_OF_ROW}, ${STORED_COLUMNS.map(value).join(", ")}, ${mask ?? KEEP_MASK_OF_ROW}, ${p.now}, ${p.now}
   FROM jsonb_each(${p.rows}) AS j WHERE ${GUARD(p)}
-  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${updated.map((c) => `${c} = ${kept(c, at(c))}`).join(", ")}, updated_at = excluded.updated_at
-  WHERE (${updated.map((c) => `products.${c}`).join(", ")}) IS NOT (${updated.map((c) => kept(c, at(c))).join(", ")})`;
+  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${updated.map(([c, i]) => `${c} = ${kept(c, i)}`).join(", ")}, updated_at = excluded.updated_at
+  WHERE (${updated.map(([c]) => `products.${c}`).join(", ")}) IS NOT (${updated.map(([c, i]) => kept(c, i)).join(", ")})`;
   });
 }
 
