@@ -3,6 +3,7 @@
 // invalid request, and no body is read past its bound.
 import type { Context } from "hono";
 import type { z } from "zod";
+import { concatBytes } from "../bytes.ts";
 import { parseJsonText } from "../json-text.ts";
 import type { AppEnv } from "./context.ts";
 import { type ProblemFieldError, ProblemError, problems } from "./problem.ts";
@@ -29,14 +30,7 @@ function checkContentType(header: string | undefined): void {
   const charsets = params.map((p) => p.trim().toLowerCase()).filter((p) => p.startsWith("charset="));
   const utf8 = charsets.every((p) => ["charset=utf-8", 'charset="utf-8"', "charset=utf8"].includes(p));
   if (type.trim().toLowerCase() === JSON_TYPE && utf8 && charsets.length <= 1) return;
-  throw new ProblemError("unsupported-media-type", `Send the body as ${JSON_TYPE} (UTF-8); the request's Content-Type is "${header ?? "(none)"}".`, {
-    headers: { accept: JSON_TYPE },
-    extensions: { accepted: [JSON_TYPE] },
-  });
-}
-
-function tooLarge(maxBytes: number): ProblemError {
-  return new ProblemError("payload-too-large", `The request body may be at most ${maxBytes} bytes.`, { extensions: { max_bytes: maxBytes } });
+  throw problems.unsupportedMediaType(`Send the body as ${JSON_TYPE} (UTF-8); the request's Content-Type is "${header ?? "(none)"}".`, [JSON_TYPE]);
 }
 
 function invalidBody(name: string, message: string): ProblemError {
@@ -46,7 +40,7 @@ function invalidBody(name: string, message: string): ProblemError {
 /** The body as text, refused once it passes `maxBytes` (whatever Content-Length said). */
 async function readText(request: Request, maxBytes: number): Promise<string> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) throw problems.tooLarge("The request body", maxBytes);
   const reader = request.body?.getReader();
   if (!reader) return "";
   const parts: Uint8Array[] = [];
@@ -55,16 +49,11 @@ async function readText(request: Request, maxBytes: number): Promise<string> {
     size += next.value.byteLength;
     if (size > maxBytes) {
       await reader.cancel().catch(() => undefined);
-      throw tooLarge(maxBytes);
+      throw problems.tooLarge("The request body", maxBytes);
     }
     parts.push(next.value);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.byteLength;
-  }
+  const bytes = concatBytes(parts, size);
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {

@@ -112,4 +112,9 @@ export const problems = {
   notFound: (detail: string) => new ProblemError("not-found", detail),
   unavailable: (detail: string, headers?: Record<string, string>) => new ProblemError("unavailable", detail, { headers }),
   internal: (detail: string) => new ProblemError("internal-error", detail),
+  /** `what` (e.g. "An upload") may be at most `maxBytes`. */
+  tooLarge: (what: string, maxBytes: number) =>
+    new ProblemError("payload-too-large", `${what} may be at most ${maxBytes} bytes.`, { extensions: { max_bytes: maxBytes } }),
+  unsupportedMediaType: (detail: string, accepted: readonly string[]) =>
+    new ProblemError("unsupported-media-type", detail, { headers: { accept: accepted.join(", ") }, extensions: { accepted: [...accepted] } }),
 };

@@ -100,10 +100,7 @@ function mappingOptions(query: MappingOptions, form: FormData | null): { asked: 
   const profile = formField(form, "profile", query.profile, profileNameSchema, errors);
   const mapping = formField(form, "mapping", query.mapping, mappingParameterSchema, errors);
   if (errors.length > 0) throw problems.validation(errors);
-  const asked: MappingOptions = {};
-  if (profile !== undefined) asked.profile = profile;
-  if (mapping !== undefined) asked.mapping = mapping;
-  return { asked, profileIn: form?.has("profile") ? "body" : "query" };
+  return { asked: { profile, mapping }, profileIn: form?.has("profile") ? "body" : "query" };
 }
 
 /** An option given as a form field (validated by the schema of the query parameter), else the query's value. */
@@ -155,14 +152,6 @@ function mediaType(header: string | undefined, where: Omit<ProblemFieldError, "m
   return { type: type.trim().toLowerCase(), charset };
 }
 
-function unsupportedType(detail: string): ProblemError {
-  return new ProblemError("unsupported-media-type", detail, { headers: { accept: ACCEPTED.join(", ") }, extensions: { accepted: ACCEPTED } });
-}
-
-function tooLarge(limit: number, what: string): ProblemError {
-  return new ProblemError("payload-too-large", `${what} may be at most ${limit} bytes.`, { extensions: { max_bytes: limit } });
-}
-
 function emptyBody(): ProblemError {
   return new ProblemError("empty-file", "The request body is empty; send the file's content.", {
     errors: [{ location: "body", name: "(body)", message: "is empty" }],
@@ -181,7 +170,7 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
 
   if (type === "multipart/form-data") {
     if (length === null) throw lengthRequired();
-    if (length > config.maxMultipartBytes) throw tooLarge(config.maxMultipartBytes, "A multipart/form-data upload");
+    if (length > config.maxMultipartBytes) throw problems.tooLarge("A multipart/form-data upload", config.maxMultipartBytes);
     let form: FormData;
     try {
       form = await c.req.raw.formData();
@@ -198,7 +187,7 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
     const partName = cleanFileName(file.name);
     const format = mediaTypes[partType] ?? (/\.csv$/i.test(partName ?? "") ? "csv" : /\.(nd)?jsonl?$/i.test(partName ?? "") ? "ndjson" : undefined);
     if (!format) {
-      throw unsupportedType(`The file part's type "${file.type || "(none)"}" is not supported; send text/csv or application/x-ndjson (or a .csv / .ndjson file name).`);
+      throw problems.unsupportedMediaType(`The file part's type "${file.type || "(none)"}" is not supported; send text/csv or application/x-ndjson (or a .csv / .ndjson file name).`, ACCEPTED);
     }
     if (file.size === 0) throw emptyBody();
     return {
@@ -216,10 +205,10 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
 
   const format = mediaTypes[type];
   if (!format) {
-    throw unsupportedType(`Content-Type "${type || "(none)"}" is not supported; send one of ${ACCEPTED.join(", ")}.`);
+    throw problems.unsupportedMediaType(`Content-Type "${type || "(none)"}" is not supported; send one of ${ACCEPTED.join(", ")}.`, ACCEPTED);
   }
   if (length === null) throw lengthRequired();
-  if (length > config.maxUploadBytes) throw tooLarge(config.maxUploadBytes, "An upload");
+  if (length > config.maxUploadBytes) throw problems.tooLarge("An upload", config.maxUploadBytes);
   const body = c.req.raw.body;
   if (length === 0 || !body) throw emptyBody();
   return { source: { format, contentType: type, charset, fileName: fileName ?? null, size: length, body }, form: null };
@@ -348,18 +337,23 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
     const dryRun = query.dry_run ?? false;
     const columnOptions = mappingOptions(query, form);
 
-    if (idempotencyKey === undefined) {
-      const result = await acceptUpload(c.env, db, { tenantId, source, options, dryRun, ...(await resolvedMapping(db, tenantId, source.format, columnOptions)) });
+    /** Reads how the file's columns are read (a saved profile is looked up), then stores the upload and its job. */
+    const accept = async (body: UploadSource) => {
+      const resolved = await resolvedMapping(db, tenantId, source.format, columnOptions);
+      const result = await acceptUpload(c.env, db, { tenantId, source: body, options, dryRun, ...resolved });
       if (!result.ok) throw uploadFailed(result.failure, result.reason);
-      return jobCreatedResponse(202, JSON.stringify(toJobJson(result.job)), result.job.id, false);
+      return result.job;
+    };
+
+    if (idempotencyKey === undefined) {
+      const job = await accept(source);
+      return jobCreatedResponse(202, JSON.stringify(toJobJson(job)), job.id, false);
     }
 
     // The key is claimed on what the request says before its body is read, so a concurrent repeat is a 409 at once;
     // the content is compared once the body has been read.
     // The file's size, not the request's: a multipart retry of the same file may come with another boundary.
-    // The mapping options join the digest only when given, so a request without them digests as it always did.
-    const asked = columnOptions.asked.profile !== undefined || columnOptions.asked.mapping !== undefined ? [columnOptions.asked] : [];
-    const digest = await requestDigest([source.contentType, source.size, source.fileName, options, dryRun, ...asked]);
+    const digest = await requestDigest([source.contentType, source.size, source.fileName, options, dryRun, columnOptions.asked]);
     const claim = await claimIdempotencyKey(db, tenantId, idempotencyKey, digest, Date.now(), IDEMPOTENCY_TTL_MS);
     if (claim.kind === "in_flight") throw new ProblemError("conflict", "A request with this Idempotency-Key is still being processed; retry shortly.");
     if (claim.kind === "mismatch") throw keyReused("other file name, size, type or options");
@@ -377,12 +371,10 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
     try {
       // The profile is read once the key is claimed: a replay answers what the first request was told, whatever
       // became of its profile since.
-      const resolved = await resolvedMapping(db, tenantId, source.format, columnOptions);
-      const result = await acceptUpload(c.env, db, { tenantId, source: hashing.source, options, dryRun, ...resolved });
-      if (!result.ok) throw uploadFailed(result.failure, result.reason);
-      const body = JSON.stringify(toJobJson(result.job));
+      const job = await accept(hashing.source);
+      const body = JSON.stringify(toJobJson(job));
       await completeIdempotencyKey(db, tenantId, idempotencyKey, { status: 202, body, contentHash: await hashing.contentHash() });
-      return jobCreatedResponse(202, body, result.job.id, false);
+      return jobCreatedResponse(202, body, job.id, false);
     } catch (err) {
       await releaseIdempotencyKey(db, tenantId, idempotencyKey).catch(() => undefined);
       throw err;
