@@ -10,7 +10,7 @@ import { CSV_HEAD_MAX_CHARS, CsvParser, type CsvDelimiter, type CsvHead, type Cs
 import { decodeLeniently, FileEncoding } from "./encoding.ts";
 import { IgnoredColumns, mapHeader, mapRow } from "./header.ts";
 import { type JobOptions, rowRules } from "./job.ts";
-import { detectPreset, isPresetName, type Preset, presetNamed } from "./presets/index.ts";
+import { detectPreset, type Preset, presetNamed, storedPreset } from "./presets/index.ts";
 import type { CellRows } from "./presets/preset.ts";
 import { PermanentImportError, type RowSource } from "./row-source.ts";
 import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow } from "./rows.ts";
@@ -36,6 +36,8 @@ export class CsvRowSource implements RowSource {
   private delimiter: CsvDelimiter;
   /** The file starts with an Excel `sep=` line: its first record is no header. */
   private sepLine = false;
+  /** The first bytes last read for the file's start, and what they say (see head). */
+  private lastHead: { bytes: Uint8Array; head: CsvHead } | null = null;
   private readonly encoding: FileEncoding;
   private newHeader: SourceStateChange["header"];
   private readonly ignored: IgnoredColumns;
@@ -54,7 +56,8 @@ export class CsvRowSource implements RowSource {
     this.rules = rowRules(options);
     this.columnMapping = storedMapping(job);
     this.ignored = IgnoredColumns.ofJob(job);
-    this.preset = job.preset !== null && isPresetName(job.preset) ? presetNamed(job.preset) : null;
+    const preset = storedPreset(job);
+    this.preset = preset === null ? null : presetNamed(preset);
     this.mayDetect = job.preset === null && job.profile === null && job.mapping === null;
     this.delimiter = (job.delimiter ?? ",") as CsvDelimiter;
     this.encoding = new FileEncoding(job, options.charset ?? null);
@@ -77,6 +80,7 @@ export class CsvRowSource implements RowSource {
         this.sepLine = head.sep !== null;
       }
       this.parser = new CsvParser({ startOffset: this.position.byte, startLine: this.position.line, delimiter: this.delimiter, encoding });
+      this.lastHead = null;
     }
     this.records = this.parser.push(bytes);
     this.taken = 0;
@@ -119,9 +123,16 @@ export class CsvRowSource implements RowSource {
     }
   }
 
-  /** How the file starts (a sep line, the header line's delimiter), from its first bytes in its encoding. */
+  /**
+   * How the file starts (a sep line, the header line's delimiter), from its first bytes in its encoding. The first
+   * push gets the bytes canStart last said yes to: they are read once.
+   */
   private head(firstBytes: Uint8Array): CsvHead {
-    return readCsvHead(decodeLeniently(firstBytes.subarray(0, HEAD_MAX_BYTES), this.encoding.decide(firstBytes)));
+    if (this.lastHead?.bytes !== firstBytes) {
+      const head = readCsvHead(decodeLeniently(firstBytes.subarray(0, HEAD_MAX_BYTES), this.encoding.decide(firstBytes)));
+      this.lastHead = { bytes: firstBytes, head };
+    }
+    return this.lastHead.head;
   }
 
   private readHeader(record: CsvRecord): void {

@@ -2,7 +2,7 @@
 // decided from its first bytes (a byte order mark, the declared charset, else UTF-8 or Windows-1252 by what the bytes
 // are). The decision is made once, at the start of the file, and stored with the job: every continuation reads on in
 // it, so a file is never re-sniffed mid-way. The parsers decode records in it (records.ts).
-import { FileFormatError, utf8SequenceLength } from "./records.ts";
+import { FileFormatError, UTF8_BOM, utf8SequenceLength } from "./records.ts";
 
 /** The encodings a file is read in, as the job JSON names them. */
 export const textEncodings = ["utf-8", "utf-16le", "utf-16be", "windows-1252"] as const;
@@ -45,10 +45,8 @@ export const ENCODING_SNIFF_BYTES = 64 * 1024;
 // With a declared charset only a byte order mark, or the NUL bytes of the first characters, are looked at.
 const DECLARED_SNIFF_BYTES = 8;
 
-const UTF8_BOM = [0xef, 0xbb, 0xbf];
-
 /** How many of the first bytes the encoding is decided from: none once it is known. */
-export function encodingSniffBytes(declared: Charset | null): number {
+function encodingSniffBytes(declared: Charset | null): number {
   return declared ? DECLARED_SNIFF_BYTES : ENCODING_SNIFF_BYTES;
 }
 
@@ -74,11 +72,12 @@ export function decideEncoding(first: Uint8Array, declared: Charset | null): Tex
     case "iso-8859-1":
       return "windows-1252";
     case "utf-16":
-      throw utf16WithoutBomError(first, "declared");
+      throw utf16WithoutBomError(utf16ByteOrder(first), "declared");
     case null:
       break;
   }
-  if (utf16ByteOrder(first)) throw utf16WithoutBomError(first, "detected");
+  const order = utf16ByteOrder(first);
+  if (order) throw utf16WithoutBomError(order, "detected");
   return sniffSingleOrUtf8(first.subarray(0, ENCODING_SNIFF_BYTES), first.length < ENCODING_SNIFF_BYTES);
 }
 
@@ -133,8 +132,7 @@ function utf16ByteOrder(bytes: Uint8Array): "utf-16le" | "utf-16be" | null {
   return little ? "utf-16le" : big ? "utf-16be" : null;
 }
 
-function utf16WithoutBomError(first: Uint8Array, how: "declared" | "detected"): FileFormatError {
-  const order = utf16ByteOrder(first);
+function utf16WithoutBomError(order: "utf-16le" | "utf-16be" | null, how: "declared" | "detected"): FileFormatError {
   const hint = order ? `; its first characters look ${order === "utf-16le" ? "little" : "big"}-endian: declare charset=${order}` : "";
   const cause =
     how === "declared"

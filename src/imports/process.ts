@@ -1,5 +1,6 @@
 // One queue invocation of an import: read the file from the job's checkpoint, turn it into rows through the job's
 // row source, and commit them in chunks until the file ends or the slice's budget (rows, wall time) is spent.
+import { concatBytes } from "../bytes.ts";
 import type { Config, Env } from "../config.ts";
 import { database } from "../db/client.ts";
 import { failJob, getJobById, startJob, type JobRow } from "../db/queries/jobs.ts";
@@ -158,13 +159,13 @@ class ImportSlice {
         pending.push(next.value);
         pendingBytes += next.value.byteLength;
         if (pendingBytes < PARSE_BYTES) continue;
-        source.push(concat(pending, pendingBytes));
+        source.push(concatBytes(pending, pendingBytes));
         yield;
         pending = [];
         pendingBytes = 0;
       }
       if (pendingBytes > 0) {
-        source.push(concat(pending, pendingBytes));
+        source.push(concatBytes(pending, pendingBytes));
         yield;
       }
     }
@@ -177,7 +178,7 @@ class ImportSlice {
     while (!this.source.canStart(bytes)) {
       const next = await reader.read();
       if (next.done) return { bytes, done: true };
-      bytes = concat([bytes, next.value], bytes.byteLength + next.value.byteLength);
+      bytes = concatBytes([bytes, next.value], bytes.byteLength + next.value.byteLength);
     }
     return { bytes, done: false };
   }
@@ -213,17 +214,6 @@ class ImportSlice {
 /** A failure reason that names the line once: prefixed with it unless the message already says it. */
 function namingLine(line: number, message: string): string {
   return new RegExp(`\\bline ${line}\\b`, "i").test(message) ? message : `Line ${line}: ${message}`;
-}
-
-function concat(parts: Uint8Array[], byteLength: number): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const out = new Uint8Array(byteLength);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
 
 

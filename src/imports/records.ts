@@ -306,16 +306,17 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
   }
 }
 
+export const UTF8_BOM = [0xef, 0xbb, 0xbf] as const;
+
 /**
  * The length of the UTF-8 byte order mark the file in the window starts with (3, or 0 without one), or -1 while more
  * bytes are needed to tell. A UTF-16 file's mark is transcoded to this one.
  */
 function byteOrderMarkLength(window: ByteWindow, final: boolean): number {
   const bytes = window.bytes;
-  const bom = [0xef, 0xbb, 0xbf];
   const available = Math.min(window.length, 3);
   for (let i = 0; i < available; i++) {
-    if (bytes[i] !== bom[i]) return 0;
+    if (bytes[i] !== UTF8_BOM[i]) return 0;
   }
   if (available === 3) return 3;
   return final ? 0 : -1;
