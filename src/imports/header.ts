@@ -7,8 +7,6 @@ import { shorten } from "../text.ts";
  * (CSV header columns and NDJSON keys alike).
  */
 
-export type { ProductColumn };
-
 // Only the SKU: a file updates the fields it has columns for (a stock feed is `sku,stock`). Whether a row has what a
 // new product needs is known once the catalog is asked (see catalog-lookup.ts).
 const REQUIRED_COLUMNS: readonly ProductColumn[] = ["sku"];
@@ -36,7 +34,7 @@ export interface HeaderLayout<K extends string> {
 
 export type HeaderMapping = HeaderLayout<ProductColumn>;
 
-export type HeaderErrorCode = "missing_columns" | "duplicate_columns" | "empty_header" | "too_many_columns";
+type HeaderErrorCode = "missing_columns" | "duplicate_columns" | "empty_header" | "too_many_columns";
 
 export interface HeaderError {
   ok: false;
@@ -44,7 +42,7 @@ export interface HeaderError {
   message: string;
 }
 
-export type MappedRow<K extends string = ProductColumn> =
+type MappedRow<K extends string = ProductColumn> =
   | { ok: true; values: Partial<Record<K, string>> }
   | { ok: false; code: "ragged_row"; expected: number; actual: number; message: string };
 

@@ -8,7 +8,7 @@ import type { CsvDelimiter } from "./csv.ts";
 import { type Charset, charsets, ENCODING_SNIFF_BYTES, type TextEncoding, textEncodings } from "./encoding.ts";
 import type { RowRules } from "./rows.ts";
 import { displayName, MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
-import { isPresetName, presetNames } from "./presets/index.ts";
+import { presetNames, storedPreset } from "./presets/index.ts";
 import { shorten } from "../text.ts";
 
 /** The options an upload stores with its job, as the consumer reads them. */
@@ -151,7 +151,7 @@ export function toJobJson(job: JobRow): JobJson {
     options: optionsJson(JSON.parse(job.options) as JobOptions),
     profile: job.profile,
     mapping: storedMapping(job),
-    preset: job.preset !== null && isPresetName(job.preset) ? job.preset : null,
+    preset: storedPreset(job),
     // A named preset is the profile the upload named; a recognised one was named by nobody.
     preset_detected: job.preset !== null && job.profile !== job.preset,
     total_rows: job.totalRows,

@@ -16,6 +16,11 @@ export function presetNamed(name: PresetName): Preset {
   return presets[name];
 }
 
+/** The preset a job reads its file with (named or detected), or null. */
+export function storedPreset(job: { preset: string | null }): PresetName | null {
+  return job.preset !== null && isPresetName(job.preset) ? job.preset : null;
+}
+
 /** The preset whose export `fields` is the header of (see Preset.detects), or null. */
 export function detectPreset(fields: readonly string[]): Preset | null {
   // A wider header is refused on its count before any column is looked at (see mapHeader).

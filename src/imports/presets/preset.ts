@@ -38,8 +38,26 @@ export interface PresetColumns<K extends string> {
   required: readonly { column: K; names: readonly string[] }[];
 }
 
+/**
+ * A preset from what sets it apart: its columns, the header signatures its export is recognised by (every column of
+ * one of them), and how it reads the rows.
+ */
+export function definePreset<K extends string>(preset: {
+  name: PresetName;
+  columns: PresetColumns<K>;
+  signatures: readonly (readonly string[])[];
+  rows: Preset["rows"];
+}): Preset {
+  return {
+    name: preset.name,
+    detects: (names) => preset.signatures.some((signature) => signature.every((name) => names.has(name))),
+    readHeader: (fields) => presetHeader(fields, preset.columns),
+    rows: preset.rows,
+  };
+}
+
 /** Reads a header with a preset's columns: the header checks every CSV header gets, then the preset's required columns. */
-export function presetHeader<K extends string>(fields: readonly string[], columns: PresetColumns<K>): HeaderLayout<K> | HeaderError {
+function presetHeader<K extends string>(fields: readonly string[], columns: PresetColumns<K>): HeaderLayout<K> | HeaderError {
   const layout = layoutHeader(fields, columns.columnOf);
   if (!layout.ok) return layout;
   const missing = columns.required.filter((r) => !layout.columns.includes(r.column));
@@ -50,11 +68,6 @@ export function presetHeader<K extends string>(fields: readonly string[], column
     code: "missing_columns",
     message: `The header is missing the column(s) ${named.join(", ")} that a ${columns.platform} product export has; it cannot be read as one.`,
   };
-}
-
-/** Whether `names` holds every name of one of the signatures. */
-export function hasSignature(names: ReadonlySet<string>, signatures: readonly (readonly string[])[]): boolean {
-  return signatures.some((signature) => signature.every((name) => names.has(name)));
 }
 
 /**

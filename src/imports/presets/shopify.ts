@@ -16,11 +16,9 @@ import {
   type CellProblems,
   type CellRows,
   type Cells,
-  hasSignature,
+  definePreset,
   optionsOf,
-  type Preset,
   type PresetColumns,
-  presetHeader,
   withProblems,
 } from "./preset.ts";
 
@@ -168,11 +166,6 @@ class ShopifyRows implements CellRows {
     const { fields } = carried;
     const raw: Record<string, unknown> = { sku: cells.sku, group: handle };
     const problems: CellProblems = { errors: [], warnings: [] };
-    if (fields.description !== undefined) raw.description = fields.description;
-    if (fields.brand !== undefined) raw.brand = fields.brand;
-    if (fields.category !== undefined) raw.category = fields.category;
-    if (fields.tags !== undefined) raw.tags = fields.tags;
-    if (fields.status !== undefined) raw.status = fields.status;
 
     const pairs = optionPairs(cells, carried.optionNames);
     if (pairs) {
@@ -184,10 +177,7 @@ class ShopifyRows implements CellRows {
     // The variant's own image, else the product's.
     const variantImage = cells["variant image"];
     const ownImage = !isBlank(variantImage);
-    if (ownImage) raw.image_url = variantImage;
-    else if (this.hasProductImage) {
-      if (fields.image_url !== undefined) raw.image_url = fields.image_url;
-    } else if (variantImage !== undefined) raw.image_url = variantImage;
+    if (ownImage || (!this.hasProductImage && variantImage !== undefined)) raw.image_url = variantImage;
 
     if (cells.price !== undefined) raw.price = cells.price;
     // A blank quantity is a variant whose inventory Shopify does not track: its stock is left alone.
@@ -198,7 +188,18 @@ class ShopifyRows implements CellRows {
     const given = (e: CellError) => !(ownImage && e.column === "image_url");
     problems.errors.push(...carried.errors.filter(given));
     problems.warnings.push(...carried.warnings.filter(given));
-    return withProblems(validatedRow(line, raw, this.rules), line, problems);
+    const outcome = validatedRow(line, raw, this.rules);
+    if (outcome.ok) {
+      // The product-level fields were validated once, on the handle's first row (the name is the variant's own).
+      const p = outcome.product;
+      p.description = fields.description;
+      p.brand = fields.brand;
+      p.category = fields.category;
+      p.tags = fields.tags;
+      p.status = fields.status;
+      if (!ownImage && this.hasProductImage) p.imageUrl = fields.image_url;
+    }
+    return withProblems(outcome, line, problems);
   }
 }
 
@@ -237,9 +238,9 @@ function optionPairs(cells: Cells, names: readonly (string | null)[]): [string, 
   return given ? pairs : undefined;
 }
 
-export const shopify: Preset = {
+export const shopify = definePreset({
   name: "shopify",
-  detects: (names) => hasSignature(names, SIGNATURES),
-  readHeader: (fields) => presetHeader(fields, COLUMNS),
+  columns: COLUMNS,
+  signatures: SIGNATURES,
   rows: (columns, state, rules) => new ShopifyRows(columns, state, rules),
-};
+});

@@ -13,11 +13,9 @@ import {
   type CellProblems,
   type CellRows,
   type Cells,
-  hasSignature,
+  definePreset,
   optionsOf,
-  type Preset,
   type PresetColumns,
-  presetHeader,
   withProblems,
 } from "./preset.ts";
 
@@ -140,9 +138,9 @@ function unescapeList(text: string): string {
   return text.replaceAll("\\,", ",");
 }
 
-export const woocommerce: Preset = {
+export const woocommerce = definePreset({
   name: "woocommerce",
-  detects: (names) => hasSignature(names, SIGNATURES),
-  readHeader: (fields) => presetHeader(fields, COLUMNS),
+  columns: COLUMNS,
+  signatures: SIGNATURES,
   rows: (columns, _state, rules) => new WooCommerceRows(columns, rules),
-};
+});
