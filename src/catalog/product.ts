@@ -610,7 +610,6 @@ export function validateProductRow(
   return { ok: true, product, warnings };
 }
 
-
 /** A valid price in the minor units of `currency`, or why it has too many decimals for it. */
 export function priceInMinorUnits(price: DecimalParts, currency: string): { ok: true; minor: number } | { ok: false; code: RowErrorCode; message: string } {
   const minor = decimalToMinor(price, currency, "Price");

@@ -43,7 +43,7 @@ export interface ValidRow {
   warnings?: RowError[];
 }
 
-export interface RejectedRow {
+interface RejectedRow {
   ok: false;
   line: number;
   errors: RowError[];
@@ -51,7 +51,7 @@ export interface RejectedRow {
 }
 
 /** A record that is no product (a Shopify image row, a WooCommerce parent, an empty spreadsheet row): counted, not imported. */
-export interface SkippedRow {
+interface SkippedRow {
   ok: false;
   line: number;
   errors: readonly [];
@@ -107,20 +107,19 @@ const asIs = <T>(value: T) => value;
  * is printable ASCII, the same way. `currency`: the import's, for a new product whose row has none.
  */
 export function rowJson(row: ValidRow, currency: string): string {
-  if (row.json === null) {
-    const values: unknown[] = columnValues(row.product, asIs, asIs, currency) as unknown as unknown[];
-    values.push(keepMask(row.product));
-    row.json = JSON.stringify(values);
-  }
+  row.json ??= rowJsonWithMask(row, currency, keepMask(row.product));
   return row.json;
 }
 
 /** The keep mask of a row that gives no field but its SKU. */
 export const KEEP_ALL = (1 << STORED_COLUMNS.length) - 2;
 
-/** The row as it travels to D1 with another mask in the keep mask's place (a dry run's comparison, see dry-run.ts). */
+/** The row as it travels to D1 with `mask` in the keep mask's place (a dry run compares with another mask, see dry-run.ts). */
 export function rowJsonWithMask(row: ValidRow, currency: string, mask: number): string {
-  return JSON.stringify([...columnValues(row.product, asIs, asIs, currency), mask]);
+  // Pushed, not spread: this runs for every row of an import.
+  const values: unknown[] = columnValues(row.product, asIs, asIs, currency) as unknown as unknown[];
+  values.push(mask);
+  return JSON.stringify(values);
 }
 
 /** A product's stored column values; tags and options as their JSON text, as the columns hold them. */

@@ -243,9 +243,10 @@ const BEFORE_UPSERT = statement(
  * stored product writes nothing (and is not counted by changes()).
  *
  * `mask`: the keep mask every row of the chunk has, or null when they differ. A chunk whose rows give the same columns
- * (a CSV file's chunks, as a rule) reads from its rows only the columns they give: reading a value out of a row's JSON costs more than anything else per column, and a feed gives
- * few. The columns no row gives are inserted as what columnValues sends for them. Rows of differing masks are read
- * whole, and each row's mask arrives as `excluded.keep_mask`.
+ * (a CSV file's chunks, as a rule) reads from its rows only the columns they give: reading a value out of a row's
+ * JSON costs more than anything else per column, and a feed gives few. The columns no row gives are inserted as what
+ * columnValues sends for them. Rows of differing masks are read whole, and each row's mask arrives as
+ * `excluded.keep_mask`.
  */
 function upsert(mask: number | null) {
   return statement(["jobId", "fromByte", "tenantId", "now", "currency", "rows"], (p) => {
