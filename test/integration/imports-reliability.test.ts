@@ -120,7 +120,7 @@ describe("chunked, resumable processing", () => {
 
     // Slices of 3 rows (a chunk of 2, and one of 1 closed where the budget ran out): A-01..A-03, A-04..A-06, A-07..A-09, A-10.
     expect(checkpoints).toEqual([
-      { cursor_byte: offsetOf(TEN_ROWS, "A-04"), cursor_line: 6, status: "processing", processed_rows: 3 },
+      { cursor_byte: offsetOf(TEN_ROWS, '"A-04"'), cursor_line: 6, status: "processing", processed_rows: 3 },
       { cursor_byte: offsetOf(TEN_ROWS, "A-07"), cursor_line: 12, status: "processing", processed_rows: 6 },
       { cursor_byte: offsetOf(TEN_ROWS, "A-10"), cursor_line: 16, status: "processing", processed_rows: 9 },
       { cursor_byte: new TextEncoder().encode(TEN_ROWS).byteLength, cursor_line: 17, status: "completed", processed_rows: 10 },
