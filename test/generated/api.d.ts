@@ -590,7 +590,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it. */
+            /** @description A request header is invalid (e.g. `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -648,7 +648,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it. */
+            /** @description A request header is invalid (e.g. `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -709,7 +709,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportJobPage"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -821,7 +821,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportJob"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -971,7 +971,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1060,7 +1060,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1155,7 +1155,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1225,7 +1225,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportJob"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1312,7 +1312,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1397,7 +1397,7 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1489,7 +1489,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1570,7 +1570,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportProfilePage"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1652,7 +1652,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportProfile"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1765,7 +1765,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1835,7 +1835,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportProfile"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1929,7 +1929,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportProfile"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2040,7 +2040,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2127,7 +2127,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2214,7 +2214,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProductPage"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2298,7 +2298,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2368,7 +2368,7 @@ export interface operations {
                     "application/json": components["schemas"]["Product"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2455,7 +2455,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2533,7 +2533,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it. */
+            /** @description A request header is invalid (e.g. `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2580,7 +2580,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it. */
+            /** @description A request header is invalid (e.g. `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2627,7 +2627,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it. */
+            /** @description A request header is invalid (e.g. `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2676,7 +2676,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it. */
+            /** @description A request header is invalid (e.g. `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
