@@ -434,6 +434,44 @@ describe("NDJSON", () => {
     ]);
   });
 
+  it("rejects an object that gives a field twice under the same name, which JSON.parse would keep the last of", async () => {
+    const t = await createTenant();
+    await ndjsonJob(t.key, '{"sku":"DL-2","name":"Lamp","price":"9.99"}\n');
+    const file = [
+      '{"sku":"DL-2","price":"9.99","price":"0.01"}', // the issue's line: the last price silently won
+      '{"sku":"DL-3","name":"Say \\"price\\": 1","price":"1","colour":"red","colour":"blue"}', // a name in a string; an ignored key twice
+      '{"sku":"DL-4","name":"Escaped","pr\\u0069ce":"1","price":"2"}', // one name, spelled with an escape
+      '{"sku":"DL-5","name":"Nested","price":"1","extra":{"a":1,"a":2},"more":[{"b":1,"b":2}]}', // repeats in values that are no field
+    ].join("\n");
+    const job = await ndjsonJob(t.key, `${file}\n`);
+    expect(job).toMatchObject({ status: "completed", processed_rows: 4, created: 2, rejected_rows: 2, error_count: 2, ignored_columns: ["colour", "extra", "more"] });
+    expect(await rowErrors(t.key, job.id)).toEqual([
+      { line: 1, column: "price", code: "duplicate_field", message: 'The field "price" is given twice in this object (as "price" both times); give it once.', value: "0.01", severity: "error" },
+      { line: 3, column: "price", code: "duplicate_field", message: 'The field "price" is given twice in this object (as "price" both times); give it once.', value: "2", severity: "error" },
+    ]);
+    expect((await products(t.key)).map((p) => [p.sku, p.name, p.price])).toEqual([
+      ["DL-2", "Lamp", "9.99"],
+      ["DL-3", 'Say "price": 1', "1.00"],
+      ["DL-5", "Nested", "1.00"],
+    ]);
+  });
+
+  it("rejects a field given twice through a mapping, and finds a repeat among 90,000 keys", async () => {
+    const t = await createTenant();
+    const mapped = await importFile(t.key, '{"Item":"M-1","Title":"Mug","Net":"1","Net":"2"}\n', {
+      type: "application/x-ndjson",
+      query: `mapping=${encodeURIComponent('{"Item":"sku","Title":"name","Net":"price"}')}`,
+    });
+    expect(await rowErrors(t.key, mapped.id)).toEqual([
+      { line: 1, column: "price", code: "duplicate_field", message: 'The field "price" is given twice in this object (as "Net" both times); give it once.', value: "2", severity: "error" },
+    ]);
+    // Every key is looked at once, however many the object has.
+    const keys = Array.from({ length: 90_000 }, (_, i) => `"k${i}":0`).join(",");
+    const wide = await ndjsonJob(t.key, `{"sku":"W-1","name":"Wide","price":"1",${keys},"price":"2"}\n`);
+    expect(wide).toMatchObject({ status: "completed", rejected_rows: 1 });
+    expect((await rowErrors(t.key, wide.id)).map((e) => [e.column, e.code])).toEqual([["price", "duplicate_field"]]);
+  });
+
   it("reports a non-object line and an invalid JSON line as row errors on the right line", async () => {
     const t = await createTenant();
     const file = [
