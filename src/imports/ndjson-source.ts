@@ -59,9 +59,7 @@ export class NdjsonRowSource implements RowSource {
   }
 
   takeStateChange(): SourceStateChange {
-    const change: SourceStateChange = {};
-    const encoding = this.encoding.takeChange();
-    if (encoding) change.encoding = encoding;
+    const change: SourceStateChange = this.encoding.takeChange();
     const ignored = this.ignored.takeChange();
     if (ignored) change.ignoredColumns = ignored;
     return change;

@@ -385,6 +385,8 @@ export interface components {
             ignored_columns_omitted: number;
             /** @description The text encoding the file is read in: from its byte order mark, else the declared charset (iso-8859-1 is read as windows-1252), else utf-8, or windows-1252 when the file's first 64 KiB are Windows-1252 text with no UTF-8 character beyond ASCII. Null until processing has read the file's start. */
             encoding: ("utf-8" | "utf-16le" | "utf-16be" | "windows-1252") | null;
+            /** @description What to know of how the file was read that is neither a row's error nor a failure: a file with a header but no rows (`no_rows`), a declared charset the file's bytes contradict (`charset_mismatch`, naming the charset the file was read in). Each code at most once; empty when there is nothing to say. */
+            notes: components["schemas"]["ImportJobNote"][];
             /** @description Why the job failed, naming the line where there is one; at most 1000 characters. Null unless failed. */
             failure_reason: string | null;
             /**
@@ -422,6 +424,19 @@ export interface components {
             on_invalid: "reject_row" | "skip_field";
             /** @description The charset the upload's Content-Type declared (by its canonical name); null = none, the encoding is detected. */
             charset: ("utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1") | null;
+        };
+        ImportJobNote: {
+            /**
+             * @description `no_rows`: the file has a header but no rows, so nothing was imported. `charset_mismatch`: the bytes contradict the charset the upload declared; the message names the charset the file was read in.
+             * @enum {string}
+             */
+            code: "no_rows" | "charset_mismatch";
+            /**
+             * @description `warning` when the file may not have been read as meant.
+             * @enum {string}
+             */
+            severity: "info" | "warning";
+            message: string;
         };
         ImportJobPage: {
             data: components["schemas"]["ImportJob"][];

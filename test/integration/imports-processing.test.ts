@@ -94,11 +94,11 @@ describe("job lifecycle", () => {
     expect((await products(t.key)).map((p) => p.name)).toEqual(["Café"]);
   });
 
-  it("fails on a header that is not UTF-8 (a Latin-1 export declared as UTF-8) before importing anything", async () => {
+  it("reads a Latin-1 export declared as UTF-8 in Windows-1252, from its header on, noting the charset it was read in", async () => {
     const t = await createTenant();
     const job = await importFile(t.key, new Uint8Array([...utf8("sku,name,price,d"), 0xe9, ...utf8("tail\nA-1,One,1,x\n")]), { type: "text/csv; charset=utf-8" });
-    expectFailed(job, /line 1\b.*UTF-8/i);
-    expect(job.encoding).toBe("utf-8");
+    expect(job).toMatchObject({ status: "completed", created: 1, encoding: "windows-1252", ignored_columns: ["détail"] });
+    expect(job.notes).toEqual([{ code: "charset_mismatch", severity: "warning", message: expect.stringMatching(/^The upload declared charset=utf-8, but the file is not UTF-8: line 1 has the byte 0xE9,.* read in windows-1252/) }]);
   });
 
   it("fails a UTF-16 file without a byte order mark (CSV or NDJSON) saying so and how to declare it, not that it is not UTF-8", async () => {
@@ -195,17 +195,27 @@ describe("CSV per RFC 4180", () => {
     });
   }
 
-  for (const [label, body] of [
-    ["with a final newline", "sku,name,price\n"],
-    ["without a final newline", "sku,name,price"],
-    ["with CRLF and trailing blank lines", `${BOM}SKU,Name,Price\r\n\r\n\r\n`],
+  const noRows = { code: "no_rows", severity: "info", message: "The file has a header line but no rows: nothing was imported." };
+  for (const [label, body, query] of [
+    ["with a final newline", "sku,name,price\n", ""],
+    ["without a final newline", "sku,name,price", ""],
+    ["with CRLF and trailing blank lines", `${BOM}SKU,Name,Price\r\n\r\n\r\n`, ""],
+    ["after a sep= line, in a dry run", "sep=;\nsku;name;price\n", "dry_run=true"],
+    ["of a Shopify export", "Handle,Title,Variant SKU,Variant Price\n", ""],
   ] as const) {
-    it(`completes a header-only file with 0 rows (${label})`, async () => {
+    it(`completes a header-only file with 0 rows and a note saying so (${label})`, async () => {
       const t = await createTenant();
-      const job = await csvJob(t.key, body);
+      const job = await importFile(t.key, body, { query });
       expect(job).toMatchObject({ status: "completed", total_rows: 0, processed_rows: 0, created: 0, error_count: 0, failure_reason: null });
+      expect(job.notes).toEqual([noRows]);
     });
   }
+
+  it("notes nothing on a file with rows, even when every row is rejected or skipped", async () => {
+    const t = await createTenant();
+    expect(await csvJob(t.key, "sku,name,price\n,,\n")).toMatchObject({ status: "completed", processed_rows: 1, skipped_rows: 1, notes: [] });
+    expect(await csvJob(t.key, "sku,name,price\nA-1,,\n")).toMatchObject({ status: "completed", processed_rows: 1, rejected_rows: 1, notes: [] });
+  });
 
   it("rejects ragged rows as row errors, never truncating or padding them", async () => {
     const t = await createTenant();

@@ -85,6 +85,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       ignored_columns: [],
       ignored_columns_omitted: 0,
       encoding: null,
+      notes: [],
       failure_reason: null,
       created_at: expect.stringMatching(ISO),
       queued_at: expect.stringMatching(ISO),
