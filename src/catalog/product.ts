@@ -447,23 +447,22 @@ const UNSTORABLE_OPTION_NAMES: ReadonlySet<string> = new Set(["__proto__"]);
 function parseOptions(value: unknown, ctx: Ctx): ProductOptions {
   if (value === null || value === undefined) return {};
   let object: unknown = value;
-  if (typeof value === "string") {
-    const text = value.trim();
-    if (text === "") return {};
+  const text = typeof value === "string" ? value.trim() : null;
+  if (text === "") return {};
+  if (text !== null) {
     try {
       object = JSON.parse(text);
     } catch {
       return reject(ctx, "invalid_options", 'Options must be a JSON object of option names and values, such as {"Color": "Green", "Size": "M"}.');
-    }
-    if (typeof object === "object" && object !== null && nameCount(text, 1) !== Object.keys(object).length) {
-      const [repeated] = repeatedNames(text, 1);
-      if (repeated) return reject(ctx, "invalid_options", optionGivenTwice(repeated.name).message);
     }
   }
   if (typeof object !== "object" || object === null || Array.isArray(object)) {
     return reject(ctx, "invalid_type", `Options must be an object of option names and values, not ${describeType(object)}.`);
   }
   const entries = Object.entries(object);
+  // JSON.parse keeps the last of two equal names: fewer names in the object than in the text means it dropped one.
+  const [repeated] = text !== null && nameCount(text, 1) !== entries.length ? repeatedNames(text, 1) : [];
+  if (repeated) return reject(ctx, "invalid_options", optionGivenTwice(repeated.name).message);
   if (entries.length > productLimits.maxOptions) {
     return reject(ctx, "too_many_options", `There are ${entries.length} options; the limit is ${productLimits.maxOptions}.`);
   }

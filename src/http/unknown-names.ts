@@ -51,10 +51,7 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-/**
- * One error per unknown name (at most MAX_LISTED, then one counting the rest), each with what `explain` says of it.
- * `explain` gets the name and the closest known name, if any.
- */
+/** One error per unknown name (at most MAX_LISTED, then one counting the rest), each with what `explain` says of it. */
 export function unknownNameErrors(
   unknown: readonly string[],
   location: ProblemFieldError["location"],

@@ -80,10 +80,10 @@ export function carriedCell(cell: string, limit: number): string {
 }
 
 /**
- * A variant's options from (name, value) pairs in order, as the product rules take them (an object; its own
- * properties, so a name like "__proto__" is a name like any other). An exact repeat of a name, which an object cannot
- * hold, is a problem of the options as the rules report one: an error, or with on_invalid=skip_field a warning (the
- * row is imported without its options).
+ * A variant's options from (name, value) pairs in order, as the product rules take them (an object of its own
+ * properties: a name like "__proto__" reaches the rules, which refuse it). An exact repeat of a name, which an object
+ * cannot hold, is a problem of the options as the rules report one: an error, or with on_invalid=skip_field a warning
+ * (the row is imported without its options).
  */
 export function optionsOf(pairs: readonly (readonly [string, string])[], rules: RowRules, problems: CellProblems): Record<string, string> | undefined {
   const seen = new Set<string>();
