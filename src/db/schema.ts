@@ -115,6 +115,9 @@ export const importJobs = sqliteTable(
     warningCount: integer("warning_count").notNull().default(0),
     // The text encoding the file was read in; null until processing has read its first bytes.
     encoding: text("encoding"),
+    // JSON: what the merchant should know of how the file was read (a file without rows, a charset its bytes
+    // contradict), each code once; see job-notes.ts.
+    notes: text("notes").notNull().default("[]"),
     // The saved profile or built-in preset the request named, the preset applied (named or detected from the
     // header), and JSON: the column mapping the file was read with.
     profile: text("profile"),

@@ -6,6 +6,7 @@ import { type BlankCells, blankCellsModes, type OnInvalid, onInvalidModes } from
 import { columnMappingSchema, storedMapping } from "./column-mapping.ts";
 import type { CsvDelimiter } from "./csv.ts";
 import { type Charset, charsets, ENCODING_SNIFF_BYTES, type TextEncoding, textEncodings } from "./encoding.ts";
+import { type JobNote, jobNoteSchema, noteJson } from "./job-notes.ts";
 import type { RowRules } from "./rows.ts";
 import { displayName, MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
 import { presetNames, storedPreset } from "./presets/index.ts";
@@ -115,6 +116,12 @@ export const jobResponseSchema = z
           `else utf-8, or windows-1252 when the file's first ${ENCODING_SNIFF_BYTES / 1024} KiB are Windows-1252 text with no UTF-8 character beyond ASCII. ` +
           "Null until processing has read the file's start.",
       ),
+    notes: z
+      .array(jobNoteSchema)
+      .describe(
+        "What to know of how the file was read that is neither a row's error nor a failure: a file with a header but no rows (`no_rows`), " +
+          "a declared charset the file's bytes contradict (`charset_mismatch`, naming the charset the file was read in). Each code at most once; empty when there is nothing to say.",
+      ),
     failure_reason: z
       .string()
       .nullable()
@@ -176,6 +183,7 @@ export function toJobJson(job: JobView): JobJson {
     ignored_columns: (JSON.parse(job.ignoredColumns) as string[]).slice(0, MAX_IGNORED_COLUMNS).map(displayName),
     ignored_columns_omitted: job.ignoredColumnsOmitted,
     encoding: job.encoding as TextEncoding | null,
+    notes: (JSON.parse(job.notes) as JobNote[]).map(noteJson),
     failure_reason: job.failureReason === null ? null : shorten(job.failureReason, MAX_FAILURE_REASON_LENGTH),
     created_at: new Date(job.createdAt).toISOString(),
     queued_at: iso(job.queuedAt),

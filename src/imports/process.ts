@@ -6,6 +6,7 @@ import { database } from "../db/client.ts";
 import { getJobById, type JobRow } from "../db/queries/jobs.ts";
 import { DryRunCommits } from "./dry-run.ts";
 import type { JobOptions } from "./job.ts";
+import { JobNotes, NO_ROWS } from "./job-notes.ts";
 import { finishJob, startInLine } from "./jobs/lifecycle.ts";
 import { ObjectGoneError, RangedObjectReader } from "./object-reader.ts";
 import { type ChunkCommits, CommitPipeline } from "./pipeline.ts";
@@ -68,6 +69,7 @@ class ImportSlice {
   private chunkBytes = 0;
 
   private readonly currency: string;
+  private readonly notes: JobNotes;
 
   constructor(
     private readonly env: Env,
@@ -76,6 +78,7 @@ class ImportSlice {
   ) {
     const options = JSON.parse(job.options) as JobOptions;
     this.currency = options.currency;
+    this.notes = new JobNotes(job);
     this.source = openRowSource(job, options);
     this.chunkEnd = this.source.position;
     const Commits = job.dryRun ? DryRunCommits : CommitPipeline;
@@ -203,11 +206,17 @@ class ImportSlice {
     return spent && this.chunkEnd.byte < this.job.sizeBytes;
   }
 
-  /** Hands the rows read so far to be committed; the last chunk of the file is sent even when empty. */
+  /**
+   * Hands the rows read so far to be committed, with the job's notes when one was added; the last chunk of the file is
+   * sent even when empty.
+   */
   private async closeChunk(last: boolean): Promise<void> {
-    const change = this.source.takeStateChange();
-    if (this.chunk.length === 0 && !last && Object.keys(change).length === 0) return;
-    const chunk: Chunk = { rows: this.chunk, end: this.chunkEnd, last, ...change };
+    const { notes: sourceNotes, ...change } = this.source.takeStateChange();
+    for (const note of sourceNotes ?? []) this.notes.add(note);
+    if (last && this.job.processedRows + this.rowsThisSlice + this.chunk.length === 0) this.notes.add(NO_ROWS);
+    const notes = this.notes.takeChange();
+    if (this.chunk.length === 0 && !last && Object.keys(change).length === 0 && !notes) return;
+    const chunk: Chunk = { rows: this.chunk, end: this.chunkEnd, last, ...change, ...(notes && { notes }) };
     this.rowsThisSlice += chunk.rows.length;
     this.chunk = [];
     this.chunkBytes = 0;
