@@ -1,7 +1,7 @@
 // The import job as clients see it: one zod schema for the JSON (documented in OpenAPI) and its mapping.
 import { z } from "zod";
-import { jobStatuses } from "../db/schema.ts";
-import { type JobRow, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
+import { type JobView, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
+import { jobStates } from "./jobs/states.ts";
 import { type BlankCells, blankCellsModes, type OnInvalid, onInvalidModes } from "../catalog/product.ts";
 import { columnMappingSchema, storedMapping } from "./column-mapping.ts";
 import type { CsvDelimiter } from "./csv.ts";
@@ -50,7 +50,15 @@ const count = (description: string) => z.int().min(0).describe(description);
 export const jobResponseSchema = z
   .object({
     id: z.string(),
-    status: z.enum(jobStatuses),
+    status: z.enum(jobStates),
+    waiting_for: z
+      .string()
+      .nullable()
+      .describe(
+        "For a queued job: the job of the same tenant accepted just before it that has not finished yet. A tenant's imports apply " +
+          "one at a time in the order they were accepted, so this job starts once that one (and every job before it) has finished. " +
+          "Null when nothing is ahead of it, for a dry run (which writes nothing and never waits), and once the job has started.",
+      ),
     format: z.enum(["csv", "ndjson"]),
     file_name: z.string().nullable(),
     size_bytes: count("The file's size in bytes."),
@@ -147,10 +155,11 @@ export function jobPath(id: string): string {
   return `/api/v1/products/import/${id}`;
 }
 
-export function toJobJson(job: JobRow): JobJson {
+export function toJobJson(job: JobView): JobJson {
   return {
     id: job.id,
     status: job.status,
+    waiting_for: job.waitingFor,
     format: job.format,
     file_name: job.fileName,
     size_bytes: job.sizeBytes,

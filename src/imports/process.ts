@@ -3,10 +3,11 @@
 import { concatBytes } from "../bytes.ts";
 import type { Config, Env } from "../config.ts";
 import { database } from "../db/client.ts";
-import { failJob, getJobById, startJob, type JobRow } from "../db/queries/jobs.ts";
+import { getJobById, type JobRow } from "../db/queries/jobs.ts";
 import { DryRunCommits } from "./dry-run.ts";
 import type { JobOptions } from "./job.ts";
 import { JobNotes, NO_ROWS } from "./job-notes.ts";
+import { finishJob, startInLine } from "./jobs/lifecycle.ts";
 import { ObjectGoneError, RangedObjectReader } from "./object-reader.ts";
 import { type ChunkCommits, CommitPipeline } from "./pipeline.ts";
 import { FileFormatError } from "./records.ts";
@@ -36,22 +37,25 @@ export async function runImportSlice(env: Env, config: Config, jobId: string): P
   const db = database(env.DB);
   let job = await getJobById(db, jobId);
   if (!job) return { kind: "skipped", reason: "job not found" };
-  if (job.status === "queued") job = (await startJob(db, job.id)) ?? (await getJobById(db, jobId));
+  // A job that waits for its tenant's earlier jobs stays queued; the one ahead of it sends its message when it finishes.
+  if (job.status === "queued") job = (await startInLine(db, job.id)) ?? (await getJobById(db, jobId));
   if (!job || job.status !== "processing") return { kind: "skipped", reason: `job is ${job?.status ?? "gone"}` };
 
+  let outcome: SliceOutcome;
   try {
-    return await new ImportSlice(env, config, job).run();
+    outcome = await new ImportSlice(env, config, job).run();
   } catch (err) {
-    if (err instanceof FileFormatError) {
-      await failJob(db, job.id, namingLine(err.line, err.message));
-      return { kind: "finished" };
-    }
-    if (err instanceof PermanentImportError) {
-      await failJob(db, job.id, err.message);
-      return { kind: "finished" };
-    }
+    if (err instanceof FileFormatError) return failed(env, job, namingLine(err.line, err.message));
+    if (err instanceof PermanentImportError) return failed(env, job, err.message);
     throw err;
   }
+  if (outcome.kind === "finished") await finishJob(env, db, job, { status: "completed" });
+  return outcome;
+}
+
+async function failed(env: Env, job: JobRow, reason: string): Promise<SliceOutcome> {
+  await finishJob(env, database(env.DB), job, { status: "failed", reason });
+  return { kind: "finished" };
 }
 
 class ImportSlice {

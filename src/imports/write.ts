@@ -7,6 +7,7 @@
 import type { RowError, RowOutcome, ValidRow } from "./rows.ts";
 import { absentFieldValues, KEEP_MASK_INDEX, keepMask, problemsOf, rowJson, STORED_COLUMNS } from "./rows.ts";
 import { naming } from "../log-error.ts";
+import { sqlState } from "./jobs/states.ts";
 import type { IgnoredColumnsChange } from "./header.ts";
 import type { TextEncoding } from "./encoding.ts";
 import type { JobNote } from "./job-notes.ts";
@@ -116,7 +117,7 @@ interface ChunkParameters {
 type P = keyof ChunkParameters;
 
 /** The guard of every statement: the job still stands at the chunk's starting checkpoint. */
-const guard = (p: Record<"jobId" | "fromByte", string>) => `id = ${p.jobId} AND cursor_byte = ${p.fromByte} AND status = 'processing'`;
+const guard = (p: Record<"jobId" | "fromByte", string>) => `id = ${p.jobId} AND cursor_byte = ${p.fromByte} AND status = ${sqlState("processing")}`;
 const GUARD = (p: Record<"jobId" | "fromByte", string>) => `EXISTS (SELECT 1 FROM import_jobs WHERE ${guard(p)})`;
 
 /** Column `i` of row `j` of the JSON parameter: tags and options as the JSON text of the nested value, the rest as values. */
@@ -213,7 +214,7 @@ function jobUpdate(counted: { created: string; updated: string; unchanged: strin
     ignored_columns_omitted = coalesce(${p.ignoredColumnsOmitted}, ignored_columns_omitted),
     ignored_omitted_keys = coalesce(${p.ignoredOmittedKeys}, ignored_omitted_keys),
     notes = coalesce(${p.notes}, notes),
-    status = CASE WHEN ${p.last} THEN 'completed' ELSE status END,
+    status = CASE WHEN ${p.last} THEN ${sqlState("completed")} ELSE status END,
     total_rows = CASE WHEN ${p.last} THEN processed_rows + ${p.processed} ELSE total_rows END,
     finished_at = CASE WHEN ${p.last} THEN ${p.now} ELSE finished_at END
   WHERE ${guard(p)}`,

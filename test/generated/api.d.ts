@@ -345,6 +345,8 @@ export interface components {
             id: string;
             /** @enum {string} */
             status: "pending" | "queued" | "processing" | "completed" | "failed";
+            /** @description For a queued job: the job of the same tenant accepted just before it that has not finished yet. A tenant's imports apply one at a time in the order they were accepted, so this job starts once that one (and every job before it) has finished. Null when nothing is ahead of it, for a dry run (which writes nothing and never waits), and once the job has started. */
+            waiting_for: string | null;
             /** @enum {string} */
             format: "csv" | "ndjson";
             file_name: string | null;
@@ -447,7 +449,7 @@ export interface components {
             total: number;
             /** @description Jobs whose upload is in progress. */
             pending: number;
-            /** @description Jobs stored and waiting for the consumer. */
+            /** @description Jobs stored and waiting: for the consumer, or for the tenant's jobs accepted before them. */
             queued: number;
             /** @description Jobs being processed. */
             processing: number;

@@ -67,6 +67,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
     expect(job).toEqual({
       id,
       status: "completed",
+      waiting_for: null,
       format: "csv",
       file_name: "shop.csv",
       size_bytes: new TextEncoder().encode(body).byteLength,

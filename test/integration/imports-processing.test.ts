@@ -310,7 +310,7 @@ describe("what a file can put into a job is bounded", () => {
   it("stores at most MAX_FAILURE_REASON_LENGTH characters of a failure reason", async () => {
     const t = await createTenant();
     const jobId = await createQueuedJob(t.tenantId, "sku,name,price\n");
-    expect(await failJob(database(env.DB), jobId, `Line 1: ${"x".repeat(789_000)}`)).toBe(true);
+    expect(await failJob(database(env.DB), jobId, `Line 1: ${"x".repeat(789_000)}`, Date.now())).toMatchObject({ id: jobId });
     const job = await getJob(t.key, jobId);
     expect(job.failure_reason).toBe(`Line 1: ${"x".repeat(MAX_FAILURE_REASON_LENGTH - 9)}…`);
   });

@@ -64,6 +64,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
     expect(job).toEqual({
       id: expect.stringMatching(JOB_ID),
       status: "queued",
+      waiting_for: null,
       format: "csv",
       file_name: null,
       size_bytes: bytes(CSV),
