@@ -162,15 +162,19 @@ function checkProducts(tree: string, state: string, started: number[], accepted:
   if (unordered) problems.push(`${unordered} groups of files sharing SKUs were uploaded at the same time, so their last was not checked`);
 }
 
-const median = (xs: number[]) => pct(xs, 50);
-const HEAD = ["round", "tree (commit)", "wall s", "uploads/s", "job latency p50 / p95 / max ms", "status poll p50 / max ms (polls)", "queue invocations per job", "nothing lost", "load avg", "other CPUs"];
+function median(xs: number[]): number {
+  const [sorted, m] = [[...xs].sort((a, b) => a - b), xs.length >> 1];
+  return xs.length % 2 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2;
+}
+const treeName = (tree: string) => `tree ${trees.indexOf(tree) + 1}`;
+const HEAD = ["round", "tree (commit)", "wall s", "uploads/s", "job latency p50 / p95 / max ms", "status poll p50 / p95 / max ms (polls)", "queue invocations per job", "checks", "load avg", "other CPUs"];
 const cells = (r: Run) => [
   r.label,
-  `${path.relative(repoRoot, r.tree) || "."} (${r.commit})`,
+  `${treeName(r.tree)} (${r.commit})`,
   fixed(r.wallS, 1),
   fixed(r.accepted / r.acceptS, 1),
   [50, 95, 100].map((p) => int(pct(r.latencies, p))).join(" / "),
-  `${int(median(r.polls))} / ${int(Math.max(...r.polls))} (${r.polls.length}${r.pollErrors ? `, ${r.pollErrors} failed` : ""})`,
+  `${[50, 95, 100].map((p) => int(pct(r.polls, p))).join(" / ")} (${r.polls.length}${r.pollErrors ? `, ${r.pollErrors} failed` : ""})`,
   `${fixed(r.invocations / r.completed, 2)} (${r.messages !== r.invocations ? `${fixed(r.messages / r.completed, 2)} messages, ` : ""}${fixed(r.slices / r.completed, 2)} slices)`,
   r.problems.length === 0 ? "✅" : "❌",
   `${fixed(r.load[0], 2)} → ${fixed(r.load[1], 2)}`,
@@ -179,6 +183,8 @@ const cells = (r: Run) => [
 
 async function main(): Promise<void> {
   for (const tree of trees) if (!existsSync(path.join(tree, "wrangler.toml")) || !existsSync(path.join(tree, "node_modules"))) throw new Error(`${tree}: no wrangler.toml or node_modules (ln -s ${repoRoot}/node_modules ${tree}/node_modules)`);
+  const treeList = `Trees: ${trees.map((t) => `${treeName(t)} = ${t} (${machine(t).commit})`).join(", ")}`;
+  console.log(treeList);
   const runs: Run[] = [];
   for (let round = 1; round <= rounds; round++) {
     // Interleaved, and the order reversed every other round, so that neither tree always runs on a warmer machine.
@@ -189,17 +195,18 @@ async function main(): Promise<void> {
     }
   }
   const medians = trees.map((t) => median(runs.filter((r) => r.tree === t).map((r) => r.wallS)));
-  const ratios = trees.length > 1 ? `Median wall time per tree: ${trees.map((t, i) => `${path.relative(repoRoot, t) || "."} ${fixed(medians[i], 1)} s (${fixed(medians[i]! / medians[0]!, 2)} ×)`).join(", ")}.` : "";
+  const ratios = trees.length > 1 ? `Median wall time per tree: ${trees.map((t, i) => `${treeName(t)} ${fixed(medians[i], 1)} s (${fixed(medians[i]! / medians[0]!, 2)} ×)`).join(", ")}.` : "";
   console.log(ratios);
   process.exitCode = runs.some((r) => r.problems.length) ? 1 : 0;
   if (!args.results) return;
   const md = [
     ...["## Burst", "", `- Date: ${new Date().toISOString()}`, `- Machine: ${machine(trees[0]).line}`, `- Command: \`${command}\``],
+    `- ${treeList}`,
     `- ${int(uploads)} uploads of ${rows} rows (${rows - overlap} SKUs of their own, ${overlap} shared with every ${apart}th upload; stock = the upload's number), one tenant, ${concurrency} in flight, the status summary polled every ${POLL_MS} ms; a fresh wrangler dev and state per run`,
     ...["", `| ${HEAD.join(" | ")} |`, `| ${HEAD.map((_, i) => (i > 1 ? "---:" : "---")).join(" | ")} |`, ...runs.map((r) => `| ${cells(r).join(" | ")} |`), ""],
     ...(ratios ? [ratios, ""] : []),
-    "Wall: the first upload sent → the last job's finished_at. Uploads/s: uploads accepted (202) per second from the first sent to the last accepted. Job latency: queued_at → finished_at. Status poll: `GET /api/v1/products/import/status` sent → body read. Queue invocations: wrangler dev's `QUEUE <queue> acked/total` lines (one per consumer invocation, messages that did nothing included) per completed job. Nothing lost: every job completed, their processed rows sum to uploads × rows, the product count is right and every SKU holds the stock of the last accepted upload that has it (read from local D1 after the run). Load avg: the 1-minute load average at the start → end of a run; other CPUs: what processes other than this benchmark and its wrangler dev used on average.",
-    ...runs.flatMap((r) => r.problems.map((p) => `- ${r.label}: ${p}`)),
+    "Wall: the first upload sent → the last job's finished_at. Uploads/s: uploads accepted (202) per second from the first sent to the last accepted. Job latency: queued_at → finished_at. Status poll: `GET /api/v1/products/import/status` sent → body read. Queue invocations: wrangler dev's `QUEUE <queue> acked/total` lines (one per consumer invocation, messages that did nothing included) per completed job, and the consumer's \`import slice\` lines (slices that did work) per job. Checks: every job completed, their processed rows sum to uploads × rows, the product count is right and every SKU holds the stock of the last accepted upload that has it (read from local D1 after the run); no upload refused, no failed delivery, no error or warning in wrangler dev's output. Load avg: the 1-minute load average at the start → end of a run; other CPUs: what processes other than this benchmark and its wrangler dev used on average.",
+    ...(runs.some((r) => r.problems.length) ? ["", "Problems:", "", ...runs.flatMap((r) => r.problems.map((p) => `- ${r.label}: ${p}`))] : []),
   ];
   writeResults("Burst", md.join("\n"));
   console.log(`\nWrote the "## Burst" section of scripts/bench/RESULTS.md.`);
