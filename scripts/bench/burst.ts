@@ -4,7 +4,8 @@
 // completed, processed rows sum to N × R, every SKU holds the stock of the last upload that has it) and reports
 // wall time, job latency, status polls and queue invocations per job. Each --tree is a checkout whose Worker is
 // measured (a `git worktree` at another commit); several run interleaved, round by round, each in a fresh state.
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+// The benchmark itself (this file, the keys, the checks) is the one of the checkout it is run from.
+import { existsSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -14,18 +15,9 @@ import { CSV_HEADER, csvLine, productCells } from "./data.ts";
 import { count, dataDir, descendants, fixed, int, machine, machineBusyS, repoRoot, sleep, tomlValue, wrangler, WranglerDev, writeResults } from "./lib.ts";
 
 const POLL_MS = 250;
-const { values: args } = parseArgs({
-  options: {
-    uploads: { type: "string", default: "1000" },
-    rows: { type: "string", default: "100" },
-    overlap: { type: "string", default: "10" },
-    concurrency: { type: "string", default: "32" },
-    tree: { type: "string", default: repoRoot },
-    rounds: { type: "string", default: "1" },
-    "timeout-min": { type: "string", default: "15" },
-    results: { type: "boolean", default: false },
-  },
-});
+const option = (value: string) => ({ type: "string", default: value }) as const;
+const numbers = { uploads: option("1000"), rows: option("100"), overlap: option("10"), concurrency: option("32"), rounds: option("1"), "timeout-min": option("15") };
+const { values: args } = parseArgs({ options: { ...numbers, tree: option(repoRoot), results: { type: "boolean", default: false } } });
 const [uploads, rows, overlap, concurrency, rounds] = [args.uploads, args.rows, args.overlap, args.concurrency, args.rounds].map(count) as [number, number, number, number, number];
 const trees = args.tree.split(",").map((t) => path.resolve(t));
 const command = `npm run bench:burst${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
@@ -41,18 +33,16 @@ const files = Array.from({ length: uploads }, (_, j) =>
 
 type Job = { status: string; processed_rows: number; error_count: number; queued_at: string | null; finished_at: string | null };
 const newRun = (tree: string, label: string) => ({
-  ...{ tree, commit: machine(tree).commit, label, problems: [] as string[], load: [os.loadavg()[0]!, 0], otherCpus: NaN, wallS: NaN, acceptS: NaN },
-  ...{ accepted: 0, completed: 0, latencies: [] as number[], polls: [] as number[], pollErrors: 0, invocations: 0, messages: 0, slices: 0 },
+  ...{ tree, commit: machine(tree).commit, label, problems: [] as string[], load: [os.loadavg()[0]!, 0], otherCpus: NaN, cpuS: NaN, wallS: NaN, acceptS: NaN },
+  ...{ accepted: 0, completed: 0, uploadMs: [] as number[], latencies: [] as number[], polls: [[], []] as [number[], number[]], pollErrors: 0, invocations: 0, messages: 0, slices: 0 },
 });
 type Run = ReturnType<typeof newRun>;
 const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]! : NaN);
 const cpuOf = (pid: number) => descendants(pid).reduce((a, p) => a + p.cpuS, 0);
 
 async function burst(tree: string, label: string): Promise<Run> {
-  const dir = path.join(dataDir, "burst");
-  const state = path.join(dir, "state");
+  const [dir, state] = [path.join(dataDir, "burst"), path.join(dataDir, "burst", "state")];
   rmSync(state, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
   wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], tree);
   process.env.KEY_CLI_PERSIST_TO = state; // before wrangler dev opens the database: never two writers at once
   const auth = { authorization: `Bearer ${(await createKey("burst", scopes, "bench:burst", "local")).key}` };
@@ -61,7 +51,7 @@ async function burst(tree: string, label: string): Promise<Run> {
   const r = newRun(tree, label);
   const [busy0, ours0, self0] = [machineBusyS(), cpuOf(server.pid), process.cpuUsage()];
   const [started, accepted]: [number[], number[]] = [[], []];
-  let [summary, done] = [{ completed: 0, failed: 0 }, false];
+  let [summary, uploading, done] = [{ completed: 0, failed: 0 }, true, false];
   const t0 = Date.now();
   const deadline = t0 + Number(args["timeout-min"]) * 60_000;
   try {
@@ -69,7 +59,7 @@ async function burst(tree: string, label: string): Promise<Run> {
       while (!done) {
         const p0 = performance.now();
         const res = await fetch(`${server.url}/api/v1/products/import/status`, { headers: auth, signal: AbortSignal.timeout(30_000) }).catch(() => null);
-        if (res?.ok) summary = await res.json(), r.polls.push(performance.now() - p0);
+        if (res?.ok) summary = await res.json(), r.polls[uploading ? 0 : 1].push(performance.now() - p0);
         else r.pollErrors++, await res?.body?.cancel();
         await sleep(POLL_MS - (performance.now() - p0));
       }
@@ -81,11 +71,12 @@ async function burst(tree: string, label: string): Promise<Run> {
         const init = { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: files[j], signal: AbortSignal.timeout(120_000) };
         const res = await fetch(`${server.url}/api/v1/products/import?filename=burst-${j}.csv`, init).catch((e: Error) => e);
         const text = res instanceof Error ? res.message : await res.text();
-        if (!(res instanceof Error) && res.status === 202) accepted[j] = Date.now();
+        if (!(res instanceof Error) && res.status === 202) accepted[j] = Date.now(), r.uploadMs.push(accepted[j]! - started[j]!);
         else r.problems.push(`upload ${j}: ${res instanceof Error ? "" : res.status} ${text.slice(0, 300)}`);
       }
     };
     await Promise.all(Array.from({ length: concurrency }, uploader));
+    uploading = false;
     r.accepted = accepted.filter(Boolean).length;
     r.acceptS = (Math.max(...accepted.filter(Boolean)) - t0) / 1000;
     console.log(`${label}: ${r.accepted}/${uploads} uploads accepted in ${fixed(r.acceptS, 1)} s; waiting for the jobs …`);
@@ -124,20 +115,17 @@ async function burst(tree: string, label: string): Promise<Run> {
     if (!r.invocations) r.problems.push(`no "QUEUE ${queue}" batch lines in ${path.relative(repoRoot, server.log)}: invocations not counted`);
     if (server.reloads) r.problems.push(`wrangler dev reloaded the Worker ${server.reloads} time(s) (source files changed)`);
     if (server.notable.length) r.problems.push(`${server.notable.length} error/warning line(s) in ${path.relative(repoRoot, server.log)}, first: \`${server.notable[0]}\``);
-    const busy = machineBusyS() - busy0 - (cpuOf(server.pid) - ours0);
     const self = process.cpuUsage(self0);
-    r.otherCpus = (busy - (self.user + self.system) / 1e6) / ((Date.now() - t0) / 1000);
-  } catch (err) {
-    r.problems.push(`error: ${(err as Error).message}`);
-  } finally {
-    done = true;
+    r.cpuS = cpuOf(server.pid) - ours0;
+    r.otherCpus = (machineBusyS() - busy0 - r.cpuS - (self.user + self.system) / 1e6) / ((Date.now() - t0) / 1000);
     r.load[1] = os.loadavg()[0]!;
     await server.stop();
-  }
-  try {
     checkProducts(tree, state, started, accepted, r.problems);
   } catch (err) {
-    r.problems.push(`products not checked: ${(err as Error).message.slice(0, 300)}`);
+    r.problems.push(`error: ${(err as Error).message.slice(0, 300)}`);
+  } finally {
+    done = true;
+    await server.stop();
   }
   return r;
 }
@@ -167,15 +155,17 @@ function median(xs: number[]): number {
   return xs.length % 2 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2;
 }
 const treeName = (tree: string) => `tree ${trees.indexOf(tree) + 1}`;
-const HEAD = ["round", "tree (commit)", "wall s", "uploads/s", "job latency p50 / p95 / max ms", "status poll p50 / p95 / max ms (polls)", "queue invocations per job", "checks", "load avg", "other CPUs"];
+const HEAD = ["round", "tree (commit)", "wall s", "uploads/s (202 p50 / max ms)", "job latency p50 / p95 / max ms", "status poll p50 / max ms while uploading; after", "queue invocations per job", "wrangler dev CPU s", "checks", "load avg", "other CPUs"];
+const p50max = (xs: number[]) => `${int(pct(xs, 50))} / ${int(pct(xs, 100))}`;
 const cells = (r: Run) => [
   r.label,
   `${treeName(r.tree)} (${r.commit})`,
   fixed(r.wallS, 1),
-  fixed(r.accepted / r.acceptS, 1),
+  `${fixed(r.accepted / r.acceptS, 1)} (${p50max(r.uploadMs)})`,
   [50, 95, 100].map((p) => int(pct(r.latencies, p))).join(" / "),
-  `${[50, 95, 100].map((p) => int(pct(r.polls, p))).join(" / ")} (${r.polls.length}${r.pollErrors ? `, ${r.pollErrors} failed` : ""})`,
+  `${r.polls.map((xs) => `${p50max(xs)} (${xs.length})`).join("; ")}${r.pollErrors ? `; ${r.pollErrors} failed` : ""}`,
   `${fixed(r.invocations / r.completed, 2)} (${r.messages !== r.invocations ? `${fixed(r.messages / r.completed, 2)} messages, ` : ""}${fixed(r.slices / r.completed, 2)} slices)`,
+  fixed(r.cpuS, 1),
   r.problems.length === 0 ? "✅" : "❌",
   `${fixed(r.load[0], 2)} → ${fixed(r.load[1], 2)}`,
   fixed(r.otherCpus, 2),
@@ -205,7 +195,9 @@ async function main(): Promise<void> {
     `- ${int(uploads)} uploads of ${rows} rows (${rows - overlap} SKUs of their own, ${overlap} shared with every ${apart}th upload; stock = the upload's number), one tenant, ${concurrency} in flight, the status summary polled every ${POLL_MS} ms; a fresh wrangler dev and state per run`,
     ...["", `| ${HEAD.join(" | ")} |`, `| ${HEAD.map((_, i) => (i > 1 ? "---:" : "---")).join(" | ")} |`, ...runs.map((r) => `| ${cells(r).join(" | ")} |`), ""],
     ...(ratios ? [ratios, ""] : []),
-    "Wall: the first upload sent → the last job's finished_at. Uploads/s: uploads accepted (202) per second from the first sent to the last accepted. Job latency: queued_at → finished_at. Status poll: `GET /api/v1/products/import/status` sent → body read. Queue invocations: wrangler dev's `QUEUE <queue> acked/total` lines (one per consumer invocation, messages that did nothing included) per completed job, and the consumer's \`import slice\` lines (slices that did work) per job. Checks: every job completed, their processed rows sum to uploads × rows, the product count is right and every SKU holds the stock of the last accepted upload that has it (read from local D1 after the run); no upload refused, no failed delivery, no error or warning in wrangler dev's output. Load avg: the 1-minute load average at the start → end of a run; other CPUs: what processes other than this benchmark and its wrangler dev used on average.",
+    "To compare a change with the commit before it, from the change's checkout: `git worktree add --detach ../before <commit> && ln -s \"$PWD/node_modules\" ../before/node_modules`, then `npm run bench:burst -- --tree ../before,. --rounds 3 --results`. The trees run interleaved (the order reversed every other round), each in a fresh wrangler dev and state; compare the median wall times. Runs of the same commit differ by more than 10 % on this shared machine, so use three rounds or more.",
+    "",
+    "Wall: the first upload sent → the last job's finished_at. Uploads/s: uploads accepted (202) per second from the first sent to the last accepted; in brackets an upload's request time. Job latency: queued_at → finished_at. Status poll: `GET /api/v1/products/import/status` sent → body read, while uploads were still being sent and after (number of polls in brackets). Wrangler dev CPU: the CPU time of its processes (the Worker, local D1, R2 and Queues) during the run, less sensitive to other load than wall time. Queue invocations: wrangler dev's `QUEUE <queue> acked/total` lines (one per consumer invocation, messages that did nothing included; locally a queue delivers one batch at a time) per completed job, and the consumer's \`import slice\` lines (slices that did work) per job. Checks: every job completed, their processed rows sum to uploads × rows, the product count is right and every SKU holds the stock of the last accepted upload that has it (read from local D1 after the run); no upload refused, no failed delivery, no error or warning in wrangler dev's output. Load avg: the 1-minute load average at the start → end of a run; other CPUs: what processes other than this benchmark and its wrangler dev used on average.",
     ...(runs.some((r) => r.problems.length) ? ["", "Problems:", "", ...runs.flatMap((r) => r.problems.map((p) => `- ${r.label}: ${p}`))] : []),
   ];
   writeResults("Burst", md.join("\n"));
