@@ -193,6 +193,7 @@ export interface JobRecord {
   columns: string | null;
   delimiter: string | null;
   encoding: string | null;
+  notes: string;
   started_at: number | null;
   finished_at: number | null;
   heartbeat_at: number;

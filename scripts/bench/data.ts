@@ -59,9 +59,8 @@ export function productCells(rows: number, i: number): Record<string, string> {
   };
 }
 
-/** One CSV line without its line break; only the tags cell holds a comma. */
-export function csvLine(rows: number, i: number): string {
-  const c = productCells(rows, i);
+/** One CSV line without its line break (row `i`'s cells unless given); only the tags cell holds a comma. */
+export function csvLine(rows: number, i: number, c = productCells(rows, i)): string {
   return CSV_HEADER.split(",").map((k) => (k === "tags" ? `"${c.tags}"` : c[k])).join(",");
 }
 

@@ -197,21 +197,23 @@ export function machineBusyS(): number {
 
 // ---- the machine, and RESULTS.md
 
-function tryRun(file: string, args: string[]): string {
+function tryRun(file: string, args: string[], cwd = repoRoot): string {
   try {
-    return execFileSync(file, args, { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return execFileSync(file, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     return "unknown";
   }
 }
 
-export function machine(): { cpus: number; line: string } {
+/** The machine, and the commit of `tree` (the checkout whose Worker was measured). */
+export function machine(tree = repoRoot): { cpus: number; commit: string; line: string } {
   // RESULTS.md is what the benchmarks write: it does not make the measured tree dirty.
-  const dirty = tryRun("git", ["status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)scripts/bench/RESULTS.md"]);
+  const dirty = tryRun("git", ["status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)scripts/bench/RESULTS.md"], tree);
   const wranglerVersion = (JSON.parse(readFileSync(path.join(repoRoot, "node_modules", "wrangler", "package.json"), "utf8")) as { version: string }).version;
-  const [cpus, workerd, head] = [os.availableParallelism(), tryRun(path.join(repoRoot, "node_modules", ".bin", "workerd"), ["--version"]), tryRun("git", ["rev-parse", "--short", "HEAD"])];
+  const [cpus, workerd, head] = [os.availableParallelism(), tryRun(path.join(repoRoot, "node_modules", ".bin", "workerd"), ["--version"]), tryRun("git", ["rev-parse", "--short", "HEAD"], tree)];
   const line = `${cpus} CPUs (nproc; ${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB memory, Node ${process.version}, ${workerd}, wrangler ${wranglerVersion}`;
-  return { cpus, line: `${line}, commit ${head}${dirty && dirty !== "unknown" ? " + uncommitted changes" : ""}` };
+  const commit = `${head}${dirty && dirty !== "unknown" ? " + uncommitted changes" : ""}`;
+  return { cpus, commit, line: `${line}, commit ${commit}` };
 }
 
 /** Replaces the `## <heading>` section of RESULTS.md (up to the next `## `), or appends it; other sections are kept. */

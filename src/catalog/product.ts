@@ -18,6 +18,7 @@ import { z } from "zod";
 import { checkGtin } from "./gtin.ts";
 import { decimalToMinor, isCurrencyCode, parseDecimal, type DecimalParts, type MoneyError, type MoneyErrorCode } from "./money.ts";
 import { productStatuses, type ProductStatus } from "../db/schema.ts";
+import { nameCount, repeatedNames } from "../json-text.ts";
 import { cutText, quote } from "../text.ts";
 
 export { productStatuses };
@@ -458,16 +459,28 @@ function normaliseTags(raw: readonly string[], ctx: Ctx): string[] {
   return tags;
 }
 
+/** The problem of an option named twice (in a cell's JSON, an NDJSON object, a preset's option columns). */
+export function optionGivenTwice(name: string): RowFieldError {
+  return { column: "options", code: "invalid_options", message: `Option ${quote(name)} is given twice.`, value: cutText(name, productLimits.errorValueLength) };
+}
+
+/**
+ * Option names an object cannot hold as they are: assigning "__proto__" sets the object's prototype instead of adding
+ * the option, which would be dropped without a word.
+ */
+const UNSTORABLE_OPTION_NAMES: ReadonlySet<string> = new Set(["__proto__"]);
+
 /**
  * Options: an object of option name → text (NDJSON), or its JSON text (a CSV cell); blank = none. Names are unique
- * whatever their case, and a number value is taken as its text ({"Size": 42}).
+ * whatever their case (an exact repeat in a cell's JSON text too, which JSON.parse would drop), and a number value is
+ * taken as its text ({"Size": 42}).
  */
 function parseOptions(value: unknown, ctx: Ctx): ProductOptions {
   if (value === null || value === undefined) return {};
   let object: unknown = value;
-  if (typeof value === "string") {
-    const text = value.trim();
-    if (text === "") return {};
+  const text = typeof value === "string" ? value.trim() : null;
+  if (text === "") return {};
+  if (text !== null) {
     try {
       object = JSON.parse(text);
     } catch {
@@ -478,6 +491,9 @@ function parseOptions(value: unknown, ctx: Ctx): ProductOptions {
     return reject(ctx, "invalid_type", `Options must be an object of option names and values, not ${describeType(object)}.`);
   }
   const entries = Object.entries(object);
+  // JSON.parse keeps the last of two equal names: fewer names in the object than in the text means it dropped one.
+  const [repeated] = text !== null && nameCount(text, 1) !== entries.length ? repeatedNames(text, 1) : [];
+  if (repeated) return reject(ctx, "invalid_options", optionGivenTwice(repeated.name).message);
   if (entries.length > productLimits.maxOptions) {
     return reject(ctx, "too_many_options", `There are ${entries.length} options; the limit is ${productLimits.maxOptions}.`);
   }
@@ -496,8 +512,11 @@ function parseOptions(value: unknown, ctx: Ctx): ProductOptions {
     if (text === "" || isTooLong(text, productLimits.optionValueLength)) {
       return reject(ctx, "invalid_options", `Option ${quote(name)} must have a value of 1 to ${productLimits.optionValueLength} characters.`);
     }
+    if (UNSTORABLE_OPTION_NAMES.has(name)) {
+      return reject(ctx, "invalid_options", `Option name ${quote(name)} cannot be stored as an option's name; rename the option.`);
+    }
     const key = name.toLowerCase();
-    if (seen.has(key)) return reject(ctx, "invalid_options", `Option ${quote(name)} is given twice.`);
+    if (seen.has(key)) return reject(ctx, "invalid_options", optionGivenTwice(name).message);
     seen.add(key);
     options[name] = text;
   }

@@ -2,6 +2,7 @@
 // Timestamps are integer milliseconds since the epoch (UTC); the API renders them as ISO 8601.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { jobStates, lineStates, statusIn } from "../imports/jobs/states.ts";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -69,16 +70,18 @@ export const products = sqliteTable(
   ],
 );
 
-export const unfinishedJobStatuses = ["pending", "queued", "processing"] as const;
-export const jobStatuses = [...unfinishedJobStatuses, "completed", "failed"] as const;
-export type JobStatus = (typeof jobStatuses)[number];
+/** The jobs in a tenant's line (see import_jobs_tenant_line); `table` qualifies the columns, as in a correlated subquery. */
+export function lineCondition(table?: string): string {
+  const column = (name: string) => (table ? `${table}.${name}` : name);
+  return `${statusIn(lineStates, column("status"))} AND ${column("line_seq")} IS NOT NULL`;
+}
 
 export const importJobs = sqliteTable(
   "import_jobs",
   {
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
-    status: text("status", { enum: jobStatuses }).notNull(),
+    status: text("status", { enum: jobStates }).notNull(),
     format: text("format", { enum: ["csv", "ndjson"] }).notNull(),
     fileName: text("file_name"),
     objectKey: text("object_key").notNull(),
@@ -112,6 +115,9 @@ export const importJobs = sqliteTable(
     warningCount: integer("warning_count").notNull().default(0),
     // The text encoding the file was read in; null until processing has read its first bytes.
     encoding: text("encoding"),
+    // JSON: what the merchant should know of how the file was read (a file without rows, a charset its bytes
+    // contradict), each code once; see job-notes.ts.
+    notes: text("notes").notNull().default("[]"),
     // The saved profile or built-in preset the request named, the preset applied (named or detected from the
     // header), and JSON: the column mapping the file was read with.
     profile: text("profile"),
@@ -125,6 +131,10 @@ export const importJobs = sqliteTable(
     failedAttempts: integer("failed_attempts").notNull().default(0),
     createdAt: integer("created_at").notNull(),
     queuedAt: integer("queued_at"),
+    // A writing job's place in its tenant's line, given by D1 when the upload is accepted (one writer, so no two
+    // jobs of a tenant get the same and a later acceptance gets a larger one, whatever the Workers' clocks say);
+    // null for a dry run, which writes nothing and waits for nobody. See src/imports/jobs/lifecycle.ts.
+    lineSeq: integer("line_seq"),
     startedAt: integer("started_at"),
     finishedAt: integer("finished_at"),
     // Last time the job made progress; the sweeper fails non-terminal jobs that stop moving.
@@ -138,6 +148,9 @@ export const importJobs = sqliteTable(
     index("import_jobs_tenant_summary").on(t.tenantId, t.status, t.errorCount, t.warningCount, t.startedAt, t.finishedAt),
     index("import_jobs_status_heartbeat").on(t.status, t.heartbeatAt),
     index("import_jobs_finished").on(t.finishedAt),
+    // The tenant's line: its writing jobs that have not let go, in acceptance order. The queries that walk it repeat
+    // this condition word for word (lineCondition), which is what lets SQLite use a partial index.
+    index("import_jobs_tenant_line").on(t.tenantId, t.lineSeq).where(sql.raw(lineCondition())),
   ],
 );
 

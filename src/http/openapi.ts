@@ -33,9 +33,11 @@ function standardResponses(op: Operation): Record<string, Json> {
   const scope = op.security?.[0]?.apiKey?.[0];
   return {
     400: problem(
-      (op.parameters?.length ?? 0) > 0 || op.requestBody
-        ? "The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong."
-        : "A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it.",
+      `${(op.parameters?.length ?? 0) > 0 || op.requestBody ? "The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`)" : "A request header is invalid (e.g. `x-d1-bookmark`)"}` +
+        (op.parameters?.some((p) => p.in === "query")
+          ? ", or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once"
+          : ", or gives a query parameter (this operation takes none)") +
+        "; `errors` names each and what was wrong.",
     ),
     ...(scope
       ? {
@@ -115,6 +117,8 @@ const info = {
     "Every response to these operations, and every 404 and 405, carries `x-request-id`. A response to a request that read or wrote the database carries `x-d1-bookmark`; one that touched no database (e.g. a request refused before its key was looked up) echoes the bookmark the request sent, if any. Send the latest bookmark back to read data at least that fresh.",
     "",
     "A path requested with a method it does not have answers 405 with `Allow`; an unknown path answers 404. HEAD is answered wherever GET is.",
+    "",
+    "Nothing the API does not understand is ignored: a query parameter an operation does not have, one given more than once, and a multipart form field the upload does not take are each a 400 naming it, with the closest name the operation has (`blank_cell` → did you mean `blank_cells`?).",
   ].join("\n"),
 };
 

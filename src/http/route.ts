@@ -9,7 +9,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv, DeferredKeyEnv } from "./context.ts";
 import { PROBLEM_CONTENT_TYPE } from "./problem.ts";
 import { rejectInvalidBookmark } from "./request-context.ts";
-import { validationHook } from "./validate.ts";
+import { parameterNames, strictQuery, validationHook } from "./validate.ts";
 
 interface ApiRouteConfig extends Omit<RouteConfig, "middleware" | "security" | "tags" | "hide"> {
   operationId: string;
@@ -32,10 +32,11 @@ export function apiRoute<const R extends ApiRouteConfig>(config: R) {
   const { scope, authorizeInHandler, tag, ...route } = config;
   registry.push({ method: config.method, path: config.path, operationId: config.operationId, scope });
   const auth = scope ? [authorizeInHandler ? deferredScope(scope) : requireScope(scope)] : [];
-  // The library validates the query before the path; a request wrong in both is told about its path, as it always was.
+  // The library validates the query before the path; a request wrong in both is told about its path, as it always was,
+  // and so is one that also gives a query parameter the route does not have.
   const { params, query } = route.request ?? {};
-  const pathFirst = params && query ? [zValidator<typeof params, "param", AppEnv, string, typeof validationHook>("param", params, validationHook)] : [];
-  const middleware = [...auth, rejectInvalidBookmark, ...pathFirst];
+  const pathFirst = params ? [zValidator<typeof params, "param", AppEnv, string, typeof validationHook>("param", params, validationHook)] : [];
+  const middleware = [...auth, rejectInvalidBookmark, ...pathFirst, strictQuery(parameterNames(query))];
   const created = createRoute({ ...route, tags: [tag], security: scope ? [{ apiKey: [scope] }] : [], middleware });
   // Widened so that a handler may also answer with a Response it built (a problem, the CSV stream, a replayed stored
   // body, a body hashed for its ETag); its c.json answers are still checked against the declared schemas. The

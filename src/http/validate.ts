@@ -1,9 +1,11 @@
 // The one validation hook (@hono/zod-openapi's defaultHook, installed by createApp): every failure becomes the same
-// 400 problem naming where (query, path) and which parameter was wrong.
-import type { Context, ValidationTargets } from "hono";
-import type { z } from "zod";
+// 400 problem naming where (query, path) and which parameter was wrong. Before it, every route refuses the query
+// parameters it does not have and those given more than once (strictQuery).
+import type { Context, MiddlewareHandler, ValidationTargets } from "hono";
+import { z } from "zod";
 import type { AppEnv } from "./context.ts";
 import { type ProblemFieldError, problems } from "./problem.ts";
+import { closestName, listed, unknownNameErrors } from "./unknown-names.ts";
 
 const locations = {
   query: "query",
@@ -14,18 +16,8 @@ const locations = {
   cookie: "header",
 } as const satisfies Record<keyof ValidationTargets, ProblemFieldError["location"]>;
 
-function fieldErrors(target: keyof ValidationTargets, issues: readonly z.core.$ZodIssue[], c: Context): ProblemFieldError[] {
-  // A query parameter given more than once arrives as an array; the message says so.
-  const given = target === "query" ? c.req.queries() : {};
-  return issues.map((issue) => {
-    const name = issue.path.map(String).join(".");
-    const values = issue.path.length === 1 ? given[name] : undefined;
-    return {
-      location: locations[target],
-      name: name || "(root)",
-      message: values && values.length > 1 ? `${issue.message}, given once (got ${values.length} values)` : issue.message,
-    };
-  });
+function fieldErrors(target: keyof ValidationTargets, issues: readonly z.core.$ZodIssue[]): ProblemFieldError[] {
+  return issues.map((issue) => ({ location: locations[target], name: issue.path.map(String).join(".") || "(root)", message: issue.message }));
 }
 
 /** What a validator hands its hook (@hono/zod-openapi's and @hono/zod-validator's both fit). */
@@ -34,6 +26,40 @@ type ValidationResult = { target: keyof ValidationTargets } & ({ success: true }
 /** Rejects an invalid request with the 400 problem, after what must come first (a deferred key check: 401 before 400). */
 export async function validationHook(result: ValidationResult, c: Context<AppEnv>): Promise<void> {
   if (result.success) return;
+  await reject(c, fieldErrors(result.target, result.error.issues));
+}
+
+/** The 400 problem naming `errors`, after what must come first (a deferred key check: 401 before 400). */
+async function reject(c: Context<AppEnv>, errors: ProblemFieldError[]): Promise<never> {
   await c.var.beforeRejecting?.();
-  throw problems.validation(fieldErrors(result.target, result.error.issues, c));
+  throw problems.validation(errors);
+}
+
+/** The names of the parameters a route's query schema (a zod object, or a pipe from one) declares. */
+export function parameterNames(query: z.ZodType | undefined): string[] {
+  if (query instanceof z.ZodObject) return Object.keys(query.shape);
+  if (query instanceof z.ZodPipe) return parameterNames(query.in as z.ZodType);
+  return [];
+}
+
+/**
+ * Refuses the query parameters a route does not have (each named, with the closest one it has), and a parameter given
+ * more than once: none takes a list, and which of its values was meant would be a guess.
+ */
+export function strictQuery(known: readonly string[]): MiddlewareHandler<AppEnv> {
+  const has = new Set(known);
+  const takes = known.length === 0 ? "which takes none" : `which takes ${listed(known)}`;
+  const explain = (name: string) => {
+    const closest = closestName(name, known);
+    return `is not a parameter of this operation; ${closest === null ? takes : `did you mean ${closest}?`}`;
+  };
+  return async (c, next) => {
+    const given = Object.entries(c.req.queries());
+    const unknown = given.filter(([name]) => !has.has(name)).map(([name]) => name);
+    const repeated: ProblemFieldError[] = given
+      .filter(([name, values]) => has.has(name) && values.length > 1)
+      .map(([name, values]) => ({ location: "query", name, message: `is given ${values.length} times; give it once` }));
+    if (unknown.length > 0 || repeated.length > 0) await reject(c, [...unknownNameErrors(unknown, "query", explain), ...repeated]);
+    await next();
+  };
 }

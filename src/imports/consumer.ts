@@ -1,8 +1,9 @@
 // Queue handlers: the import consumer (one slice per message, continuation or retry) and the dead-letter consumer.
 import type { Config, Env } from "../config.ts";
 import { database } from "../db/client.ts";
-import { countFailedAttempt, failJob, getJobById } from "../db/queries/jobs.ts";
+import { countFailedAttempt, getJobById } from "../db/queries/jobs.ts";
 import { retriesExhaustedReason } from "./failure-reasons.ts";
+import { finishJob } from "./jobs/lifecycle.ts";
 import type { ImportMessage } from "./messages.ts";
 import { runImportSlice } from "./process.ts";
 import { loggedError } from "../log-error.ts";
@@ -47,7 +48,7 @@ export async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env):
   for (const message of batch.messages) {
     if (isImportMessage(message.body)) {
       const job = await getJobById(db, message.body.jobId);
-      if (job) await failJob(db, job.id, retriesExhaustedReason(job));
+      if (job) await finishJob(env, db, job, { status: "failed", reason: retriesExhaustedReason(job) });
     }
     message.ack();
   }

@@ -105,9 +105,7 @@ export class CsvRowSource implements RowSource {
   }
 
   takeStateChange(): SourceStateChange {
-    const change: SourceStateChange = {};
-    const encoding = this.encoding.takeChange();
-    if (encoding) change.encoding = encoding;
+    const change: SourceStateChange = this.encoding.takeChange();
     if (this.newHeader) change.header = this.newHeader;
     this.newHeader = undefined;
     const ignored = this.ignored.takeChange();

@@ -2,6 +2,7 @@
 // decided from its first bytes (a byte order mark, the declared charset, else UTF-8 or Windows-1252 by what the bytes
 // are). The decision is made once, at the start of the file, and stored with the job: every continuation reads on in
 // it, so a file is never re-sniffed mid-way. The parsers decode records in it (records.ts).
+import type { JobNote } from "./job-notes.ts";
 import { FileFormatError, UTF8_BOM, utf8SequenceLength } from "./records.ts";
 
 /** The encodings a file is read in, as the job JSON names them. */
@@ -38,16 +39,23 @@ export function charsetOf(label: string): Charset | null {
 }
 
 /**
- * How many first bytes of a file without a declared charset are looked at: UTF-8 if they are, else Windows-1252 if
- * they are that. A file that is UTF-8 there and has a byte that is not later is still read as UTF-8 and fails there.
+ * How many first bytes of a file are looked at: without a declared charset, UTF-8 if they are, else Windows-1252 if
+ * they are that; with a declared UTF-8 or single-byte charset, whether they contradict it. A file that is UTF-8 there
+ * and has a byte that is not later is still read as UTF-8 and fails there.
  */
 export const ENCODING_SNIFF_BYTES = 64 * 1024;
-// With a declared charset only a byte order mark, or the NUL bytes of the first characters, are looked at.
-const DECLARED_SNIFF_BYTES = 8;
+// With a declared UTF-16 charset only a byte order mark, or the NUL bytes of the first characters, are looked at.
+const UTF16_SNIFF_BYTES = 8;
 
-/** How many of the first bytes the encoding is decided from: none once it is known. */
+/** How many of the first bytes the encoding is decided from. */
 function encodingSniffBytes(declared: Charset | null): number {
-  return declared ? DECLARED_SNIFF_BYTES : ENCODING_SNIFF_BYTES;
+  return declared?.startsWith("utf-16") ? UTF16_SNIFF_BYTES : ENCODING_SNIFF_BYTES;
+}
+
+/** The encoding a file is read in, and a note when its bytes contradict the charset the upload declared. */
+export interface DecidedEncoding {
+  encoding: TextEncoding;
+  note?: JobNote;
 }
 
 /**
@@ -58,19 +66,29 @@ function encodingSniffBytes(declared: Charset | null): number {
  * in Windows-1252). Without either: UTF-8, or Windows-1252 when the first bytes are that and not UTF-8.
  * UTF-16 without a byte order mark is refused unless its byte order was declared (utf-16le, utf-16be): guessing it
  * would misread every character.
+ *
+ * Where the bytes contradict the declaration, the decision comes with a note naming the encoding read in: a byte
+ * order mark of another encoding; UTF-8 text declared single-byte (read as declared: "Café" would be "CafÃ©"); and
+ * Windows-1252 text declared UTF-8, read as Windows-1252 by the rule an undeclared file is (it would fail as UTF-8).
  */
-export function decideEncoding(first: Uint8Array, declared: Charset | null): TextEncoding {
-  if (startsWith(first, UTF8_BOM)) return "utf-8";
-  if (startsWith(first, [0xff, 0xfe])) return "utf-16le";
-  if (startsWith(first, [0xfe, 0xff])) return "utf-16be";
+export function decideEncoding(first: Uint8Array, declared: Charset | null): DecidedEncoding {
+  const marked = byteOrderMark(first);
+  if (marked) return { encoding: marked, note: declared && !readsAs(declared, marked) ? bomNote(declared, marked) : undefined };
+  const sniffed = () => sniff(first.subarray(0, ENCODING_SNIFF_BYTES), first.length < ENCODING_SNIFF_BYTES);
   switch (declared) {
-    case "utf-8":
     case "utf-16le":
     case "utf-16be":
+      return { encoding: declared };
     case "windows-1252":
-      return declared;
-    case "iso-8859-1":
-      return "windows-1252";
+    case "iso-8859-1": {
+      const bytes = sniffed();
+      return { encoding: "windows-1252", note: bytes.utf8 >= 0 && bytes.invalid < 0 ? utf8DeclaredSingleByteNote(declared, first, bytes.utf8) : undefined };
+    }
+    case "utf-8": {
+      const bytes = sniffed();
+      if (undeclaredEncoding(bytes) === "utf-8") return { encoding: "utf-8" };
+      return { encoding: "windows-1252", note: windows1252DeclaredUtf8Note(first, bytes.invalid) };
+    }
     case "utf-16":
       throw utf16WithoutBomError(utf16ByteOrder(first), "declared");
     case null:
@@ -78,17 +96,36 @@ export function decideEncoding(first: Uint8Array, declared: Charset | null): Tex
   }
   const order = utf16ByteOrder(first);
   if (order) throw utf16WithoutBomError(order, "detected");
-  return sniffSingleOrUtf8(first.subarray(0, ENCODING_SNIFF_BYTES), first.length < ENCODING_SNIFF_BYTES);
+  return { encoding: undeclaredEncoding(sniffed()) };
 }
 
-/**
- * UTF-8 or Windows-1252, by the first bytes (`whole` when they are all the file has): Windows-1252 when they are not
- * UTF-8, hold no UTF-8 character beyond ASCII (a file mixing both is broken UTF-8, read as such: it fails on the line
- * where it breaks) and every byte is a character in Windows-1252 (five bytes of 0x80–0x9F are none). Else UTF-8.
- */
-function sniffSingleOrUtf8(bytes: Uint8Array, whole: boolean): TextEncoding {
+type MarkedEncoding = Exclude<TextEncoding, "windows-1252">;
+
+function byteOrderMark(first: Uint8Array): MarkedEncoding | null {
+  if (startsWith(first, UTF8_BOM)) return "utf-8";
+  if (startsWith(first, [0xff, 0xfe])) return "utf-16le";
+  if (startsWith(first, [0xfe, 0xff])) return "utf-16be";
+  return null;
+}
+
+function readsAs(declared: Charset, encoding: TextEncoding): boolean {
+  return declared === encoding || (declared === "utf-16" && encoding.startsWith("utf-16"));
+}
+
+/** What the first bytes are, as far as UTF-8 and Windows-1252 go. */
+interface SniffedBytes {
+  /** Where the first UTF-8 character beyond ASCII starts, or -1. */
+  utf8: number;
+  /** Where the first byte that is no UTF-8 is, or -1. */
+  invalid: number;
+  /** Whether every byte that is no UTF-8 is a character in Windows-1252 (five bytes of 0x80–0x9F are none). */
+  windows1252: boolean;
+}
+
+/** One pass over the first bytes; `whole` when they are all the file has. */
+function sniff(bytes: Uint8Array, whole: boolean): SniffedBytes {
   const end = bytes.length;
-  let invalid = false;
+  const found: SniffedBytes = { utf8: -1, invalid: -1, windows1252: true };
   let i = 0;
   while (i < end) {
     const b = bytes[i]!;
@@ -97,14 +134,61 @@ function sniffSingleOrUtf8(bytes: Uint8Array, whole: boolean): TextEncoding {
       continue;
     }
     const size = utf8SequenceLength(bytes, i, end);
-    if (size > 0) return "utf-8";
+    if (size > 0) {
+      if (found.utf8 < 0) found.utf8 = i;
+      i += size;
+      continue;
+    }
     // A character cut off by the end of the sniffed bytes may go on after them; at the end of the file it cannot.
     if (!whole && end - i < 4 && b >= 0xc2 && b <= 0xf4) break;
-    if (b === 0x81 || b === 0x8d || b === 0x8f || b === 0x90 || b === 0x9d) return "utf-8";
-    invalid = true;
+    if (found.invalid < 0) found.invalid = i;
+    if (b === 0x81 || b === 0x8d || b === 0x8f || b === 0x90 || b === 0x9d) found.windows1252 = false;
     i++;
   }
-  return invalid ? "windows-1252" : "utf-8";
+  return found;
+}
+
+/**
+ * UTF-8 or Windows-1252, by the first bytes: Windows-1252 when they are not UTF-8, hold no UTF-8 character beyond
+ * ASCII (a file mixing both is broken UTF-8, read as such: it fails on the line where it breaks) and every byte is a
+ * character in Windows-1252. Else UTF-8.
+ */
+function undeclaredEncoding(bytes: SniffedBytes): TextEncoding {
+  return bytes.utf8 < 0 && bytes.invalid >= 0 && bytes.windows1252 ? "windows-1252" : "utf-8";
+}
+
+const BOM_NAMES: Record<MarkedEncoding, string> = { "utf-8": "UTF-8", "utf-16le": "UTF-16LE", "utf-16be": "UTF-16BE" };
+
+function bomNote(declared: Charset, encoding: MarkedEncoding): JobNote {
+  return {
+    code: "charset_mismatch",
+    message: `The upload declared charset=${declared}, but the file starts with a ${BOM_NAMES[encoding]} byte order mark, which decides: it was read in ${encoding}.`,
+  };
+}
+
+function utf8DeclaredSingleByteNote(declared: Charset, bytes: Uint8Array, at: number): JobNote {
+  const character = bytes.subarray(at, at + utf8SequenceLength(bytes, at, bytes.length));
+  const asUtf8 = new TextDecoder().decode(character);
+  const asDeclared = new TextDecoder("windows-1252").decode(character);
+  return {
+    code: "charset_mismatch",
+    message:
+      `The upload declared charset=${declared}, so the file was read in windows-1252, but its first bytes are UTF-8 text: "${asUtf8}" was read as "${asDeclared}". ` +
+      "If the products show such characters, upload the file again with charset=utf-8 (or without a charset).",
+  };
+}
+
+function windows1252DeclaredUtf8Note(bytes: Uint8Array, at: number): JobNote {
+  const byte = bytes[at]!;
+  let line = 1;
+  for (let i = bytes.indexOf(0x0a); i >= 0 && i < at; i = bytes.indexOf(0x0a, i + 1)) line++;
+  const hex = `0x${byte.toString(16).toUpperCase()}`;
+  return {
+    code: "charset_mismatch",
+    message:
+      `The upload declared charset=utf-8, but the file is not UTF-8: line ${line} has the byte ${hex}, which is no UTF-8 character, and its first bytes hold no UTF-8 character beyond ASCII. ` +
+      `It was read in windows-1252, where ${hex} is "${new TextDecoder("windows-1252").decode(Uint8Array.of(byte))}"; if the products' text looks wrong, upload the file again with the charset it was saved in.`,
+  };
 }
 
 function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
@@ -157,6 +241,7 @@ export function decodeLeniently(bytes: Uint8Array, encoding: TextEncoding): stri
  */
 export class FileEncoding {
   private encoding: TextEncoding | null;
+  private note: JobNote | undefined;
   private committed: boolean;
   private readonly declared: Charset | null;
 
@@ -174,14 +259,14 @@ export class FileEncoding {
 
   /** The encoding, decided from the first bytes: enough to decide (canDecide), or all the file has. */
   decide(first: Uint8Array): TextEncoding {
-    this.encoding ??= decideEncoding(first, this.declared);
+    if (this.encoding === null) ({ encoding: this.encoding, note: this.note } = decideEncoding(first, this.declared));
     return this.encoding;
   }
 
-  /** The encoding once decided, the first time only: it is committed with the next chunk. */
-  takeChange(): TextEncoding | undefined {
-    if (this.committed || this.encoding === null) return undefined;
+  /** The encoding once decided, and the note on it if any, the first time only: they are committed with the next chunk. */
+  takeChange(): { encoding?: TextEncoding; notes?: JobNote[] } {
+    if (this.committed || this.encoding === null) return {};
     this.committed = true;
-    return this.encoding;
+    return this.note ? { encoding: this.encoding, notes: [this.note] } : { encoding: this.encoding };
   }
 }

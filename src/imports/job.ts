@@ -1,11 +1,12 @@
 // The import job as clients see it: one zod schema for the JSON (documented in OpenAPI) and its mapping.
 import { z } from "zod";
-import { jobStatuses } from "../db/schema.ts";
-import { type JobRow, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
+import { type JobView, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
+import { jobStates } from "./jobs/states.ts";
 import { type BlankCells, blankCellsModes, type OnInvalid, onInvalidModes } from "../catalog/product.ts";
 import { columnMappingSchema, storedMapping } from "./column-mapping.ts";
 import type { CsvDelimiter } from "./csv.ts";
 import { type Charset, charsets, ENCODING_SNIFF_BYTES, type TextEncoding, textEncodings } from "./encoding.ts";
+import { type JobNote, jobNoteSchema, noteJson } from "./job-notes.ts";
 import type { RowRules } from "./rows.ts";
 import { displayName, MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
 import { presetNames, storedPreset } from "./presets/index.ts";
@@ -49,7 +50,15 @@ const count = (description: string) => z.int().min(0).describe(description);
 export const jobResponseSchema = z
   .object({
     id: z.string(),
-    status: z.enum(jobStatuses),
+    status: z.enum(jobStates),
+    waiting_for: z
+      .string()
+      .nullable()
+      .describe(
+        "For a queued job: the job of the same tenant accepted just before it that has not finished yet. A tenant's imports apply " +
+          "one at a time in the order they were accepted, so this job starts once that one (and every job before it) has finished. " +
+          "Null when nothing is ahead of it, for a dry run (which writes nothing and never waits), and once the job has started.",
+      ),
     format: z.enum(["csv", "ndjson"]),
     file_name: z.string().nullable(),
     size_bytes: count("The file's size in bytes."),
@@ -107,6 +116,12 @@ export const jobResponseSchema = z
           `else utf-8, or windows-1252 when the file's first ${ENCODING_SNIFF_BYTES / 1024} KiB are Windows-1252 text with no UTF-8 character beyond ASCII. ` +
           "Null until processing has read the file's start.",
       ),
+    notes: z
+      .array(jobNoteSchema)
+      .describe(
+        "What to know of how the file was read that is neither a row's error nor a failure: a file with a header but no rows (`no_rows`), " +
+          "a declared charset the file's bytes contradict (`charset_mismatch`, naming the charset the file was read in). Each code at most once; empty when there is nothing to say.",
+      ),
     failure_reason: z
       .string()
       .nullable()
@@ -140,10 +155,11 @@ export function jobPath(id: string): string {
   return `/api/v1/products/import/${id}`;
 }
 
-export function toJobJson(job: JobRow): JobJson {
+export function toJobJson(job: JobView): JobJson {
   return {
     id: job.id,
     status: job.status,
+    waiting_for: job.waitingFor,
     format: job.format,
     file_name: job.fileName,
     size_bytes: job.sizeBytes,
@@ -167,6 +183,7 @@ export function toJobJson(job: JobRow): JobJson {
     ignored_columns: (JSON.parse(job.ignoredColumns) as string[]).slice(0, MAX_IGNORED_COLUMNS).map(displayName),
     ignored_columns_omitted: job.ignoredColumnsOmitted,
     encoding: job.encoding as TextEncoding | null,
+    notes: (JSON.parse(job.notes) as JobNote[]).map(noteJson),
     failure_reason: job.failureReason === null ? null : shorten(job.failureReason, MAX_FAILURE_REASON_LENGTH),
     created_at: new Date(job.createdAt).toISOString(),
     queued_at: iso(job.queuedAt),

@@ -1,6 +1,7 @@
 // The row source of NDJSON files (see row-source.ts): one JSON object per line, its keys matched like CSV header
 // names (trimmed, case-insensitive, through the job's column mapping if it has one). Its state is the file's encoding
 // and the job's list of ignored keys.
+import { optionGivenTwice } from "../catalog/product.ts";
 import type { JobRow } from "../db/queries/jobs.ts";
 import { mappedFields, storedMapping } from "./column-mapping.ts";
 import { FileEncoding } from "./encoding.ts";
@@ -8,7 +9,7 @@ import { displayName, type FieldOf, IgnoredColumns, normalizeColumnName } from "
 import { type JobOptions, rowRules } from "./job.ts";
 import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
 import { PermanentImportError, type RowSource } from "./row-source.ts";
-import { rejectedRow, type RowOutcome, type RowRules, validatedRow } from "./rows.ts";
+import { addFieldProblem, type CellProblems, rejectedRow, type RowOutcome, type RowRules, validatedRow, withProblems } from "./rows.ts";
 import type { Checkpoint, SourceStateChange } from "./write.ts";
 
 export class NdjsonRowSource implements RowSource {
@@ -58,9 +59,7 @@ export class NdjsonRowSource implements RowSource {
   }
 
   takeStateChange(): SourceStateChange {
-    const change: SourceStateChange = {};
-    const encoding = this.encoding.takeChange();
-    if (encoding) change.encoding = encoding;
+    const change: SourceStateChange = this.encoding.takeChange();
     const ignored = this.ignored.takeChange();
     if (ignored) change.ignoredColumns = ignored;
     return change;
@@ -73,13 +72,23 @@ export class NdjsonRowSource implements RowSource {
   }
 
   /**
-   * Unknown keys are listed in the job's ignored columns. A field given twice ("sku" and "SKU") is a row error, as a
-   * CSV header with a duplicate column is an error of the file.
+   * Unknown keys are listed in the job's ignored columns. A field given twice ("sku" and "SKU", or "price" twice) is a
+   * row error, as a CSV header with a duplicate column is an error of the file; an option given twice is a problem of
+   * the options, as in a CSV cell.
    */
   private row(record: NdjsonRecord): RowOutcome {
     if (!record.value) {
       const error = record.error ?? { code: "invalid_json", message: "This line is not valid JSON." };
       return rejectedRow(record.line, null, error.code, error.message, record.raw ?? "");
+    }
+    let repeatedOption: string | undefined;
+    for (const { name, within } of record.repeated ?? []) {
+      const field = this.fieldOf(normalizeColumnName(within ?? name));
+      if (within === null && field !== null) {
+        const message = `The field "${field}" is given twice in this object (as "${displayName(name)}" both times); give it once.`;
+        return rejectedRow(record.line, field, "duplicate_field", message, String(record.value[name]));
+      }
+      if (within !== null && field === "options") repeatedOption ??= name;
     }
     const raw: Record<string, unknown> = {};
     const spelled = new Map<string, string>();
@@ -97,6 +106,11 @@ export class NdjsonRowSource implements RowSource {
       spelled.set(name, key);
       raw[name] = value;
     }
-    return validatedRow(record.line, raw, this.rules);
+    if (repeatedOption === undefined) return validatedRow(record.line, raw, this.rules);
+    // JSON.parse kept one of the option's values: the options are read as not given, and the repeat is their problem.
+    const problems: CellProblems = { errors: [], warnings: [] };
+    addFieldProblem(problems, optionGivenTwice(repeatedOption), this.rules);
+    delete raw.options;
+    return withProblems(validatedRow(record.line, raw, this.rules), record.line, problems);
   }
 }

@@ -5,6 +5,7 @@
  * problems that make the file unreadable (invalid UTF-8, an oversized line)
  * throw a FileFormatError.
  */
+import { nameCount, type RepeatedName, repeatedNames } from "../json-text.ts";
 import {
   ByteRecordParser,
   REC_COMMON,
@@ -26,6 +27,8 @@ export interface NdjsonRowError {
 /** Exactly one of `value` or `error` is set; `raw` (the line text) only with `error`. */
 export interface NdjsonRecord extends RecordPosition {
   value?: Record<string, unknown>;
+  /** With `value`: the names the object (or an object that is one of its members' values) gives twice, which `value` holds once. */
+  repeated?: RepeatedName[];
   error?: NdjsonRowError;
   raw?: string;
 }
@@ -98,8 +101,10 @@ export class NdjsonParser extends ByteRecordParser<NdjsonRecord> {
         nextLine: completed[r + REC_NEXT_LINE]!,
       };
       const parsed = parseObject(raw);
-      if (parsed.ok) record.value = parsed.value;
-      else {
+      if (parsed.ok) {
+        record.value = parsed.value;
+        if (parsed.repeated) record.repeated = parsed.repeated;
+      } else {
         record.error = parsed.error;
         record.raw = raw;
       }
@@ -109,7 +114,11 @@ export class NdjsonParser extends ByteRecordParser<NdjsonRecord> {
   }
 }
 
-type ParsedLine = { ok: true; value: Record<string, unknown> } | { ok: false; error: NdjsonRowError };
+type ParsedLine = { ok: true; value: Record<string, unknown>; repeated?: RepeatedName[] } | { ok: false; error: NdjsonRowError };
+
+// Names are compared in the object and in the objects that are its members' values (a product's options): deeper
+// values are never a valid field, whatever names they repeat.
+const NAME_DEPTH = 2;
 
 function parseObject(text: string): ParsedLine {
   if (hasTooManyValues(text)) {
@@ -124,7 +133,10 @@ function parseObject(text: string): ParsedLine {
     return { ok: false, error: { code: "invalid_json", message: `This line is not valid JSON${detail}.` } };
   }
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    return { ok: true, value: value as Record<string, unknown> };
+    const object = value as Record<string, unknown>;
+    // JSON.parse keeps the last of two equal names: fewer names in the value than in the text means it dropped one.
+    if (nameCount(text, NAME_DEPTH) === namesHeld(object)) return { ok: true, value: object };
+    return { ok: true, value: object, repeated: repeatedNames(text, NAME_DEPTH) };
   }
   return {
     ok: false,
@@ -163,6 +175,17 @@ function hasTooManyValues(text: string): boolean {
     if (values > MAX_LINE_VALUES) return true;
   }
   return false;
+}
+
+/** The names an object holds, with those of the objects that are its members' values (see NAME_DEPTH). */
+function namesHeld(object: Record<string, unknown>): number {
+  let count = 0;
+  for (const name in object) {
+    count++;
+    const member = object[name];
+    if (typeof member === "object" && member !== null && !Array.isArray(member)) for (const _ in member) count++;
+  }
+  return count;
 }
 
 function describeJson(value: unknown): string {

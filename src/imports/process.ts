@@ -3,9 +3,11 @@
 import { concatBytes } from "../bytes.ts";
 import type { Config, Env } from "../config.ts";
 import { database } from "../db/client.ts";
-import { failJob, getJobById, startJob, type JobRow } from "../db/queries/jobs.ts";
+import { getJobById, type JobRow } from "../db/queries/jobs.ts";
 import { DryRunCommits } from "./dry-run.ts";
 import type { JobOptions } from "./job.ts";
+import { JobNotes, NO_ROWS } from "./job-notes.ts";
+import { finishJob, startInLine } from "./jobs/lifecycle.ts";
 import { ObjectGoneError, RangedObjectReader } from "./object-reader.ts";
 import { type ChunkCommits, CommitPipeline } from "./pipeline.ts";
 import { FileFormatError } from "./records.ts";
@@ -40,22 +42,25 @@ export async function runImportSlice(env: Env, config: Config, jobId: string): P
   const db = database(env.DB);
   let job = await getJobById(db, jobId);
   if (!job) return { kind: "skipped", reason: "job not found" };
-  if (job.status === "queued") job = (await startJob(db, job.id)) ?? (await getJobById(db, jobId));
+  // A job that waits for its tenant's earlier jobs stays queued; the one ahead of it sends its message when it finishes.
+  if (job.status === "queued") job = (await startInLine(db, job.id)) ?? (await getJobById(db, jobId));
   if (!job || job.status !== "processing") return { kind: "skipped", reason: `job is ${job?.status ?? "gone"}` };
 
+  let outcome: SliceOutcome;
   try {
-    return await new ImportSlice(env, config, job).run();
+    outcome = await new ImportSlice(env, config, job).run();
   } catch (err) {
-    if (err instanceof FileFormatError) {
-      await failJob(db, job.id, namingLine(err.line, err.message));
-      return { kind: "finished" };
-    }
-    if (err instanceof PermanentImportError) {
-      await failJob(db, job.id, err.message);
-      return { kind: "finished" };
-    }
+    if (err instanceof FileFormatError) return failed(env, job, namingLine(err.line, err.message));
+    if (err instanceof PermanentImportError) return failed(env, job, err.message);
     throw err;
   }
+  if (outcome.kind === "finished") await finishJob(env, db, job, { status: "completed" });
+  return outcome;
+}
+
+async function failed(env: Env, job: JobRow, reason: string): Promise<SliceOutcome> {
+  await finishJob(env, database(env.DB), job, { status: "failed", reason });
+  return { kind: "finished" };
 }
 
 class ImportSlice {
@@ -71,6 +76,7 @@ class ImportSlice {
   private chunkBytes = 0;
 
   private readonly currency: string;
+  private readonly notes: JobNotes;
 
   constructor(
     private readonly env: Env,
@@ -79,6 +85,7 @@ class ImportSlice {
   ) {
     const options = JSON.parse(job.options) as JobOptions;
     this.currency = options.currency;
+    this.notes = new JobNotes(job);
     this.source = openRowSource(job, options);
     this.chunkEnd = this.source.position;
     const Commits = job.dryRun ? DryRunCommits : CommitPipeline;
@@ -225,11 +232,17 @@ class ImportSlice {
     return spent && this.chunkEnd.byte < this.job.sizeBytes;
   }
 
-  /** Hands the rows read so far to be committed; the last chunk of the file is sent even when empty. */
+  /**
+   * Hands the rows read so far to be committed, with the job's notes when one was added; the last chunk of the file is
+   * sent even when empty.
+   */
   private async closeChunk(last: boolean): Promise<void> {
-    const change = this.source.takeStateChange();
-    if (this.chunk.length === 0 && !last && Object.keys(change).length === 0) return;
-    const chunk: Chunk = { rows: this.chunk, end: this.chunkEnd, last, ...change };
+    const { notes: sourceNotes, ...change } = this.source.takeStateChange();
+    for (const note of sourceNotes ?? []) this.notes.add(note);
+    if (last && this.job.processedRows + this.rowsThisSlice + this.chunk.length === 0) this.notes.add(NO_ROWS);
+    const notes = this.notes.takeChange();
+    if (this.chunk.length === 0 && !last && Object.keys(change).length === 0 && !notes) return;
+    const chunk: Chunk = { rows: this.chunk, end: this.chunkEnd, last, ...change, ...(notes && { notes }) };
     this.rowsThisSlice += chunk.rows.length;
     this.chunk = [];
     this.chunkBytes = 0;

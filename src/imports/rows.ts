@@ -1,6 +1,7 @@
 // What a row source yields for each row, the same for every input shape: a validated product or the row's errors.
 import {
   type BlankCells,
+  byColumnOrder,
   newProductDefaults,
   type OnInvalid,
   type RowFieldError,
@@ -163,6 +164,41 @@ function rowErrors(line: number, errors: RowFieldError[], severity: Severity): R
 /** A row with one error; `value` is cut to the length error values have. */
 export function rejectedRow(line: number, column: string | null, code: string, message: string, value: string): RejectedRow {
   return { ok: false, line, errors: [{ line, column, code, message, value: cutText(value, productLimits.errorValueLength), severity: "error" }] };
+}
+
+/**
+ * A problem a row gets from elsewhere than its own validation (a preset's carried product-level cell, an option an
+ * NDJSON object gives twice), before it is tied to a line.
+ */
+export type CellError = Omit<RowError, "line" | "severity">;
+
+/** Problems found outside a row's own validation: errors reject the row, warnings (on_invalid=skip_field) go with it. */
+export interface CellProblems {
+  errors: CellError[];
+  warnings: CellError[];
+}
+
+/**
+ * A problem of a field the row is read without: an error, or with on_invalid=skip_field a warning (the row is imported
+ * without the field). Only for a field that policy may leave out.
+ */
+export function addFieldProblem(problems: CellProblems, problem: CellError, rules: RowRules): void {
+  (rules.onInvalid === "skip_field" ? problems.warnings : problems.errors).push(problem);
+}
+
+/**
+ * The row with the problems found outside its own validation, in column order with its own. Errors reject it;
+ * warnings go with it when it is imported. A rejected row's problems are all errors, as validation reports them.
+ */
+export function withProblems(outcome: RowOutcome, line: number, extra: CellProblems): RowOutcome {
+  if (extra.errors.length === 0 && extra.warnings.length === 0) return outcome;
+  const tied = (problems: readonly CellError[], severity: Severity): RowError[] => problems.map((e) => ({ line, ...e, severity }));
+  if (outcome.ok && extra.errors.length === 0) {
+    outcome.warnings = [...tied(extra.warnings, "warning"), ...(outcome.warnings ?? [])].sort(byColumnOrder);
+    return outcome;
+  }
+  const own = outcome.ok ? (outcome.warnings ?? []) : outcome.errors;
+  return { ok: false, line, errors: [...tied([...extra.errors, ...extra.warnings], "error"), ...tied(own, "error")].sort(byColumnOrder) };
 }
 
 /** The row's problems as they are stored: a rejected row's errors, or the warnings of a row imported without a field. */

@@ -2,18 +2,16 @@
 import { z } from "zod";
 import { type recentJobsQuery, type statusAggregateQuery, summarize } from "../db/queries/import-status.ts";
 import { jobResponseSchema, toJobJson } from "./job.ts";
+import { type JobState, jobStates, stateSummary } from "./jobs/states.ts";
 import { sha256Hex } from "../hash.ts";
 
 const count = (what: string) => z.int().min(0).describe(`Jobs ${what}.`);
+const stateCounts = Object.fromEntries(jobStates.map((state) => [state, count(stateSummary(state))])) as Record<JobState, ReturnType<typeof count>>;
 
 export const statusSchema = z
   .object({
     total: z.int().min(0).describe("All of the caller's jobs within retention (JOB_RETENTION_DAYS)."),
-    pending: count("whose upload is in progress"),
-    queued: count("stored and waiting for the consumer"),
-    processing: count("being processed"),
-    completed: count("finished (possibly with row errors)"),
-    failed: count("that could not be processed as a whole"),
+    ...stateCounts,
     errors: z.int().min(0).describe("Sum of error_count over all jobs."),
     warnings: z.int().min(0).describe("Sum of warning_count over all jobs."),
     avg_duration_ms: z.int().min(0).nullable().describe("Mean finished_at − started_at over completed jobs; null when there are none."),

@@ -2,15 +2,20 @@
 import { lte, sql } from "drizzle-orm";
 import type { Config, Env } from "../config.ts";
 import { database, type Db } from "../db/client.ts";
-import { deleteJobs, failJob, findExpiredJobs, findExpiredUploads, findStuckJobs, markObjectsDeleted } from "../db/queries/jobs.ts";
+import { deleteJobs, findExpiredJobs, findExpiredUploads, findStrandedJobs, findStuckJobs, markObjectsDeleted } from "../db/queries/jobs.ts";
 import { idempotencyKeys } from "../db/schema.ts";
 import { stuckReason } from "./failure-reasons.ts";
+import { finishJob, firstMessage } from "./jobs/lifecycle.ts";
 
 // Bounded work per run: the cron comes back in a few minutes for the rest.
 const BATCH = 90; // ids per statement, under D1's 100 bound parameters
 const MAX_PER_RUN = 900;
+// A queued job with nothing ahead of it that has not started this long after it came first (its heartbeat) is sent its
+// message again: the one that should have started it was lost. A second message for a job that did start does nothing.
+const STRANDED_AFTER_MS = 2 * 60_000;
 
 export interface SweepReport {
+  strandedStarted: number;
   stuckFailed: number;
   uploadsDeleted: number;
   jobsDeleted: number;
@@ -23,11 +28,17 @@ function chunks<T>(items: T[], size = BATCH): T[][] {
   return out;
 }
 
-async function failStuckJobs(db: Db, config: Config, now: number): Promise<number> {
+async function failStuckJobs(env: Env, db: Db, config: Config, now: number): Promise<number> {
   const stuck = await findStuckJobs(db, now - config.stuckJobMs, MAX_PER_RUN);
   let failed = 0;
-  for (const job of stuck) if (await failJob(db, job.id, stuckReason(job, config.stuckJobMs / 60_000), now)) failed++;
+  for (const job of stuck) if (await finishJob(env, db, job, { status: "failed", reason: stuckReason(job, config.stuckJobMs / 60_000) }, now)) failed++;
   return failed;
+}
+
+async function startStrandedJobs(env: Env, db: Db, now: number): Promise<number> {
+  const stranded = await findStrandedJobs(db, now - STRANDED_AFTER_MS, MAX_PER_RUN);
+  for (const part of chunks(stranded)) await env.IMPORT_QUEUE.sendBatch(part.map((job) => ({ body: firstMessage(job) })));
+  return stranded.length;
 }
 
 async function deleteExpiredUploads(db: Db, bucket: R2Bucket, config: Config, now: number): Promise<number> {
@@ -63,7 +74,9 @@ async function deleteExpiredIdempotencyKeys(db: Db, now: number): Promise<number
 export async function sweep(env: Env, config: Config, now = Date.now()): Promise<SweepReport> {
   const db = database(env.DB);
   const report = {
-    stuckFailed: await failStuckJobs(db, config, now),
+    // Stuck jobs first: one failed here releases the job behind it, which the next run finds if its message is lost.
+    stuckFailed: await failStuckJobs(env, db, config, now),
+    strandedStarted: await startStrandedJobs(env, db, now),
     uploadsDeleted: await deleteExpiredUploads(db, env.UPLOADS, config, now),
     jobsDeleted: await deleteExpiredJobs(db, env.UPLOADS, config, now),
     idempotencyKeysDeleted: await deleteExpiredIdempotencyKeys(db, now),

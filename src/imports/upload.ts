@@ -4,10 +4,11 @@ import { z } from "zod";
 import { newId } from "../auth/keys.ts";
 import type { Env } from "../config.ts";
 import type { Db } from "../db/client.ts";
-import { failJob, insertJob, markQueued, type JobRow } from "../db/queries/jobs.ts";
+import { insertJob, type JobRow, type JobView } from "../db/queries/jobs.ts";
 import type { ColumnMapping } from "./column-mapping.ts";
 import type { Charset } from "./encoding.ts";
 import type { JobOptions } from "./job.ts";
+import { acceptJob, finishJob } from "./jobs/lifecycle.ts";
 import type { PresetName } from "./presets/index.ts";
 import { loggedError } from "../log-error.ts";
 import { hex, sha256Hex } from "../hash.ts";
@@ -79,7 +80,7 @@ export interface UploadRequest {
 }
 
 export type UploadResult =
-  | { ok: true; job: JobRow }
+  | { ok: true; job: JobView }
   | { ok: false; job: JobRow | null; failure: "interrupted" | "not_queued"; reason: string };
 
 export const INTERRUPTED_REASON =
@@ -89,7 +90,7 @@ export const NOT_QUEUED_REASON = "The file was stored but the import could not b
 export async function acceptUpload(env: Env, db: Db, request: UploadRequest, now = Date.now()): Promise<UploadResult> {
   const id = newId("imp");
   const objectKey = `${request.tenantId}/${id}`;
-  await insertJob(db, {
+  const job = await insertJob(db, {
     id,
     tenantId: request.tenantId,
     status: "pending",
@@ -111,17 +112,17 @@ export async function acceptUpload(env: Env, db: Db, request: UploadRequest, now
   } catch (err) {
     console.warn(JSON.stringify({ level: "warn", msg: "upload interrupted", job_id: id, ...loggedError(err) }));
     await env.UPLOADS.delete(objectKey).catch(() => undefined);
-    await failJob(db, id, INTERRUPTED_REASON);
+    await finishJob(env, db, job, { status: "failed", reason: INTERRUPTED_REASON });
     return { ok: false, job: null, failure: "interrupted", reason: INTERRUPTED_REASON };
   }
 
-  const queued = await markQueued(db, id);
+  let queued: JobView | null;
   try {
+    queued = await acceptJob(env, db, id);
     if (!queued) throw new Error("job left the pending state during upload");
-    await env.IMPORT_QUEUE.send({ jobId: id, checkpointByte: 0 });
   } catch (err) {
     console.error(JSON.stringify({ level: "error", msg: "enqueue failed", job_id: id, ...loggedError(err) }));
-    await failJob(db, id, NOT_QUEUED_REASON);
+    await finishJob(env, db, job, { status: "failed", reason: NOT_QUEUED_REASON });
     await env.UPLOADS.delete(objectKey).catch(() => undefined);
     return { ok: false, job: null, failure: "not_queued", reason: NOT_QUEUED_REASON };
   }

@@ -7,8 +7,10 @@
 import type { RowError, RowOutcome, ValidRow } from "./rows.ts";
 import { absentFieldValues, KEEP_MASK_INDEX, keepMask, problemsOf, rowJson, STORED_COLUMNS } from "./rows.ts";
 import { naming } from "../log-error.ts";
+import { sqlState } from "./jobs/states.ts";
 import type { IgnoredColumnsChange } from "./header.ts";
 import type { TextEncoding } from "./encoding.ts";
+import type { JobNote } from "./job-notes.ts";
 
 /** Where the next unread record of the file starts: the job's `cursor_byte` and `cursor_line`. */
 export interface Checkpoint {
@@ -20,6 +22,8 @@ export interface Checkpoint {
 export interface SourceStateChange {
   /** The encoding the file is read in, set with the first chunk: every continuation reads on in it. */
   encoding?: TextEncoding;
+  /** Notes the source adds to the job (a declared charset the file's bytes contradict). */
+  notes?: JobNote[];
   /**
    * A CSV's header columns, delimiter and the preset they are a preset's columns of (null: ours), set with the first
    * chunk: every continuation reuses them.
@@ -31,8 +35,10 @@ export interface SourceStateChange {
   sourceState?: string;
 }
 
-export interface Chunk extends SourceStateChange {
+export interface Chunk extends Omit<SourceStateChange, "notes"> {
   rows: RowOutcome[];
+  /** The job's notes, all of them, when one was added (see JobNotes). */
+  notes?: JobNote[];
   /** Where the chunk's records end: the job's checkpoint once committed. */
   end: Checkpoint;
   /** The last chunk of the file: the job completes with it. */
@@ -105,12 +111,13 @@ interface ChunkParameters {
   ignoredColumns: string | null;
   ignoredColumnsOmitted: number | null;
   ignoredOmittedKeys: string | null;
+  notes: string | null;
   last: number;
 }
 type P = keyof ChunkParameters;
 
 /** The guard of every statement: the job still stands at the chunk's starting checkpoint. */
-const guard = (p: Record<"jobId" | "fromByte", string>) => `id = ${p.jobId} AND cursor_byte = ${p.fromByte} AND status = 'processing'`;
+const guard = (p: Record<"jobId" | "fromByte", string>) => `id = ${p.jobId} AND cursor_byte = ${p.fromByte} AND status = ${sqlState("processing")}`;
 const GUARD = (p: Record<"jobId" | "fromByte", string>) => `EXISTS (SELECT 1 FROM import_jobs WHERE ${guard(p)})`;
 
 /** Column `i` of row `j` of the JSON parameter: tags and options as the JSON text of the nested value, the rest as values. */
@@ -180,13 +187,13 @@ const JOB_UPDATE_PARAMETERS = [
   "jobId", "fromByte", "toByte", "toLine", "processed", "created", "updated", "unchanged", "rejected", "skipped", "errorCount",
   "warningCount", "now",
   "columns", "delimiter", "encoding", "preset", "sourceState", "ignoredColumns", "ignoredColumnsOmitted",
-  "ignoredOmittedKeys", "last",
+  "ignoredOmittedKeys", "notes", "last",
 ] as const satisfies readonly P[];
 
 /**
  * The job's checkpoint and counters; `counted` adds what the upsert it directly follows did (see countedUpsert).
- * One statement shape for every chunk: the encoding, header, ignored columns, source state and completion apply only
- * when bound.
+ * One statement shape for every chunk: the encoding, header, ignored columns, source state, notes and completion apply
+ * only when bound.
  */
 function jobUpdate(counted: { created: string; updated: string; unchanged: string } | null) {
   return statement(
@@ -206,7 +213,8 @@ function jobUpdate(counted: { created: string; updated: string; unchanged: strin
     ignored_columns = coalesce(${p.ignoredColumns}, ignored_columns),
     ignored_columns_omitted = coalesce(${p.ignoredColumnsOmitted}, ignored_columns_omitted),
     ignored_omitted_keys = coalesce(${p.ignoredOmittedKeys}, ignored_omitted_keys),
-    status = CASE WHEN ${p.last} THEN 'completed' ELSE status END,
+    notes = coalesce(${p.notes}, notes),
+    status = CASE WHEN ${p.last} THEN ${sqlState("completed")} ELSE status END,
     total_rows = CASE WHEN ${p.last} THEN processed_rows + ${p.processed} ELSE total_rows END,
     finished_at = CASE WHEN ${p.last} THEN ${p.now} ELSE finished_at END
   WHERE ${guard(p)}`,
@@ -362,6 +370,7 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     ignoredColumns: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.names) : null,
     ignoredColumnsOmitted: chunk.ignoredColumns?.omittedKeys.length ?? null,
     ignoredOmittedKeys: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.omittedKeys) : null,
+    notes: chunk.notes ? JSON.stringify(chunk.notes) : null,
     last: chunk.last ? 1 : 0,
   };
   const write = upsert ? countedUpsert(db, params, sharedKeepMask(valid)) : plainJobUpdate(db, params);

@@ -13,6 +13,8 @@ import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } fr
 import type { AppEnv } from "../http/context.ts";
 import { type ProblemFieldError, ProblemError, problems } from "../http/problem.ts";
 import { apiRoute, headers, problemContent } from "../http/route.ts";
+import { closestName, listed, unknownNameErrors } from "../http/unknown-names.ts";
+import { parameterNames } from "../http/validate.ts";
 import { type ColumnMapping, mappingParameterSchema } from "../imports/column-mapping.ts";
 import { type Charset, charsetOf, charsets, ENCODING_SNIFF_BYTES } from "../imports/encoding.ts";
 import { type JobOptions, jobPath, jobResponseSchema, toJobJson } from "../imports/job.ts";
@@ -88,6 +90,30 @@ const uploadQuery = z.object({
     ),
   mapping: mappingParameterSchema.optional(),
 });
+
+/** The fields of a multipart/form-data upload: the file, and the options that may be form fields instead of query parameters. */
+const formFields = {
+  file: { type: "string", contentMediaType: "application/octet-stream", description: "The file: text/csv or application/x-ndjson, or a .csv / .ndjson name." },
+  profile: { type: "string", description: "The `profile` option as a form field (then not in the query)." },
+  mapping: { type: "string", description: "The `mapping` option (JSON text) as a form field (then not in the query)." },
+} as const;
+const FORM_FIELDS = Object.keys(formFields);
+const QUERY_PARAMETERS = parameterNames(uploadQuery);
+
+/** Refuses the fields of a form that are none of formFields, each named with the field or query parameter it may mean. */
+function rejectUnknownFields(form: FormData): void {
+  const unknown = [...new Set(form.keys())].filter((name) => !Object.hasOwn(formFields, name));
+  if (unknown.length > 0) throw problems.validation(unknownNameErrors(unknown, "body", explainUnknownField));
+}
+
+function explainUnknownField(name: string): string {
+  const field = closestName(name, FORM_FIELDS);
+  if (field !== null) return `is not a field of this form; did you mean ${field}?`;
+  const parameter = closestName(name, QUERY_PARAMETERS);
+  if (parameter === name) return "is not a field of this form but a query parameter: give it in the URL";
+  if (parameter !== null) return `is not a field of this form; did you mean the query parameter ${parameter} (given in the URL)?`;
+  return `is not a field of this form, which takes ${listed(FORM_FIELDS)}`;
+}
 
 type MappingOptions = { profile?: string; mapping?: ColumnMapping };
 
@@ -177,6 +203,7 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
     } catch {
       throw problems.validation([{ location: "body", name: "(body)", message: "is not valid multipart/form-data" }]);
     }
+    rejectUnknownFields(form);
     const files = form.getAll("file");
     if (files.length > 1) throw problems.validation([{ location: "body", name: "file", message: `is given ${files.length} times; send one part named file` }]);
     const file = files[0];
@@ -270,15 +297,7 @@ const createImport = apiRoute({
         "text/csv": { schema: { type: "string", contentMediaType: "text/csv", description: "CSV with a header line; columns sku, name, price required." } },
         "application/x-ndjson": { schema: { type: "string", contentMediaType: "application/x-ndjson", description: "One JSON object per line." } },
         "multipart/form-data": {
-          schema: {
-            type: "object",
-            properties: {
-              file: { type: "string", contentMediaType: "application/octet-stream", description: "The file: text/csv or application/x-ndjson, or a .csv / .ndjson name." },
-              profile: { type: "string", description: "The `profile` option as a form field (then not in the query)." },
-              mapping: { type: "string", description: "The `mapping` option (JSON text) as a form field (then not in the query)." },
-            },
-            required: ["file"],
-          },
+          schema: { type: "object", properties: formFields, required: ["file"], additionalProperties: false },
         },
       },
     },

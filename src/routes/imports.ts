@@ -4,18 +4,18 @@ import { z } from "zod";
 import { database, type Db } from "../db/client.ts";
 import { listImportErrors } from "../db/queries/import-errors.ts";
 import { getJob, listJobs } from "../db/queries/jobs.ts";
-import { jobStatuses } from "../db/schema.ts";
 import type { AppEnv } from "../http/context.ts";
 import { cursorParam, limitParam, nextCursor } from "../http/pagination.ts";
 import { problems } from "../http/problem.ts";
 import { apiRoute, problemContent, textContent } from "../http/route.ts";
 import { errorReportStream } from "../imports/error-report.ts";
 import { jobResponseSchema, toJobJson } from "../imports/job.ts";
+import { jobStates } from "../imports/jobs/states.ts";
 
 const jobParams = z.object({ job_id: z.string().min(1).max(64).describe("The import job's id.") });
 
 const jobListQuery = z.object({
-  status: z.enum(jobStatuses, { error: `must be one of ${jobStatuses.join(", ")}` }).optional().describe("Only jobs in this state."),
+  status: z.enum(jobStates, { error: `must be one of ${jobStates.join(", ")}` }).optional().describe("Only jobs in this state."),
   limit: limitParam(1, 100, 20),
   cursor: cursorParam(z.tuple([z.number().int(), z.string()])),
 });

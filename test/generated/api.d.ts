@@ -345,6 +345,8 @@ export interface components {
             id: string;
             /** @enum {string} */
             status: "pending" | "queued" | "processing" | "completed" | "failed";
+            /** @description For a queued job: the job of the same tenant accepted just before it that has not finished yet. A tenant's imports apply one at a time in the order they were accepted, so this job starts once that one (and every job before it) has finished. Null when nothing is ahead of it, for a dry run (which writes nothing and never waits), and once the job has started. */
+            waiting_for: string | null;
             /** @enum {string} */
             format: "csv" | "ndjson";
             file_name: string | null;
@@ -385,6 +387,8 @@ export interface components {
             ignored_columns_omitted: number;
             /** @description The text encoding the file is read in: from its byte order mark, else the declared charset (iso-8859-1 is read as windows-1252), else utf-8, or windows-1252 when the file's first 64 KiB are Windows-1252 text with no UTF-8 character beyond ASCII. Null until processing has read the file's start. */
             encoding: ("utf-8" | "utf-16le" | "utf-16be" | "windows-1252") | null;
+            /** @description What to know of how the file was read that is neither a row's error nor a failure: a file with a header but no rows (`no_rows`), a declared charset the file's bytes contradict (`charset_mismatch`, naming the charset the file was read in). Each code at most once; empty when there is nothing to say. */
+            notes: components["schemas"]["ImportJobNote"][];
             /** @description Why the job failed, naming the line where there is one; at most 1000 characters. Null unless failed. */
             failure_reason: string | null;
             /**
@@ -423,6 +427,19 @@ export interface components {
             /** @description The charset the upload's Content-Type declared (by its canonical name); null = none, the encoding is detected. */
             charset: ("utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1") | null;
         };
+        ImportJobNote: {
+            /**
+             * @description `no_rows`: the file has a header but no rows, so nothing was imported. `charset_mismatch`: the bytes contradict the charset the upload declared; the message names the charset the file was read in.
+             * @enum {string}
+             */
+            code: "no_rows" | "charset_mismatch";
+            /**
+             * @description `warning` when the file may not have been read as meant.
+             * @enum {string}
+             */
+            severity: "info" | "warning";
+            message: string;
+        };
         ImportJobPage: {
             data: components["schemas"]["ImportJob"][];
             next_cursor: string | null;
@@ -432,7 +449,7 @@ export interface components {
             total: number;
             /** @description Jobs whose upload is in progress. */
             pending: number;
-            /** @description Jobs stored and waiting for the consumer. */
+            /** @description Jobs stored and waiting: for the consumer, or for the tenant's jobs accepted before them. */
             queued: number;
             /** @description Jobs being processed. */
             processing: number;
@@ -590,7 +607,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it. */
+            /** @description A request header is invalid (e.g. `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -648,7 +665,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it. */
+            /** @description A request header is invalid (e.g. `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -709,7 +726,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportJobPage"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -821,7 +838,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportJob"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -971,7 +988,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1060,7 +1077,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1155,7 +1172,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1225,7 +1242,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportJob"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1312,7 +1329,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1397,7 +1414,7 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1489,7 +1506,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1570,7 +1587,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportProfilePage"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1652,7 +1669,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportProfile"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1765,7 +1782,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1835,7 +1852,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportProfile"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -1929,7 +1946,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportProfile"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2040,7 +2057,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2127,7 +2144,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2214,7 +2231,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProductPage"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2298,7 +2315,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2368,7 +2385,7 @@ export interface operations {
                     "application/json": components["schemas"]["Product"];
                 };
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2455,7 +2472,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`); `errors` names each and what was wrong. */
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2533,7 +2550,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it. */
+            /** @description A request header is invalid (e.g. `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2580,7 +2597,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it. */
+            /** @description A request header is invalid (e.g. `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2627,7 +2644,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it. */
+            /** @description A request header is invalid (e.g. `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2676,7 +2693,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A request header is invalid (e.g. `x-d1-bookmark`); `errors` names it. */
+            /** @description A request header is invalid (e.g. `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];

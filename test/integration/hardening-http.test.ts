@@ -107,6 +107,70 @@ describe("security headers", () => {
   });
 });
 
+describe("nothing the API does not understand is ignored", () => {
+  // The document lists each operation's query parameters: the server's idea of them, from the same zod schemas.
+  const documented = async () => (await (await request("/api/v1/openapi.json")).json()) as { paths: Record<string, Record<string, { parameters: { in: string; name: string }[] }>> };
+
+  for (const spec of registry) {
+    const method = spec.method.toUpperCase();
+    it(`${method} ${spec.path}: 400 naming a query parameter it does not have, and the parameters it has`, async () => {
+      const t = await createTenant();
+      const res = await request(`${concrete(spec.path)}?no_such_option=1`, { method, key: t.key });
+      expect(res.status).toBe(400);
+      const own = (await documented()).paths[spec.path]![spec.method]!.parameters.filter((p) => p.in === "query").map((p) => p.name);
+      const takes = own.length === 0 ? "which takes none" : `which takes ${own.length === 1 ? own[0] : `${own.slice(0, -1).join(", ")} and ${own.at(-1)}`}`;
+      expect((await problemOf(res)).errors).toEqual([{ location: "query", name: "no_such_option", message: `is not a parameter of this operation; ${takes}` }]);
+    });
+  }
+
+  it("suggests the closest parameter for a misspelt one, whatever its case", async () => {
+    const t = await createTenant();
+    const cases: [string, string, string][] = [
+      ["/api/v1/products?state=active", "state", "status"],
+      ["/api/v1/products?limt=5", "limt", "limit"],
+      ["/api/v1/products?Group=shirts", "Group", "group"],
+      ["/api/v1/products?updatedSince=2026-01-01T00:00:00Z", "updatedSince", "updated_since"],
+      ["/api/v1/products/import?curser=abc", "curser", "cursor"],
+      ["/api/v1/import-profiles?limits=5", "limits", "limit"],
+    ];
+    for (const [path, name, closest] of cases) {
+      const res = await request(path, { key: t.key });
+      expect(res.status, path).toBe(400);
+      expect((await problemOf(res)).errors, path).toEqual([{ location: "query", name, message: `is not a parameter of this operation; did you mean ${closest}?` }]);
+    }
+  });
+
+  it("names a parameter given more than once, together with the unknown ones", async () => {
+    const t = await createTenant();
+    const res = await request("/api/v1/products?limit=5&limit=6&sort=sku&status=active", { key: t.key });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).errors).toEqual([
+      { location: "query", name: "sort", message: expect.stringMatching(/^is not a parameter of this operation; which takes limit, cursor, status, group and updated_since$/) },
+      { location: "query", name: "limit", message: "is given 2 times; give it once" },
+    ]);
+  });
+
+  it("lists at most ten unknown names, each cut to 100 characters, and counts the rest", async () => {
+    const t = await createTenant();
+    const long = "x".repeat(100_000);
+    const names = [long, ...Array.from({ length: 14 }, (_, i) => `extra${i}`)];
+    const res = await request(`/api/v1/products?${names.map((n) => `${n}=1`).join("&")}`, { key: t.key });
+    expect(res.status).toBe(400);
+    const { errors } = await problemOf(res);
+    expect(errors?.map((e) => e.name)).toEqual([`${"x".repeat(99)}…`, ...names.slice(1, 10), "(more)"]);
+    expect(errors?.at(-1)).toEqual({ location: "query", name: "(more)", message: "5 more unknown names are not listed" });
+  });
+
+  it("checks the key and the path first: 401 for a bad key, the path's error before the query's", async () => {
+    const t = await createTenant();
+    expect((await request("/api/v1/products?limt=5", { key: `pik_${"B".repeat(32)}` })).status).toBe(401);
+    expect((await request("/api/v1/products/import/status?limt=5", { key: `pik_${"B".repeat(32)}` })).status).toBe(401);
+    const res = await request(`/api/v1/products/${"x".repeat(65)}?limt=5`, { key: t.key });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).errors).toEqual([expect.objectContaining({ location: "path", name: "sku" })]);
+  });
+});
+
 /** The test database behind a session whose every statement fails as a locked D1 would. */
 function busyDatabase(): D1Database {
   const busy = () => Promise.reject(new Error("D1_ERROR: database is locked: SQLITE_BUSY"));

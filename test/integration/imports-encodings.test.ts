@@ -112,18 +112,63 @@ describe("declared charsets", () => {
     }
   });
 
-  it("reads charset=utf-8 strictly: a Windows-1252 file declared so fails on its first line that is not UTF-8", async () => {
+  it("reads a Windows-1252 file declared charset=utf-8 in Windows-1252, as without a charset, with a warning naming it", async () => {
     const t = await createTenant();
     const job = await importFile(t.key, latin(), { type: "text/csv; charset=utf-8" });
-    expect(job).toMatchObject({ status: "failed", processed_rows: 0, encoding: "utf-8" });
-    expect(job.failure_reason).toMatch(/^Line 2 contains characters that are not valid UTF-8.*charset=windows-1252/);
+    expect(job).toMatchObject({ status: "completed", created: 2, encoding: "windows-1252", options: { charset: "utf-8" } });
+    expect(job.notes).toEqual([{ code: "charset_mismatch", severity: "warning", message: expect.stringMatching(/^The upload declared charset=utf-8, but the file is not UTF-8: line 2 has the byte 0xE9, .* It was read in windows-1252, where 0xE9 is "é"/) }]);
+    expect(await names(t.key)).toEqual({ "W-1": "Café €5", "W-2": "Crème brûlée" });
   });
 
-  it("lets a byte order mark decide over the declared charset", async () => {
+  it("keeps charset=utf-8 for a file with UTF-8 characters where it starts: a Windows-1252 byte fails on its line", async () => {
+    const t = await createTenant();
+    const job = await importFile(t.key, concat(utf8("sku,name,price\nU-1,Café,1\nU-2,Caf"), Uint8Array.of(0xe9), utf8(",2\n")), { type: "text/csv; charset=utf-8" });
+    expect(job).toMatchObject({ status: "failed", processed_rows: 1, encoding: "utf-8", notes: [] });
+    expect(job.failure_reason).toMatch(/^Line 3 contains characters that are not valid UTF-8/);
+  });
+
+  it("reads UTF-8 declared charset=windows-1252 as declared (\"Café\" becomes \"CafÃ©\"), with a warning naming the charset", async () => {
+    for (const charset of ["windows-1252", "iso-8859-1"] as const) {
+      const t = await createTenant();
+      const job = await importFile(t.key, utf8("sku,name,price\nU-1,Café,1\n"), { type: `text/csv; charset=${charset}` });
+      expect(job, charset).toMatchObject({ status: "completed", created: 1, encoding: "windows-1252", options: { charset } });
+      expect(job.notes).toEqual([
+        {
+          code: "charset_mismatch",
+          severity: "warning",
+          message:
+            `The upload declared charset=${charset}, so the file was read in windows-1252, but its first bytes are UTF-8 text: "é" was read as "Ã©". ` +
+            "If the products show such characters, upload the file again with charset=utf-8 (or without a charset).",
+        },
+      ]);
+      expect(await names(t.key)).toEqual({ "U-1": "CafÃ©" });
+    }
+    // Windows-1252 text (and ASCII) declared so says nothing.
+    const quiet = await createTenant();
+    expect(await importFile(quiet.key, latin(), { type: "text/csv; charset=windows-1252" })).toMatchObject({ status: "completed", notes: [] });
+    expect(await importFile(quiet.key, "sku,name,price\nA-1,Plain,1\n", { type: "text/csv; charset=windows-1252" })).toMatchObject({ status: "completed", notes: [] });
+  });
+
+  it("lets a byte order mark decide over the declared charset, saying so", async () => {
     const t = await createTenant();
     const job = await importFile(t.key, utf8("\uFEFFsku,name,price\nB-1,Café,1\n"), { type: "text/csv; charset=windows-1252" });
     expect(job).toMatchObject({ status: "completed", encoding: "utf-8", options: { charset: "windows-1252" } });
+    expect(job.notes).toEqual([
+      { code: "charset_mismatch", severity: "warning", message: "The upload declared charset=windows-1252, but the file starts with a UTF-8 byte order mark, which decides: it was read in utf-8." },
+    ]);
     expect(await names(t.key)).toEqual({ "B-1": "Café" });
+  });
+
+  it("keeps a note made at the file's start through every later slice, once", async () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => `F-${i + 1},Crème ${i + 1},1\n`).join("");
+    const t = await createTenant();
+    const { jobId, delivered, snapshot } = await importDirect(t.tenantId, utf8(`sku,name,price\n${rows}`), {
+      charset: "windows-1252",
+      vars: { IMPORT_CHUNK_ROWS: "500", IMPORT_SLICE_ROWS: "2000" },
+    });
+    expect(delivered.length).toBe(3);
+    expect(snapshot.counters).toMatchObject({ status: "completed", created: 5000 });
+    expect((JSON.parse((await jobRecord(jobId)).notes) as { code: string }[]).map((n) => n.code)).toEqual(["charset_mismatch"]);
   });
 
   it("reads charset=utf-16 with a byte order mark, refuses it without one, and reads utf-16le / utf-16be declared without one", async () => {

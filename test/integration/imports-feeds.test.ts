@@ -253,6 +253,39 @@ describe("variants: group and options", () => {
     expect(again).toMatchObject({ unchanged: 1 });
   });
 
+  it("refuses an option given twice, also as an exact repeat that JSON.parse would drop: an error, or a warning with skip_field", async () => {
+    const csv = 'sku,name,price,options\nO-1,Cell,1,"{""Size"":""M"",""Size"":""L""}"\nO-2,Case,1,"{""Size"":""M"",""size"":""L""}"\n';
+    const ndjson = '{"sku":"O-3","name":"Object","price":1,"options":{"Size":"M","Size":"L"}}\n{"sku":"O-4","name":"Text","price":1,"options":"{\\"Size\\":\\"M\\",\\"Size\\":\\"L\\"}"}\n';
+    const twice = (line: number, name: string, severity: string) => ({ line, column: "options", code: "invalid_options", message: `Option "${name}" is given twice.`, severity });
+    for (const onInvalid of ["reject_row", "skip_field"] as const) {
+      const t = await createTenant();
+      const severity = onInvalid === "reject_row" ? "error" : "warning";
+      const fromCsv = await importFile(t.key, csv, { query: `on_invalid=${onInvalid}` });
+      const fromNdjson = await importFile(t.key, ndjson, { type: "application/x-ndjson", query: `on_invalid=${onInvalid}` });
+      expect((await rowErrors(t.key, fromCsv.id)).map(({ value: _v, ...e }) => e)).toEqual([twice(2, "Size", severity), twice(3, "size", severity)]);
+      expect((await rowErrors(t.key, fromNdjson.id)).map(({ value: _v, ...e }) => e)).toEqual([twice(1, "Size", severity), twice(2, "Size", severity)]);
+      // Left out with skip_field: the product has no options rather than the last of two.
+      const products = await catalog(t.key);
+      if (onInvalid === "reject_row") expect(products).toEqual({});
+      else for (const sku of ["O-1", "O-2", "O-3", "O-4"]) expect(products[sku], sku).toMatchObject({ options: {} });
+    }
+  });
+
+  it("refuses an option named __proto__, which an object cannot hold, from a cell, an object or a Shopify option column", async () => {
+    const t = await createTenant();
+    const proto = { column: "options", code: "invalid_options", message: 'Option name "__proto__" cannot be stored as an option\'s name; rename the option.', severity: "error" };
+    const csv = await importFile(t.key, 'sku,name,price,options\nP-1,Cell,1,"{""Color"":""Red"","" __proto__ "":""x""}"\n');
+    expect((await rowErrors(t.key, csv.id)).map(({ value: _v, ...e }) => e)).toEqual([{ line: 2, ...proto }]);
+    const ndjson = await importFile(t.key, '{"sku":"P-2","name":"Object","price":1,"options":{"__proto__":"x"}}\n', { type: "application/x-ndjson", query: "on_invalid=skip_field" });
+    expect(ndjson).toMatchObject({ created: 1, warning_count: 1 });
+    expect((await rowErrors(t.key, ndjson.id)).map(({ value: _v, ...e }) => e)).toEqual([{ line: 1, ...proto, severity: "warning" }]);
+    const shopify = await importFile(t.key, "Handle,Title,Variant SKU,Variant Price,Option1 Name,Option1 Value\nhat,Hat,P-3,5,__proto__,Red\n");
+    expect(shopify).toMatchObject({ preset: "shopify", rejected_rows: 1 });
+    expect((await rowErrors(t.key, shopify.id)).map(({ value: _v, ...e }) => e)).toEqual([{ line: 2, ...proto }]);
+    expect(await catalog(t.key)).toMatchObject({ "P-2": { options: {} } });
+    expect(Object.keys(await catalog(t.key))).toEqual(["P-2"]);
+  });
+
   it("lists a group from its partial index, which products without a group stay out of", async () => {
     const plan = await env.DB.prepare(
       "EXPLAIN QUERY PLAN SELECT * FROM products WHERE tenant_id = ? AND variant_group = ? ORDER BY sku_key LIMIT 51",

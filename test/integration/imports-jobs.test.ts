@@ -67,6 +67,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
     expect(job).toEqual({
       id,
       status: "completed",
+      waiting_for: null,
       format: "csv",
       file_name: "shop.csv",
       size_bytes: new TextEncoder().encode(body).byteLength,
@@ -88,6 +89,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       ignored_columns: [],
       ignored_columns_omitted: 0,
       encoding: "utf-8",
+      notes: [],
       failure_reason: null,
       created_at: expect.stringMatching(ISO),
       queued_at: expect.stringMatching(ISO),

@@ -94,11 +94,11 @@ describe("job lifecycle", () => {
     expect((await products(t.key)).map((p) => p.name)).toEqual(["Café"]);
   });
 
-  it("fails on a header that is not UTF-8 (a Latin-1 export declared as UTF-8) before importing anything", async () => {
+  it("reads a Latin-1 export declared as UTF-8 in Windows-1252, from its header on, noting the charset it was read in", async () => {
     const t = await createTenant();
     const job = await importFile(t.key, new Uint8Array([...utf8("sku,name,price,d"), 0xe9, ...utf8("tail\nA-1,One,1,x\n")]), { type: "text/csv; charset=utf-8" });
-    expectFailed(job, /line 1\b.*UTF-8/i);
-    expect(job.encoding).toBe("utf-8");
+    expect(job).toMatchObject({ status: "completed", created: 1, encoding: "windows-1252", ignored_columns: ["détail"] });
+    expect(job.notes).toEqual([{ code: "charset_mismatch", severity: "warning", message: expect.stringMatching(/^The upload declared charset=utf-8, but the file is not UTF-8: line 1 has the byte 0xE9,.* read in windows-1252/) }]);
   });
 
   it("fails a UTF-16 file without a byte order mark (CSV or NDJSON) saying so and how to declare it, not that it is not UTF-8", async () => {
@@ -195,17 +195,27 @@ describe("CSV per RFC 4180", () => {
     });
   }
 
-  for (const [label, body] of [
-    ["with a final newline", "sku,name,price\n"],
-    ["without a final newline", "sku,name,price"],
-    ["with CRLF and trailing blank lines", `${BOM}SKU,Name,Price\r\n\r\n\r\n`],
+  const noRows = { code: "no_rows", severity: "info", message: "The file has a header line but no rows: nothing was imported." };
+  for (const [label, body, query] of [
+    ["with a final newline", "sku,name,price\n", ""],
+    ["without a final newline", "sku,name,price", ""],
+    ["with CRLF and trailing blank lines", `${BOM}SKU,Name,Price\r\n\r\n\r\n`, ""],
+    ["after a sep= line, in a dry run", "sep=;\nsku;name;price\n", "dry_run=true"],
+    ["of a Shopify export", "Handle,Title,Variant SKU,Variant Price\n", ""],
   ] as const) {
-    it(`completes a header-only file with 0 rows (${label})`, async () => {
+    it(`completes a header-only file with 0 rows and a note saying so (${label})`, async () => {
       const t = await createTenant();
-      const job = await csvJob(t.key, body);
+      const job = await importFile(t.key, body, { query });
       expect(job).toMatchObject({ status: "completed", total_rows: 0, processed_rows: 0, created: 0, error_count: 0, failure_reason: null });
+      expect(job.notes).toEqual([noRows]);
     });
   }
+
+  it("notes nothing on a file with rows, even when every row is rejected or skipped", async () => {
+    const t = await createTenant();
+    expect(await csvJob(t.key, "sku,name,price\n,,\n")).toMatchObject({ status: "completed", processed_rows: 1, skipped_rows: 1, notes: [] });
+    expect(await csvJob(t.key, "sku,name,price\nA-1,,\n")).toMatchObject({ status: "completed", processed_rows: 1, rejected_rows: 1, notes: [] });
+  });
 
   it("rejects ragged rows as row errors, never truncating or padding them", async () => {
     const t = await createTenant();
@@ -300,7 +310,7 @@ describe("what a file can put into a job is bounded", () => {
   it("stores at most MAX_FAILURE_REASON_LENGTH characters of a failure reason", async () => {
     const t = await createTenant();
     const jobId = await createQueuedJob(t.tenantId, "sku,name,price\n");
-    expect(await failJob(database(env.DB), jobId, `Line 1: ${"x".repeat(789_000)}`)).toBe(true);
+    expect(await failJob(database(env.DB), jobId, `Line 1: ${"x".repeat(789_000)}`, Date.now())).toMatchObject({ id: jobId });
     const job = await getJob(t.key, jobId);
     expect(job.failure_reason).toBe(`Line 1: ${"x".repeat(MAX_FAILURE_REASON_LENGTH - 9)}…`);
   });
@@ -432,6 +442,44 @@ describe("NDJSON", () => {
     expect(await rowErrors(t.key, job.id)).toEqual([
       { line: 1, column: "sku", code: "duplicate_field", message: 'The field "sku" is given twice in this object (as "sku" and "SKU"); give it once.', value: "D-2", severity: "error" },
     ]);
+  });
+
+  it("rejects an object that gives a field twice under the same name, which JSON.parse would keep the last of", async () => {
+    const t = await createTenant();
+    await ndjsonJob(t.key, '{"sku":"DL-2","name":"Lamp","price":"9.99"}\n');
+    const file = [
+      '{"sku":"DL-2","price":"9.99","price":"0.01"}', // the issue's line: the last price silently won
+      '{"sku":"DL-3","name":"Say \\"price\\": 1","price":"1","colour":"red","colour":"blue"}', // a name in a string; an ignored key twice
+      '{"sku":"DL-4","name":"Escaped","pr\\u0069ce":"1","price":"2"}', // one name, spelled with an escape
+      '{"sku":"DL-5","name":"Nested","price":"1","extra":{"a":1,"a":2},"more":[{"b":1,"b":2}]}', // repeats in values that are no field
+    ].join("\n");
+    const job = await ndjsonJob(t.key, `${file}\n`);
+    expect(job).toMatchObject({ status: "completed", processed_rows: 4, created: 2, rejected_rows: 2, error_count: 2, ignored_columns: ["colour", "extra", "more"] });
+    expect(await rowErrors(t.key, job.id)).toEqual([
+      { line: 1, column: "price", code: "duplicate_field", message: 'The field "price" is given twice in this object (as "price" both times); give it once.', value: "0.01", severity: "error" },
+      { line: 3, column: "price", code: "duplicate_field", message: 'The field "price" is given twice in this object (as "price" both times); give it once.', value: "2", severity: "error" },
+    ]);
+    expect((await products(t.key)).map((p) => [p.sku, p.name, p.price])).toEqual([
+      ["DL-2", "Lamp", "9.99"],
+      ["DL-3", 'Say "price": 1', "1.00"],
+      ["DL-5", "Nested", "1.00"],
+    ]);
+  });
+
+  it("rejects a field given twice through a mapping, and finds a repeat among 90,000 keys", async () => {
+    const t = await createTenant();
+    const mapped = await importFile(t.key, '{"Item":"M-1","Title":"Mug","Net":"1","Net":"2"}\n', {
+      type: "application/x-ndjson",
+      query: `mapping=${encodeURIComponent('{"Item":"sku","Title":"name","Net":"price"}')}`,
+    });
+    expect(await rowErrors(t.key, mapped.id)).toEqual([
+      { line: 1, column: "price", code: "duplicate_field", message: 'The field "price" is given twice in this object (as "Net" both times); give it once.', value: "2", severity: "error" },
+    ]);
+    // Every key is looked at once, however many the object has.
+    const keys = Array.from({ length: 90_000 }, (_, i) => `"k${i}":0`).join(",");
+    const wide = await ndjsonJob(t.key, `{"sku":"W-1","name":"Wide","price":"1",${keys},"price":"2"}\n`);
+    expect(wide).toMatchObject({ status: "completed", rejected_rows: 1 });
+    expect((await rowErrors(t.key, wide.id)).map((e) => [e.column, e.code])).toEqual([["price", "duplicate_field"]]);
   });
 
   it("reports a non-object line and an invalid JSON line as row errors on the right line", async () => {

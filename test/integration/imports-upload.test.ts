@@ -64,6 +64,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
     expect(job).toEqual({
       id: expect.stringMatching(JOB_ID),
       status: "queued",
+      waiting_for: null,
       format: "csv",
       file_name: null,
       size_bytes: bytes(CSV),
@@ -85,6 +86,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       ignored_columns: [],
       ignored_columns_omitted: 0,
       encoding: null,
+      notes: [],
       failure_reason: null,
       created_at: expect.stringMatching(ISO),
       queued_at: expect.stringMatching(ISO),
@@ -262,7 +264,7 @@ describe("POST /api/v1/products/import: ambiguous Content-Type", () => {
 describe("POST /api/v1/products/import: multipart/form-data", () => {
   it("accepts a file part, named after the part's file name", async () => {
     const t = await createTenant();
-    const job = await accepted(await postForm(t.key, multipart(CSV, "catalog.csv", { note: "ignored field" })));
+    const job = await accepted(await postForm(t.key, multipart(CSV, "catalog.csv")));
     expect(job).toMatchObject({ status: "queued", format: "csv", file_name: "catalog.csv", size_bytes: bytes(CSV) });
     const object = await env.UPLOADS.get(`${t.tenantId}/${job.id}`);
     expect(object?.httpMetadata?.contentType).toBe("text/csv");
@@ -328,11 +330,29 @@ describe("POST /api/v1/products/import: multipart/form-data", () => {
 
   it("400 naming file when the file part is missing", async () => {
     const t = await createTenant();
-    const res = await postForm(t.key, multipart(null, "x", { other: "value" }));
+    const res = await postForm(t.key, multipart(null, "x", { profile: "erp" }));
     expect(res.status).toBe(400);
     const problem = await problemOf(res);
     expect(problem).toMatchObject({ type: "/problems/validation-error", status: 400 });
     expect(problem.errors).toEqual([{ location: "body", name: "file", message: expect.stringContaining("file") }]);
+    await expectNothingStored(t.tenantId);
+  });
+
+  it("400 naming each field the form does not take, with the field or query parameter it may mean, storing nothing", async () => {
+    const t = await createTenant();
+    const form = multipart(null, "x", { blank_cells: "keep", mapings: "{}", note: "hi", note2: "again" });
+    form.append("fil", new File([CSV], "a.csv", { type: "text/csv" }));
+    form.append("blank_cell", "keep");
+    const res = await postForm(t.key, form);
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).errors).toEqual([
+      { location: "body", name: "blank_cells", message: "is not a field of this form but a query parameter: give it in the URL" },
+      { location: "body", name: "mapings", message: "is not a field of this form; did you mean mapping?" },
+      { location: "body", name: "note", message: "is not a field of this form, which takes file, profile and mapping" },
+      { location: "body", name: "note2", message: "is not a field of this form, which takes file, profile and mapping" },
+      { location: "body", name: "fil", message: "is not a field of this form; did you mean file?" },
+      { location: "body", name: "blank_cell", message: "is not a field of this form; did you mean the query parameter blank_cells (given in the URL)?" },
+    ]);
     await expectNothingStored(t.tenantId);
   });
 
@@ -502,8 +522,13 @@ describe("POST /api/v1/products/import: options", () => {
     ["filename=invoice%E2%80%AEvsc.exe", "filename", /control characters/],
     ["filename=invoice%E2%80%8Fvsc.exe", "filename", /control characters/],
     ["filename=a%E2%80%A8b.csv", "filename", /control characters/],
-    ["dry_run=true&dry_run=false", "dry_run", /once/],
-    ["currency=USD&currency=EUR", "currency", /once/],
+    ["dry_run=true&dry_run=false", "dry_run", /^is given 2 times; give it once$/],
+    ["currency=USD&currency=EUR", "currency", /^is given 2 times; give it once$/],
+    // Ignored, the misspelt option would leave the default in place: blank cells would clear what was meant to be kept.
+    ["blank_cell=keep", "blank_cell", /^is not a parameter of this operation; did you mean blank_cells\?$/],
+    ["onInvalid=skip_field", "onInvalid", /^is not a parameter of this operation; did you mean on_invalid\?$/],
+    ["dryrun=true", "dryrun", /^is not a parameter of this operation; did you mean dry_run\?$/],
+    ["charset=utf-8", "charset", /^is not a parameter of this operation; which takes filename, currency, delimiter, blank_cells, on_invalid, dry_run, profile and mapping$/],
   ];
   for (const [query, name, message] of invalid) {
     it(`400 naming ${name} for ?${query.slice(0, 40)}`, async () => {

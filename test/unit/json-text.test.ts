@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseJsonText } from "../../src/json-text.ts";
+import { nameCount, parseJsonText, repeatedNames } from "../../src/json-text.ts";
 
 describe("parseJsonText", () => {
   it("parses JSON as JSON.parse does", () => {
@@ -29,5 +29,20 @@ describe("parseJsonText", () => {
     for (const text of ['{"a":"a","b":"a"}', '{"a":"\\"a\\":{,","b":"}{[,"}', '{"a\\\\":1,"a":2}', '[{"a":1},{"a":2}]', '{"a":["a","a"]}', '{"a":{"a":{"a":1}}}']) {
       expect(parseJsonText(text), text).toEqual({ ok: true, value: JSON.parse(text) });
     }
+  });
+});
+
+describe("nameCount and repeatedNames", () => {
+  const text = '{"a":1,"s":"x:\\"y\\":{","o":{"b":1,"c":{"d":1}},"l":[{"e":1}],"a":2,"o":{"b":1,"b":2}}';
+
+  it("count the names of objects up to a depth, whatever strings hold", () => {
+    expect([1, 2, 3, Number.POSITIVE_INFINITY].map((depth) => nameCount(text, depth))).toEqual([6, 10, 12, 12]);
+  });
+
+  it("name each repeat with the member of the outermost object holding it, looking no deeper than asked", () => {
+    expect(repeatedNames(text, 1)).toEqual([{ name: "a", within: null }, { name: "o", within: null }]);
+    expect(repeatedNames(text, 2)).toEqual([{ name: "a", within: null }, { name: "o", within: null }, { name: "b", within: "o" }]);
+    expect(repeatedNames('{"l":[{"e":1,"e":2}],"x":{"y":{"z":1,"z":2}}}')).toEqual([{ name: "e", within: "l" }, { name: "z", within: "x" }]);
+    expect(repeatedNames('{"l":[{"e":1,"e":2}],"x":{"y":{"z":1,"z":2}}}', 2)).toEqual([]);
   });
 });

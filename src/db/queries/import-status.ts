@@ -1,6 +1,8 @@
 import { count, desc, eq, sql, sum, type SQL } from "drizzle-orm";
 import type { Db } from "../client.ts";
-import { importJobs, type JobStatus } from "../schema.ts";
+import { importJobs } from "../schema.ts";
+import { type JobState, jobStates, sqlState } from "../../imports/jobs/states.ts";
+import { jobViewColumns } from "./jobs.ts";
 
 /** A tenant id, or a scalar subquery yielding one (see tenantOfKey). */
 type TenantScope = string | SQL;
@@ -11,7 +13,7 @@ function tenantIs(tenant: TenantScope) {
 
 /** Counts, error sums and completed-duration sums per status; answered from the covering summary index. */
 export function statusAggregateQuery(db: Db, tenant: TenantScope) {
-  const completed = sql`${importJobs.status} = 'completed'`;
+  const completed = sql`${importJobs.status} = ${sql.raw(sqlState("completed"))}`;
   return db
     .select({
       status: importJobs.status,
@@ -28,19 +30,19 @@ export function statusAggregateQuery(db: Db, tenant: TenantScope) {
 
 /** The newest jobs, newest first with the id as tie-break; walks the (tenant, created_at DESC, id DESC) index. */
 export function recentJobsQuery(db: Db, tenant: TenantScope, limit: number) {
-  return db.select().from(importJobs).where(tenantIs(tenant)).orderBy(desc(importJobs.createdAt), desc(importJobs.id)).limit(limit);
+  return db.select(jobViewColumns).from(importJobs).where(tenantIs(tenant)).orderBy(desc(importJobs.createdAt), desc(importJobs.id)).limit(limit);
 }
 
 export interface StatusSummary {
   total: number;
-  counts: Record<JobStatus, number>;
+  counts: Record<JobState, number>;
   errors: number;
   warnings: number;
   avgDurationMs: number | null;
 }
 
 export function summarize(groups: Awaited<ReturnType<typeof statusAggregateQuery>>): StatusSummary {
-  const counts: Record<JobStatus, number> = { pending: 0, queued: 0, processing: 0, completed: 0, failed: 0 };
+  const counts = Object.fromEntries(jobStates.map((state) => [state, 0])) as Record<JobState, number>;
   let total = 0;
   let errors = 0;
   let warnings = 0;

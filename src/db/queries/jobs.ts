@@ -1,11 +1,29 @@
-import { and, desc, eq, inArray, isNotNull, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, isNotNull, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { shorten } from "../../text.ts";
-import { importErrors, importJobs, type JobStatus, unfinishedJobStatuses } from "../schema.ts";
+import { importErrors, importJobs, lineCondition } from "../schema.ts";
+import { type JobState, sqlState, statesBefore, unfinishedStates } from "../../imports/jobs/states.ts";
 import { naming } from "../../log-error.ts";
 
 export type JobRow = typeof importJobs.$inferSelect;
 export type NewJob = typeof importJobs.$inferInsert;
+/** A job as the API shows it: its row, and the job of its tenant's line that it waits for. */
+export type JobView = JobRow & { waitingFor: string | null };
+
+/**
+ * The job directly ahead of a queued job in its tenant's line, or null: it is next (or a dry run, which waits for
+ * nobody). One seek into the line's partial index.
+ */
+const waitingFor = sql<string | null>`CASE WHEN import_jobs.status = ${sql.raw(sqlState("queued"))} THEN (
+  SELECT p.id FROM import_jobs AS p
+  WHERE p.tenant_id = import_jobs.tenant_id AND ${sql.raw(lineCondition("p"))} AND p.line_seq < import_jobs.line_seq
+  ORDER BY p.line_seq DESC LIMIT 1) END`;
+
+/** The columns every query that shows jobs selects. */
+export const jobViewColumns = { ...getTableColumns(importJobs), waitingFor };
+
+/** The states a job may move to `to` from, as a drizzle condition. */
+const movesTo = (to: JobState) => inArray(importJobs.status, statesBefore(to));
 
 export async function insertJob(db: Db, job: NewJob): Promise<JobRow> {
   const [row] = await db.insert(importJobs).values(job).returning();
@@ -13,9 +31,9 @@ export async function insertJob(db: Db, job: NewJob): Promise<JobRow> {
   return row;
 }
 
-export async function getJob(db: Db, tenantId: string, jobId: string): Promise<JobRow | null> {
+export async function getJob(db: Db, tenantId: string, jobId: string): Promise<JobView | null> {
   const [row] = await db
-    .select()
+    .select(jobViewColumns)
     .from(importJobs)
     .where(and(eq(importJobs.tenantId, tenantId), eq(importJobs.id, jobId)))
     .limit(1);
@@ -31,8 +49,8 @@ export async function getJobById(db: Db, jobId: string): Promise<JobRow | null> 
 export function listJobs(
   db: Db,
   tenantId: string,
-  filter: { limit: number; status?: JobStatus; before?: readonly [number, string] },
-): Promise<JobRow[]> {
+  filter: { limit: number; status?: JobState; before?: readonly [number, string] },
+): Promise<JobView[]> {
   const conditions: (SQL | undefined)[] = [eq(importJobs.tenantId, tenantId)];
   if (filter.status) conditions.push(eq(importJobs.status, filter.status));
   if (filter.before) {
@@ -40,7 +58,7 @@ export function listJobs(
     conditions.push(or(lt(importJobs.createdAt, createdAt), and(eq(importJobs.createdAt, createdAt), lt(importJobs.id, id))));
   }
   return db
-    .select()
+    .select(jobViewColumns)
     .from(importJobs)
     .where(and(...conditions))
     .orderBy(desc(importJobs.createdAt), desc(importJobs.id))
@@ -53,32 +71,63 @@ export function listJobs(
  */
 export const MAX_FAILURE_REASON_LENGTH = 1000;
 
-/** Moves a job that has not finished to `failed`; returns false if it had already finished. */
-export async function failJob(db: Db, jobId: string, reason: string, now = Date.now()): Promise<boolean> {
-  const rows = await db
-    .update(importJobs)
-    .set({ status: "failed", failureReason: shorten(reason, MAX_FAILURE_REASON_LENGTH), finishedAt: now, heartbeatAt: now })
-    .where(and(eq(importJobs.id, jobId), inArray(importJobs.status, unfinishedJobStatuses)))
-    .returning({ id: importJobs.id });
-  return rows.length > 0;
-}
-
-export async function markQueued(db: Db, jobId: string, now = Date.now()): Promise<JobRow | null> {
+/** Moves a job that has not finished to `failed`; returns the job, or null if it had already finished. */
+export async function failJob(db: Db, jobId: string, reason: string, now: number): Promise<Pick<JobRow, "id" | "tenantId"> | null> {
   const [row] = await db
     .update(importJobs)
-    .set({ status: "queued", queuedAt: now, heartbeatAt: now })
-    .where(and(eq(importJobs.id, jobId), eq(importJobs.status, "pending")))
+    .set({ status: "failed", failureReason: shorten(reason, MAX_FAILURE_REASON_LENGTH), finishedAt: now, heartbeatAt: now })
+    .where(and(eq(importJobs.id, jobId), movesTo("failed")))
+    .returning({ id: importJobs.id, tenantId: importJobs.tenantId });
+  return row ?? null;
+}
+
+/**
+ * pending → queued: the upload is stored and the job accepted. A writing job takes the next place in its tenant's
+ * line in the same statement, so acceptance order is the order D1 applied these updates. Returns the job as the
+ * API shows it (with the job it waits for), or null if it had left `pending`.
+ */
+export async function markQueued(db: Db, jobId: string, now: number): Promise<JobView | null> {
+  const lineSeq = sql`CASE WHEN ${importJobs.dryRun} THEN NULL ELSE (
+    SELECT coalesce(max(p.line_seq), 0) + 1 FROM import_jobs AS p WHERE p.tenant_id = import_jobs.tenant_id AND ${sql.raw(lineCondition("p"))}) END`;
+  const [, [row]] = await naming(
+    "accept job",
+    db.batch([
+      db.update(importJobs).set({ status: "queued", queuedAt: now, heartbeatAt: now, lineSeq }).where(and(eq(importJobs.id, jobId), movesTo("queued"))),
+      db.select(jobViewColumns).from(importJobs).where(and(eq(importJobs.id, jobId), eq(importJobs.status, "queued"))),
+    ]),
+  );
+  return row ?? null;
+}
+
+/** No job of the tenant's line is ahead of this one (a dry run, outside the line, never waits). */
+const NOTHING_AHEAD = `(import_jobs.line_seq IS NULL OR NOT EXISTS (
+  SELECT 1 FROM import_jobs AS p
+  WHERE p.tenant_id = import_jobs.tenant_id AND ${lineCondition("p")} AND p.line_seq < import_jobs.line_seq))`;
+
+/**
+ * queued → processing, once, and only when no job of its tenant accepted before it is still in the line; returns null
+ * if it waits, or another invocation already started it.
+ */
+export async function startJob(db: Db, jobId: string, now: number): Promise<JobRow | null> {
+  const [row] = await db
+    .update(importJobs)
+    .set({ status: "processing", startedAt: now, heartbeatAt: now })
+    .where(and(eq(importJobs.id, jobId), movesTo("processing"), sql.raw(NOTHING_AHEAD)))
     .returning();
   return row ?? null;
 }
 
-/** queued → processing, once; returns null if another invocation already started it. */
-export async function startJob(db: Db, jobId: string, now = Date.now()): Promise<JobRow | null> {
+/**
+ * The first job of the tenant's line, if it is still queued, with its heartbeat renewed: the job to start now that
+ * the one before it has finished. Null when the line is empty or its head is already running.
+ */
+export async function renewLineHead(db: Db, tenantId: string, now: number): Promise<Pick<JobRow, "id" | "checkpointByte"> | null> {
+  const head = sql`(SELECT p.id FROM import_jobs AS p WHERE p.tenant_id = ${tenantId} AND ${sql.raw(lineCondition("p"))} ORDER BY p.line_seq LIMIT 1)`;
   const [row] = await db
     .update(importJobs)
-    .set({ status: "processing", startedAt: now, heartbeatAt: now })
-    .where(and(eq(importJobs.id, jobId), eq(importJobs.status, "queued")))
-    .returning();
+    .set({ heartbeatAt: now })
+    .where(and(sql`${importJobs.id} = ${head}`, eq(importJobs.status, "queued")))
+    .returning({ id: importJobs.id, checkpointByte: importJobs.checkpointByte });
   return row ?? null;
 }
 
@@ -90,12 +139,24 @@ export async function countFailedAttempt(db: Db, jobId: string): Promise<void> {
     .where(eq(importJobs.id, jobId));
 }
 
-/** Unfinished jobs whose last sign of progress is older than `heartbeatBefore`. */
+/**
+ * Unfinished jobs whose last sign of progress is older than `heartbeatBefore`. A job waiting for the jobs ahead of it
+ * in its tenant's line is not stuck: it makes progress when they do (its heartbeat is renewed when it comes first).
+ */
 export function findStuckJobs(db: Db, heartbeatBefore: number, limit: number) {
   return db
-    .select({ id: importJobs.id, status: importJobs.status, processedRows: importJobs.processedRows, dryRun: importJobs.dryRun })
+    .select({ id: importJobs.id, tenantId: importJobs.tenantId, status: importJobs.status, processedRows: importJobs.processedRows, dryRun: importJobs.dryRun })
     .from(importJobs)
-    .where(and(inArray(importJobs.status, unfinishedJobStatuses), lt(importJobs.heartbeatAt, heartbeatBefore)))
+    .where(and(inArray(importJobs.status, unfinishedStates), lt(importJobs.heartbeatAt, heartbeatBefore), sql.raw(NOTHING_AHEAD)))
+    .limit(limit);
+}
+
+/** Queued jobs with nothing ahead of them whose heartbeat is older than `heartbeatBefore`: their message may be lost. */
+export function findStrandedJobs(db: Db, heartbeatBefore: number, limit: number) {
+  return db
+    .select({ id: importJobs.id, checkpointByte: importJobs.checkpointByte })
+    .from(importJobs)
+    .where(and(eq(importJobs.status, "queued"), lt(importJobs.heartbeatAt, heartbeatBefore), sql.raw(NOTHING_AHEAD)))
     .limit(limit);
 }
 

@@ -2,10 +2,10 @@
 // per product, rows that are no product) into our rows. It is a step of the CSV row source (csv-source.ts): the
 // source parses records and keeps the checkpoint; after the header line, a preset turns each record's cells into rows,
 // and what it carries from one row to the next is committed with each chunk as the job's source state.
-import { byColumnOrder, productLimits } from "../../catalog/product.ts";
-import { cutText, quote } from "../../text.ts";
+import { optionGivenTwice } from "../../catalog/product.ts";
+import { cutText } from "../../text.ts";
 import { type HeaderError, type HeaderLayout, layoutHeader } from "../header.ts";
-import type { RowError, RowOutcome, RowRules, Severity } from "../rows.ts";
+import { addFieldProblem, type CellProblems, type RowOutcome, type RowRules } from "../rows.ts";
 
 export const presetNames = ["shopify", "woocommerce"] as const;
 export type PresetName = (typeof presetNames)[number];
@@ -79,44 +79,16 @@ export function carriedCell(cell: string, limit: number): string {
   return cutText(cell, 2 * limit + 2);
 }
 
-/** A problem a row gets from elsewhere than its own cells (a carried product-level cell), before it is tied to a line. */
-export type CellError = Omit<RowError, "line" | "severity">;
-
-/** Problems found outside a row's own validation: errors reject the row, warnings (on_invalid=skip_field) go with it. */
-export interface CellProblems {
-  errors: CellError[];
-  warnings: CellError[];
-}
-
 /**
- * The row with the problems found outside its own validation, in column order with its own. Errors reject it;
- * warnings go with it when it is imported. A rejected row's problems are all errors, as validation reports them.
- */
-export function withProblems(outcome: RowOutcome, line: number, extra: CellProblems): RowOutcome {
-  if (extra.errors.length === 0 && extra.warnings.length === 0) return outcome;
-  const tied = (problems: readonly CellError[], severity: Severity): RowError[] => problems.map((e) => ({ line, ...e, severity }));
-  if (outcome.ok && extra.errors.length === 0) {
-    outcome.warnings = [...tied(extra.warnings, "warning"), ...(outcome.warnings ?? [])].sort(byColumnOrder);
-    return outcome;
-  }
-  const own = outcome.ok ? (outcome.warnings ?? []) : outcome.errors;
-  return { ok: false, line, errors: [...tied([...extra.errors, ...extra.warnings], "error"), ...tied(own, "error")].sort(byColumnOrder) };
-}
-
-/**
- * A variant's options from (name, value) pairs in order, as the product rules take them (an object; its own
- * properties, so a name like "__proto__" is a name like any other). An exact repeat of a name, which an object cannot
- * hold, is a problem of the options as the rules report one: an error, or with on_invalid=skip_field a warning (the
- * row is imported without its options).
+ * A variant's options from (name, value) pairs in order, as the product rules take them (an object of its own
+ * properties: a name like "__proto__" reaches the rules, which refuse it). An exact repeat of a name, which an object
+ * cannot hold, is a problem of the options as the rules report one: an error, or with on_invalid=skip_field a warning
+ * (the row is imported without its options).
  */
 export function optionsOf(pairs: readonly (readonly [string, string])[], rules: RowRules, problems: CellProblems): Record<string, string> | undefined {
   const seen = new Set<string>();
   for (const [name] of pairs) {
-    if (seen.has(name)) {
-      const problem = { column: "options", code: "invalid_options", message: `Option ${quote(name)} is given twice.`, value: cutText(name, productLimits.errorValueLength) };
-      (rules.onInvalid === "skip_field" ? problems.warnings : problems.errors).push(problem);
-      return undefined;
-    }
+    if (seen.has(name)) return void addFieldProblem(problems, optionGivenTwice(name), rules);
     seen.add(name);
   }
   return Object.fromEntries(pairs);

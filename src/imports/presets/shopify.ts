@@ -9,17 +9,14 @@
 // (image rows, variants without one) are skipped.
 import { isBlank, type ProductInput, productLimits, validateProductRow } from "../../catalog/product.ts";
 import type { ProductStatus } from "../../db/schema.ts";
-import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow } from "../rows.ts";
+import { type CellError, type CellProblems, rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withProblems } from "../rows.ts";
 import {
   carriedCell,
-  type CellError,
-  type CellProblems,
   type CellRows,
   type Cells,
   definePreset,
   optionsOf,
   type PresetColumns,
-  withProblems,
 } from "./preset.ts";
 
 const OPTION_COUNT = 3;

@@ -7,16 +7,14 @@
 // options are its attributes (a variation has one value of each). Lists in a cell (categories, tags, images) are
 // separated by commas, a comma inside a value escaped as `\,`; a description's line breaks are written as `\n`.
 import { isBlank, isCellTooLong } from "../../catalog/product.ts";
-import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow } from "../rows.ts";
+import { type CellProblems, rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withProblems } from "../rows.ts";
 import { quote } from "../../text.ts";
 import {
-  type CellProblems,
   type CellRows,
   type Cells,
   definePreset,
   optionsOf,
   type PresetColumns,
-  withProblems,
 } from "./preset.ts";
 
 type WooColumn =

@@ -1,0 +1,2 @@
+ALTER TABLE `import_jobs` ADD `line_seq` integer;--> statement-breakpoint
+CREATE INDEX `import_jobs_tenant_line` ON `import_jobs` (`tenant_id`,`line_seq`) WHERE status IN ('queued', 'processing') AND line_seq IS NOT NULL;

@@ -1,0 +1,58 @@
+// A job's life after its row exists: accepted into its tenant's line, started in line order, finished in one place.
+//
+// A tenant's writing jobs apply in the order the API accepted them: one D1 database has one writer, so running two of
+// them at once would only make the order chance. A job accepted behind others waits without costing anything: no
+// message of its own is sent (or one that arrives early does nothing), and the job that finishes ahead of it sends
+// its message. The sweeper sends it again if that message was lost (see sweeper.ts). Dry runs write nothing, so they
+// neither wait nor hold anyone up.
+import type { Env } from "../../config.ts";
+import { type Db } from "../../db/client.ts";
+import { failJob, type JobRow, type JobView, markQueued, renewLineHead, startJob } from "../../db/queries/jobs.ts";
+import { loggedError } from "../../log-error.ts";
+import type { ImportMessage } from "../messages.ts";
+
+/**
+ * pending → queued: the upload is stored. Sends the job's first message when nothing is ahead of it in the line;
+ * otherwise the job ahead sends it when it finishes. Null if the job left `pending` meanwhile (the sweeper failed it).
+ */
+export async function acceptJob(env: Env, db: Db, jobId: string, now = Date.now()): Promise<JobView | null> {
+  const job = await markQueued(db, jobId, now);
+  if (job && job.waitingFor === null) await env.IMPORT_QUEUE.send(firstMessage(job));
+  return job;
+}
+
+/** queued → processing, when no job accepted before it is still in its tenant's line; null if it has to wait. */
+export function startInLine(db: Db, jobId: string, now = Date.now()): Promise<JobRow | null> {
+  return startJob(db, jobId, now);
+}
+
+export type Finish = { status: "completed" } | { status: "failed"; reason: string };
+
+/**
+ * The one place a job finishes. A completed job's last chunk committed `completed` with its rows (they must land
+ * together); a failure is applied here. Then the next job of the tenant's line is started. Returns false if the job
+ * had already finished (nothing happens then).
+ */
+export async function finishJob(env: Env, db: Db, job: Pick<JobRow, "id" | "tenantId">, finish: Finish, now = Date.now()): Promise<boolean> {
+  if (finish.status === "failed" && !(await failJob(db, job.id, finish.reason, now))) return false;
+  await startNext(env, db, job.tenantId, now);
+  return true;
+}
+
+/**
+ * Sends the message of the first job of the tenant's line if it is still queued. A failure to send is logged, not
+ * thrown: the finished job must not be retried for it, and the sweeper sends a lost message again.
+ */
+async function startNext(env: Env, db: Db, tenantId: string, now: number): Promise<void> {
+  try {
+    const next = await renewLineHead(db, tenantId, now);
+    if (next) await env.IMPORT_QUEUE.send(firstMessage(next));
+  } catch (err) {
+    console.warn(JSON.stringify({ level: "warn", msg: "next job not started; the sweeper will start it", tenant_id: tenantId, ...loggedError(err) }));
+  }
+}
+
+/** The message that starts (or resumes) a queued job. */
+export function firstMessage(job: Pick<JobRow, "id" | "checkpointByte">): ImportMessage {
+  return { jobId: job.id, checkpointByte: job.checkpointByte };
+}

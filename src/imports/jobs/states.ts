@@ -1,0 +1,52 @@
+// The states of an import job and the moves between them. The API's status enum, the stored column, the status
+// summary's counts and the SQL that guards each move all derive from this table: a new state is an entry here (and a
+// migration only if a stored value changes meaning), and the compiler then shows every place that must say what the
+// state does.
+
+const STATES = {
+  pending: { summary: "whose upload is in progress", next: ["queued", "failed"] },
+  queued: { summary: "stored and waiting: for the consumer, or for the tenant's jobs accepted before them", next: ["processing", "failed"] },
+  processing: { summary: "being processed", next: ["completed", "failed"] },
+  completed: { summary: "finished (possibly with row errors)", next: [] },
+  failed: { summary: "that could not be processed as a whole", next: [] },
+} as const;
+
+export type JobState = keyof typeof STATES;
+STATES satisfies Record<JobState, StateDefinition>;
+
+interface StateDefinition {
+  /** How the status summary describes jobs in this state ("Jobs …"). */
+  summary: string;
+  /** The states a job in this state may move to; none for a finished job. */
+  next: readonly JobState[];
+}
+export const jobStates = Object.keys(STATES) as [JobState, ...JobState[]];
+
+/** How the status summary describes a state's jobs. */
+export function stateSummary(state: JobState): string {
+  return STATES[state].summary;
+}
+
+/** The states a job may still move on from. */
+export const unfinishedStates = jobStates.filter((s) => STATES[s].next.length > 0);
+
+/** The states a job may move to `to` from. */
+export function statesBefore(to: JobState): JobState[] {
+  return jobStates.filter((s) => (STATES[s].next as readonly JobState[]).includes(to));
+}
+
+/**
+ * The states in which a writing job holds its tenant's line: a later writing job starts only once no job accepted
+ * before it is in one of these. A job still uploading is not accepted yet, and a finished one has let go.
+ */
+export const lineStates = ["queued", "processing"] as const satisfies readonly JobState[];
+
+/** A state as an SQL string literal. */
+export function sqlState(state: JobState): string {
+  return `'${state}'`;
+}
+
+/** `status IN (…)` over the given states, as SQL text (`column` may be qualified, as in `p.status`). */
+export function statusIn(states: readonly JobState[], column = "status"): string {
+  return `${column} IN (${states.map(sqlState).join(", ")})`;
+}
