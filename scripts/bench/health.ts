@@ -1,10 +1,10 @@
-// Event-loop benchmark: `npm run bench:health [-- --baseline <worktree>]` (README "Benchmarks").
-// Imports adversarial files through `wrangler dev` while /health is polled every 100 ms (one request at a time), and
-// reports the slowest /health answer while each job processes, and the job's duration. With --baseline, the same for
-// the Worker of another worktree (the code before a change), in the same run, its figures first.
-import { execFileSync } from "node:child_process";
-import os from "node:os";
+// Event-loop benchmark (issue 15 point 2): `npm run bench:health [-- --tree DIR,DIR --timeout-s 120 --results]`.
+// Per --tree (a checkout whose Worker is measured; default this one), a fresh `wrangler dev`: /health alone for 10 s
+// (the machine's own figure), then adversarial files imported one after the other while /health is asked every 100 ms
+// (one request at a time). Reports the slowest /health answer from each upload's 202 to its job's end, and the job's
+// duration. A job not done by --timeout-s ends that tree's run (its runtime is still busy).
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
@@ -12,24 +12,24 @@ import { scopes } from "../../src/auth/keys.ts";
 import { createKey } from "../lib/keys.ts";
 import { dataDir, int, machine, repoRoot, sleep, wrangler, WranglerDev, writeResults } from "./lib.ts";
 
-const { values: args } = parseArgs({ options: { baseline: { type: "string" }, "timeout-s": { type: "string", default: "120" }, "no-results": { type: "boolean", default: false } } });
+const options = { tree: { type: "string", default: repoRoot }, "timeout-s": { type: "string", default: "120" }, results: { type: "boolean", default: false } } as const;
+const { values: args } = parseArgs({ options });
+const trees = args.tree.split(",").map((t) => path.resolve(t));
 const timeoutMs = Number(args["timeout-s"]) * 1000;
-const MIB = 1024 * 1024;
+const dir = path.join(dataDir, "health");
+const HALF_MIB = 512 * 1024;
 
-/** The files, each under the 1 MiB record limit per line: written once into .data/ and reused. */
+/** Each line under the 1 MiB record limit; written once into .data/health/ and reused. */
 const FILES = [
-  { name: "commas.csv", type: "text/csv", what: "95 CSV rows of a million commas", head: "sku,name\n", rows: 95, line: () => `${",".repeat(1_000_000)}\n` },
-  {
-    ...{ name: "keys.ndjson", type: "application/x-ndjson", what: "95 NDJSON lines of 95,000 unknown keys", head: "", rows: 95 },
-    line: (i: number) => `{"sku":"K-${i}",${Array.from({ length: 95_000 }, (_, k) => `"k${String(k).padStart(5, "0")}":1`).join(",")}}\n`,
-  },
-  { name: "price.csv", type: "text/csv", what: "50 CSV rows of a 1 MiB bad price (`.a` repeated, then `!`)", head: "sku,price\n", rows: 50, line: (i: number) => `P-${i},${".a".repeat(MIB / 2 - 16)}!\n` },
+  { name: "commas.csv", what: "95 CSV rows of a million commas", head: "sku,name\n", rows: 95, line: () => `${",".repeat(1_000_000)}\n` },
+  { name: "keys.ndjson", what: "95 NDJSON lines of 95,000 unknown keys", head: "", rows: 95, line: (i: number) => `{"sku":"K-${i}",${Array.from({ length: 95_000 }, (_, k) => `"k${k}":1`).join(",")}}\n` },
+  { name: "price.csv", what: "50 CSV rows of a 1 MiB bad price (`.a` repeated, then `!`)", head: "sku,price\n", rows: 50, line: (i: number) => `P-${i},${".a".repeat(HALF_MIB - 16)}!\n` },
 ];
 
 function ensureFile(f: (typeof FILES)[number]): string {
-  const file = path.join(dataDir, "health", f.name);
+  const file = path.join(dir, f.name);
   if (existsSync(file)) return file;
-  mkdirSync(path.dirname(file), { recursive: true });
+  mkdirSync(dir, { recursive: true });
   const fd = openSync(`${file}.tmp`, "w");
   writeSync(fd, f.head);
   for (let i = 1; i <= f.rows; i++) writeSync(fd, f.line(i));
@@ -39,47 +39,40 @@ function ensureFile(f: (typeof FILES)[number]): string {
 }
 
 /** /health asked every 100 ms, one request at a time, until stopped. */
-class HealthPoller {
-  private answers: number[] = [];
-  private asked: number | null = null;
-  private stopped = false;
-  private readonly done: Promise<void>;
-  constructor(url: string) {
-    this.done = (async () => {
-      while (!this.stopped) {
-        this.asked = performance.now();
-        await fetch(`${url}/health`, { signal: AbortSignal.timeout(timeoutMs) }).then((r) => r.text()).catch(() => undefined);
-        const ms = performance.now() - this.asked;
-        this.answers.push(ms);
-        this.asked = null;
-        await sleep(Math.max(0, 100 - ms));
-      }
-    })();
-  }
-  /** The slowest answer since the last mark() (a request still unanswered counts as waiting so far), and how many took over 200 ms. */
-  health = () => {
-    const slowest = Math.max(0, ...this.answers, this.asked === null ? 0 : performance.now() - this.asked);
-    return { healthMs: slowest, over200: `${this.answers.filter((ms) => ms > 200).length} of ${this.answers.length}` };
+function pollHealth(url: string) {
+  let answers: number[] = [];
+  let asked: number | null = null;
+  let stopped = false;
+  const done = (async () => {
+    while (!stopped) {
+      asked = performance.now();
+      await fetch(`${url}/health`, { signal: AbortSignal.timeout(timeoutMs) }).then((r) => r.text()).catch(() => undefined);
+      const ms = performance.now() - asked;
+      answers.push(ms);
+      asked = null;
+      await sleep(Math.max(0, 100 - ms));
+    }
+  })();
+  return {
+    /** The slowest answer since the last mark() (one still awaited counts as waiting so far), and how many took over 200 ms. */
+    health: () => ({ healthMs: Math.max(0, ...answers, asked === null ? 0 : performance.now() - asked), over200: `${answers.filter((ms) => ms > 200).length} of ${answers.length}` }),
+    mark: () => void (answers = []),
+    stop: () => ((stopped = true), done),
   };
-  mark = () => (this.answers = []);
-  stop = () => ((this.stopped = true), this.done);
 }
 
-type Outcome = ReturnType<HealthPoller["health"]> & { status: string; jobMs: number | null; rows: string; load: number };
+type Outcome = ReturnType<ReturnType<typeof pollHealth>["health"]> & { what: string; jobMs: number | null; outcome: string; load: number };
 
 async function importWhilePolling(server: WranglerDev, key: string, f: (typeof FILES)[number]): Promise<Outcome> {
-  const file = ensureFile(f);
-  const auth = { authorization: `Bearer ${key}` };
-  const poller = new HealthPoller(server.url);
-  const t0 = performance.now();
+  const [file, auth, poller, t0] = [ensureFile(f), { authorization: `Bearer ${key}` }, pollHealth(server.url), performance.now()];
+  const outcome = (text: string, jobMs: number | null = null) => ({ ...poller.health(), what: f.what, jobMs, outcome: text, load: os.loadavg()[0]! });
   try {
     const response = await fetch(`${server.url}/api/v1/products/import?filename=${f.name}`, {
-      ...{ method: "POST", duplex: "half", body: Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array> },
-      headers: { ...auth, "content-type": f.type, "content-length": String(statSync(file).size) },
+      ...{ method: "POST", duplex: "half", body: Readable.toWeb(createReadStream(file)) },
+      headers: { ...auth, "content-type": f.name.endsWith(".csv") ? "text/csv" : "application/x-ndjson", "content-length": String(statSync(file).size) },
     } as RequestInit);
-    // The job from its Location: a Worker that starts the job at once may not finish sending the body.
+    // The job is followed at its Location: a Worker busy with it at once may not finish sending the body.
     await response.body?.cancel().catch(() => undefined);
-    const outcome = (status: string, jobMs: number | null = null, rows = "") => ({ ...poller.health(), status, jobMs, rows, load: os.loadavg()[0]! });
     if (response.status !== 202) return outcome(`HTTP ${response.status}`);
     poller.mark(); // from the 202 on: the upload streaming into local R2 is not what is measured
     let job = { status: "no status answered", duration_ms: null as number | null, processed_rows: 0, rejected_rows: 0, skipped_rows: 0 };
@@ -89,54 +82,47 @@ async function importWhilePolling(server: WranglerDev, key: string, f: (typeof F
       const poll = await fetch(new URL(response.headers.get("location")!, server.url), { headers: auth, signal: AbortSignal.timeout(timeoutMs) }).catch(() => null);
       if (poll?.ok) job = await poll.json();
     }
-    return outcome(job.status, job.duration_ms, `${job.processed_rows} rows: ${job.rejected_rows} rejected, ${job.skipped_rows} skipped`);
+    return outcome(`${job.status}; ${job.processed_rows} rows: ${job.rejected_rows} rejected, ${job.skipped_rows} skipped`, job.duration_ms);
   } finally {
     await poller.stop();
   }
 }
 
-/** Every file imported through a fresh `wrangler dev` of the Worker in `tree`, with a state of its own. */
 async function measure(tree: string, label: string): Promise<Outcome[]> {
-  const state = path.join(dataDir, "health", `state-${label}`);
+  const state = path.join(dir, `state-${label}`);
   rmSync(state, { recursive: true, force: true });
   wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], tree);
   process.env.KEY_CLI_PERSIST_TO = state;
   const { key } = await createKey("bench", scopes, "bench:health", "local");
-  const server = await WranglerDev.start({ cwd: tree, persistTo: state, log: path.join(dataDir, "health", `wrangler-dev-${label}.log`) });
-  const outcomes: Outcome[] = [];
+  const server = await WranglerDev.start({ cwd: tree, persistTo: state, log: path.join(dir, `wrangler-dev-${label}.log`) });
   try {
-    // The control: what /health answers on this machine, now, with no import running.
-    const quiet = new HealthPoller(server.url);
+    const quiet = pollHealth(server.url);
     await sleep(10_000);
-    outcomes.push({ ...quiet.health(), status: "no import", jobMs: null, rows: "", load: os.loadavg()[0]! });
+    const outcomes: Outcome[] = [{ ...quiet.health(), what: "none: /health alone for 10 s", jobMs: null, outcome: "", load: os.loadavg()[0]! }];
     await quiet.stop();
     for (const f of FILES) {
       outcomes.push(await importWhilePolling(server, key, f));
-      console.log(`${label} ${f.name}: ${JSON.stringify(outcomes.at(-1))}`);
-      if (outcomes.at(-1)!.status !== "completed" && outcomes.at(-1)!.status !== "failed") break; // the runtime is still busy
+      console.log(`${label}: ${JSON.stringify(outcomes.at(-1))}`);
+      if (outcomes.at(-1)!.jobMs === null) break;
     }
+    return outcomes;
   } finally {
     await server.stop();
   }
-  return outcomes;
 }
 
 async function main(): Promise<void> {
-  const trees = [...(args.baseline ? [[path.resolve(args.baseline), "baseline"]] : []), [repoRoot, "current"]] as [string, string][];
-  const results = [];
-  for (const [tree, label] of trees) results.push({ tree, label, outcomes: await measure(tree, label) });
-  const head = (tree: string) => execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: tree, encoding: "utf8" }).trim();
-  const table = ["| Worker | import | slowest /health ms | answers > 200 ms | job ms | outcome | load average |", `| --- | --- |${" ---: |".repeat(3)} --- | ---: |`];
-  for (const { tree, label, outcomes } of results) {
-    for (const [i, o] of outcomes.entries()) {
-      const what = i === 0 ? "none (10 s of /health alone)" : FILES[i - 1]!.what;
-      table.push(`| ${label} (${head(tree)}) | ${what} | ${o.jobMs === null && i > 0 ? "≥ " : ""}${int(o.healthMs)} | ${o.over200} | ${int(o.jobMs)} | ${o.status}${o.rows && `; ${o.rows}`} | ${o.load.toFixed(1)} |`);
+  const table = ["| tree (commit) | import | slowest /health ms | answers > 200 ms | job ms | job | load avg |", "| --- | --- | ---: | ---: | ---: | --- | ---: |"];
+  for (const [i, tree] of trees.entries()) {
+    for (const o of await measure(tree, `tree-${i + 1}`)) {
+      table.push(`| tree ${i + 1} (${machine(tree).commit}) | ${o.what} | ${int(o.healthMs)} | ${o.over200} | ${int(o.jobMs)} | ${o.outcome} | ${o.load.toFixed(1)} |`);
     }
   }
   console.log(table.join("\n"));
-  if (args["no-results"]) return;
+  if (!args.results) return;
   const command = `npm run bench:health${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
-  writeResults("Event loop", ["## Event loop", "", `- Date: ${new Date().toISOString()}`, `- Machine: ${machine().line}`, `- Command: \`${command}\``, "- /health asked every 100 ms, one request at a time; slowest answer from the upload's 202 to the job's end. Target: within 200 ms.", "", ...table].join("\n"));
+  const treeList = `Trees: ${trees.map((t, i) => `tree ${i + 1} = ${t} (${machine(t).commit})`).join(", ")}`;
+  writeResults("Event loop", ["## Event loop", "", `- Date: ${new Date().toISOString()}`, `- Machine: ${machine(trees[0]).line}`, `- Command: \`${command}\``, `- ${treeList}`, "", ...table].join("\n"));
 }
 
 main().then(

@@ -74,6 +74,9 @@ export type DecimalParts = { ok: true; whole: string; fraction: string };
 
 export type MinorResult = { ok: true; minor: number } | MoneyError;
 
+// Each pattern is linear in the text (parseDecimal is exported, so it may meet any length): anchored, one way to
+// match, or as noted. NEGATIVE's `.*` runs to the end once and gives back once; LEADING_WORD's `\s*` can only start
+// where the letters end; GROUPED's repeats are a separator and exactly three digits, each given back once.
 const PLAIN_DECIMAL = /^(\d*)(?:\.(\d*))?$/;
 const NEGATIVE = /^(?:[-\u2212]|\(.*\)$)/;
 const SCIENTIFIC = /^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)[eE][+-]?\d+$/;

@@ -258,7 +258,8 @@ function textOf(value: unknown, ctx: Ctx, label: string): string | undefined {
 }
 
 // ---------------------------------------------------------------------------
-// Field parsers (module-level so no closures are created per row)
+// Field parsers (module-level so no closures are created per row). Each pattern here is anchored with one character
+// class per run and no two quantifiers that could take the same characters: one way to match, linear in the text.
 
 const SKU = /^[\x21-\x7E]+$/;
 const SKU_RULE = `1 to ${productLimits.skuLength} printable ASCII characters without spaces (unaccented letters, digits and ASCII punctuation)`;
@@ -380,8 +381,8 @@ function parseStatus(value: unknown, ctx: Ctx): ProductStatus {
   return reject(ctx, "invalid_status", `Status ${quote(text.trim())} is not valid; use active, draft or archived.`);
 }
 
-// A host's first character, then anything but whitespace: one way to match each text, so linear (as every pattern
-// here: anchored, one character class per run, no two quantifiers that could take the same characters).
+// A host's first character, then anything but whitespace (`[^\s/?#]+[^\s]*` can split a host between its two runs in
+// as many ways as it has characters: quadratic on a text that fails at its end).
 const HTTP_URL = /^https?:\/\/[^\s/?#]\S*$/i;
 
 function parseImageUrl(value: unknown, ctx: Ctx): string | null {
