@@ -2,8 +2,8 @@
 // Timestamps are integer milliseconds since the epoch (UTC); the API renders them as ISO 8601.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { importFormats } from "../imports/formats.ts";
-import { jobStates, lineStates, statusIn } from "../imports/jobs/states.ts";
+import { importFormats } from "../model/formats.ts";
+import { jobStates, lineStates, statusIn } from "../model/job-states.ts";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),

@@ -1,8 +1,8 @@
 // The import job as clients see it: one zod schema for the JSON (documented in OpenAPI) and its mapping.
 import { z } from "zod";
 import { type JobView, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
-import { jobStates } from "./jobs/states.ts";
-import { importFormats } from "./formats.ts";
+import { jobStates } from "../model/job-states.ts";
+import { importFormats } from "../model/formats.ts";
 import { type BlankCells, blankCellsModes, type OnInvalid, onInvalidModes } from "../catalog/product.ts";
 import { columnMappingSchema, storedMapping } from "./column-mapping.ts";
 import type { CsvDelimiter } from "./csv.ts";

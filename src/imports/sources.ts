@@ -1,7 +1,7 @@
-// The row source of each input shape (see row-source.ts; the shapes are listed in formats.ts).
+// The row source of each input shape (see row-source.ts; the shapes are listed in src/model/formats.ts).
 import type { JobRow } from "../db/queries/jobs.ts";
 import { CsvRowSource } from "./csv-source.ts";
-import type { ImportFormat } from "./formats.ts";
+import type { ImportFormat } from "../model/formats.ts";
 import type { JobOptions } from "./job.ts";
 import { NdjsonRowSource } from "./ndjson-source.ts";
 import type { RowSource } from "./row-source.ts";

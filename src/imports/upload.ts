@@ -7,7 +7,7 @@ import type { Db } from "../db/client.ts";
 import { insertJob, type JobRow, type JobView } from "../db/queries/jobs.ts";
 import type { ColumnMapping } from "./column-mapping.ts";
 import type { Charset } from "./encoding.ts";
-import type { ImportFormat } from "./formats.ts";
+import type { ImportFormat } from "../model/formats.ts";
 import type { JobOptions } from "./job.ts";
 import { acceptJob, finishJob } from "./jobs/lifecycle.ts";
 import type { PresetName } from "./presets/index.ts";

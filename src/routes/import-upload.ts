@@ -31,7 +31,7 @@ import {
   type UploadSource,
 } from "../imports/upload.ts";
 
-import { formatAbout, formatExtensions, formatMediaType, importFormats, formatMediaTypes, formatOfFileName, formatOfMediaType, type ImportFormat } from "../imports/formats.ts";
+import { formatAbout, formatExtensions, formatMediaType, importFormats, formatMediaTypes, formatOfFileName, formatOfMediaType, type ImportFormat } from "../model/formats.ts";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
