@@ -2,7 +2,8 @@
 // Timestamps are integer milliseconds since the epoch (UTC); the API renders them as ISO 8601.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { jobStates, lineStates, statusIn } from "../imports/jobs/states.ts";
+import { importFormats } from "../model/formats.ts";
+import { jobStates, lineStates, statusIn } from "../model/job-states.ts";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -82,7 +83,7 @@ export const importJobs = sqliteTable(
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
     status: text("status", { enum: jobStates }).notNull(),
-    format: text("format", { enum: ["csv", "ndjson"] }).notNull(),
+    format: text("format", { enum: importFormats }).notNull(),
     fileName: text("file_name"),
     objectKey: text("object_key").notNull(),
     sizeBytes: integer("size_bytes").notNull(),

@@ -1,7 +1,8 @@
 // The import job as clients see it: one zod schema for the JSON (documented in OpenAPI) and its mapping.
 import { z } from "zod";
 import { type JobView, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
-import { jobStates } from "./jobs/states.ts";
+import { jobStates } from "../model/job-states.ts";
+import { importFormats } from "../model/formats.ts";
 import { type BlankCells, blankCellsModes, type OnInvalid, onInvalidModes } from "../catalog/product.ts";
 import { columnMappingSchema, storedMapping } from "./column-mapping.ts";
 import type { CsvDelimiter } from "./csv.ts";
@@ -59,7 +60,7 @@ export const jobResponseSchema = z
           "one at a time in the order they were accepted, so this job starts once that one (and every job before it) has finished. " +
           "Null when nothing is ahead of it, for a dry run (which writes nothing and never waits), and once the job has started.",
       ),
-    format: z.enum(["csv", "ndjson"]),
+    format: z.enum(importFormats),
     file_name: z.string().nullable(),
     size_bytes: count("The file's size in bytes."),
     dry_run: z.boolean().describe("Validated and counted only; no product was written."),

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { type recentJobsQuery, type statusAggregateQuery, summarize } from "../db/queries/import-status.ts";
 import { jobResponseSchema, toJobJson } from "./job.ts";
-import { type JobState, jobStates, stateSummary } from "./jobs/states.ts";
+import { type JobState, jobStates, stateSummary } from "../model/job-states.ts";
 import { sha256Hex } from "../hash.ts";
 
 const count = (what: string) => z.int().min(0).describe(`Jobs ${what}.`);

@@ -7,13 +7,13 @@ import type { Db } from "../db/client.ts";
 import { insertJob, type JobRow, type JobView } from "../db/queries/jobs.ts";
 import type { ColumnMapping } from "./column-mapping.ts";
 import type { Charset } from "./encoding.ts";
+import type { ImportFormat } from "../model/formats.ts";
 import type { JobOptions } from "./job.ts";
 import { acceptJob, finishJob } from "./jobs/lifecycle.ts";
 import type { PresetName } from "./presets/index.ts";
 import { loggedError } from "../log-error.ts";
 import { hex, sha256Hex } from "../hash.ts";
 
-export type ImportFormat = "csv" | "ndjson";
 
 // ---------------------------------------------------------------------------
 // File names: shown on every job, so bounded and free of characters that rewrite what a reader sees.

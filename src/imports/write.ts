@@ -7,7 +7,7 @@
 import type { RowError, RowOutcome, ValidRow } from "./rows.ts";
 import { absentFieldValues, KEEP_MASK_INDEX, keepMask, problemsOf, rowJson, STORED_COLUMNS } from "./rows.ts";
 import { naming } from "../log-error.ts";
-import { sqlState } from "./jobs/states.ts";
+import { sqlState } from "../model/job-states.ts";
 import type { IgnoredColumnsChange } from "./header.ts";
 import type { TextEncoding } from "./encoding.ts";
 import type { JobNote } from "./job-notes.ts";

@@ -27,16 +27,16 @@ import {
   fileNameSchema,
   hashingSource,
   hashUpload,
-  type ImportFormat,
   INTERRUPTED_REASON,
   type UploadSource,
 } from "../imports/upload.ts";
 
+import { formatAbout, formatExtensions, formatMediaType, importFormats, formatMediaTypes, formatOfFileName, formatOfMediaType, type ImportFormat } from "../model/formats.ts";
+
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-const mediaTypes: Record<string, ImportFormat> = { "text/csv": "csv", "application/x-ndjson": "ndjson" };
-const ACCEPTED = [...Object.keys(mediaTypes), "multipart/form-data"];
+const ACCEPTED = [...formatMediaTypes, "multipart/form-data"];
 
 const uploadQuery = z.object({
   filename: fileNameSchema
@@ -93,7 +93,7 @@ const uploadQuery = z.object({
 
 /** The fields of a multipart/form-data upload: the file, and the options that may be form fields instead of query parameters. */
 const formFields = {
-  file: { type: "string", contentMediaType: "application/octet-stream", description: "The file: text/csv or application/x-ndjson, or a .csv / .ndjson name." },
+  file: { type: "string", contentMediaType: "application/octet-stream", description: `The file: ${formatMediaTypes.join(" or ")}, or a name ending ${formatExtensions}.` },
   profile: { type: "string", description: "The `profile` option as a form field (then not in the query)." },
   mapping: { type: "string", description: "The `mapping` option (JSON text) as a form field (then not in the query)." },
 } as const;
@@ -212,15 +212,18 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
     const { type: partType, charset: partCharset } = mediaType(file.type, { location: "body", name: "file" });
     // Browsers and curl name the part after the local file; the client did not type it, so it is cleaned, not refused.
     const partName = cleanFileName(file.name);
-    const format = mediaTypes[partType] ?? (/\.csv$/i.test(partName ?? "") ? "csv" : /\.(nd)?jsonl?$/i.test(partName ?? "") ? "ndjson" : undefined);
+    const format = formatOfMediaType(partType) ?? formatOfFileName(partName);
     if (!format) {
-      throw problems.unsupportedMediaType(`The file part's type "${file.type || "(none)"}" is not supported; send text/csv or application/x-ndjson (or a .csv / .ndjson file name).`, ACCEPTED);
+      throw problems.unsupportedMediaType(
+        `The file part's type "${file.type || "(none)"}" is not supported; send ${formatMediaTypes.join(" or ")} (or a file name ending ${formatExtensions}).`,
+        ACCEPTED,
+      );
     }
     if (file.size === 0) throw emptyBody();
     return {
       source: {
         format,
-        contentType: format === "csv" ? "text/csv" : "application/x-ndjson",
+        contentType: formatMediaType(format),
         charset: partCharset,
         fileName: fileName ?? partName,
         size: file.size,
@@ -230,7 +233,7 @@ async function readUploadSource(c: Context<AppEnv>, fileName: string | undefined
     };
   }
 
-  const format = mediaTypes[type];
+  const format = formatOfMediaType(type);
   if (!format) {
     throw problems.unsupportedMediaType(`Content-Type "${type || "(none)"}" is not supported; send one of ${ACCEPTED.join(", ")}.`, ACCEPTED);
   }
@@ -274,7 +277,7 @@ const createImport = apiRoute({
   operationId: "createImport",
   summary: "Upload a product file and start an import job",
   description:
-    "The body is the file itself (text/csv or application/x-ndjson, streamed into storage, up to MAX_UPLOAD_BYTES, Content-Length required), " +
+    `The body is the file itself (${formatMediaTypes.join(" or ")}, streamed into storage, up to MAX_UPLOAD_BYTES, Content-Length required), ` +
     "or multipart/form-data with exactly one `file` part (buffered, up to MAX_MULTIPART_BYTES). The file is processed asynchronously: follow the job at `Location`.\n\n" +
     `Encodings: the \`charset\` parameter of the Content-Type (of the file part's, for multipart) may declare ${charsets.join(", ")} ` +
     "(and their common aliases: utf8, latin1, cp1252, …); any other is a 400 naming it. A byte order mark decides over a declared charset " +
@@ -294,8 +297,9 @@ const createImport = apiRoute({
         "(with openapi-fetch, `bodySerializer: (file) => file` and the file's Content-Type).",
       required: true,
       content: {
-        "text/csv": { schema: { type: "string", contentMediaType: "text/csv", description: "CSV with a header line; columns sku, name, price required." } },
-        "application/x-ndjson": { schema: { type: "string", contentMediaType: "application/x-ndjson", description: "One JSON object per line." } },
+        ...Object.fromEntries(
+          importFormats.map((f) => [formatMediaType(f), { schema: { type: "string" as const, contentMediaType: formatMediaType(f), description: formatAbout(f) } }]),
+        ),
         "multipart/form-data": {
           schema: { type: "object", properties: formFields, required: ["file"], additionalProperties: false },
         },

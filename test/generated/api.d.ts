@@ -813,7 +813,7 @@ export interface operations {
                 "text/csv": string;
                 "application/x-ndjson": string;
                 "multipart/form-data": {
-                    /** @description The file: text/csv or application/x-ndjson, or a .csv / .ndjson name. */
+                    /** @description The file: text/csv or application/x-ndjson, or a name ending .csv, .ndjson, .jsonl, .json. */
                     file: string;
                     /** @description The `profile` option as a form field (then not in the query). */
                     profile?: string;

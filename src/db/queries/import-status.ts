@@ -1,7 +1,7 @@
 import { count, desc, eq, sql, sum, type SQL } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { importJobs } from "../schema.ts";
-import { type JobState, jobStates, sqlState } from "../../imports/jobs/states.ts";
+import { type JobState, jobStates, sqlState } from "../../model/job-states.ts";
 import { jobViewColumns } from "./jobs.ts";
 
 /** A tenant id, or a scalar subquery yielding one (see tenantOfKey). */

@@ -2,7 +2,7 @@ import { and, desc, eq, getTableColumns, inArray, isNotNull, isNull, lt, lte, or
 import type { Db } from "../client.ts";
 import { shorten } from "../../text.ts";
 import { importErrors, importJobs, lineCondition } from "../schema.ts";
-import { type JobState, sqlState, statesBefore, unfinishedStates } from "../../imports/jobs/states.ts";
+import { type JobState, sqlState, statesBefore, unfinishedStates } from "../../model/job-states.ts";
 import { naming } from "../../log-error.ts";
 
 export type JobRow = typeof importJobs.$inferSelect;
