@@ -54,8 +54,11 @@ function pollHealth(url: string) {
     }
   })();
   return {
-    /** The slowest answer since the last mark() (one still awaited counts as waiting so far), and how many took over 200 ms. */
-    health: () => ({ healthMs: Math.max(0, ...answers, asked === null ? 0 : performance.now() - asked), over200: `${answers.filter((ms) => ms > 200).length} of ${answers.length}` }),
+    /** The slowest answer since the last mark(), and how many took over 200 ms; one still awaited counts as waiting so far. */
+    health: () => {
+      const waits = asked === null ? answers : [...answers, performance.now() - asked];
+      return { healthMs: Math.max(0, ...waits), over200: `${waits.filter((ms) => ms > 200).length} of ${waits.length}` };
+    },
     mark: () => void (answers = []),
     stop: () => ((stopped = true), done),
   };
