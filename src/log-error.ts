@@ -4,7 +4,8 @@
 
 const SQLITE_CODE = /\bSQLITE_[A-Z_]+/;
 const D1_CODE = /\bD1_[A-Z_]+/;
-// The verb and the first table it names: `select … from t`, `insert into t`, `update t`, `delete from t`.
+// The verb and the first table it names: `select … from t`, `insert into t`, `update t`, `delete from t`. It reads
+// our own SQL, never a client's text (its lazy runs could retry at each later "from").
 const STATEMENT = /^\s*(?:(select|delete)\b[\s\S]*?\bfrom|(insert)\b[\s\S]*?\binto|(update))\s+["`]?(\w+)/i;
 const MESSAGE_MAX = 300;
 const STACK_MAX = 2000;

@@ -74,12 +74,20 @@ export type DecimalParts = { ok: true; whole: string; fraction: string };
 
 export type MinorResult = { ok: true; minor: number } | MoneyError;
 
+// Each pattern is linear in the text (parseDecimal is exported, so it may meet any length): anchored, one way to
+// match, or as noted. NEGATIVE's `.*` runs to the end once and gives back once; LEADING_WORD's `\s*` can only start
+// where the letters end; GROUPED's repeats are a separator and exactly three digits, each given back once.
 const PLAIN_DECIMAL = /^(\d*)(?:\.(\d*))?$/;
 const NEGATIVE = /^(?:[-\u2212]|\(.*\)$)/;
 const SCIENTIFIC = /^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)[eE][+-]?\d+$/;
 const CURRENCY_SIGN = /\p{Sc}/u;
-// Letters glued to the number, e.g. "19.99 EUR", "CHF 10", "kr 25", "zł 5".
-const CURRENCY_WORD = /^\p{L}[\p{L}.]*\s*[\d.,]|[\d.,]\s*\p{L}[\p{L}.]*$/u;
+// Letters glued to the number, e.g. "CHF 10", "kr 25", "zł 5" (a word before it) or "19.99 EUR", "10 Kč" (after it).
+const LEADING_WORD = /^\p{L}[\p{L}.]*\s*[\d.,]/u;
+// The letters and dots that end the text, tried only where such a run starts (the lookbehind), so each character is
+// read once: `[\d.,]\s*\p{L}[\p{L}.]*$` tried at every position reads the rest of the run each time (quadratic).
+const TRAILING_RUN = /(?<![\p{L}.])[\p{L}.]+$/u;
+const DOT_THEN_LETTER = /\.\p{L}/u;
+const STARTS_WITH_LETTER = /^\p{L}/u;
 // Groups of three digits separated by , . ' or (narrow) spaces: 1,299.00 / 1.299,00 / 1 299,00.
 const GROUPED = /^\d{1,3}(?:([,.'\u2019 \u00a0\u202f])\d{3})(?:\1\d{3})*(?:[.,]\d+)?$/;
 const DECIMAL_COMMA = /^\d*,\d+$/;
@@ -117,7 +125,7 @@ function classifyBadDecimal(s: string, label: string): MoneyError {
         "(if a spreadsheet produced it, format the column as text or as a plain number).",
     );
   }
-  if (CURRENCY_SIGN.test(s) || CURRENCY_WORD.test(s)) {
+  if (CURRENCY_SIGN.test(s) || LEADING_WORD.test(s) || endsWithWord(s)) {
     return fail(
       "currency_symbol",
       `${label} ${quote(s)} contains a currency symbol or code; write only the number, such as 19.99, ` +
@@ -135,6 +143,18 @@ function classifyBadDecimal(s: string, label: string): MoneyError {
     return fail("decimal_comma", `${label} ${quote(s)} uses a comma for decimals; use a dot, such as 19.99.`);
   }
   return fail("invalid_decimal", `${label} ${quote(s)} is not a number; write a plain decimal such as 19.99.`);
+}
+
+/**
+ * Whether a word ends the text right after a number: a run of letters and dots at its end that has a letter after a
+ * dot, or starts with a letter after a digit, dot or comma (spaces between allowed).
+ */
+function endsWithWord(s: string): boolean {
+  const run = TRAILING_RUN.exec(s);
+  if (run === null) return false;
+  if (DOT_THEN_LETTER.test(run[0])) return true;
+  const before = s.slice(0, run.index).trimEnd();
+  return STARTS_WITH_LETTER.test(run[0]) && before !== "" && ".,0123456789".includes(before[before.length - 1]!);
 }
 
 /**

@@ -8,7 +8,7 @@ import type { JobRow } from "../db/queries/jobs.ts";
 import { type ColumnMapping, mappedFields, mappingHint, storedMapping } from "./column-mapping.ts";
 import { CSV_HEAD_MAX_CHARS, CsvParser, type CsvDelimiter, type CsvHead, type CsvRecord, readCsvHead } from "./csv.ts";
 import { decodeLeniently, FileEncoding } from "./encoding.ts";
-import { IgnoredColumns, mapHeader, mapRow } from "./header.ts";
+import { checkHeaderWidth, IgnoredColumns, mapHeader, mapRow } from "./header.ts";
 import { type JobOptions, rowRules } from "./job.ts";
 import { detectPreset, type Preset, presetNamed, storedPreset } from "./presets/index.ts";
 import type { CellRows } from "./presets/preset.ts";
@@ -134,8 +134,8 @@ export class CsvRowSource implements RowSource {
   }
 
   private readHeader(record: CsvRecord): void {
-    this.preset ??= this.mayDetect ? detectPreset(record.fields) : null;
-    const header = this.preset ? this.preset.readHeader(record.fields) : mapHeader(record.fields, mappedFields(this.columnMapping));
+    // A header wider than any accepted is refused on its count before any column is looked at.
+    const header = checkHeaderWidth(record.width ?? record.fields.length) ?? this.layout(record.fields);
     if (!header.ok) {
       const hint = this.columnMapping && header.code === "missing_columns" ? mappingHint(this.columnMapping, record.fields) : "";
       throw new PermanentImportError(`Line ${record.line}: ${header.message}${hint}`);
@@ -143,6 +143,12 @@ export class CsvRowSource implements RowSource {
     this.header = this.headerColumns(header.columns, null);
     this.newHeader = { columns: JSON.stringify(header.columns), delimiter: this.delimiter, preset: this.preset?.name ?? null };
     for (const name of header.ignored) this.ignored.add(name);
+  }
+
+  /** The header's columns: a preset's (named by the request, or recognised from the header), or ours. */
+  private layout(fields: string[]) {
+    this.preset ??= this.mayDetect ? detectPreset(fields) : null;
+    return this.preset ? this.preset.readHeader(fields) : mapHeader(fields, mappedFields(this.columnMapping));
   }
 
   /** Our own columns are read as they are named; a preset's by the preset, carrying on from `state`. */
@@ -154,9 +160,9 @@ export class CsvRowSource implements RowSource {
   }
 
   private row(record: CsvRecord, header: HeaderColumns): RowOutcome {
-    // An empty spreadsheet row (Excel's ",,,,", a line of spaces) is no product, however many cells it has.
-    if (record.fields.every(isBlank)) return skippedRow(record.line);
-    const mapped = mapRow(header, record.fields);
+    // An empty spreadsheet row (Excel's ",,,,", a line of spaces) is no product; one wider than any header is ragged.
+    if (record.width === undefined && record.fields.every(isBlank)) return skippedRow(record.line);
+    const mapped = mapRow(header, record.fields, record.width);
     if (!mapped.ok) return rejectedRow(record.line, null, mapped.code, mapped.message, record.fields.join(this.delimiter));
     return header.rows.row(record.line, mapped.values);
   }

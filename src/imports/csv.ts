@@ -18,16 +18,25 @@ import {
   type ParserOptions,
   type RecordPosition,
 } from "./records.ts";
+import { MAX_COLUMNS } from "./header.ts";
 
 export type CsvDelimiter = "," | ";" | "\t";
 
 export interface CsvRecord extends RecordPosition {
+  /** The record's fields; only the first `maxFields` when it has more (then `width` says how many). */
   fields: string[];
+  /** Set only when the record has more fields than `maxFields`: how many it has. */
+  width?: number;
 }
 
 export interface CsvParserOptions extends ParserOptions {
   /** Default ",". */
   delimiter?: CsvDelimiter;
+  /**
+   * The fields of a record that are read (default MAX_COLUMNS, the widest header): the rest are counted, so a record
+   * of a million empty fields costs a scan of its bytes, not a million strings.
+   */
+  maxFields?: number;
 }
 
 const QUOTE = 0x22;
@@ -46,15 +55,19 @@ const AFTER_CR = 4;
 /** Field span flag: the quoted field contains doubled quotes to unescape. */
 const ESCAPED = 1;
 
-// A completed record is the common layout (see records.ts) plus its range of field spans.
+// A completed record is the common layout (see records.ts) plus its range of field spans and its width.
 const R_SPANS_FROM = REC_COMMON;
 const R_SPANS_TO = REC_COMMON + 1;
-const R_STRIDE = REC_COMMON + 2;
+const R_WIDTH = REC_COMMON + 2;
+const R_STRIDE = REC_COMMON + 3;
 // Field spans: [start, end, flags], positions relative to the window.
 const S_STRIDE = 3;
 
 export class CsvParser extends ByteRecordParser<CsvRecord> {
   private readonly delimiter: number;
+  private readonly maxSpans: number;
+  /** Fields of the record in progress beyond `maxFields`: counted, not kept. */
+  private unreadFields = 0;
 
   private state = FIELD_START;
   /** Physical line of the byte at `pos`. */
@@ -69,6 +82,9 @@ export class CsvParser extends ByteRecordParser<CsvRecord> {
   constructor(options: CsvParserOptions = {}) {
     super(options, R_STRIDE);
     this.delimiter = delimiterByte(options.delimiter ?? ",");
+    const maxFields = options.maxFields ?? MAX_COLUMNS;
+    if (!Number.isSafeInteger(maxFields) || maxFields < 1) throw new RangeError(`maxFields must be a positive integer, got ${maxFields}`);
+    this.maxSpans = maxFields * S_STRIDE;
     this.line = this.recordLine;
   }
 
@@ -194,7 +210,8 @@ export class CsvParser extends ByteRecordParser<CsvRecord> {
   }
 
   private addField(start: number, end: number, flags: number): void {
-    this.spans.push(start, end, flags);
+    if (this.spans.length - this.recordSpans < this.maxSpans) this.spans.push(start, end, flags);
+    else this.unreadFields++;
   }
 
   private endRecord(end: number, terminated: boolean): void {
@@ -203,8 +220,10 @@ export class CsvParser extends ByteRecordParser<CsvRecord> {
     const spanCount = this.spans.length;
     // A record without fields is a blank line: skipped, but still counted.
     if (spanCount > this.recordSpans) {
-      this.completed.push(this.recordLine, this.recordStart, end, nextLine, this.recordSpans, spanCount);
+      const width = (spanCount - this.recordSpans) / S_STRIDE + this.unreadFields;
+      this.completed.push(this.recordLine, this.recordStart, end, nextLine, this.recordSpans, spanCount, width);
     }
+    this.unreadFields = 0;
     this.line = nextLine;
     this.recordLine = nextLine;
     this.recordStart = end;
@@ -265,13 +284,16 @@ export class CsvParser extends ByteRecordParser<CsvRecord> {
         const value = text.slice(from, to);
         fields.push(spans[s + 2] === ESCAPED ? value.replaceAll('""', '"') : value);
       }
-      records.push({
+      const record: CsvRecord = {
         fields,
         line: completed[r + REC_LINE]!,
         start: base + completed[r + REC_START]!,
         end: base + completed[r + REC_END]!,
         nextLine: completed[r + REC_NEXT_LINE]!,
-      });
+      };
+      const width = completed[r + R_WIDTH]!;
+      if (width > fields.length) record.width = width;
+      records.push(record);
     }
     return records;
   }

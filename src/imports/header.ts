@@ -86,15 +86,8 @@ export function mapHeader(fields: readonly string[], fieldOf: FieldOf = ownField
  * over MAX_COLUMNS is rejected before any of its columns is looked at.
  */
 export function layoutHeader<K extends string>(fields: readonly string[], columnOf: (name: string) => K | null): HeaderLayout<K> | HeaderError {
-  if (fields.length > MAX_COLUMNS) {
-    return {
-      ok: false,
-      code: "too_many_columns",
-      message:
-        `The header has ${formatCount(fields.length)} columns; at most ${formatCount(MAX_COLUMNS)} are accepted. ` +
-        "Keep the product columns (sku, name, price, …) and remove the others.",
-    };
-  }
+  const tooWide = checkHeaderWidth(fields.length);
+  if (tooWide) return tooWide;
   const names = fields.map((field) => field.trim());
   if (names.every((name) => name === "")) {
     return {
@@ -111,6 +104,18 @@ export function layoutHeader<K extends string>(fields: readonly string[], column
       ignored: names.filter((name, index) => columns[index] === null && name !== ""),
     }
   );
+}
+
+/** A header of `width` columns refused for its count (null when it has at most MAX_COLUMNS). */
+export function checkHeaderWidth(width: number): HeaderError | null {
+  if (width <= MAX_COLUMNS) return null;
+  return {
+    ok: false,
+    code: "too_many_columns",
+    message:
+      `The header has ${formatCount(width)} columns; at most ${formatCount(MAX_COLUMNS)} are accepted. ` +
+      "Keep the product columns (sku, name, price, …) and remove the others.",
+  };
 }
 
 function findDuplicates<K extends string>(columns: readonly (K | null)[]): HeaderError | null {
@@ -231,18 +236,18 @@ export interface IgnoredColumnsChange {
 }
 
 /**
- * Names a CSV row's fields by the header's columns (ours or a preset's). A row whose field count
- * differs from the header's is a row error for the caller to report.
+ * Names a CSV row's fields by the header's columns (ours or a preset's). A row whose field count (`width`: more than
+ * `fields` holds when its parser left the rest unread) differs from the header's is a row error for the caller to report.
  */
-export function mapRow<K extends string = ProductColumn>(mapping: { columns: readonly (K | null)[] }, fields: readonly string[]): MappedRow<K> {
+export function mapRow<K extends string = ProductColumn>(mapping: { columns: readonly (K | null)[] }, fields: readonly string[], width = fields.length): MappedRow<K> {
   const columns = mapping.columns;
-  if (fields.length !== columns.length) {
+  if (width !== columns.length) {
     return {
       ok: false,
       code: "ragged_row",
       expected: columns.length,
-      actual: fields.length,
-      message: `This row has ${countOf(fields.length, "value")} but the header has ${countOf(columns.length, "column")}.`,
+      actual: width,
+      message: `This row has ${countOf(width, "value")} but the header has ${countOf(columns.length, "column")}.`,
     };
   }
   const values: Partial<Record<K, string>> = {};
@@ -254,5 +259,5 @@ export function mapRow<K extends string = ProductColumn>(mapping: { columns: rea
 }
 
 function countOf(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+  return `${formatCount(count)} ${noun}${count === 1 ? "" : "s"}`;
 }

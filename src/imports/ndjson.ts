@@ -17,7 +17,7 @@ import {
   type RecordPosition,
 } from "./records.ts";
 
-export type NdjsonRowErrorCode = "invalid_json" | "not_an_object";
+export type NdjsonRowErrorCode = "invalid_json" | "not_an_object" | "too_many_values";
 
 export interface NdjsonRowError {
   code: NdjsonRowErrorCode;
@@ -37,7 +37,15 @@ export type NdjsonParserOptions = ParserOptions;
 
 const LF = 0x0a;
 const CR_CODE = 13;
+// Anchored at both ends, one character class: linear.
 const JSON_BLANK = /^[ \t\r]*$/;
+
+/**
+ * The most values a line may hold: names, values and list items, nested ones included. A product needs a few dozen.
+ * What JSON.parse builds for a line, and what is then done with it, stays small whatever the line's shape: a megabyte
+ * of names, or of empty objects, would otherwise take JSON.parse alone about a tenth of a second.
+ */
+export const MAX_LINE_VALUES = 10_000;
 
 // A completed line is just the common layout (see records.ts).
 const L_STRIDE = REC_COMMON;
@@ -113,6 +121,10 @@ type ParsedLine = { ok: true; value: Record<string, unknown>; repeated?: Repeate
 const NAME_DEPTH = 2;
 
 function parseObject(text: string): ParsedLine {
+  if (hasTooManyValues(text)) {
+    const message = `This line holds more than ${MAX_LINE_VALUES.toLocaleString("en-US")} values (names, values and list items, nested ones included); a product needs a few dozen.`;
+    return { ok: false, error: { code: "too_many_values", message } };
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -133,6 +145,36 @@ function parseObject(text: string): ParsedLine {
       message: `Each line must be a JSON object like {"sku": "…"}, but this line is ${describeJson(value)}.`,
     },
   };
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Whether JSON text holds more than MAX_LINE_VALUES values, by one pass over it that stops there. Outside strings,
+ * each value but the first follows a `,` `:` `[` or `{` (an opening bracket only when something but its closing one
+ * follows it), so they are counted. A value takes two characters at least, so a shorter text is not read at all.
+ */
+function hasTooManyValues(text: string): boolean {
+  if (text.length < 2 * MAX_LINE_VALUES) return false;
+  let values = 1;
+  let inString = false;
+  let opened = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+      continue;
+    }
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    if (opened && c !== 0x5d /* ] */ && c !== 0x7d /* } */) values++;
+    opened = c === 0x5b /* [ */ || c === 0x7b /* { */;
+    if (c === 0x2c /* , */ || c === 0x3a /* : */) values++;
+    else if (c === QUOTE) inString = true;
+    if (values > MAX_LINE_VALUES) return true;
+  }
+  return false;
 }
 
 /** The names an object holds, with those of the objects that are its members' values (see NAME_DEPTH). */

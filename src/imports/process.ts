@@ -32,6 +32,11 @@ const CHUNK_PARAMETER_BYTES = 1_800_000;
 // Bytes handed to the row source at a time: R2 bodies arrive in small pieces (4 KiB locally), and the parser's
 // per-call work pays off on larger ones.
 const PARSE_BYTES = 64 * 1024;
+// The event loop gets a turn at least once per this many bytes parsed (a chunk's commit gives it one too): rows that
+// add nothing to a chunk (rejected, skipped, or a megabyte each) would otherwise keep it for seconds. The clock cannot
+// tell (in production it stands still while code runs), so the work is counted; every record's work is linear in its
+// bytes, and this much of the worst takes a few milliseconds.
+const TURN_BYTES = 256 * 1024;
 
 export async function runImportSlice(env: Env, config: Config, jobId: string): Promise<SliceOutcome> {
   const db = database(env.DB);
@@ -63,6 +68,8 @@ class ImportSlice {
   private readonly source: RowSource;
   private readonly commits: ChunkCommits;
   private rowsThisSlice = 0;
+  /** Bytes handed to the source since the event loop last had a turn. */
+  private bytesSinceTurn = 0;
 
   private chunk: RowOutcome[] = [];
   private chunkEnd: Checkpoint;
@@ -127,15 +134,19 @@ class ImportSlice {
       // rows before a broken spot are committed whatever the pieces looked like.
       for await (const _ of this.feed(reader)) {
         for (let row = source.next(); row; row = source.next()) {
-          if (!this.add(row)) continue;
-          await this.closeChunk(false);
+          const full = this.add(row);
+          // The budget is checked at every record: a chunk that is not full closes here when it is spent.
           if (this.shouldHandOver()) {
+            await this.closeChunk(false);
             await reader.cancel().catch(() => undefined);
             return { kind: "continue", checkpointByte: this.chunkEnd.byte };
           }
+          if (full) await this.closeChunk(false);
+          else if (this.bytesSinceTurn >= TURN_BYTES) await this.turn();
         }
         // Records that are no row (a CSV header) move the checkpoint too.
         this.chunkEnd = source.position;
+        if (this.bytesSinceTurn >= TURN_BYTES) await this.turn();
       }
     } catch (err) {
       await reader.cancel().catch(() => undefined);
@@ -157,7 +168,7 @@ class ImportSlice {
   private async *feed(reader: ByteReader): AsyncGenerator<void> {
     const source = this.source;
     const head = await this.readHead(reader);
-    source.push(head.bytes);
+    this.push(head.bytes);
     yield;
     if (!head.done) {
       let pending: Uint8Array[] = [];
@@ -166,17 +177,28 @@ class ImportSlice {
         pending.push(next.value);
         pendingBytes += next.value.byteLength;
         if (pendingBytes < PARSE_BYTES) continue;
-        source.push(concatBytes(pending, pendingBytes));
+        this.push(concatBytes(pending, pendingBytes));
         yield;
         pending = [];
         pendingBytes = 0;
       }
       if (pendingBytes > 0) {
-        source.push(concatBytes(pending, pendingBytes));
+        this.push(concatBytes(pending, pendingBytes));
         yield;
       }
     }
     while (source.finish()) yield;
+  }
+
+  private push(bytes: Uint8Array): void {
+    this.bytesSinceTurn += bytes.byteLength;
+    this.source.push(bytes);
+  }
+
+  /** Gives the event loop a turn (see TURN_BYTES). */
+  private async turn(): Promise<void> {
+    this.bytesSinceTurn = 0;
+    await new Promise((resolve) => setTimeout(resolve, 0));
   }
 
   /** The first bytes, read until the source can start from them (a CSV's delimiter needs its first line). */
@@ -198,10 +220,14 @@ class ImportSlice {
     return this.chunk.length >= this.config.importChunkRows || this.chunkBytes >= CHUNK_PARAMETER_BYTES;
   }
 
-  /** After a chunk closed: stop here (another invocation won, or the budget is spent and the file goes on)? */
+  /**
+   * After a record: stop here (another invocation won, or the budget is spent and the file goes on)? The rows of the
+   * open chunk count: a slice takes at most its rows.
+   */
   private shouldHandOver(): boolean {
     if (this.commits.lostRace) return true;
-    const spent = this.rowsThisSlice >= this.config.importSliceRows || Date.now() - this.started >= this.config.importSliceMs;
+    const rows = this.rowsThisSlice + this.chunk.length;
+    const spent = rows >= this.config.importSliceRows || Date.now() - this.started >= this.config.importSliceMs;
     // At the very end of the file, finishing here is cheaper than a continuation that reads nothing.
     return spent && this.chunkEnd.byte < this.job.sizeBytes;
   }
@@ -221,6 +247,8 @@ class ImportSlice {
     this.chunk = [];
     this.chunkBytes = 0;
     await this.commits.add(chunk);
+    // Each chunk's commit gave the event loop a turn (a D1 round trip, or the pipeline's own).
+    this.bytesSinceTurn = 0;
   }
 }
 

@@ -25,7 +25,7 @@ import {
 } from "../consumer-helpers.ts";
 import { createTenant } from "../helpers.ts";
 
-// Small budgets: 2 rows per D1 batch, a slice hands over once it has committed 3 rows or more.
+// Small budgets: 2 rows per D1 batch, a slice hands over once it has taken 3 rows (closing its chunk there).
 const BUDGET = { IMPORT_CHUNK_ROWS: "2", IMPORT_SLICE_ROWS: "3" } as const;
 
 // Ten data rows; quoted fields with line breaks straddle the chunk boundaries and several rows are invalid,
@@ -118,10 +118,11 @@ describe("chunked, resumable processing", () => {
       expect(checkpoints.length).toBeLessThan(10);
     }
 
-    // Slices of 4 rows (two chunks of 2): rows A-01..A-04, A-05..A-08, A-09..A-10.
+    // Slices of 3 rows (a chunk of 2, and one of 1 closed where the budget ran out): A-01..A-03, A-04..A-06, A-07..A-09, A-10.
     expect(checkpoints).toEqual([
-      { cursor_byte: offsetOf(TEN_ROWS, "A-05"), cursor_line: 9, status: "processing", processed_rows: 4 },
-      { cursor_byte: offsetOf(TEN_ROWS, "A-09"), cursor_line: 15, status: "processing", processed_rows: 8 },
+      { cursor_byte: offsetOf(TEN_ROWS, '"A-04"'), cursor_line: 6, status: "processing", processed_rows: 3 },
+      { cursor_byte: offsetOf(TEN_ROWS, "A-07"), cursor_line: 12, status: "processing", processed_rows: 6 },
+      { cursor_byte: offsetOf(TEN_ROWS, "A-10"), cursor_line: 16, status: "processing", processed_rows: 9 },
       { cursor_byte: new TextEncoder().encode(TEN_ROWS).byteLength, cursor_line: 17, status: "completed", processed_rows: 10 },
     ]);
 
@@ -170,12 +171,12 @@ describe("chunked, resumable processing", () => {
 
   it("finishes instead of handing over when a slice's budget runs out exactly at the end of the file", async () => {
     const t = await createTenant();
-    const file = csvRows(8); // two slices of 4 rows; the second ends at the last byte
+    const file = csvRows(6); // two slices of 3 rows; the second ends at the last byte
     const jobId = await createQueuedJob(t.tenantId, file);
     const consumer = consumerEnv(BUDGET);
     const delivered = await runJob(consumer, jobId);
-    expect(delivered.map((m) => m.checkpointByte)).toEqual([0, offsetOf(file, "A-05")]);
-    expect(await jobRecord(jobId)).toMatchObject({ status: "completed", total_rows: 8, processed_rows: 8, created: 8 });
+    expect(delivered.map((m) => m.checkpointByte)).toEqual([0, offsetOf(file, "A-04")]);
+    expect(await jobRecord(jobId)).toMatchObject({ status: "completed", total_rows: 6, processed_rows: 6, created: 6 });
   });
 
   it("hands over when the slice's wall-time budget is spent", async () => {
@@ -499,7 +500,7 @@ describe("transient and permanent failures", () => {
     const { result, messageId } = await deliver(consumer.env, consumer.sent[0]);
     expect(result.explicitAcks).toEqual([messageId]);
     expect(consumer.sent).toHaveLength(1);
-    expect(await jobRecord(jobId)).toMatchObject({ status: "failed", processed_rows: 4, created: 4 });
+    expect(await jobRecord(jobId)).toMatchObject({ status: "failed", processed_rows: 3, created: 3 });
     expect((await jobRecord(jobId)).failure_reason).toMatch(/no longer stored/);
   });
 

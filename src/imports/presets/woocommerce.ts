@@ -6,7 +6,7 @@
 // its Parent as WooCommerce writes it (the parent's SKU, or `id:<parent ID>` for a parent without one), and its
 // options are its attributes (a variation has one value of each). Lists in a cell (categories, tags, images) are
 // separated by commas, a comma inside a value escaped as `\,`; a description's line breaks are written as `\n`.
-import { isBlank } from "../../catalog/product.ts";
+import { isBlank, isCellTooLong } from "../../catalog/product.ts";
 import { type CellProblems, rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withProblems } from "../rows.ts";
 import { quote } from "../../text.ts";
 import {
@@ -46,6 +46,9 @@ const SIGNATURES = [["id", "type", "sku", "parent", "regular price"]];
 const PRODUCT_TYPES = new Set(["simple", "variation", "external"]);
 const PARENT_TYPES = new Set(["variable", "grouped"]);
 
+// The longest Type cell split into types: WooCommerce writes a few ("simple, downloadable, virtual").
+const MAX_TYPE_LENGTH = 100;
+
 // Published: 1 published, 0 private, -1 draft, 2 pending review (as WooCommerce's exporter writes them).
 const STATUS_OF_PUBLISHED: ReadonlyMap<string, string> = new Map([["1", "active"], ["0", "draft"], ["-1", "draft"], ["2", "draft"]]);
 
@@ -70,12 +73,13 @@ class WooCommerceRows implements CellRows {
   }
 
   row(line: number, cells: Cells): RowOutcome {
-    // "simple, downloadable, virtual": the kind of product, and what else it is.
-    const types = (cells.type ?? "").split(",").map((t) => t.trim().toLowerCase());
+    // "simple, downloadable, virtual": the kind of product, and what else it is; a longer cell is one unknown type.
+    const cell = cells.type ?? "";
+    const types = cell.length > MAX_TYPE_LENGTH ? [cell] : cell.split(",").map((t) => t.trim().toLowerCase());
     if (types.some((t) => PARENT_TYPES.has(t))) return skippedRow(line);
     const kind = types.find((t) => PRODUCT_TYPES.has(t)) ?? (types.every((t) => t === "") ? "simple" : undefined);
     if (kind === undefined) {
-      const type = (cells.type ?? "").trim();
+      const type = cell.trim();
       const message = `WooCommerce product type ${quote(type)} is not imported: simple, variation and external products are, and variable and grouped parents are skipped.`;
       return rejectedRow(line, null, "unsupported_product_type", message, type);
     }
@@ -95,7 +99,8 @@ class WooCommerceRows implements CellRows {
     if (!variation) {
       if (cells.categories !== undefined) raw.category = firstItem(cells.categories);
       if (cells.brands !== undefined) raw.brand = firstItem(cells.brands);
-      if (cells.tags !== undefined) raw.tags = listItems(cells.tags);
+      // A list longer than the tags a product takes is left whole, for the rules to refuse before it is split.
+      if (cells.tags !== undefined) raw.tags = isCellTooLong("tags", cells.tags) ? cells.tags : listItems(cells.tags);
     }
     if (!variation || this.attributes.length === 0) return validatedRow(line, raw, this.rules);
     // A variation's attributes are its options; one left blank ("any Size") is no option.

@@ -7,6 +7,8 @@ import {
   parseDecimalToMinor,
 } from "../../../src/catalog/money.ts";
 
+const MIB = 1024 * 1024;
+
 describe("isCurrencyCode", () => {
   it.each(["USD", "EUR", "JPY", "GBP", "CHF", "KWD", "CLF", "UYW", "XCG", "ZWG", "SLE", "VED", "BOV", "USN", "XOF"])(
     "accepts the active code %s",
@@ -120,6 +122,13 @@ describe("parseDecimalToMinor", () => {
     ["19.99 EUR", "currency_symbol"],
     ["19.99EUR", "currency_symbol"],
     ["kr 25", "currency_symbol"],
+    ["zł 5", "currency_symbol"],
+    ["10 Kč", "currency_symbol"],
+    ["5.EUR", "currency_symbol"],
+    ["19.99 EUR.", "currency_symbol"],
+    ["5,-", "invalid_decimal"],
+    ["EUR", "invalid_decimal"],
+    ["kr", "invalid_decimal"],
     ["1e3", "scientific_notation"],
     ["1E+03", "scientific_notation"],
     ["2.5e-3", "scientific_notation"],
@@ -182,6 +191,22 @@ describe("parseDecimalToMinor", () => {
     expect(grouped.ok === false && grouped.message).toMatch(/^Price "1,299\.00" contains a thousands separator.*1299\.00\.$/);
     const empty = parseDecimalToMinor("", "USD", "Price");
     expect(empty.ok === false && empty.message).toBe("Price is required.");
+  });
+
+  // Every pattern is linear: each of these would take minutes if one were quadratic in the text (the first did before
+  // its trailing word was matched from where a run of letters starts). The rules refuse such cells for their length.
+  it.each([
+    [`${".a".repeat(MIB / 2)}!`, "invalid_decimal"],
+    [`${"a.".repeat(MIB / 2)}!`, "currency_symbol"],
+    [`1${" ".repeat(MIB)}x`, "currency_symbol"],
+    [`${"1".repeat(MIB)}x`, "currency_symbol"],
+    [`1${",000".repeat(MIB / 4)}x`, "currency_symbol"],
+    [`1${",000".repeat(MIB / 4)}`, "thousands_separator"],
+    [`(${"1".repeat(MIB)}`, "invalid_decimal"],
+    [`${"1".repeat(MIB)}e+`, "invalid_decimal"],
+    [`${"1.".repeat(MIB / 2)}x`, "currency_symbol"],
+  ])("classifies a bad amount of a mebibyte in one pass (%#)", (text, code) => {
+    expect(parseDecimalToMinor(text, "USD")).toMatchObject({ ok: false, code });
   });
 
   it("shortens long values quoted in messages", () => {

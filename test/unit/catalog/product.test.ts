@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { adversarialCell, MIB } from "../../adversarial-cells.ts";
 import {
+  productCells,
   productColumns,
   productResponseSchema,
   productStatuses,
@@ -630,6 +632,31 @@ describe("validateProductRow error reporting", () => {
 
   it("throws for an invalid default currency, which is a programming error", () => {
     expect(() => validateProductRow(csvRow(), "XYZ")).toThrow(RangeError);
+  });
+});
+
+describe("cell lengths", () => {
+  it.each(productColumns)("refuses a mebibyte %s cell for its length, before its rule reads it", (column) => {
+    const { label, maxLength } = productCells[column];
+    const cell = adversarialCell(column, MIB);
+    const error = singleError(csvRow({ [column]: cell }), column, "too_long");
+    expect(error).toEqual({ column, code: "too_long", message: `${label} is too long: ${MIB} characters, the limit is ${maxLength}.`, value: cell.slice(0, 200) });
+  });
+
+  it("measures a cell once trimmed, in characters", () => {
+    const padding = " ".repeat(MIB);
+    expect(validProduct(csvRow({ name: `${padding}Shirt${padding}`, tags: `${padding}a, b${padding}` }))).toMatchObject({ name: "Shirt", tags: ["a", "b"] });
+    expect(validProduct(csvRow({ name: "😀".repeat(productCells.name.maxLength) })).name).toHaveLength(2 * productCells.name.maxLength);
+    const error = singleError(csvRow({ price: `${padding}${"1".repeat(65)}` }), "price", "too_long");
+    expect(error.message).toBe("Price is too long: 65 characters, the limit is 64.");
+  });
+
+  it("takes the longest cells a product's fields need", () => {
+    const tags = Array.from({ length: 50 }, (_, i) => `${i}`.padEnd(64, "t")).join(", ");
+    // Ten options of the longest names and values, every character of them escaped in the JSON text.
+    const longest = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`${i}`.padEnd(64, "é"), "é".repeat(255)]));
+    const options = JSON.stringify(longest).replaceAll("é", "\\u00e9");
+    expect(validProduct(csvRow({ tags, options }))).toMatchObject({ tags: { length: 50 }, options: longest });
   });
 });
 

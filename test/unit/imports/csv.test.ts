@@ -1,5 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { CSV_HEAD_MAX_CHARS, CsvParser, detectDelimiter, readCsvHead, type CsvParserOptions, type CsvRecord } from "../../../src/imports/csv.ts";
+import { MAX_COLUMNS } from "../../../src/imports/header.ts";
 import { DEFAULT_MAX_RECORD_BYTES, FileFormatError } from "../../../src/imports/records.ts";
 import {
   byteLength,
@@ -250,13 +251,17 @@ describe("CsvParser errors", () => {
     }
   });
 
-  it("parses a record of 200,000 fields in one pass; the record limit bounds how wide a record can get", () => {
+  it("reads a record's first maxFields fields (MAX_COLUMNS unless told) and counts the rest; the record limit bounds the count", () => {
     // A parser that did more than constant work per byte (or per field) would not finish this within the test timeout.
     const wide = parseSync([bytesOf(`${"sku,".repeat(199_999)}sku\nA-1\n`)]);
     expect(wide.error).toBeNull();
-    expect(wide.records.map((r) => r.fields.length)).toEqual([200_000, 1]);
+    expect(wide.records.map((r) => [r.fields.length, r.width])).toEqual([[MAX_COLUMNS, 200_000], [1, undefined]]);
+    expect(parseSync([bytesOf('a,"b",c,"d""",e\nx,y\n')], { maxFields: 2 }).records.map((r) => [r.fields, r.width])).toEqual([
+      [["a", "b"], 5],
+      [["x", "y"], undefined],
+    ]);
     const widest = bytesOf(`${",".repeat(DEFAULT_MAX_RECORD_BYTES - 1)}\n`);
-    expect(parseSync([widest]).records[0]!.fields).toHaveLength(DEFAULT_MAX_RECORD_BYTES);
+    expect(parseSync([widest]).records[0]!.width).toBe(DEFAULT_MAX_RECORD_BYTES);
     const tooWide = bytesOf(`${",".repeat(DEFAULT_MAX_RECORD_BYTES)}\n`);
     expect(summarize(parseSync([tooWide]))).toEqual({ records: [], error: { code: "record_too_large", line: 1 } });
   });
@@ -272,6 +277,7 @@ describe("CsvParser errors", () => {
     expect(() => new CsvParser({ delimiter: "|" as ";" })).toThrow(RangeError);
     expect(() => new CsvParser({ startOffset: -1 })).toThrow(RangeError);
     expect(() => new CsvParser({ startLine: 0 })).toThrow(RangeError);
+    expect(() => new CsvParser({ maxFields: 0 })).toThrow(RangeError);
   });
 });
 

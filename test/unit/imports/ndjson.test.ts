@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { NdjsonParser, type NdjsonParserOptions, type NdjsonRecord } from "../../../src/imports/ndjson.ts";
+import { MAX_LINE_VALUES, NdjsonParser, type NdjsonParserOptions, type NdjsonRecord } from "../../../src/imports/ndjson.ts";
 import { bytesOf, parserHelpers, positions, splitAt, summarize, utf16Bytes, windows1252Bytes } from "./parser-helpers.ts";
 
 const { parseChunks, parseSync, expectAllSplits, expectResumesAfterEveryRecord } = parserHelpers<NdjsonRecord, NdjsonParserOptions>({
@@ -39,6 +39,21 @@ describe("NdjsonParser", () => {
     expect(records[1]!.error!.message).toMatch(/^This line is not valid JSON/);
     expect(records[2]!.error!.message).toContain("an array");
     expect(records[3]!.error!.message).toContain("null");
+  });
+
+  it("refuses a line of more than MAX_LINE_VALUES values (names, values, list items, nested ones too) before parsing it", () => {
+    // Each line holds exactly `n` values: the object, its names and values, the list and its items.
+    const names = (n: number) => `{${Array.from({ length: (n - 1) / 2 }, (_, i) => `"k${i}": ${i}`).join(", ")}}`;
+    const nested = (n: number) => `{"sku": "A", "x": [${Array(n - 5).fill("{}").join(",")}]}`;
+    const strings = (n: number) => `{"sku": "A", "x": [${Array(n - 5).fill('"a,b:[{"').join(" ,\t")}]}`;
+    const lines = [names(MAX_LINE_VALUES - 1), names(MAX_LINE_VALUES + 1), nested(MAX_LINE_VALUES), nested(MAX_LINE_VALUES + 1), strings(MAX_LINE_VALUES), strings(MAX_LINE_VALUES + 1)];
+    const { records, error } = parseSync([bytesOf(`${lines.join("\n")}\n`)]);
+    expect(error).toBeNull();
+    expect(records.map((r) => r.error?.code)).toEqual([undefined, "too_many_values", undefined, "too_many_values", undefined, "too_many_values"]);
+    expect(records[1]!.error!.message).toBe(
+      "This line holds more than 10,000 values (names, values and list items, nested ones included); a product needs a few dozen.",
+    );
+    expect(records[1]!.raw).toBe(lines[1]);
   });
 
   it("decodes non-ASCII text whatever the chunk boundaries and strips a BOM", async () => {

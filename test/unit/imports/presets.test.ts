@@ -1,8 +1,11 @@
-// The presets' header recognition, their header errors, and the bounds of what a Shopify export carries from row to row.
+// The presets' header recognition, their header errors, the bounds of what a Shopify export carries from row to row,
+// and WooCommerce cells no longer than the rules take.
 import { describe, expect, it } from "vitest";
+import { productCells } from "../../../src/catalog/product.ts";
 import { MAX_COLUMNS } from "../../../src/imports/header.ts";
 import { detectPreset, presetNamed } from "../../../src/imports/presets/index.ts";
 import type { RowOutcome } from "../../../src/imports/rows.ts";
+import { adversarialCell, MIB } from "../../adversarial-cells.ts";
 import { SHOPIFY_CLASSIC_HEADER, SHOPIFY_CURRENT_HEADER, WOO_CURRENT_HEADER, WOO_SAMPLE_HEADER } from "../../preset-exports.ts";
 
 const RULES = { currency: "USD", blankCells: "clear", onInvalid: "reject_row" } as const;
@@ -109,5 +112,31 @@ describe("a WooCommerce variation's attributes", () => {
     const skipped = rowOf(cells, "skip_field");
     expect(skipped).toMatchObject({ ok: true, warnings: [{ ...error, severity: "warning" }] });
     expect(skipped.ok && skipped.product.options).toBeUndefined();
+  });
+});
+
+describe("WooCommerce cells of any length", () => {
+  const header = ["ID", "Type", "SKU", "Name", "Regular price", "Tags"];
+
+  function rowOf(values: Record<string, string>): RowOutcome {
+    const layout = presetNamed("woocommerce").readHeader(header);
+    if (!layout.ok) throw new Error(layout.message);
+    return presetNamed("woocommerce").rows(layout.columns, null, RULES).row(2, values);
+  }
+
+  it("refuse a Type cell longer than any list of types as one type, without splitting it", () => {
+    const type = `simple${",".repeat(MIB)}`;
+    expect(rowOf({ type, sku: "W-1", name: "W", "regular price": "1" })).toMatchObject({
+      ok: false,
+      errors: [{ column: null, code: "unsupported_product_type", value: type.slice(0, 200) }],
+    });
+  });
+
+  it("refuse a tags list longer than a product's tags for its length, without splitting it", () => {
+    const tags = adversarialCell("tags", MIB);
+    expect(rowOf({ type: "simple", sku: "W-1", name: "W", "regular price": "1", tags })).toMatchObject({
+      ok: false,
+      errors: [{ column: "tags", code: "too_long", message: `The tag list is too long: ${MIB} characters, the limit is ${productCells.tags.maxLength}.` }],
+    });
   });
 });
