@@ -188,6 +188,13 @@ export const productCells = {
   options: { label: "The options text", maxLength: JSON_ESCAPE_LENGTH * productLimits.maxOptions * (productLimits.optionNameLength + productLimits.optionValueLength + 8) },
 } as const satisfies Record<ProductColumn, { label: string; maxLength: number }>;
 
+const SHORTEST_CELL_LIMIT = Math.min(...Object.values(productCells).map((cell) => cell.maxLength));
+
+function tooLongMessage(column: ProductColumn, length: number): string {
+  const { label, maxLength } = productCells[column];
+  return `${label} is too long: ${length} characters, the limit is ${maxLength}.`;
+}
+
 // ---------------------------------------------------------------------------
 // Issue helpers
 
@@ -561,9 +568,9 @@ class RowCheck implements Ctx {
   errors: RowFieldError[] | undefined;
 
   field<T>(column: ProductColumn, parse: (value: unknown, ctx: Ctx) => T, value: unknown): T {
-    const { label, maxLength } = productCells[column];
-    const length = lengthOver(value, maxLength);
-    const parsed = length === null ? parse(value, this) : reject(this, "too_long", `${label} is too long: ${length} characters, the limit is ${maxLength}.`);
+    // Most cells are shorter than any column's limit: one comparison, no lookup of their column's.
+    const length = typeof value === "string" && value.length > SHORTEST_CELL_LIMIT ? lengthOver(value, productCells[column].maxLength) : null;
+    const parsed = length === null ? parse(value, this) : reject(this, "too_long", tooLongMessage(column, length));
     if (this.problems.length > 0) {
       this.errors ??= [];
       for (const problem of this.problems) this.errors.push({ column, ...problem, value: displayValue(value) });
