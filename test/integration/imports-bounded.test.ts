@@ -39,7 +39,7 @@ describe("a mebibyte cell in any column", () => {
 });
 
 describe("records of any shape", () => {
-  it("reads a CSV row of a million commas as a ragged row, and an empty one as wide as the header allows as skipped", async () => {
+  it("reads a CSV row of a million commas as a ragged row, and an empty one as wide as a header may be as skipped", async () => {
     const t = await createTenant();
     const file = `sku,name,price\nA-1,One,1\n${",".repeat(1_000_000)}\n${",".repeat(999)}\nA-2,Two,2\n`;
     const job = await importFile(t.key, file);
