@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./http/context.ts";
+import { registerHeadOperations, registerOpenApiComponents } from "./http/openapi.ts";
 import { ProblemError, problemResponse, problems } from "./http/problem.ts";
 import { validationHook } from "./http/validate.ts";
 import { requestContext } from "./http/request-context.ts";
@@ -17,6 +18,7 @@ import { loggedError } from "./log-error.ts";
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.use(requestContext());
+  registerOpenApiComponents(app);
 
   registerHealthRoutes(app);
   // Literal paths before parameterised ones: /products/import before /products/{sku},
@@ -28,6 +30,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerImportProfileRoutes(app);
   registerProductRoutes(app);
   registerDocsRoutes(app);
+  // After every route: HEAD is documented for each GET registered so far.
+  registerHeadOperations(app);
 
   const allowedMethods = methodsByPath(app);
   app.notFound((c) => {

@@ -1,112 +1,13 @@
-// The OpenAPI 3.1 document: @hono/zod-openapi generates it from the route configs (the same zod schemas that
-// validate requests); what every operation shares is added here, once.
+// The OpenAPI 3.1 document. @hono/zod-openapi generates it from the route configs (the same zod schemas that
+// validate requests; http/route.ts adds what every operation shares), from the components and HEAD operations
+// registered here on the app, and from the info and tags given here. Rewritten after generation is only what the
+// library cannot be told (tidy, closeObjects), each saying why.
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { scopes } from "../auth/keys.ts";
 import type { AppEnv } from "./context.ts";
-import { problemSchema } from "./problem.ts";
 import { BOOKMARK_PATTERN } from "./request-context.ts";
-import { headers, problemContent } from "./route.ts";
 
 type Json = Record<string, unknown>;
-type Operation = Json & { operationId: string; summary: string; parameters?: Json[]; requestBody?: Json; security?: { apiKey?: string[] }[]; responses: Record<string, Json> };
-
-const tagDescriptions: Record<string, string> = {
-  Health: "Whether the API and its database answer.",
-  Imports: "Upload product files and follow their import jobs.",
-  "Import profiles": "Saved column mappings, used on upload with `profile=<name>`.",
-  Products: "The imported catalog.",
-  Documentation: "This document and a page that renders it.",
-};
-
-/** Response headers of every response (components.headers). */
-const commonResponseHeaders = {
-  "x-request-id": { $ref: "#/components/headers/RequestId" },
-  "x-d1-bookmark": { $ref: "#/components/headers/Bookmark" },
-};
-
-/** Request headers every operation takes (components.parameters). */
-const commonParameters = [{ $ref: "#/components/parameters/RequestId" }, { $ref: "#/components/parameters/Bookmark" }];
-
-/** 400 and 500 on every operation, 401 and 403 on those that need a scope. */
-function standardResponses(op: Operation): Record<string, Json> {
-  const problem = (description: string, own: Record<string, string> = {}) => ({ description, headers: headers(own), content: problemContent });
-  const scope = op.security?.[0]?.apiKey?.[0];
-  return {
-    400: problem(
-      `${(op.parameters?.length ?? 0) > 0 || op.requestBody ? "The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`)" : "A request header is invalid (e.g. `x-d1-bookmark`)"}` +
-        (op.parameters?.some((p) => p.in === "query")
-          ? ", or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once"
-          : ", or gives a query parameter (this operation takes none)") +
-        "; `errors` names each and what was wrong.",
-    ),
-    ...(scope
-      ? {
-          401: problem("Missing, malformed, unknown or revoked API key.", { "WWW-Authenticate": "`Bearer realm=…`, with `error=\"invalid_token\"` when a key was sent." }),
-          403: problem(`The API key lacks the scope \`${scope}\`, named in \`required_scope\`.`, {
-            "WWW-Authenticate": "`Bearer realm=…, error=\"insufficient_scope\", scope=…`.",
-          }),
-        }
-      : {}),
-    500: problem("An unexpected error; the request id identifies it in the logs."),
-  };
-}
-
-const parameterOrder = ["path", "query", "header"];
-
-/** The shared parameters and responses, every response's common headers, statuses in order. */
-function completeOperation(op: Operation): Operation {
-  const responses = { ...standardResponses(op), ...op.responses };
-  const own = [...(op.parameters ?? [])].sort((a, b) => parameterOrder.indexOf(a.in as string) - parameterOrder.indexOf(b.in as string));
-  return {
-    ...op,
-    parameters: [...own, ...commonParameters],
-    responses: Object.fromEntries(
-      Object.entries(responses)
-        .sort(([a], [b]) => Number(a) - Number(b))
-        .map(([status, response]) => [status, { ...response, headers: { ...(response.headers as Json | undefined), ...commonResponseHeaders } }]),
-    ),
-  };
-}
-
-/** HEAD is answered for every GET (Hono runs the GET handler and drops the body): the same responses without content. */
-function headOperation(get: Operation): Operation {
-  const { description: _d, ...rest } = get;
-  return {
-    ...rest,
-    operationId: `${get.operationId}Head`,
-    summary: `${get.summary} (headers only)`,
-    description: "The GET operation's status and headers without its body.",
-    responses: Object.fromEntries(Object.entries(get.responses).map(([status, { content: _c, ...response }]) => [status, response])),
-  };
-}
-
-/**
- * What zod-to-openapi adds that says nothing to a client: z.int()'s safe-integer bounds, and z.iso.datetime()'s regex
- * beside `format: date-time` (the format is the contract). Nullables and literals are written as zod's own converter
- * writes them (a plain type or null as a type list, anything more as anyOf the schema and null; const), so that the document and the client types generated from it stay
- * as they were.
- */
-function tidy(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(tidy);
-  if (!value || typeof value !== "object") return value;
-  const node: Json = {};
-  for (const [k, v] of Object.entries(value)) {
-    if ((k === "minimum" && v === Number.MIN_SAFE_INTEGER) || (k === "maximum" && v === Number.MAX_SAFE_INTEGER)) continue;
-    if (k === "pattern" && (value as Json).format === "date-time") continue;
-    node[k] = tidy(v);
-  }
-  if (Array.isArray(node.type) && node.type.length === 2 && node.type[1] === "null") {
-    const { type, description, enum: values, ...rest } = node as Json & { type: string[]; enum?: unknown[] };
-    if (!values && Object.keys(rest).length === 0) return node;
-    const schema = { type: type[0], ...(values ? { enum: values.filter((v) => v !== null) } : {}), ...rest };
-    return { anyOf: [schema, { type: "null" }], ...(description === undefined ? {} : { description }) };
-  }
-  if (Array.isArray(node.enum) && node.enum.length === 1) {
-    const { enum: [only], ...rest } = node as Json & { enum: unknown[] };
-    return { ...rest, const: only };
-  }
-  return node;
-}
 
 const info = {
   title: "Product Import API",
@@ -122,76 +23,152 @@ const info = {
   ].join("\n"),
 };
 
+/** The operations' tags, in the order the document lists them; a route names one (apiRoute's `tag`). */
+const tagDescriptions = {
+  Health: "Whether the API and its database answer.",
+  Imports: "Upload product files and follow their import jobs.",
+  "Import profiles": "Saved column mappings, used on upload with `profile=<name>`.",
+  Products: "The imported catalog.",
+  Documentation: "This document and a page that renders it.",
+};
+export type Tag = keyof typeof tagDescriptions;
+
+/** The components every operation refers to (http/route.ts adds the references); registerOpenApiComponents(). */
+const components = {
+  headers: {
+    RequestId: {
+      description: "The request's id: the one the client sent in `x-request-id` if it was 1–128 of `A-Z a-z 0-9 . _ : -`, otherwise a new UUID.",
+      required: true,
+      schema: { type: "string" },
+    },
+    Bookmark: {
+      description: "D1 bookmark: the database position this request saw. Present when the request read or wrote the database, or sent a bookmark itself.",
+      schema: { type: "string" },
+    },
+  },
+  // Plain objects, not zod: request-context.ts reads and checks these headers for every request (the bookmark by
+  // the same pattern); a zod header schema would install a second validator.
+  parameters: {
+    RequestId: {
+      name: "x-request-id",
+      in: "header",
+      required: false,
+      description:
+        "An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up).",
+      schema: { type: "string" },
+    },
+    Bookmark: {
+      name: "x-d1-bookmark",
+      in: "header",
+      required: false,
+      description: "A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400.",
+      schema: { type: "string", pattern: BOOKMARK_PATTERN },
+    },
+  },
+  securitySchemes: {
+    apiKey: {
+      type: "http",
+      scheme: "bearer",
+      description: `API key (\`pik_…\`) with one or more scopes: ${scopes.join(", ")}.`,
+    },
+  },
+} as const;
+
+type Components = typeof components;
+
+/** A reference to one of the shared components, checked against those registered. */
+export function componentRef<T extends keyof Components>(type: T, name: keyof Components[T] & string) {
+  return { $ref: `#/components/${type}/${name}` };
+}
+
+/** The security scheme an operation that needs a scope names. */
+export const securityScheme: keyof Components["securitySchemes"] = "apiKey";
+
+/** Puts the shared components into the app's OpenAPI registry (once, when the app is built). */
+export function registerOpenApiComponents(app: OpenAPIHono<AppEnv>): void {
+  for (const [type, named] of Object.entries(components) as [keyof Components, Record<string, Json>][]) {
+    for (const [name, component] of Object.entries(named)) app.openAPIRegistry.registerComponent(type, name, component);
+  }
+}
+
+/**
+ * Hono answers HEAD wherever GET is (it runs the GET handler and drops the body) without a route of its own, so no
+ * route config declares it: each GET registered so far gets a document-only HEAD operation, with the same
+ * responses without content. Called once, after every route.
+ */
+export function registerHeadOperations(app: OpenAPIHono<AppEnv>): void {
+  for (const definition of app.openAPIRegistry.definitions) {
+    if (definition.type !== "route" || definition.route.method !== "get") continue;
+    const { description: _description, ...get } = definition.route;
+    app.openAPIRegistry.registerPath({
+      ...get,
+      method: "head",
+      operationId: `${get.operationId}Head`,
+      summary: `${get.summary} (headers only)`,
+      description: "The GET operation's status and headers without its body.",
+      responses: Object.fromEntries(Object.entries(get.responses).map(([status, response]) => [status, withoutContent(response)])),
+    });
+  }
+}
+
+function withoutContent<R extends object>(response: R): Omit<R, "content"> {
+  const { content: _content, ...rest } = response as R & { content?: unknown };
+  return rest;
+}
+
+/** The document as generated, typed with the components registered here (tests and scripts read them). */
+type ApiDocument = {
+  openapi: string;
+  info: typeof info;
+  tags: { name: string; description: string }[];
+  paths: Record<string, Record<string, unknown>>;
+  components: { schemas: Record<string, Json> } & Components;
+};
+
+/** The document served at /api/v1/openapi.json. */
+export function openApiDocument(app: OpenAPIHono<AppEnv>): ApiDocument {
+  const generated = app.getOpenAPI31Document({
+    openapi: "3.1.0",
+    info,
+    servers: [{ url: "/" }],
+    tags: Object.entries(tagDescriptions).map(([name, description]) => ({ name, description })),
+  });
+  const tidied = tidy(generated) as ApiDocument & Json;
+  return { ...tidied, components: { ...tidied.components, schemas: closeObjects(tidied.components.schemas) as Record<string, Json> } };
+}
+
+/**
+ * Nullables and literals written as zod's own converter writes them (a plain type or null as a type list, anything
+ * more as anyOf the schema and null; const), so that the document and the client types generated from it stay as
+ * they were: zod-to-openapi writes every nullable as a type list, a literal as a one-value enum, and has no option
+ * to do otherwise. Per-schema `.openapi()` overrides could say the same, but on each nullable of the domain's
+ * schemas, which would then carry the document's concerns.
+ */
+function tidy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(tidy);
+  if (!value || typeof value !== "object") return value;
+  const node = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, tidy(v)])) as Json;
+  if (Array.isArray(node.type) && node.type.length === 2 && node.type[1] === "null") {
+    const { type, description, enum: values, ...rest } = node as Json & { type: string[]; enum?: unknown[] };
+    if (!values && Object.keys(rest).length === 0) return node;
+    const schema = { type: type[0], ...(values ? { enum: values.filter((v) => v !== null) } : {}), ...rest };
+    return { anyOf: [schema, { type: "null" }], ...(description === undefined ? {} : { description }) };
+  }
+  if (Array.isArray(node.enum) && node.enum.length === 1) {
+    const { enum: [only], ...rest } = node as Json & { enum: unknown[] };
+    return { ...rest, const: only };
+  }
+  return node;
+}
+
 /**
  * The component schemas are response bodies: zod's output objects carry exactly their properties, which zod's own
- * converter says with `additionalProperties: false` and zod-to-openapi leaves unsaid.
+ * converter says with `additionalProperties: false` and zod-to-openapi leaves unsaid (it says it only for
+ * z.strictObject, which would change how these schemas parse).
  */
 function closeObjects(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(closeObjects);
   if (!value || typeof value !== "object") return value;
   const node = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, closeObjects(v)])) as Json;
   return node.type === "object" && node.properties && !("additionalProperties" in node) ? { ...node, additionalProperties: false } : node;
-}
-
-export function openApiDocument(app: OpenAPIHono<AppEnv>) {
-  if (!app.openAPIRegistry.definitions.some((d) => d.type === "schema" && d.schema === problemSchema)) app.openAPIRegistry.register("Problem", problemSchema);
-  const generated = tidy(app.getOpenAPI31Document({ openapi: "3.1.0", info })) as { paths: Record<string, Record<string, Operation>>; components?: { schemas?: Json } };
-
-  const paths: Record<string, Record<string, Operation>> = {};
-  const tags: string[] = [];
-  for (const [path, item] of Object.entries(generated.paths)) {
-    const out: Record<string, Operation> = (paths[path] = {});
-    for (const [method, op] of Object.entries(item)) {
-      const complete = completeOperation(op);
-      out[method] = complete;
-      if (method === "get") out.head = headOperation(complete);
-      for (const tag of (op.tags as string[] | undefined) ?? []) if (!tags.includes(tag)) tags.push(tag);
-    }
-  }
-  return {
-    openapi: "3.1.0",
-    info,
-    servers: [{ url: "/" }],
-    tags: tags.map((name) => ({ name, ...(tagDescriptions[name] ? { description: tagDescriptions[name] } : {}) })),
-    paths,
-    components: {
-      schemas: closeObjects(generated.components?.schemas ?? {}) as Json,
-      headers: {
-        RequestId: {
-          description: "The request's id: the one the client sent in `x-request-id` if it was 1–128 of `A-Z a-z 0-9 . _ : -`, otherwise a new UUID.",
-          required: true,
-          schema: { type: "string" },
-        },
-        Bookmark: {
-          description:
-            "D1 bookmark: the database position this request saw. Present when the request read or wrote the database, or sent a bookmark itself.",
-          schema: { type: "string" },
-        },
-      },
-      parameters: {
-        RequestId: {
-          name: "x-request-id",
-          in: "header",
-          required: false,
-          description:
-            "An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up).",
-          schema: { type: "string" },
-        },
-        Bookmark: {
-          name: "x-d1-bookmark",
-          in: "header",
-          required: false,
-          description: "A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400.",
-          schema: { type: "string", pattern: BOOKMARK_PATTERN },
-        },
-      },
-      securitySchemes: {
-        apiKey: {
-          type: "http",
-          scheme: "bearer",
-          description: `API key (\`pik_…\`) with one or more scopes: ${scopes.join(", ")}.`,
-        },
-      },
-    },
-  };
 }

@@ -1,20 +1,22 @@
 // One declaration per operation (@hono/zod-openapi's createRoute): the same config installs auth, the bookmark check
 // and the zod validators on the app, types `c.req.valid(…)` in the handler, and feeds the OpenAPI document
-// (http/openapi.ts), so the contract and the behaviour cannot drift.
+// (http/openapi.ts), so the contract and the behaviour cannot drift. What every operation shares (the request
+// headers, the 400/401/403/500 problems, the headers on every response) is added here, to each config.
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import { zValidator } from "@hono/zod-validator";
 import type { Scope } from "../auth/keys.ts";
 import { deferredScope, requireScope } from "./auth.ts";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv, DeferredKeyEnv } from "./context.ts";
-import { PROBLEM_CONTENT_TYPE } from "./problem.ts";
+import { componentRef, securityScheme, type Tag } from "./openapi.ts";
+import { PROBLEM_CONTENT_TYPE, problemSchema } from "./problem.ts";
 import { rejectInvalidBookmark } from "./request-context.ts";
 import { parameterNames, strictQuery, validationHook } from "./validate.ts";
 
 interface ApiRouteConfig extends Omit<RouteConfig, "middleware" | "security" | "tags" | "hide"> {
   operationId: string;
   summary: string;
-  tag: string;
+  tag: Tag;
   /** Scope the API key needs; undefined for public endpoints. */
   scope?: Scope;
   /**
@@ -37,7 +39,17 @@ export function apiRoute<const R extends ApiRouteConfig>(config: R) {
   const { params, query } = route.request ?? {};
   const pathFirst = params ? [zValidator<typeof params, "param", AppEnv, string, typeof validationHook>("param", params, validationHook)] : [];
   const middleware = [...auth, rejectInvalidBookmark, ...pathFirst, strictQuery(parameterNames(query))];
-  const created = createRoute({ ...route, tags: [tag], security: scope ? [{ apiKey: [scope] }] : [], middleware });
+  // The shared request headers after the route's own. (The library types `parameters` as one of three OpenAPI
+  // versions' arrays, which a spread of one into another is not without the cast.)
+  const parameters = [...(config.parameters ?? []), ...commonParameters] as RouteConfig["parameters"];
+  const created = createRoute({
+    ...route,
+    tags: [tag],
+    security: scope ? [{ [securityScheme]: [scope] }] : [],
+    parameters,
+    responses: withCommonHeaders({ ...standardResponses(config), ...config.responses }),
+    middleware,
+  });
   // Widened so that a handler may also answer with a Response it built (a problem, the CSV stream, a replayed stored
   // body, a body hashed for its ETag); its c.json answers are still checked against the declared schemas. The
   // middleware is typed by what the handler may read: the deferred key exists only behind deferredScope.
@@ -47,13 +59,55 @@ export function apiRoute<const R extends ApiRouteConfig>(config: R) {
   };
 }
 
+/** Request headers every operation takes (request-context.ts reads them for every request). */
+const commonParameters = [componentRef("parameters", "RequestId"), componentRef("parameters", "Bookmark")];
+
+/** Headers on every response: the request id always, the bookmark whenever the request touched D1 or sent one. */
+const commonResponseHeaders = { "x-request-id": componentRef("headers", "RequestId"), "x-d1-bookmark": componentRef("headers", "Bookmark") };
+
+/** Every response of an operation with the headers every response carries. */
+function withCommonHeaders(responses: RouteConfig["responses"]): RouteConfig["responses"] {
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, response]) => [
+      status,
+      "$ref" in response ? response : { ...response, headers: { ...(response.headers as Record<string, unknown> | undefined), ...commonResponseHeaders } },
+    ]),
+  );
+}
+
+/** 400 and 500 on every operation, 401 and 403 on those that need a scope; a route's own response for a status wins. */
+function standardResponses({ request, parameters: own = [], scope }: ApiRouteConfig): RouteConfig["responses"] {
+  const problem = (description: string, described: Record<string, string> = {}) => ({ description, headers: headers(described), content: problemContent });
+  const { params, query, body } = request ?? {};
+  const takesQuery = parameterNames(query).length > 0 || own.some((p) => "in" in p && p.in === "query");
+  const takesAny = takesQuery || parameterNames(params).length > 0 || own.length > 0 || body !== undefined;
+  return {
+    400: problem(
+      `${takesAny ? "The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`)" : "A request header is invalid (e.g. `x-d1-bookmark`)"}` +
+        (takesQuery
+          ? ", or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once"
+          : ", or gives a query parameter (this operation takes none)") +
+        "; `errors` names each and what was wrong.",
+    ),
+    ...(scope
+      ? {
+          401: problem("Missing, malformed, unknown or revoked API key.", { "WWW-Authenticate": "`Bearer realm=…`, with `error=\"invalid_token\"` when a key was sent." }),
+          403: problem(`The API key lacks the scope \`${scope}\`, named in \`required_scope\`.`, {
+            "WWW-Authenticate": "`Bearer realm=…, error=\"insufficient_scope\", scope=…`.",
+          }),
+        }
+      : {}),
+    500: problem("An unexpected error; the request id identifies it in the logs."),
+  };
+}
+
 /** Response headers given as name → description (strings on the wire). */
 export function headers(described: Record<string, string>) {
   return Object.fromEntries(Object.entries(described).map(([name, description]) => [name, { description, schema: { type: "string" as const } }]));
 }
 
 /** A problem+json response body (the Problem component; routes answer it through ProblemError, never c.json). */
-export const problemContent = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: "#/components/schemas/Problem" } } };
+export const problemContent = { [PROBLEM_CONTENT_TYPE]: { schema: problemSchema } };
 
 /** A body without a schema of its own (the CSV report, the HTML page): a string. */
 export const textContent = (mediaType: string) => ({ [mediaType]: { schema: { type: "string" as const } } });

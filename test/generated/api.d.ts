@@ -309,6 +309,10 @@ export interface components {
              */
             name?: string;
         };
+        Health: {
+            /** @constant */
+            status: "ok";
+        };
         Problem: {
             /** @description A URI reference identifying the problem type, e.g. /problems/validation-error. */
             type: string;
@@ -336,10 +340,6 @@ export interface components {
             location: "query" | "body" | "path" | "header";
             name: string;
             message: string;
-        };
-        Health: {
-            /** @constant */
-            status: "ok";
         };
         ImportJob: {
             id: string;
