@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document. @hono/zod-openapi generates it from the route configs (the same zod schemas that
 // validate requests; http/route.ts adds what every operation shares), from the components and HEAD operations
 // registered here on the app, and from the info and tags given here. Rewritten after generation is only what the
-// library cannot be told (tidy, closeObjects), each saying why.
+// library cannot be told (closeObjects, saying why).
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { scopes } from "../auth/keys.ts";
 import type { AppEnv } from "./context.ts";
@@ -133,38 +133,16 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>): ApiDocument {
     servers: [{ url: "/" }],
     tags: Object.entries(tagDescriptions).map(([name, description]) => ({ name, description })),
   });
-  const tidied = tidy(generated) as ApiDocument & Json;
-  return { ...tidied, components: { ...tidied.components, schemas: closeObjects(tidied.components.schemas) as Record<string, Json> } };
+  const document = generated as unknown as ApiDocument;
+  return { ...document, components: { ...document.components, schemas: closeObjects(document.components.schemas) as Record<string, Json> } };
 }
 
 /**
- * Nullables and literals written as zod's own converter writes them (a plain type or null as a type list, anything
- * more as anyOf the schema and null; const), so that the document and the client types generated from it stay as
- * they were: zod-to-openapi writes every nullable as a type list, a literal as a one-value enum, and has no option
- * to do otherwise. Per-schema `.openapi()` overrides could say the same, but on each nullable of the domain's
- * schemas, which would then carry the document's concerns.
- */
-function tidy(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(tidy);
-  if (!value || typeof value !== "object") return value;
-  const node = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, tidy(v)])) as Json;
-  if (Array.isArray(node.type) && node.type.length === 2 && node.type[1] === "null") {
-    const { type, description, enum: values, ...rest } = node as Json & { type: string[]; enum?: unknown[] };
-    if (!values && Object.keys(rest).length === 0) return node;
-    const schema = { type: type[0], ...(values ? { enum: values.filter((v) => v !== null) } : {}), ...rest };
-    return { anyOf: [schema, { type: "null" }], ...(description === undefined ? {} : { description }) };
-  }
-  if (Array.isArray(node.enum) && node.enum.length === 1) {
-    const { enum: [only], ...rest } = node as Json & { enum: unknown[] };
-    return { ...rest, const: only };
-  }
-  return node;
-}
-
-/**
- * The component schemas are response bodies: zod's output objects carry exactly their properties, which zod's own
- * converter says with `additionalProperties: false` and zod-to-openapi leaves unsaid (it says it only for
- * z.strictObject, which would change how these schemas parse).
+ * The open objects among the component schemas are response bodies (the request bodies are strict objects already):
+ * zod's output objects carry exactly their properties, which zod's own converter says with
+ * `additionalProperties: false` and zod-to-openapi leaves unsaid. It says it only for z.strictObject, and has no
+ * option to say it for every output: making each response schema strict would touch every domain schema for the
+ * document's sake.
  */
 function closeObjects(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(closeObjects);

@@ -310,7 +310,7 @@ export interface components {
             name?: string;
         };
         Health: {
-            /** @constant */
+            /** @enum {string} */
             status: "ok";
         };
         Problem: {
@@ -359,8 +359,11 @@ export interface components {
             profile: string | null;
             /** @description The column mapping the file is read with (the profile's, with the entries of the upload's `mapping=` over it), or null: every column is read by its own name. */
             mapping: components["schemas"]["ColumnMapping"] | null;
-            /** @description The built-in preset the CSV file is read with (a platform's product export, see `profile=`): named by the upload, or recognised from the header line when the upload named none; null when the file is read by its own column names (or while the header has not been read). */
-            preset: ("shopify" | "woocommerce") | null;
+            /**
+             * @description The built-in preset the CSV file is read with (a platform's product export, see `profile=`): named by the upload, or recognised from the header line when the upload named none; null when the file is read by its own column names (or while the header has not been read).
+             * @enum {string|null}
+             */
+            preset: "shopify" | "woocommerce" | null;
             /** @description Whether `preset` was recognised from the header line rather than named by the upload. */
             preset_detected: boolean;
             /** @description Data rows in the file, known once processing completed. */
@@ -385,8 +388,11 @@ export interface components {
             ignored_columns: string[];
             /** @description Further ignored names the file had beyond those ignored_columns lists, each counted once; counted up to 1000 ignored names in all (a CSV header has no more). */
             ignored_columns_omitted: number;
-            /** @description The text encoding the file is read in: from its byte order mark, else the declared charset (iso-8859-1 is read as windows-1252), else utf-8, or windows-1252 when the file's first 64 KiB are Windows-1252 text with no UTF-8 character beyond ASCII. Null until processing has read the file's start. */
-            encoding: ("utf-8" | "utf-16le" | "utf-16be" | "windows-1252") | null;
+            /**
+             * @description The text encoding the file is read in: from its byte order mark, else the declared charset (iso-8859-1 is read as windows-1252), else utf-8, or windows-1252 when the file's first 64 KiB are Windows-1252 text with no UTF-8 character beyond ASCII. Null until processing has read the file's start.
+             * @enum {string|null}
+             */
+            encoding: "utf-8" | "utf-16le" | "utf-16be" | "windows-1252" | null;
             /** @description What to know of how the file was read that is neither a row's error nor a failure: a file with a header but no rows (`no_rows`), a declared charset the file's bytes contradict (`charset_mismatch`, naming the charset the file was read in). Each code at most once; empty when there is nothing to say. */
             notes: components["schemas"]["ImportJobNote"][];
             /** @description Why the job failed, naming the line where there is one; at most 1000 characters. Null unless failed. */
@@ -396,11 +402,20 @@ export interface components {
              * @description ISO 8601 UTC.
              */
             created_at: string;
-            /** @description ISO 8601 UTC, or null while it has not happened. */
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC, or null while it has not happened.
+             */
             queued_at: string | null;
-            /** @description ISO 8601 UTC, or null while it has not happened. */
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC, or null while it has not happened.
+             */
             started_at: string | null;
-            /** @description ISO 8601 UTC, or null while it has not happened. */
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC, or null while it has not happened.
+             */
             finished_at: string | null;
             /** @description finished_at − started_at; null until finished. */
             duration_ms: number | null;
@@ -412,8 +427,11 @@ export interface components {
         ImportOptions: {
             /** @description Currency of new products whose row has none (ISO 4217). */
             currency: string;
-            /** @description CSV delimiter as given in `delimiter=`; null = detected from the header line. */
-            delimiter: ("," | ";" | "tab") | null;
+            /**
+             * @description CSV delimiter as given in `delimiter=`; null = detected from the header line.
+             * @enum {string|null}
+             */
+            delimiter: "," | ";" | "tab" | null;
             /**
              * @description What a blank cell meant, as given in `blank_cells=`.
              * @enum {string}
@@ -424,8 +442,11 @@ export interface components {
              * @enum {string}
              */
             on_invalid: "reject_row" | "skip_field";
-            /** @description The charset the upload's Content-Type declared (by its canonical name); null = none, the encoding is detected. */
-            charset: ("utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1") | null;
+            /**
+             * @description The charset the upload's Content-Type declared (by its canonical name); null = none, the encoding is detected.
+             * @enum {string|null}
+             */
+            charset: "utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1" | null;
         };
         ImportJobNote: {
             /**
@@ -538,9 +559,13 @@ export interface components {
             category: string | null;
             /** @description GTIN-8, -12, -13 or -14. */
             barcode: string | null;
+            /** Format: uri */
             image_url: string | null;
             tags: string[];
-            /** @description The product this variant belongs to: a Shopify handle, a WooCommerce parent SKU, or a `group` column. */
+            /**
+             * @description The product this variant belongs to: a Shopify handle, a WooCommerce parent SKU, or a `group` column.
+             * @example example-t-shirt
+             */
             group: string | null;
             /**
              * @description The variant's options, option name → value; at most 10.
