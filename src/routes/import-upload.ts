@@ -15,11 +15,11 @@ import { type ProblemFieldError, ProblemError, problems } from "../http/problem.
 import { apiRoute, headers, problemContent } from "../http/route.ts";
 import { closestName, listed, unknownNameErrors } from "../http/unknown-names.ts";
 import { parameterNames } from "../http/validate.ts";
-import { type ColumnMapping, mappingParameterSchema } from "../imports/column-mapping.ts";
-import { type Charset, charsetOf, charsets, ENCODING_SNIFF_BYTES } from "../imports/encoding.ts";
-import { type JobOptions, jobPath, jobResponseSchema, toJobJson } from "../imports/job.ts";
-import { presetNames } from "../imports/presets/index.ts";
-import { profileNameSchema, type ResolvedMapping, resolveMapping } from "../imports/profiles.ts";
+import { type ColumnMapping, mappingParameterSchema } from "../imports/sources/column-mapping.ts";
+import { type Charset, charsetOf, charsets, ENCODING_SNIFF_BYTES } from "../imports/read/encoding.ts";
+import { type JobOptions, jobPath, jobResponseSchema, toJobJson } from "../imports/jobs/job.ts";
+import { presetNames } from "../imports/sources/presets/index.ts";
+import { profileNameSchema, type ResolvedMapping, resolveMapping } from "../imports/sources/profiles.ts";
 import {
   acceptUpload,
   cleanFileName,
@@ -29,7 +29,7 @@ import {
   hashUpload,
   INTERRUPTED_REASON,
   type UploadSource,
-} from "../imports/upload.ts";
+} from "../imports/jobs/upload.ts";
 
 import { formatAbout, formatExtensions, formatMediaType, importFormats, formatMediaTypes, formatOfFileName, formatOfMediaType, type ImportFormat } from "../model/formats.ts";
 

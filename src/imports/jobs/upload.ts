@@ -1,18 +1,18 @@
 // Accepting an upload: job row (pending) → file streamed into R2 → job queued + first message.
 // Whatever breaks midway, the job ends `failed` with a reason and no partial object is left behind.
 import { z } from "zod";
-import { newId } from "../auth/keys.ts";
-import type { Env } from "../config.ts";
-import type { Db } from "../db/client.ts";
-import { insertJob, type JobRow, type JobView } from "../db/queries/jobs.ts";
-import type { ColumnMapping } from "./column-mapping.ts";
-import type { Charset } from "./encoding.ts";
-import type { ImportFormat } from "../model/formats.ts";
+import { newId } from "../../auth/keys.ts";
+import type { Env } from "../../config.ts";
+import type { Db } from "../../db/client.ts";
+import { insertJob, type JobRow, type JobView } from "../../db/queries/jobs.ts";
+import type { ColumnMapping } from "../sources/column-mapping.ts";
+import type { Charset } from "../read/encoding.ts";
+import type { ImportFormat } from "../../model/formats.ts";
 import type { JobOptions } from "./job.ts";
-import { acceptJob, finishJob } from "./jobs/lifecycle.ts";
-import type { PresetName } from "./presets/index.ts";
-import { loggedError } from "../log-error.ts";
-import { hex, sha256Hex } from "../hash.ts";
+import { acceptJob, finishJob } from "./lifecycle.ts";
+import type { PresetName } from "../sources/presets/index.ts";
+import { loggedError } from "../../log-error.ts";
+import { hex, sha256Hex } from "../../hash.ts";
 
 
 // ---------------------------------------------------------------------------
