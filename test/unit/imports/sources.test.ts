@@ -1,7 +1,7 @@
 // The row sources driven as the slice drives them: pieces pushed, rows taken, state committed and resumed from.
 import { describe, expect, it } from "vitest";
 import type { JobRow } from "../../../src/db/queries/jobs.ts";
-import type { Charset } from "../../../src/imports/encoding.ts";
+import type { Charset } from "../../../src/model/charsets.ts";
 import type { JobOptions } from "../../../src/imports/job.ts";
 import type { RowSource } from "../../../src/imports/row-source.ts";
 import type { RowOutcome } from "../../../src/imports/rows.ts";
