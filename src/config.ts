@@ -1,4 +1,4 @@
-import type { ImportMessage } from "./imports/messages.ts";
+import type { ImportMessage } from "./model/import-message.ts";
 
 /** Bindings and vars declared in wrangler.toml. */
 export interface Env {

@@ -1,8 +1,8 @@
 import { createApp } from "./app.ts";
 import { readConfig, type Env } from "./config.ts";
-import { handleDeadLetters, handleImportBatch } from "./imports/consumer.ts";
-import type { ImportMessage } from "./imports/messages.ts";
-import { sweep } from "./imports/sweeper.ts";
+import { handleDeadLetters, handleImportBatch } from "./imports/jobs/consumer.ts";
+import type { ImportMessage } from "./model/import-message.ts";
+import { sweep } from "./imports/jobs/sweeper.ts";
 
 const app = createApp();
 

@@ -9,7 +9,7 @@ import { type Env, readConfig } from "../src/config.ts";
 import { database } from "../src/db/client.ts";
 import { insertJob } from "../src/db/queries/jobs.ts";
 import type { Charset } from "../src/model/charsets.ts";
-import type { ImportMessage } from "../src/imports/messages.ts";
+import type { ImportMessage } from "../src/model/import-message.ts";
 import worker from "../src/index.ts";
 
 // The queue names wrangler.toml gives the Worker, as the queue entry reads them.

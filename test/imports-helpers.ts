@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { JobJson } from "../src/imports/job.ts";
+import type { JobJson } from "../src/imports/jobs/job.ts";
 import { request } from "./helpers.ts";
 
 /** The job JSON, typed from the schema that documents it. */

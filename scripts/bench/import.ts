@@ -15,7 +15,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import { scopes } from "../../src/auth/keys.ts";
-import { STORED_COLUMNS, storedFields } from "../../src/imports/rows.ts";
+import { STORED_COLUMNS, storedFields } from "../../src/imports/sources/rows.ts";
 import { createKey } from "../lib/keys.ts";
 import { CSV_HEADER, csvLine, stockFeedLine, productOf, sizeLabel } from "./data.ts";
 import { cmdline, count, dataDir, descendants, fixed, int, machine, migrationStatements, procStat, repoRoot, rssMb, runSqlite, sleep, sqliteEngines, tomlValue, workerConfig, wrangler, WranglerDev, writeResults } from "./lib.ts";

@@ -17,7 +17,7 @@
 import { z } from "zod";
 import { checkGtin } from "./gtin.ts";
 import { decimalToMinor, isCurrencyCode, parseDecimal, type DecimalParts, type MoneyError, type MoneyErrorCode } from "./money.ts";
-import { productStatuses, type ProductStatus } from "../db/schema.ts";
+import { productStatuses, type ProductStatus } from "../model/product-status.ts";
 import { nameCount, repeatedNames } from "../json-text.ts";
 import { cutText, quote } from "../text.ts";
 

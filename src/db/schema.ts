@@ -4,6 +4,7 @@ import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { importFormats } from "../model/formats.ts";
 import { jobStates, lineStates, statusIn } from "../model/job-states.ts";
+import { productStatuses } from "../model/product-status.ts";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -28,9 +29,6 @@ export const apiKeys = sqliteTable(
   },
   (t) => [uniqueIndex("api_keys_key_hash").on(t.keyHash), index("api_keys_tenant").on(t.tenantId)],
 );
-
-export const productStatuses = ["active", "draft", "archived"] as const;
-export type ProductStatus = (typeof productStatuses)[number];
 
 export const products = sqliteTable(
   "products",

@@ -9,7 +9,7 @@ import { readJsonBody } from "../http/json-body.ts";
 import { cursorParam, limitParam, nextCursor } from "../http/pagination.ts";
 import { ProblemError, problems } from "../http/problem.ts";
 import { apiRoute, headers, problemContent } from "../http/route.ts";
-import { MAX_MAPPING_LENGTH } from "../imports/column-mapping.ts";
+import { MAX_MAPPING_LENGTH } from "../imports/sources/column-mapping.ts";
 import {
   MAX_PROFILES,
   profileInputSchema,
@@ -18,7 +18,7 @@ import {
   profileReplacementSchema,
   profileSchema,
   toProfileJson,
-} from "../imports/profiles.ts";
+} from "../imports/sources/profiles.ts";
 
 const PROFILES = "/api/v1/import-profiles";
 /** A profile's body holds a mapping of at most MAX_MAPPING_LENGTH characters, each up to 3 bytes of UTF-8, and a name. */

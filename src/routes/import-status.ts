@@ -7,7 +7,7 @@ import { authorize } from "../http/auth.ts";
 import type { AppEnv } from "../http/context.ts";
 import { limitParam } from "../http/pagination.ts";
 import { apiRoute, headers } from "../http/route.ts";
-import { statusBody, statusSchema } from "../imports/status.ts";
+import { statusBody, statusSchema } from "../imports/jobs/status.ts";
 import { naming } from "../log-error.ts";
 
 const statusQuery = z.object({ limit: limitParam(0, 50, 5).describe("How many of the newest jobs to list, 0 to 50 (default 5).") });

@@ -1,4 +1,4 @@
-// POST /api/v1/products/import: the request's file (http/upload-body.ts) becomes a job (imports/upload.ts);
+// POST /api/v1/products/import: the request's file (http/upload-body.ts) becomes a job (imports/jobs/upload.ts);
 // Idempotency-Key makes a retried upload safe (http/idempotency.ts).
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
@@ -12,12 +12,12 @@ import { ProblemError, problems } from "../http/problem.ts";
 import { apiRoute, headers, problemContent } from "../http/route.ts";
 import { formOptions, readUploadBody, uploadBody, uploadBodyResponses } from "../http/upload-body.ts";
 import { parameterNames } from "../http/validate.ts";
-import { mappingParameterSchema } from "../imports/column-mapping.ts";
-import { ENCODING_SNIFF_BYTES } from "../imports/encoding.ts";
-import { type JobOptions, jobPath, jobResponseSchema, toJobJson } from "../imports/job.ts";
-import { presetNames } from "../imports/presets/index.ts";
-import { profileNameSchema } from "../imports/profiles.ts";
-import { acceptUpload, hashingSource, hashUpload, INTERRUPTED_REASON, type UploadResult } from "../imports/upload.ts";
+import { mappingParameterSchema } from "../imports/sources/column-mapping.ts";
+import { ENCODING_SNIFF_BYTES } from "../imports/read/encoding.ts";
+import { type JobOptions, jobPath, jobResponseSchema, toJobJson } from "../imports/jobs/job.ts";
+import { presetNames } from "../imports/sources/presets/index.ts";
+import { profileNameSchema } from "../imports/sources/profiles.ts";
+import { acceptUpload, hashingSource, hashUpload, INTERRUPTED_REASON, type UploadResult } from "../imports/jobs/upload.ts";
 import { charsets } from "../model/charsets.ts";
 import { formatMediaTypes, type ImportFormat } from "../model/formats.ts";
 import { FILE_NAME_MAX_LENGTH, fileNameSchema, type UploadSource } from "../model/upload-file.ts";

@@ -8,8 +8,8 @@ import type { AppEnv } from "../http/context.ts";
 import { cursorParam, limitParam, nextCursor } from "../http/pagination.ts";
 import { problems } from "../http/problem.ts";
 import { apiRoute, problemContent, textContent } from "../http/route.ts";
-import { errorReportStream } from "../imports/error-report.ts";
-import { jobResponseSchema, toJobJson } from "../imports/job.ts";
+import { errorReportStream } from "../imports/jobs/error-report.ts";
+import { jobResponseSchema, toJobJson } from "../imports/jobs/job.ts";
 import { jobStates } from "../model/job-states.ts";
 
 const jobParams = z.object({ job_id: z.string().min(1).max(64).describe("The import job's id.") });

@@ -1,8 +1,8 @@
 // Column mappings on upload (`mapping=`, a query parameter or a multipart field): how a file's own column names and
 // NDJSON keys are read as our fields, in every slice of the import, and every way a mapping can be refused.
 import { describe, expect, it } from "vitest";
-import { MAX_MAPPING_ENTRIES, MAX_MAPPING_LENGTH } from "../../src/imports/column-mapping.ts";
-import { MAX_NAME_LENGTH } from "../../src/imports/header.ts";
+import { MAX_MAPPING_ENTRIES, MAX_MAPPING_LENGTH } from "../../src/imports/sources/column-mapping.ts";
+import { MAX_NAME_LENGTH } from "../../src/imports/sources/header.ts";
 import { consumerEnv, requestHeld, runJob } from "../consumer-helpers.ts";
 import { createTenant, problemOf, request } from "../helpers.ts";
 import { accepted, importFile, type Job, jobRowsOf, product, storedObjectKeys, upload, waitForJob } from "../imports-helpers.ts";

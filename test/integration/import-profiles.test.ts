@@ -2,7 +2,7 @@
 // tenant; a job keeps the mapping it was accepted with.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MAX_PROFILES } from "../../src/imports/profiles.ts";
+import { MAX_PROFILES } from "../../src/imports/sources/profiles.ts";
 import { consumerEnv, deliver, requestHeld } from "../consumer-helpers.ts";
 import { addKey, createTenant, problemOf, request } from "../helpers.ts";
 import { accepted, importFile, type Job, jobRowsOf, product, storedObjectKeys, upload, waitForJob } from "../imports-helpers.ts";

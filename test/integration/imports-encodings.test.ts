@@ -2,12 +2,12 @@
 // charsets, Windows-1252 detected from the first bytes, the job's `encoding`; Excel's sep= line and empty rows.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ImportMessage } from "../../src/imports/messages.ts";
+import type { ImportMessage } from "../../src/model/import-message.ts";
 import { consumerEnv, createQueuedJob, deliver, importDirect, jobRecord, productContents, productRecords, tricklingUploads } from "../consumer-helpers.ts";
 import { createTenant, request } from "../helpers.ts";
 import { importFile } from "../imports-helpers.ts";
 import { utf16Bytes, windows1252Bytes } from "../unit/imports/parser-helpers.ts";
-import { ENCODING_SNIFF_BYTES } from "../../src/imports/encoding.ts";
+import { ENCODING_SNIFF_BYTES } from "../../src/imports/read/encoding.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const concat = (...parts: Uint8Array[]) => {

@@ -4,8 +4,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config.ts";
-import type { ImportMessage } from "../../src/imports/messages.ts";
-import { sweep } from "../../src/imports/sweeper.ts";
+import type { ImportMessage } from "../../src/model/import-message.ts";
+import { sweep } from "../../src/imports/jobs/sweeper.ts";
 import { type ConsumerEnv, consumerEnv, csvRows, deliver, failingBatches, jobRecord, productRecords, storedErrors } from "../consumer-helpers.ts";
 import { createTenant } from "../helpers.ts";
 import { accepted, getJob, type Job } from "../imports-helpers.ts";

@@ -19,8 +19,9 @@ import { getJob, importFile, type Job, rowErrors } from "../imports-helpers.ts";
 import { utf16Bytes } from "../unit/imports/parser-helpers.ts";
 import { database } from "../../src/db/client.ts";
 import { failJob, MAX_FAILURE_REASON_LENGTH } from "../../src/db/queries/jobs.ts";
-import { MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "../../src/imports/header.ts";
-import { MAX_LINE_VALUES } from "../../src/imports/ndjson.ts";
+import { MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "../../src/imports/sources/header.ts";
+import { MAX_COLUMNS } from "../../src/imports/read/csv.ts";
+import { MAX_LINE_VALUES } from "../../src/imports/read/ndjson.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const BOM = "\uFEFF";

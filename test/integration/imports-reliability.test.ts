@@ -2,8 +2,8 @@
 // exactly-once effect on at-least-once delivery, retries with backoff, permanent failures and the DLQ.
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { retryDelaySeconds } from "../../src/imports/consumer.ts";
-import type { ImportMessage } from "../../src/imports/messages.ts";
+import { retryDelaySeconds } from "../../src/imports/jobs/consumer.ts";
+import type { ImportMessage } from "../../src/model/import-message.ts";
 import {
   type ConsumerEnv,
   DEAD_LETTER_QUEUE_NAME,

@@ -9,7 +9,7 @@ import { readConfig } from "../../src/config.ts";
 import { database } from "../../src/db/client.ts";
 import { insertJob } from "../../src/db/queries/jobs.ts";
 import type { JobState as JobStatus } from "../../src/model/job-states.ts";
-import { sweep } from "../../src/imports/sweeper.ts";
+import { sweep } from "../../src/imports/jobs/sweeper.ts";
 import worker from "../../src/index.ts";
 import { consumerEnv, deliver, jobRecord } from "../consumer-helpers.ts";
 import { createTenant, request } from "../helpers.ts";

@@ -13,8 +13,8 @@ import { database } from "../../../src/db/client.ts";
 import { recentJobsQuery, statusAggregateQuery } from "../../../src/db/queries/import-status.ts";
 import { insertJob } from "../../../src/db/queries/jobs.ts";
 import { keyByHashQuery, tenantOfKey } from "../../../src/db/queries/keys.ts";
-import { statusBody } from "../../../src/imports/status.ts";
-import { commitChunk } from "../../../src/imports/write.ts";
+import { statusBody } from "../../../src/imports/jobs/status.ts";
+import { commitChunk } from "../../../src/imports/commit/write.ts";
 import { productOf } from "../data.ts";
 
 interface BenchEnv {

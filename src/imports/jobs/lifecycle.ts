@@ -9,7 +9,7 @@ import type { Env } from "../../config.ts";
 import { type Db } from "../../db/client.ts";
 import { failJob, type JobRow, type JobView, markQueued, renewLineHead, startJob } from "../../db/queries/jobs.ts";
 import { loggedError } from "../../log-error.ts";
-import type { ImportMessage } from "../messages.ts";
+import type { ImportMessage } from "../../model/import-message.ts";
 
 /**
  * pending → queued: the upload is stored. Sends the job's first message when nothing is ahead of it in the line;

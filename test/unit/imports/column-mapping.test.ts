@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { productColumns } from "../../../src/catalog/product.ts";
-import { checkMapping, MAX_MAPPING_ENTRIES, mappedFields, mappingHint, overlayMapping } from "../../../src/imports/column-mapping.ts";
-import { mapHeader } from "../../../src/imports/header.ts";
+import { checkMapping, MAX_MAPPING_ENTRIES, mappedFields, mappingHint, overlayMapping } from "../../../src/imports/sources/column-mapping.ts";
+import { mapHeader } from "../../../src/imports/sources/header.ts";
 
 describe("checkMapping", () => {
   it("keeps names trimmed as spelled and fields as we name them, in the order given", () => {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
-import { CSV_HEAD_MAX_CHARS, CsvParser, detectDelimiter, readCsvHead, type CsvParserOptions, type CsvRecord } from "../../../src/imports/csv.ts";
-import { MAX_COLUMNS } from "../../../src/imports/header.ts";
-import { DEFAULT_MAX_RECORD_BYTES, FileFormatError } from "../../../src/imports/records.ts";
+import { CSV_HEAD_MAX_CHARS, CsvParser, detectDelimiter, MAX_COLUMNS, readCsvHead, type CsvParserOptions, type CsvRecord } from "../../../src/imports/read/csv.ts";
+import { FileFormatError } from "../../../src/imports/read/file-format-error.ts";
+import { DEFAULT_MAX_RECORD_BYTES } from "../../../src/imports/read/records.ts";
 import {
   byteLength,
   bytesOf,

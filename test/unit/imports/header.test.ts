@@ -1,15 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { productColumns } from "../../../src/catalog/product.ts";
-import {
-  IgnoredColumns,
-  MAX_COLUMNS,
-  MAX_IGNORED_COLUMNS,
-  MAX_NAME_LENGTH,
-  mapHeader,
-  mapRow,
-  type HeaderMapping,
-} from "../../../src/imports/header.ts";
-import { CsvParser } from "../../../src/imports/csv.ts";
+import { IgnoredColumns, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH, mapHeader, mapRow, type HeaderMapping } from "../../../src/imports/sources/header.ts";
+import { CsvParser, MAX_COLUMNS } from "../../../src/imports/read/csv.ts";
 
 /** `items` behind a proxy that counts the reads of its elements and throws once they exceed `budget`. */
 function countingReads(items: string[], budget: number): { array: string[]; reads: () => number } {

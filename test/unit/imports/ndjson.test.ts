@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { MAX_LINE_VALUES, NdjsonParser, type NdjsonParserOptions, type NdjsonRecord } from "../../../src/imports/ndjson.ts";
+import { MAX_LINE_VALUES, NdjsonParser, type NdjsonParserOptions, type NdjsonRecord } from "../../../src/imports/read/ndjson.ts";
 import { bytesOf, parserHelpers, positions, splitAt, summarize, utf16Bytes, windows1252Bytes } from "./parser-helpers.ts";
 
 const { parseChunks, parseSync, expectAllSplits, expectResumesAfterEveryRecord } = parserHelpers<NdjsonRecord, NdjsonParserOptions>({

@@ -1,7 +1,7 @@
 // The consumer reads an uploaded file as bounded ranged reads (windows) against the real local R2 binding.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ObjectGoneError, RangedObjectReader } from "../../../src/imports/object-reader.ts";
+import { ObjectGoneError, RangedObjectReader } from "../../../src/imports/read/object-reader.ts";
 import { bytesOf } from "./parser-helpers.ts";
 
 const bytes = bytesOf("sku,name,price\nA-1,Ünïcode ✓,1.00\nA-2,\"two\nlines\",2\n".repeat(7));

@@ -3,7 +3,8 @@
  * The parsers are driven as the row sources drive them in production: `push` each piece, then `finish` until empty.
  */
 import { expect } from "vitest";
-import { FileFormatError, type RecordParser, type RecordPosition } from "../../../src/imports/records.ts";
+import { FileFormatError } from "../../../src/imports/read/file-format-error.ts";
+import type { RecordParser, RecordPosition } from "../../../src/imports/read/records.ts";
 
 const encoder = new TextEncoder();
 

@@ -2,9 +2,9 @@
 // and WooCommerce cells no longer than the rules take.
 import { describe, expect, it } from "vitest";
 import { productCells } from "../../../src/catalog/product.ts";
-import { MAX_COLUMNS } from "../../../src/imports/header.ts";
-import { detectPreset, presetNamed } from "../../../src/imports/presets/index.ts";
-import type { RowOutcome } from "../../../src/imports/rows.ts";
+import { MAX_COLUMNS } from "../../../src/imports/read/csv.ts";
+import { detectPreset, presetNamed } from "../../../src/imports/sources/presets/index.ts";
+import type { RowOutcome } from "../../../src/imports/sources/rows.ts";
 import { adversarialCell, MIB } from "../../adversarial-cells.ts";
 import { SHOPIFY_CLASSIC_HEADER, SHOPIFY_CURRENT_HEADER, WOO_CURRENT_HEADER, WOO_SAMPLE_HEADER } from "../../preset-exports.ts";
 

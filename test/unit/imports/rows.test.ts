@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { STORED_COLUMNS, storedFields, validatedRow, type ValidRow } from "../../../src/imports/rows.ts";
+import { STORED_COLUMNS, storedFields, validatedRow, type ValidRow } from "../../../src/imports/sources/rows.ts";
 
 describe("storedFields", () => {
   it("gives each product value at its STORED_COLUMNS position (the column order the commit's SQL uses)", () => {

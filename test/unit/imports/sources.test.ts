@@ -2,11 +2,11 @@
 import { describe, expect, it } from "vitest";
 import type { JobRow } from "../../../src/db/queries/jobs.ts";
 import type { Charset } from "../../../src/model/charsets.ts";
-import type { JobOptions } from "../../../src/imports/job.ts";
-import type { RowSource } from "../../../src/imports/row-source.ts";
-import type { RowOutcome } from "../../../src/imports/rows.ts";
-import { openRowSource } from "../../../src/imports/sources.ts";
-import type { SourceStateChange } from "../../../src/imports/write.ts";
+import type { JobOptions } from "../../../src/imports/jobs/job.ts";
+import type { RowSource } from "../../../src/imports/sources/contract.ts";
+import type { RowOutcome } from "../../../src/imports/sources/rows.ts";
+import { openRowSource } from "../../../src/imports/sources/open.ts";
+import type { SourceStateChange } from "../../../src/imports/commit/write.ts";
 import { asCurrentShopify, exportFile, SHOPIFY_CLASSIC_HEADER, SHOPIFY_CURRENT_HEADER, SHOPIFY_ROWS, WOO_ROWS, WOO_SAMPLE_HEADER } from "../../preset-exports.ts";
 import { bytesOf, splitAt, utf16Bytes, windows1252Bytes } from "./parser-helpers.ts";
 

@@ -1,6 +1,6 @@
 // UTF-16 transcoded to UTF-8 on its way into the parsers, in pieces cut anywhere.
 import { describe, expect, it } from "vitest";
-import { INVALID_UTF16, Utf16ToUtf8 } from "../../../src/imports/utf16.ts";
+import { INVALID_UTF16, Utf16ToUtf8 } from "../../../src/imports/read/utf16.ts";
 import { bytesOf, splitAt, utf16Bytes } from "./parser-helpers.ts";
 
 describe("Utf16ToUtf8", () => {

@@ -1,11 +1,11 @@
 // The scheduled sweeper: no job stays unfinished forever, and nothing is kept past its retention.
 import { lte, sql } from "drizzle-orm";
-import type { Config, Env } from "../config.ts";
-import { database, type Db } from "../db/client.ts";
-import { deleteJobs, findExpiredJobs, findExpiredUploads, findStrandedJobs, findStuckJobs, markObjectsDeleted } from "../db/queries/jobs.ts";
-import { idempotencyKeys } from "../db/schema.ts";
+import type { Config, Env } from "../../config.ts";
+import { database, type Db } from "../../db/client.ts";
+import { deleteJobs, findExpiredJobs, findExpiredUploads, findStrandedJobs, findStuckJobs, markObjectsDeleted } from "../../db/queries/jobs.ts";
+import { idempotencyKeys } from "../../db/schema.ts";
 import { stuckReason } from "./failure-reasons.ts";
-import { finishJob, firstMessage } from "./jobs/lifecycle.ts";
+import { finishJob, firstMessage } from "./lifecycle.ts";
 
 // Bounded work per run: the cron comes back in a few minutes for the rest.
 const BATCH = 90; // ids per statement, under D1's 100 bound parameters

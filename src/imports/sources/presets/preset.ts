@@ -2,8 +2,8 @@
 // per product, rows that are no product) into our rows. It is a step of the CSV row source (csv-source.ts): the
 // source parses records and keeps the checkpoint; after the header line, a preset turns each record's cells into rows,
 // and what it carries from one row to the next is committed with each chunk as the job's source state.
-import { optionGivenTwice } from "../../catalog/product.ts";
-import { cutText } from "../../text.ts";
+import { optionGivenTwice } from "../../../catalog/product.ts";
+import { cutText } from "../../../text.ts";
 import { type HeaderError, type HeaderLayout, layoutHeader } from "../header.ts";
 import { addFieldProblem, type CellProblems, type RowOutcome, type RowRules } from "../rows.ts";
 

@@ -1,6 +1,7 @@
-import { type ProductColumn, productColumns } from "../catalog/product.ts";
-import { hash53 } from "../hash.ts";
-import { shorten } from "../text.ts";
+import { type ProductColumn, productColumns } from "../../catalog/product.ts";
+import { hash53 } from "../../hash.ts";
+import { shorten } from "../../text.ts";
+import { MAX_COLUMNS } from "../read/csv.ts";
 
 /**
  * Maps a CSV header to the known product columns, and CSV rows to named values; lists the columns a job ignores
@@ -11,11 +12,6 @@ import { shorten } from "../text.ts";
 // new product needs is known once the catalog is asked (see catalog-lookup.ts).
 const REQUIRED_COLUMNS: readonly ProductColumn[] = ["sku"];
 
-/**
- * Most columns a CSV header may have. A product has a dozen fields; a wider header is a file made for something
- * else, and each of its rows would be mapped column by column.
- */
-export const MAX_COLUMNS = 1000;
 /** Most ignored column names a job lists (CSV header columns or NDJSON keys); see IgnoredColumns. */
 export const MAX_IGNORED_COLUMNS = 100;
 /** Longest column name repeated back (in ignored_columns and in messages); a longer one is cut, ending in "…". */

@@ -8,17 +8,22 @@
  */
 import {
   ByteRecordParser,
-  FileFormatError,
   REC_COMMON,
   REC_END,
   REC_LINE,
   REC_NEXT_LINE,
   REC_START,
-  utf16Length,
   type ParserOptions,
   type RecordPosition,
 } from "./records.ts";
-import { MAX_COLUMNS } from "./header.ts";
+import { FileFormatError } from "./file-format-error.ts";
+import { utf16Length } from "./utf8.ts";
+
+/**
+ * Most columns a CSV header may have. A product has a dozen fields; a wider header is a file made for something
+ * else, and each of its rows would be mapped column by column.
+ */
+export const MAX_COLUMNS = 1000;
 
 export type CsvDelimiter = "," | ";" | "\t";
 

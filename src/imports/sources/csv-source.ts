@@ -3,18 +3,18 @@
 // recognised by its header. Its state, committed with the first chunk, is the file's encoding, the header's columns,
 // the delimiter and the preset; the ignored header columns go into the job's list; what a preset carries from row to
 // row is committed with each chunk as the job's source state.
-import { isBlank } from "../catalog/product.ts";
-import type { JobRow } from "../db/queries/jobs.ts";
+import { isBlank } from "../../catalog/product.ts";
+import type { JobRow } from "../../db/queries/jobs.ts";
 import { type ColumnMapping, mappedFields, mappingHint, storedMapping } from "./column-mapping.ts";
-import { CSV_HEAD_MAX_CHARS, CsvParser, type CsvDelimiter, type CsvHead, type CsvRecord, readCsvHead } from "./csv.ts";
-import { decodeLeniently, FileEncoding } from "./encoding.ts";
+import { CSV_HEAD_MAX_CHARS, CsvParser, type CsvDelimiter, type CsvHead, type CsvRecord, readCsvHead } from "../read/csv.ts";
+import { decodeLeniently, FileEncoding } from "../read/encoding.ts";
 import { checkHeaderWidth, IgnoredColumns, mapHeader, mapRow } from "./header.ts";
-import { type JobOptions, rowRules } from "./job.ts";
+import { type JobOptions, rowRules } from "../jobs/job.ts";
 import { detectPreset, type Preset, presetNamed, storedPreset } from "./presets/index.ts";
 import type { CellRows } from "./presets/preset.ts";
-import { PermanentImportError, type RowSource } from "./row-source.ts";
+import { PermanentImportError, type RowSource } from "./contract.ts";
 import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow } from "./rows.ts";
-import type { Checkpoint, SourceStateChange } from "./write.ts";
+import type { Checkpoint, SourceStateChange } from "../commit/write.ts";
 
 // The bytes that hold the first CSV_HEAD_MAX_CHARS characters: a UTF-16 unit takes at most three bytes of UTF-8 (two
 // of UTF-16, one of Windows-1252), and a byte order mark comes before them.

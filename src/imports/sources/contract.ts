@@ -4,7 +4,7 @@
 // checkpoint. The slice (process.ts) feeds it bytes and takes its rows; it knows nothing of formats. Sources are
 // picked in sources.ts.
 import type { RowOutcome } from "./rows.ts";
-import type { Checkpoint, SourceStateChange } from "./write.ts";
+import type { Checkpoint, SourceStateChange } from "../commit/write.ts";
 
 export interface RowSource {
   /**

@@ -6,8 +6,8 @@
 //
 // Products are never deleted, so a SKU found here still exists when the chunk's upsert runs: a row without a name or
 // price always updates (its placeholders are never stored).
-import { priceInMinorUnits } from "../catalog/product.ts";
-import { rejectedRow, type RowOutcome, type ValidRow } from "./rows.ts";
+import { priceInMinorUnits } from "../../catalog/product.ts";
+import { rejectedRow, type RowOutcome, type ValidRow } from "../sources/rows.ts";
 import { statement } from "./write.ts";
 
 const STORED_CURRENCIES = statement(

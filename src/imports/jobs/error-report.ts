@@ -1,7 +1,7 @@
 // The CSV error report. Cells that a spreadsheet would run as a formula (starting with = + - @ tab, CR or NUL)
 // get a leading apostrophe, as OWASP recommends against CSV injection (the characters of ASVS 5.0 V1.2.10);
 // then ordinary RFC 4180 quoting.
-import type { ImportErrorRow } from "../db/queries/import-errors.ts";
+import type { ImportErrorRow } from "../../db/queries/import-errors.ts";
 
 const FORMULA_START = /^[=+\-@\t\r\0]/;
 

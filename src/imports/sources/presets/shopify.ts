@@ -7,8 +7,8 @@
 // first row, validated there once, are carried onto it (and committed with the checkpoint, so a slice that starts
 // mid-product has them); its name is the title plus its option values; its group the handle. Rows without a SKU
 // (image rows, variants without one) are skipped.
-import { isBlank, type ProductInput, productLimits, validateProductRow } from "../../catalog/product.ts";
-import type { ProductStatus } from "../../db/schema.ts";
+import { isBlank, type ProductInput, productLimits, validateProductRow } from "../../../catalog/product.ts";
+import type { ProductStatus } from "../../../model/product-status.ts";
 import { type CellError, type CellProblems, rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withProblems } from "../rows.ts";
 import {
   carriedCell,

@@ -1,18 +1,18 @@
 // The import job as clients see it: one zod schema for the JSON (documented in OpenAPI) and its mapping.
 import { z } from "zod";
-import { type JobView, MAX_FAILURE_REASON_LENGTH } from "../db/queries/jobs.ts";
-import { jobStates } from "../model/job-states.ts";
-import { importFormats } from "../model/formats.ts";
-import { type BlankCells, blankCellsModes, type OnInvalid, onInvalidModes } from "../catalog/product.ts";
-import { columnMappingSchema, storedMapping } from "./column-mapping.ts";
-import type { CsvDelimiter } from "./csv.ts";
-import { type Charset, charsets } from "../model/charsets.ts";
-import { ENCODING_SNIFF_BYTES, type TextEncoding, textEncodings } from "./encoding.ts";
-import { type JobNote, jobNoteSchema, noteJson } from "./job-notes.ts";
-import type { RowRules } from "./rows.ts";
-import { displayName, MAX_COLUMNS, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "./header.ts";
-import { presetNames, storedPreset } from "./presets/index.ts";
-import { shorten } from "../text.ts";
+import { type JobView, MAX_FAILURE_REASON_LENGTH } from "../../db/queries/jobs.ts";
+import { jobStates } from "../../model/job-states.ts";
+import { importFormats } from "../../model/formats.ts";
+import { type BlankCells, blankCellsModes, type OnInvalid, onInvalidModes } from "../../catalog/product.ts";
+import { columnMappingSchema, storedMapping } from "../sources/column-mapping.ts";
+import { type CsvDelimiter, MAX_COLUMNS } from "../read/csv.ts";
+import { type Charset, charsets } from "../../model/charsets.ts";
+import { ENCODING_SNIFF_BYTES, type TextEncoding, textEncodings } from "../read/encoding.ts";
+import { type JobNote, jobNoteSchema, noteJson } from "../../model/job-notes.ts";
+import type { RowRules } from "../sources/rows.ts";
+import { displayName, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "../sources/header.ts";
+import { presetNames, storedPreset } from "../sources/presets/index.ts";
+import { shorten } from "../../text.ts";
 
 /** The options an upload stores with its job, as the consumer reads them. */
 export interface JobOptions {

@@ -6,9 +6,9 @@
 // its Parent as WooCommerce writes it (the parent's SKU, or `id:<parent ID>` for a parent without one), and its
 // options are its attributes (a variation has one value of each). Lists in a cell (categories, tags, images) are
 // separated by commas, a comma inside a value escaped as `\,`; a description's line breaks are written as `\n`.
-import { isBlank, isCellTooLong } from "../../catalog/product.ts";
+import { isBlank, isCellTooLong } from "../../../catalog/product.ts";
 import { type CellProblems, rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withProblems } from "../rows.ts";
-import { quote } from "../../text.ts";
+import { quote } from "../../../text.ts";
 import {
   type CellRows,
   type Cells,

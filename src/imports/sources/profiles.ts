@@ -2,11 +2,11 @@
 // upload resolves its profile once; the job stores the mapping that came of it, so a later change to the profile never
 // reaches a job already accepted.
 import { z } from "zod";
-import type { Db } from "../db/client.ts";
-import { getProfile, type ProfileRow } from "../db/queries/import-profiles.ts";
+import type { Db } from "../../db/client.ts";
+import { getProfile, type ProfileRow } from "../../db/queries/import-profiles.ts";
 import { type ColumnMapping, columnMappingSchema, overlayMapping } from "./column-mapping.ts";
 import { isPresetName, type PresetName, presetNames } from "./presets/index.ts";
-import type { ImportFormat } from "../model/formats.ts";
+import type { ImportFormat } from "../../model/formats.ts";
 
 /** Most profiles a tenant keeps: few enough that one page lists them all. */
 export const MAX_PROFILES = 100;

@@ -1,5 +1,6 @@
 // The built-in presets (see preset.ts): the one place that knows which there are, and how a header is recognised.
-import { MAX_COLUMNS, normalizeColumnName } from "../header.ts";
+import { normalizeColumnName } from "../header.ts";
+import { MAX_COLUMNS } from "../../read/csv.ts";
 import { type Preset, type PresetName, presetNames } from "./preset.ts";
 import { shopify } from "./shopify.ts";
 import { woocommerce } from "./woocommerce.ts";

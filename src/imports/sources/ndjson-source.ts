@@ -1,16 +1,16 @@
 // The row source of NDJSON files (see row-source.ts): one JSON object per line, its keys matched like CSV header
 // names (trimmed, case-insensitive, through the job's column mapping if it has one). Its state is the file's encoding
 // and the job's list of ignored keys.
-import { optionGivenTwice } from "../catalog/product.ts";
-import type { JobRow } from "../db/queries/jobs.ts";
+import { optionGivenTwice } from "../../catalog/product.ts";
+import type { JobRow } from "../../db/queries/jobs.ts";
 import { mappedFields, storedMapping } from "./column-mapping.ts";
-import { FileEncoding } from "./encoding.ts";
+import { FileEncoding } from "../read/encoding.ts";
 import { displayName, type FieldOf, IgnoredColumns, normalizeColumnName } from "./header.ts";
-import { type JobOptions, rowRules } from "./job.ts";
-import { NdjsonParser, type NdjsonRecord } from "./ndjson.ts";
-import { PermanentImportError, type RowSource } from "./row-source.ts";
+import { type JobOptions, rowRules } from "../jobs/job.ts";
+import { NdjsonParser, type NdjsonRecord } from "../read/ndjson.ts";
+import { PermanentImportError, type RowSource } from "./contract.ts";
 import { addFieldProblem, type CellProblems, rejectedRow, type RowOutcome, type RowRules, validatedRow, withProblems } from "./rows.ts";
-import type { Checkpoint, SourceStateChange } from "./write.ts";
+import type { Checkpoint, SourceStateChange } from "../commit/write.ts";
 
 export class NdjsonRowSource implements RowSource {
   position: Checkpoint;

@@ -2,9 +2,10 @@
 // order mark, the charset the upload declared (model/charsets.ts), else UTF-8 or Windows-1252 by what the bytes
 // are). The decision is made once, at the start of the file, and stored with the job: every continuation reads on in
 // it, so a file is never re-sniffed mid-way. The parsers decode records in it (records.ts).
-import type { Charset } from "../model/charsets.ts";
-import type { JobNote } from "./job-notes.ts";
-import { FileFormatError, UTF8_BOM, utf8SequenceLength } from "./records.ts";
+import type { Charset } from "../../model/charsets.ts";
+import type { JobNote } from "../../model/job-notes.ts";
+import { FileFormatError } from "./file-format-error.ts";
+import { UTF8_BOM, utf8SequenceLength } from "./utf8.ts";
 
 /** The encodings a file is read in, as the job JSON names them. */
 export const textEncodings = ["utf-8", "utf-16le", "utf-16be", "windows-1252"] as const;

@@ -1,9 +1,9 @@
 // The import status summary as clients see it: its schema (documented in OpenAPI), its body and its ETag.
 import { z } from "zod";
-import { type recentJobsQuery, type statusAggregateQuery, summarize } from "../db/queries/import-status.ts";
+import { type recentJobsQuery, type statusAggregateQuery, summarize } from "../../db/queries/import-status.ts";
 import { jobResponseSchema, toJobJson } from "./job.ts";
-import { type JobState, jobStates, stateSummary } from "../model/job-states.ts";
-import { sha256Hex } from "../hash.ts";
+import { type JobState, jobStates, stateSummary } from "../../model/job-states.ts";
+import { sha256Hex } from "../../hash.ts";
 
 const count = (what: string) => z.int().min(0).describe(`Jobs ${what}.`);
 const stateCounts = Object.fromEntries(jobStates.map((state) => [state, count(stateSummary(state))])) as Record<JobState, ReturnType<typeof count>>;

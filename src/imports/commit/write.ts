@@ -4,13 +4,13 @@
 //
 // An import sends its rows to D1 once and lets SQL say what each row did (see countedUpsert). Dry runs write no
 // product and count by comparing instead; they reuse the error and job statements here (see dry-run.ts).
-import type { RowError, RowOutcome, ValidRow } from "./rows.ts";
-import { absentFieldValues, KEEP_MASK_INDEX, keepMask, problemsOf, rowJson, STORED_COLUMNS } from "./rows.ts";
-import { naming } from "../log-error.ts";
-import { sqlState } from "../model/job-states.ts";
-import type { IgnoredColumnsChange } from "./header.ts";
-import type { TextEncoding } from "./encoding.ts";
-import type { JobNote } from "./job-notes.ts";
+import type { RowError, RowOutcome, ValidRow } from "../sources/rows.ts";
+import { absentFieldValues, KEEP_MASK_INDEX, keepMask, problemsOf, rowJson, STORED_COLUMNS } from "../sources/rows.ts";
+import { naming } from "../../log-error.ts";
+import { sqlState } from "../../model/job-states.ts";
+import type { IgnoredColumnsChange } from "../sources/header.ts";
+import type { TextEncoding } from "../read/encoding.ts";
+import type { JobNote } from "../../model/job-notes.ts";
 
 /** Where the next unread record of the file starts: the job's `cursor_byte` and `cursor_line`. */
 export interface Checkpoint {

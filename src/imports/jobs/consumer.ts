@@ -1,12 +1,12 @@
 // Queue handlers: the import consumer (one slice per message, continuation or retry) and the dead-letter consumer.
-import type { Config, Env } from "../config.ts";
-import { database } from "../db/client.ts";
-import { countFailedAttempt, getJobById } from "../db/queries/jobs.ts";
+import type { Config, Env } from "../../config.ts";
+import { database } from "../../db/client.ts";
+import { countFailedAttempt, getJobById } from "../../db/queries/jobs.ts";
 import { retriesExhaustedReason } from "./failure-reasons.ts";
-import { finishJob } from "./jobs/lifecycle.ts";
-import type { ImportMessage } from "./messages.ts";
-import { runImportSlice } from "./process.ts";
-import { loggedError } from "../log-error.ts";
+import { finishJob } from "./lifecycle.ts";
+import type { ImportMessage } from "../../model/import-message.ts";
+import { runImportSlice } from "./slice.ts";
+import { loggedError } from "../../log-error.ts";
 
 function isImportMessage(body: unknown): body is ImportMessage {
   const m = body as (Partial<ImportMessage> & { cursorByte?: unknown }) | null;

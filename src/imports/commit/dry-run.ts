@@ -6,7 +6,7 @@
 // import's commit.
 import { settleAgainstCatalog } from "./catalog-lookup.ts";
 import { addResult, type ChunkCommits, type CommitStats } from "./pipeline.ts";
-import { KEEP_ALL, keepMask, rowJsonWithMask, STORED_COLUMNS, type StoredFields, storedFields, type ValidRow } from "./rows.ts";
+import { KEEP_ALL, keepMask, rowJsonWithMask, STORED_COLUMNS, type StoredFields, storedFields, type ValidRow } from "../sources/rows.ts";
 import { type Chunk, type ChunkContext, commitCounts, fieldOfRow, KEEP_MASK_OF_ROW, type RowCounts, SKU_KEY_OF_ROW, statement } from "./write.ts";
 
 // Compares each row with the catalog on the columns its mask does not name, in SQL, and answers one letter per

@@ -7,6 +7,8 @@
  * for record boundaries and turns completed records into values.
  */
 import type { TextEncoding } from "./encoding.ts";
+import { FileFormatError } from "./file-format-error.ts";
+import { findInvalidUtf8, UTF8_BOM, utf16Length } from "./utf8.ts";
 import { Utf16ToUtf8 } from "./utf16.ts";
 
 /** Where a record sits in the file. Offsets are absolute byte offsets. */
@@ -48,28 +50,6 @@ export interface RecordParser<R extends RecordPosition> {
 }
 
 export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
-
-export type FileFormatErrorCode =
-  | "unterminated_quote"
-  | "unexpected_quote"
-  | "invalid_utf8"
-  | "invalid_utf16"
-  | "utf16_without_bom"
-  | "record_too_large";
-
-/** A structural problem that makes the rest of the file unreadable. */
-export class FileFormatError extends Error {
-  readonly code: FileFormatErrorCode;
-  /** 1-based physical line the problem is on. */
-  readonly line: number;
-
-  constructor(code: FileFormatErrorCode, line: number, message: string) {
-    super(message);
-    this.name = "FileFormatError";
-    this.code = code;
-    this.line = line;
-  }
-}
 
 export function resolveOptions(options: ParserOptions): Required<ParserOptions> {
   const startOffset = options.startOffset ?? 0;
@@ -306,8 +286,6 @@ export abstract class ByteRecordParser<R extends RecordPosition> implements Reco
   }
 }
 
-export const UTF8_BOM = [0xef, 0xbb, 0xbf] as const;
-
 /**
  * The length of the UTF-8 byte order mark the file in the window starts with (3, or 0 without one), or -1 while more
  * bytes are needed to tell. A UTF-16 file's mark is transcoded to this one.
@@ -353,60 +331,4 @@ function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
   if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
   return `${bytes} bytes`;
-}
-
-/**
- * Index of the first byte in `bytes[from, to)` that does not start a valid
- * UTF-8 sequence, or -1. Only used to locate an error the decoder reported.
- */
-export function findInvalidUtf8(bytes: Uint8Array, from: number, to: number): number {
-  let i = from;
-  while (i < to) {
-    const b = bytes[i]!;
-    if (b < 0x80) {
-      i++;
-      continue;
-    }
-    const size = utf8SequenceLength(bytes, i, to);
-    if (size === 0) return i;
-    i += size;
-  }
-  return -1;
-}
-
-/** The length of the valid UTF-8 sequence at `bytes[i]` (non-ASCII) within `bytes[i, to)`, or 0 if there is none. */
-export function utf8SequenceLength(bytes: Uint8Array, i: number, to: number): number {
-  const b = bytes[i]!;
-  let size: number;
-  let min = 0x80;
-  let max = 0xbf;
-  if (b >= 0xc2 && b <= 0xdf) size = 2;
-  else if (b >= 0xe0 && b <= 0xef) {
-    size = 3;
-    if (b === 0xe0) min = 0xa0; // overlong
-    if (b === 0xed) max = 0x9f; // surrogates
-  } else if (b >= 0xf0 && b <= 0xf4) {
-    size = 4;
-    if (b === 0xf0) min = 0x90; // overlong
-    if (b === 0xf4) max = 0x8f; // above U+10FFFF
-  } else return 0;
-  if (i + size > to) return 0;
-  const second = bytes[i + 1]!;
-  if (second < min || second > max) return 0;
-  for (let k = 2; k < size; k++) {
-    const next = bytes[i + k]!;
-    if (next < 0x80 || next > 0xbf) return 0;
-  }
-  return size;
-}
-
-/** Number of UTF-16 code units that the valid UTF-8 in `bytes[from, to)` decodes to. */
-export function utf16Length(bytes: Uint8Array, from: number, to: number): number {
-  let units = 0;
-  for (let i = from; i < to; i++) {
-    const b = bytes[i]!;
-    // Continuation bytes add nothing; 4-byte sequences become a surrogate pair.
-    if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
-  }
-  return units;
 }

@@ -2,7 +2,7 @@
 // while the reader parses ahead: one D1 round trip per chunk (two for a chunk with rows that ask the catalog first,
 // see catalog-lookup.ts).
 import { settleAgainstCatalog } from "./catalog-lookup.ts";
-import { problemsOf } from "./rows.ts";
+import { problemsOf } from "../sources/rows.ts";
 import { type Chunk, type ChunkContext, commitChunk, type ChunkResult, storedErrorsAfter } from "./write.ts";
 
 export interface CommitStats {

@@ -9,8 +9,8 @@ import {
   type ProductInput,
   type ProductOptions,
   validateProductRow,
-} from "../catalog/product.ts";
-import { cutText } from "../text.ts";
+} from "../../catalog/product.ts";
+import { cutText } from "../../text.ts";
 
 export interface RowError {
   line: number;

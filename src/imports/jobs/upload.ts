@@ -1,16 +1,16 @@
 // Accepting an upload: the mapping it asked for resolved → job row (pending) → file streamed into R2 → job queued +
 // first message. Whatever breaks midway, the job ends `failed` with a reason and no partial object is left behind.
-import { newId } from "../auth/keys.ts";
-import type { Env } from "../config.ts";
-import type { Db } from "../db/client.ts";
-import { insertJob, type JobView } from "../db/queries/jobs.ts";
-import type { UploadSource } from "../model/upload-file.ts";
-import type { ColumnMapping } from "./column-mapping.ts";
+import { newId } from "../../auth/keys.ts";
+import type { Env } from "../../config.ts";
+import type { Db } from "../../db/client.ts";
+import { insertJob, type JobView } from "../../db/queries/jobs.ts";
+import type { UploadSource } from "../../model/upload-file.ts";
+import type { ColumnMapping } from "../sources/column-mapping.ts";
+import { type MappingResolution, resolveMapping } from "../sources/profiles.ts";
 import type { JobOptions } from "./job.ts";
-import { acceptJob, finishJob } from "./jobs/lifecycle.ts";
-import { type MappingResolution, resolveMapping } from "./profiles.ts";
-import { loggedError } from "../log-error.ts";
-import { hex, sha256Hex } from "../hash.ts";
+import { acceptJob, finishJob } from "./lifecycle.ts";
+import { loggedError } from "../../log-error.ts";
+import { hex, sha256Hex } from "../../hash.ts";
 
 export interface UploadRequest {
   tenantId: string;

@@ -5,7 +5,7 @@
  * problems that make the file unreadable (invalid UTF-8, an oversized line)
  * throw a FileFormatError.
  */
-import { nameCount, type RepeatedName, repeatedNames } from "../json-text.ts";
+import { nameCount, type RepeatedName, repeatedNames } from "../../json-text.ts";
 import {
   ByteRecordParser,
   REC_COMMON,

@@ -1,20 +1,20 @@
 // One queue invocation of an import: read the file from the job's checkpoint, turn it into rows through the job's
 // row source, and commit them in chunks until the file ends or the slice's budget (rows, wall time) is spent.
-import { concatBytes } from "../bytes.ts";
-import type { Config, Env } from "../config.ts";
-import { database } from "../db/client.ts";
-import { getJobById, type JobRow } from "../db/queries/jobs.ts";
-import { DryRunCommits } from "./dry-run.ts";
+import { concatBytes } from "../../bytes.ts";
+import type { Config, Env } from "../../config.ts";
+import { database } from "../../db/client.ts";
+import { getJobById, type JobRow } from "../../db/queries/jobs.ts";
+import { DryRunCommits } from "../commit/dry-run.ts";
 import type { JobOptions } from "./job.ts";
-import { JobNotes, NO_ROWS } from "./job-notes.ts";
-import { finishJob, startInLine } from "./jobs/lifecycle.ts";
-import { ObjectGoneError, RangedObjectReader } from "./object-reader.ts";
-import { type ChunkCommits, CommitPipeline } from "./pipeline.ts";
-import { FileFormatError } from "./records.ts";
-import { PermanentImportError, type RowSource } from "./row-source.ts";
-import type { RowOutcome } from "./rows.ts";
-import { openRowSource } from "./sources.ts";
-import { type Checkpoint, type Chunk, rowParameterBytes } from "./write.ts";
+import { JobNotes, NO_ROWS } from "../../model/job-notes.ts";
+import { finishJob, startInLine } from "./lifecycle.ts";
+import { ObjectGoneError, RangedObjectReader } from "../read/object-reader.ts";
+import { type ChunkCommits, CommitPipeline } from "../commit/pipeline.ts";
+import { FileFormatError } from "../read/file-format-error.ts";
+import { PermanentImportError, type RowSource } from "../sources/contract.ts";
+import type { RowOutcome } from "../sources/rows.ts";
+import { openRowSource } from "../sources/open.ts";
+import { type Checkpoint, type Chunk, rowParameterBytes } from "../commit/write.ts";
 
 export type SliceOutcome =
   | { kind: "continue"; checkpointByte: number }
