@@ -1,6 +1,6 @@
 // The charsets an upload may declare (the `charset` parameter of its Content-Type) and the labels they are known by:
 // the upload body reader (http/upload-body.ts) checks a declaration against them, the job keeps the canonical name,
-// and the reader decides a file's encoding from it (imports/encoding.ts).
+// and the reader decides a file's encoding from it (imports/read/encoding.ts).
 
 /** The charsets an upload may declare, by their canonical names. */
 export const charsets = ["utf-8", "utf-16", "utf-16le", "utf-16be", "windows-1252", "iso-8859-1"] as const;

@@ -1,5 +1,5 @@
 // A file as an upload brings it: its format, the charset it declared, its name and its bytes. The upload body reader
-// (http/upload-body.ts) makes one from a request; accepting the upload (imports/upload.ts) stores it as a job's file.
+// (http/upload-body.ts) makes one from a request; accepting the upload (imports/jobs/upload.ts) stores it as a job's file.
 import { z } from "zod";
 import type { Charset } from "./charsets.ts";
 import type { ImportFormat } from "./formats.ts";
