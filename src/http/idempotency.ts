@@ -1,7 +1,7 @@
-// Idempotency-Key (the IETF httpapi draft, as Stripe uses it): a client that retries a request with the same key gets
-// the first response again, not a second effect. One helper for every route that takes a key: the route says what
-// its request is and does its work in `run`; this module claims the key, replays, refuses a reuse, and releases the
-// key when the work fails so that the client may retry with it.
+// Idempotency-Key (the IETF httpapi draft: 409 while the first request runs, 422 for a key reused): a client that
+// retries a request with the same key gets the first response again, not a second effect. One helper for every route
+// that takes a key: the route says what its request is and does its work in `run`; this module claims the key,
+// replays, refuses a reuse, and frees the key when the work fails so that the client may retry with it.
 import type { Context } from "hono";
 import { database } from "../db/client.ts";
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from "../db/queries/idempotency.ts";
