@@ -6,29 +6,11 @@
  */
 import { z } from "zod";
 import { checkGtin } from "./gtin.ts";
-import { isCurrencyCode, parseDecimal, type DecimalParts, type MoneyError, type MoneyErrorCode } from "./money.ts";
+import { isCurrencyCode, parseDecimal, type DecimalParts, type MoneyError } from "./money.ts";
 import { productStatuses, type ProductStatus } from "../model/product-status.ts";
+import type { RowErrorCode } from "../model/row-error-codes.ts";
 import { nameCount, repeatedNames } from "../json-text.ts";
 import { quote } from "../text.ts";
-
-/** Money's own codes (a malformed decimal is reported as invalid_price) plus those of the other fields. */
-export type RowErrorCode =
-  | Exclude<MoneyErrorCode, "invalid_decimal">
-  | "invalid_row"
-  | "invalid_type"
-  | "too_long"
-  | "invalid_sku"
-  | "invalid_price"
-  | "invalid_integer"
-  | "invalid_status"
-  | "invalid_url"
-  | "invalid_barcode"
-  | "invalid_tag"
-  | "too_many_tags"
-  | "tag_too_long"
-  | "invalid_options"
-  | "too_many_options"
-  | "currency_without_price";
 
 export const productLimits = {
   skuLength: 64,

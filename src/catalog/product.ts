@@ -13,13 +13,14 @@
  */
 import { z } from "zod";
 import { type Field, fieldIndex, fieldList, type ProductColumn, productColumns, productFields } from "./fields.ts";
-import { charLength, type Ctx, type FieldProblem, optionGivenTwiceMessage, priceCode, productLimits, reject, type RowErrorCode } from "./field-rules.ts";
+import { charLength, type Ctx, type FieldProblem, optionGivenTwiceMessage, priceCode, productLimits, reject } from "./field-rules.ts";
 import { decimalToMinor, isCurrencyCode, type DecimalParts } from "./money.ts";
 import { productStatuses } from "../model/product-status.ts";
+import type { RowErrorCode } from "../model/row-error-codes.ts";
 import { cutText, quote } from "../text.ts";
 
 export { productLimits, productStatuses };
-export { skuSchema, type ProductOptions, type RowErrorCode } from "./field-rules.ts";
+export { skuSchema, type ProductOptions } from "./field-rules.ts";
 
 /** What an invalid field does to its row: rejects it, or (optional fields only) is left out with a warning. */
 export const onInvalidModes = ["reject_row", "skip_field"] as const;
@@ -49,7 +50,7 @@ export type ProductInput = {
 export interface RowFieldError {
   /** Input field name, e.g. "price"; null when the row as a whole is unusable (as for every row error, see RowError). */
   column: string | null;
-  code: string;
+  code: RowErrorCode;
   message: string;
   /** The offending raw value as text, cut to 200 characters. */
   value: string;
