@@ -82,50 +82,32 @@ const JSON_ESCAPE_LENGTH = 6;
 
 const nullableText = (max: number) => z.string().max(max).nullable();
 
-/** The fields by their name: the name a file's column (or NDJSON key) has, and the API's product property. */
+/**
+ * The fields by their name: the name a file's column (or NDJSON key) has, and the API's product property. Placeholders
+ * (`empty` of a field a new product must give) are marked "never stored".
+ */
 export const productFields = {
   sku: field({
-    key: "sku",
-    column: "sku",
-    type: "text",
-    label: "SKU",
-    maxLength: productLimits.skuLength,
-    rule: parseSku,
+    key: "sku", column: "sku", type: "text", label: "SKU", maxLength: productLimits.skuLength, rule: parseSku,
     empty: "", // every row gives one
     skippable: false,
     response: skuSchema.meta({ description: "Stock keeping unit, unique per shop (case-insensitive).", examples: ["TSHIRT-RED-M"] }),
   }),
   name: field({
-    key: "name",
-    column: "name",
-    type: "text",
-    label: "Name",
-    maxLength: productLimits.nameLength,
-    rule: parseName,
-    empty: "",
+    key: "name", column: "name", type: "text", label: "Name", maxLength: productLimits.nameLength, rule: parseName,
+    empty: "", // never stored
     skippable: false,
     response: z.string().min(1).max(productLimits.nameLength),
   }),
   description: field({
-    key: "description",
-    column: "description",
-    type: "text",
-    label: "Description",
-    maxLength: productLimits.descriptionLength,
-    rule: parseDescription,
-    empty: null,
-    skippable: true,
+    key: "description", column: "description", type: "text", label: "Description", maxLength: productLimits.descriptionLength,
+    rule: parseDescription, empty: null, skippable: true,
     response: nullableText(productLimits.descriptionLength),
   }),
   price: field({
-    // Stored in minor units of the product's currency (see product.ts); a price read without a currency waits for it.
-    key: "priceMinor",
-    column: "price_minor",
-    type: "integer",
-    label: "Price",
-    maxLength: SHORT_CELL_LENGTH,
-    rule: parsePrice,
-    empty: 0,
+    // In minor units of the product's currency (see product.ts); a price read without a currency waits for it.
+    key: "priceMinor", column: "price_minor", type: "integer", label: "Price", maxLength: SHORT_CELL_LENGTH, rule: parsePrice,
+    empty: 0, // never stored
     skippable: false,
     response: z
       .string()
@@ -134,118 +116,59 @@ export const productFields = {
     shown: (minor, stored) => formatMinor(minor as number, stored("currency") as string),
   }),
   currency: field({
-    key: "currency",
-    column: "currency",
-    type: "text",
-    label: "Currency",
-    maxLength: SHORT_CELL_LENGTH,
-    rule: parseCurrency,
-    empty: IMPORT_CURRENCY,
-    skippable: false,
+    key: "currency", column: "currency", type: "text", label: "Currency", maxLength: SHORT_CELL_LENGTH, rule: parseCurrency,
+    empty: IMPORT_CURRENCY, skippable: false,
     response: z.string().regex(/^[A-Z]{3}$/).meta({ description: "ISO 4217 currency code.", examples: ["USD"] }),
   }),
   stock: field({
-    key: "stock",
-    column: "stock",
-    type: "integer",
-    label: "Stock",
-    maxLength: SHORT_CELL_LENGTH,
-    rule: parseStock,
-    empty: 0,
-    skippable: true,
+    key: "stock", column: "stock", type: "integer", label: "Stock", maxLength: SHORT_CELL_LENGTH, rule: parseStock,
+    empty: 0, skippable: true,
     response: z.int().min(0).max(productLimits.maxStock),
   }),
   status: field({
-    key: "status",
-    column: "status",
-    type: "text",
-    label: "Status",
-    maxLength: SHORT_CELL_LENGTH,
-    rule: parseStatus,
-    empty: "active",
-    skippable: true,
+    key: "status", column: "status", type: "text", label: "Status", maxLength: SHORT_CELL_LENGTH, rule: parseStatus,
+    empty: "active", skippable: true,
     response: z.enum(productStatuses),
   }),
   brand: field({
-    key: "brand",
-    column: "brand",
-    type: "text",
-    label: "Brand",
-    maxLength: productLimits.brandLength,
-    rule: parseBrand,
-    empty: null,
-    skippable: true,
+    key: "brand", column: "brand", type: "text", label: "Brand", maxLength: productLimits.brandLength, rule: parseBrand,
+    empty: null, skippable: true,
     response: nullableText(productLimits.brandLength),
   }),
   category: field({
-    key: "category",
-    column: "category",
-    type: "text",
-    label: "Category",
-    maxLength: productLimits.categoryLength,
-    rule: parseCategory,
-    empty: null,
-    skippable: true,
+    key: "category", column: "category", type: "text", label: "Category", maxLength: productLimits.categoryLength, rule: parseCategory,
+    empty: null, skippable: true,
     response: nullableText(productLimits.categoryLength),
   }),
   image_url: field({
-    key: "imageUrl",
-    column: "image_url",
-    type: "text",
-    label: "Image URL",
-    maxLength: productLimits.imageUrlLength,
-    rule: parseImageUrl,
-    empty: null,
-    skippable: true,
+    key: "imageUrl", column: "image_url", type: "text", label: "Image URL", maxLength: productLimits.imageUrlLength, rule: parseImageUrl,
+    empty: null, skippable: true,
     response: z.url().max(productLimits.imageUrlLength).nullable(),
   }),
   barcode: field({
-    key: "barcode",
-    column: "barcode",
-    type: "text",
-    label: "Barcode",
-    maxLength: SHORT_CELL_LENGTH,
-    rule: parseBarcode,
-    empty: null,
-    skippable: true,
+    key: "barcode", column: "barcode", type: "text", label: "Barcode", maxLength: SHORT_CELL_LENGTH, rule: parseBarcode,
+    empty: null, skippable: true,
     response: z.string().regex(/^(?:\d{8}|\d{12,14})$/).nullable().meta({ description: "GTIN-8, -12, -13 or -14." }),
   }),
   tags: field({
-    key: "tags",
-    column: "tags",
-    type: "json",
     // A CSV tags cell is the whole list.
-    label: "The tag list",
-    maxLength: productLimits.maxTags * (productLimits.tagLength + ", ".length),
-    rule: parseTags,
-    empty: Object.freeze([]),
-    skippable: true,
+    key: "tags", column: "tags", type: "json", label: "The tag list", maxLength: productLimits.maxTags * (productLimits.tagLength + ", ".length),
+    rule: parseTags, empty: Object.freeze([]), skippable: true,
     response: z.array(z.string().min(1).max(productLimits.tagLength)).max(productLimits.maxTags),
   }),
   group: field({
-    key: "group",
-    column: "variant_group",
-    type: "text",
-    label: "Group",
-    maxLength: productLimits.groupLength,
-    rule: parseGroup,
-    empty: null,
-    skippable: true,
+    key: "group", column: "variant_group", type: "text", label: "Group", maxLength: productLimits.groupLength, rule: parseGroup,
+    empty: null, skippable: true,
     response: nullableText(productLimits.groupLength).meta({
       description: "The product this variant belongs to: a Shopify handle, a WooCommerce parent SKU, or a `group` column.",
       examples: ["example-t-shirt"],
     }),
   }),
   options: field({
-    key: "options",
-    column: "options",
-    type: "json",
     // An options cell is JSON text: room for the most options with every character escaped.
-    label: "The options text",
+    key: "options", column: "options", type: "json", label: "The options text",
     maxLength: JSON_ESCAPE_LENGTH * productLimits.maxOptions * (productLimits.optionNameLength + productLimits.optionValueLength + 8),
-    rule: parseOptions,
-    empty: Object.freeze({}),
-    skippable: true,
+    rule: parseOptions, empty: Object.freeze({}), skippable: true,
     response: z
       .record(z.string().max(productLimits.optionNameLength), z.string().max(productLimits.optionValueLength))
       .meta({ description: `The variant's options, option name → value; at most ${productLimits.maxOptions}.`, examples: [{ Color: "Green", Size: "M" }] }),
@@ -292,8 +215,8 @@ export const fieldList: readonly Field[] = productColumns.map((name): Field => {
   };
 });
 
-// A keep mask is a 32-bit integer in JavaScript's bit operations.
-if (fieldList.length > 31) throw new Error("A keep mask holds at most 31 fields besides the sign bit.");
+// A keep mask is a 32-bit integer in JavaScript's bit operations, whose bit 31 is the sign.
+if (fieldList.length > 31) throw new Error("A keep mask holds at most 31 fields.");
 
 /** A field's position in the table: its keep-mask bit and its place in a stored row. */
 export function fieldIndex(name: ProductColumn): number {
