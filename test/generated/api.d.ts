@@ -562,10 +562,10 @@ export interface components {
             status: "active" | "draft" | "archived";
             brand: string | null;
             category: string | null;
-            /** @description GTIN-8, -12, -13 or -14. */
-            barcode: string | null;
             /** Format: uri */
             image_url: string | null;
+            /** @description GTIN-8, -12, -13 or -14. */
+            barcode: string | null;
             tags: string[];
             /**
              * @description The product this variant belongs to: a Shopify handle, a WooCommerce parent SKU, or a `group` column.

@@ -1,7 +1,7 @@
 // The row sources driven as the slice drives them: pieces pushed, rows taken, state committed and resumed from.
 import { describe, expect, it } from "vitest";
 import type { JobRow } from "../../../src/db/queries/jobs.ts";
-import type { Charset } from "../../../src/imports/read/encoding.ts";
+import type { Charset } from "../../../src/model/charsets.ts";
 import type { JobOptions } from "../../../src/imports/jobs/job.ts";
 import type { RowSource } from "../../../src/imports/sources/contract.ts";
 import type { RowOutcome } from "../../../src/imports/sources/rows.ts";
