@@ -3,7 +3,8 @@
 // delimiter, preset and what the preset carries from row to row). It is built from where the job stands (ResumeState)
 // and what the upload asked for (SourceOptions), never from the job's row. The slice (jobs/slice.ts) feeds it bytes
 // and takes its rows; it knows nothing of formats. The commit path stores the source's state beside the checkpoint,
-// in the same guarded statement, without reading it. Sources are picked by format in open.ts.
+// in the same guarded statement, without reading it; the source reads it back through its schema (state.ts), and a
+// state it did not write fails the job. Sources are picked by format in open.ts.
 import type { ColumnMapping } from "./column-mapping.ts";
 import type { IgnoredColumnsChange } from "./header.ts";
 import type { JobOptions } from "../jobs/job.ts";
