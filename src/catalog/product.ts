@@ -16,8 +16,9 @@
  */
 import { z } from "zod";
 import { checkGtin } from "./gtin.ts";
-import { decimalToMinor, isCurrencyCode, parseDecimal, type DecimalParts, type MoneyError, type MoneyErrorCode } from "./money.ts";
+import { decimalToMinor, isCurrencyCode, parseDecimal, type DecimalParts, type MoneyError } from "./money.ts";
 import { productStatuses, type ProductStatus } from "../model/product-status.ts";
+import type { RowErrorCode } from "../model/row-error-codes.ts";
 import { nameCount, repeatedNames } from "../json-text.ts";
 import { cutText, quote } from "../text.ts";
 
@@ -111,29 +112,10 @@ export const newProductDefaults = {
   options: {} as ProductOptions,
 } as const;
 
-/** Money's own codes (a malformed decimal is reported as invalid_price) plus those of the other fields. */
-export type RowErrorCode =
-  | Exclude<MoneyErrorCode, "invalid_decimal">
-  | "invalid_row"
-  | "invalid_type"
-  | "too_long"
-  | "invalid_sku"
-  | "invalid_price"
-  | "invalid_integer"
-  | "invalid_status"
-  | "invalid_url"
-  | "invalid_barcode"
-  | "invalid_tag"
-  | "too_many_tags"
-  | "tag_too_long"
-  | "invalid_options"
-  | "too_many_options"
-  | "currency_without_price";
-
 export interface RowFieldError {
   /** Input field name, e.g. "price"; null when the row as a whole is unusable (as for every row error, see RowError). */
   column: string | null;
-  code: string;
+  code: RowErrorCode;
   message: string;
   /** The offending raw value as text, cut to 200 characters. */
   value: string;

@@ -5,6 +5,7 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "driz
 import { importFormats } from "../model/formats.ts";
 import { jobStates, lineStates, statusIn } from "../model/job-states.ts";
 import { productStatuses } from "../model/product-status.ts";
+import { rowErrorCodes } from "../model/row-error-codes.ts";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -159,7 +160,8 @@ export const importErrors = sqliteTable(
     seq: integer("seq").notNull(),
     line: integer("line").notNull(),
     column: text("column"),
-    code: text("code").notNull(),
+    // One of the catalog's codes (model/row-error-codes.ts): a type only, SQLite stores the text unchecked.
+    code: text("code", { enum: rowErrorCodes }).notNull(),
     message: text("message").notNull(),
     value: text("value"),
     // "error": the row was rejected; "warning": it was imported without the field (on_invalid=skip_field).

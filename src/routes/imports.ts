@@ -11,6 +11,7 @@ import { apiRoute, problemContent, textContent } from "../http/route.ts";
 import { errorReportStream } from "../imports/jobs/error-report.ts";
 import { jobResponseSchema, toJobJson } from "../imports/jobs/job.ts";
 import { jobStates } from "../model/job-states.ts";
+import { rowErrorCodeSchema } from "../model/row-error-codes.ts";
 
 const jobParams = z.object({ job_id: z.string().min(1).max(64).describe("The import job's id.") });
 
@@ -29,7 +30,7 @@ const rowErrorSchema = z
   .object({
     line: z.int().min(1).describe("Physical line where the record starts (the header is line 1)."),
     column: z.string().nullable().describe("The column at fault, or null when the row as a whole is."),
-    code: z.string(),
+    code: rowErrorCodeSchema,
     message: z.string(),
     value: z.string().nullable().describe("The offending value, cut to 200 characters."),
     severity: z

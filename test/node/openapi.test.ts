@@ -5,6 +5,7 @@ import path from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
+import { rowErrorAbout, rowErrorCodes } from "../../src/model/row-error-codes.ts";
 import { generateClientTypes, generatedTypesFile, servedDocument } from "../../scripts/lib/openapi-client.ts";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
@@ -131,6 +132,15 @@ describe("the OpenAPI document", () => {
     expect(JSON.stringify(schemas.ImportOptions)).toContain('"enum":[",",";","tab"]');
     expect(JSON.stringify(schemas.ImportOptions)).not.toContain("\\t");
     expect(JSON.stringify(document)).not.toContain("9007199254740991");
+  });
+
+  it("gives a row error's code as the catalog's enum, each value described", () => {
+    expect(schemas.RowError?.properties?.code).toEqual({ $ref: "#/components/schemas/RowErrorCode" });
+    const codes = schemas.RowErrorCode as Json & { enum: string[]; "x-enumDescriptions": Record<string, string> };
+    expect(codes.enum).toEqual(rowErrorCodes);
+    expect(Object.keys(codes["x-enumDescriptions"])).toEqual(rowErrorCodes);
+    expect(codes["x-enumDescriptions"].ragged_row).toBe(rowErrorAbout("ragged_row"));
+    expect(codes["x-enumDescriptions"].too_long).toMatch(/^The cell is longer.*A warning when on_invalid=skip_field leaves the field out\.$/);
   });
 });
 

@@ -6,6 +6,7 @@
  * throw a FileFormatError.
  */
 import { nameCount, type RepeatedName, repeatedNames } from "../../json-text.ts";
+import type { RowErrorCode } from "../../model/row-error-codes.ts";
 import {
   ByteRecordParser,
   REC_COMMON,
@@ -17,7 +18,8 @@ import {
   type RecordPosition,
 } from "./records.ts";
 
-export type NdjsonRowErrorCode = "invalid_json" | "not_an_object" | "too_many_values";
+/** The row-error codes of a line that is no object (the catalog's: model/row-error-codes.ts). */
+export type NdjsonRowErrorCode = Extract<RowErrorCode, "invalid_json" | "not_an_object" | "too_many_values">;
 
 export interface NdjsonRowError {
   code: NdjsonRowErrorCode;

@@ -10,13 +10,15 @@ import {
   type ProductOptions,
   validateProductRow,
 } from "../../catalog/product.ts";
+import type { RowErrorCode } from "../../model/row-error-codes.ts";
 import { cutText } from "../../text.ts";
 
 export interface RowError {
   line: number;
   /** The field the error is about; null when it is about the row as a whole (a ragged CSV row, a line that is not JSON). */
   column: string | null;
-  code: string;
+  /** One of the catalog's (model/row-error-codes.ts). */
+  code: RowErrorCode;
   message: string;
   value: string | null;
   /** "error": the row was rejected; "warning": it was imported without the field (on_invalid=skip_field). */
@@ -162,7 +164,7 @@ function rowErrors(line: number, errors: RowFieldError[], severity: Severity): R
 }
 
 /** A row with one error; `value` is cut to the length error values have. */
-export function rejectedRow(line: number, column: string | null, code: string, message: string, value: string): RejectedRow {
+export function rejectedRow(line: number, column: string | null, code: RowErrorCode, message: string, value: string): RejectedRow {
   return { ok: false, line, errors: [{ line, column, code, message, value: cutText(value, productLimits.errorValueLength), severity: "error" }] };
 }
 

@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { isBlank, type ProductInput, productLimits, validateProductRow } from "../../../catalog/product.ts";
 import { productStatuses } from "../../../model/product-status.ts";
+import { rowErrorCodes } from "../../../model/row-error-codes.ts";
 import { type CellError, type CellProblems, rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withProblems } from "../rows.ts";
 import { readSourceState } from "../state.ts";
 import {
@@ -67,7 +68,7 @@ const DEFAULT_TITLE = "Default Title";
 // Product-level fields are validated with this SKU in place of the variants' own, which are validated on their rows.
 const ANY_SKU = "X";
 
-const cellErrorSchema = z.object({ column: z.string().nullable(), code: z.string(), message: z.string(), value: z.string().nullable() });
+const cellErrorSchema = z.object({ column: z.string().nullable(), code: z.enum(rowErrorCodes), message: z.string(), value: z.string().nullable() });
 
 /**
  * What a handle's first row gives its other rows; it is committed with each chunk that changes it (a slice may start
