@@ -99,7 +99,8 @@ describe("the Shopify carried state", () => {
     const carried: unknown = JSON.parse(JSON.stringify(reader.takeState()?.carried));
     const resumed = presetNamed("shopify").rows(layout.columns, carried, RULES).row(3, { handle: "a", sku: "A-2", price: "2" });
     expect(resumed).toMatchObject({ ok: true, product: { sku: "A-2", name: "A", group: "a" } });
-    for (const broken of [{ handle: "a" }, { ...(carried as object), fields: { status: "sold" } }, "a", undefined]) {
+    const errors = [{ column: "name", code: "no_such_code", message: "m", value: null }];
+    for (const broken of [{ handle: "a" }, { ...(carried as object), fields: { status: "sold" } }, { ...(carried as object), errors }, "a", undefined]) {
       expect(() => presetNamed("shopify").rows(layout.columns, broken, RULES), JSON.stringify(broken)).toThrow(UnreadableSourceState);
     }
     expect(() => presetNamed("woocommerce").rows([], { handle: "a" }, RULES)).toThrow(UnreadableSourceState);
