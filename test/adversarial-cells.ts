@@ -1,6 +1,6 @@
 // Cells built to be the worst a product rule could meet: long repeats that a backtracking regular expression, a split
 // or JSON.parse would choke on. Each is exactly `length` characters, nothing to trim.
-import type { ProductColumn } from "../src/catalog/product.ts";
+import type { ProductColumn } from "../src/catalog/fields.ts";
 
 export const MIB = 1024 * 1024;
 

@@ -32,6 +32,9 @@ export default defineConfig(async () => {
             root,
             include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
             setupFiles: ["test/apply-migrations.ts"],
+            // The heaviest tests (megabyte files, every split of a file) take a second or two alone; on a shared
+            // two-core machine running other suites they can take several times that, past vitest's default 5 s.
+            testTimeout: 30_000,
           },
         },
         {

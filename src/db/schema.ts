@@ -31,6 +31,7 @@ export const apiKeys = sqliteTable(
   (t) => [uniqueIndex("api_keys_key_hash").on(t.keyHash), index("api_keys_tenant").on(t.tenantId)],
 );
 
+// The product fields' columns are those of the field table (src/catalog/fields.ts), which a test holds this table to.
 export const products = sqliteTable(
   "products",
   {
@@ -54,7 +55,8 @@ export const products = sqliteTable(
     // JSON object: option name → value of a variant ({"Color": "Green", "Size": "M"}).
     options: text("options").notNull().default("{}"),
     // Set by the import's upsert on the rows it inserts, and read back as `excluded.keep_mask` when a row updates a
-    // product: bit i = the row leaves STORED_COLUMNS[i] alone (src/imports/rows.ts). Its stored value means nothing.
+    // product: bit i = the row leaves the i-th field of the field table alone (src/catalog/fields.ts). Its stored value
+    // means nothing.
     keepMask: integer("keep_mask").notNull().default(0),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),

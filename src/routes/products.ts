@@ -1,9 +1,10 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { getTableColumns } from "drizzle-orm";
 import { z } from "zod";
-import { formatMinor } from "../catalog/money.ts";
-import { productLimits, productResponseSchema, productStatuses, skuSchema } from "../catalog/product.ts";
+import { productJson, productLimits, productResponseSchema, productStatuses, skuSchema } from "../catalog/product.ts";
 import { database } from "../db/client.ts";
 import { getProduct, listProducts, type ProductOrder, type ProductRow } from "../db/queries/products.ts";
+import { products } from "../db/schema.ts";
 import type { AppEnv } from "../http/context.ts";
 import { cursorParam, limitParam, nextCursor } from "../http/pagination.ts";
 import { problems } from "../http/problem.ts";
@@ -63,22 +64,14 @@ const productPageSchema = z
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Each products column's property of a row as drizzle reads it (image_url → imageUrl). */
+const PROPERTY_OF: ReadonlyMap<string, keyof ProductRow> = new Map(
+  Object.entries(getTableColumns(products)).map(([property, column]) => [column.name, property as keyof ProductRow]),
+);
+
 export function toProductJson(row: ProductRow): z.output<typeof productResponseSchema> {
   return {
-    sku: row.sku,
-    name: row.name,
-    description: row.description,
-    price: formatMinor(row.priceMinor, row.currency),
-    currency: row.currency,
-    stock: row.stock,
-    status: row.status,
-    brand: row.brand,
-    category: row.category,
-    barcode: row.barcode,
-    image_url: row.imageUrl,
-    tags: JSON.parse(row.tags) as string[],
-    group: row.variantGroup,
-    options: JSON.parse(row.options) as Record<string, string>,
+    ...productJson((column) => row[PROPERTY_OF.get(column) as keyof ProductRow]),
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
   };

@@ -541,9 +541,9 @@ export interface components {
             status: "active" | "draft" | "archived";
             brand: string | null;
             category: string | null;
+            image_url: string | null;
             /** @description GTIN-8, -12, -13 or -14. */
             barcode: string | null;
-            image_url: string | null;
             tags: string[];
             /** @description The product this variant belongs to: a Shopify handle, a WooCommerce parent SKU, or a `group` column. */
             group: string | null;

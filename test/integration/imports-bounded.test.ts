@@ -5,7 +5,7 @@
 // exercised with duplicates and failures in imports-reliability.test.ts). How long the event loop waits is measured by
 // `npm run bench:health`, not here.
 import { describe, expect, it } from "vitest";
-import { productCells, productColumns } from "../../src/catalog/product.ts";
+import { productColumns, productFields } from "../../src/catalog/fields.ts";
 import type { Env } from "../../src/config.ts";
 import { adversarialCell, MIB } from "../adversarial-cells.ts";
 import { importDirect, type QueuedJobOptions } from "../consumer-helpers.ts";
@@ -20,7 +20,7 @@ describe("a mebibyte cell in any column", () => {
   // With blank_cells=keep, the blank cells of a row are columns it does not give: each row's one error is its long cell.
   const expected = productColumns.map((column, i) => {
     const cell = adversarialCell(column, CELL_LENGTH);
-    const { label, maxLength } = productCells[column];
+    const { label, maxLength } = productFields[column];
     const message = `${label} is too long: ${CELL_LENGTH} characters, the limit is ${maxLength}.`;
     return { line: i + 2, column, code: "too_long", message, value: cell.slice(0, 200), severity: "error", cell };
   });

@@ -28,6 +28,7 @@ async function uploadHeld(consumer: ConsumerEnv, key: string, body: string, quer
 
 /** Takes the messages sent so far (the queue's backlog) out of the recording queue. */
 function backlog(consumer: ConsumerEnv): ImportMessage[] {
+  consumer.delays.splice(0);
   return consumer.sent.splice(0);
 }
 
@@ -95,9 +96,29 @@ describe("order of application within a tenant", () => {
     const third = await uploadHeld(consumer, t.key, feed(["A-01"], 9));
     expect([first.waiting_for, second.waiting_for, third.waiting_for]).toEqual([null, first.id, second.id]);
 
-    const order = (await drain(consumer)).map((m) => m.jobId);
-    expect(order.filter((id, i) => id !== order[i - 1])).toEqual([first.id, second.id, third.id]);
+    // The first job's last slice spends its invocation's rows, so it sends the second's message; the second leaves
+    // budget, so the third runs in the same invocation.
+    expect((await drain(consumer)).map((m) => m.jobId)).toEqual([first.id, first.id, second.id]);
+    const jobs = await Promise.all([first, second, third].map((j) => getJob(t.key, j.id)));
+    expect(jobs.map((j) => j.status)).toEqual(["completed", "completed", "completed"]);
+    expect(jobs[0]!.finished_at! <= jobs[1]!.started_at! && jobs[1]!.finished_at! <= jobs[2]!.started_at!).toBe(true);
     expect((await productRecords(t.tenantId)).find((p) => p.sku === "A-01")?.stock).toBe(9);
+  });
+
+  it("starts the next job in the invocation of the one that finished while the budget lasts, and sends its message once spent", async () => {
+    const t = await createTenant();
+    const consumer = consumerEnv(SLICES);
+    const catalog = await uploadHeld(consumer, t.key, csvRows(4));
+    const feeds = [await uploadHeld(consumer, t.key, feed(["A-01"], 11)), await uploadHeld(consumer, t.key, feed(["A-02"], 12))];
+    const spending = await uploadHeld(consumer, t.key, feed(["A-01", "A-02", "A-03", "A-04"], 20));
+    const last = await uploadHeld(consumer, t.key, feed(["A-03"], 30));
+
+    // 4 + 1 + 1 rows leave budget; the 4-row feed spends the rest of the 10, so the last feed gets a message of its own.
+    expect(await deliverAcked(consumer, backlog(consumer)[0]!)).toEqual([{ jobId: last.id, checkpointByte: 0 }]);
+    for (const job of [catalog, ...feeds, spending]) expect(await getJob(t.key, job.id)).toMatchObject({ status: "completed" });
+    expect(await getJob(t.key, last.id)).toMatchObject({ status: "queued", waiting_for: null });
+    expect(await drain(consumer, [{ jobId: last.id, checkpointByte: 0 }])).toHaveLength(1);
+    expect((await productRecords(t.tenantId)).map((p) => [p.sku, p.stock])).toEqual([["A-01", 20], ["A-02", 20], ["A-03", 30], ["A-04", 20]]);
   });
 
   it("holds no other tenant up: a second tenant's import runs while the first tenant's is midway", async () => {
@@ -171,10 +192,38 @@ describe("order of application within a tenant", () => {
     expect(await getJob(t.key, stockFeed.id)).toMatchObject({ status: "completed", unchanged: 3 }); // the catalog had written them
   });
 
+  it("gives a job started in the invocation of the one ahead a retry message of its own when its slice fails", async () => {
+    // How many D1 batches the first job takes alone, so that the failure falls on the second job's commit.
+    const alone = failingBatches(env.DB, []);
+    const probe = consumerEnv(SLICES, alone.db);
+    await uploadHeld(probe, (await createTenant()).key, csvRows(4));
+    await deliverAcked(probe, backlog(probe)[0]!);
+
+    const t = await createTenant();
+    const consumer = consumerEnv(SLICES, failingBatches(env.DB, [alone.batchCalls() + 1]).db);
+    const catalog = await uploadHeld(consumer, t.key, csvRows(4));
+    const stockFeed = await uploadHeld(consumer, t.key, feed(["A-01"], 7));
+    const { result, messageId, laterJobRetries } = await deliver(consumer.env, backlog(consumer)[0]!);
+    // The catalog's message is done; the feed's failure is retried through a delayed message for the feed.
+    expect(result.explicitAcks).toEqual([messageId]);
+    expect(result.retryMessages).toEqual([]);
+    expect(laterJobRetries).toEqual([expect.objectContaining({ level: "warn", job_id: stockFeed.id, attempts: 1 })]);
+    expect(consumer.sent).toEqual([{ jobId: stockFeed.id, checkpointByte: 0 }]);
+    expect(consumer.delays).toEqual([expect.any(Number)]);
+    expect(consumer.delays[0]).toBeGreaterThanOrEqual(1);
+    expect(await getJob(t.key, catalog.id)).toMatchObject({ status: "completed", created: 4 });
+    expect(await getJob(t.key, stockFeed.id)).toMatchObject({ status: "processing", processed_rows: 0 });
+
+    await drain(consumer);
+    expect(await getJob(t.key, stockFeed.id)).toMatchObject({ status: "completed", updated: 1 });
+    expect((await productRecords(t.tenantId)).find((p) => p.sku === "A-01")?.stock).toBe(7);
+  });
+
   it("starts a job whose wake-up message was lost once the sweeper runs", async () => {
     const t = await createTenant();
     const consumer = consumerEnv(SLICES);
-    const catalog = await uploadHeld(consumer, t.key, csvRows(8));
+    // 10 rows spend the invocation's budget: the feed is started by a message (and not in the same invocation).
+    const catalog = await uploadHeld(consumer, t.key, csvRows(10));
     const stockFeed = await uploadHeld(consumer, t.key, feed(["A-01"], 3));
     const sent = await deliverAcked(consumer, backlog(consumer)[0]!);
     expect(sent).toEqual([{ jobId: stockFeed.id, checkpointByte: 0 }]); // lost: never delivered

@@ -5,7 +5,7 @@
 // An import sends its rows to D1 once and lets SQL say what each row did (see countedUpsert). Dry runs write no
 // product and count by comparing instead; they reuse the error and job statements here (see dry-run.ts).
 import type { RowError, RowOutcome, ValidRow } from "../sources/rows.ts";
-import { absentFieldValues, KEEP_MASK_INDEX, keepMask, problemsOf, rowJson, STORED_COLUMNS } from "../sources/rows.ts";
+import { absentFieldValues, KEEP_MASK_INDEX, keepMask, NESTED_COLUMNS, problemsOf, rowJson, STORED_COLUMNS } from "../sources/rows.ts";
 import { naming } from "../../log-error.ts";
 import { sqlState } from "../../model/job-states.ts";
 import type { Checkpoint, SourceStateChange } from "../sources/contract.ts";
@@ -94,9 +94,8 @@ type P = keyof ChunkParameters;
 const guard = (p: Record<"jobId" | "fromByte", string>) => `id = ${p.jobId} AND cursor_byte = ${p.fromByte} AND status = ${sqlState("processing")}`;
 const GUARD = (p: Record<"jobId" | "fromByte", string>) => `EXISTS (SELECT 1 FROM import_jobs WHERE ${guard(p)})`;
 
-/** Column `i` of row `j` of the JSON parameter: tags and options as the JSON text of the nested value, the rest as values. */
-export const fieldOfRow = (column: (typeof STORED_COLUMNS)[number], i: number) =>
-  column === "tags" || column === "options" ? `j.value -> ${i}` : `j.value ->> ${i}`;
+/** Column `i` of row `j` of the JSON parameter: a nested list or object as its JSON text, the rest as values. */
+export const fieldOfRow = (column: (typeof STORED_COLUMNS)[number], i: number) => (NESTED_COLUMNS.has(column) ? `j.value -> ${i}` : `j.value ->> ${i}`);
 
 /** The keep mask of row `j` of the JSON parameter (see columnValues in rows.ts). */
 export const KEEP_MASK_OF_ROW = `j.value ->> ${KEEP_MASK_INDEX}`;

@@ -1,11 +1,13 @@
-// Queue handlers: the import consumer (one slice per message, continuation or retry) and the dead-letter consumer.
+// Queue handlers: the import consumer and the dead-letter consumer. An import message runs one slice of its job (a
+// continuation is sent if the file goes on); when the job finishes with budget left, the next job of its tenant's line
+// runs in the same invocation.
 import type { Config, Env } from "../../config.ts";
 import { database } from "../../db/client.ts";
 import { countFailedAttempt, getJobById } from "../../db/queries/jobs.ts";
 import { retriesExhaustedReason } from "./failure-reasons.ts";
-import { finishJob } from "./lifecycle.ts";
+import { finishJob, firstMessage, sendStart } from "./lifecycle.ts";
 import type { ImportMessage } from "../../model/import-message.ts";
-import { runImportSlice } from "./slice.ts";
+import { InvocationBudget, runImportSlice } from "./slice.ts";
 import { loggedError } from "../../log-error.ts";
 
 function isImportMessage(body: unknown): body is ImportMessage {
@@ -28,17 +30,33 @@ export async function handleImportBatch(batch: MessageBatch<unknown>, env: Env, 
       message.ack();
       continue;
     }
-    const { jobId } = message.body;
+    // The job this invocation works on: the message's, then the jobs of its tenant's line it starts here.
+    let current: ImportMessage = message.body;
+    const budget = new InvocationBudget(config);
     try {
-      const outcome = await runImportSlice(env, config, jobId);
-      if (outcome.kind === "continue") await env.IMPORT_QUEUE.send({ jobId, checkpointByte: outcome.checkpointByte });
+      for (;;) {
+        const outcome = await runImportSlice(env, config, current.jobId, budget);
+        if (outcome.kind === "continue") await env.IMPORT_QUEUE.send({ jobId: current.jobId, checkpointByte: outcome.checkpointByte });
+        if (outcome.kind !== "finished" || !outcome.next) break;
+        if (budget.spent()) {
+          await sendStart(env, outcome.next);
+          break;
+        }
+        current = firstMessage(outcome.next);
+      }
       message.ack();
     } catch (err) {
       // Transient (D1 busy, R2 hiccup, a send that failed): the next delivery resumes from the job's checkpoint.
-      const delaySeconds = retryDelaySeconds(message.attempts);
-      console.warn(JSON.stringify({ level: "warn", msg: "import slice failed, retrying", job_id: jobId, attempts: message.attempts, delay_s: delaySeconds, ...loggedError(err) }));
-      await countFailedAttempt(database(env.DB), jobId).catch(() => undefined);
-      message.retry({ delaySeconds });
+      const attempts = current === message.body ? message.attempts : 1;
+      const delaySeconds = retryDelaySeconds(attempts);
+      console.warn(JSON.stringify({ level: "warn", msg: "import slice failed, retrying", job_id: current.jobId, attempts, delay_s: delaySeconds, ...loggedError(err) }));
+      await countFailedAttempt(database(env.DB), current.jobId).catch(() => undefined);
+      if (current === message.body) message.retry({ delaySeconds });
+      else {
+        // A job started here after the message's own finished: its retry is a message of its own.
+        await env.IMPORT_QUEUE.send(current, { delaySeconds });
+        message.ack();
+      }
     }
   }
 }

@@ -2,8 +2,9 @@
 //
 // A tenant's writing jobs apply in the order the API accepted them: one D1 database has one writer, so running two of
 // them at once would only make the order chance. A job accepted behind others waits without costing anything: no
-// message of its own is sent (or one that arrives early does nothing), and the job that finishes ahead of it sends
-// its message. The sweeper sends it again if that message was lost (see sweeper.ts). Dry runs write nothing, so they
+// message of its own is sent (or one that arrives early does nothing), and the job that finishes ahead of it starts it:
+// in the same queue invocation while its budget lasts, else by a message. The sweeper sends that message again if it
+// was lost (see sweeper.ts). Dry runs write nothing, so they
 // neither wait nor hold anyone up.
 import type { Env } from "../../config.ts";
 import { type Db } from "../../db/client.ts";
@@ -28,27 +29,55 @@ export function startInLine(db: Db, jobId: string, now = Date.now()): Promise<Jo
 
 export type Finish = { status: "completed" } | { status: "failed"; reason: string };
 
-/**
- * The one place a job finishes. A completed job's last chunk committed `completed` with its rows (they must land
- * together); a failure is applied here. Then the next job of the tenant's line is started. Returns false if the job
- * had already finished (nothing happens then).
- */
-export async function finishJob(env: Env, db: Db, job: Pick<JobRow, "id" | "tenantId">, finish: Finish, now = Date.now()): Promise<boolean> {
-  if (finish.status === "failed" && !(await failJob(db, job.id, finish.reason, now))) return false;
-  await startNext(env, db, job.tenantId, now);
-  return true;
+/** The job that comes first in its tenant's line once the one ahead has finished. */
+export type NextJob = Pick<JobRow, "id" | "checkpointByte">;
+
+export interface FinishOptions {
+  now?: number;
+  /**
+   * Who starts the next job of the line: "send" sends its message; "return" hands it to the caller, a queue invocation
+   * with budget left that runs it at once (no queue hop between a tenant's jobs) or else sends its message.
+   */
+  handOver?: "send" | "return";
 }
 
 /**
- * Sends the message of the first job of the tenant's line if it is still queued. A failure to send is logged, not
- * thrown: the finished job must not be retried for it, and the sweeper sends a lost message again.
+ * The one place a job finishes. A completed job's last chunk committed `completed` with its rows (they must land
+ * together); a failure is applied here. Then the next job of the tenant's line is started (or returned, see
+ * FinishOptions). Returns null if the job had already finished (nothing happens then).
  */
-async function startNext(env: Env, db: Db, tenantId: string, now: number): Promise<void> {
+export async function finishJob(
+  env: Env,
+  db: Db,
+  job: Pick<JobRow, "id" | "tenantId">,
+  finish: Finish,
+  { now = Date.now(), handOver = "send" }: FinishOptions = {},
+): Promise<{ next: NextJob | null } | null> {
+  if (finish.status === "failed" && !(await failJob(db, job.id, finish.reason, now))) return null;
+  const next = await nextInLine(db, job.tenantId, now);
+  if (next && handOver === "send") await sendStart(env, next);
+  return { next: handOver === "return" ? next : null };
+}
+
+/**
+ * The first job of the tenant's line if it is still queued, its heartbeat renewed. A failure is logged, not thrown: the
+ * finished job must not be retried for it, and the sweeper starts a job whose start was lost.
+ */
+async function nextInLine(db: Db, tenantId: string, now: number): Promise<NextJob | null> {
   try {
-    const next = await renewLineHead(db, tenantId, now);
-    if (next) await env.IMPORT_QUEUE.send(firstMessage(next));
+    return await renewLineHead(db, tenantId, now);
   } catch (err) {
     console.warn(JSON.stringify({ level: "warn", msg: "next job not started; the sweeper will start it", tenant_id: tenantId, ...loggedError(err) }));
+    return null;
+  }
+}
+
+/** Sends the message that starts a job; a failure is logged, not thrown (see nextInLine). */
+export async function sendStart(env: Env, job: NextJob): Promise<void> {
+  try {
+    await env.IMPORT_QUEUE.send(firstMessage(job));
+  } catch (err) {
+    console.warn(JSON.stringify({ level: "warn", msg: "next job not started; the sweeper will start it", job_id: job.id, ...loggedError(err) }));
   }
 }
 

@@ -11,7 +11,7 @@ import { isPresetName } from "../sources/presets/index.ts";
 import type { TextEncoding } from "../read/encoding.ts";
 import { unreadableStateReason } from "./failure-reasons.ts";
 import { JobNotes, NO_ROWS } from "../../model/job-notes.ts";
-import { finishJob, startInLine } from "./lifecycle.ts";
+import { finishJob, type NextJob, startInLine } from "./lifecycle.ts";
 import { ObjectGoneError, RangedObjectReader } from "../read/object-reader.ts";
 import { type ChunkCommits, CommitPipeline } from "../commit/pipeline.ts";
 import { FileFormatError } from "../read/file-format-error.ts";
@@ -23,9 +23,13 @@ import { type Chunk, rowParameterBytes } from "../commit/write.ts";
 
 export type SliceOutcome =
   | { kind: "continue"; checkpointByte: number }
-  | { kind: "finished" }
+  /** The job finished; `next` is the job that now comes first in its tenant's line, for the caller to start. */
+  | { kind: "finished"; next: NextJob | null }
   /** Nothing to do: the job is gone, finished, or another invocation got there first. */
   | { kind: "skipped"; reason: string };
+
+/** How a slice's reading ended, before the job is finished. */
+type ReadOutcome = { kind: "continue"; checkpointByte: number } | { kind: "finished" } | { kind: "skipped"; reason: string };
 
 const FILE_GONE = "The uploaded file is no longer stored, so the import cannot continue. Upload the file again.";
 
@@ -43,17 +47,34 @@ const PARSE_BYTES = 64 * 1024;
 // bytes, and this much of the worst takes a few milliseconds.
 const TURN_BYTES = 256 * 1024;
 
-export async function runImportSlice(env: Env, config: Config, jobId: string): Promise<SliceOutcome> {
+/**
+ * What one queue invocation may spend (rows, wall time). The slices it runs one after another share it: a job that
+ * finishes early leaves the rest to the next job of its tenant's line.
+ */
+export class InvocationBudget {
+  readonly started = Date.now();
+  /** Rows taken by the invocation's earlier slices. */
+  rows = 0;
+
+  constructor(private readonly config: Pick<Config, "importSliceRows" | "importSliceMs">) {}
+
+  /** Whether the budget is spent, counting `rows` more taken by the running slice. */
+  spent(rows = 0): boolean {
+    return this.rows + rows >= this.config.importSliceRows || Date.now() - this.started >= this.config.importSliceMs;
+  }
+}
+
+export async function runImportSlice(env: Env, config: Config, jobId: string, budget = new InvocationBudget(config)): Promise<SliceOutcome> {
   const db = database(env.DB);
   let job = await getJobById(db, jobId);
   if (!job) return { kind: "skipped", reason: "job not found" };
-  // A job that waits for its tenant's earlier jobs stays queued; the one ahead of it sends its message when it finishes.
+  // A job that waits for its tenant's earlier jobs stays queued; the one ahead of it starts it when it finishes.
   if (job.status === "queued") job = (await startInLine(db, job.id)) ?? (await getJobById(db, jobId));
   if (!job || job.status !== "processing") return { kind: "skipped", reason: `job is ${job?.status ?? "gone"}` };
 
-  let outcome: SliceOutcome;
+  let outcome: ReadOutcome;
   try {
-    outcome = await new ImportSlice(env, config, job).run();
+    outcome = await new ImportSlice(env, config, job, budget).run();
   } catch (err) {
     if (err instanceof FileFormatError) return failed(env, job, namingLine(err.line, err.message));
     if (err instanceof PermanentImportError) return failed(env, job, err.message);
@@ -64,13 +85,14 @@ export async function runImportSlice(env: Env, config: Config, jobId: string): P
     }
     throw err;
   }
-  if (outcome.kind === "finished") await finishJob(env, db, job, { status: "completed" });
-  return outcome;
+  if (outcome.kind !== "finished") return outcome;
+  const finished = await finishJob(env, db, job, { status: "completed" }, { handOver: "return" });
+  return { kind: "finished", next: finished?.next ?? null };
 }
 
 async function failed(env: Env, job: JobRow, reason: string): Promise<SliceOutcome> {
-  await finishJob(env, database(env.DB), job, { status: "failed", reason });
-  return { kind: "finished" };
+  const finished = await finishJob(env, database(env.DB), job, { status: "failed", reason }, { handOver: "return" });
+  return { kind: "finished", next: finished?.next ?? null };
 }
 
 class ImportSlice {
@@ -92,6 +114,7 @@ class ImportSlice {
     private readonly env: Env,
     private readonly config: Config,
     private readonly job: JobRow,
+    private readonly budget: InvocationBudget,
   ) {
     const options = JSON.parse(job.options) as JobOptions;
     this.currency = options.currency;
@@ -109,14 +132,16 @@ class ImportSlice {
     });
   }
 
-  async run(): Promise<SliceOutcome> {
-    let outcome: SliceOutcome;
+  async run(): Promise<ReadOutcome> {
+    let outcome: ReadOutcome;
     try {
       outcome = await this.read();
       await this.commits.drain();
     } catch (err) {
       await this.commits.abandon();
       throw err;
+    } finally {
+      this.budget.rows += this.rowsThisSlice;
     }
     const { stats, lostRace } = this.commits;
     console.log(
@@ -135,7 +160,7 @@ class ImportSlice {
     return outcome;
   }
 
-  private async read(): Promise<SliceOutcome> {
+  private async read(): Promise<ReadOutcome> {
     const reader = new RangedObjectReader(this.env.UPLOADS, this.job.objectKey, this.job.checkpointByte, this.job.sizeBytes);
     if (!(await reader.open())) throw new PermanentImportError(FILE_GONE);
     const source = this.source;
@@ -236,8 +261,7 @@ class ImportSlice {
    */
   private shouldHandOver(): boolean {
     if (this.commits.lostRace) return true;
-    const rows = this.rowsThisSlice + this.chunk.length;
-    const spent = rows >= this.config.importSliceRows || Date.now() - this.started >= this.config.importSliceMs;
+    const spent = this.budget.spent(this.rowsThisSlice + this.chunk.length);
     // At the very end of the file, finishing here is cheaper than a continuation that reads nothing.
     return spent && this.chunkEnd.byte < this.job.sizeBytes;
   }

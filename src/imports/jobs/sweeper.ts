@@ -31,7 +31,7 @@ function chunks<T>(items: T[], size = BATCH): T[][] {
 async function failStuckJobs(env: Env, db: Db, config: Config, now: number): Promise<number> {
   const stuck = await findStuckJobs(db, now - config.stuckJobMs, MAX_PER_RUN);
   let failed = 0;
-  for (const job of stuck) if (await finishJob(env, db, job, { status: "failed", reason: stuckReason(job, config.stuckJobMs / 60_000) }, now)) failed++;
+  for (const job of stuck) if (await finishJob(env, db, job, { status: "failed", reason: stuckReason(job, config.stuckJobMs / 60_000) }, { now })) failed++;
   return failed;
 }
 

@@ -6,7 +6,7 @@
 // mapping reads from a source is read from that source only: a column literally named like the field is ignored
 // (listed in ignored_columns), so a file with both `Net` and `price` under {"Net": "price"} has one price, not two.
 import { z } from "zod";
-import { type ProductColumn, productColumns } from "../../catalog/product.ts";
+import { type ProductColumn, productColumns } from "../../catalog/fields.ts";
 import { parseJsonText } from "../../json-text.ts";
 import { quote } from "../../text.ts";
 import { type FieldOf, isKnownColumn, MAX_NAME_LENGTH, normalizeColumnName, ownFields } from "./header.ts";

@@ -1,4 +1,4 @@
-import { type ProductColumn, productColumns } from "../../catalog/product.ts";
+import { type ProductColumn, productColumns } from "../../catalog/fields.ts";
 import { hash53 } from "../../hash.ts";
 import { shorten } from "../../text.ts";
 import { MAX_COLUMNS } from "../read/csv.ts";

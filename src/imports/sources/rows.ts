@@ -1,13 +1,12 @@
 // What a row source yields for each row, the same for every input shape: a validated product or the row's errors.
+import { type Field, fieldList, IMPORT_CURRENCY, type StoredColumn } from "../../catalog/fields.ts";
 import {
   type BlankCells,
   byColumnOrder,
-  newProductDefaults,
   type OnInvalid,
   type RowFieldError,
   productLimits,
   type ProductInput,
-  type ProductOptions,
   validateProductRow,
 } from "../../catalog/product.ts";
 import type { RowErrorCode } from "../../model/row-error-codes.ts";
@@ -27,11 +26,14 @@ export interface RowError {
 
 export type Severity = "error" | "warning";
 
-/** The product columns in the order a row travels to D1 (arrays keep the JSON parameter compact). */
-export const STORED_COLUMNS = [
-  "sku", "name", "description", "price_minor", "currency", "stock", "status", "brand", "category", "barcode", "image_url", "tags",
-  "variant_group", "options",
-] as const;
+/**
+ * The product columns in the order a row travels to D1 (arrays keep the JSON parameter compact): the field table's, so
+ * column i is the field of keep-mask bit i.
+ */
+export const STORED_COLUMNS: readonly StoredColumn[] = fieldList.map((field) => field.column);
+
+/** The columns that hold JSON text (a list, an object): a row sends their values nested in its JSON. */
+export const NESTED_COLUMNS: ReadonlySet<StoredColumn> = new Set(fieldList.filter((field) => field.type === "json").map((field) => field.column));
 
 /** Where a row's keep mask travels, after its STORED_COLUMNS values (see rowJson). */
 export const KEEP_MASK_INDEX = STORED_COLUMNS.length;
@@ -63,46 +65,38 @@ interface SkippedRow {
 
 export type RowOutcome = ValidRow | RejectedRow | SkippedRow;
 
+/** A stored column's value: JSON text for a list or an object. */
+type StoredValue = string | number | null;
+
 /**
- * The product's values in STORED_COLUMNS order, and its keep mask: bit i set when the row does not give column i,
- * which an existing product then keeps; a new product gets the empty value sent in its place. A row without a name
- * or price is only ever sent for an existing product (see catalog-lookup.ts); its placeholders are never stored.
+ * Appends the product's values to `values` in STORED_COLUMNS order and returns its keep mask: bit i set when the row
+ * does not give STORED_COLUMNS[i], which an existing product then keeps, and which a new product gets its empty value
+ * for (the import's currency for the currency). A row without a name or price is only ever sent for an existing product
+ * (see catalog-lookup.ts); its placeholders are never stored. `nested`: lists and objects as they are (the JSON a row
+ * travels in nests them), else as their JSON text. One walk of the field table's list, as for every row.
  */
-function columnValues<T, O>(p: ProductInput, tags: (t: string[]) => T, options: (o: ProductOptions) => O, currency: string) {
-  const d = newProductDefaults;
-  const values = [
-    p.sku,
-    p.name ?? "",
-    p.description === undefined ? d.description : p.description,
-    p.priceMinor ?? 0,
-    p.currency ?? currency,
-    p.stock ?? d.stock,
-    p.status ?? d.status,
-    p.brand === undefined ? d.brand : p.brand,
-    p.category === undefined ? d.category : p.category,
-    p.barcode === undefined ? d.barcode : p.barcode,
-    p.imageUrl === undefined ? d.imageUrl : p.imageUrl,
-    tags(p.tags ?? d.tags),
-    p.group === undefined ? d.group : p.group,
-    options(p.options ?? d.options),
-  ] as const;
-  return values;
+function pushColumnValues(values: unknown[], p: ProductInput, currency: string, nested: boolean): number {
+  const product = p as unknown as Readonly<Record<string, unknown>>;
+  let mask = 0;
+  for (let i = 0; i < fieldList.length; i++) {
+    const field = fieldList[i] as Field;
+    let value = product[field.key];
+    if (value === undefined) {
+      mask |= 1 << i;
+      value = field.empty === IMPORT_CURRENCY ? currency : field.empty;
+    }
+    values.push(nested || field.type !== "json" ? value : JSON.stringify(value));
+  }
+  return mask;
 }
 
-const bit = (absent: boolean, i: number) => (absent ? 1 << i : 0);
-
-/** Bit i set when the row does not give STORED_COLUMNS[i] (see columnValues). */
+/** Bit i set when the row does not give STORED_COLUMNS[i] (see pushColumnValues); bit 0, the SKU's, never is. */
 export function keepMask(p: ProductInput): number {
-  return (
-    bit(p.name === undefined, 1) | bit(p.description === undefined, 2) | bit(p.priceMinor === undefined, 3) |
-    bit(p.currency === undefined, 4) | bit(p.stock === undefined, 5) | bit(p.status === undefined, 6) |
-    bit(p.brand === undefined, 7) | bit(p.category === undefined, 8) | bit(p.barcode === undefined, 9) |
-    bit(p.imageUrl === undefined, 10) | bit(p.tags === undefined, 11) | bit(p.group === undefined, 12) |
-    bit(p.options === undefined, 13)
-  );
+  const product = p as unknown as Readonly<Record<string, unknown>>;
+  let mask = 0;
+  for (let i = 1; i < fieldList.length; i++) if (product[(fieldList[i] as Field).key] === undefined) mask |= 1 << i;
+  return mask;
 }
-
-const asIs = <T>(value: T) => value;
 
 /**
  * The row as it travels to D1: its STORED_COLUMNS values and keep mask as a JSON array, tags and options nested (SQL
@@ -110,7 +104,12 @@ const asIs = <T>(value: T) => value;
  * is printable ASCII, the same way. `currency`: the import's, for a new product whose row has none.
  */
 export function rowJson(row: ValidRow, currency: string): string {
-  row.json ??= rowJsonWithMask(row, currency, keepMask(row.product));
+  if (row.json === null) {
+    const values: unknown[] = [];
+    const mask = pushColumnValues(values, row.product, currency, true);
+    values.push(mask);
+    row.json = JSON.stringify(values);
+  }
   return row.json;
 }
 
@@ -119,28 +118,29 @@ export const KEEP_ALL = (1 << STORED_COLUMNS.length) - 2;
 
 /** The row as it travels to D1 with `mask` in the keep mask's place (a dry run compares with another mask, see dry-run.ts). */
 export function rowJsonWithMask(row: ValidRow, currency: string, mask: number): string {
-  // Pushed, not spread: this runs for every row of an import.
-  const values: unknown[] = columnValues(row.product, asIs, asIs, currency) as unknown as unknown[];
+  const values: unknown[] = [];
+  pushColumnValues(values, row.product, currency, true);
   values.push(mask);
   return JSON.stringify(values);
 }
 
-/** A product's stored column values; tags and options as their JSON text, as the columns hold them. */
-export type StoredFields = ReturnType<typeof columnValues<string, string>>;
+/** A product's stored column values, in STORED_COLUMNS order; tags and options as their JSON text, as the columns hold them. */
+export type StoredFields = readonly StoredValue[];
 
-/** What a row that gives no field but its SKU sends for each column (see columnValues), as stored. */
+/** What a row that gives no field but its SKU sends for each column (see pushColumnValues), as stored. */
 export function absentFieldValues(currency: string): StoredFields {
-  const none: ProductInput = {
-    sku: "", skuKey: "", name: undefined, description: undefined, priceMinor: undefined, pendingPrice: undefined, currency: undefined,
-    stock: undefined, status: undefined, brand: undefined, category: undefined, barcode: undefined, imageUrl: undefined,
-    tags: undefined, group: undefined, options: undefined,
-  };
-  return columnValues(none, JSON.stringify, JSON.stringify, currency);
+  return storedValues({ sku: "" } as ProductInput, currency);
 }
 
-/** The values the row's product would be stored with, as a new product (see columnValues). */
+/** The values the row's product would be stored with, as a new product (see pushColumnValues). */
 export function storedFields(row: ValidRow, currency: string): StoredFields {
-  return columnValues(row.product, JSON.stringify, JSON.stringify, currency);
+  return storedValues(row.product, currency);
+}
+
+function storedValues(p: ProductInput, currency: string): StoredFields {
+  const values: StoredValue[] = [];
+  pushColumnValues(values, p, currency, false);
+  return values;
 }
 
 /** What a row source needs to turn named values into rows: the import's currency and what a blank cell means. */

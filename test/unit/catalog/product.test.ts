@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { adversarialCell, MIB } from "../../adversarial-cells.ts";
+import { productColumns, productFields } from "../../../src/catalog/fields.ts";
 import {
-  productCells,
-  productColumns,
   productResponseSchema,
   productStatuses,
   validateProductRow,
@@ -637,7 +636,7 @@ describe("validateProductRow error reporting", () => {
 
 describe("cell lengths", () => {
   it.each(productColumns)("refuses a mebibyte %s cell for its length, before its rule reads it", (column) => {
-    const { label, maxLength } = productCells[column];
+    const { label, maxLength } = productFields[column];
     const cell = adversarialCell(column, MIB);
     const error = singleError(csvRow({ [column]: cell }), column, "too_long");
     expect(error).toEqual({ column, code: "too_long", message: `${label} is too long: ${MIB} characters, the limit is ${maxLength}.`, value: cell.slice(0, 200) });
@@ -646,7 +645,7 @@ describe("cell lengths", () => {
   it("measures a cell once trimmed, in characters", () => {
     const padding = " ".repeat(MIB);
     expect(validProduct(csvRow({ name: `${padding}Shirt${padding}`, tags: `${padding}a, b${padding}` }))).toMatchObject({ name: "Shirt", tags: ["a", "b"] });
-    expect(validProduct(csvRow({ name: "😀".repeat(productCells.name.maxLength) })).name).toHaveLength(2 * productCells.name.maxLength);
+    expect(validProduct(csvRow({ name: "😀".repeat(productFields.name.maxLength) })).name).toHaveLength(2 * productFields.name.maxLength);
     const error = singleError(csvRow({ price: `${padding}${"1".repeat(65)}` }), "price", "too_long");
     expect(error.message).toBe("Price is too long: 65 characters, the limit is 64.");
   });
@@ -730,6 +729,7 @@ describe("productResponseSchema", () => {
     expect(jsonSchema.$ref).toBe("#/$defs/Product");
     const product = jsonSchema.$defs?.Product;
     expect(product?.type).toBe("object");
+    // The fields in the field table's order, then the timestamps.
     expect(product?.required).toEqual([
       "sku",
       "name",
@@ -740,8 +740,8 @@ describe("productResponseSchema", () => {
       "status",
       "brand",
       "category",
-      "barcode",
       "image_url",
+      "barcode",
       "tags",
       "group",
       "options",

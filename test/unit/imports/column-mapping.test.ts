@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { productColumns } from "../../../src/catalog/product.ts";
+import { productColumns } from "../../../src/catalog/fields.ts";
 import { checkMapping, MAX_MAPPING_ENTRIES, mappedFields, mappingHint, overlayMapping } from "../../../src/imports/sources/column-mapping.ts";
 import { mapHeader } from "../../../src/imports/sources/header.ts";
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { productColumns } from "../../../src/catalog/product.ts";
+import { productColumns } from "../../../src/catalog/fields.ts";
 import { IgnoredColumns, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH, mapHeader, mapRow, type HeaderMapping } from "../../../src/imports/sources/header.ts";
 import { CsvParser, MAX_COLUMNS } from "../../../src/imports/read/csv.ts";
 

@@ -1,7 +1,7 @@
 // The presets' header recognition, their header errors, the bounds of what a Shopify export carries from row to row,
 // and WooCommerce cells no longer than the rules take.
 import { describe, expect, it } from "vitest";
-import { productCells } from "../../../src/catalog/product.ts";
+import { productFields } from "../../../src/catalog/fields.ts";
 import { MAX_COLUMNS } from "../../../src/imports/read/csv.ts";
 import { detectPreset, presetNamed } from "../../../src/imports/sources/presets/index.ts";
 import type { RowOutcome } from "../../../src/imports/sources/rows.ts";
@@ -152,7 +152,7 @@ describe("WooCommerce cells of any length", () => {
     const tags = adversarialCell("tags", MIB);
     expect(rowOf({ type: "simple", sku: "W-1", name: "W", "regular price": "1", tags })).toMatchObject({
       ok: false,
-      errors: [{ column: "tags", code: "too_long", message: `The tag list is too long: ${MIB} characters, the limit is ${productCells.tags.maxLength}.` }],
+      errors: [{ column: "tags", code: "too_long", message: `The tag list is too long: ${MIB} characters, the limit is ${productFields.tags.maxLength}.` }],
     });
   });
 });
