@@ -8,7 +8,7 @@ import { newId } from "../src/auth/keys.ts";
 import { type Env, readConfig } from "../src/config.ts";
 import { database } from "../src/db/client.ts";
 import { insertJob } from "../src/db/queries/jobs.ts";
-import type { Charset } from "../src/imports/read/encoding.ts";
+import type { Charset } from "../src/model/charsets.ts";
 import type { ImportMessage } from "../src/model/import-message.ts";
 import worker from "../src/index.ts";
 

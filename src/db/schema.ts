@@ -198,7 +198,7 @@ export const idempotencyKeys = sqliteTable(
     responseStatus: integer("response_status"),
     responseBody: text("response_body"),
     // SHA-256 of the uploaded file's bytes, known once the body has been read: a repeat is replayed only with the same
-    // content. Null while the first request is being accepted.
+    // content. Null while the first request is being accepted, and for a request without content to hash.
     contentHash: text("content_hash"),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),

@@ -784,6 +784,14 @@ describe("POST /api/v1/products/import: Idempotency-Key", () => {
     });
   }
 
+  it("refuses a malformed key before the body: the key is named, not the body's type", async () => {
+    const t = await createTenant();
+    const res = await request(IMPORT, { method: "POST", key: t.key, body: CSV, headers: { "content-type": "application/json", ...idem("two words") } });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).errors).toEqual([{ location: "header", name: "idempotency-key", message: expect.stringContaining("255") }]);
+    await expectNothingStored(t.tenantId);
+  });
+
   it("frees the key when the upload fails, so the client can retry with it", async () => {
     const t = await createTenant();
     const broken = await interrupted(() => uploadStream(t.key, bodyStream([CSV.slice(0, 10)]), { length: bytes(CSV), headers: idem("retry-me") }));

@@ -40,12 +40,12 @@ export async function claimIdempotencyKey(
   return { kind: "replay", status: record.responseStatus, body: record.responseBody, contentHash: record.contentHash };
 }
 
-/** Records the response to replay and the content hash a repeat must match. */
+/** Records the response to replay and the content hash a repeat must match (null: the request has no content hashed). */
 export async function completeIdempotencyKey(
   db: Db,
   tenantId: string,
   key: string,
-  response: { status: number; body: string; contentHash: string },
+  response: { status: number; body: string; contentHash: string | null },
 ): Promise<void> {
   await db
     .update(idempotencyKeys)

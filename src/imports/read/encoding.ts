@@ -1,7 +1,8 @@
-// The text encoding of an import file: the charsets an upload may declare, and how the encoding a file is read in is
-// decided from its first bytes (a byte order mark, the declared charset, else UTF-8 or Windows-1252 by what the bytes
+// The text encoding of an import file: how the encoding a file is read in is decided from its first bytes (a byte
+// order mark, the charset the upload declared (model/charsets.ts), else UTF-8 or Windows-1252 by what the bytes
 // are). The decision is made once, at the start of the file, and stored with the job: every continuation reads on in
 // it, so a file is never re-sniffed mid-way. The parsers decode records in it (records.ts).
+import type { Charset } from "../../model/charsets.ts";
 import type { JobNote } from "../../model/job-notes.ts";
 import { FileFormatError } from "./file-format-error.ts";
 import { UTF8_BOM, utf8SequenceLength } from "./utf8.ts";
@@ -9,35 +10,6 @@ import { UTF8_BOM, utf8SequenceLength } from "./utf8.ts";
 /** The encodings a file is read in, as the job JSON names them. */
 export const textEncodings = ["utf-8", "utf-16le", "utf-16be", "windows-1252"] as const;
 export type TextEncoding = (typeof textEncodings)[number];
-
-/** The charsets an upload may declare (the `charset` parameter of its Content-Type), by their canonical names. */
-export const charsets = ["utf-8", "utf-16", "utf-16le", "utf-16be", "windows-1252", "iso-8859-1"] as const;
-export type Charset = (typeof charsets)[number];
-
-// The labels each charset is known by (IANA names and common aliases), lower case.
-const charsetLabels: Record<string, Charset> = {
-  "utf-8": "utf-8",
-  utf8: "utf-8",
-  "unicode-1-1-utf-8": "utf-8",
-  "utf-16": "utf-16",
-  "utf-16le": "utf-16le",
-  "utf-16be": "utf-16be",
-  "windows-1252": "windows-1252",
-  cp1252: "windows-1252",
-  "x-cp1252": "windows-1252",
-  "iso-8859-1": "iso-8859-1",
-  "iso8859-1": "iso-8859-1",
-  iso_8859_1: "iso-8859-1",
-  "iso_8859-1": "iso-8859-1",
-  latin1: "iso-8859-1",
-  l1: "iso-8859-1",
-};
-
-/** The charset a label names (case-insensitive), or null when it is not one a file may be in. */
-export function charsetOf(label: string): Charset | null {
-  const key = label.toLowerCase();
-  return Object.hasOwn(charsetLabels, key) ? charsetLabels[key]! : null;
-}
 
 /**
  * How many first bytes of a file are looked at: without a declared charset, UTF-8 if they are, else Windows-1252 if

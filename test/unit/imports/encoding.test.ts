@@ -1,6 +1,7 @@
 // The encoding a file is read in: declared charsets, byte order marks, and UTF-8 or Windows-1252 from the first bytes.
 import { describe, expect, it } from "vitest";
-import { charsetOf, decideEncoding, ENCODING_SNIFF_BYTES, FileEncoding } from "../../../src/imports/read/encoding.ts";
+import { decideEncoding, ENCODING_SNIFF_BYTES, FileEncoding } from "../../../src/imports/read/encoding.ts";
+import { charsetOf } from "../../../src/model/charsets.ts";
 import { FileFormatError } from "../../../src/imports/read/file-format-error.ts";
 import { bytesOf, utf16Bytes, windows1252Bytes } from "./parser-helpers.ts";
 

@@ -1,6 +1,6 @@
 // The row sources driven as the slice drives them: pieces pushed, rows taken, state committed and resumed from.
 import { describe, expect, it } from "vitest";
-import type { Charset } from "../../../src/imports/read/encoding.ts";
+import type { Charset } from "../../../src/model/charsets.ts";
 import type { ResumeState, RowSource, SourceOptions, SourceStateChange } from "../../../src/imports/sources/contract.ts";
 import type { RowOutcome } from "../../../src/imports/sources/rows.ts";
 import { openRowSource } from "../../../src/imports/sources/open.ts";
