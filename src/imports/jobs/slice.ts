@@ -5,7 +5,7 @@ import type { Config, Env } from "../../config.ts";
 import { database } from "../../db/client.ts";
 import { getJobById, type JobRow } from "../../db/queries/jobs.ts";
 import { DryRunCommits } from "../commit/dry-run.ts";
-import type { JobOptions } from "./job.ts";
+import type { JobOptions } from "../sources/options.ts";
 import { storedMapping } from "../sources/column-mapping.ts";
 import { isPresetName } from "../sources/presets/index.ts";
 import type { TextEncoding } from "../read/encoding.ts";

@@ -7,7 +7,7 @@
 // state it did not write fails the job. Sources are picked by format in open.ts.
 import type { ColumnMapping } from "./column-mapping.ts";
 import type { IgnoredColumnsChange } from "./header.ts";
-import type { JobOptions } from "../jobs/job.ts";
+import type { JobOptions } from "./options.ts";
 import type { JobNote } from "../../model/job-notes.ts";
 import type { PresetName } from "./presets/preset.ts";
 import type { RowOutcome } from "./rows.ts";

@@ -9,7 +9,7 @@ import { type ColumnMapping, mappedFields, mappingHint } from "./column-mapping.
 import { CSV_HEAD_MAX_CHARS, CsvParser, type CsvDelimiter, csvDelimiters, type CsvHead, type CsvRecord, MAX_COLUMNS, readCsvHead } from "../read/csv.ts";
 import { decodeLeniently, FileEncoding } from "../read/encoding.ts";
 import { checkHeaderWidth, IgnoredColumns, isKnownColumn, mapHeader, mapRow } from "./header.ts";
-import { rowRules } from "../jobs/job.ts";
+import { rowRules } from "./options.ts";
 import { detectPreset, type Preset, presetNamed, presetNames } from "./presets/index.ts";
 import type { CellRows } from "./presets/preset.ts";
 import { type Checkpoint, PermanentImportError, type ResumeState, type RowSource, type SourceOptions, type SourceStateChange } from "./contract.ts";

@@ -5,7 +5,7 @@ import { optionGivenTwice } from "../../catalog/product.ts";
 import { mappedFields } from "./column-mapping.ts";
 import { FileEncoding } from "../read/encoding.ts";
 import { displayName, type FieldOf, IgnoredColumns, normalizeColumnName } from "./header.ts";
-import { rowRules } from "../jobs/job.ts";
+import { rowRules } from "./options.ts";
 import { NdjsonParser, type NdjsonRecord } from "../read/ndjson.ts";
 import { type Checkpoint, PermanentImportError, type ResumeState, type RowSource, type SourceOptions, type SourceStateChange } from "./contract.ts";
 import { addFieldProblem, type CellProblems, rejectedRow, type RowOutcome, type RowRules, validatedRow, withProblems } from "./rows.ts";
