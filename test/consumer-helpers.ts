@@ -199,8 +199,8 @@ export interface JobRecord {
   ignored_columns_omitted: number;
   failure_reason: string | null;
   failed_attempts: number;
-  columns: string | null;
-  delimiter: string | null;
+  /** The row source's own state (JSON; a CSV's header mapping, delimiter, preset and carried cells). */
+  source_state: string | null;
   encoding: string | null;
   notes: string;
   started_at: number | null;

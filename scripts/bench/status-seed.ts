@@ -57,8 +57,9 @@ function jobRow(rand: () => number, id: string, tenantId: string, createdAt: num
     values: [
       id, tenantId, status, csv ? "csv" : "ndjson", rand() < 0.1 ? null : `${csv ? "catalog" : "feed"}-${between(1, 9999)}.${csv ? "csv" : "ndjson"}`, `${tenantId}/${id}`,
       sizeBytes, rand() < 0.03 ? 1 : 0, rand() < 0.8 ? '{"currency":"USD","delimiter":null}' : '{"currency":"EUR","delimiter":";"}',
-      started ? '{"sku":0,"name":1,"price":2,"currency":3,"stock":4,"status":5,"brand":6,"category":7}' : null,
-      csv && started ? (rand() < 0.9 ? "," : ";") : null, status === "completed" ? sizeBytes : Math.floor((sizeBytes * processed) / fileRows), processed + 1,
+      // A started CSV job's source state (see csv-source.ts); an NDJSON source keeps none.
+      csv && started ? JSON.stringify({ columns: ["sku", "name", "price", "currency", "stock", "status", "brand", "category"], delimiter: rand() < 0.9 ? "," : ";", preset: null, carried: null }) : null,
+      status === "completed" ? sizeBytes : Math.floor((sizeBytes * processed) / fileRows), processed + 1,
       status === "completed" ? fileRows : null, processed, created, updated, processed - rejected - created - updated, rejected, errorCount,
       rand() < 0.1 ? '["internal_note"]' : "[]", status === "failed" ? (started ? "The file ended inside a quoted field (line 1822)." : "The header has no sku column.") : null,
       status === "failed" && rand() < 0.3 ? between(1, 5) : 0, createdAt, queuedAt, startedAt, finishedAt, finishedAt ?? startedAt ?? queuedAt ?? createdAt, deletedAt,
@@ -66,9 +67,9 @@ function jobRow(rand: () => number, id: string, tenantId: string, createdAt: num
   };
 }
 
-const INSERT_JOB = `INSERT INTO import_jobs (id, tenant_id, status, format, file_name, object_key, size_bytes, dry_run, options, columns,
-  delimiter, cursor_byte, cursor_line, total_rows, processed_rows, created, updated, unchanged, rejected_rows, error_count, ignored_columns,
-  failure_reason, failed_attempts, created_at, queued_at, started_at, finished_at, heartbeat_at, object_deleted_at) VALUES (${Array(29).fill("?").join(", ")})`;
+const INSERT_JOB = `INSERT INTO import_jobs (id, tenant_id, status, format, file_name, object_key, size_bytes, dry_run, options, source_state,
+  cursor_byte, cursor_line, total_rows, processed_rows, created, updated, unchanged, rejected_rows, error_count, ignored_columns,
+  failure_reason, failed_attempts, created_at, queued_at, started_at, finished_at, heartbeat_at, object_deleted_at) VALUES (${Array(28).fill("?").join(", ")})`;
 
 function fill(db: DatabaseSync, jobs: number, key: { id: string; prefix: string; hash: string }) {
   const rand = prng(0x5eed0000 + jobs);

@@ -91,9 +91,6 @@ export const importJobs = sqliteTable(
     dryRun: integer("dry_run", { mode: "boolean" }).notNull(),
     // JSON: the options the client asked for (currency, delimiter).
     options: text("options").notNull(),
-    // JSON: the header mapping resolved when processing starts, reused by every continuation.
-    columns: text("columns"),
-    delimiter: text("delimiter"),
     // Checkpoint: where the next unprocessed record starts. Guards every write (exactly-once effect).
     checkpointByte: integer("cursor_byte").notNull().default(0),
     checkpointLine: integer("cursor_line").notNull().default(1),
@@ -125,8 +122,9 @@ export const importJobs = sqliteTable(
     profile: text("profile"),
     preset: text("preset"),
     mapping: text("mapping"),
-    // JSON: what the row source carries from one row to the next beyond the header (a Shopify handle's
-    // product-level cells), committed with each chunk like the checkpoint.
+    // The row source's own state, which it alone writes and reads back (JSON: a CSV's header mapping, delimiter,
+    // preset and a Shopify product's carried cells; see src/imports/sources/contract.ts). Committed with the
+    // checkpoint in one guarded statement; null until the source saved any.
     sourceState: text("source_state"),
     failureReason: text("failure_reason"),
     // Invocations that ended in a transient error (the queue retries them); reported when retries run out.

@@ -14,7 +14,8 @@ import { formOptions, readUploadBody, uploadBody, uploadBodyResponses } from "..
 import { parameterNames } from "../http/validate.ts";
 import { mappingParameterSchema } from "../imports/sources/column-mapping.ts";
 import { ENCODING_SNIFF_BYTES } from "../imports/read/encoding.ts";
-import { type JobOptions, jobPath, jobResponseSchema, toJobJson } from "../imports/jobs/job.ts";
+import { jobPath, jobResponseSchema, toJobJson } from "../imports/jobs/job.ts";
+import type { JobOptions } from "../imports/sources/options.ts";
 import { presetNames } from "../imports/sources/presets/index.ts";
 import { profileNameSchema } from "../imports/sources/profiles.ts";
 import { acceptUpload, hashingSource, hashUpload, INTERRUPTED_REASON, type UploadResult } from "../imports/jobs/upload.ts";

@@ -216,7 +216,9 @@ describe("chunked, resumable processing", () => {
       // The first read returns only a few bytes of the header.
       const slow = { ...consumer, env: { ...consumer.env, UPLOADS: tricklingUploads(env.UPLOADS, 3, 0) } };
       await runJob(slow, jobId);
-      expect(await jobRecord(jobId), label).toMatchObject({ status: "completed", created: 1, delimiter });
+      const job = await jobRecord(jobId);
+      expect(job, label).toMatchObject({ status: "completed", created: 1 });
+      expect(JSON.parse(job.source_state ?? "null"), label).toMatchObject({ delimiter });
       expect((await productRecords(t.tenantId)).map((p) => [p.sku, p.name, p.price_minor])).toEqual([["D-1", "One, two", 150]]);
     }
   });
@@ -229,7 +231,8 @@ describe("chunked, resumable processing", () => {
     const consumer = consumerEnv();
     await runJob({ ...consumer, env: { ...consumer.env, UPLOADS: tricklingUploads(env.UPLOADS, 3, 0) } }, jobId);
     const job = await jobRecord(jobId);
-    expect(job).toMatchObject({ status: "failed", processed_rows: 1, created: 1, delimiter: ";" });
+    expect(job).toMatchObject({ status: "failed", processed_rows: 1, created: 1 });
+    expect(JSON.parse(job.source_state ?? "null")).toMatchObject({ delimiter: ";" });
     expect(job.failure_reason).toMatch(/^Line 3 contains characters that are not valid UTF-8/);
     expect((await productRecords(t.tenantId)).map((p) => p.sku)).toEqual(["A-1"]);
   });

@@ -8,32 +8,8 @@ import type { RowError, RowOutcome, ValidRow } from "../sources/rows.ts";
 import { absentFieldValues, KEEP_MASK_INDEX, keepMask, NESTED_COLUMNS, problemsOf, rowJson, STORED_COLUMNS } from "../sources/rows.ts";
 import { naming } from "../../log-error.ts";
 import { sqlState } from "../../model/job-states.ts";
-import type { IgnoredColumnsChange } from "../sources/header.ts";
-import type { TextEncoding } from "../read/encoding.ts";
+import type { Checkpoint, SourceStateChange } from "../sources/contract.ts";
 import type { JobNote } from "../../model/job-notes.ts";
-
-/** Where the next unread record of the file starts: the job's `cursor_byte` and `cursor_line`. */
-export interface Checkpoint {
-  byte: number;
-  line: number;
-}
-
-/** What a row source changed in its part of the checkpoint since the last chunk, committed with the next one. */
-export interface SourceStateChange {
-  /** The encoding the file is read in, set with the first chunk: every continuation reads on in it. */
-  encoding?: TextEncoding;
-  /** Notes the source adds to the job (a declared charset the file's bytes contradict). */
-  notes?: JobNote[];
-  /**
-   * A CSV's header columns, delimiter and the preset they are a preset's columns of (null: ours), set with the first
-   * chunk: every continuation reuses them.
-   */
-  header?: { columns: string; delimiter: string; preset: string | null };
-  /** The job's list of ignored columns, when it changed (see IgnoredColumns). */
-  ignoredColumns?: IgnoredColumnsChange;
-  /** What the source carries from one row to the next (JSON), when it changed: a continuation starts from it. */
-  sourceState?: string;
-}
 
 export interface Chunk extends Omit<SourceStateChange, "notes"> {
   rows: RowOutcome[];
@@ -103,8 +79,6 @@ interface ChunkParameters {
   skipped: number;
   errorCount: number;
   warningCount: number;
-  columns: string | null;
-  delimiter: string | null;
   encoding: string | null;
   preset: string | null;
   sourceState: string | null;
@@ -185,14 +159,15 @@ function errorStatements(db: D1Database, ctx: ChunkContext, errors: RowError[]):
 const JOB_UPDATE_PARAMETERS = [
   "jobId", "fromByte", "toByte", "toLine", "processed", "created", "updated", "unchanged", "rejected", "skipped", "errorCount",
   "warningCount", "now",
-  "columns", "delimiter", "encoding", "preset", "sourceState", "ignoredColumns", "ignoredColumnsOmitted",
+  "encoding", "preset", "sourceState", "ignoredColumns", "ignoredColumnsOmitted",
   "ignoredOmittedKeys", "notes", "last",
 ] as const satisfies readonly P[];
 
 /**
  * The job's checkpoint and counters; `counted` adds what the upsert it directly follows did (see countedUpsert).
- * One statement shape for every chunk: the encoding, header, ignored columns, source state, notes and completion apply
- * only when bound.
+ * The row source's state is stored as it is, beside the checkpoint it resumes from and in the same guarded statement:
+ * they commit together or not at all. One statement shape for every chunk: the source state, the facts the job shows
+ * (encoding, preset, ignored columns, notes) and completion apply only when bound.
  */
 function jobUpdate(counted: { created: string; updated: string; unchanged: string } | null) {
   return statement(
@@ -206,9 +181,8 @@ function jobUpdate(counted: { created: string; updated: string; unchanged: strin
     rejected_rows = rejected_rows + ${p.rejected}, skipped_rows = skipped_rows + ${p.skipped},
     error_count = error_count + ${p.errorCount}, warning_count = warning_count + ${p.warningCount},
     heartbeat_at = ${p.now},
-    columns = coalesce(${p.columns}, columns), delimiter = coalesce(${p.delimiter}, delimiter),
-    encoding = coalesce(${p.encoding}, encoding),
-    preset = coalesce(${p.preset}, preset), source_state = coalesce(${p.sourceState}, source_state),
+    source_state = coalesce(${p.sourceState}, source_state),
+    encoding = coalesce(${p.encoding}, encoding), preset = coalesce(${p.preset}, preset),
     ignored_columns = coalesce(${p.ignoredColumns}, ignored_columns),
     ignored_columns_omitted = coalesce(${p.ignoredColumnsOmitted}, ignored_columns_omitted),
     ignored_omitted_keys = coalesce(${p.ignoredOmittedKeys}, ignored_omitted_keys),
@@ -361,11 +335,9 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     skipped,
     errorCount: problems.length - warnings,
     warningCount: warnings,
-    columns: chunk.header?.columns ?? null,
-    delimiter: chunk.header?.delimiter ?? null,
-    encoding: chunk.encoding ?? null,
-    preset: chunk.header?.preset ?? null,
     sourceState: chunk.sourceState ?? null,
+    encoding: chunk.encoding ?? null,
+    preset: chunk.preset ?? null,
     ignoredColumns: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.names) : null,
     ignoredColumnsOmitted: chunk.ignoredColumns?.omittedKeys.length ?? null,
     ignoredOmittedKeys: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.omittedKeys) : null,

@@ -26,3 +26,8 @@ export function stuckReason(job: StoppedJob, minutes: number): string {
     ? "The upload never completed; nothing was imported. Upload the file again."
     : `The import made no progress for ${minutes} minutes and was stopped. ${whatWasKept(job)}`;
 }
+
+/** The reason for a job whose row source could not read back the state it saved (see UnreadableSourceState). */
+export function unreadableStateReason(job: StoppedJob): string {
+  return `The import could not resume where it stopped: what it saved of how to read the file could not be read back. ${whatWasKept(job)}`;
+}

@@ -3,35 +3,16 @@ import { z } from "zod";
 import { type JobView, MAX_FAILURE_REASON_LENGTH } from "../../db/queries/jobs.ts";
 import { jobStates } from "../../model/job-states.ts";
 import { importFormats } from "../../model/formats.ts";
-import { type BlankCells, blankCellsModes, type OnInvalid, onInvalidModes } from "../../catalog/product.ts";
+import { blankCellsModes, onInvalidModes } from "../../catalog/product.ts";
 import { columnMappingSchema, storedMapping } from "../sources/column-mapping.ts";
-import { type CsvDelimiter, MAX_COLUMNS } from "../read/csv.ts";
-import { type Charset, charsets } from "../../model/charsets.ts";
+import { MAX_COLUMNS } from "../read/csv.ts";
+import { charsets } from "../../model/charsets.ts";
 import { ENCODING_SNIFF_BYTES, type TextEncoding, textEncodings } from "../read/encoding.ts";
 import { type JobNote, jobNoteSchema, noteJson } from "../../model/job-notes.ts";
-import type { RowRules } from "../sources/rows.ts";
 import { displayName, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "../sources/header.ts";
+import { type JobOptions, rowRules } from "../sources/options.ts";
 import { presetNames, storedPreset } from "../sources/presets/index.ts";
 import { shorten } from "../../text.ts";
-
-/** The options an upload stores with its job, as the consumer reads them. */
-export interface JobOptions {
-  /** Currency for rows without one (ISO 4217). */
-  currency: string;
-  /** CSV delimiter; null = detected from the header line. */
-  delimiter: CsvDelimiter | null;
-  /** Absent on jobs stored before it existed: "clear". */
-  blankCells?: BlankCells;
-  /** Absent on jobs stored before it existed: "reject_row". */
-  onInvalid?: OnInvalid;
-  /** The charset the upload declared; null, or absent on jobs stored before it existed: none (the encoding is detected). */
-  charset?: Charset | null;
-}
-
-/** The rules rows of the job are read with. */
-export function rowRules(options: JobOptions): RowRules {
-  return { currency: options.currency, blankCells: options.blankCells ?? "clear", onInvalid: options.onInvalid ?? "reject_row" };
-}
 
 export const jobOptionsSchema = z
   .object({

@@ -5,16 +5,21 @@ import type { Config, Env } from "../../config.ts";
 import { database } from "../../db/client.ts";
 import { getJobById, type JobRow } from "../../db/queries/jobs.ts";
 import { DryRunCommits } from "../commit/dry-run.ts";
-import type { JobOptions } from "./job.ts";
+import type { JobOptions } from "../sources/options.ts";
+import { storedMapping } from "../sources/column-mapping.ts";
+import { isPresetName } from "../sources/presets/index.ts";
+import type { TextEncoding } from "../read/encoding.ts";
+import { unreadableStateReason } from "./failure-reasons.ts";
 import { JobNotes, NO_ROWS } from "../../model/job-notes.ts";
 import { finishJob, type NextJob, startInLine } from "./lifecycle.ts";
 import { ObjectGoneError, RangedObjectReader } from "../read/object-reader.ts";
 import { type ChunkCommits, CommitPipeline } from "../commit/pipeline.ts";
 import { FileFormatError } from "../read/file-format-error.ts";
-import { PermanentImportError, type RowSource } from "../sources/contract.ts";
+import { type Checkpoint, PermanentImportError, type ResumeState, type RowSource, type SourceOptions } from "../sources/contract.ts";
 import type { RowOutcome } from "../sources/rows.ts";
 import { openRowSource } from "../sources/open.ts";
-import { type Checkpoint, type Chunk, rowParameterBytes } from "../commit/write.ts";
+import { UnreadableSourceState } from "../sources/state.ts";
+import { type Chunk, rowParameterBytes } from "../commit/write.ts";
 
 export type SliceOutcome =
   | { kind: "continue"; checkpointByte: number }
@@ -73,6 +78,11 @@ export async function runImportSlice(env: Env, config: Config, jobId: string, bu
   } catch (err) {
     if (err instanceof FileFormatError) return failed(env, job, namingLine(err.line, err.message));
     if (err instanceof PermanentImportError) return failed(env, job, err.message);
+    if (err instanceof UnreadableSourceState) {
+      // What went wrong is for us (it names the state's parts); the client is told what it means for the import.
+      console.error(JSON.stringify({ level: "error", msg: "unreadable source state", job_id: job.id, error: err.message }));
+      return failed(env, job, unreadableStateReason(job));
+    }
     throw err;
   }
   if (outcome.kind !== "finished") return outcome;
@@ -109,7 +119,7 @@ class ImportSlice {
     const options = JSON.parse(job.options) as JobOptions;
     this.currency = options.currency;
     this.notes = new JobNotes(job);
-    this.source = openRowSource(job, options);
+    this.source = openRowSource(job.format, resumeStateOf(job), sourceOptionsOf(job, options));
     this.chunkEnd = this.source.position;
     const Commits = job.dryRun ? DryRunCommits : CommitPipeline;
     this.commits = new Commits(env.DB, {
@@ -274,6 +284,28 @@ class ImportSlice {
     // Each chunk's commit gave the event loop a turn (a D1 round trip, or the pipeline's own).
     this.bytesSinceTurn = 0;
   }
+}
+
+/** Where the job's row source resumes: the checkpoint and what was committed with it. */
+function resumeStateOf(job: JobRow): ResumeState {
+  return {
+    position: { byte: job.checkpointByte, line: job.checkpointLine },
+    rowsBefore: job.processedRows,
+    sourceState: job.sourceState,
+    encoding: job.encoding as TextEncoding | null,
+    ignoredColumns: { names: JSON.parse(job.ignoredColumns) as string[], omittedKeys: JSON.parse(job.ignoredOmittedKeys) as number[] },
+  };
+}
+
+/** What the upload asked of how its file is read. */
+function sourceOptionsOf(job: JobRow, options: JobOptions): SourceOptions {
+  return {
+    ...options,
+    mapping: storedMapping(job),
+    // A preset is named by `profile=` (see resolveMapping); a saved profile or a mapping says how to read the columns.
+    preset: job.profile !== null && isPresetName(job.profile) ? job.profile : null,
+    detectPreset: job.profile === null && job.mapping === null,
+  };
 }
 
 /** A failure reason that names the line once: prefixed with it unless the message already says it. */

@@ -7,7 +7,7 @@ import { insertJob, type JobView } from "../../db/queries/jobs.ts";
 import type { UploadSource } from "../../model/upload-file.ts";
 import type { ColumnMapping } from "../sources/column-mapping.ts";
 import { type MappingResolution, resolveMapping } from "../sources/profiles.ts";
-import type { JobOptions } from "./job.ts";
+import type { JobOptions } from "../sources/options.ts";
 import { acceptJob, finishJob } from "./lifecycle.ts";
 import { loggedError } from "../../log-error.ts";
 import { hex, sha256Hex } from "../../hash.ts";

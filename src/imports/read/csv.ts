@@ -25,7 +25,8 @@ import { utf16Length } from "./utf8.ts";
  */
 export const MAX_COLUMNS = 1000;
 
-export type CsvDelimiter = "," | ";" | "\t";
+export const csvDelimiters = [",", ";", "\t"] as const;
+export type CsvDelimiter = (typeof csvDelimiters)[number];
 
 export interface CsvRecord extends RecordPosition {
   /** The record's fields; only the first `maxFields` when it has more (then `width` says how many). */

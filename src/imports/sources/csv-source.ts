@@ -1,20 +1,37 @@
-// The row source of CSV files (see row-source.ts): our columns, named by the header line (through the job's column
-// mapping if it has one), or a preset's (a Shopify or WooCommerce export, presets/), named by the request or
-// recognised by its header. Its state, committed with the first chunk, is the file's encoding, the header's columns,
-// the delimiter and the preset; the ignored header columns go into the job's list; what a preset carries from row to
-// row is committed with each chunk as the job's source state.
+// The row source of CSV files (see contract.ts): our columns, named by the header line (through the job's column
+// mapping if it has one), or a preset's (a Shopify or WooCommerce export, presets/), named by the upload or
+// recognised by its header. Its own state (CsvState), committed from the header line on, is how the header was read
+// and what the preset carries from row to row; the file's encoding, the preset and the ignored header columns are
+// also facts the job shows.
+import { z } from "zod";
 import { isBlank } from "../../catalog/product.ts";
-import type { JobRow } from "../../db/queries/jobs.ts";
-import { type ColumnMapping, mappedFields, mappingHint, storedMapping } from "./column-mapping.ts";
-import { CSV_HEAD_MAX_CHARS, CsvParser, type CsvDelimiter, type CsvHead, type CsvRecord, readCsvHead } from "../read/csv.ts";
+import { type ColumnMapping, mappedFields, mappingHint } from "./column-mapping.ts";
+import { CSV_HEAD_MAX_CHARS, CsvParser, type CsvDelimiter, csvDelimiters, type CsvHead, type CsvRecord, MAX_COLUMNS, readCsvHead } from "../read/csv.ts";
 import { decodeLeniently, FileEncoding } from "../read/encoding.ts";
-import { checkHeaderWidth, IgnoredColumns, mapHeader, mapRow } from "./header.ts";
-import { type JobOptions, rowRules } from "../jobs/job.ts";
-import { detectPreset, type Preset, presetNamed, storedPreset } from "./presets/index.ts";
+import { checkHeaderWidth, IgnoredColumns, isKnownColumn, mapHeader, mapRow } from "./header.ts";
+import { rowRules } from "./options.ts";
+import { detectPreset, type Preset, presetNamed, presetNames } from "./presets/index.ts";
 import type { CellRows } from "./presets/preset.ts";
-import { PermanentImportError, type RowSource } from "./contract.ts";
+import { type Checkpoint, PermanentImportError, type ResumeState, type RowSource, type SourceOptions, type SourceStateChange } from "./contract.ts";
 import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow } from "./rows.ts";
-import type { Checkpoint, SourceStateChange } from "../commit/write.ts";
+import { parseSourceState } from "./state.ts";
+
+/** The CSV source's own state: how the header line was read, so that every continuation reads the rows alike. */
+const csvStateSchema = z
+  .object({
+    /** Per header position: the column it holds (ours, or the preset's), or null if ignored. */
+    columns: z.array(z.string().nullable()).max(MAX_COLUMNS),
+    delimiter: z.enum(csvDelimiters),
+    /** The preset the rows are read with (named, or recognised from the header), or null: our own columns. */
+    preset: z.enum(presetNames).nullable(),
+    /** What the preset carries from row to row up to the checkpoint (its own JSON, which it reads back); null: none. */
+    carried: z.unknown(),
+  })
+  // Our own columns are product fields, and carry nothing from row to row.
+  .refine((state) => state.preset !== null || state.columns.every((c) => c === null || isKnownColumn(c)), { message: "not a product field", path: ["columns"] })
+  .refine((state) => state.preset !== null || state.carried === null, { message: "carried without a preset", path: ["carried"] });
+
+type CsvState = z.output<typeof csvStateSchema>;
 
 // The bytes that hold the first CSV_HEAD_MAX_CHARS characters: a UTF-16 unit takes at most three bytes of UTF-8 (two
 // of UTF-16, one of Windows-1252), and a byte order mark comes before them.
@@ -31,7 +48,7 @@ export class CsvRowSource implements RowSource {
   private parser: CsvParser | null = null;
   private records: CsvRecord[] = [];
   private taken = 0;
-  /** From the header line; stored on the job with the first chunk and reused by every continuation. */
+  /** From the header line; kept in the state and reused by every continuation. */
   private header: HeaderColumns | null = null;
   private delimiter: CsvDelimiter;
   /** The file starts with an Excel `sep=` line: its first record is no header. */
@@ -39,29 +56,31 @@ export class CsvRowSource implements RowSource {
   /** The first bytes last read for the file's start, and what they say (see head). */
   private lastHead: { bytes: Uint8Array; head: CsvHead } | null = null;
   private readonly encoding: FileEncoding;
-  private newHeader: SourceStateChange["header"];
+  /** The state as committed with the last chunk, or to be committed with the next one (see takeStateChange). */
+  private state: CsvState | null;
+  private stateChanged = false;
+  /** The preset the header line just read is read with (named or recognised), for the job to show. */
+  private presetRead: Preset | null = null;
   private readonly ignored: IgnoredColumns;
-  private readonly options: JobOptions;
+  private readonly options: SourceOptions;
   private readonly rules: RowRules;
-  /** The request's column mapping, applied to the header line. */
+  /** The upload's column mapping, applied to the header line. */
   private readonly columnMapping: ColumnMapping | null;
-  /** The preset the request named, or (once the header is read) the one its header was recognised as. */
+  /** The preset the upload named, or (once the header is read) the one its header was recognised as. */
   private preset: Preset | null;
-  /** Whether a header may be recognised as a preset's: only when the request said nothing of how to read the file. */
-  private readonly mayDetect: boolean;
 
-  constructor(job: JobRow, options: JobOptions) {
-    this.position = { byte: job.checkpointByte, line: job.checkpointLine };
+  constructor(resume: ResumeState, options: SourceOptions) {
+    this.position = resume.position;
     this.options = options;
     this.rules = rowRules(options);
-    this.columnMapping = storedMapping(job);
-    this.ignored = IgnoredColumns.ofJob(job);
-    const preset = storedPreset(job);
+    this.columnMapping = options.mapping;
+    this.ignored = new IgnoredColumns(resume.ignoredColumns.names, resume.ignoredColumns.omittedKeys);
+    this.encoding = new FileEncoding({ encoding: resume.encoding, checkpointByte: resume.position.byte }, options.charset ?? null);
+    this.state = resume.sourceState === null ? null : parseSourceState(csvStateSchema, resume.sourceState);
+    const preset = this.state ? this.state.preset : options.preset;
     this.preset = preset === null ? null : presetNamed(preset);
-    this.mayDetect = job.preset === null && job.profile === null && job.mapping === null;
-    this.delimiter = (job.delimiter ?? ",") as CsvDelimiter;
-    this.encoding = new FileEncoding(job, options.charset ?? null);
-    if (job.columns !== null) this.header = this.headerColumns(JSON.parse(job.columns) as (string | null)[], job.sourceState);
+    this.delimiter = this.state?.delimiter ?? ",";
+    if (this.state) this.header = this.headerColumns(this.state.columns, this.state.carried);
   }
 
   canStart(firstBytes: Uint8Array): boolean {
@@ -106,12 +125,17 @@ export class CsvRowSource implements RowSource {
 
   takeStateChange(): SourceStateChange {
     const change: SourceStateChange = this.encoding.takeChange();
-    if (this.newHeader) change.header = this.newHeader;
-    this.newHeader = undefined;
+    if (this.presetRead) change.preset = this.presetRead.name;
+    this.presetRead = null;
     const ignored = this.ignored.takeChange();
     if (ignored) change.ignoredColumns = ignored;
-    const sourceState = this.header?.rows.takeState();
-    if (sourceState !== undefined) change.sourceState = sourceState;
+    const carried = this.header?.rows.takeState();
+    if (carried && this.state) {
+      this.state = { ...this.state, carried: carried.carried };
+      this.stateChanged = true;
+    }
+    if (this.stateChanged) change.sourceState = JSON.stringify(this.state);
+    this.stateChanged = false;
     return change;
   }
 
@@ -141,20 +165,22 @@ export class CsvRowSource implements RowSource {
       throw new PermanentImportError(`Line ${record.line}: ${header.message}${hint}`);
     }
     this.header = this.headerColumns(header.columns, null);
-    this.newHeader = { columns: JSON.stringify(header.columns), delimiter: this.delimiter, preset: this.preset?.name ?? null };
+    this.state = { columns: header.columns, delimiter: this.delimiter, preset: this.preset?.name ?? null, carried: null };
+    this.stateChanged = true;
+    this.presetRead = this.preset;
     for (const name of header.ignored) this.ignored.add(name);
   }
 
   /** The header's columns: a preset's (named by the request, or recognised from the header), or ours. */
   private layout(fields: string[]) {
-    this.preset ??= this.mayDetect ? detectPreset(fields) : null;
+    this.preset ??= this.options.detectPreset ? detectPreset(fields) : null;
     return this.preset ? this.preset.readHeader(fields) : mapHeader(fields, mappedFields(this.columnMapping));
   }
 
-  /** Our own columns are read as they are named; a preset's by the preset, carrying on from `state`. */
-  private headerColumns(columns: (string | null)[], state: string | null): HeaderColumns {
+  /** Our own columns are read as they are named; a preset's by the preset, carrying on from `carried`. */
+  private headerColumns(columns: (string | null)[], carried: unknown): HeaderColumns {
     const rows: CellRows = this.preset
-      ? this.preset.rows(columns, state, this.rules)
+      ? this.preset.rows(columns, carried, this.rules)
       : { row: (line, cells) => validatedRow(line, cells, this.rules), takeState: () => undefined };
     return { columns, rows };
   }

@@ -186,11 +186,6 @@ export class IgnoredColumns {
     this.committed = { listed: this.names.length, omitted: this.omitted.size };
   }
 
-  /** The list a job stored, to carry on from. */
-  static ofJob(job: { ignoredColumns: string; ignoredOmittedKeys: string }): IgnoredColumns {
-    return new IgnoredColumns(JSON.parse(job.ignoredColumns) as string[], JSON.parse(job.ignoredOmittedKeys) as number[]);
-  }
-
   /** How many distinct names were left out of the list. */
   get omittedCount(): number {
     return this.omitted.size;

@@ -1,16 +1,14 @@
-// The row source of NDJSON files (see row-source.ts): one JSON object per line, its keys matched like CSV header
-// names (trimmed, case-insensitive, through the job's column mapping if it has one). Its state is the file's encoding
-// and the job's list of ignored keys.
+// The row source of NDJSON files (see contract.ts): one JSON object per line, its keys matched like CSV header
+// names (trimmed, case-insensitive, through the job's column mapping if it has one). It has no state of its own: it
+// carries on from the file's encoding and the job's list of ignored keys, which the job shows.
 import { optionGivenTwice } from "../../catalog/product.ts";
-import type { JobRow } from "../../db/queries/jobs.ts";
-import { mappedFields, storedMapping } from "./column-mapping.ts";
+import { mappedFields } from "./column-mapping.ts";
 import { FileEncoding } from "../read/encoding.ts";
 import { displayName, type FieldOf, IgnoredColumns, normalizeColumnName } from "./header.ts";
-import { type JobOptions, rowRules } from "../jobs/job.ts";
+import { rowRules } from "./options.ts";
 import { NdjsonParser, type NdjsonRecord } from "../read/ndjson.ts";
-import { PermanentImportError, type RowSource } from "./contract.ts";
+import { type Checkpoint, PermanentImportError, type ResumeState, type RowSource, type SourceOptions, type SourceStateChange } from "./contract.ts";
 import { addFieldProblem, type CellProblems, rejectedRow, type RowOutcome, type RowRules, validatedRow, withProblems } from "./rows.ts";
-import type { Checkpoint, SourceStateChange } from "../commit/write.ts";
 
 export class NdjsonRowSource implements RowSource {
   position: Checkpoint;
@@ -24,13 +22,13 @@ export class NdjsonRowSource implements RowSource {
   private readonly rules: RowRules;
   private readonly fieldOf: FieldOf;
 
-  constructor(job: JobRow, options: JobOptions) {
-    this.position = { byte: job.checkpointByte, line: job.checkpointLine };
-    this.encoding = new FileEncoding(job, options.charset ?? null);
-    this.rowsSeen = job.processedRows;
-    this.ignored = IgnoredColumns.ofJob(job);
+  constructor(resume: ResumeState, options: SourceOptions) {
+    this.position = resume.position;
+    this.encoding = new FileEncoding({ encoding: resume.encoding, checkpointByte: resume.position.byte }, options.charset ?? null);
+    this.rowsSeen = resume.rowsBefore;
+    this.ignored = new IgnoredColumns(resume.ignoredColumns.names, resume.ignoredColumns.omittedKeys);
     this.rules = rowRules(options);
-    this.fieldOf = mappedFields(storedMapping(job));
+    this.fieldOf = mappedFields(options.mapping);
   }
 
   canStart(firstBytes: Uint8Array): boolean {

@@ -1,17 +1,16 @@
-// The row source of each input shape (see row-source.ts; the shapes are listed in src/model/formats.ts).
-import type { JobRow } from "../../db/queries/jobs.ts";
+// The row source of each input shape (see contract.ts; the shapes are listed in src/model/formats.ts): a new shape is
+// an entry here and its source.
 import { CsvRowSource } from "./csv-source.ts";
 import type { ImportFormat } from "../../model/formats.ts";
-import type { JobOptions } from "../jobs/job.ts";
 import { NdjsonRowSource } from "./ndjson-source.ts";
-import type { RowSource } from "./contract.ts";
+import type { ResumeState, RowSource, RowSourceOf, SourceOptions } from "./contract.ts";
 
-const sources: Record<ImportFormat, new (job: JobRow, options: JobOptions) => RowSource> = {
+const sources: Record<ImportFormat, RowSourceOf> = {
   csv: CsvRowSource,
   ndjson: NdjsonRowSource,
 };
 
-/** The job's row source, resuming from its checkpoint. */
-export function openRowSource(job: JobRow, options: JobOptions): RowSource {
-  return new sources[job.format](job, options);
+/** The row source of a file of `format`, resuming where `resume` says. */
+export function openRowSource(format: ImportFormat, resume: ResumeState, options: SourceOptions): RowSource {
+  return new sources[format](resume, options);
 }

@@ -1,43 +1,46 @@
 // The row sources driven as the slice drives them: pieces pushed, rows taken, state committed and resumed from.
 import { describe, expect, it } from "vitest";
-import type { JobRow } from "../../../src/db/queries/jobs.ts";
 import type { Charset } from "../../../src/model/charsets.ts";
-import type { JobOptions } from "../../../src/imports/jobs/job.ts";
-import type { RowSource } from "../../../src/imports/sources/contract.ts";
+import type { ResumeState, RowSource, SourceOptions, SourceStateChange } from "../../../src/imports/sources/contract.ts";
 import type { RowOutcome } from "../../../src/imports/sources/rows.ts";
 import { openRowSource } from "../../../src/imports/sources/open.ts";
-import type { SourceStateChange } from "../../../src/imports/commit/write.ts";
+import { UnreadableSourceState } from "../../../src/imports/sources/state.ts";
+import type { ImportFormat } from "../../../src/model/formats.ts";
 import { asCurrentShopify, exportFile, SHOPIFY_CLASSIC_HEADER, SHOPIFY_CURRENT_HEADER, SHOPIFY_ROWS, WOO_ROWS, WOO_SAMPLE_HEADER } from "../../preset-exports.ts";
 import { bytesOf, splitAt, utf16Bytes, windows1252Bytes } from "./parser-helpers.ts";
 
-/** What of a job a source reads, as a job stands at its start. */
-function jobAtStart(format: JobRow["format"]): JobRow {
+/** A job's file format and where its source resumes. */
+interface SourceJob {
+  format: ImportFormat;
+  resume: ResumeState;
+}
+
+/** A job as it stands at its start. */
+function jobAtStart(format: ImportFormat): SourceJob {
   return {
-    format, checkpointByte: 0, checkpointLine: 1, columns: null, delimiter: null, mapping: null, encoding: null, ignoredColumns: "[]",
-    ignoredOmittedKeys: "[]", processedRows: 0, profile: null, preset: null, sourceState: null,
-  } as JobRow;
+    format,
+    resume: { position: { byte: 0, line: 1 }, rowsBefore: 0, sourceState: null, encoding: null, ignoredColumns: { names: [], omittedKeys: [] } },
+  };
 }
 
 /** The job after committing what `source` took so far, as the commit stores it. */
-function committed(job: JobRow, source: RowSource, rows: number, change: SourceStateChange): JobRow {
+function committed(job: SourceJob, source: RowSource, rows: number, change: SourceStateChange): SourceJob {
+  const { resume } = job;
   return {
-    ...job,
-    checkpointByte: source.position.byte,
-    checkpointLine: source.position.line,
-    processedRows: job.processedRows + rows,
-    columns: change.header?.columns ?? job.columns,
-    delimiter: change.header?.delimiter ?? job.delimiter,
-    encoding: change.encoding ?? job.encoding,
-    preset: change.header?.preset ?? job.preset,
-    sourceState: change.sourceState ?? job.sourceState,
-    ignoredColumns: change.ignoredColumns ? JSON.stringify(change.ignoredColumns.names) : job.ignoredColumns,
-    ignoredOmittedKeys: change.ignoredColumns ? JSON.stringify(change.ignoredColumns.omittedKeys) : job.ignoredOmittedKeys,
+    format: job.format,
+    resume: {
+      position: source.position,
+      rowsBefore: resume.rowsBefore + rows,
+      sourceState: change.sourceState ?? resume.sourceState,
+      encoding: change.encoding ?? resume.encoding,
+      ignoredColumns: change.ignoredColumns ?? resume.ignoredColumns,
+    },
   };
 }
 
 /** Rows of `bytes` from the job's checkpoint on; stops after `limit` rows (the slice's hand-over). */
-function rowsOf(job: JobRow, bytes: Uint8Array, pieces: number[], limit = Infinity, options: Partial<JobOptions> = {}): { source: RowSource; rows: RowOutcome[] } {
-  const source = openRowSource(job, { currency: "USD", delimiter: null, charset: null, ...options });
+function rowsOf(job: SourceJob, bytes: Uint8Array, pieces: number[], limit = Infinity, options: Partial<SourceOptions> = {}): { source: RowSource; rows: RowOutcome[] } {
+  const source = openRowSource(job.format, job.resume, { currency: "USD", delimiter: null, charset: null, mapping: null, preset: null, detectPreset: true, ...options });
   const rows: RowOutcome[] = [];
   const feed = (): boolean => {
     for (let row = source.next(); row; row = source.next()) {
@@ -48,7 +51,7 @@ function rowsOf(job: JobRow, bytes: Uint8Array, pieces: number[], limit = Infini
   };
   // As the slice does, the first bytes are gathered until the source can start from them.
   let head: Uint8Array | null = new Uint8Array(0);
-  for (const piece of splitAt(bytes.subarray(job.checkpointByte), pieces)) {
+  for (const piece of splitAt(bytes.subarray(job.resume.position.byte), pieces)) {
     if (head) {
       head = bytesOf(head, piece);
       if (!source.canStart(head)) continue;
@@ -107,15 +110,15 @@ describe.each(files.flatMap(([format, text]) => encodings.map(([label, encode, c
         const endChange = rest.source.takeStateChange();
         expect(endChange.encoding).toBeUndefined();
         const end = committed(job, rest.source, rest.rows.length, endChange);
-        expect(JSON.parse(end.ignoredColumns)).toEqual(format === "csv" ? ["colour"] : ["colour", "weight"]);
-        expect(end.checkpointByte).toBe(bytes.length);
+        expect(end.resume.ignoredColumns.names).toEqual(format === "csv" ? ["colour"] : ["colour", "weight"]);
+        expect(end.resume.position.byte).toBe(bytes.length);
       }
     });
   },
 );
 
 describe("the csv row source: spreadsheet quirks", () => {
-  const csvRows = (text: string | Uint8Array, options: Partial<JobOptions> = {}) => {
+  const csvRows = (text: string | Uint8Array, options: Partial<SourceOptions> = {}) => {
     const bytes = typeof text === "string" ? bytesOf(text) : text;
     const whole = rowsOf(jobAtStart("csv"), bytes, [], Infinity, options);
     for (let i = 0; i <= bytes.length; i++) expect(summary(rowsOf(jobAtStart("csv"), bytes, [i], Infinity, options).rows), `split at ${i}`).toEqual(summary(whole.rows));
@@ -127,7 +130,7 @@ describe("the csv row source: spreadsheet quirks", () => {
     for (const sep of ["sep=;", '"sep=;"', "SEP=;"]) {
       const { source, rows } = csvRows(`${sep}\r\nsku;name;price\r\nA-1;One, two;1.5\r\n`);
       expect(summary(rows), sep).toEqual(oneRow);
-      expect(source.takeStateChange().header).toMatchObject({ delimiter: ";" });
+      expect(JSON.parse(source.takeStateChange().sourceState ?? "null"), sep).toMatchObject({ delimiter: ";" });
     }
     expect(summary(csvRows("sep=,\nsku,name,price\nA-1,\"One, two\",1.5\n").rows)).toEqual(oneRow);
     expect(summary(csvRows("sep=\t\nsku\tname\tprice\nA-1\tOne, two\t1.5\n").rows)).toEqual(oneRow);
@@ -154,6 +157,38 @@ describe("the csv row source: spreadsheet quirks", () => {
   });
 });
 
+describe("the csv row source's own state", () => {
+  const file = bytesOf("sku;name;price;colour\nA-1;One;1;red\nA-2;Two;2;blue\n");
+  const afterFirstRow = () => {
+    const first = rowsOf(jobAtStart("csv"), file, [], 1);
+    return committed(jobAtStart("csv"), first.source, 1, first.source.takeStateChange());
+  };
+
+  it("is one JSON value with the header's columns, the delimiter and the preset, committed with the header", () => {
+    const job = afterFirstRow();
+    expect(JSON.parse(job.resume.sourceState ?? "null")).toEqual({ columns: ["sku", "name", "price", null], delimiter: ";", preset: null, carried: null });
+    expect(summary(rowsOf(job, file, []).rows)).toEqual([{ line: 3, sku: "A-2", name: "Two" }]);
+  });
+
+  it("is refused when it does not read back as the source wrote it", () => {
+    const job = afterFirstRow();
+    const state = JSON.parse(job.resume.sourceState ?? "null") as Record<string, unknown>;
+    const broken = [
+      "{not json",
+      "null",
+      JSON.stringify({ ...state, delimiter: "|" }),
+      JSON.stringify({ ...state, columns: "sku" }),
+      JSON.stringify({ ...state, columns: ["sku", "colour"] }),
+      JSON.stringify({ ...state, preset: "amazon" }),
+      JSON.stringify({ ...state, carried: { handle: "h" } }),
+      JSON.stringify({ ...state, preset: "shopify", carried: { handle: "h" } }),
+    ];
+    for (const sourceState of broken) {
+      expect(() => rowsOf({ ...job, resume: { ...job.resume, sourceState } }, file, []), sourceState).toThrow(UnreadableSourceState);
+    }
+  });
+});
+
 describe.each([
   ["Shopify classic", "shopify", exportFile(SHOPIFY_CLASSIC_HEADER, SHOPIFY_ROWS)],
   ["Shopify current", "shopify", exportFile(SHOPIFY_CURRENT_HEADER, asCurrentShopify(SHOPIFY_ROWS))],
@@ -165,7 +200,9 @@ describe.each([
 
   it("recognises the export by its header and commits the preset with the header", () => {
     const first = rowsOf(jobAtStart("csv"), bytes, [], 1);
-    expect(first.source.takeStateChange().header).toMatchObject({ preset });
+    const change = first.source.takeStateChange();
+    expect(change.preset).toBe(preset);
+    expect(JSON.parse(change.sourceState ?? "null")).toMatchObject({ preset });
     expect(whole.rows.filter((r) => r.ok).length).toBeGreaterThan(2);
     expect(whole.rows.filter((r) => !r.ok && r.skipped)).toHaveLength(2);
   });

@@ -1,7 +1,7 @@
 // A preset reads a platform's own product CSV export (a Shopify or WooCommerce export: its column names, several rows
 // per product, rows that are no product) into our rows. It is a step of the CSV row source (csv-source.ts): the
 // source parses records and keeps the checkpoint; after the header line, a preset turns each record's cells into rows,
-// and what it carries from one row to the next is committed with each chunk as the job's source state.
+// and what it carries from one row to the next is part of the CSV source's state, committed with each chunk.
 import { optionGivenTwice } from "../../../catalog/product.ts";
 import { cutText } from "../../../text.ts";
 import { type HeaderError, type HeaderLayout, layoutHeader } from "../header.ts";
@@ -16,8 +16,11 @@ export type Cells = Readonly<Partial<Record<string, string>>>;
 /** Turns records into rows, one record at a time in file order; our own columns are read through one too. */
 export interface CellRows {
   row(line: number, cells: Cells): RowOutcome;
-  /** What the reader carries to the next rows, when it changed since the last call (JSON, committed with the chunk). */
-  takeState(): string | undefined;
+  /**
+   * What the reader carries to the next rows (a JSON value, which `Preset.rows` reads back), when it changed since the
+   * last call: committed with the chunk.
+   */
+  takeState(): { carried: unknown } | undefined;
 }
 
 export interface Preset {
@@ -26,8 +29,11 @@ export interface Preset {
   detects(names: ReadonlySet<string>): boolean;
   /** The header read as the preset's columns, or why the file cannot be read with it. */
   readHeader(fields: readonly string[]): HeaderLayout<string> | HeaderError;
-  /** The rows after a header with these columns; `state` is what was carried up to the checkpoint (null at the start). */
-  rows(columns: readonly (string | null)[], state: string | null, rules: RowRules): CellRows;
+  /**
+   * The rows after a header with these columns; `carried` is what was carried up to the checkpoint, as takeState gave
+   * it (null at the start), validated here (see readSourceState).
+   */
+  rows(columns: readonly (string | null)[], carried: unknown, rules: RowRules): CellRows;
 }
 
 /** A preset's columns: the column a header name (trimmed, lower-cased) holds, and the columns a header needs. */

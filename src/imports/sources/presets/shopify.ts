@@ -7,9 +7,12 @@
 // first row, validated there once, are carried onto it (and committed with the checkpoint, so a slice that starts
 // mid-product has them); its name is the title plus its option values; its group the handle. Rows without a SKU
 // (image rows, variants without one) are skipped.
+import { z } from "zod";
 import { isBlank, type ProductInput, productLimits, validateProductRow } from "../../../catalog/product.ts";
-import type { ProductStatus } from "../../../model/product-status.ts";
+import { productStatuses } from "../../../model/product-status.ts";
+import { rowErrorCodes } from "../../../model/row-error-codes.ts";
 import { type CellError, type CellProblems, rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withProblems } from "../rows.ts";
+import { readSourceState } from "../state.ts";
 import {
   carriedCell,
   type CellRows,
@@ -65,31 +68,37 @@ const DEFAULT_TITLE = "Default Title";
 // Product-level fields are validated with this SKU in place of the variants' own, which are validated on their rows.
 const ANY_SKU = "X";
 
-/** Product-level fields as validated on a handle's first row; a field the row did not give is absent. */
-interface ProductFields {
-  name?: string;
-  description?: string | null;
-  brand?: string | null;
-  category?: string | null;
-  tags?: string[];
-  status?: ProductStatus;
-  image_url?: string | null;
-}
+const cellErrorSchema = z.object({ column: z.string().nullable(), code: z.enum(rowErrorCodes), message: z.string(), value: z.string().nullable() });
 
-/** What a handle's first row gives its other rows. */
-interface Carried {
+/**
+ * What a handle's first row gives its other rows; it is committed with each chunk that changes it (a slice may start
+ * mid-product) and read back through this schema.
+ */
+const carriedSchema = z.object({
   /** The handle (cut, see carriedCell) whose rows follow. */
-  handle: string;
-  fields: ProductFields;
+  handle: z.string(),
+  /** Product-level fields as validated on the handle's first row; a field the row did not give is absent. */
+  fields: z.object({
+    name: z.string().optional(),
+    description: z.string().nullable().optional(),
+    brand: z.string().nullable().optional(),
+    category: z.string().nullable().optional(),
+    tags: z.array(z.string()).optional(),
+    status: z.enum(productStatuses).optional(),
+    image_url: z.string().nullable().optional(),
+  }),
   /**
    * Product-level cells that were refused (errors), or left out with on_invalid=skip_field (warnings): reported on each
    * of the handle's variants, as their own cells' would be.
    */
-  errors: CellError[];
-  warnings: CellError[];
+  errors: z.array(cellErrorSchema),
+  warnings: z.array(cellErrorSchema),
   /** Option1–3 Name as the first row gives them (cut, see carriedCell); null when blank or absent. */
-  optionNames: (string | null)[];
-}
+  optionNames: z.array(z.string().nullable()).length(OPTION_COUNT),
+});
+
+type Carried = z.output<typeof carriedSchema>;
+type ProductFields = Carried["fields"];
 
 class ShopifyRows implements CellRows {
   private carried: Carried | null;
@@ -97,9 +106,9 @@ class ShopifyRows implements CellRows {
   private readonly hasProductImage: boolean;
   private readonly rules: RowRules;
 
-  constructor(columns: readonly (string | null)[], state: string | null, rules: RowRules) {
+  constructor(columns: readonly (string | null)[], carried: unknown, rules: RowRules) {
     this.rules = rules;
-    this.carried = state === null ? null : (JSON.parse(state) as Carried);
+    this.carried = readSourceState(carriedSchema.nullable(), carried);
     this.hasProductImage = columns.includes("product image");
   }
 
@@ -119,10 +128,10 @@ class ShopifyRows implements CellRows {
     return this.variant(line, cells, handle, this.carried);
   }
 
-  takeState(): string | undefined {
+  takeState(): { carried: Carried | null } | undefined {
     if (!this.changed) return undefined;
     this.changed = false;
-    return JSON.stringify(this.carried);
+    return { carried: this.carried };
   }
 
   /** The product-level cells of a handle's first row, validated once: the fields given, and the cells refused. */
@@ -239,5 +248,5 @@ export const shopify = definePreset({
   name: "shopify",
   columns: COLUMNS,
   signatures: SIGNATURES,
-  rows: (columns, state, rules) => new ShopifyRows(columns, state, rules),
+  rows: (columns, carried, rules) => new ShopifyRows(columns, carried, rules),
 });

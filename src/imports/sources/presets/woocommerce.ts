@@ -6,8 +6,10 @@
 // its Parent as WooCommerce writes it (the parent's SKU, or `id:<parent ID>` for a parent without one), and its
 // options are its attributes (a variation has one value of each). Lists in a cell (categories, tags, images) are
 // separated by commas, a comma inside a value escaped as `\,`; a description's line breaks are written as `\n`.
+import { z } from "zod";
 import { isBlank, isCellTooLong } from "../../../catalog/product.ts";
 import { type CellProblems, rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withProblems } from "../rows.ts";
+import { readSourceState } from "../state.ts";
 import { quote } from "../../../text.ts";
 import {
   type CellRows,
@@ -145,5 +147,9 @@ export const woocommerce = definePreset({
   name: "woocommerce",
   columns: COLUMNS,
   signatures: SIGNATURES,
-  rows: (columns, _state, rules) => new WooCommerceRows(columns, rules),
+  rows: (columns, carried, rules) => {
+    // A WooCommerce export's rows stand alone: nothing is carried.
+    readSourceState(z.null(), carried);
+    return new WooCommerceRows(columns, rules);
+  },
 });
