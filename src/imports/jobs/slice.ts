@@ -1,5 +1,5 @@
-// One queue invocation of an import: read the file from the job's checkpoint, turn it into rows through the job's
-// row source, and commit them in chunks until the file ends or the slice's budget (rows, wall time) is spent.
+// One slice of an import: read the file from the job's checkpoint, turn it into rows through the job's row source, and
+// commit them in chunks until the file ends or the invocation's budget (rows, wall time) is spent.
 import { concatBytes } from "../../bytes.ts";
 import type { Config, Env } from "../../config.ts";
 import { database } from "../../db/client.ts";
