@@ -7,6 +7,8 @@ export interface Env {
   IMPORT_QUEUE: Queue<ImportMessage>;
   MAX_UPLOAD_BYTES?: string;
   MAX_MULTIPART_BYTES?: string;
+  MAX_INFLATED_BYTES?: string;
+  INFLATE_PART_BYTES?: string;
   IMPORT_SLICE_MS?: string;
   IMPORT_SLICE_ROWS?: string;
   IMPORT_CHUNK_ROWS?: string;
@@ -21,6 +23,10 @@ export interface Env {
 export interface Config {
   maxUploadBytes: number;
   maxMultipartBytes: number;
+  /** The largest file a compressed upload may inflate to. */
+  maxInflatedBytes: number;
+  /** The part size of the inflated copy's R2 multipart upload: the inflate's checkpoint interval and its buffer. */
+  inflatePartBytes: number;
   importSliceMs: number;
   importSliceRows: number;
   importChunkRows: number;
@@ -35,6 +41,12 @@ export interface Config {
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
+const MIB = 1024 * 1024;
+// R2 multipart uploads: every part but the last at least 5 MiB (and all of one size), at most 10,000 parts.
+const R2_MIN_PART_BYTES = 5 * MIB;
+const R2_MAX_PARTS = 10_000;
+// A part is held in memory while it is inflated: bounded well below the isolate's 128 MB.
+const MAX_INFLATE_PART_BYTES = 64 * MIB;
 
 function positiveInt(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === "") return fallback;
@@ -43,11 +55,26 @@ function positiveInt(value: string | undefined, fallback: number, name: string):
   return n;
 }
 
+/** The inflate's part size, within what R2 and the isolate's memory take, and the parts MAX_INFLATED_BYTES needs within R2's count. */
+function inflatePartBytes(env: Env, maxInflatedBytes: number): number {
+  const partBytes = positiveInt(env.INFLATE_PART_BYTES, 16 * MIB, "INFLATE_PART_BYTES");
+  if (partBytes < R2_MIN_PART_BYTES || partBytes > MAX_INFLATE_PART_BYTES) {
+    throw new Error(`Configuration var INFLATE_PART_BYTES must be between ${R2_MIN_PART_BYTES} and ${MAX_INFLATE_PART_BYTES}, got "${partBytes}"`);
+  }
+  if (Math.ceil(maxInflatedBytes / partBytes) > R2_MAX_PARTS) {
+    throw new Error(`MAX_INFLATED_BYTES (${maxInflatedBytes}) needs more than ${R2_MAX_PARTS} parts of INFLATE_PART_BYTES (${partBytes}), R2's limit; raise INFLATE_PART_BYTES`);
+  }
+  return partBytes;
+}
+
 /** Typed limits and budgets from [vars]; the defaults here are the documented ones. */
 export function readConfig(env: Env): Config {
+  const maxInflatedBytes = positiveInt(env.MAX_INFLATED_BYTES, 10 * 1024 * MIB, "MAX_INFLATED_BYTES");
   return {
     maxUploadBytes: positiveInt(env.MAX_UPLOAD_BYTES, 100 * 1024 * 1024, "MAX_UPLOAD_BYTES"),
     maxMultipartBytes: positiveInt(env.MAX_MULTIPART_BYTES, 10 * 1024 * 1024, "MAX_MULTIPART_BYTES"),
+    maxInflatedBytes,
+    inflatePartBytes: inflatePartBytes(env, maxInflatedBytes),
     importSliceMs: positiveInt(env.IMPORT_SLICE_MS, 20_000, "IMPORT_SLICE_MS"),
     importSliceRows: positiveInt(env.IMPORT_SLICE_ROWS, 250_000, "IMPORT_SLICE_ROWS"),
     // D1 caps a bound value at 2 MB; rows travel as one JSON parameter per chunk.

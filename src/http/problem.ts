@@ -21,7 +21,7 @@ export const problemSchema = z
     status: z.int().min(400).max(599),
     detail: z.string(),
     instance: z.string().optional().describe("The request id of the failed request."),
-    errors: z.array(problemFieldErrorSchema).optional().describe("Invalid requests (400, 411): each parameter, header or body part at fault."),
+    errors: z.array(problemFieldErrorSchema).optional().describe("Invalid requests (400, 411, 415 for a content encoding): each parameter, header or body part at fault."),
     // Extension members (RFC 9457 §3.2) that some problems carry.
     required_scope: z.enum(scopes).optional().describe("403: the scope the API key lacks."),
     max_bytes: z.int().min(0).optional().describe("413: the largest body accepted, in bytes."),
@@ -50,6 +50,7 @@ export const problemTypes = {
   "length-required": { status: 411, title: "Length required" },
   "payload-too-large": { status: 413, title: "Payload too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
+  "unsupported-content-encoding": { status: 415, title: "Unsupported content encoding" },
   "idempotency-key-reused": { status: 422, title: "Unprocessable request" },
   "internal-error": { status: 500, title: "Internal error" },
   unavailable: { status: 503, title: "Service unavailable" },

@@ -1,8 +1,10 @@
 // An uploaded file's request body: the file's bytes as they are (streamed, Content-Length required) or a
-// multipart/form-data form with one `file` part (buffered). Type, charset and size are checked before a byte is
-// stored, and the body's OpenAPI description is made here from the same fields the reader takes.
+// multipart/form-data form with one `file` part (buffered). Type, charset, content encoding and size are checked
+// before a byte is stored, and the body's OpenAPI description is made here from the same fields the reader takes.
 import { z } from "zod";
+import { concatBytes } from "../bytes.ts";
 import { charsetOf, charsets, type Charset } from "../model/charsets.ts";
+import { type ContentEncoding, contentEncodingOf, contentEncodings } from "../model/content-encodings.ts";
 import { formatAbout, formatExtensions, formatMediaType, formatMediaTypes, formatOfFileName, formatOfMediaType, importFormats } from "../model/formats.ts";
 import { cleanFileName, type UploadSource } from "../model/upload-file.ts";
 import { quote } from "../text.ts";
@@ -11,6 +13,9 @@ import { headers, problemContent } from "./route.ts";
 import { closestName, listed, unknownNameErrors } from "./unknown-names.ts";
 
 const ACCEPTED = [...formatMediaTypes, "multipart/form-data"];
+/** The media types of a gzip file, which a multipart file part may have (its format then comes from its name). */
+const GZIP_MEDIA_TYPES = ["application/gzip", "application/x-gzip"];
+const GZIP_EXTENSION = /\.gz$/i;
 
 /**
  * The fields a multipart form may have beside `file`: options that a request may give as a query parameter or as a
@@ -21,7 +26,9 @@ export type FormFields = Record<string, { schema: z.ZodType<unknown, string>; de
 const fileField = {
   type: "string",
   contentMediaType: "application/octet-stream",
-  description: `The file: ${formatMediaTypes.join(" or ")}, or a name ending ${formatExtensions}.`,
+  description:
+    `The file: ${formatMediaTypes.join(" or ")}, or a name ending ${formatExtensions}. A gzip file (${GZIP_MEDIA_TYPES.join(" or ")}, or a name ending .gz) ` +
+    "is stored as sent and inflated by the job; its format is named by its name without .gz (catalog.csv.gz).",
 } as const;
 
 /** The request body of a route that takes a file, with `fields` the fields its multipart form may have beside `file`. */
@@ -56,9 +63,11 @@ export const uploadBodyResponses = {
   411: { description: "Content-Length is missing.", content: problemContent },
   413: { description: "The file is larger than the limit, given in `max_bytes`.", content: problemContent },
   415: {
-    description: "The content type is not accepted; `accepted` lists the media types.",
+    description:
+      "The content type is not accepted (`accepted` lists the media types), or the content encoding is not (`unsupported-content-encoding`, naming it; " +
+      "Accept-Encoding lists the encodings accepted).",
     content: problemContent,
-    headers: headers({ Accept: "The accepted media types." }),
+    headers: headers({ Accept: "The accepted media types.", "Accept-Encoding": "The accepted content encodings." }),
   },
 };
 
@@ -79,23 +88,62 @@ export interface UploadBodyRules {
  */
 export async function readUploadBody(request: Request, rules: UploadBodyRules): Promise<{ file: UploadSource; form: FormData | null }> {
   const { type, charset } = mediaType(request.headers.get("content-type") ?? undefined, { location: "header", name: "content-type" });
+  const contentEncoding = requestEncoding(request);
   const lengthHeader = request.headers.get("content-length");
+  // The bytes as sent: a compressed body counts compressed.
   const length = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
   if (type === "multipart/form-data") {
     if (length === null) throw lengthRequired();
     if (length > rules.maxMultipartBytes) throw problems.tooLarge("A multipart/form-data upload", rules.maxMultipartBytes);
-    return readForm(request, rules);
+    return readForm(contentEncoding === null ? request : await inflatedForm(request, rules.maxMultipartBytes), rules);
   }
 
   const format = formatOfMediaType(type);
   if (!format) {
-    throw problems.unsupportedMediaType(`Content-Type "${type || "(none)"}" is not supported; send one of ${ACCEPTED.join(", ")}.`, ACCEPTED);
+    const compressed = GZIP_MEDIA_TYPES.includes(type) ? ` For a compressed file, send its own type (${formatMediaTypes.join(" or ")}) with Content-Encoding: gzip.` : "";
+    throw problems.unsupportedMediaType(`Content-Type "${type || "(none)"}" is not supported; send one of ${ACCEPTED.join(", ")}.${compressed}`, ACCEPTED);
   }
   if (length === null) throw lengthRequired();
   if (length > rules.maxUploadBytes) throw problems.tooLarge("An upload", rules.maxUploadBytes);
   const body = request.body;
   if (length === 0 || !body) throw emptyBody();
-  return { file: { format, contentType: type, charset, fileName: null, size: length, body }, form: null };
+  return { file: { format, contentType: type, charset, contentEncoding, fileName: null, size: length, body }, form: null };
+}
+
+/** The Content-Encoding of the request: gzip, or none; any other is refused, naming it. */
+function requestEncoding(request: Request): ContentEncoding | null {
+  const coding = contentEncodingOf(request.headers.get("content-encoding"));
+  if (coding.ok) return coding.encoding;
+  const accepted = contentEncodings.join(", ");
+  throw new ProblemError("unsupported-content-encoding", `Content-Encoding "${coding.given}" is not supported; send the file compressed with ${accepted} (Content-Encoding: ${accepted}), or as it is.`, {
+    headers: { "accept-encoding": accepted },
+    errors: [{ location: "header", name: "content-encoding", message: `is "${coding.given}", which is not supported; use ${accepted} or none` }],
+  });
+}
+
+/**
+ * A multipart body sent compressed, inflated to read its form: buffered like a form sent as it is, and bounded by the
+ * same limit once inflated, so a small compressed body cannot inflate without end.
+ */
+async function inflatedForm(request: Request, maxBytes: number): Promise<Request> {
+  const pieces: Uint8Array[] = [];
+  let length = 0;
+  const reader = (request.body ?? new Blob([]).stream()).pipeThrough(new DecompressionStream("gzip")).getReader();
+  try {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      length += next.value.byteLength;
+      if (length > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw problems.tooLarge("A multipart/form-data upload, inflated,", maxBytes);
+      }
+      pieces.push(next.value);
+    }
+  } catch (err) {
+    if (err instanceof ProblemError) throw err;
+    throw problems.validation([{ location: "body", name: "(body)", message: "is not valid gzip data, as its Content-Encoding says" }]);
+  }
+  const headers = { "content-type": request.headers.get("content-type") ?? "" };
+  return new Request(request.url, { method: "POST", headers, body: concatBytes(pieces, length) });
 }
 
 async function readForm(request: Request, rules: UploadBodyRules): Promise<{ file: UploadSource; form: FormData }> {
@@ -114,15 +162,19 @@ async function readForm(request: Request, rules: UploadBodyRules): Promise<{ fil
   const { type, charset } = mediaType(file.type, { location: "body", name: "file" });
   // Browsers and curl name the part after the local file; the client did not type it, so it is cleaned, not refused.
   const fileName = cleanFileName(file.name);
-  const format = formatOfMediaType(type) ?? formatOfFileName(fileName);
+  // A gzip file (`catalog.csv.gz`) is stored as sent and inflated by its job; its format is named by the rest of its name.
+  const gzipped = GZIP_MEDIA_TYPES.includes(type) || GZIP_EXTENSION.test(fileName ?? "");
+  const format = formatOfMediaType(type) ?? formatOfFileName(gzipped ? (fileName?.replace(GZIP_EXTENSION, "") ?? null) : fileName);
   if (!format) {
+    const named = gzipped ? ` A gzip file is read by the name it has without .gz: name it ending ${formatExtensions} and then .gz (catalog.csv.gz).` : "";
     throw problems.unsupportedMediaType(
-      `The file part's type "${file.type || "(none)"}" is not supported; send ${formatMediaTypes.join(" or ")} (or a file name ending ${formatExtensions}).`,
+      `The file part's type "${file.type || "(none)"}" is not supported; send ${formatMediaTypes.join(" or ")} (or a file name ending ${formatExtensions}).${named}`,
       ACCEPTED,
     );
   }
   if (file.size === 0) throw emptyBody();
-  return { file: { format, contentType: formatMediaType(format), charset, fileName, size: file.size, body: file }, form };
+  const contentEncoding = gzipped ? "gzip" : null;
+  return { file: { format, contentType: formatMediaType(format), charset, contentEncoding, fileName, size: file.size, body: file }, form };
 }
 
 /** Refuses the fields of a form that are none of its fields, each named with the field or query parameter it may mean. */

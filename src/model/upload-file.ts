@@ -1,14 +1,17 @@
-// A file as an upload brings it: its format, the charset it declared, its name and its bytes. The upload body reader
+// A file as an upload brings it: its format, the charset it declared, its compression, its name and its bytes. The upload body reader
 // (http/upload-body.ts) makes one from a request; accepting the upload (imports/jobs/upload.ts) stores it as a job's file.
 import { z } from "zod";
 import type { Charset } from "./charsets.ts";
+import type { ContentEncoding } from "./content-encodings.ts";
 import type { ImportFormat } from "./formats.ts";
 
 export interface UploadSource {
   format: ImportFormat;
   contentType: string;
-  /** The charset its Content-Type declared (see charsets.ts), or null. */
+  /** The charset its Content-Type declared (see charsets.ts), or null: of the file's text, inflated. */
   charset: Charset | null;
+  /** How its bytes are compressed, or null; `size` and `body` are the bytes as sent, which are stored. */
+  contentEncoding: ContentEncoding | null;
   fileName: string | null;
   size: number;
   /** A stream of exactly `size` bytes, or an already buffered file (multipart). */

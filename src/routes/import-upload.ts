@@ -20,6 +20,7 @@ import { presetNames } from "../imports/sources/presets/index.ts";
 import { profileNameSchema } from "../imports/sources/profiles.ts";
 import { acceptUpload, hashingSource, hashUpload, INTERRUPTED_REASON, type UploadResult } from "../imports/jobs/upload.ts";
 import { charsets } from "../model/charsets.ts";
+import { contentEncodings } from "../model/content-encodings.ts";
 import { formatMediaTypes, type ImportFormat } from "../model/formats.ts";
 import { FILE_NAME_MAX_LENGTH, fileNameSchema, type UploadSource } from "../model/upload-file.ts";
 
@@ -96,12 +97,24 @@ const createImport = apiRoute({
     "the same characters but for bytes 0x80–0x9F, which are € ‚ ƒ … there instead of C1 controls. charset=utf-16 needs a byte order mark " +
     "(without one the job fails saying so: declare utf-16le or utf-16be). Without a charset or a byte order mark the file is read as UTF-8, " +
     `or as Windows-1252 when its first ${ENCODING_SNIFF_BYTES / 1024} KiB are Windows-1252 text with no UTF-8 character beyond ASCII. ` +
-    "The job's `encoding` says which was used.",
+    "The job's `encoding` says which was used.\n\n" +
+    "Compression: with `Content-Encoding: gzip` the body is the gzip-compressed file (its Content-Type and charset those of the file inside). " +
+    "It is stored as sent, and MAX_UPLOAD_BYTES applies to the bytes as sent; the job inflates it once, as its first step, up to MAX_INFLATED_BYTES " +
+    "(past that, or when the data is not valid gzip, the job fails saying so). The job's `size_bytes` is the size as sent and `inflated_bytes` the size inflated. " +
+    "A multipart body with `Content-Encoding: gzip` is inflated to read its form (up to MAX_MULTIPART_BYTES inflated); a gzip file part " +
+    "(application/gzip, or a name ending .gz) is stored as sent and inflated by its job. Any other content encoding is a 415 naming it.",
   tag: "Imports",
   scope: "imports:write",
   request: { query: uploadQuery, body: uploadBody(formFields) },
   // Checked by the handler (the header is optional and read before the body).
   parameters: [
+    {
+      name: "Content-Encoding",
+      in: "header" as const,
+      required: false,
+      description: "`gzip` (or `x-gzip`) when the body is gzip-compressed; `identity` or none when it is not. Any other is a 415.",
+      schema: { type: "string" as const, enum: [...contentEncodings, "x-gzip", "identity"] },
+    },
     idempotencyKeyParameter(
       "A repeat with the same request and a file of the same content (compared by SHA-256 once its body is read; it is not stored) returns the first response with `Idempotent-Replayed: true`; a different request or other content with the same key is a 422; a repeat while the first is still being accepted is a 409.",
     ),
@@ -148,8 +161,9 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
 
     const response = await idempotent(c, {
       // The file's size, not the request's: a multipart retry of the same file may come with another boundary.
-      request: [source.contentType, source.size, source.fileName, options, dryRun, columns],
-      differs: "other file name, size, type or options",
+      // The content encoding only when there is one: the digests of plain uploads stay what they were.
+      request: [source.contentType, source.size, source.fileName, options, dryRun, columns, ...(source.contentEncoding ? [source.contentEncoding] : [])],
+      differs: "other file name, size, type, content encoding or options",
       content: uploadContent(source),
       run: async (file) => {
         const result = await acceptUpload(c.env, database(c.var.db), { tenantId: c.var.caller.tenantId, source: file, options, dryRun, columns });

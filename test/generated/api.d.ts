@@ -37,6 +37,8 @@ export interface paths {
          * @description The body is the file itself (text/csv or application/x-ndjson, streamed into storage, up to MAX_UPLOAD_BYTES, Content-Length required), or multipart/form-data with exactly one `file` part (buffered, up to MAX_MULTIPART_BYTES). The file is processed asynchronously: follow the job at `Location`.
          *
          *     Encodings: the `charset` parameter of the Content-Type (of the file part's, for multipart) may declare utf-8, utf-16, utf-16le, utf-16be, windows-1252, iso-8859-1 (and their common aliases: utf8, latin1, cp1252, …); any other is a 400 naming it. A byte order mark decides over a declared charset (UTF-8, UTF-16LE, UTF-16BE). iso-8859-1 is read as windows-1252, as the WHATWG Encoding Standard (and every browser's TextDecoder) maps it: the same characters but for bytes 0x80–0x9F, which are € ‚ ƒ … there instead of C1 controls. charset=utf-16 needs a byte order mark (without one the job fails saying so: declare utf-16le or utf-16be). Without a charset or a byte order mark the file is read as UTF-8, or as Windows-1252 when its first 64 KiB are Windows-1252 text with no UTF-8 character beyond ASCII. The job's `encoding` says which was used.
+         *
+         *     Compression: with `Content-Encoding: gzip` the body is the gzip-compressed file (its Content-Type and charset those of the file inside). It is stored as sent, and MAX_UPLOAD_BYTES applies to the bytes as sent; the job inflates it once, as its first step, up to MAX_INFLATED_BYTES (past that, or when the data is not valid gzip, the job fails saying so). The job's `size_bytes` is the size as sent and `inflated_bytes` the size inflated. A multipart body with `Content-Encoding: gzip` is inflated to read its form (up to MAX_MULTIPART_BYTES inflated); a gzip file part (application/gzip, or a name ending .gz) is stored as sent and inflated by its job. Any other content encoding is a 415 naming it.
          */
         post: operations["createImport"];
         delete?: never;
@@ -321,7 +323,7 @@ export interface components {
             detail: string;
             /** @description The request id of the failed request. */
             instance?: string;
-            /** @description Invalid requests (400, 411): each parameter, header or body part at fault. */
+            /** @description Invalid requests (400, 411, 415 for a content encoding): each parameter, header or body part at fault. */
             errors?: components["schemas"]["ProblemFieldError"][];
             /**
              * @description 403: the scope the API key lacks.
@@ -350,8 +352,15 @@ export interface components {
             /** @enum {string} */
             format: "csv" | "ndjson";
             file_name: string | null;
-            /** @description The file's size in bytes. */
+            /** @description The file's size in bytes, as sent (compressed, for a compressed upload). */
             size_bytes: number;
+            /**
+             * @description How the file was compressed when sent (`gzip`), or null. A compressed file is stored as sent and inflated once, as the job's first step (status `processing`), into a plain copy that the rows are read from and that is deleted when the job finishes.
+             * @enum {string|null}
+             */
+            content_encoding: "gzip" | null;
+            /** @description A compressed file's size inflated, once the job has inflated it (at most MAX_INFLATED_BYTES, a deployment setting); null until then, and for a file sent uncompressed. */
+            inflated_bytes: number | null;
             /** @description Validated and counted only; no product was written. */
             dry_run: boolean;
             options: components["schemas"]["ImportOptions"];
@@ -827,6 +836,8 @@ export interface operations {
                 mapping?: string;
             };
             header?: {
+                /** @description `gzip` (or `x-gzip`) when the body is gzip-compressed; `identity` or none when it is not. Any other is a 415. */
+                "Content-Encoding"?: "gzip" | "x-gzip" | "identity";
                 /** @description Up to 255 printable characters, kept 24 h per tenant. A repeat with the same request and a file of the same content (compared by SHA-256 once its body is read; it is not stored) returns the first response with `Idempotent-Replayed: true`; a different request or other content with the same key is a 422; a repeat while the first is still being accepted is a 409. */
                 "Idempotency-Key"?: string;
                 /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
@@ -843,7 +854,7 @@ export interface operations {
                 "text/csv": string;
                 "application/x-ndjson": string;
                 "multipart/form-data": {
-                    /** @description The file: text/csv or application/x-ndjson, or a name ending .csv, .ndjson, .jsonl, .json. */
+                    /** @description The file: text/csv or application/x-ndjson, or a name ending .csv, .ndjson, .jsonl, .json. A gzip file (application/gzip or application/x-gzip, or a name ending .gz) is stored as sent and inflated by the job; its format is named by its name without .gz (catalog.csv.gz). */
                     file: string;
                     /** @description The `profile` option as a form field (then not in the query). */
                     profile?: string;
@@ -938,11 +949,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The content type is not accepted; `accepted` lists the media types. */
+            /** @description The content type is not accepted (`accepted` lists the media types), or the content encoding is not (`unsupported-content-encoding`, naming it; Accept-Encoding lists the encodings accepted). */
             415: {
                 headers: {
                     /** @description The accepted media types. */
                     Accept?: string;
+                    /** @description The accepted content encodings. */
+                    "Accept-Encoding"?: string;
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;

@@ -68,6 +68,8 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       format: "csv",
       file_name: null,
       size_bytes: bytes(CSV),
+      content_encoding: null,
+      inflated_bytes: null,
       dry_run: false,
       options: { currency: "USD", delimiter: null, blank_cells: "clear", on_invalid: "reject_row", charset: null },
       profile: null,

@@ -7,8 +7,8 @@ import { naming } from "../../log-error.ts";
 
 export type JobRow = typeof importJobs.$inferSelect;
 export type NewJob = typeof importJobs.$inferInsert;
-/** A job as the API shows it: its row, and the job of its tenant's line that it waits for. */
-export type JobView = JobRow & { waitingFor: string | null };
+/** A job as the API shows it: its row (without the inflate's working state), and the job of its tenant's line that it waits for. */
+export type JobView = Omit<JobRow, "inflateCheckpoint"> & { waitingFor: string | null };
 
 /**
  * The job directly ahead of a queued job in its tenant's line, or null: it is next (or a dry run, which waits for
@@ -19,8 +19,9 @@ const waitingFor = sql<string | null>`CASE WHEN import_jobs.status = ${sql.raw(s
   WHERE p.tenant_id = import_jobs.tenant_id AND ${sql.raw(lineCondition("p"))} AND p.line_seq < import_jobs.line_seq
   ORDER BY p.line_seq DESC LIMIT 1) END`;
 
-/** The columns every query that shows jobs selects. */
-export const jobViewColumns = { ...getTableColumns(importJobs), waitingFor };
+/** The columns every query that shows jobs selects: not the inflate's checkpoint, tens of kilobytes while it runs. */
+const { inflateCheckpoint: _inflateCheckpoint, ...shownColumns } = getTableColumns(importJobs);
+export const jobViewColumns = { ...shownColumns, waitingFor };
 
 /** The states a job may move to `to` from, as a drizzle condition. */
 const movesTo = (to: JobState) => inArray(importJobs.status, statesBefore(to));
@@ -71,13 +72,66 @@ export function listJobs(
  */
 export const MAX_FAILURE_REASON_LENGTH = 1000;
 
-/** Moves a job that has not finished to `failed`; returns the job, or null if it had already finished. */
-export async function failJob(db: Db, jobId: string, reason: string, now: number): Promise<Pick<JobRow, "id" | "tenantId"> | null> {
+/** What a job's end must clean up besides its row: its file, and an inflated copy or the inflate's upload. */
+export type FinishedFiles = Pick<JobRow, "objectKey" | "contentEncoding" | "inflateCheckpoint">;
+
+/**
+ * Moves a job that has not finished to `failed`; returns the job with its files as they were when it failed, or null
+ * if it had already finished.
+ */
+export async function failJob(db: Db, jobId: string, reason: string, now: number): Promise<(Pick<JobRow, "id" | "tenantId"> & FinishedFiles) | null> {
   const [row] = await db
     .update(importJobs)
     .set({ status: "failed", failureReason: shorten(reason, MAX_FAILURE_REASON_LENGTH), finishedAt: now, heartbeatAt: now })
     .where(and(eq(importJobs.id, jobId), movesTo("failed")))
-    .returning({ id: importJobs.id, tenantId: importJobs.tenantId });
+    .returning({
+      id: importJobs.id,
+      tenantId: importJobs.tenantId,
+      objectKey: importJobs.objectKey,
+      contentEncoding: importJobs.contentEncoding,
+      inflateCheckpoint: importJobs.inflateCheckpoint,
+    });
+  return row ?? null;
+}
+
+/**
+ * Stores the inflate's next checkpoint, once: only while the job is processing, not inflated yet, and still at the
+ * checkpoint `from` (null: the inflate has not started; else its upload id and how many parts it had stored), so an
+ * invocation that lost a race to another stops.
+ */
+export async function saveInflateCheckpoint(
+  db: Db,
+  jobId: string,
+  from: { uploadId: string; parts: number } | null,
+  checkpoint: string,
+  now: number,
+): Promise<boolean> {
+  const at =
+    from === null
+      ? isNull(importJobs.inflateCheckpoint)
+      : sql`json_extract(${importJobs.inflateCheckpoint}, '$.uploadId') = ${from.uploadId} AND json_array_length(${importJobs.inflateCheckpoint}, '$.etags') = ${from.parts}`;
+  const rows = await db
+    .update(importJobs)
+    .set({ inflateCheckpoint: checkpoint, heartbeatAt: now })
+    .where(and(eq(importJobs.id, jobId), eq(importJobs.status, "processing"), isNull(importJobs.inflatedBytes), at))
+    .returning({ id: importJobs.id });
+  return rows.length > 0;
+}
+
+/** The inflate is done: the copy's size is stored and the checkpoint dropped. Returns the job, or null if it lost a race. */
+export async function finishInflate(db: Db, jobId: string, uploadId: string, inflatedBytes: number, now: number): Promise<JobRow | null> {
+  const [row] = await db
+    .update(importJobs)
+    .set({ inflatedBytes, inflateCheckpoint: null, heartbeatAt: now })
+    .where(
+      and(
+        eq(importJobs.id, jobId),
+        eq(importJobs.status, "processing"),
+        isNull(importJobs.inflatedBytes),
+        sql`json_extract(${importJobs.inflateCheckpoint}, '$.uploadId') = ${uploadId}`,
+      ),
+    )
+    .returning();
   return row ?? null;
 }
 
@@ -145,7 +199,15 @@ export async function countFailedAttempt(db: Db, jobId: string): Promise<void> {
  */
 export function findStuckJobs(db: Db, heartbeatBefore: number, limit: number) {
   return db
-    .select({ id: importJobs.id, tenantId: importJobs.tenantId, status: importJobs.status, processedRows: importJobs.processedRows, dryRun: importJobs.dryRun })
+    .select({
+      id: importJobs.id,
+      tenantId: importJobs.tenantId,
+      status: importJobs.status,
+      processedRows: importJobs.processedRows,
+      dryRun: importJobs.dryRun,
+      objectKey: importJobs.objectKey,
+      contentEncoding: importJobs.contentEncoding,
+    })
     .from(importJobs)
     .where(and(inArray(importJobs.status, unfinishedStates), lt(importJobs.heartbeatAt, heartbeatBefore), sql.raw(NOTHING_AHEAD)))
     .limit(limit);
@@ -163,7 +225,7 @@ export function findStrandedJobs(db: Db, heartbeatBefore: number, limit: number)
 /** Jobs finished at or before `finishedBefore` whose uploaded file is still stored. */
 export function findExpiredUploads(db: Db, finishedBefore: number, limit: number) {
   return db
-    .select({ id: importJobs.id, objectKey: importJobs.objectKey })
+    .select({ id: importJobs.id, objectKey: importJobs.objectKey, contentEncoding: importJobs.contentEncoding })
     .from(importJobs)
     .where(and(isNotNull(importJobs.finishedAt), lte(importJobs.finishedAt, finishedBefore), isNull(importJobs.objectDeletedAt)))
     .limit(limit);
@@ -176,7 +238,7 @@ export async function markObjectsDeleted(db: Db, jobIds: string[], now: number):
 /** Jobs finished at or before `finishedBefore`, with their file if it is still stored. */
 export function findExpiredJobs(db: Db, finishedBefore: number, limit: number) {
   return db
-    .select({ id: importJobs.id, objectKey: importJobs.objectKey, objectDeletedAt: importJobs.objectDeletedAt })
+    .select({ id: importJobs.id, objectKey: importJobs.objectKey, contentEncoding: importJobs.contentEncoding, objectDeletedAt: importJobs.objectDeletedAt })
     .from(importJobs)
     .where(and(isNotNull(importJobs.finishedAt), lte(importJobs.finishedAt, finishedBefore)))
     .limit(limit);

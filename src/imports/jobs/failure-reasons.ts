@@ -31,3 +31,24 @@ export function stuckReason(job: StoppedJob, minutes: number): string {
 export function unreadableStateReason(job: StoppedJob): string {
   return `The import could not resume where it stopped: what it saved of how to read the file could not be read back. ${whatWasKept(job)}`;
 }
+
+/** The job's file is no longer stored (deleted while the job ran). */
+export const FILE_GONE = "The uploaded file is no longer stored, so the import cannot continue. Upload the file again.";
+
+// A compressed file is inflated before its first row is read: when that fails, nothing was imported.
+const GZIP_ADVICE = "Nothing was imported; check the file (gzip -t) and upload it again.";
+
+/** The file was sent gzip-compressed but is not gzip, or is damaged; `byte` is where, in the file as sent. */
+export function gzipFormatReason(problem: string, byte: number): string {
+  return `The file was sent gzip-compressed, but at byte ${byte} of the compressed file ${problem}. ${GZIP_ADVICE}`;
+}
+
+/** The compressed data takes far more bytes than it inflates to: see MAX_INPUT_PER_PART in inflate.ts. */
+export function gzipSparseReason(byte: number): string {
+  return `The file was sent gzip-compressed, but up to byte ${byte} of the compressed file its data inflates to far fewer bytes than it takes, which no compressor writes. ${GZIP_ADVICE}`;
+}
+
+/** The file inflates past MAX_INFLATED_BYTES: a decompression bomb, or a catalog larger than a job takes. */
+export function inflatedTooLargeReason(maxBytes: number): string {
+  return `The file inflates to more than ${maxBytes} bytes, the most a compressed upload may inflate to (MAX_INFLATED_BYTES); the inflate stopped there. Nothing was imported; split the catalog into smaller files.`;
+}

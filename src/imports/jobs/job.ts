@@ -3,6 +3,7 @@ import { z } from "zod";
 import { type JobView, MAX_FAILURE_REASON_LENGTH } from "../../db/queries/jobs.ts";
 import { jobStates } from "../../model/job-states.ts";
 import { importFormats } from "../../model/formats.ts";
+import { contentEncodings } from "../../model/content-encodings.ts";
 import { blankCellsModes, onInvalidModes } from "../../catalog/product.ts";
 import { columnMappingSchema, storedMapping } from "../sources/column-mapping.ts";
 import { MAX_COLUMNS } from "../read/csv.ts";
@@ -44,7 +45,19 @@ export const jobResponseSchema = z
       ),
     format: z.enum(importFormats),
     file_name: z.string().nullable(),
-    size_bytes: count("The file's size in bytes."),
+    size_bytes: count("The file's size in bytes, as sent (compressed, for a compressed upload)."),
+    content_encoding: z
+      .enum(contentEncodings)
+      .nullable()
+      .describe(
+        "How the file was compressed when sent (`gzip`), or null. A compressed file is stored as sent and inflated once, as the job's first step " +
+          "(status `processing`), into a plain copy that the rows are read from and that is deleted when the job finishes.",
+      ),
+    inflated_bytes: z
+      .int()
+      .min(0)
+      .nullable()
+      .describe("A compressed file's size inflated, once the job has inflated it (at most MAX_INFLATED_BYTES, a deployment setting); null until then, and for a file sent uncompressed."),
     dry_run: z.boolean().describe("Validated and counted only; no product was written."),
     options: jobOptionsSchema,
     profile: z
@@ -146,6 +159,8 @@ export function toJobJson(job: JobView): JobJson {
     format: job.format,
     file_name: job.fileName,
     size_bytes: job.sizeBytes,
+    content_encoding: job.contentEncoding,
+    inflated_bytes: job.inflatedBytes,
     dry_run: job.dryRun,
     options: optionsJson(JSON.parse(job.options) as JobOptions),
     profile: job.profile,

@@ -9,6 +9,7 @@
 import type { Env } from "../../config.ts";
 import { type Db } from "../../db/client.ts";
 import { failJob, type JobRow, type JobView, markQueued, renewLineHead, startJob } from "../../db/queries/jobs.ts";
+import { discardInflated } from "./inflated-copy.ts";
 import { loggedError } from "../../log-error.ts";
 import type { ImportMessage } from "../../model/import-message.ts";
 
@@ -41,19 +42,26 @@ export interface FinishOptions {
   handOver?: "send" | "return";
 }
 
+/** A finishing job: who it is, and its file (a compressed file's inflated copy is deleted when it finishes). */
+export type FinishingJob = Pick<JobRow, "id" | "tenantId" | "objectKey" | "contentEncoding">;
+
 /**
  * The one place a job finishes. A completed job's last chunk committed `completed` with its rows (they must land
- * together); a failure is applied here. Then the next job of the tenant's line is started (or returned, see
- * FinishOptions). Returns null if the job had already finished (nothing happens then).
+ * together); a failure is applied here. A compressed file's inflated copy (or its unfinished upload) is deleted; the
+ * file as sent is kept until UPLOAD_RETENTION_DAYS. Then the next job of the tenant's line is started (or returned,
+ * see FinishOptions). Returns null if the job had already finished (nothing happens then).
  */
 export async function finishJob(
   env: Env,
   db: Db,
-  job: Pick<JobRow, "id" | "tenantId">,
+  job: FinishingJob,
   finish: Finish,
   { now = Date.now(), handOver = "send" }: FinishOptions = {},
 ): Promise<{ next: NextJob | null } | null> {
-  if (finish.status === "failed" && !(await failJob(db, job.id, finish.reason, now))) return null;
+  // A failure returns the inflate's checkpoint as the job failed with it, which names an upload to abort.
+  const failed = finish.status === "failed" ? await failJob(db, job.id, finish.reason, now) : null;
+  if (finish.status === "failed" && !failed) return null;
+  await discardInflated(env.UPLOADS, failed ?? { ...job, inflateCheckpoint: null });
   const next = await nextInLine(db, job.tenantId, now);
   if (next && handOver === "send") await sendStart(env, next);
   return { next: handOver === "return" ? next : null };

@@ -9,7 +9,9 @@ import type { JobOptions } from "../sources/options.ts";
 import { storedMapping } from "../sources/column-mapping.ts";
 import { isPresetName } from "../sources/presets/index.ts";
 import type { TextEncoding } from "../read/encoding.ts";
-import { unreadableStateReason } from "./failure-reasons.ts";
+import { FILE_GONE, unreadableStateReason } from "./failure-reasons.ts";
+import { inflateSlice } from "./inflate.ts";
+import { importedFile, needsInflate } from "./inflated-copy.ts";
 import { JobNotes, NO_ROWS } from "../../model/job-notes.ts";
 import { finishJob, type NextJob, startInLine } from "./lifecycle.ts";
 import { ObjectGoneError, RangedObjectReader } from "../read/object-reader.ts";
@@ -30,8 +32,6 @@ export type SliceOutcome =
 
 /** How a slice's reading ended, before the job is finished. */
 type ReadOutcome = { kind: "continue"; checkpointByte: number } | { kind: "finished" } | { kind: "skipped"; reason: string };
-
-const FILE_GONE = "The uploaded file is no longer stored, so the import cannot continue. Upload the file again.";
 
 type ByteReader = Pick<RangedObjectReader, "read">;
 
@@ -71,6 +71,14 @@ export async function runImportSlice(env: Env, config: Config, jobId: string, bu
   // A job that waits for its tenant's earlier jobs stays queued; the one ahead of it starts it when it finishes.
   if (job.status === "queued") job = (await startInLine(db, job.id)) ?? (await getJobById(db, jobId));
   if (!job || job.status !== "processing") return { kind: "skipped", reason: `job is ${job?.status ?? "gone"}` };
+  // A compressed file is inflated first, once (inflate.ts); the rows are read from its copy, with what budget is left.
+  if (needsInflate(job)) {
+    const inflate = await inflateSlice(env, config, job, budget);
+    if (inflate.kind === "skipped") return inflate;
+    if (inflate.kind === "failed") return failed(env, job, inflate.reason);
+    if (inflate.kind === "continue" || budget.spent()) return { kind: "continue", checkpointByte: job.checkpointByte };
+    job = inflate.job;
+  }
 
   let outcome: ReadOutcome;
   try {
@@ -109,6 +117,8 @@ class ImportSlice {
 
   private readonly currency: string;
   private readonly notes: JobNotes;
+  /** The object the rows are read from, and its size. */
+  private readonly file: { key: string; size: number };
 
   constructor(
     private readonly env: Env,
@@ -119,6 +129,7 @@ class ImportSlice {
     const options = JSON.parse(job.options) as JobOptions;
     this.currency = options.currency;
     this.notes = new JobNotes(job);
+    this.file = importedFile(job);
     this.source = openRowSource(job.format, resumeStateOf(job), sourceOptionsOf(job, options));
     this.chunkEnd = this.source.position;
     const Commits = job.dryRun ? DryRunCommits : CommitPipeline;
@@ -161,7 +172,7 @@ class ImportSlice {
   }
 
   private async read(): Promise<ReadOutcome> {
-    const reader = new RangedObjectReader(this.env.UPLOADS, this.job.objectKey, this.job.checkpointByte, this.job.sizeBytes);
+    const reader = new RangedObjectReader(this.env.UPLOADS, this.file.key, this.job.checkpointByte, this.file.size);
     if (!(await reader.open())) throw new PermanentImportError(FILE_GONE);
     const source = this.source;
     try {
@@ -263,7 +274,7 @@ class ImportSlice {
     if (this.commits.lostRace) return true;
     const spent = this.budget.spent(this.rowsThisSlice + this.chunk.length);
     // At the very end of the file, finishing here is cheaper than a continuation that reads nothing.
-    return spent && this.chunkEnd.byte < this.job.sizeBytes;
+    return spent && this.chunkEnd.byte < this.file.size;
   }
 
   /**

@@ -5,6 +5,7 @@ import { database, type Db } from "../../db/client.ts";
 import { deleteJobs, findExpiredJobs, findExpiredUploads, findStrandedJobs, findStuckJobs, markObjectsDeleted } from "../../db/queries/jobs.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
 import { stuckReason } from "./failure-reasons.ts";
+import { storedKeys } from "./inflated-copy.ts";
 import { finishJob, firstMessage } from "./lifecycle.ts";
 
 // Bounded work per run: the cron comes back in a few minutes for the rest.
@@ -44,7 +45,8 @@ async function startStrandedJobs(env: Env, db: Db, now: number): Promise<number>
 async function deleteExpiredUploads(db: Db, bucket: R2Bucket, config: Config, now: number): Promise<number> {
   const expired = await findExpiredUploads(db, now - config.uploadRetentionMs, MAX_PER_RUN);
   for (const part of chunks(expired)) {
-    await bucket.delete(part.map((j) => j.objectKey));
+    // With a compressed file's inflated copy, should a job's end have failed to delete it.
+    await bucket.delete(part.flatMap(storedKeys));
     await markObjectsDeleted(db, part.map((j) => j.id), now);
   }
   return expired.length;
@@ -53,7 +55,7 @@ async function deleteExpiredUploads(db: Db, bucket: R2Bucket, config: Config, no
 async function deleteExpiredJobs(db: Db, bucket: R2Bucket, config: Config, now: number): Promise<number> {
   const expired = await findExpiredJobs(db, now - config.jobRetentionMs, MAX_PER_RUN);
   for (const part of chunks(expired)) {
-    const objects = part.filter((j) => j.objectDeletedAt === null).map((j) => j.objectKey);
+    const objects = part.filter((j) => j.objectDeletedAt === null).flatMap(storedKeys);
     if (objects.length > 0) await bucket.delete(objects);
     await deleteJobs(db, part.map((j) => j.id));
   }

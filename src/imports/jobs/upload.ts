@@ -47,6 +47,7 @@ export async function acceptUpload(env: Env, db: Db, request: UploadRequest, now
     fileName: request.source.fileName,
     objectKey,
     sizeBytes: request.source.size,
+    contentEncoding: request.source.contentEncoding,
     dryRun: request.dryRun,
     options: JSON.stringify(request.options),
     profile: resolved.profile,
