@@ -8,6 +8,7 @@
 // while the invocation's budget lasts (at least one part), so a file of any size inflates across invocations, each
 // resuming where the last stopped; a crash costs at most the part being filled. When the job finishes, the copy (or
 // the unfinished upload) is deleted (inflated-copy.ts, from lifecycle.ts); the file as sent is kept like any upload.
+import { concatBytes } from "../../bytes.ts";
 import type { Config, Env } from "../../config.ts";
 import { database } from "../../db/client.ts";
 import { finishInflate, type JobRow, saveInflateCheckpoint } from "../../db/queries/jobs.ts";
@@ -20,10 +21,15 @@ import { type InflateCheckpoint, inflatedKey } from "./inflated-copy.ts";
 /** Compressed bytes handed to the decoder at a time (R2 bodies arrive in small pieces, 4 KiB locally). */
 const PUSH_BYTES = 64 * 1024;
 /**
+ * The event loop gets a turn at least once per this many bytes inflated (a few milliseconds of work), as a slice gives
+ * it one per 256 KiB parsed: a whole part decoded at once could keep other requests waiting for a tenth of a second.
+ */
+const TURN_BYTES = 1024 * 1024;
+/**
  * The most compressed bytes one part may take, in parts: what bounds the work before a checkpoint. Stored blocks
  * (incompressible data) take about one byte per byte; only data no compressor makes (runs of empty blocks) takes more.
  */
-export const MAX_INPUT_PER_PART = 16;
+const MAX_INPUT_PER_PART = 16;
 
 export type InflateOutcome =
   /** The copy is complete: the job, with its inflated size, is ready to import. */
@@ -59,8 +65,12 @@ export async function inflateSlice(env: Env, config: Config, job: JobRow, budget
     console.log(JSON.stringify({ msg: "inflate slice", job_id: job.id, parts: partsThisSlice, inflated_bytes: decoder.outputBytes, ms: Date.now() - started, outcome }));
   try {
     for (;;) {
-      const step = decoder.run();
+      const step = decoder.run(TURN_BYTES);
       if (decoder.outputBytes > config.maxInflatedBytes) return fail(inflatedTooLargeReason(config.maxInflatedBytes));
+      if (step === "pause") {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        continue;
+      }
       if (step === "input") {
         if (decoder.inputBytes - partInputStart > MAX_INPUT_PER_PART * checkpoint.partBytes) return fail(gzipSparseReason(decoder.inputBytes));
         const { bytes, last } = await readPiece(reader);
@@ -111,22 +121,11 @@ async function readPiece(reader: RangedObjectReader): Promise<{ bytes: Uint8Arra
   let length = 0;
   while (length < PUSH_BYTES) {
     const next = await reader.read();
-    if (next.done) return { bytes: joined(pieces, length), last: true };
+    if (next.done) return { bytes: concatBytes(pieces, length), last: true };
     pieces.push(next.value);
     length += next.value.byteLength;
   }
-  return { bytes: joined(pieces, length), last: false };
-}
-
-function joined(pieces: Uint8Array[], length: number): Uint8Array {
-  if (pieces.length === 1) return pieces[0] as Uint8Array;
-  const bytes = new Uint8Array(length);
-  let at = 0;
-  for (const piece of pieces) {
-    bytes.set(piece, at);
-    at += piece.byteLength;
-  }
-  return bytes;
+  return { bytes: concatBytes(pieces, length), last: false };
 }
 
 /** Uploads the last part and completes the copy; returns its size. */

@@ -60,6 +60,8 @@ export interface GzipResumePoint {
 export type GzipStep =
   /** It needs more input (`push`). */
   | "input"
+  /** It has output as much as `run` was asked for: a turn for the event loop, then `run` again. */
+  | "pause"
   /** A part is full (`part`, then `nextPart`). */
   | "part"
   /** The data ended: `part` is the last part (maybe empty). */
@@ -76,6 +78,8 @@ export class GzipDecoder {
   /** [window | part | room for a match's overrun]; the part's bytes start at WINDOW. */
   private readonly out: Uint8Array;
   private readonly limit: number;
+  /** Where `run` pauses: at most `limit`. */
+  private stop: number;
   private pos = WINDOW;
   /** Output before out[WINDOW]. */
   private partStart = 0;
@@ -112,6 +116,7 @@ export class GzipDecoder {
     this.partBytes = partBytes;
     this.out = new Uint8Array(WINDOW + partBytes + MAX_MATCH);
     this.limit = WINDOW + partBytes;
+    this.stop = this.limit;
     this.inBase = resume ? Math.floor(resume.bit / 8) : 0;
     this.skipBits = resume ? resume.bit % 8 : 0;
     if (resume) this.restore(resume, partsDone);
@@ -152,11 +157,13 @@ export class GzipDecoder {
     }
   }
 
-  /** Decodes until it needs input, a part is full or the data ends. */
-  run(): GzipStep {
+  /** Decodes until it needs input, a part is full, the data ends, or (with `maxOutput`) it has output that many bytes. */
+  run(maxOutput = Infinity): GzipStep {
+    this.stop = Math.min(this.limit, this.pos + maxOutput);
     try {
       for (;;) {
         if (this.pos >= this.limit) return "part";
+        if (this.pos >= this.stop) return "pause";
         const step = this.step();
         if (step) return step;
       }
@@ -393,13 +400,13 @@ export class GzipDecoder {
 
   private storedBytes(): GzipStep | null {
     while (this.stored > 0) {
-      if (this.pos >= this.limit) return "part";
+      if (this.pos >= this.stop) return null;
       const available = this.inLen - this.inPos;
       if (available === 0) {
         if (this.ended) throw this.cutOff();
         return "input";
       }
-      const n = Math.min(this.stored, available, this.limit - this.pos);
+      const n = Math.min(this.stored, available, this.stop - this.pos);
       this.out.set(this.input.subarray(this.inPos, this.inPos + n), this.pos);
       this.pos += n;
       this.inPos += n;
@@ -409,9 +416,9 @@ export class GzipDecoder {
     return null;
   }
 
-  /** A Huffman block's symbols, until its end, a full part, or the input at hand runs short. The hot loop. */
+  /** A Huffman block's symbols, until its end, the output asked for, or the input at hand runs short. The hot loop. */
   private codes(): GzipStep | null {
-    const { out, input, limit, ended, inLen } = this;
+    const { out, input, stop, ended, inLen } = this;
     const { codes: literals, bits: literalBits } = this.literals;
     const { codes: distances, bits: distanceBits } = this.distances;
     const literalMask = (1 << literalBits) - 1;
@@ -422,10 +429,8 @@ export class GzipDecoder {
     let step: GzipStep | null = null;
     try {
       for (;;) {
-        if (pos >= limit) {
-          step = "part";
-          break;
-        }
+        // A full part, or a pause: run() tells which.
+        if (pos >= stop) break;
         if (inPos > inputGuard) {
           if (!ended) {
             step = "input";

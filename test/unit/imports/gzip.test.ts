@@ -24,13 +24,17 @@ const random = (n: number, seed = 1) => {
   return bytes;
 };
 
-/** Decodes `gz` with parts of `partBytes`, fed `pieceBytes` at a time; with `resume`, every part continues in a new decoder from its saved point's JSON. */
-function inflate(gz: Uint8Array, { partBytes = 1000, pieceBytes = 777, resume = false } = {}): Uint8Array {
+/**
+ * Decodes `gz` with parts of `partBytes`, fed `pieceBytes` at a time, pausing after each `pauseBytes` of output; with
+ * `resume`, every part continues in a new decoder from its saved point's JSON.
+ */
+function inflate(gz: Uint8Array, { partBytes = 1000, pieceBytes = 777, resume = false, pauseBytes = Infinity } = {}): Uint8Array {
   const parts: Uint8Array[] = [];
   let decoder = new GzipDecoder(partBytes);
   let at = 0;
   for (;;) {
-    const step = decoder.run();
+    const step = decoder.run(pauseBytes);
+    if (step === "pause") continue;
     if (step === "input") {
       const piece = gz.subarray(at, at + pieceBytes);
       at += piece.length;
@@ -78,6 +82,7 @@ describe("GzipDecoder", () => {
         const gz = gzipSync(input, options);
         expect(inflate(gz)).toEqual(input);
         expect(inflate(gz, { partBytes: 300, pieceBytes: 100_000 })).toEqual(input);
+        expect(inflate(gz, { partBytes: 10_000, pieceBytes: 100_000, pauseBytes: 1 })).toEqual(input);
         expect(inflate(gz, { partBytes: 4096, resume: true })).toEqual(input);
         expect(inflate(gz, { partBytes: 65_536, pieceBytes: 1, resume: true })).toEqual(input);
       });
