@@ -54,6 +54,13 @@ function inflate(gz: Uint8Array, { partBytes = 1000, pieceBytes = 777, resume = 
   return concatBytes(parts, parts.reduce((n, p) => n + p.length, 0));
 }
 
+/** Asserts two byte arrays equal, naming the first difference (toEqual walks a large array element by element, slowly). */
+function expectBytes(actual: Uint8Array, expected: Uint8Array): void {
+  let at = 0;
+  while (at < actual.length && at < expected.length && actual[at] === expected[at]) at++;
+  expect({ length: actual.length, firstDifference: at === actual.length && at === expected.length ? null : at }).toEqual({ length: expected.length, firstDifference: null });
+}
+
 function failure(gz: Uint8Array, options?: Parameters<typeof inflate>[1]): GzipFormatError {
   try {
     inflate(gz, options);
@@ -65,7 +72,7 @@ function failure(gz: Uint8Array, options?: Parameters<typeof inflate>[1]): GzipF
 }
 
 describe("GzipDecoder", () => {
-  const inputs = { text: text(60_000), random: random(20_000), runs: new Uint8Array(60_000).fill(97), empty: new Uint8Array(0) };
+  const inputs = { text: text(300_000), random: random(100_000), runs: new Uint8Array(300_000).fill(97), empty: new Uint8Array(0) };
   const settings = {
     "level 6": {},
     "level 1": { level: 1 },
@@ -80,11 +87,11 @@ describe("GzipDecoder", () => {
     for (const [setting, options] of Object.entries(settings)) {
       it(`inflates ${name} data compressed with ${setting}, in parts and resumed at each`, () => {
         const gz = gzipSync(input, options);
-        expect(inflate(gz)).toEqual(input);
-        expect(inflate(gz, { partBytes: 300, pieceBytes: 100_000 })).toEqual(input);
-        expect(inflate(gz, { partBytes: 10_000, pieceBytes: 100_000, pauseBytes: 1 })).toEqual(input);
-        expect(inflate(gz, { partBytes: 4096, resume: true })).toEqual(input);
-        expect(inflate(gz, { partBytes: 65_536, pieceBytes: 1, resume: true })).toEqual(input);
+        expectBytes(inflate(gz), input);
+        expectBytes(inflate(gz, { partBytes: 300, pieceBytes: 100_000 }), input);
+        expectBytes(inflate(gz, { partBytes: 10_000, pieceBytes: 100_000, pauseBytes: 1 }), input);
+        expectBytes(inflate(gz, { partBytes: 4096, resume: true }), input);
+        expectBytes(inflate(gz, { partBytes: 65_536, pieceBytes: 1, resume: true }), input);
       });
     }
   }
@@ -93,7 +100,7 @@ describe("GzipDecoder", () => {
     const members = [text(1500), new Uint8Array(0), random(1000), text(10)];
     const gz = concatBytes(members.map((m) => gzipSync(m)), members.reduce((n, m) => n + gzipSync(m).length, 0));
     const whole = concatBytes(members, members.reduce((n, m) => n + m.length, 0));
-    for (const partBytes of [1, 7, 100, 1499, 1500, 1501, 100_000]) expect(inflate(gz, { partBytes, resume: true })).toEqual(whole);
+    for (const partBytes of [1, 7, 100, 1499, 1500, 1501, 100_000]) expectBytes(inflate(gz, { partBytes, resume: true }), whole);
   });
 
   it("reads a header with extra field, file name, comment and header checksum", () => {
@@ -104,7 +111,7 @@ describe("GzipDecoder", () => {
     new DataView(trailer.buffer).setUint32(0, crc32(0, data), true);
     new DataView(trailer.buffer).setUint32(4, data.length, true);
     const gz = new Uint8Array([...header, headerCrc & 0xff, headerCrc >> 8, ...deflateRawSync(data), ...trailer]);
-    expect(inflate(gz, { pieceBytes: 3 })).toEqual(data);
+    expectBytes(inflate(gz, { pieceBytes: 3 }), data);
     gz[header.length] = gz[header.length]! ^ 1;
     expect(failure(gz).message).toBe("the gzip header's checksum does not match");
   });
