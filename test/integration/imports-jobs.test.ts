@@ -71,6 +71,8 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       format: "csv",
       file_name: "shop.csv",
       size_bytes: new TextEncoder().encode(body).byteLength,
+      content_encoding: null,
+      inflated_bytes: null,
       dry_run: false,
       options: { currency: "USD", delimiter: null, blank_cells: "clear", on_invalid: "reject_row", charset: null },
       profile: null,
