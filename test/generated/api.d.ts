@@ -399,7 +399,7 @@ export interface components {
         };
         /** @description The file an upload session is opened for. */
         UploadSessionInput: {
-            /** @description The file's size in bytes, as it will be sent (compressed, with `content_encoding`): at most MAX_SESSION_BYTES, a deployment setting (5 GiB unless configured). */
+            /** @description The file's size in bytes, as it will be sent (compressed, with `content_encoding`): at most MAX_SESSION_BYTES, a deployment setting (5 GB unless configured). */
             size: number;
             /** @description The file's name, shown on the job: at most 255 characters, no control characters. */
             filename: string;

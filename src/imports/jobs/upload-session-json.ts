@@ -24,7 +24,7 @@ export const uploadSessionInputSchema = z
       .int()
       .min(1)
       .describe(
-        "The file's size in bytes, as it will be sent (compressed, with `content_encoding`): at most MAX_SESSION_BYTES, a deployment setting (5 GiB unless configured).",
+        "The file's size in bytes, as it will be sent (compressed, with `content_encoding`): at most MAX_SESSION_BYTES, a deployment setting (5 GB unless configured).",
       ),
     filename: fileNameSchema.describe(`The file's name, shown on the job: at most ${FILE_NAME_MAX_LENGTH} characters, no control characters.`),
     content_type: z.enum(mediaTypes).describe("The file's format, as the media type a direct upload would send."),
