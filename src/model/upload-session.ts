@@ -25,8 +25,7 @@ export interface PartPlan {
 /**
  * How a file of `size` bytes (1 to PART_RULE_MAX_BYTES) is cut: parts of R2's minimum, 5 MiB, unless the file needs
  * larger ones to stay within 10,000 parts (then the smallest whole number of MiB that does). The smallest part keeps a
- * part that must be sent again cheap and the client's memory per part in flight small; at the default
- * MAX_SESSION_BYTES a file has at most about a thousand parts.
+ * part that must be sent again cheap and the client's memory per part in flight small (a file of 5 GB is 1,024 parts).
  */
 export function planParts(size: number): PartPlan {
   const partSize = Math.max(R2_MIN_PART_BYTES, Math.ceil(size / R2_MAX_PARTS / MiB) * MiB);
