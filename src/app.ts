@@ -13,6 +13,7 @@ import { registerImportStatusRoutes } from "./routes/import-status.ts";
 import { registerImportUploadRoute } from "./routes/import-upload.ts";
 import { registerImportJobRoutes, registerImportListRoute } from "./routes/imports.ts";
 import { registerProductRoutes } from "./routes/products.ts";
+import { registerUploadRoutes } from "./routes/uploads.ts";
 import { loggedError } from "./log-error.ts";
 
 export function createApp(): OpenAPIHono<AppEnv> {
@@ -28,6 +29,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerImportStatusRoutes(app);
   registerImportJobRoutes(app);
   registerImportProfileRoutes(app);
+  registerUploadRoutes(app);
   registerProductRoutes(app);
   registerDocsRoutes(app);
   // After every route: HEAD is documented for each GET registered so far.

@@ -1,4 +1,5 @@
 import type { ImportMessage } from "./model/import-message.ts";
+import { PART_RULE_MAX_BYTES, R2_MAX_PARTS, R2_MIN_PART_BYTES } from "./model/upload-session.ts";
 
 /** Bindings and vars declared in wrangler.toml. */
 export interface Env {
@@ -7,6 +8,8 @@ export interface Env {
   IMPORT_QUEUE: Queue<ImportMessage>;
   MAX_UPLOAD_BYTES?: string;
   MAX_MULTIPART_BYTES?: string;
+  MAX_SESSION_BYTES?: string;
+  UPLOAD_SESSION_HOURS?: string;
   MAX_INFLATED_BYTES?: string;
   INFLATE_PART_BYTES?: string;
   IMPORT_SLICE_MS?: string;
@@ -23,6 +26,10 @@ export interface Env {
 export interface Config {
   maxUploadBytes: number;
   maxMultipartBytes: number;
+  /** The largest file an upload session takes. */
+  maxSessionBytes: number;
+  /** How long an upload session stays open before the sweeper aborts it. */
+  uploadSessionMs: number;
   /** The largest file a compressed upload may inflate to. */
   maxInflatedBytes: number;
   /** The part size of the inflated copy's R2 multipart upload: the inflate's checkpoint interval and its buffer. */
@@ -40,11 +47,9 @@ export interface Config {
 }
 
 const MINUTE = 60_000;
-const DAY = 24 * 60 * MINUTE;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 const MIB = 1024 * 1024;
-// R2 multipart uploads: every part but the last at least 5 MiB (and all of one size), at most 10,000 parts.
-const R2_MIN_PART_BYTES = 5 * MIB;
-const R2_MAX_PARTS = 10_000;
 // A part is held in memory while it is inflated: bounded well below the isolate's 128 MB.
 const MAX_INFLATE_PART_BYTES = 64 * MIB;
 
@@ -73,6 +78,8 @@ export function readConfig(env: Env): Config {
   return {
     maxUploadBytes: positiveInt(env.MAX_UPLOAD_BYTES, 100 * 1024 * 1024, "MAX_UPLOAD_BYTES"),
     maxMultipartBytes: positiveInt(env.MAX_MULTIPART_BYTES, 10 * 1024 * 1024, "MAX_MULTIPART_BYTES"),
+    maxSessionBytes: maxSessionBytes(env.MAX_SESSION_BYTES),
+    uploadSessionMs: positiveInt(env.UPLOAD_SESSION_HOURS, 24, "UPLOAD_SESSION_HOURS") * HOUR,
     maxInflatedBytes,
     inflatePartBytes: inflatePartBytes(env, maxInflatedBytes),
     importSliceMs: positiveInt(env.IMPORT_SLICE_MS, 20_000, "IMPORT_SLICE_MS"),
@@ -86,4 +93,11 @@ export function readConfig(env: Env): Config {
     importQueueName: env.IMPORT_QUEUE_NAME || "product-imports",
     deadLetterQueueName: env.DEAD_LETTER_QUEUE_NAME || "product-imports-dlq",
   };
+}
+
+/** A session's file is cut into at most R2's 10,000 parts of at most one request's body each; a larger limit could not be served. */
+function maxSessionBytes(value: string | undefined): number {
+  const bytes = positiveInt(value, 5 * 1024 ** 3, "MAX_SESSION_BYTES");
+  if (bytes > PART_RULE_MAX_BYTES) throw new Error(`Configuration var MAX_SESSION_BYTES must be at most ${PART_RULE_MAX_BYTES} (10,000 parts of 100 MiB), got "${value}"`);
+  return bytes;
 }

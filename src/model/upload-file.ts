@@ -1,19 +1,25 @@
-// A file as an upload brings it: its format, the charset it declared, its compression, its name and its bytes. The upload body reader
-// (http/upload-body.ts) makes one from a request; accepting the upload (imports/jobs/upload.ts) stores it as a job's file.
+// A file as an upload brings it: its format, the charset it declared, its compression, its name and its bytes. The
+// upload body reader (http/upload-body.ts) makes one from a request, an upload session (imports/jobs/upload-session.ts)
+// describes one already stored; accepting the upload (imports/jobs/upload.ts) makes either a job.
 import { z } from "zod";
 import type { Charset } from "./charsets.ts";
 import type { ContentEncoding } from "./content-encodings.ts";
 import type { ImportFormat } from "./formats.ts";
 
-export interface UploadSource {
+/** What an upload says of its file: everything a job is made from but the bytes. */
+export interface UploadedFile {
   format: ImportFormat;
   contentType: string;
   /** The charset its Content-Type declared (see charsets.ts), or null: of the file's text, inflated. */
   charset: Charset | null;
-  /** How its bytes are compressed, or null; `size` and `body` are the bytes as sent, which are stored. */
+  /** How the bytes are compressed (content-encodings.ts), or null when they are the file as it is. */
   contentEncoding: ContentEncoding | null;
   fileName: string | null;
+  /** The bytes sent (compressed, if the file is). */
   size: number;
+}
+
+export interface UploadSource extends UploadedFile {
   /** A stream of exactly `size` bytes, or an already buffered file (multipart). */
   body: ReadableStream<Uint8Array> | Blob;
 }

@@ -19,12 +19,13 @@ import type { JobOptions } from "../imports/sources/options.ts";
 import { presetNames } from "../imports/sources/presets/index.ts";
 import { profileNameSchema } from "../imports/sources/profiles.ts";
 import { acceptUpload, hashingSource, hashUpload, INTERRUPTED_REASON, type UploadResult } from "../imports/jobs/upload.ts";
-import { charsets } from "../model/charsets.ts";
+import { type Charset, charsets } from "../model/charsets.ts";
 import { contentEncodings } from "../model/content-encodings.ts";
 import { formatMediaTypes, type ImportFormat } from "../model/formats.ts";
 import { FILE_NAME_MAX_LENGTH, fileNameSchema, type UploadSource } from "../model/upload-file.ts";
 
-const uploadQuery = z.object({
+/** The upload's options (an upload session's completion takes them too, but `filename`, which its opening gave). */
+export const uploadQuery = z.object({
   filename: fileNameSchema
     .optional()
     .describe(
@@ -148,13 +149,7 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
       queryParameters: parameterNames(uploadQuery),
     });
     const source: UploadSource = { ...body.file, fileName: query.filename ?? body.file.fileName };
-    const options: JobOptions = {
-      currency: query.currency,
-      delimiter: query.delimiter ?? null,
-      blankCells: query.blank_cells ?? "clear",
-      onInvalid: query.on_invalid ?? "reject_row",
-      charset: source.charset,
-    };
+    const options = jobOptionsOf(query, source.charset);
     const dryRun = query.dry_run ?? false;
     const columns = formOptions(body.form, query, formFields);
     const asked = { profile: columns.profile, profileIn: body.form?.has("profile") ? "body" : "query", format: source.format } as const;
@@ -175,6 +170,17 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
   });
 }
 
+/** The options the job keeps, from the upload's query and the charset its file declared. */
+export function jobOptionsOf(query: Pick<z.output<typeof uploadQuery>, "currency" | "delimiter" | "blank_cells" | "on_invalid">, charset: Charset | null): JobOptions {
+  return {
+    currency: query.currency,
+    delimiter: query.delimiter ?? null,
+    blankCells: query.blank_cells ?? "clear",
+    onInvalid: query.on_invalid ?? "reject_row",
+    charset,
+  };
+}
+
 /** The upload's file under an Idempotency-Key: hashed on its way to storage; a repeat's is read only to compare. */
 function uploadContent(source: UploadSource): IdempotentContent<UploadSource> {
   return {
@@ -193,7 +199,7 @@ function uploadContent(source: UploadSource): IdempotentContent<UploadSource> {
 }
 
 /** Why an upload was not accepted, as the problem to answer; a profile's problem names where the request gave it. */
-function refused(
+export function refused(
   result: Extract<UploadResult, { ok: false }>,
   asked: { profile?: string; profileIn: "query" | "body"; format: ImportFormat },
 ): ProblemError {
@@ -216,8 +222,8 @@ function interrupted(reason: string): ProblemError {
   return new ProblemError("upload-interrupted", reason);
 }
 
-/** The 202 with the job's URL. A replay has only the stored body to read the job's id from; the first answer reads it the same way. */
-function jobAccepted({ status, body, replayed }: IdempotentResponse): Response {
+/** The job with its URL (202; 200 for an upload session completed before). A replay has only the stored body to read the job's id from; the first answer reads it the same way. */
+export function jobAccepted({ status, body, replayed }: IdempotentResponse): Response {
   const { id } = JSON.parse(body) as { id: string };
   const headers = new Headers({ "content-type": "application/json", location: jobPath(id) });
   if (replayed) headers.set("idempotent-replayed", "true");

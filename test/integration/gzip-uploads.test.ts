@@ -164,6 +164,34 @@ describe("a gzip upload imports as the same file sent plain", () => {
   });
 });
 
+describe("an upload session's gzip file", () => {
+  it("becomes a job that inflates it as a direct upload's", async () => {
+    const plain = await importHeld(CSV, { encoding: null });
+    const t = await createTenant();
+    const gz = gzip(CSV);
+    const opening = await request("/api/v1/uploads", {
+      method: "POST",
+      key: t.key,
+      body: JSON.stringify({ size: gz.byteLength, filename: "catalog.csv.gz", content_type: "text/csv", content_encoding: "gzip" }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(opening.status).toBe(201);
+    const session = (await opening.json()) as { id: string };
+    const sent = await request(`/api/v1/uploads/${session.id}/parts/1`, { method: "PUT", key: t.key, body: gz, headers: { "content-length": String(gz.byteLength) } });
+    expect(sent.status).toBe(200);
+    const consumer = consumerEnv();
+    const job = await accepted(await requestHeld(consumer, `/api/v1/uploads/${session.id}/complete`, { method: "POST", key: t.key }));
+    expect(job).toMatchObject({ size_bytes: gz.byteLength, content_encoding: "gzip", inflated_bytes: null });
+    await runJob(consumer, job.id);
+    const done = { t, job: await getJob(t.key, job.id), products: await productContents(t.tenantId), errors: await rowErrors(t.key, job.id) };
+    expect(done.job).toMatchObject({ status: "completed", inflated_bytes: CSV.length });
+    const { counts, ...rest } = outcome(done);
+    const { counts: plainCounts, ...plainRest } = outcome(plain);
+    expect(rest).toEqual(plainRest);
+    expect({ ...counts, file_name: null }).toEqual({ ...plainCounts, file_name: null });
+  });
+});
+
 describe("the inflate, across invocations", () => {
   it("inflates once: each invocation uploads the next part and reads on where the last stopped", async () => {
     const plain = await importHeld(BIG_CSV, { encoding: null });

@@ -7,6 +7,7 @@ import { idempotencyKeys } from "../../db/schema.ts";
 import { stuckReason } from "./failure-reasons.ts";
 import { storedKeys } from "./inflated-copy.ts";
 import { finishJob, firstMessage } from "./lifecycle.ts";
+import { expireSessions } from "./upload-session.ts";
 
 // Bounded work per run: the cron comes back in a few minutes for the rest.
 const BATCH = 90; // ids per statement, under D1's 100 bound parameters
@@ -21,6 +22,7 @@ export interface SweepReport {
   uploadsDeleted: number;
   jobsDeleted: number;
   idempotencyKeysDeleted: number;
+  uploadSessionsExpired: number;
 }
 
 function chunks<T>(items: T[], size = BATCH): T[][] {
@@ -82,6 +84,8 @@ export async function sweep(env: Env, config: Config, now = Date.now()): Promise
     uploadsDeleted: await deleteExpiredUploads(db, env.UPLOADS, config, now),
     jobsDeleted: await deleteExpiredJobs(db, env.UPLOADS, config, now),
     idempotencyKeysDeleted: await deleteExpiredIdempotencyKeys(db, now),
+    // One batch of ids, and an R2 request or two for each session.
+    uploadSessionsExpired: await expireSessions(env, db, now, BATCH),
   };
   console.log(JSON.stringify({ msg: "sweep", ...report }));
   return report;
