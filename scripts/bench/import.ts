@@ -12,11 +12,14 @@ import { createHash } from "node:crypto";
 import { cpSync, createReadStream, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { open } from "node:fs/promises";
 import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { parseArgs } from "node:util";
 import { scopes } from "../../src/auth/keys.ts";
 import { STORED_COLUMNS, storedFields } from "../../src/imports/sources/rows.ts";
 import { createKey } from "../lib/keys.ts";
+import { api, completeSession, openSession, sendParts } from "../lib/upload-client.ts";
 import { CSV_HEADER, csvLine, stockFeedLine, productOf, sizeLabel } from "./data.ts";
 import { cmdline, count, dataDir, descendants, fixed, int, machine, migrationStatements, procStat, repoRoot, rssMb, runSqlite, sleep, sqliteEngines, tomlValue, workerConfig, wrangler, WranglerDev, writeResults } from "./lib.ts";
 
@@ -36,6 +39,8 @@ const { values: args } = parseArgs({
     "no-raw": { type: "boolean", default: false },
     "no-reimport": { type: "boolean", default: false },
     "no-feed": { type: "boolean", default: false },
+    "no-session": { type: "boolean", default: false },
+    "no-sync": { type: "boolean", default: false },
     "no-results": { type: "boolean", default: false },
   },
 });
@@ -46,22 +51,31 @@ const command = `npm run bench:import${process.argv.length > 2 ? ` -- ${process.
 
 // ---- files, raw SQLite, the Worker's sources
 
-/** Writes line(i) for i = 1…rows, 10,000 lines per write (a file of millions of lines is larger than a string may be). */
-function writeLines(file: string, first: string[], rows: number, line: (i: number) => string): void {
+/** Writes line(i) for i = 1…rows (null: none), 10,000 lines per write (a file of millions of lines is larger than a string may be). */
+function writeLines(file: string, first: string[], rows: number, line: (i: number) => string | null): void {
   const fd = openSync(file, "w");
   for (let from = 1; from <= rows; from += 10_000) {
     const lines = from === 1 ? [...first] : [];
-    for (let i = from; i < Math.min(from + 10_000, rows + 1); i++) lines.push(line(i));
+    for (let i = from; i < Math.min(from + 10_000, rows + 1); i++) {
+      const text = line(i);
+      if (text !== null) lines.push(text);
+    }
     writeSync(fd, `${lines.join("\n")}\n`);
   }
   closeSync(fd);
 }
 
-function ensureCsv(rows: number, kind: "products" | "stock" = "products"): { file: string; bytes: number } {
-  const file = path.join(dataDir, `${kind}-${rows}.csv`);
+/** The replace-mode file of the daily full sync leaves out every LEFT_OUT-th row of the catalog: 1 % of its SKUs. */
+const LEFT_OUT = 100;
+
+/** A bench file (reused while unchanged): the catalog, its stock feed, the catalog without 1 % of its rows, or the catalog gzipped. */
+function ensureCsv(rows: number, kind: "products" | "stock" | "sync" | "gzip" = "products"): { file: string; bytes: number } {
+  const file = path.join(dataDir, kind === "gzip" ? `products-${rows}.csv.gz` : `${kind}-${rows}.csv`);
   const meta = () => JSON.stringify({ GENERATOR, bytes: statSync(file).size });
   if (existsSync(file) && existsSync(`${file}.json`) && readFileSync(`${file}.json`, "utf8") === meta()) return { file, bytes: statSync(file).size };
   if (kind === "stock") writeLines(file, ["sku,stock"], rows, (i) => stockFeedLine(rows, i));
+  else if (kind === "sync") writeLines(file, [CSV_HEADER], rows, (i) => (i % LEFT_OUT === 0 ? null : csvLine(rows, i)));
+  else if (kind === "gzip") writeFileSync(file, gzipSync(readFileSync(ensureCsv(rows).file)));
   else writeLines(file, [CSV_HEADER], rows, (i) => csvLine(rows, i));
   writeFileSync(`${file}.json`, meta());
   return { file, bytes: statSync(file).size };
@@ -163,10 +177,13 @@ class Sampler {
 
 // ---- one import
 
-type Job = { id: string; status: string; processed_rows: number; duration_ms: number | null; created: number; updated: number; unchanged: number; error_count: number };
+type Job = { id: string; status: string; processed_rows: number; duration_ms: number | null; created: number; updated: number; unchanged: number; error_count: number; archived?: number };
+
+/** How a run sends its file: a direct upload (with these query options), or an upload session of the file as it is (gzipped). */
+type Sending = { via: "upload"; query?: Record<string, string> } | { via: "session" };
 const newResult = (csv: { rows: number; bytes: number }, raw: number | null) => ({
   ...{ rows: csv.rows, bytes: csv.bytes, raw, status: "not started", problems: [] as string[], job: null as Job | null, sliceMs: [] as number[], load: [os.loadavg()[0]!, 0] as [number, number] },
-  ...{ polls: 0, maxPollMs: 0, wallS: null as number | null, uploadS: null as number | null, bodyMs: null as number | null, queueMs: null as number | null },
+  ...{ polls: 0, maxPollMs: 0, wallS: null as number | null, uploadS: null as number | null, queueMs: null as number | null, inflateMs: null as number | null },
   ...{ productsWritten: null as number | null, d1RowsWritten: null as number | null, mem: null as Sampler | null, cpuS: null as number | null, d1OnlyMb: null as number | null },
 });
 type Result = ReturnType<typeof newResult>;
@@ -176,7 +193,36 @@ const ratio = (r: Result | undefined) => (rate(r) !== null && r?.raw ? rate(r)! 
 const growth = (r: Result | undefined) => (r?.mem?.markPeakMb != null && r.mem.markMb != null ? r.mem.markPeakMb - r.mem.markMb : null);
 const workerShare = (r: Result | undefined) => (growth(r) === null || r?.d1OnlyMb == null ? null : growth(r)! - r.d1OnlyMb);
 
-async function runImport(server: WranglerDev, key: string, csv: { file: string; bytes: number; rows: number }, raw: number | null, label: string): Promise<Result> {
+/** Sends the file and answers the job's creation: the upload's response, or (a session) its completion's job. */
+async function send(server: WranglerDev, key: string, csv: { file: string; bytes: number }, sending: Sending): Promise<{ status: number; text: string }> {
+  if (sending.via === "session") {
+    const call = api({ url: server.url, key });
+    const session = await openSession(call, { size: csv.bytes, filename: path.basename(csv.file), contentType: "text/csv", gzip: true });
+    const handle = await open(csv.file);
+    try {
+      const readPart = async (start: number, end: number) => {
+        const bytes = new Uint8Array(end - start);
+        await handle.read(bytes, 0, bytes.length, start);
+        return bytes;
+      };
+      await sendParts(call, session, readPart, { concurrency: 4, sent: () => undefined });
+    } finally {
+      await handle.close();
+    }
+    return { status: 202, text: JSON.stringify(await completeSession(call, session, {})) };
+  }
+  const query = new URLSearchParams({ filename: path.basename(csv.file), ...sending.query });
+  const response = await fetch(`${server.url}/api/v1/products/import?${query}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "text/csv", "content-length": String(csv.bytes) },
+    body: Readable.toWeb(createReadStream(csv.file)) as ReadableStream<Uint8Array>,
+    duplex: "half",
+    signal: AbortSignal.timeout(timeoutMs),
+  } as RequestInit);
+  return { status: response.status, text: await response.text() };
+}
+
+async function runImport(server: WranglerDev, key: string, csv: { file: string; bytes: number; rows: number }, raw: number | null, label: string, sending: Sending = { via: "upload" }): Promise<Result> {
   const r = newResult(csv, raw);
   const auth = { authorization: `Bearer ${key}` };
   const sampler = (r.mem = new Sampler(server.pid));
@@ -184,16 +230,9 @@ async function runImport(server: WranglerDev, key: string, csv: { file: string; 
   const elapsed = () => (performance.now() - t0) / 1000;
   try {
     process.stdout.write(`${label}: uploading ${(csv.bytes / 1e6).toFixed(1)} MB … `);
-    const response = await fetch(`${server.url}/api/v1/products/import?filename=${path.basename(csv.file)}`, {
-      method: "POST",
-      headers: { ...auth, "content-type": "text/csv", "content-length": String(csv.bytes) },
-      body: Readable.toWeb(createReadStream(csv.file)) as ReadableStream<Uint8Array>,
-      duplex: "half",
-      signal: AbortSignal.timeout(timeoutMs),
-    } as RequestInit);
+    const response = await send(server, key, csv, sending);
     r.uploadS = elapsed();
-    const text = await response.text();
-    r.bodyMs = (elapsed() - r.uploadS) * 1000;
+    const text = response.text;
     if (response.status !== 202) {
       r.status = `HTTP ${response.status}`;
       r.problems.push(`upload answered ${response.status}: ${text.slice(0, 600)}`);
@@ -225,12 +264,17 @@ async function runImport(server: WranglerDev, key: string, csv: { file: string; 
     if (job.created_at && job.started_at) r.queueMs = Date.parse(job.started_at) - Date.parse(job.created_at);
     // The sums of the consumer's slice log lines; the last line may trail the job update a little.
     const slices: { rows: number; products_written: number; d1_rows_written: number; ms: number }[] = [];
+    const inflateMs: number[] = [];
     const sum = (k: "rows" | "products_written" | "d1_rows_written") => slices.reduce((a, s) => a + s[k], 0);
     for (let wait = 0; wait < 30 && sum("rows") < job.processed_rows; wait++) {
       for (const line of server.lines()) {
         let entry: ((typeof slices)[number] & { job_id: string }) | null = null;
         try {
           if (line.includes('"import slice"')) entry = JSON.parse(line.slice(line.indexOf("{")));
+          if (line.includes('"inflate slice"')) {
+            const inflate = JSON.parse(line.slice(line.indexOf("{"))) as { job_id: string; ms: number };
+            if (inflate.job_id === job.id) inflateMs.push(inflate.ms);
+          }
         } catch {
           r.problems.push(`an \`import slice\` line did not parse: ${line.slice(0, 200)}`);
         }
@@ -239,6 +283,7 @@ async function runImport(server: WranglerDev, key: string, csv: { file: string; 
       if (sum("rows") < job.processed_rows) await sleep(100);
     }
     [r.sliceMs, r.productsWritten, r.d1RowsWritten] = [slices.map((s) => s.ms), sum("products_written"), sum("d1_rows_written")];
+    if (inflateMs.length > 0) r.inflateMs = inflateMs.reduce((a, b) => a + b, 0);
     const rejected = job.rejected_rows ?? job.error_count;
     if (job.status === "completed") {
       if (job.processed_rows !== csv.rows) r.problems.push(`processed_rows ${job.processed_rows} ≠ ${csv.rows} rows in the file`);
@@ -283,7 +328,11 @@ async function d1OnlyGrowth(rows: number, chunk: number): Promise<number> {
 
 // ---- report
 
-function targets(results: Result[], again: Result | null): [boolean | null, string, string][] {
+/** The daily full sync (replace mode) may take this much of the upsert re-import's wall time. */
+const TARGET_SYNC_RATIO = 1.5;
+const wallRatio = (a: Result | null, b: Result | null) => (a?.status === "completed" && b?.status === "completed" && a.wallS && b.wallS ? a.wallS / b.wallS : null);
+
+function targets(results: Result[], again: Result | null, sync: Result | null): [boolean | null, string, string][] {
   const m1 = results.find((r) => r.rows === 1_000_000);
   const k100 = results.find((r) => r.rows === 100_000);
   const [a, b] = [workerShare(k100), workerShare(m1)];
@@ -302,6 +351,11 @@ function targets(results: Result[], again: Result | null): [boolean | null, stri
           `whole-run peaks incl. the upload ${int(k100!.mem?.peakMb)} → ${int(m1!.mem?.peakMb)} MB)`,
     ],
     [written === null || (written === 0 && again?.status !== "completed") ? null : written === 0, "re-import writes 0 product rows", again ? `${int(again.productsWritten)} product rows written, ${int(again.job?.unchanged)} unchanged (${int(again.rows)} rows; ${again.status})` : "not run"],
+    [
+      wallRatio(sync, again) === null ? null : wallRatio(sync, again)! <= TARGET_SYNC_RATIO,
+      `the daily full sync (replace mode, 1 % of the SKUs left out) takes ≤ ${TARGET_SYNC_RATIO}× the upsert re-import's wall time`,
+      sync ? `${fixed(wallRatio(sync, again), 2)}× (${fixed(sync.wallS, 2)} s vs ${fixed(again?.wallS ?? null, 2)} s; ${sync.status})` : "not run",
+    ],
   ];
 }
 
@@ -316,7 +370,8 @@ function detail(r: Result, what: string): string {
   const cpu = r.cpuS !== null && r.wallS ? `Worker workerd CPU ${r.cpuS.toFixed(1)} s (${((r.cpuS / r.wallS) * 100).toFixed(0)} % of one core over the wall time)` : null;
   return [
     `**${int(r.rows)} rows${what}**: ${r.status}`,
-    r.uploadS !== null && `upload ${r.uploadS.toFixed(2)} s (${(r.bytes / 1e6 / r.uploadS).toFixed(0)} MB/s) to the 202's headers; its body ${int(r.bodyMs)} ms later`,
+    r.uploadS !== null && `upload ${r.uploadS.toFixed(2)} s (${(r.bytes / 1e6 / r.uploadS).toFixed(0)} MB/s as sent) to the job's creation`,
+    r.inflateMs !== null && `inflate ${int(r.inflateMs)} ms`,
     r.queueMs !== null && `created → started ${int(r.queueMs)} ms`,
     r.sliceMs.length > 0 && `${r.sliceMs.length} slice(s) of ${r.sliceMs.map(int).join(" / ")} ms`,
     cpu,
@@ -326,8 +381,30 @@ function detail(r: Result, what: string): string {
   ].filter(Boolean).join("; ");
 }
 
-function report(env: string[], results: Result[], again: Result | null, feed: Result | null, notes: string[]): void {
-  const all = [...results, again, feed].filter((r): r is Result => r !== null);
+interface Extras {
+  /** The biggest file again, as it is: a re-import. */
+  again: Result | null;
+  /** The same re-import, gzipped and sent through an upload session. */
+  gzipped: Result | null;
+  /** The same file in replace mode without 1 % of its rows. */
+  sync: Result | null;
+  feed: Result | null;
+}
+
+function report(env: string[], results: Result[], { again, gzipped, sync, feed }: Extras, notes: string[]): void {
+  const all = [...results, again, gzipped, sync, feed].filter((r): r is Result => r !== null);
+  const plainMb = again ? again.bytes / 1e6 : null;
+  const gzippedLine = gzipped
+    ? `Upload session, gzipped (the ${int(gzipped.rows)}-row file, ${fixed(plainMb, 1)} MB as ${fixed(gzipped.bytes / 1e6, 1)} MB of gzip; a re-import, beside the plain one): status ${gzipped.status}, ` +
+      `upload and completion ${fixed(gzipped.uploadS, 2)} s (${fixed(gzipped.uploadS ? gzipped.bytes / 1e6 / gzipped.uploadS : null, 0)} MB/s as sent, ${fixed(gzipped.uploadS && plainMb ? plainMb / gzipped.uploadS : null, 0)} MB/s of CSV; plain upload ${fixed(again?.uploadS ?? null, 2)} s), ` +
+      `inflate ${fixed(gzipped.inflateMs === null ? null : gzipped.inflateMs / 1000, 2)} s, wall ${fixed(gzipped.wallS, 2)} s, **${int(rate(gzipped))} rows/s** (plain ${int(rate(again ?? undefined))} rows/s), ` +
+      `peak runtime RSS ${int(gzipped.mem?.peakMb)} MB (plain ${int(again?.mem?.peakMb)} MB), while processing +${int(growth(gzipped))} MB (plain +${int(growth(again ?? undefined))} MB).`
+    : "Upload session, gzipped: not run.";
+  const syncLine = sync
+    ? `Daily full sync (\`mode=replace\`, the same file without every ${LEFT_OUT}th row, nothing else changed): status ${sync.status}, wall ${fixed(sync.wallS, 2)} s, ${int(rate(sync))} rows/s, ` +
+      `archived ${int(sync.job?.archived)}, unchanged ${int(sync.job?.unchanged)}, job duration_ms ${int(sync.job?.duration_ms)}, D1 rows written ${int(sync.d1RowsWritten)}, peak runtime RSS ${int(sync.mem?.peakMb)} MB; ` +
+      `**${fixed(wallRatio(sync, again), 2)}× the upsert re-import's wall time**.`
+    : "Daily full sync: not run.";
   const full = results.find((r) => r.rows === feed?.rows);
   const feedLine = feed
     ? `Stock feed (\`sku,stock\`, the same ${int(feed.rows)} SKUs, every stock changed): status ${feed.status}, wall ${fixed(feed.wallS, 2)} s, **${int(rate(feed))} rows/s** ` +
@@ -335,14 +412,14 @@ function report(env: string[], results: Result[], again: Result | null, feed: Re
       `updated ${int(feed.job?.updated)}, products written ${int(feed.productsWritten)}, D1 rows written ${int(feed.d1RowsWritten)}, peak runtime RSS ${int(feed.mem?.peakMb)} MB.`
     : "Stock feed: not run.";
   const table = [`| ${HEAD.join(" | ")} |`, `| ${HEAD.map((_, i) => (i ? "---:" : "---")).join(" | ")} |`, ...results.map((r) => `| ${cells(r).join(" | ")} |`)];
-  const verdicts = targets(results, again).map(([met, text, why]) => `- ${met === null ? "⚪ not measured" : met ? "✅ met" : "❌ not met"}: ${text} (${why})`);
-  console.log(`\n${[...table, ...(again ? [`| ${cells(again).join(" | ")} | (re-import)`] : []), "", feedLine, "", ...verdicts, ...notes.map((n) => `Note: ${n}`)].join("\n")}`);
+  const verdicts = targets(results, again, sync).map(([met, text, why]) => `- ${met === null ? "⚪ not measured" : met ? "✅ met" : "❌ not met"}: ${text} (${why})`);
+  console.log(`\n${[...table, ...(again ? [`| ${cells(again).join(" | ")} | (re-import)`] : []), "", gzippedLine, "", syncLine, "", feedLine, "", ...verdicts, ...notes.map((n) => `Note: ${n}`)].join("\n")}`);
   if (args["no-results"]) return;
   const md = [
     ...["## Import", "", ...env, "", ...table, ""],
     "Wall s: upload start → job seen `completed`/`failed` (polled every 250 ms). D1 rows written and products written: sums of the consumer's `import slice` log lines for the job. Peak runtime RSS: largest VmRSS of the workerd process running the Worker (sampled every 100 ms); in brackets its RSS when the upload started and the largest sum over all workerd processes of `wrangler dev`. That process also hosts the local D1, R2 and Queues simulators: the local R2 keeps memory after storing an upload, and local D1's page cache grows with the pages an import touches. So memory flatness is judged on what processing adds (peak RSS from the upload's 202 on, minus the RSS then) beyond what local D1 alone adds for the same writes in a runtime of its own (the bench Worker's /fill). Ratio: end-to-end rows/s ÷ raw SQLite rows/s.",
     ...["", "Per import:", ""],
-    ...all.map((r) => `- ${detail(r, r === again ? " (re-import)" : r === feed ? " (stock feed)" : "")}`),
+    ...all.map((r) => `- ${detail(r, labelOf(r, { again, gzipped, sync, feed }))}`),
     "",
     again
       ? `Re-import of the ${int(again.rows)}-row file (same tenant, same content): status ${again.status}, wall ${fixed(again.wallS, 2)} s (${int(rate(again))} rows/s), ` +
@@ -350,12 +427,23 @@ function report(env: string[], results: Result[], again: Result | null, feed: Re
         `unchanged ${int(again.job?.unchanged)}, created ${int(again.job?.created)}, updated ${int(again.job?.updated)}, errors ${int(again.job?.error_count)}, peak runtime RSS ${int(again.mem?.peakMb)} MB.`
       : "Re-import: not run.",
     "",
+    gzippedLine,
+    "",
+    syncLine,
+    "",
     feedLine,
     ...["", "Targets:", "", ...verdicts],
     ...(notes.length ? ["", "Notes:", "", ...notes.map((n) => `- ${n}`)] : []),
   ];
   writeResults("Import", md.join("\n"));
   console.log(`\nWrote the "## Import" section of scripts/bench/RESULTS.md.`);
+}
+
+/** How a run is named beside its rows. */
+function labelOf(r: Result, extras: Extras): string {
+  const names: Record<keyof Extras, string> = { again: " (re-import)", gzipped: " (gzipped upload session)", sync: " (full sync)", feed: " (stock feed)" };
+  const which = (Object.keys(names) as (keyof Extras)[]).find((k) => extras[k] === r);
+  return which ? names[which] : "";
 }
 
 // ---- main
@@ -388,11 +476,11 @@ async function main(): Promise<void> {
     notes.push(`The largest file (${(largest / 1e6).toFixed(1)} MB) exceeds MAX_UPLOAD_BYTES = ${limit} from wrangler.toml, so this run started wrangler dev with \`--var MAX_UPLOAD_BYTES:${vars.MAX_UPLOAD_BYTES}\`; with the configured limit such a file is refused (413).`);
   }
   // A fresh runtime per import, so that each import's peak RSS is its own.
-  const importOnce = async (file: (typeof files)[number], label: string) => {
+  const importOnce = async (file: (typeof files)[number], label: string, sending?: Sending) => {
     // At a log level above "log", wrangler would drop the consumer's slice lines.
     const server = await WranglerDev.start({ cwd: sourceDir, persistTo: stateDir, vars, args: ["--log-level", "log"], log: path.join(dataDir, `wrangler-dev-${label.replace(/\W+/g, "-")}.log`) });
     try {
-      return await runImport(server, key, file, raws.get(file.rows) ?? null, label);
+      return await runImport(server, key, file, raws.get(file.rows) ?? null, label, sending);
     } finally {
       await server.stop();
     }
@@ -407,9 +495,29 @@ async function main(): Promise<void> {
     if (again.productsWritten !== 0 || again.job?.unchanged !== biggest.rows) again.problems.push(`re-import wrote ${again.productsWritten} products, ${again.job?.unchanged} unchanged`);
   }
 
+  const imported = results.find((r) => r.rows === biggest.rows)?.status === "completed";
+  const label = sizeLabel(biggest.rows);
+
+  // The same re-import, sent as a client sends a file beyond MAX_UPLOAD_BYTES: gzipped, through an upload session.
+  let gzipped: Result | null = null;
+  if (!args["no-session"] && imported) {
+    gzipped = await importOnce({ ...ensureCsv(biggest.rows, "gzip"), rows: biggest.rows }, `${label} rows gzipped, upload session`, { via: "session" });
+    gzipped.raw = null;
+    if (gzipped.job?.unchanged !== biggest.rows) gzipped.problems.push(`the gzipped re-import left ${gzipped.job?.unchanged} of ${biggest.rows} products unchanged`);
+  }
+
+  // The daily full sync: the catalog again in replace mode, without 1 % of its rows, which it archives.
+  let sync: Result | null = null;
+  if (!args["no-sync"] && imported) {
+    const leftOut = Math.floor(biggest.rows / LEFT_OUT);
+    sync = await importOnce({ ...ensureCsv(biggest.rows, "sync"), rows: biggest.rows - leftOut }, `${label} rows full sync`, { via: "upload", query: { mode: "replace" } });
+    sync.raw = null;
+    if (sync.job?.archived !== leftOut) sync.problems.push(`the full sync archived ${sync.job?.archived} products, not the ${leftOut} it left out`);
+  }
+
   // An inventory feed (sku,stock) of the same SKUs: every row asks the catalog (catalog-lookup.ts) and updates.
   let feed: Result | null = null;
-  if (!args["no-feed"] && results.find((r) => r.rows === biggest.rows)?.status === "completed") {
+  if (!args["no-feed"] && imported) {
     feed = await importOnce({ ...ensureCsv(biggest.rows, "stock"), rows: biggest.rows }, `${sizeLabel(biggest.rows)} rows stock feed`);
     feed.raw = null;
     if (feed.job?.updated !== biggest.rows) feed.problems.push(`stock feed updated ${feed.job?.updated} of ${biggest.rows} products`);
@@ -421,7 +529,8 @@ async function main(): Promise<void> {
     console.log(`${sizeLabel(r.rows)} rows, local D1 alone (the same writes, no file): +${int(r.d1OnlyMb)} MB`);
   }
   rmSync(path.join(path.dirname(workerConfig), ".wrangler"), { recursive: true, force: true }); // the bench Worker's bundle
-  for (const r of [...results, again, feed]) for (const p of r?.problems ?? []) notes.push(`${int(r!.rows)} rows${r === again ? " (re-import)" : r === feed ? " (stock feed)" : ""}: ${p}`);
+  const extras: Extras = { again, gzipped, sync, feed };
+  for (const r of [...results, again, gzipped, sync, feed]) for (const p of r?.problems ?? []) notes.push(`${int(r!.rows)} rows${labelOf(r!, extras)}: ${p}`);
   const { cpus, line } = machine();
   const busiest = Math.max(...results.flatMap((r) => r.load));
   // The runtime under test keeps about one CPU busy itself; beyond that, another process competed.
@@ -435,7 +544,7 @@ async function main(): Promise<void> {
     `- Worker built from ${source}; a fresh wrangler dev per import (same persisted D1/R2 state); ${importVars}`,
     `- Raw SQLite baseline: ${engine ? `${engine.label} under ${engine.node} (Node ${engine.nodeVersion})` : "not run"}; ${PRAGMAS.join(", ")}; one transaction, one prepared upsert, insert time only; best of ${rawRuns} run(s)`,
   ];
-  report(env, results, again, feed, notes);
+  report(env, results, extras, notes);
   process.exitCode = results.every((r) => r.status === "completed") && (args["no-reimport"] || again?.status === "completed") ? 0 : 1;
 }
 
