@@ -12,6 +12,7 @@ import { registerImportProfileRoutes } from "./routes/import-profiles.ts";
 import { registerImportStatusRoutes } from "./routes/import-status.ts";
 import { registerImportUploadRoute } from "./routes/import-upload.ts";
 import { registerImportJobRoutes, registerImportListRoute } from "./routes/imports.ts";
+import { registerImportConfirmRoute } from "./routes/import-confirm.ts";
 import { registerProductRoutes } from "./routes/products.ts";
 import { loggedError } from "./log-error.ts";
 
@@ -27,6 +28,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerImportListRoute(app);
   registerImportStatusRoutes(app);
   registerImportJobRoutes(app);
+  registerImportConfirmRoute(app);
   registerImportProfileRoutes(app);
   registerProductRoutes(app);
   registerDocsRoutes(app);

@@ -22,6 +22,9 @@ export interface QueuedJobOptions {
   delimiter?: "," | ";" | "\t" | null;
   blankCells?: "clear" | "keep";
   charset?: Charset | null;
+  /** Replace mode, and its max_archive (see import-mode.ts). */
+  mode?: "upsert" | "replace";
+  maxArchive?: string;
 }
 
 const bytesOf = (body: string | Uint8Array) => (typeof body === "string" ? new TextEncoder().encode(body) : body);
@@ -47,6 +50,8 @@ export async function createQueuedJob(tenantId: string, body: string | Uint8Arra
       delimiter: options.delimiter ?? null,
       blankCells: options.blankCells ?? "clear",
       charset: options.charset ?? null,
+      ...(options.mode && { mode: options.mode }),
+      ...(options.maxArchive && { maxArchive: options.maxArchive }),
     }),
     createdAt: now,
     queuedAt: now,

@@ -31,3 +31,12 @@ export function stuckReason(job: StoppedJob, minutes: number): string {
 export function unreadableStateReason(job: StoppedJob): string {
   return `The import could not resume where it stopped: what it saved of how to read the file could not be read back. ${whatWasKept(job)}`;
 }
+
+/** The sweeper's reason for a replace-mode import that waited for confirmation for `hours`. */
+export function unconfirmedReason(job: { processedRows: number; wouldArchive: number | null }, hours: number): string {
+  const n = job.wouldArchive ?? 0;
+  return (
+    `Archiving was not confirmed within ${hours} hour${hours === 1 ? "" : "s"}: the ${n} product${n === 1 ? "" : "s"} the file did not mention ` +
+    `${n === 1 ? "was" : "were"} not archived. The file's rows were imported (${job.processedRows} processed). Upload the file again to repeat the sync.`
+  );
+}
