@@ -147,8 +147,8 @@ export const importJobs = sqliteTable(
     // dry run.
     writeSeq: integer("write_seq"),
     // The job stamps every product its file names, not only those it writes (a replace-mode import always; any other
-    // when it started while one of its tenant's imports waited for confirmation, so that such a feed protects what it
-    // names from that import's archiving). Decided once, when the job starts.
+    // when it started while one of its tenant's replace-mode imports waited to archive after it, for a confirmation or
+    // behind it in the line, so that such a feed protects what it names from that archiving). Decided when it starts.
     stampMentions: integer("stamp_mentions", { mode: "boolean" }).notNull().default(false),
     // Replace mode after the last row: the phase running (null: none, or not replace mode) and its checkpoint, the last
     // SKU key done; each phase's statements are guarded by both.

@@ -72,7 +72,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       file_name: "shop.csv",
       size_bytes: new TextEncoder().encode(body).byteLength,
       dry_run: false,
-      options: { currency: "USD", delimiter: null, blank_cells: "clear", on_invalid: "reject_row", charset: null },
+      options: { currency: "USD", delimiter: null, blank_cells: "clear", on_invalid: "reject_row", charset: null, mode: "upsert", max_archive: null },
       profile: null,
       mapping: null,
       preset: null,

@@ -253,8 +253,8 @@ describe("replace mode", () => {
 
     // While it waits: a feed changes P-06 and names P-07 without changing it (stock 1 as stored).
     expect(await importHeld(consumer, t.key, "sku,stock\nP-06,50\nP-07,1\n")).toMatchObject({ status: "completed", updated: 1, unchanged: 1 });
-    // Accepted before the confirmation, not yet run: the confirmed job applies after it.
-    const ahead = await uploadHeld(consumer, t.key, "sku,stock\nP-08,60\n");
+    // Accepted before the confirmation, not yet run: the confirmed job applies after it (P-08 changed, P-09 named).
+    const ahead = await uploadHeld(consumer, t.key, "sku,stock\nP-08,60\nP-09,1\n");
     const aheadStart = backlog(consumer);
     const confirmed = (await (await confirm(consumer, t.key, replace.id)).json()) as Job;
     expect(confirmed).toMatchObject({ status: "queued", waiting_for: ahead.id });
@@ -262,10 +262,10 @@ describe("replace mode", () => {
 
     await drain(consumer, aheadStart);
     const [doneAhead, done] = [await getJob(t.key, ahead.id), await getJob(t.key, replace.id)];
-    expect(doneAhead).toMatchObject({ status: "completed", updated: 1 });
-    expect(done).toMatchObject({ status: "completed", would_archive: 5, archived: 2 });
+    expect(doneAhead).toMatchObject({ status: "completed", updated: 1, unchanged: 1 });
+    expect(done).toMatchObject({ status: "completed", would_archive: 5, archived: 1 });
     expect(Date.parse(doneAhead.finished_at!)).toBeLessThanOrEqual(Date.parse(done.finished_at!));
-    expect(await statuses(t.tenantId)).toEqual(expectArchived(all, ["P-09", "P-10"]));
+    expect(await statuses(t.tenantId)).toEqual(expectArchived(all, ["P-10"]));
     expect((await productRecords(t.tenantId)).find((p) => p.sku === "P-08")?.stock).toBe(60);
   });
 

@@ -2,7 +2,8 @@ import { and, desc, eq, getTableColumns, inArray, isNotNull, isNull, lt, lte, or
 import type { Db } from "../client.ts";
 import { shorten } from "../../text.ts";
 import { importErrors, importJobs, importMentions, lineCondition } from "../schema.ts";
-import { type JobState, progressingStates, sqlState, statesBefore } from "../../model/job-states.ts";
+import { type JobState, progressingStates, sqlState, statesBefore, statusIn } from "../../model/job-states.ts";
+import type { ReplacePhase } from "../../model/import-mode.ts";
 import { naming } from "../../log-error.ts";
 
 export type JobRow = typeof importJobs.$inferSelect;
@@ -98,6 +99,8 @@ export async function markQueued(db: Db, jobId: string, now: number): Promise<Jo
   return row ?? null;
 }
 
+const ARCHIVING: ReplacePhase = "archiving";
+
 /** The place after the last job of the updated job's tenant's line. */
 const NEXT_LINE_SEQ = sql`(
   SELECT coalesce(max(p.line_seq), 0) + 1 FROM import_jobs AS p WHERE p.tenant_id = import_jobs.tenant_id AND ${sql.raw(lineCondition("p"))})`;
@@ -136,7 +139,10 @@ const NOTHING_AHEAD = `(import_jobs.line_seq IS NULL OR NOT EXISTS (
 export async function startJob(db: Db, jobId: string, now: number): Promise<JobRow | null> {
   const firstStart = sql`${importJobs.startedAt} IS NULL`;
   const largestSeq = sql`(SELECT max(w.write_seq) FROM import_jobs AS w WHERE w.tenant_id = import_jobs.tenant_id AND w.write_seq IS NOT NULL)`;
-  const waitingForConfirmation = sql`EXISTS (SELECT 1 FROM import_jobs AS c WHERE c.tenant_id = import_jobs.tenant_id AND c.status = ${sql.raw(sqlState("needs_confirmation"))})`;
+  // A replace-mode import of the tenant will archive after this job: it waits for confirmation, or was confirmed and
+  // waits in the line behind this job.
+  const archivesLater = sql`EXISTS (SELECT 1 FROM import_jobs AS c WHERE c.tenant_id = import_jobs.tenant_id
+    AND ${sql.raw(statusIn(["needs_confirmation", "queued"], "c.status"))} AND c.replace_phase = ${sql.raw(`'${ARCHIVING}'`)})`;
   const [row] = await db
     .update(importJobs)
     .set({
@@ -144,7 +150,7 @@ export async function startJob(db: Db, jobId: string, now: number): Promise<JobR
       startedAt: sql`coalesce(${importJobs.startedAt}, ${now})`,
       heartbeatAt: now,
       writeSeq: sql`CASE WHEN ${importJobs.dryRun} THEN NULL ELSE coalesce(${importJobs.writeSeq}, max(${now}, coalesce(${largestSeq}, 0) + 1)) END`,
-      stampMentions: sql`CASE WHEN ${firstStart} THEN ${waitingForConfirmation} ELSE ${importJobs.stampMentions} END`,
+      stampMentions: sql`CASE WHEN ${firstStart} THEN ${archivesLater} ELSE ${importJobs.stampMentions} END`,
     })
     .where(and(eq(importJobs.id, jobId), movesTo("processing"), sql.raw(NOTHING_AHEAD)))
     .returning();
