@@ -9,7 +9,7 @@
 // i-th field alone), so the SKU, which every row gives, is first.
 //
 // Adding a field is an entry here (its rule in field-rules.ts), its column in src/db/schema.ts (a test holds the two
-// to each other) and the migration generated from it.
+// to each other), the migration generated from it, and `npm run row-fields` (the row check's walk, generated).
 import { z } from "zod";
 import { formatMinor } from "./money.ts";
 import {

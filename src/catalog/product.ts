@@ -12,7 +12,8 @@
  * with a stable snake_case code.
  */
 import { z } from "zod";
-import { type Field, fieldIndex, fieldList, type ProductColumn, productColumns, productFields } from "./fields.ts";
+import { type Field, fieldList, type ProductColumn, productColumns, productFields } from "./fields.ts";
+import { type CellReader, productOf, readFields } from "./row-fields.ts";
 import { charLength, type Ctx, type FieldProblem, optionGivenTwiceMessage, priceCode, productLimits, reject } from "./field-rules.ts";
 import { decimalToMinor, isCurrencyCode, type DecimalParts } from "./money.ts";
 import { productStatuses } from "../model/product-status.ts";
@@ -86,9 +87,6 @@ export function optionGivenTwice(name: string): RowFieldError {
 // ---------------------------------------------------------------------------
 // The row check: each field's rule, from the field table
 
-const SKU_FIELD = fieldList[0] as Field;
-const PRICE = fieldIndex("price");
-const CURRENCY = fieldIndex("currency");
 /** The fields on_invalid=skip_field may leave out; the SKU, name and price (and the currency the price is read in) are what a product is. */
 const SKIPPABLE: ReadonlySet<string> = new Set(fieldList.filter((field) => field.skippable).map((field) => field.name));
 /** Each field's position in the table. */
@@ -115,13 +113,21 @@ const INVALID_ROW: RowValidationResult = {
  * Runs a row's field rules and ties each reported problem to its field and raw value. A text cell longer than its
  * field takes (the table's maxLength) is refused before its rule sees it, so every rule works on a bounded text.
  */
-class RowCheck implements Ctx {
+class RowCheck implements Ctx, CellReader {
   readonly problems: FieldProblem[] = [];
   errors: RowFieldError[] | undefined;
   readonly currency: string;
+  /** blank_cells=keep: a blank cell leaves its field alone. */
+  private readonly keep: boolean;
 
-  constructor(currency: string) {
+  constructor(currency: string, keep: boolean) {
     this.currency = currency;
+    this.keep = keep;
+  }
+
+  /** Whether the row gives this field: its column (key) is there, and with blank_cells=keep it is not blank. */
+  isGiven(value: unknown): boolean {
+    return value !== undefined && !(this.keep && isBlank(value));
   }
 
   field(field: Field, value: unknown): unknown {
@@ -135,11 +141,6 @@ class RowCheck implements Ctx {
     }
     return parsed;
   }
-}
-
-/** Whether the row gives this field: its column (key) is there, and with blank_cells=keep (`keep`) it is not blank. */
-function isGiven(value: unknown, keep: boolean): boolean {
-  return value !== undefined && !(keep && isBlank(value));
 }
 
 /** A cell that says nothing: absent, null or only whitespace (a blank cell, the empty spreadsheet row's cells). */
@@ -159,19 +160,11 @@ export function validateProductRow(
   blankCells: BlankCells = "clear",
   onInvalid: OnInvalid = "reject_row",
 ): RowValidationResult {
-  const row = new RowCheck(importCurrency(defaultCurrency));
+  const row = new RowCheck(importCurrency(defaultCurrency), blankCells === "keep");
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return INVALID_ROW;
-  const keep = blankCells === "keep";
-  // Each field's value at its position in the table: the SKU, which every row gives, then the fields the row gives
-  // (undefined for the others). One walk of the table's list for every row, so the walk's code sees one shape.
-  const values: unknown[] = [row.field(SKU_FIELD, raw.sku)];
-  for (let i = 1; i < fieldList.length; i++) {
-    const field = fieldList[i] as Field;
-    const value = raw[field.name];
-    values.push(isGiven(value, keep) ? row.field(field, value) : undefined);
-  }
-  const price = values[PRICE] as DecimalParts | undefined;
-  const currency = values[CURRENCY] as string | undefined;
+  const values = readFields(raw, row);
+  const price = values.price as DecimalParts | undefined;
+  const currency = values.currency as string | undefined;
 
   // A stored price is in minor units of its currency: a new currency without a price would silently change what the
   // stored price means (¥1999 is not $19.99), so the two only change together.
@@ -200,18 +193,10 @@ export function validateProductRow(
     if (onInvalid === "reject_row" || !row.errors.every((e) => SKIPPABLE.has(e.column ?? ""))) return { ok: false, errors: row.errors };
     warnings = row.errors;
     // A skipped field is one the row does not give: left alone, as if its column were absent.
-    for (const warning of warnings) values[COLUMN_ORDER.get(warning.column as string) as number] = undefined;
+    for (const warning of warnings) values[warning.column as ProductColumn] = undefined;
   }
-  values[PRICE] = priceMinor;
-  return { ok: true, product: productOf(values, priceMinor === undefined ? price : undefined), warnings };
-}
-
-/** The product of a row's values (see validateProductRow): every product gets the same properties in the same order. */
-function productOf(values: readonly unknown[], pendingPrice: DecimalParts | undefined): ProductInput {
-  const sku = values[0] as string;
-  const product: Record<string, unknown> = { sku, skuKey: sku.toLowerCase(), pendingPrice };
-  for (let i = 1; i < fieldList.length; i++) product[(fieldList[i] as Field).key] = values[i];
-  return product as ProductInput;
+  values.price = priceMinor;
+  return { ok: true, product: productOf(values, priceMinor === undefined ? price : undefined) as ProductInput, warnings };
 }
 
 /**
