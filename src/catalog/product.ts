@@ -204,9 +204,10 @@ export function validateProductRow(
  * row that is not imported still names (see mentionedSku in imports/sources/rows.ts). Undefined for any other cell.
  */
 export function skuKeyOf(value: unknown): string | undefined {
-  if (typeof value !== "string" || lengthOver(value, SKU_FIELD.maxLength) !== null) return undefined;
+  const field = productFields.sku;
+  if (typeof value !== "string" || lengthOver(value, field.maxLength) !== null) return undefined;
   const ctx: Ctx = { problems: [], currency: "" };
-  const sku = SKU_FIELD.rule(value, ctx) as string | undefined;
+  const sku = field.rule(value, ctx) as string | undefined;
   return ctx.problems.length === 0 && sku !== undefined ? sku.toLowerCase() : undefined;
 }
 
