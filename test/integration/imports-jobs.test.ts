@@ -86,6 +86,9 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       skipped_rows: 0,
       error_count: 1,
       warning_count: 0,
+      would_archive: null,
+      archive_limit: null,
+      archived: 0,
       ignored_columns: [],
       ignored_columns_omitted: 0,
       encoding: "utf-8",
@@ -95,6 +98,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       queued_at: expect.stringMatching(ISO),
       started_at: expect.stringMatching(ISO),
       finished_at: expect.stringMatching(ISO),
+      confirmed_at: null,
       duration_ms: expect.any(Number),
       links: { self: `${IMPORT}/${id}`, errors: `${IMPORT}/${id}/errors` },
     });
@@ -459,7 +463,7 @@ describe("GET /api/v1/products/import", () => {
     ["limit=0", "limit", /integer from 1 to 100/],
     ["limit=101", "limit", /integer from 1 to 100/],
     ["limit=2.5", "limit", /integer from 1 to 100/],
-    ["status=done", "status", /pending, queued, processing, completed, failed/],
+    ["status=done", "status", /pending, queued, processing, needs_confirmation, completed, failed/],
     ["status=", "status", /pending/],
     ["cursor=not*base64", "cursor", /next_cursor/],
     ["cursor=WzFd", "cursor", /next_cursor/], // [1]: an errors cursor, not a jobs cursor

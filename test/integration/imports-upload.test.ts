@@ -83,6 +83,9 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       skipped_rows: 0,
       error_count: 0,
       warning_count: 0,
+      would_archive: null,
+      archive_limit: null,
+      archived: 0,
       ignored_columns: [],
       ignored_columns_omitted: 0,
       encoding: null,
@@ -92,6 +95,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       queued_at: expect.stringMatching(ISO),
       started_at: null,
       finished_at: null,
+      confirmed_at: null,
       duration_ms: null,
       links: { self: `${IMPORT}/${job.id}`, errors: `${IMPORT}/${job.id}/errors` },
     });
