@@ -14,6 +14,7 @@ import { registerImportUploadRoute } from "./routes/import-upload.ts";
 import { registerImportJobRoutes, registerImportListRoute } from "./routes/imports.ts";
 import { registerImportConfirmRoute } from "./routes/import-confirm.ts";
 import { registerProductRoutes } from "./routes/products.ts";
+import { registerUploadRoutes } from "./routes/uploads.ts";
 import { loggedError } from "./log-error.ts";
 
 export function createApp(): OpenAPIHono<AppEnv> {
@@ -30,6 +31,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerImportJobRoutes(app);
   registerImportConfirmRoute(app);
   registerImportProfileRoutes(app);
+  registerUploadRoutes(app);
   registerProductRoutes(app);
   registerDocsRoutes(app);
   // After every route: HEAD is documented for each GET registered so far.

@@ -1,4 +1,5 @@
 import type { ImportMessage } from "./model/import-message.ts";
+import { PART_RULE_MAX_BYTES } from "./model/upload-session.ts";
 
 /** Bindings and vars declared in wrangler.toml. */
 export interface Env {
@@ -7,6 +8,8 @@ export interface Env {
   IMPORT_QUEUE: Queue<ImportMessage>;
   MAX_UPLOAD_BYTES?: string;
   MAX_MULTIPART_BYTES?: string;
+  MAX_SESSION_BYTES?: string;
+  UPLOAD_SESSION_HOURS?: string;
   IMPORT_SLICE_MS?: string;
   IMPORT_SLICE_ROWS?: string;
   IMPORT_CHUNK_ROWS?: string;
@@ -22,6 +25,10 @@ export interface Env {
 export interface Config {
   maxUploadBytes: number;
   maxMultipartBytes: number;
+  /** The largest file an upload session takes. */
+  maxSessionBytes: number;
+  /** How long an upload session stays open before the sweeper aborts it. */
+  uploadSessionMs: number;
   importSliceMs: number;
   importSliceRows: number;
   importChunkRows: number;
@@ -52,6 +59,8 @@ export function readConfig(env: Env): Config {
   return {
     maxUploadBytes: positiveInt(env.MAX_UPLOAD_BYTES, 100 * 1024 * 1024, "MAX_UPLOAD_BYTES"),
     maxMultipartBytes: positiveInt(env.MAX_MULTIPART_BYTES, 10 * 1024 * 1024, "MAX_MULTIPART_BYTES"),
+    maxSessionBytes: maxSessionBytes(env.MAX_SESSION_BYTES),
+    uploadSessionMs: positiveInt(env.UPLOAD_SESSION_HOURS, 24, "UPLOAD_SESSION_HOURS") * HOUR,
     importSliceMs: positiveInt(env.IMPORT_SLICE_MS, 20_000, "IMPORT_SLICE_MS"),
     importSliceRows: positiveInt(env.IMPORT_SLICE_ROWS, 250_000, "IMPORT_SLICE_ROWS"),
     // D1 caps a bound value at 2 MB; rows travel as one JSON parameter per chunk.
@@ -64,4 +73,11 @@ export function readConfig(env: Env): Config {
     importQueueName: env.IMPORT_QUEUE_NAME || "product-imports",
     deadLetterQueueName: env.DEAD_LETTER_QUEUE_NAME || "product-imports-dlq",
   };
+}
+
+/** A session's file is cut into at most R2's 10,000 parts of at most one request's body each; a larger limit could not be served. */
+function maxSessionBytes(value: string | undefined): number {
+  const bytes = positiveInt(value, 5 * 1024 ** 3, "MAX_SESSION_BYTES");
+  if (bytes > PART_RULE_MAX_BYTES) throw new Error(`Configuration var MAX_SESSION_BYTES must be at most ${PART_RULE_MAX_BYTES} (10,000 parts of 100 MiB), got "${value}"`);
+  return bytes;
 }

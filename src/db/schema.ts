@@ -2,11 +2,14 @@
 // Timestamps are integer milliseconds since the epoch (UTC); the API renders them as ISO 8601.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { charsets } from "../model/charsets.ts";
 import { importFormats } from "../model/formats.ts";
 import { jobStates, lineStates, statusIn } from "../model/job-states.ts";
 import { replacePhases } from "../model/import-mode.ts";
 import { productStatuses } from "../model/product-status.ts";
 import { rowErrorCodes } from "../model/row-error-codes.ts";
+import { uploadSessionStates } from "../model/upload-session.ts";
+import { contentEncodings } from "../model/upload-file.ts";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -242,4 +245,51 @@ export const idempotencyKeys = sqliteTable(
     expiresAt: integer("expires_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.key] }), index("idempotency_keys_expires").on(t.expiresAt)],
+);
+
+// A file sent in parts (src/imports/jobs/upload-session.ts): an R2 multipart upload until it is completed into a job.
+export const uploadSessions = sqliteTable(
+  "upload_sessions",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    status: text("status", { enum: uploadSessionStates }).notNull(),
+    // The id of the job the session becomes, chosen when it opens: the job is inserted under it once, however often
+    // the session is completed. The R2 object is the job's file, at the key a direct upload's would have.
+    jobId: text("job_id").notNull(),
+    objectKey: text("object_key").notNull(),
+    r2UploadId: text("r2_upload_id").notNull(),
+    format: text("format", { enum: importFormats }).notNull(),
+    fileName: text("file_name").notNull(),
+    charset: text("charset", { enum: charsets }),
+    contentEncoding: text("content_encoding", { enum: contentEncodings }),
+    sizeBytes: integer("size_bytes").notNull(),
+    partSize: integer("part_size").notNull(),
+    partCount: integer("part_count").notNull(),
+    // SHA-256 of the completion's options, so that a repeated completion is answered with the job only when it asks
+    // for the same; set when the completion is claimed.
+    completionDigest: text("completion_digest"),
+    // When the completion was claimed: a claim this old was lost with its request, and another may take it over.
+    claimedAt: integer("claimed_at"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [
+    // A tenant's sessions by state: the count of open sessions a new one is checked against.
+    index("upload_sessions_tenant_status").on(t.tenantId, t.status),
+    index("upload_sessions_expires").on(t.expiresAt),
+  ],
+);
+
+// The parts of a session received so far (R2 keeps them too, but lists them to nobody): what a resuming client is told.
+export const uploadParts = sqliteTable(
+  "upload_parts",
+  {
+    sessionId: text("session_id").notNull(),
+    partNumber: integer("part_number").notNull(),
+    size: integer("size").notNull(),
+    etag: text("etag").notNull(),
+    uploadedAt: integer("uploaded_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.partNumber] })],
 );

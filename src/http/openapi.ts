@@ -27,6 +27,7 @@ const info = {
 const tagDescriptions = {
   Health: "Whether the API and its database answer.",
   Imports: "Upload product files and follow their import jobs.",
+  Uploads: "Send a file too large for one request in parts (upload sessions), then complete it into an import job.",
   "Import profiles": "Saved column mappings, used on upload with `profile=<name>`.",
   Products: "The imported catalog.",
   Documentation: "This document and a page that renders it.",

@@ -26,6 +26,7 @@ export const problemSchema = z
     required_scope: z.enum(scopes).optional().describe("403: the scope the API key lacks."),
     max_bytes: z.int().min(0).optional().describe("413: the largest body accepted, in bytes."),
     accepted: z.array(z.string()).optional().describe("415: the media types the operation accepts."),
+    missing_parts: z.array(z.int().min(1)).optional().describe("409 upload-incomplete: the numbers of the upload session's parts not received yet."),
   })
   .catchall(z.unknown())
   .meta({ id: "Problem" });
@@ -47,6 +48,7 @@ export const problemTypes = {
   "method-not-allowed": { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },
   "limit-reached": { status: 409, title: "Limit reached" },
+  "upload-incomplete": { status: 409, title: "Upload incomplete" },
   "length-required": { status: 411, title: "Length required" },
   "payload-too-large": { status: 413, title: "Payload too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
@@ -112,9 +114,9 @@ export const problems = {
   notFound: (detail: string) => new ProblemError("not-found", detail),
   unavailable: (detail: string, headers?: Record<string, string>) => new ProblemError("unavailable", detail, { headers }),
   internal: (detail: string) => new ProblemError("internal-error", detail),
-  /** `what` (e.g. "An upload") may be at most `maxBytes`. */
-  tooLarge: (what: string, maxBytes: number) =>
-    new ProblemError("payload-too-large", `${what} may be at most ${maxBytes} bytes.`, { extensions: { max_bytes: maxBytes } }),
+  /** `what` (e.g. "An upload") may be at most `maxBytes`; `advice` says what to do instead, if anything. */
+  tooLarge: (what: string, maxBytes: number, advice?: string) =>
+    new ProblemError("payload-too-large", `${what} may be at most ${maxBytes} bytes.${advice ? ` ${advice}` : ""}`, { extensions: { max_bytes: maxBytes } }),
   unsupportedMediaType: (detail: string, accepted: readonly string[]) =>
     new ProblemError("unsupported-media-type", detail, { headers: { accept: accepted.join(", ") }, extensions: { accepted: [...accepted] } }),
 };

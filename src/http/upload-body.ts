@@ -5,6 +5,7 @@ import { z } from "zod";
 import { charsetOf, charsets, type Charset } from "../model/charsets.ts";
 import { formatAbout, formatExtensions, formatMediaType, formatMediaTypes, formatOfFileName, formatOfMediaType, importFormats } from "../model/formats.ts";
 import { cleanFileName, type UploadSource } from "../model/upload-file.ts";
+import { UPLOADS_PATH } from "../imports/jobs/upload-session-json.ts";
 import { quote } from "../text.ts";
 import { type ProblemFieldError, ProblemError, problems } from "./problem.ts";
 import { headers, problemContent } from "./route.ts";
@@ -54,7 +55,10 @@ export function uploadBody(fields: FormFields) {
 /** The responses a route that takes a file may give for its body. */
 export const uploadBodyResponses = {
   411: { description: "Content-Length is missing.", content: problemContent },
-  413: { description: "The file is larger than the limit, given in `max_bytes`.", content: problemContent },
+  413: {
+    description: `The file is larger than the limit, given in \`max_bytes\`; a larger file is sent in parts through an upload session (\`POST ${UPLOADS_PATH}\`).`,
+    content: problemContent,
+  },
   415: {
     description: "The content type is not accepted; `accepted` lists the media types.",
     content: problemContent,
@@ -92,10 +96,12 @@ export async function readUploadBody(request: Request, rules: UploadBodyRules): 
     throw problems.unsupportedMediaType(`Content-Type "${type || "(none)"}" is not supported; send one of ${ACCEPTED.join(", ")}.`, ACCEPTED);
   }
   if (length === null) throw lengthRequired();
-  if (length > rules.maxUploadBytes) throw problems.tooLarge("An upload", rules.maxUploadBytes);
+  if (length > rules.maxUploadBytes) {
+    throw problems.tooLarge("An upload", rules.maxUploadBytes, `Send a larger file in parts through an upload session: POST ${UPLOADS_PATH}.`);
+  }
   const body = request.body;
   if (length === 0 || !body) throw emptyBody();
-  return { file: { format, contentType: type, charset, fileName: null, size: length, body }, form: null };
+  return { file: { format, contentType: type, charset, contentEncoding: null, fileName: null, size: length, body }, form: null };
 }
 
 async function readForm(request: Request, rules: UploadBodyRules): Promise<{ file: UploadSource; form: FormData }> {
@@ -122,7 +128,7 @@ async function readForm(request: Request, rules: UploadBodyRules): Promise<{ fil
     );
   }
   if (file.size === 0) throw emptyBody();
-  return { file: { format, contentType: formatMediaType(format), charset, fileName, size: file.size, body: file }, form };
+  return { file: { format, contentType: formatMediaType(format), charset, contentEncoding: null, fileName, size: file.size, body: file }, form };
 }
 
 /** Refuses the fields of a form that are none of its fields, each named with the field or query parameter it may mean. */

@@ -1,16 +1,28 @@
 // A file as an upload brings it: its format, the charset it declared, its name and its bytes. The upload body reader
-// (http/upload-body.ts) makes one from a request; accepting the upload (imports/jobs/upload.ts) stores it as a job's file.
+// (http/upload-body.ts) makes one from a request, an upload session (imports/jobs/upload-session.ts) describes one
+// already stored; accepting the upload (imports/jobs/upload.ts) makes either a job.
 import { z } from "zod";
 import type { Charset } from "./charsets.ts";
 import type { ImportFormat } from "./formats.ts";
 
-export interface UploadSource {
+/** The content encodings a file may be sent in (compressed). */
+export const contentEncodings = ["gzip"] as const;
+export type ContentEncoding = (typeof contentEncodings)[number];
+
+/** What an upload says of its file: everything a job is made from but the bytes. */
+export interface UploadedFile {
   format: ImportFormat;
   contentType: string;
   /** The charset its Content-Type declared (see charsets.ts), or null. */
   charset: Charset | null;
+  /** How the bytes are compressed, or null when they are the file as it is. */
+  contentEncoding: ContentEncoding | null;
   fileName: string | null;
+  /** The bytes sent (compressed, if the file is). */
   size: number;
+}
+
+export interface UploadSource extends UploadedFile {
   /** A stream of exactly `size` bytes, or an already buffered file (multipart). */
   body: ReadableStream<Uint8Array> | Blob;
 }

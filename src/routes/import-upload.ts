@@ -19,12 +19,13 @@ import type { JobOptions } from "../imports/sources/options.ts";
 import { presetNames } from "../imports/sources/presets/index.ts";
 import { profileNameSchema } from "../imports/sources/profiles.ts";
 import { acceptUpload, hashingSource, hashUpload, INTERRUPTED_REASON, type UploadResult } from "../imports/jobs/upload.ts";
-import { charsets } from "../model/charsets.ts";
+import { type Charset, charsets } from "../model/charsets.ts";
 import { DEFAULT_MAX_ARCHIVE, type ImportMode, importModes, MAX_ARCHIVE_COUNT, parseMaxArchive } from "../model/import-mode.ts";
 import { formatMediaTypes, type ImportFormat } from "../model/formats.ts";
 import { FILE_NAME_MAX_LENGTH, fileNameSchema, type UploadSource } from "../model/upload-file.ts";
 
-const uploadQuery = z.object({
+/** The upload's options (an upload session's completion takes them too, but `filename`, which its opening gave). */
+export const uploadQuery = z.object({
   filename: fileNameSchema
     .optional()
     .describe(
@@ -150,7 +151,7 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
     // A malformed key is refused before the body is read (idempotent() reads the key again), and so are options that
     // do not go together.
     idempotencyKey(c);
-    const replace = replaceOptions(query);
+    replaceOptions(query);
     const body = await readUploadBody(c.req.raw, {
       maxUploadBytes: config.maxUploadBytes,
       maxMultipartBytes: config.maxMultipartBytes,
@@ -158,14 +159,7 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
       queryParameters: parameterNames(uploadQuery),
     });
     const source: UploadSource = { ...body.file, fileName: query.filename ?? body.file.fileName };
-    const options: JobOptions = {
-      currency: query.currency,
-      delimiter: query.delimiter ?? null,
-      blankCells: query.blank_cells ?? "clear",
-      onInvalid: query.on_invalid ?? "reject_row",
-      charset: source.charset,
-      ...replace,
-    };
+    const options = jobOptionsOf(query, source.charset);
     const dryRun = query.dry_run ?? false;
     const columns = formOptions(body.form, query, formFields);
     const asked = { profile: columns.profile, profileIn: body.form?.has("profile") ? "body" : "query", format: source.format } as const;
@@ -185,8 +179,26 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
   });
 }
 
-/** The replace-mode options, stored only when given: max_archive means nothing to an upsert, so it is refused there. */
-function replaceOptions(query: { mode?: ImportMode; max_archive?: string }): Pick<JobOptions, "mode" | "maxArchive"> {
+/** The options the job keeps, from the upload's query and the charset its file declared. */
+export function jobOptionsOf(
+  query: Pick<z.output<typeof uploadQuery>, "currency" | "delimiter" | "blank_cells" | "on_invalid" | "mode" | "max_archive">,
+  charset: Charset | null,
+): JobOptions {
+  return {
+    currency: query.currency,
+    delimiter: query.delimiter ?? null,
+    blankCells: query.blank_cells ?? "clear",
+    onInvalid: query.on_invalid ?? "reject_row",
+    charset,
+    ...replaceOptions(query),
+  };
+}
+
+/**
+ * The replace-mode options, stored only when given. max_archive means nothing to an upsert, so it is refused there: a
+ * route calls this before it reads a body or stores anything, to answer that first.
+ */
+export function replaceOptions(query: { mode?: ImportMode; max_archive?: string }): Pick<JobOptions, "mode" | "maxArchive"> {
   if (query.max_archive !== undefined && query.mode !== "replace") {
     throw problems.validation([{ location: "query", name: "max_archive", message: "applies only with mode=replace" }]);
   }
@@ -212,7 +224,7 @@ function uploadContent(source: UploadSource): IdempotentContent<UploadSource> {
 }
 
 /** Why an upload was not accepted, as the problem to answer; a profile's problem names where the request gave it. */
-function refused(
+export function refused(
   result: Extract<UploadResult, { ok: false }>,
   asked: { profile?: string; profileIn: "query" | "body"; format: ImportFormat },
 ): ProblemError {
@@ -235,8 +247,8 @@ function interrupted(reason: string): ProblemError {
   return new ProblemError("upload-interrupted", reason);
 }
 
-/** The 202 with the job's URL. A replay has only the stored body to read the job's id from; the first answer reads it the same way. */
-function jobAccepted({ status, body, replayed }: IdempotentResponse): Response {
+/** The job with its URL (202; 200 for an upload session completed before). A replay has only the stored body to read the job's id from; the first answer reads it the same way. */
+export function jobAccepted({ status, body, replayed }: IdempotentResponse): Response {
   const { id } = JSON.parse(body) as { id: string };
   const headers = new Headers({ "content-type": "application/json", location: jobPath(id) });
   if (replayed) headers.set("idempotent-replayed", "true");

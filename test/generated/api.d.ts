@@ -195,6 +195,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open an upload session for a large file
+         * @description For a file larger than a direct upload takes (MAX_UPLOAD_BYTES) or one better sent resumably: announce its size, name and type, send its parts (`PUT …/parts/{n}`, in any order, several at once, each again if it failed), then complete the session into an import job. A tenant keeps at most 100 sessions open; a session not completed within UPLOAD_SESSION_HOURS (24 unless configured) is aborted.
+         */
+        post: operations["openUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uploads/{upload_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an upload session and the parts it has received
+         * @description A client that was interrupted asks which parts arrived, and sends the others.
+         */
+        get: operations["getUpload"];
+        put?: never;
+        post?: never;
+        /**
+         * Abort an upload session
+         * @description Deletes the session and every part it received.
+         */
+        delete: operations["abortUpload"];
+        options?: never;
+        /**
+         * Get an upload session and the parts it has received (headers only)
+         * @description The GET operation's status and headers without its body.
+         */
+        head: operations["getUploadHead"];
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uploads/{upload_id}/parts/{part_number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Send one part of the file
+         * @description The body is the part's bytes, streamed into storage: exactly `part_size` bytes, the last part the rest of the file (at most 100 MiB), with Content-Length. Parts may come in any order and several at once; a part sent again replaces the earlier copy.
+         */
+        put: operations["putUploadPart"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uploads/{upload_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete an upload session into an import job
+         * @description Once every part is in: joins the parts into the file and starts its import job, exactly as a direct upload of the file with these options would (the same job, `Location`, and place among the tenant's imports). Completing again answers the same job: a session becomes one job.
+         */
+        post: operations["completeUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/products": {
         parameters: {
             query?: never;
@@ -329,6 +417,28 @@ export interface components {
              */
             name?: string;
         };
+        /** @description The file an upload session is opened for. */
+        UploadSessionInput: {
+            /** @description The file's size in bytes, as it will be sent (compressed, with `content_encoding`): at most MAX_SESSION_BYTES, a deployment setting (5 GB unless configured). */
+            size: number;
+            /** @description The file's name, shown on the job: at most 255 characters, no control characters. */
+            filename: string;
+            /**
+             * @description The file's format, as the media type a direct upload would send.
+             * @enum {string}
+             */
+            content_type: "text/csv" | "application/x-ndjson";
+            /**
+             * @description How the file is compressed, if it is; the job gets it as a direct upload's `Content-Encoding`.
+             * @enum {string}
+             */
+            content_encoding?: "gzip";
+            /**
+             * @description The charset the file is in, as a direct upload's Content-Type may declare it; without one the encoding is detected.
+             * @enum {string}
+             */
+            charset?: "utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1";
+        };
         Health: {
             /** @enum {string} */
             status: "ok";
@@ -352,6 +462,8 @@ export interface components {
             max_bytes?: number;
             /** @description 415: the media types the operation accepts. */
             accepted?: string[];
+            /** @description 409 upload-incomplete: the numbers of the upload session's parts not received yet. */
+            missing_parts?: number[];
         } & {
             [key: string]: unknown;
         };
@@ -573,6 +685,60 @@ export interface components {
              * @description ISO 8601 UTC: the last time the mapping was replaced.
              */
             updated_at: string;
+        };
+        UploadSession: {
+            id: string;
+            /**
+             * @description `open`: parts are being received; the session can be completed once every part is in; `completing`: its parts are being joined into the file and its import job created; `completed`: its import job exists (`job_id`); a repeated completion answers that job.
+             * @enum {string}
+             */
+            status: "open" | "completing" | "completed";
+            /** @description The file's size in bytes, as sent (compressed, with `content_encoding`). */
+            size: number;
+            filename: string;
+            /** @enum {string} */
+            content_type: "text/csv" | "application/x-ndjson";
+            /** @enum {string|null} */
+            content_encoding: "gzip" | null;
+            /** @enum {string|null} */
+            charset: "utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1" | null;
+            /** @description Every part but the last has exactly this many bytes; the last has the rest. 5 MiB, or more for a file that would otherwise need more than 10000 parts. */
+            part_size: number;
+            /** @description How many parts the file is sent in: part numbers are 1 to part_count. */
+            part_count: number;
+            /** @description The parts received so far, by number: a client that was interrupted sends the others. */
+            parts: components["schemas"]["UploadPart"][];
+            /** @description The bytes of the parts received. */
+            bytes_received: number;
+            /** @description The import job the session became (once completed), else null. */
+            job_id: string | null;
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC: a session not completed by then is aborted and its parts deleted (UPLOAD_SESSION_HOURS after it opened).
+             */
+            expires_at: string;
+            links: {
+                self: string;
+                /** @description Where each part is sent: PUT, with `{n}` the part's number. */
+                parts: string;
+                /** @description POST here once every part is in, with the import's options. */
+                complete: string;
+                job: string | null;
+            };
+        };
+        /** @description A part received. */
+        UploadPart: {
+            /** @description The part's number, from 1. */
+            number: number;
+            /** @description Its size in bytes. */
+            size: number;
+            /** @description The storage's tag of the copy received (a part sent again gets a new one). */
+            etag: string;
         };
         ProductPage: {
             data: components["schemas"]["Product"][];
@@ -971,7 +1137,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The file is larger than the limit, given in `max_bytes`. */
+            /** @description The file is larger than the limit, given in `max_bytes`; a larger file is sent in parts through an upload session (`POST /api/v1/uploads`). */
             413: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2368,6 +2534,667 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    openUpload: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The file the session is for. At most 4096 bytes. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadSessionInput"];
+            };
+        };
+        responses: {
+            /** @description Opened: where and how to send the parts. */
+            201: {
+                headers: {
+                    /** @description The session's URL. */
+                    Location?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadSession"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant already has 100 sessions open. */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The file is larger than MAX_SESSION_BYTES (given in `max_bytes`), or the body larger than it may be. */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json (UTF-8). */
+            415: {
+                headers: {
+                    /** @description application/json */
+                    Accept?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getUpload: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The upload session's id. */
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadSession"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:read`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant has no such upload session, or it expired. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    abortUpload: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The upload session's id. */
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Aborted. */
+            204: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant has no such upload session, or it expired. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session is being completed or was completed into an import job. */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getUploadHead: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The upload session's id. */
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The API key lacks the scope `imports:read`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The tenant has no such upload session, or it expired. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    putUploadPart: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The upload session's id. */
+                upload_id: string;
+                /** @description The part's number, from 1 to the session's part_count. */
+                part_number: number;
+            };
+            cookie?: never;
+        };
+        /** @description The part's bytes. */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Received. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadPart"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant has no such upload session, or it expired. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The session is being completed or was completed: it takes no more parts. */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Length is missing. */
+            411: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    completeUpload: {
+        parameters: {
+            query?: {
+                /** @description Currency of new products whose row has none (ISO 4217, default USD). An existing product keeps its currency, and a price without a currency column is read in it. */
+                currency?: string;
+                /** @description CSV delimiter; default: detected from the header line. */
+                delimiter?: "," | ";" | "tab";
+                /** @description What a blank cell (NDJSON null) of a column the file has means: `clear` (default) sets the field to its empty value (no description, stock 0, status active, no tags, …); `keep` leaves the stored value alone, like a column the file does not have. */
+                blank_cells?: "clear" | "keep";
+                /** @description What an invalid field does to its row: `reject_row` (default) rejects the row; `skip_field` imports the row without the field (left alone, as a column the file does not have) and records the problem as a row error with severity `warning`. An invalid sku, name, price or currency always rejects the row. */
+                on_invalid?: "reject_row" | "skip_field";
+                /** @description Validate and count everything but write no product. */
+                dry_run?: boolean;
+                /** @description Read the file's columns with this saved mapping profile (see /api/v1/import-profiles); a name the tenant has no profile of is a 400. The job records the profile's name and the mapping it resolved to. In a multipart/form-data upload it may be a field of the form instead. The names `shopify` and `woocommerce` select a built-in preset instead: the CSV file is read as that platform's product export (a Shopify product CSV, classic or current header; a WooCommerce product CSV), without `mapping`. Without `profile` and `mapping`, a header that is one of these exports is recognised as such; the job's `preset` and `preset_detected` say how the file was read. */
+                profile?: string;
+                /** @description Read the file's columns by this mapping: a JSON object of column names to product fields, such as {"Item No.":"sku","Title":"name","Net":"price","Qty":"stock"} (the fields are sku, name, description, price, currency, stock, status, brand, category, image_url, barcode, tags, group, options). Column names are matched trimmed and case-insensitively (at most 100 characters, at most 14 entries, one per field). A column named like a field the mapping reads from another column is ignored (listed in ignored_columns). With `profile`, these entries replace the profile's entries for the same columns and the same fields. In a multipart/form-data upload it may be a field of the form instead. */
+                mapping?: string;
+                /** @description `upsert` (default) writes the file's rows and leaves every other product alone. `replace` says the file is the whole catalog: after its last row, every product of the tenant that the file did not mention (by SKU, on any row, rejected or skipped rows included) is set to `archived`, never deleted, and counted in the job's `archived`. A file that is only a partial feed (`sku,stock`) is legal in replace mode: `max_archive` is what protects the catalog. With `dry_run=true` the job reports `would_archive` and writes nothing. */
+                mode?: "upsert" | "replace";
+                /** @description Replace mode only: the most products the import may archive without a confirmation, as a count (`500`) or a percentage (`5%`) of the tenant's products that are not archived once the file's rows are in (rounded down); default `20%`. When more would be archived, the job stops before archiving anything in `needs_confirmation` with `would_archive`; POST /api/v1/products/import/{job_id}/confirm lets it archive. */
+                max_archive?: string;
+            };
+            header?: {
+                /** @description Up to 255 printable characters, kept 24 h per tenant. A repeat with the same session and options returns the first response with `Idempotent-Replayed: true`; other options with the same key are a 422; a repeat while the first is still being completed is a 409. */
+                "Idempotency-Key"?: string;
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The upload session's id. */
+                upload_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session had been completed before with the same options: its job as it is now. */
+            200: {
+                headers: {
+                    /** @description The job's URL. */
+                    Location?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description Accepted: the file is stored and the job queued. */
+            202: {
+                headers: {
+                    /** @description The job's URL. */
+                    Location?: string;
+                    /** @description true when this is a stored response replayed for a repeated Idempotency-Key. */
+                    "Idempotent-Replayed"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant has no such upload session, or it expired. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Parts are missing (`upload-incomplete`, listed in `missing_parts`); or the session is being completed, was completed with other options, or a request with the same Idempotency-Key is still being completed (`conflict`). */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The file could not be queued; nothing was imported. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };

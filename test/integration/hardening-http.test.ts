@@ -9,7 +9,9 @@ import { addKey, createTenant, problemOf, request, revokeKey } from "../helpers.
 
 // The routes' modules, imported by the app, declare them in the registry.
 const protectedRoutes = registry.filter((r) => r.scope);
-const concrete = (path: string) => path.replace(/\{\w+\}/g, "anything");
+// A value each path parameter takes (so that only what a test gets wrong is wrong): any text for an id or a name, a
+// whole number for an upload's part.
+const concrete = (path: string) => path.replace(/\{(\w+)\}/g, (_, name: string) => (name === "part_number" ? "1" : "anything"));
 // Invalid for every route that has these parameters, and a bookmark no D1 ever returned.
 const INVALID = "?limit=999&dry_run=maybe&status=nope&cursor=%%%";
 const BAD_BOOKMARK = { "x-d1-bookmark": "not a bookmark!" };

@@ -188,6 +188,37 @@ describe("replace mode", () => {
     expect(await statuses(t.tenantId)).toEqual({ "TEE-S": "active", "TEE-M": "active", "OLD-1": "archived" });
   });
 
+  it("takes mode=replace when an upload session completes, as a direct upload does", async () => {
+    const consumer = consumerEnv();
+    const all = skus(5);
+    const t = await tenantWithCatalog(consumer, all);
+    const file = new TextEncoder().encode(catalogFile(all.slice(0, 2)));
+    const opened = await request("/api/v1/uploads", {
+      method: "POST",
+      key: t.key,
+      body: JSON.stringify({ size: file.byteLength, filename: "catalog.csv", content_type: "text/csv" }),
+      headers: { "content-type": "application/json" },
+    });
+    const session = (await opened.json()) as { id: string };
+    const part = await request(`/api/v1/uploads/${session.id}/parts/1`, {
+      method: "PUT",
+      key: t.key,
+      body: file,
+      headers: { "content-type": "application/octet-stream", "content-length": String(file.byteLength) },
+    });
+    expect(part.status).toBe(200);
+    const complete = (query: string) => requestHeld(consumer, `/api/v1/uploads/${session.id}/complete?${query}`, { method: "POST", key: t.key });
+
+    const refused = await complete("max_archive=100%25");
+    expect(refused.status).toBe(400);
+    expect((await problemOf(refused)).errors).toEqual([{ location: "query", name: "max_archive", message: "applies only with mode=replace" }]);
+    const job = await accepted(await complete("mode=replace&max_archive=100%25"));
+    expect(job.options).toMatchObject({ mode: "replace", max_archive: "100%" });
+    await drain(consumer);
+    expect(await getJob(t.key, job.id)).toMatchObject({ status: "completed", would_archive: 3, archived: 3 });
+    expect(await statuses(t.tenantId)).toEqual(expectArchived(all, all.slice(2)));
+  });
+
   it("stops before archiving more than max_archive, waits without holding the tenant's line, and archives once confirmed", async () => {
     const consumer = consumerEnv();
     const all = skus(10);

@@ -32,6 +32,12 @@ export async function insertJob(db: Db, job: NewJob): Promise<JobRow> {
   return row;
 }
 
+/** Inserts the job unless a job with its id exists; null then. */
+export async function insertJobOnce(db: Db, job: NewJob): Promise<JobRow | null> {
+  const [row] = await db.insert(importJobs).values(job).onConflictDoNothing({ target: importJobs.id }).returning();
+  return row ?? null;
+}
+
 export async function getJob(db: Db, tenantId: string, jobId: string): Promise<JobView | null> {
   const [row] = await db
     .select(jobViewColumns)

@@ -16,6 +16,7 @@ import {
 import { idempotencyKeys } from "../../db/schema.ts";
 import { stuckReason, unconfirmedReason } from "./failure-reasons.ts";
 import { finishJob, firstMessage } from "./lifecycle.ts";
+import { expireSessions } from "./upload-session.ts";
 
 // Bounded work per run: the cron comes back in a few minutes for the rest.
 const BATCH = 90; // ids per statement, under D1's 100 bound parameters
@@ -35,6 +36,7 @@ export interface SweepReport {
   uploadsDeleted: number;
   jobsDeleted: number;
   idempotencyKeysDeleted: number;
+  uploadSessionsExpired: number;
 }
 
 function chunks<T>(items: T[], size = BATCH): T[][] {
@@ -123,6 +125,8 @@ export async function sweep(env: Env, config: Config, now = Date.now()): Promise
     mentionsPurged: await purgeLeftoverMentions(db),
     jobsDeleted: await deleteExpiredJobs(db, env.UPLOADS, config, now),
     idempotencyKeysDeleted: await deleteExpiredIdempotencyKeys(db, now),
+    // One batch of ids, and an R2 request or two for each session.
+    uploadSessionsExpired: await expireSessions(env, db, now, BATCH),
   };
   console.log(JSON.stringify({ msg: "sweep", ...report }));
   return report;
