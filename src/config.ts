@@ -19,6 +19,7 @@ export interface Env {
   STUCK_JOB_MINUTES?: string;
   UPLOAD_RETENTION_DAYS?: string;
   JOB_RETENTION_DAYS?: string;
+  CONFIRMATION_HOURS?: string;
   IMPORT_QUEUE_NAME?: string;
   DEAD_LETTER_QUEUE_NAME?: string;
 }
@@ -41,6 +42,8 @@ export interface Config {
   stuckJobMs: number;
   uploadRetentionMs: number;
   jobRetentionMs: number;
+  /** How long a replace-mode import waits for confirmation before the sweeper fails it (nothing archived). */
+  confirmationMs: number;
   /** Names of the queues this Worker consumes, as wrangler.toml declares them; a batch says which queue it is from. */
   importQueueName: string;
   deadLetterQueueName: string;
@@ -90,6 +93,7 @@ export function readConfig(env: Env): Config {
     stuckJobMs: positiveInt(env.STUCK_JOB_MINUTES, 30, "STUCK_JOB_MINUTES") * MINUTE,
     uploadRetentionMs: positiveInt(env.UPLOAD_RETENTION_DAYS, 7, "UPLOAD_RETENTION_DAYS") * DAY,
     jobRetentionMs: positiveInt(env.JOB_RETENTION_DAYS, 30, "JOB_RETENTION_DAYS") * DAY,
+    confirmationMs: positiveInt(env.CONFIRMATION_HOURS, 24, "CONFIRMATION_HOURS") * HOUR,
     importQueueName: env.IMPORT_QUEUE_NAME || "product-imports",
     deadLetterQueueName: env.DEAD_LETTER_QUEUE_NAME || "product-imports-dlq",
   };

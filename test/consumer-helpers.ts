@@ -22,6 +22,9 @@ export interface QueuedJobOptions {
   delimiter?: "," | ";" | "\t" | null;
   blankCells?: "clear" | "keep";
   charset?: Charset | null;
+  /** Replace mode, and its max_archive (see import-mode.ts). */
+  mode?: "upsert" | "replace";
+  maxArchive?: string;
 }
 
 const bytesOf = (body: string | Uint8Array) => (typeof body === "string" ? new TextEncoder().encode(body) : body);
@@ -47,6 +50,8 @@ export async function createQueuedJob(tenantId: string, body: string | Uint8Arra
       delimiter: options.delimiter ?? null,
       blankCells: options.blankCells ?? "clear",
       charset: options.charset ?? null,
+      ...(options.mode && { mode: options.mode }),
+      ...(options.maxArchive && { maxArchive: options.maxArchive }),
     }),
     createdAt: now,
     queuedAt: now,
@@ -253,6 +258,8 @@ export interface ProductRecord {
   variant_group: string | null;
   options: string;
   keep_mask: number;
+  /** The write sequence of the import that wrote (or, see import_jobs.stamp_mentions, named) it last. */
+  seen_seq: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -263,9 +270,12 @@ export async function productRecords(tenantId: string): Promise<ProductRecord[]>
   return results;
 }
 
-/** A tenant's products without timestamps, to compare two imports of the same file into different tenants. */
+/**
+ * A tenant's products without timestamps and the import's bookkeeping (keep mask, write sequence), to compare two
+ * imports of the same file into different tenants.
+ */
 export async function productContents(tenantId: string) {
-  return (await productRecords(tenantId)).map(({ tenant_id: _t, created_at: _c, updated_at: _u, keep_mask: _k, ...rest }) => rest);
+  return (await productRecords(tenantId)).map(({ tenant_id: _t, created_at: _c, updated_at: _u, keep_mask: _k, seen_seq: _s, ...rest }) => rest);
 }
 
 export interface StoredError {

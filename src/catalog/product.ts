@@ -199,6 +199,18 @@ export function validateProductRow(
   return { ok: true, product: productOf(values, priceMinor === undefined ? price : undefined) as ProductInput, warnings };
 }
 
+/**
+ * The SKU key of a cell that holds a SKU the rules accept (trimmed, lower-cased), whatever the rest of its row: what a
+ * row that is not imported still names (see mentionedSku in imports/sources/rows.ts). Undefined for any other cell.
+ */
+export function skuKeyOf(value: unknown): string | undefined {
+  const field = productFields.sku;
+  if (typeof value !== "string" || lengthOver(value, field.maxLength) !== null) return undefined;
+  const ctx: Ctx = { problems: [], currency: "" };
+  const sku = field.rule(value, ctx) as string | undefined;
+  return ctx.problems.length === 0 && sku !== undefined ? sku.toLowerCase() : undefined;
+}
+
 /** A valid price in the minor units of `currency`, or why it has too many decimals for it. */
 export function priceInMinorUnits(price: DecimalParts, currency: string): { ok: true; minor: number } | { ok: false; code: RowErrorCode; message: string } {
   const minor = decimalToMinor(price, currency, "Price");

@@ -6,6 +6,7 @@ import { charsets } from "../model/charsets.ts";
 import { contentEncodings } from "../model/content-encodings.ts";
 import { importFormats } from "../model/formats.ts";
 import { jobStates, lineStates, statusIn } from "../model/job-states.ts";
+import { replacePhases } from "../model/import-mode.ts";
 import { productStatuses } from "../model/product-status.ts";
 import { rowErrorCodes } from "../model/row-error-codes.ts";
 import { uploadSessionStates } from "../model/upload-session.ts";
@@ -61,6 +62,10 @@ export const products = sqliteTable(
     // product: bit i = the row leaves the i-th field of the field table alone (src/catalog/fields.ts). Its stored value
     // means nothing.
     keepMask: integer("keep_mask").notNull().default(0),
+    // The write sequence (import_jobs.write_seq) of the last import that wrote this product, or that named it in a file
+    // while stamping mentions (a replace-mode import, or any import while one waits for confirmation). A replace-mode
+    // import archives the products whose stamp is older than its own. Null: written before stamps existed.
+    seenSeq: integer("seen_seq"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -148,6 +153,26 @@ export const importJobs = sqliteTable(
     // null for a dry run, which writes nothing and waits for nobody. See src/imports/jobs/lifecycle.ts.
     lineSeq: integer("line_seq"),
     startedAt: integer("started_at"),
+    // Given when a writing job first starts: larger than that of every job of its tenant that started before it (their
+    // largest + 1), and at least the start time in milliseconds, so that it keeps growing after every earlier job has
+    // passed its retention and been deleted. A product's seen_seq therefore says which import wrote it last. Null for a
+    // dry run.
+    writeSeq: integer("write_seq"),
+    // The job stamps every product its file names, not only those it writes (a replace-mode import always; any other
+    // when it started while one of its tenant's replace-mode imports waited to archive after it, for a confirmation or
+    // behind it in the line, so that such a feed protects what it names from that archiving). Decided when it starts.
+    stampMentions: integer("stamp_mentions", { mode: "boolean" }).notNull().default(false),
+    // Replace mode after the last row: the phase running (null: none, or not replace mode) and its checkpoint, the last
+    // SKU key done; each phase's statements are guarded by both.
+    replacePhase: text("replace_phase", { enum: replacePhases }),
+    replaceCursor: text("replace_cursor").notNull().default(""),
+    // Products not archived that the file did not mention (null until counting starts), of catalog_products not
+    // archived in all; the limit max_archive came to; products archived so far.
+    wouldArchive: integer("would_archive"),
+    catalogProducts: integer("catalog_products").notNull().default(0),
+    archiveLimit: integer("archive_limit"),
+    archived: integer("archived").notNull().default(0),
+    confirmedAt: integer("confirmed_at"),
     finishedAt: integer("finished_at"),
     // Last time the job made progress; the sweeper fails non-terminal jobs that stop moving.
     heartbeatAt: integer("heartbeat_at").notNull(),
@@ -163,6 +188,8 @@ export const importJobs = sqliteTable(
     // The tenant's line: its writing jobs that have not let go, in acceptance order. The queries that walk it repeat
     // this condition word for word (lineCondition), which is what lets SQLite use a partial index.
     index("import_jobs_tenant_line").on(t.tenantId, t.lineSeq).where(sql.raw(lineCondition())),
+    // The tenant's largest write sequence, one seek as a job starts.
+    index("import_jobs_tenant_write_seq").on(t.tenantId, t.writeSeq).where(sql`${t.writeSeq} IS NOT NULL`),
   ],
 );
 
@@ -182,6 +209,17 @@ export const importErrors = sqliteTable(
     severity: text("severity", { enum: ["error", "warning"] }).notNull().default("error"),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
+);
+
+// The SKUs a replace-mode dry run's file names (a dry run stamps no product): counted against the catalog after the
+// last row, then purged in bounded chunks (the sweeper purges what a failed dry run left).
+export const importMentions = sqliteTable(
+  "import_mentions",
+  {
+    jobId: text("job_id").notNull(),
+    skuKey: text("sku_key").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.skuKey] })],
 );
 
 // Saved column mappings per tenant, used by name with `profile=`.

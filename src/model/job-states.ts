@@ -6,7 +6,14 @@
 const STATES = {
   pending: { summary: "whose upload is in progress", next: ["queued", "failed"] },
   queued: { summary: "stored and waiting: for the consumer, or for the tenant's jobs accepted before them", next: ["processing", "failed"] },
-  processing: { summary: "being processed", next: ["completed", "failed"] },
+  processing: { summary: "being processed", next: ["completed", "failed", "needs_confirmation"] },
+  // A replace-mode import whose archiving would pass its max_archive: its rows are in, and it waits for its client, not
+  // for the consumer (see imports/jobs/replace.ts).
+  needs_confirmation: {
+    summary: "whose rows are imported and whose archiving of the products the file did not mention (mode=replace) waits for POST …/confirm",
+    next: ["queued", "failed"],
+    waitsForClient: true,
+  },
   completed: { summary: "finished (possibly with row errors)", next: [] },
   failed: { summary: "that could not be processed as a whole", next: [] },
 } as const;
@@ -19,6 +26,11 @@ interface StateDefinition {
   summary: string;
   /** The states a job in this state may move to; none for a finished job. */
   next: readonly JobState[];
+  /**
+   * The job waits for its client, not for the consumer: the sweeper does not fail it as stuck but expires it after
+   * CONFIRMATION_HOURS, and it does not hold its tenant's line (see lineStates).
+   */
+  waitsForClient?: true;
 }
 export const jobStates = Object.keys(STATES) as [JobState, ...JobState[]];
 
@@ -30,6 +42,9 @@ export function stateSummary(state: JobState): string {
 /** The states a job may still move on from. */
 export const unfinishedStates = jobStates.filter((s) => STATES[s].next.length > 0);
 
+/** The unfinished states in which the consumer owes the job progress: a job in one that stops moving is stuck. */
+export const progressingStates = unfinishedStates.filter((s) => !("waitsForClient" in STATES[s]));
+
 /** The states a job may move to `to` from. */
 export function statesBefore(to: JobState): JobState[] {
   return jobStates.filter((s) => (STATES[s].next as readonly JobState[]).includes(to));
@@ -37,7 +52,8 @@ export function statesBefore(to: JobState): JobState[] {
 
 /**
  * The states in which a writing job holds its tenant's line: a later writing job starts only once no job accepted
- * before it is in one of these. A job still uploading is not accepted yet, and a finished one has let go.
+ * before it is in one of these. A job still uploading is not accepted yet, a finished one has let go, and so has one
+ * waiting for confirmation (it takes a new place in the line when it is confirmed).
  */
 export const lineStates = ["queued", "processing"] as const satisfies readonly JobState[];
 

@@ -21,6 +21,7 @@ import { profileNameSchema } from "../imports/sources/profiles.ts";
 import { acceptUpload, hashingSource, hashUpload, INTERRUPTED_REASON, type UploadResult } from "../imports/jobs/upload.ts";
 import { type Charset, charsets } from "../model/charsets.ts";
 import { contentEncodings } from "../model/content-encodings.ts";
+import { DEFAULT_MAX_ARCHIVE, type ImportMode, importModes, MAX_ARCHIVE_COUNT, parseMaxArchive } from "../model/import-mode.ts";
 import { formatMediaTypes, type ImportFormat } from "../model/formats.ts";
 import { FILE_NAME_MAX_LENGTH, fileNameSchema, type UploadSource } from "../model/upload-file.ts";
 
@@ -76,6 +77,26 @@ export const uploadQuery = z.object({
         "that is one of these exports is recognised as such; the job's `preset` and `preset_detected` say how the file was read.",
     ),
   mapping: mappingParameterSchema.optional(),
+  mode: z
+    .enum(importModes, { error: 'must be "upsert" or "replace"' })
+    .optional()
+    .describe(
+      "`upsert` (default) writes the file's rows and leaves every other product alone. `replace` says the file is the whole catalog: after its last row, " +
+        "every product of the tenant that the file did not mention (by SKU, on any row, rejected or skipped rows included) is set to `archived`, never deleted, " +
+        "and counted in the job's `archived`. A file that is only a partial feed (`sku,stock`) is legal in replace mode: `max_archive` is what protects the catalog. " +
+        "With `dry_run=true` the job reports `would_archive` and writes nothing.",
+    ),
+  max_archive: z
+    .string()
+    .refine((text) => parseMaxArchive(text) !== null, {
+      error: `must be a number of products (0 to ${MAX_ARCHIVE_COUNT}, such as 500) or a percentage of at most 100 with up to two decimals (such as 5% or 0.5%)`,
+    })
+    .optional()
+    .describe(
+      "Replace mode only: the most products the import may archive without a confirmation, as a count (`500`) or a percentage (`5%`) of the tenant's products " +
+        `that are not archived once the file's rows are in (rounded down); default \`${DEFAULT_MAX_ARCHIVE}\`. When more would be archived, the job stops before ` +
+        "archiving anything in `needs_confirmation` with `would_archive`; POST /api/v1/products/import/{job_id}/confirm lets it archive.",
+    ),
 });
 
 /** The options a multipart upload may give as form fields instead of query parameters. */
@@ -140,8 +161,10 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
   app.openapi(createImport, async (c) => {
     const query = c.req.valid("query");
     const config = readConfig(c.env);
-    // A malformed key is refused before the body is read (idempotent() reads the key again).
+    // A malformed key is refused before the body is read (idempotent() reads the key again), and so are options that
+    // do not go together.
     idempotencyKey(c);
+    replaceOptions(query);
     const body = await readUploadBody(c.req.raw, {
       maxUploadBytes: config.maxUploadBytes,
       maxMultipartBytes: config.maxMultipartBytes,
@@ -171,14 +194,30 @@ export function registerImportUploadRoute(app: OpenAPIHono<AppEnv>): void {
 }
 
 /** The options the job keeps, from the upload's query and the charset its file declared. */
-export function jobOptionsOf(query: Pick<z.output<typeof uploadQuery>, "currency" | "delimiter" | "blank_cells" | "on_invalid">, charset: Charset | null): JobOptions {
+export function jobOptionsOf(
+  query: Pick<z.output<typeof uploadQuery>, "currency" | "delimiter" | "blank_cells" | "on_invalid" | "mode" | "max_archive">,
+  charset: Charset | null,
+): JobOptions {
   return {
     currency: query.currency,
     delimiter: query.delimiter ?? null,
     blankCells: query.blank_cells ?? "clear",
     onInvalid: query.on_invalid ?? "reject_row",
     charset,
+    ...replaceOptions(query),
   };
+}
+
+/**
+ * The replace-mode options, stored only when given. max_archive means nothing to an upsert, so it is refused there: a
+ * route calls this before it reads a body or stores anything, to answer that first.
+ */
+export function replaceOptions(query: { mode?: ImportMode; max_archive?: string }): Pick<JobOptions, "mode" | "maxArchive"> {
+  if (query.max_archive !== undefined && query.mode !== "replace") {
+    throw problems.validation([{ location: "query", name: "max_archive", message: "applies only with mode=replace" }]);
+  }
+  if (query.mode === undefined) return {};
+  return query.mode === "replace" ? { mode: "replace", maxArchive: query.max_archive ?? DEFAULT_MAX_ARCHIVE } : { mode: "upsert" };
 }
 
 /** The upload's file under an Idempotency-Key: hashed on its way to storage; a repeat's is read only to compare. */

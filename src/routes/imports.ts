@@ -13,7 +13,7 @@ import { jobResponseSchema, toJobJson } from "../imports/jobs/job.ts";
 import { jobStates } from "../model/job-states.ts";
 import { rowErrorCodeSchema } from "../model/row-error-codes.ts";
 
-const jobParams = z.object({ job_id: z.string().min(1).max(64).describe("The import job's id.") });
+export const jobParams = z.object({ job_id: z.string().min(1).max(64).describe("The import job's id.") });
 
 const jobListQuery = z.object({
   status: z.enum(jobStates, { error: `must be one of ${jobStates.join(", ")}` }).optional().describe("Only jobs in this state."),

@@ -120,6 +120,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/products/import/{job_id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Let a replace-mode import archive more than its max_archive
+         * @description For a job in `needs_confirmation`: its rows are in, and archiving the products its file did not mention (`would_archive`) would pass its `max_archive`. Confirmed, the job takes the next place in its tenant's order of application (behind every import accepted before the confirmation) and, once it comes first, archives the products that neither its file nor any import applied after it wrote or named; `archived` counts them. A repeat for a job already confirmed answers the same way and changes nothing. A job in any other state is a 409. Unconfirmed, the job fails after CONFIRMATION_HOURS (a deployment setting) with nothing archived.
+         */
+        post: operations["confirmImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/import-profiles": {
         parameters: {
             query?: never;
@@ -458,7 +478,7 @@ export interface components {
         ImportJob: {
             id: string;
             /** @enum {string} */
-            status: "pending" | "queued" | "processing" | "completed" | "failed";
+            status: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed";
             /** @description For a queued job: the job of the same tenant accepted just before it that has not finished yet. A tenant's imports apply one at a time in the order they were accepted, so this job starts once that one (and every job before it) has finished. Null when nothing is ahead of it, for a dry run (which writes nothing and never waits), and once the job has started. */
             waiting_for: string | null;
             /** @enum {string} */
@@ -505,6 +525,12 @@ export interface components {
             error_count: number;
             /** @description Fields left out of imported rows because they were invalid (on_invalid=skip_field), each a warning. Errors and warnings share one list, of which the first MAX_STORED_ERRORS (a deployment setting) are stored. */
             warning_count: number;
+            /** @description Replace mode: the products that are not archived and that the file did not mention (by SKU, on any row, rejected or skipped rows included), counted once its last row is in: those archiving would set to `archived` (for a dry run: would have). Null in upsert mode and until counted. */
+            would_archive: number | null;
+            /** @description Replace mode: `max_archive` as a number of products (a percentage is taken of the tenant's products not archived once the file's rows are in, rounded down). When would_archive is larger, the job stops in `needs_confirmation` before archiving anything. Null until counted. */
+            archive_limit: number | null;
+            /** @description Replace mode: products set to `archived` because the file did not mention them. After a confirmation it can be less than would_archive: a product that an import applied after this file wrote (or, while this job waited, named) is kept. 0 in upsert mode. */
+            archived: number;
             /** @description Columns of the CSV header (keys of the NDJSON objects) that are not product fields: each once whatever its case, as first spelled, cut to 100 characters; at most 100. */
             ignored_columns: string[];
             /** @description Further ignored names the file had beyond those ignored_columns lists, each counted once; counted up to 1000 ignored names in all (a CSV header has no more). */
@@ -538,6 +564,11 @@ export interface components {
              * @description ISO 8601 UTC, or null while it has not happened.
              */
             finished_at: string | null;
+            /**
+             * Format: date-time
+             * @description When POST …/confirm let a job in `needs_confirmation` archive (ISO 8601 UTC); null if never.
+             */
+            confirmed_at: string | null;
             /** @description finished_at − started_at; null until finished. */
             duration_ms: number | null;
             links: {
@@ -568,6 +599,13 @@ export interface components {
              * @enum {string|null}
              */
             charset: "utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1" | null;
+            /**
+             * @description As given in `mode=`: `upsert` writes the file's rows; `replace` also archives every product the file did not mention.
+             * @enum {string}
+             */
+            mode: "upsert" | "replace";
+            /** @description Replace mode's `max_archive=` (a count, or a percentage such as `20%`, the default); null in upsert mode. */
+            max_archive: string | null;
         };
         ImportJobNote: {
             /**
@@ -595,6 +633,8 @@ export interface components {
             queued: number;
             /** @description Jobs being processed. */
             processing: number;
+            /** @description Jobs whose rows are imported and whose archiving of the products the file did not mention (mode=replace) waits for POST …/confirm. */
+            needs_confirmation: number;
             /** @description Jobs finished (possibly with row errors). */
             completed: number;
             /** @description Jobs that could not be processed as a whole. */
@@ -903,7 +943,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only jobs in this state. */
-                status?: "pending" | "queued" | "processing" | "completed" | "failed";
+                status?: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed";
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: number;
                 /** @description Opaque cursor from a previous page's next_cursor; omit for the first page. */
@@ -1000,6 +1040,10 @@ export interface operations {
                 profile?: string;
                 /** @description Read the file's columns by this mapping: a JSON object of column names to product fields, such as {"Item No.":"sku","Title":"name","Net":"price","Qty":"stock"} (the fields are sku, name, description, price, currency, stock, status, brand, category, image_url, barcode, tags, group, options). Column names are matched trimmed and case-insensitively (at most 100 characters, at most 14 entries, one per field). A column named like a field the mapping reads from another column is ignored (listed in ignored_columns). With `profile`, these entries replace the profile's entries for the same columns and the same fields. In a multipart/form-data upload it may be a field of the form instead. */
                 mapping?: string;
+                /** @description `upsert` (default) writes the file's rows and leaves every other product alone. `replace` says the file is the whole catalog: after its last row, every product of the tenant that the file did not mention (by SKU, on any row, rejected or skipped rows included) is set to `archived`, never deleted, and counted in the job's `archived`. A file that is only a partial feed (`sku,stock`) is legal in replace mode: `max_archive` is what protects the catalog. With `dry_run=true` the job reports `would_archive` and writes nothing. */
+                mode?: "upsert" | "replace";
+                /** @description Replace mode only: the most products the import may archive without a confirmation, as a count (`500`) or a percentage (`5%`) of the tenant's products that are not archived once the file's rows are in (rounded down); default `20%`. When more would be archived, the job stops before archiving anything in `needs_confirmation` with `would_archive`; POST /api/v1/products/import/{job_id}/confirm lets it archive. */
+                max_archive?: string;
             };
             header?: {
                 /** @description `gzip` (or `x-gzip`) when the body is gzip-compressed; `identity` or none when it is not. Any other is a 415. */
@@ -1171,7 +1215,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only jobs in this state. */
-                status?: "pending" | "queued" | "processing" | "completed" | "failed";
+                status?: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed";
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: number;
                 /** @description Opaque cursor from a previous page's next_cursor; omit for the first page. */
@@ -1763,6 +1807,108 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    confirmImport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The import job's id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Confirmed (now or before): the job is queued to archive, or has gone on since. */
+            202: {
+                headers: {
+                    /** @description The job's URL. */
+                    Location?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job is not waiting for confirmation and was never confirmed. */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -2920,6 +3066,10 @@ export interface operations {
                 profile?: string;
                 /** @description Read the file's columns by this mapping: a JSON object of column names to product fields, such as {"Item No.":"sku","Title":"name","Net":"price","Qty":"stock"} (the fields are sku, name, description, price, currency, stock, status, brand, category, image_url, barcode, tags, group, options). Column names are matched trimmed and case-insensitively (at most 100 characters, at most 14 entries, one per field). A column named like a field the mapping reads from another column is ignored (listed in ignored_columns). With `profile`, these entries replace the profile's entries for the same columns and the same fields. In a multipart/form-data upload it may be a field of the form instead. */
                 mapping?: string;
+                /** @description `upsert` (default) writes the file's rows and leaves every other product alone. `replace` says the file is the whole catalog: after its last row, every product of the tenant that the file did not mention (by SKU, on any row, rejected or skipped rows included) is set to `archived`, never deleted, and counted in the job's `archived`. A file that is only a partial feed (`sku,stock`) is legal in replace mode: `max_archive` is what protects the catalog. With `dry_run=true` the job reports `would_archive` and writes nothing. */
+                mode?: "upsert" | "replace";
+                /** @description Replace mode only: the most products the import may archive without a confirmation, as a count (`500`) or a percentage (`5%`) of the tenant's products that are not archived once the file's rows are in (rounded down); default `20%`. When more would be archived, the job stops before archiving anything in `needs_confirmation` with `would_archive`; POST /api/v1/products/import/{job_id}/confirm lets it archive. */
+                max_archive?: string;
             };
             header?: {
                 /** @description Up to 255 printable characters, kept 24 h per tenant. A repeat with the same session and options returns the first response with `Idempotent-Replayed: true`; other options with the same key are a 422; a repeat while the first is still being completed is a 409. */

@@ -274,7 +274,7 @@ describe("CSV per RFC 4180", () => {
     const explicit = await csvJob(t.key, "sku\tname\tprice\nT-2\tTab\t4\n", "delimiter=tab");
     expect(explicit).toMatchObject({ status: "completed", created: 1 });
     // The job names the delimiter as the client did (and as the document's enum says).
-    expect(explicit.options).toEqual({ currency: "USD", delimiter: "tab", blank_cells: "clear", on_invalid: "reject_row", charset: null });
+    expect(explicit.options).toEqual({ currency: "USD", delimiter: "tab", blank_cells: "clear", on_invalid: "reject_row", charset: null, mode: "upsert", max_archive: null });
   });
 });
 

@@ -71,7 +71,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       content_encoding: null,
       inflated_bytes: null,
       dry_run: false,
-      options: { currency: "USD", delimiter: null, blank_cells: "clear", on_invalid: "reject_row", charset: null },
+      options: { currency: "USD", delimiter: null, blank_cells: "clear", on_invalid: "reject_row", charset: null, mode: "upsert", max_archive: null },
       profile: null,
       mapping: null,
       preset: null,
@@ -85,6 +85,9 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       skipped_rows: 0,
       error_count: 0,
       warning_count: 0,
+      would_archive: null,
+      archive_limit: null,
+      archived: 0,
       ignored_columns: [],
       ignored_columns_omitted: 0,
       encoding: null,
@@ -94,6 +97,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       queued_at: expect.stringMatching(ISO),
       started_at: null,
       finished_at: null,
+      confirmed_at: null,
       duration_ms: null,
       links: { self: `${IMPORT}/${job.id}`, errors: `${IMPORT}/${job.id}/errors` },
     });
@@ -452,7 +456,7 @@ describe("POST /api/v1/products/import: options", () => {
     const tab = await accepted(await upload(t.key, "sku\tname\tprice\nT-1\tTab\t3\n", { query: "delimiter=tab&dry_run=true&currency=JPY" }));
     expect(tab).toMatchObject({ file_name: null, dry_run: true, options: { currency: "JPY", delimiter: "tab" } });
     const comma = await accepted(await upload(t.key, CSV, { query: "delimiter=," }));
-    expect(comma.options).toEqual({ currency: "USD", delimiter: ",", blank_cells: "clear", on_invalid: "reject_row", charset: null });
+    expect(comma.options).toEqual({ currency: "USD", delimiter: ",", blank_cells: "clear", on_invalid: "reject_row", charset: null, mode: "upsert", max_archive: null });
     // The API answers the same for a GET of the job.
     const res = await request(`${IMPORT}/${job.id}`, { key: t.key });
     expect(await res.json()).toMatchObject({ file_name: "spring catalog.csv", options: { currency: "EUR", delimiter: ";" } });
@@ -530,7 +534,7 @@ describe("POST /api/v1/products/import: options", () => {
     ["blank_cell=keep", "blank_cell", /^is not a parameter of this operation; did you mean blank_cells\?$/],
     ["onInvalid=skip_field", "onInvalid", /^is not a parameter of this operation; did you mean on_invalid\?$/],
     ["dryrun=true", "dryrun", /^is not a parameter of this operation; did you mean dry_run\?$/],
-    ["charset=utf-8", "charset", /^is not a parameter of this operation; which takes filename, currency, delimiter, blank_cells, on_invalid, dry_run, profile and mapping$/],
+    ["charset=utf-8", "charset", /^is not a parameter of this operation; which takes filename, currency, delimiter, blank_cells, on_invalid, dry_run, profile, mapping, mode and max_archive$/],
   ];
   for (const [query, name, message] of invalid) {
     it(`400 naming ${name} for ?${query.slice(0, 40)}`, async () => {

@@ -53,7 +53,7 @@ describe("a client generated from the OpenAPI document", () => {
     const accepted = upload.data;
     if (!accepted) throw new Error(`upload failed: ${JSON.stringify(upload.error)}`);
     expect(upload.response.headers.get("location")).toBe(accepted.links.self);
-    expect(accepted.options).toEqual({ currency: "EUR", delimiter: "tab", blank_cells: "clear", on_invalid: "reject_row", charset: null });
+    expect(accepted.options).toEqual({ currency: "EUR", delimiter: "tab", blank_cells: "clear", on_invalid: "reject_row", charset: null, mode: "upsert", max_archive: null });
 
     const job = await finishedJob(client, accepted.id);
     expect(job).toMatchObject({ status: "completed", file_name: "catalog.tsv", dry_run: false, processed_rows: 4, created: 2, rejected_rows: 2 });

@@ -1,8 +1,9 @@
 import { and, desc, eq, getTableColumns, inArray, isNotNull, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { shorten } from "../../text.ts";
-import { importErrors, importJobs, lineCondition } from "../schema.ts";
-import { type JobState, sqlState, statesBefore, unfinishedStates } from "../../model/job-states.ts";
+import { importErrors, importJobs, importMentions, lineCondition } from "../schema.ts";
+import { type JobState, progressingStates, sqlState, statesBefore, statusIn } from "../../model/job-states.ts";
+import type { ReplacePhase } from "../../model/import-mode.ts";
 import { naming } from "../../log-error.ts";
 
 export type JobRow = typeof importJobs.$inferSelect;
@@ -147,8 +148,7 @@ export async function finishInflate(db: Db, jobId: string, uploadId: string, inf
  * API shows it (with the job it waits for), or null if it had left `pending`.
  */
 export async function markQueued(db: Db, jobId: string, now: number): Promise<JobView | null> {
-  const lineSeq = sql`CASE WHEN ${importJobs.dryRun} THEN NULL ELSE (
-    SELECT coalesce(max(p.line_seq), 0) + 1 FROM import_jobs AS p WHERE p.tenant_id = import_jobs.tenant_id AND ${sql.raw(lineCondition("p"))}) END`;
+  const lineSeq = sql`CASE WHEN ${importJobs.dryRun} THEN NULL ELSE ${NEXT_LINE_SEQ} END`;
   const [, [row]] = await naming(
     "accept job",
     db.batch([
@@ -159,6 +159,32 @@ export async function markQueued(db: Db, jobId: string, now: number): Promise<Jo
   return row ?? null;
 }
 
+const ARCHIVING: ReplacePhase = "archiving";
+
+/** The place after the last job of the updated job's tenant's line. */
+const NEXT_LINE_SEQ = sql`(
+  SELECT coalesce(max(p.line_seq), 0) + 1 FROM import_jobs AS p WHERE p.tenant_id = import_jobs.tenant_id AND ${sql.raw(lineCondition("p"))})`;
+
+/**
+ * needs_confirmation → queued: a confirmed job takes the next place in its tenant's line, behind every job accepted
+ * before the confirmation, in the same statement (as markQueued). Returns the job as the API shows it, and whether this
+ * call moved it (false: it was not waiting for confirmation); null if the tenant has no such job.
+ */
+export async function markConfirmed(db: Db, tenantId: string, jobId: string, now: number): Promise<{ moved: boolean; job: JobView } | null> {
+  const job = and(eq(importJobs.tenantId, tenantId), eq(importJobs.id, jobId));
+  const [moved, [row]] = await naming(
+    "confirm job",
+    db.batch([
+      db
+        .update(importJobs)
+        .set({ status: "queued", confirmedAt: now, heartbeatAt: now, lineSeq: NEXT_LINE_SEQ })
+        .where(and(job, eq(importJobs.status, "needs_confirmation"))),
+      db.select(jobViewColumns).from(importJobs).where(job),
+    ]),
+  );
+  return row ? { moved: moved.meta.changes === 1, job: row } : null;
+}
+
 /** No job of the tenant's line is ahead of this one (a dry run, outside the line, never waits). */
 const NOTHING_AHEAD = `(import_jobs.line_seq IS NULL OR NOT EXISTS (
   SELECT 1 FROM import_jobs AS p
@@ -166,12 +192,26 @@ const NOTHING_AHEAD = `(import_jobs.line_seq IS NULL OR NOT EXISTS (
 
 /**
  * queued → processing, once, and only when no job of its tenant accepted before it is still in the line; returns null
- * if it waits, or another invocation already started it.
+ * if it waits, or another invocation already started it. A writing job's first start takes its write sequence and
+ * decides whether it stamps every product its file names (see import_jobs.write_seq and stamp_mentions); a confirmed
+ * replace-mode job starting again keeps both, and its first start time.
  */
 export async function startJob(db: Db, jobId: string, now: number): Promise<JobRow | null> {
+  const firstStart = sql`${importJobs.startedAt} IS NULL`;
+  const largestSeq = sql`(SELECT max(w.write_seq) FROM import_jobs AS w WHERE w.tenant_id = import_jobs.tenant_id AND w.write_seq IS NOT NULL)`;
+  // A replace-mode import of the tenant will archive after this job: it waits for confirmation, or was confirmed and
+  // waits in the line behind this job.
+  const archivesLater = sql`EXISTS (SELECT 1 FROM import_jobs AS c WHERE c.tenant_id = import_jobs.tenant_id
+    AND ${sql.raw(statusIn(["needs_confirmation", "queued"], "c.status"))} AND c.replace_phase = ${sql.raw(`'${ARCHIVING}'`)})`;
   const [row] = await db
     .update(importJobs)
-    .set({ status: "processing", startedAt: now, heartbeatAt: now })
+    .set({
+      status: "processing",
+      startedAt: sql`coalesce(${importJobs.startedAt}, ${now})`,
+      heartbeatAt: now,
+      writeSeq: sql`CASE WHEN ${importJobs.dryRun} THEN NULL ELSE coalesce(${importJobs.writeSeq}, max(${now}, coalesce(${largestSeq}, 0) + 1)) END`,
+      stampMentions: sql`CASE WHEN ${firstStart} THEN ${archivesLater} ELSE ${importJobs.stampMentions} END`,
+    })
     .where(and(eq(importJobs.id, jobId), movesTo("processing"), sql.raw(NOTHING_AHEAD)))
     .returning();
   return row ?? null;
@@ -201,7 +241,8 @@ export async function countFailedAttempt(db: Db, jobId: string): Promise<void> {
 
 /**
  * Unfinished jobs whose last sign of progress is older than `heartbeatBefore`. A job waiting for the jobs ahead of it
- * in its tenant's line is not stuck: it makes progress when they do (its heartbeat is renewed when it comes first).
+ * in its tenant's line is not stuck: it makes progress when they do (its heartbeat is renewed when it comes first); nor
+ * is one waiting for its client (see findUnconfirmedJobs).
  */
 export function findStuckJobs(db: Db, heartbeatBefore: number, limit: number) {
   return db
@@ -215,7 +256,23 @@ export function findStuckJobs(db: Db, heartbeatBefore: number, limit: number) {
       contentEncoding: importJobs.contentEncoding,
     })
     .from(importJobs)
-    .where(and(inArray(importJobs.status, unfinishedStates), lt(importJobs.heartbeatAt, heartbeatBefore), sql.raw(NOTHING_AHEAD)))
+    .where(and(inArray(importJobs.status, progressingStates), lt(importJobs.heartbeatAt, heartbeatBefore), sql.raw(NOTHING_AHEAD)))
+    .limit(limit);
+}
+
+/** Jobs that have waited for confirmation since before `since` (they entered the state with their last heartbeat). */
+export function findUnconfirmedJobs(db: Db, since: number, limit: number) {
+  return db
+    .select({
+      id: importJobs.id,
+      tenantId: importJobs.tenantId,
+      processedRows: importJobs.processedRows,
+      wouldArchive: importJobs.wouldArchive,
+      objectKey: importJobs.objectKey,
+      contentEncoding: importJobs.contentEncoding,
+    })
+    .from(importJobs)
+    .where(and(eq(importJobs.status, "needs_confirmation"), lt(importJobs.heartbeatAt, since)))
     .limit(limit);
 }
 
@@ -241,13 +298,42 @@ export async function markObjectsDeleted(db: Db, jobIds: string[], now: number):
   await db.update(importJobs).set({ objectDeletedAt: now }).where(inArray(importJobs.id, jobIds));
 }
 
-/** Jobs finished at or before `finishedBefore`, with their file if it is still stored. */
+/**
+ * Jobs finished at or before `finishedBefore`, with their file if it is still stored. A job whose recorded SKUs are not
+ * purged yet waits for the purge (see purgeMentions), so deleting a job never deletes an unbounded number of rows.
+ */
 export function findExpiredJobs(db: Db, finishedBefore: number, limit: number) {
   return db
     .select({ id: importJobs.id, objectKey: importJobs.objectKey, contentEncoding: importJobs.contentEncoding, objectDeletedAt: importJobs.objectDeletedAt })
     .from(importJobs)
-    .where(and(isNotNull(importJobs.finishedAt), lte(importJobs.finishedAt, finishedBefore)))
+    .where(
+      and(
+        isNotNull(importJobs.finishedAt),
+        lte(importJobs.finishedAt, finishedBefore),
+        sql`NOT EXISTS (SELECT 1 FROM import_mentions AS m WHERE m.job_id = import_jobs.id)`,
+      ),
+    )
     .limit(limit);
+}
+
+/**
+ * Finished jobs (or jobs gone) that still have SKUs recorded (a replace-mode dry run that failed before it purged
+ * them): a skip scan over the distinct job ids of import_mentions, one seek each, so the jobs still running cost nothing.
+ */
+export async function findLeftoverMentions(db: Db, limit: number): Promise<string[]> {
+  const rows = await db.all<{ job_id: string }>(sql`WITH RECURSIVE ids(job_id) AS (
+      SELECT min(job_id) FROM import_mentions
+      UNION ALL SELECT (SELECT min(m.job_id) FROM import_mentions AS m WHERE m.job_id > ids.job_id) FROM ids WHERE ids.job_id IS NOT NULL LIMIT 1000)
+    SELECT ids.job_id FROM ids LEFT JOIN import_jobs AS j ON j.id = ids.job_id
+    WHERE ids.job_id IS NOT NULL AND (j.id IS NULL OR j.finished_at IS NOT NULL) LIMIT ${limit}`);
+  return rows.map((r) => r.job_id);
+}
+
+/** Deletes up to `limit` of a job's recorded SKUs; returns how many it deleted. */
+export async function purgeMentions(db: Db, jobId: string, limit: number): Promise<number> {
+  const some = db.select({ skuKey: importMentions.skuKey }).from(importMentions).where(eq(importMentions.jobId, jobId)).limit(limit);
+  const result = await db.run(sql`DELETE FROM ${importMentions} WHERE ${importMentions.jobId} = ${jobId} AND ${importMentions.skuKey} IN ${some}`);
+  return result.meta.changes ?? 0;
 }
 
 /** Deletes jobs and their row errors in one transaction. */

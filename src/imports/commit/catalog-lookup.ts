@@ -50,7 +50,7 @@ export async function settleAgainstCatalog(
         const message =
           `SKU ${JSON.stringify(p.sku)} is not in the catalog, and a new product needs a name and a price: ` +
           `this row has no ${missing.join(" and no ")}.`;
-        rows[i] = rejectedRow(row.line, null, "new_product_incomplete", message, p.sku);
+        rows[i] = { ...rejectedRow(row.line, null, "new_product_incomplete", message, p.sku), skuKey: p.skuKey };
         continue;
       }
     }
@@ -59,7 +59,7 @@ export async function settleAgainstCatalog(
       const minor = priceInMinorUnits(p.pendingPrice, inCurrency);
       if (!minor.ok) {
         const { whole, fraction } = p.pendingPrice;
-        rows[i] = rejectedRow(row.line, "price", minor.code, minor.message, fraction === "" ? whole : `${whole}.${fraction}`);
+        rows[i] = { ...rejectedRow(row.line, "price", minor.code, minor.message, fraction === "" ? whole : `${whole}.${fraction}`), skuKey: p.skuKey };
         continue;
       }
       // The price is written with the currency it was read in, so the two always go together.

@@ -5,9 +5,10 @@
 // An import sends its rows to D1 once and lets SQL say what each row did (see countedUpsert). Dry runs write no
 // product and count by comparing instead; they reuse the error and job statements here (see dry-run.ts).
 import type { RowError, RowOutcome, ValidRow } from "../sources/rows.ts";
-import { absentFieldValues, KEEP_MASK_INDEX, keepMask, NESTED_COLUMNS, problemsOf, rowJson, STORED_COLUMNS } from "../sources/rows.ts";
+import { absentFieldValues, KEEP_MASK_INDEX, keepMask, mentionedSku, NESTED_COLUMNS, problemsOf, rowJson, STORED_COLUMNS } from "../sources/rows.ts";
 import { naming } from "../../log-error.ts";
 import { sqlState } from "../../model/job-states.ts";
+import type { ReplacePhase } from "../../model/import-mode.ts";
 import type { Checkpoint, SourceStateChange } from "../sources/contract.ts";
 import type { JobNote } from "../../model/job-notes.ts";
 
@@ -31,6 +32,16 @@ export interface ChunkContext {
   maxStoredErrors: number;
   /** The import's currency: a new product's when its row has none. */
   currency: string;
+  /** The job's write sequence: the products it writes are stamped with it (null for a dry run; see import_jobs.write_seq). */
+  seq: number | null;
+  /**
+   * What becomes of the SKUs the chunk's rows name, imported or not: `stamp` the products with `seq` (a replace-mode
+   * import, or one that started while its tenant had an import waiting for confirmation), `record` them (a replace-mode
+   * dry run, which writes no product), or nothing.
+   */
+  mentions: "stamp" | "record" | null;
+  /** Replace mode: the last chunk moves the job on to counting what the file did not mention instead of completing it. */
+  replace: boolean;
 }
 
 export interface ChunkResult {
@@ -68,7 +79,9 @@ interface ChunkParameters {
   tenantId: string;
   now: number;
   currency: string;
+  seq: number | null;
   rows: string;
+  skus: string;
   toByte: number;
   toLine: number;
   processed: number;
@@ -87,6 +100,7 @@ interface ChunkParameters {
   ignoredOmittedKeys: string | null;
   notes: string | null;
   last: number;
+  replacing: number;
 }
 type P = keyof ChunkParameters;
 
@@ -156,18 +170,22 @@ function errorStatements(db: D1Database, ctx: ChunkContext, errors: RowError[]):
 // ---------------------------------------------------------------------------
 // The job's checkpoint and counters
 
+/** Where a replace-mode import goes on after its last row. */
+const FIRST_REPLACE_PHASE: ReplacePhase = "counting";
+
 const JOB_UPDATE_PARAMETERS = [
   "jobId", "fromByte", "toByte", "toLine", "processed", "created", "updated", "unchanged", "rejected", "skipped", "errorCount",
   "warningCount", "now",
   "encoding", "preset", "sourceState", "ignoredColumns", "ignoredColumnsOmitted",
-  "ignoredOmittedKeys", "notes", "last",
+  "ignoredOmittedKeys", "notes", "last", "replacing",
 ] as const satisfies readonly P[];
 
 /**
  * The job's checkpoint and counters; `counted` adds what the upsert it directly follows did (see countedUpsert).
  * The row source's state is stored as it is, beside the checkpoint it resumes from and in the same guarded statement:
  * they commit together or not at all. One statement shape for every chunk: the source state, the facts the job shows
- * (encoding, preset, ignored columns, notes) and completion apply only when bound.
+ * (encoding, preset, ignored columns, notes) and completion apply only when bound. In replace mode the last chunk
+ * starts the count of what the file did not mention (see imports/jobs/replace.ts) instead of completing the job.
  */
 function jobUpdate(counted: { created: string; updated: string; unchanged: string } | null) {
   return statement(
@@ -187,14 +205,52 @@ function jobUpdate(counted: { created: string; updated: string; unchanged: strin
     ignored_columns_omitted = coalesce(${p.ignoredColumnsOmitted}, ignored_columns_omitted),
     ignored_omitted_keys = coalesce(${p.ignoredOmittedKeys}, ignored_omitted_keys),
     notes = coalesce(${p.notes}, notes),
-    status = CASE WHEN ${p.last} THEN ${sqlState("completed")} ELSE status END,
+    status = CASE WHEN ${p.last} AND NOT ${p.replacing} THEN ${sqlState("completed")} ELSE status END,
+    replace_phase = CASE WHEN ${p.last} AND ${p.replacing} THEN '${FIRST_REPLACE_PHASE}' ELSE replace_phase END,
+    would_archive = CASE WHEN ${p.last} AND ${p.replacing} THEN 0 ELSE would_archive END,
     total_rows = CASE WHEN ${p.last} THEN processed_rows + ${p.processed} ELSE total_rows END,
-    finished_at = CASE WHEN ${p.last} THEN ${p.now} ELSE finished_at END
+    finished_at = CASE WHEN ${p.last} AND NOT ${p.replacing} THEN ${p.now} ELSE finished_at END
   WHERE ${guard(p)}`,
   );
 }
 
 const JOB_UPDATE = jobUpdate(null);
+
+// ---------------------------------------------------------------------------
+// Mentions: the SKUs a chunk's rows name, imported or not
+//
+// A replace-mode import archives the products its file did not mention. The products its rows write are stamped by the
+// upsert; those they name without writing (an unchanged row, a rejected row that names its SKU) are stamped here, before
+// the upsert. Only a product not stamped yet is written, and no index holds seen_seq, so a stamp is one row write found
+// through the primary key.
+
+const STAMP_MENTIONS = statement(
+  ["jobId", "fromByte", "tenantId", "seq", "skus"],
+  (p) => `UPDATE products SET seen_seq = ${p.seq}
+  WHERE tenant_id = ${p.tenantId} AND sku_key IN (SELECT value FROM json_each(${p.skus})) AND seen_seq IS NOT ${p.seq} AND ${GUARD(p)}`,
+);
+
+/** For the query-plan test: the stamp must find each product through the primary key. */
+export const stampMentionsSql = STAMP_MENTIONS.sql;
+
+/** A dry run writes no product: it records the SKUs instead, which the count after its last row reads. */
+const RECORD_MENTIONS = statement(
+  ["jobId", "fromByte", "skus"],
+  (p) => `INSERT OR IGNORE INTO import_mentions (job_id, sku_key) SELECT ${p.jobId}, value FROM json_each(${p.skus}) WHERE ${GUARD(p)}`,
+);
+
+/** The statement that stamps or records the SKUs the chunk's rows name (see ChunkContext.mentions), if any. */
+function mentionStatements(db: D1Database, ctx: ChunkContext, rows: readonly RowOutcome[], params: ChunkParameters): D1PreparedStatement[] {
+  if (ctx.mentions === null || (ctx.mentions === "stamp" && ctx.seq === null)) return [];
+  const named = new Set<string>();
+  for (const row of rows) {
+    const skuKey = mentionedSku(row);
+    if (skuKey !== undefined) named.add(skuKey);
+  }
+  if (named.size === 0) return [];
+  const bound = { ...params, skus: JSON.stringify([...named]) };
+  return [ctx.mentions === "stamp" ? STAMP_MENTIONS.bind(db, bound) : RECORD_MENTIONS.bind(db, bound)];
+}
 
 // ---------------------------------------------------------------------------
 // The counted upsert
@@ -221,7 +277,8 @@ const BEFORE_UPSERT = statement(
 
 /**
  * The upsert of a chunk's rows. A row leaves alone the columns its keep mask names; a row that changes nothing of the
- * stored product writes nothing (and is not counted by changes()).
+ * stored product writes nothing (and is not counted by changes()). A product written is stamped with the job's write
+ * sequence (seen_seq), which a replace-mode import waiting for confirmation reads as "written by a later import".
  *
  * `mask`: the keep mask every row of the chunk has, or null when they differ. A chunk whose rows give the same columns
  * (a CSV file's chunks, as a rule) reads from its rows only the columns they give: reading a value out of a row's
@@ -230,16 +287,16 @@ const BEFORE_UPSERT = statement(
  * `excluded.keep_mask`.
  */
 function upsert(mask: number | null) {
-  return statement(["jobId", "fromByte", "tenantId", "now", "currency", "rows"], (p) => {
+  return statement(["jobId", "fromByte", "tenantId", "now", "currency", "seq", "rows"], (p) => {
     const given = (i: number) => mask === null || i === 0 || (mask & (1 << i)) === 0;
     const value = (c: Column, i: number) => (given(i) ? fieldOfRow(c, i) : i === CURRENCY ? p.currency : sqlLiteral(ABSENT_VALUES[i] ?? null));
     const kept = (c: Column, i: number) =>
       mask !== null || i === 0 ? `excluded.${c}` : `CASE WHEN excluded.keep_mask & ${1 << i} THEN products.${c} ELSE excluded.${c} END`;
     const updated = STORED_COLUMNS.map((c, i) => [c, i] as const).filter(([, i]) => given(i));
-    return `INSERT INTO products (tenant_id, sku_key, ${STORED_COLUMNS.join(", ")}, keep_mask, created_at, updated_at)
-  SELECT ${p.tenantId}, ${SKU_KEY_OF_ROW}, ${STORED_COLUMNS.map(value).join(", ")}, ${mask ?? KEEP_MASK_OF_ROW}, ${p.now}, ${p.now}
+    return `INSERT INTO products (tenant_id, sku_key, ${STORED_COLUMNS.join(", ")}, keep_mask, seen_seq, created_at, updated_at)
+  SELECT ${p.tenantId}, ${SKU_KEY_OF_ROW}, ${STORED_COLUMNS.map(value).join(", ")}, ${mask ?? KEEP_MASK_OF_ROW}, ${p.seq}, ${p.now}, ${p.now}
   FROM jsonb_each(${p.rows}) AS j WHERE ${GUARD(p)}
-  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${updated.map(([c, i]) => `${c} = ${kept(c, i)}`).join(", ")}, updated_at = excluded.updated_at
+  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${updated.map(([c, i]) => `${c} = ${kept(c, i)}`).join(", ")}, seen_seq = excluded.seen_seq, updated_at = excluded.updated_at
   WHERE (${updated.map(([c]) => `products.${c}`).join(", ")}) IS NOT (${updated.map(([c, i]) => kept(c, i)).join(", ")})`;
   });
 }
@@ -325,7 +382,9 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     tenantId: ctx.tenantId,
     now,
     currency: ctx.currency,
+    seq: ctx.seq,
     rows: upsert ? rowsJson(valid, ctx.currency) : "[]",
+    skus: "[]",
     toByte: chunk.end.byte,
     toLine: chunk.end.line,
     processed: chunk.rows.length,
@@ -343,10 +402,13 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     ignoredOmittedKeys: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.omittedKeys) : null,
     notes: chunk.notes ? JSON.stringify(chunk.notes) : null,
     last: chunk.last ? 1 : 0,
+    replacing: ctx.replace ? 1 : 0,
   };
+  const mentions = mentionStatements(db, ctx, chunk.rows, params);
   const write = upsert ? countedUpsert(db, params, sharedKeepMask(valid)) : plainJobUpdate(db, params);
-  const results = await naming("import chunk commit", db.batch([...stored.statements, ...write.statements]));
-  const { applied, productsWritten } = write.read(results.slice(stored.statements.length));
+  const before = [...stored.statements, ...mentions];
+  const results = await naming("import chunk commit", db.batch([...before, ...write.statements]));
+  const { applied, productsWritten } = write.read(results.slice(before.length));
   return {
     applied,
     rows: chunk.rows.length,

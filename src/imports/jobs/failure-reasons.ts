@@ -52,3 +52,12 @@ export function gzipSparseReason(byte: number): string {
 export function inflatedTooLargeReason(maxBytes: number): string {
   return `The file inflates to more than ${maxBytes} bytes, the most a compressed upload may inflate to (MAX_INFLATED_BYTES); the inflate stopped there. Nothing was imported; split the catalog into smaller files.`;
 }
+
+/** The sweeper's reason for a replace-mode import that waited for confirmation for `hours`. */
+export function unconfirmedReason(job: { processedRows: number; wouldArchive: number | null }, hours: number): string {
+  const n = job.wouldArchive ?? 0;
+  return (
+    `Archiving was not confirmed within ${hours} hour${hours === 1 ? "" : "s"}: the ${n} product${n === 1 ? "" : "s"} the file did not mention ` +
+    `${n === 1 ? "was" : "were"} not archived. The file's rows were imported (${job.processedRows} processed). Upload the file again to repeat the sync.`
+  );
+}

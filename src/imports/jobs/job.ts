@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { type JobView, MAX_FAILURE_REASON_LENGTH } from "../../db/queries/jobs.ts";
 import { jobStates } from "../../model/job-states.ts";
+import { DEFAULT_MAX_ARCHIVE, importModes } from "../../model/import-mode.ts";
 import { importFormats } from "../../model/formats.ts";
 import { contentEncodings } from "../../model/content-encodings.ts";
 import { blankCellsModes, onInvalidModes } from "../../catalog/product.ts";
@@ -11,7 +12,7 @@ import { charsets } from "../../model/charsets.ts";
 import { ENCODING_SNIFF_BYTES, type TextEncoding, textEncodings } from "../read/encoding.ts";
 import { type JobNote, jobNoteSchema, noteJson } from "../../model/job-notes.ts";
 import { displayName, MAX_IGNORED_COLUMNS, MAX_NAME_LENGTH } from "../sources/header.ts";
-import { type JobOptions, rowRules } from "../sources/options.ts";
+import { importMode, type JobOptions, rowRules } from "../sources/options.ts";
 import { presetNames, storedPreset } from "../sources/presets/index.ts";
 import { shorten } from "../../text.ts";
 
@@ -25,6 +26,13 @@ export const jobOptionsSchema = z
       .enum(charsets)
       .nullable()
       .describe("The charset the upload's Content-Type declared (by its canonical name); null = none, the encoding is detected."),
+    mode: z
+      .enum(importModes)
+      .describe("As given in `mode=`: `upsert` writes the file's rows; `replace` also archives every product the file did not mention."),
+    max_archive: z
+      .string()
+      .nullable()
+      .describe(`Replace mode's \`max_archive=\` (a count, or a percentage such as \`${DEFAULT_MAX_ARCHIVE}\`, the default); null in upsert mode.`),
   })
   .meta({ id: "ImportOptions" });
 
@@ -95,6 +103,26 @@ export const jobResponseSchema = z
     warning_count: count(
       "Fields left out of imported rows because they were invalid (on_invalid=skip_field), each a warning. Errors and warnings share one list, of which the first MAX_STORED_ERRORS (a deployment setting) are stored.",
     ),
+    would_archive: z
+      .int()
+      .min(0)
+      .nullable()
+      .describe(
+        "Replace mode: the products that are not archived and that the file did not mention (by SKU, on any row, rejected or skipped rows included), " +
+          "counted once its last row is in: those archiving would set to `archived` (for a dry run: would have). Null in upsert mode and until counted.",
+      ),
+    archive_limit: z
+      .int()
+      .min(0)
+      .nullable()
+      .describe(
+        "Replace mode: `max_archive` as a number of products (a percentage is taken of the tenant's products not archived once the file's rows are in, rounded down). " +
+          "When would_archive is larger, the job stops in `needs_confirmation` before archiving anything. Null until counted.",
+      ),
+    archived: count(
+      "Replace mode: products set to `archived` because the file did not mention them. After a confirmation it can be less than would_archive: " +
+        "a product that an import applied after this file wrote (or, while this job waited, named) is kept. 0 in upsert mode.",
+    ),
     ignored_columns: z
       .array(z.string())
       .describe(
@@ -126,6 +154,10 @@ export const jobResponseSchema = z
     queued_at: timestamp,
     started_at: timestamp,
     finished_at: timestamp,
+    confirmed_at: z.iso
+      .datetime()
+      .nullable()
+      .describe("When POST …/confirm let a job in `needs_confirmation` archive (ISO 8601 UTC); null if never."),
     duration_ms: z.int().min(0).nullable().describe("finished_at − started_at; null until finished."),
     links: z.object({ self: z.string(), errors: z.string() }),
   })
@@ -144,6 +176,8 @@ function optionsJson(options: JobOptions): z.output<typeof jobOptionsSchema> {
     blank_cells: rules.blankCells,
     on_invalid: rules.onInvalid,
     charset: options.charset ?? null,
+    mode: importMode(options),
+    max_archive: importMode(options) === "replace" ? (options.maxArchive ?? DEFAULT_MAX_ARCHIVE) : null,
   };
 }
 
@@ -177,6 +211,10 @@ export function toJobJson(job: JobView): JobJson {
     skipped_rows: job.skippedRows,
     error_count: job.errorCount,
     warning_count: job.warningCount,
+    // Partial while the count runs.
+    would_archive: job.replacePhase === "counting" ? null : job.wouldArchive,
+    archive_limit: job.archiveLimit,
+    archived: job.archived,
     // Cut again on the way out: jobs stored before the list was bounded keep their longer lists.
     ignored_columns: (JSON.parse(job.ignoredColumns) as string[]).slice(0, MAX_IGNORED_COLUMNS).map(displayName),
     ignored_columns_omitted: job.ignoredColumnsOmitted,
@@ -187,6 +225,7 @@ export function toJobJson(job: JobView): JobJson {
     queued_at: iso(job.queuedAt),
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),
+    confirmed_at: iso(job.confirmedAt),
     duration_ms: job.finishedAt !== null && job.startedAt !== null ? job.finishedAt - job.startedAt : null,
     links: { self: jobPath(job.id), errors: `${jobPath(job.id)}/errors` },
   };

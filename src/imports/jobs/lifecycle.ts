@@ -5,10 +5,11 @@
 // message of its own is sent (or one that arrives early does nothing), and the job that finishes ahead of it starts it:
 // in the same queue invocation while its budget lasts, else by a message. The sweeper sends that message again if it
 // was lost (see sweeper.ts). Dry runs write nothing, so they
-// neither wait nor hold anyone up.
+// neither wait nor hold anyone up. A replace-mode job whose archiving waits for confirmation lets go of the line like a
+// finished one, and takes a new place at its end when it is confirmed.
 import type { Env } from "../../config.ts";
 import { type Db } from "../../db/client.ts";
-import { failJob, type JobRow, type JobView, markQueued, renewLineHead, startJob } from "../../db/queries/jobs.ts";
+import { failJob, type JobRow, type JobView, markConfirmed, markQueued, renewLineHead, startJob } from "../../db/queries/jobs.ts";
 import { discardInflated } from "./inflated-copy.ts";
 import { loggedError } from "../../log-error.ts";
 import type { ImportMessage } from "../../model/import-message.ts";
@@ -62,9 +63,40 @@ export async function finishJob(
   const failed = finish.status === "failed" ? await failJob(db, job.id, finish.reason, now) : null;
   if (finish.status === "failed" && !failed) return null;
   await discardInflated(env.UPLOADS, failed ?? { ...job, inflateCheckpoint: null });
-  const next = await nextInLine(db, job.tenantId, now);
+  return handOverLine(env, db, job.tenantId, { now, handOver });
+}
+
+/**
+ * After a job of the tenant let go of its line (it finished, or it waits for confirmation, which its own statement
+ * committed): the next job of the line is started, or returned (see FinishOptions).
+ */
+export async function handOverLine(
+  env: Env,
+  db: Db,
+  tenantId: string,
+  { now = Date.now(), handOver = "send" }: FinishOptions = {},
+): Promise<{ next: NextJob | null }> {
+  const next = await nextInLine(db, tenantId, now);
   if (next && handOver === "send") await sendStart(env, next);
   return { next: handOver === "return" ? next : null };
+}
+
+export type Confirmation = { kind: "confirmed" | "already_confirmed" | "not_waiting"; job: JobView };
+
+/**
+ * needs_confirmation → queued: the job takes the next place in its tenant's line (behind every job accepted before the
+ * confirmation) and archives once it comes first; its message is sent when nothing is ahead of it. A job confirmed
+ * before is `already_confirmed` (a repeat changes nothing); null if the tenant has no such job.
+ */
+export async function confirmJob(env: Env, db: Db, tenantId: string, jobId: string, now = Date.now()): Promise<Confirmation | null> {
+  const confirmed = await markConfirmed(db, tenantId, jobId, now);
+  if (!confirmed) return null;
+  const { moved, job } = confirmed;
+  if (moved) {
+    if (job.waitingFor === null) await sendStart(env, job);
+    return { kind: "confirmed", job };
+  }
+  return { kind: job.confirmedAt !== null ? "already_confirmed" : "not_waiting", job };
 }
 
 /**

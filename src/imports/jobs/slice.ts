@@ -5,7 +5,7 @@ import type { Config, Env } from "../../config.ts";
 import { database } from "../../db/client.ts";
 import { getJobById, type JobRow } from "../../db/queries/jobs.ts";
 import { DryRunCommits } from "../commit/dry-run.ts";
-import type { JobOptions } from "../sources/options.ts";
+import { importMode, type JobOptions } from "../sources/options.ts";
 import { storedMapping } from "../sources/column-mapping.ts";
 import { isPresetName } from "../sources/presets/index.ts";
 import type { TextEncoding } from "../read/encoding.ts";
@@ -14,6 +14,7 @@ import { inflateSlice } from "./inflate.ts";
 import { importedFile, needsInflate } from "./inflated-copy.ts";
 import { JobNotes, NO_ROWS } from "../../model/job-notes.ts";
 import { finishJob, type NextJob, startInLine } from "./lifecycle.ts";
+import { runReplacePhases } from "./replace.ts";
 import { ObjectGoneError, RangedObjectReader } from "../read/object-reader.ts";
 import { type ChunkCommits, CommitPipeline } from "../commit/pipeline.ts";
 import { FileFormatError } from "../read/file-format-error.ts";
@@ -25,7 +26,10 @@ import { type Chunk, rowParameterBytes } from "../commit/write.ts";
 
 export type SliceOutcome =
   | { kind: "continue"; checkpointByte: number }
-  /** The job finished; `next` is the job that now comes first in its tenant's line, for the caller to start. */
+  /**
+   * The job finished, or let go of its tenant's line to wait for confirmation (replace mode); `next` is the job that now
+   * comes first in its tenant's line, for the caller to start.
+   */
   | { kind: "finished"; next: NextJob | null }
   /** Nothing to do: the job is gone, finished, or another invocation got there first. */
   | { kind: "skipped"; reason: string };
@@ -71,6 +75,7 @@ export async function runImportSlice(env: Env, config: Config, jobId: string, bu
   // A job that waits for its tenant's earlier jobs stays queued; the one ahead of it starts it when it finishes.
   if (job.status === "queued") job = (await startInLine(db, job.id)) ?? (await getJobById(db, jobId));
   if (!job || job.status !== "processing") return { kind: "skipped", reason: `job is ${job?.status ?? "gone"}` };
+  if (job.replacePhase !== null) return replacePhases(env, config, job, budget);
   // A compressed file is inflated first, once (inflate.ts); the rows are read from its copy, with what budget is left.
   if (needsInflate(job)) {
     const inflate = await inflateSlice(env, config, job, budget);
@@ -94,8 +99,19 @@ export async function runImportSlice(env: Env, config: Config, jobId: string, bu
     throw err;
   }
   if (outcome.kind !== "finished") return outcome;
+  if (importMode(JSON.parse(job.options) as JobOptions) === "replace") {
+    // The last chunk moved the job on to counting what the file did not mention: on in this invocation.
+    const counting = await getJobById(db, jobId);
+    if (counting?.status !== "processing" || counting.replacePhase === null) return { kind: "skipped", reason: `job is ${counting?.status ?? "gone"}` };
+    return replacePhases(env, config, counting, budget);
+  }
   const finished = await finishJob(env, db, job, { status: "completed" }, { handOver: "return" });
   return { kind: "finished", next: finished?.next ?? null };
+}
+
+async function replacePhases(env: Env, config: Config, job: JobRow, budget: InvocationBudget): Promise<SliceOutcome> {
+  const outcome = await runReplacePhases(env, config, job, budget);
+  return outcome.kind === "continue" ? { kind: "continue", checkpointByte: job.checkpointByte } : outcome;
 }
 
 async function failed(env: Env, job: JobRow, reason: string): Promise<SliceOutcome> {
@@ -127,6 +143,7 @@ class ImportSlice {
     private readonly budget: InvocationBudget,
   ) {
     const options = JSON.parse(job.options) as JobOptions;
+    const replace = importMode(options) === "replace";
     this.currency = options.currency;
     this.notes = new JobNotes(job);
     this.file = importedFile(job);
@@ -140,6 +157,9 @@ class ImportSlice {
       storedErrors: Math.min(job.errorCount, config.maxStoredErrors),
       maxStoredErrors: config.maxStoredErrors,
       currency: options.currency,
+      seq: job.writeSeq,
+      mentions: job.dryRun ? (replace ? "record" : null) : replace || job.stampMentions ? "stamp" : null,
+      replace,
     });
   }
 

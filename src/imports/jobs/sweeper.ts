@@ -2,9 +2,19 @@
 import { lte, sql } from "drizzle-orm";
 import type { Config, Env } from "../../config.ts";
 import { database, type Db } from "../../db/client.ts";
-import { deleteJobs, findExpiredJobs, findExpiredUploads, findStrandedJobs, findStuckJobs, markObjectsDeleted } from "../../db/queries/jobs.ts";
+import {
+  deleteJobs,
+  findExpiredJobs,
+  findExpiredUploads,
+  findLeftoverMentions,
+  findStrandedJobs,
+  findStuckJobs,
+  findUnconfirmedJobs,
+  markObjectsDeleted,
+  purgeMentions,
+} from "../../db/queries/jobs.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
-import { stuckReason } from "./failure-reasons.ts";
+import { stuckReason, unconfirmedReason } from "./failure-reasons.ts";
 import { storedKeys } from "./inflated-copy.ts";
 import { finishJob, firstMessage } from "./lifecycle.ts";
 import { expireSessions } from "./upload-session.ts";
@@ -12,6 +22,9 @@ import { expireSessions } from "./upload-session.ts";
 // Bounded work per run: the cron comes back in a few minutes for the rest.
 const BATCH = 90; // ids per statement, under D1's 100 bound parameters
 const MAX_PER_RUN = 900;
+// A failed replace-mode dry run of a million rows leaves a million SKU keys, small rows of one table: 20 runs.
+const MENTIONS_PER_STATEMENT = 5000;
+const MENTIONS_PER_RUN = 50_000;
 // A queued job with nothing ahead of it that has not started this long after it came first (its heartbeat) is sent its
 // message again: the one that should have started it was lost. A second message for a job that did start does nothing.
 const STRANDED_AFTER_MS = 2 * 60_000;
@@ -19,6 +32,8 @@ const STRANDED_AFTER_MS = 2 * 60_000;
 export interface SweepReport {
   strandedStarted: number;
   stuckFailed: number;
+  unconfirmedFailed: number;
+  mentionsPurged: number;
   uploadsDeleted: number;
   jobsDeleted: number;
   idempotencyKeysDeleted: number;
@@ -36,6 +51,32 @@ async function failStuckJobs(env: Env, db: Db, config: Config, now: number): Pro
   let failed = 0;
   for (const job of stuck) if (await finishJob(env, db, job, { status: "failed", reason: stuckReason(job, config.stuckJobMs / 60_000) }, { now })) failed++;
   return failed;
+}
+
+/** Replace-mode imports that waited for confirmation past CONFIRMATION_HOURS fail, with nothing archived. */
+async function failUnconfirmedJobs(env: Env, db: Db, config: Config, now: number): Promise<number> {
+  const unconfirmed = await findUnconfirmedJobs(db, now - config.confirmationMs, MAX_PER_RUN);
+  const hours = config.confirmationMs / 3_600_000;
+  let failed = 0;
+  for (const job of unconfirmed) if (await finishJob(env, db, job, { status: "failed", reason: unconfirmedReason(job, hours) }, { now })) failed++;
+  return failed;
+}
+
+/**
+ * The SKUs that replace-mode dry runs recorded and did not purge (they failed first): at most MENTIONS_PER_RUN a run,
+ * MENTIONS_PER_STATEMENT per statement.
+ */
+async function purgeLeftoverMentions(db: Db): Promise<number> {
+  let purged = 0;
+  for (const jobId of await findLeftoverMentions(db, 10)) {
+    for (;;) {
+      if (purged >= MENTIONS_PER_RUN) return purged;
+      const deleted = await purgeMentions(db, jobId, MENTIONS_PER_STATEMENT);
+      purged += deleted;
+      if (deleted < MENTIONS_PER_STATEMENT) break;
+    }
+  }
+  return purged;
 }
 
 async function startStrandedJobs(env: Env, db: Db, now: number): Promise<number> {
@@ -80,8 +121,10 @@ export async function sweep(env: Env, config: Config, now = Date.now()): Promise
   const report = {
     // Stuck jobs first: one failed here releases the job behind it, which the next run finds if its message is lost.
     stuckFailed: await failStuckJobs(env, db, config, now),
+    unconfirmedFailed: await failUnconfirmedJobs(env, db, config, now),
     strandedStarted: await startStrandedJobs(env, db, now),
     uploadsDeleted: await deleteExpiredUploads(db, env.UPLOADS, config, now),
+    mentionsPurged: await purgeLeftoverMentions(db),
     jobsDeleted: await deleteExpiredJobs(db, env.UPLOADS, config, now),
     idempotencyKeysDeleted: await deleteExpiredIdempotencyKeys(db, now),
     // One batch of ids, and an R2 request or two for each session.

@@ -13,7 +13,7 @@ import { rowRules } from "./options.ts";
 import { detectPreset, type Preset, presetNamed, presetNames } from "./presets/index.ts";
 import type { CellRows } from "./presets/preset.ts";
 import { type Checkpoint, PermanentImportError, type ResumeState, type RowSource, type SourceOptions, type SourceStateChange } from "./contract.ts";
-import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow } from "./rows.ts";
+import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withSkuCell } from "./rows.ts";
 import { parseSourceState } from "./state.ts";
 
 /** The CSV source's own state: how the header line was read, so that every continuation reads the rows alike. */
@@ -189,7 +189,11 @@ export class CsvRowSource implements RowSource {
     // An empty spreadsheet row (Excel's ",,,,", a line of spaces) is no product; one wider than any header is ragged.
     if (record.width === undefined && record.fields.every(isBlank)) return skippedRow(record.line);
     const mapped = mapRow(header, record.fields, record.width);
-    if (!mapped.ok) return rejectedRow(record.line, null, mapped.code, mapped.message, record.fields.join(this.delimiter));
-    return header.rows.row(record.line, mapped.values);
+    // A row that is not imported still names the SKU in its SKU column (a ragged row's by the header's position).
+    if (!mapped.ok) {
+      const rejected = rejectedRow(record.line, null, mapped.code, mapped.message, record.fields.join(this.delimiter));
+      return withSkuCell(rejected, record.fields[header.columns.indexOf("sku")]);
+    }
+    return withSkuCell(header.rows.row(record.line, mapped.values), mapped.values.sku);
   }
 }

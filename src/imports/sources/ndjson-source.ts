@@ -8,7 +8,7 @@ import { displayName, type FieldOf, IgnoredColumns, normalizeColumnName } from "
 import { rowRules } from "./options.ts";
 import { NdjsonParser, type NdjsonRecord } from "../read/ndjson.ts";
 import { type Checkpoint, PermanentImportError, type ResumeState, type RowSource, type SourceOptions, type SourceStateChange } from "./contract.ts";
-import { addFieldProblem, type CellProblems, rejectedRow, type RowOutcome, type RowRules, validatedRow, withProblems } from "./rows.ts";
+import { addFieldProblem, type CellProblems, rejectedRow, type RowOutcome, type RowRules, validatedRow, withProblems, withSkuCell } from "./rows.ts";
 
 export class NdjsonRowSource implements RowSource {
   position: Checkpoint;
@@ -69,12 +69,19 @@ export class NdjsonRowSource implements RowSource {
     }
   }
 
+  /** The record's row; one that is not imported still names the SKU its object gives (under any key read as the sku). */
+  private row(record: NdjsonRecord): RowOutcome {
+    const row = this.readRow(record);
+    if (row.ok || !record.value) return row;
+    return withSkuCell(row, Object.entries(record.value).find(([key]) => this.fieldOf(normalizeColumnName(key)) === "sku")?.[1]);
+  }
+
   /**
    * Unknown keys are listed in the job's ignored columns. A field given twice ("sku" and "SKU", or "price" twice) is a
    * row error, as a CSV header with a duplicate column is an error of the file; an option given twice is a problem of
    * the options, as in a CSV cell.
    */
-  private row(record: NdjsonRecord): RowOutcome {
+  private readRow(record: NdjsonRecord): RowOutcome {
     if (!record.value) {
       const error = record.error ?? { code: "invalid_json", message: "This line is not valid JSON." };
       return rejectedRow(record.line, null, error.code, error.message, record.raw ?? "");

@@ -7,6 +7,7 @@ import {
   type RowFieldError,
   productLimits,
   type ProductInput,
+  skuKeyOf,
   validateProductRow,
 } from "../../catalog/product.ts";
 import type { RowErrorCode } from "../../model/row-error-codes.ts";
@@ -53,6 +54,8 @@ interface RejectedRow {
   line: number;
   errors: RowError[];
   skipped?: false;
+  /** The SKU key the record names, when it names one the rules accept: a replace-mode import does not archive it. */
+  skuKey?: string;
 }
 
 /** A record that is no product (a Shopify image row, a WooCommerce parent, an empty spreadsheet row): counted, not imported. */
@@ -61,6 +64,8 @@ interface SkippedRow {
   line: number;
   errors: readonly [];
   skipped: true;
+  /** As a rejected row's: a skipped record that names a SKU still names it. */
+  skuKey?: string;
 }
 
 export type RowOutcome = ValidRow | RejectedRow | SkippedRow;
@@ -96,6 +101,23 @@ export function keepMask(p: ProductInput): number {
   let mask = 0;
   for (let i = 1; i < fieldList.length; i++) if (product[(fieldList[i] as Field).key] === undefined) mask |= 1 << i;
   return mask;
+}
+
+/** The SKU key a row names (see RejectedRow.skuKey), or undefined. */
+export function mentionedSku(row: RowOutcome): string | undefined {
+  return row.ok ? row.product.skuKey : row.skuKey;
+}
+
+/**
+ * A row that is not imported, with the SKU key its record's SKU cell names (when the cell holds a SKU the rules accept
+ * and the row does not say already): a SKU on a rejected row is still "mentioned" for a replace-mode import. Only rows
+ * that are not imported pay for the look.
+ */
+export function withSkuCell(row: RowOutcome, skuCell: unknown): RowOutcome {
+  if (row.ok || row.skuKey !== undefined) return row;
+  const skuKey = skuKeyOf(skuCell);
+  if (skuKey !== undefined) row.skuKey = skuKey;
+  return row;
 }
 
 /**
@@ -153,7 +175,7 @@ export interface RowRules {
 /** Validates a row's named values (the product rules of catalog/product.ts). */
 export function validatedRow(line: number, raw: Record<string, unknown>, rules: RowRules): RowOutcome {
   const result = validateProductRow(raw, rules.currency, rules.blankCells, rules.onInvalid);
-  if (!result.ok) return { ok: false, line, errors: rowErrors(line, result.errors, "error") };
+  if (!result.ok) return withSkuCell({ ok: false, line, errors: rowErrors(line, result.errors, "error") }, raw.sku);
   const row: ValidRow = { ok: true, line, product: result.product, json: null };
   if (result.warnings) row.warnings = rowErrors(line, result.warnings, "warning");
   return row;
@@ -200,7 +222,9 @@ export function withProblems(outcome: RowOutcome, line: number, extra: CellProbl
     return outcome;
   }
   const own = outcome.ok ? (outcome.warnings ?? []) : outcome.errors;
-  return { ok: false, line, errors: [...tied([...extra.errors, ...extra.warnings], "error"), ...tied(own, "error")].sort(byColumnOrder) };
+  const errors = [...tied([...extra.errors, ...extra.warnings], "error"), ...tied(own, "error")].sort(byColumnOrder);
+  const skuKey = mentionedSku(outcome);
+  return skuKey === undefined ? { ok: false, line, errors } : { ok: false, line, errors, skuKey };
 }
 
 /** The row's problems as they are stored: a rejected row's errors, or the warnings of a row imported without a field. */

@@ -124,7 +124,8 @@ describe("a WooCommerce variation's attributes", () => {
 
   it("refuse a name given twice, which with on_invalid=skip_field leaves the options out with a warning", () => {
     const error = { line: 2, column: "options", code: "invalid_options", message: 'Option "Color" is given twice.', value: "Color" };
-    expect(rowOf(cells, "reject_row")).toEqual({ ok: false, line: 2, errors: [{ ...error, severity: "error" }] });
+    // The rejected row still names its SKU (replace mode does not archive it).
+    expect(rowOf(cells, "reject_row")).toEqual({ ok: false, line: 2, errors: [{ ...error, severity: "error" }], skuKey: "v-1" });
     const skipped = rowOf(cells, "skip_field");
     expect(skipped).toMatchObject({ ok: true, warnings: [{ ...error, severity: "warning" }] });
     expect(skipped.ok && skipped.product.options).toBeUndefined();
