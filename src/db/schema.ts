@@ -11,11 +11,17 @@ import { productStatuses } from "../model/product-status.ts";
 import { rowErrorCodes } from "../model/row-error-codes.ts";
 import { uploadSessionStates } from "../model/upload-session.ts";
 
-export const tenants = sqliteTable("tenants", {
-  id: text("id").primaryKey(),
-  slug: text("slug").notNull().unique(),
-  createdAt: integer("created_at").notNull(),
-});
+export const tenants = sqliteTable(
+  "tenants",
+  {
+    id: text("id").primaryKey(),
+    slug: text("slug").notNull().unique(),
+    createdAt: integer("created_at").notNull(),
+    // When the sweeper last compared the tenant's job counters with a recount (0: never); it checks the oldest first.
+    countersCheckedAt: integer("counters_checked_at").notNull().default(0),
+  },
+  (t) => [index("tenants_counters_checked").on(t.countersCheckedAt)],
+);
 
 export const apiKeys = sqliteTable(
   "api_keys",
@@ -191,6 +197,26 @@ export const importJobs = sqliteTable(
     // The tenant's largest write sequence, one seek as a job starts.
     index("import_jobs_tenant_write_seq").on(t.tenantId, t.writeSeq).where(sql`${t.writeSeq} IS NOT NULL`),
   ],
+);
+
+// What the status summary reports, kept per tenant and job state so that reading it costs the same at any number of
+// jobs: how many jobs are in the state, their error_count and warning_count summed, and, over completed jobs with
+// both times, finished_at − started_at summed and counted. Triggers on import_jobs keep it (migration
+// 0015_import_job_counters): they run inside the statement that inserts, moves, updates or deletes a job, so every
+// write path counts, a guarded statement that changes nothing counts nothing, and a redelivery cannot count twice.
+// The sweeper compares it with a recount now and then (see src/imports/jobs/counter-audit.ts).
+export const importJobCounters = sqliteTable(
+  "import_job_counters",
+  {
+    tenantId: text("tenant_id").notNull(),
+    status: text("status", { enum: jobStates }).notNull(),
+    jobs: integer("jobs").notNull().default(0),
+    errors: integer("errors").notNull().default(0),
+    warnings: integer("warnings").notNull().default(0),
+    durationSum: integer("duration_sum").notNull().default(0),
+    durationCount: integer("duration_count").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.status] })],
 );
 
 export const importErrors = sqliteTable(

@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { database } from "../db/client.ts";
-import { recentJobsQuery, statusAggregateQuery } from "../db/queries/import-status.ts";
+import { recentJobsQuery, statusCountersQuery } from "../db/queries/import-status.ts";
 import { keyByHashQuery, tenantOfKey, toKeyRecord } from "../db/queries/keys.ts";
 import { authorize } from "../http/auth.ts";
 import type { AppEnv } from "../http/context.ts";
@@ -23,7 +23,7 @@ const getImportStatus = apiRoute({
   operationId: "getImportStatus",
   summary: "How all of the caller's imports stand",
   description:
-    "One D1 round trip (the key check, a grouped count by status and the newest jobs, in one batch). Poll with `If-None-Match`: " +
+    "One D1 round trip (the key check, the counts by status kept per tenant and the newest jobs, in one batch), whose cost does not grow with the number of jobs. Poll with `If-None-Match`: " +
     "an unchanged summary answers 304. Send the last `x-d1-bookmark` back to read at least that fresh (e.g. right after an upload).",
   tag: "Imports",
   scope: "imports:read",
@@ -49,7 +49,7 @@ export function registerImportStatusRoutes(app: OpenAPIHono<AppEnv>): void {
     const { hash, scope } = c.var.deferredKey;
     const tenant = tenantOfKey(db, hash, scope);
     const key = keyByHashQuery(db, hash);
-    const aggregate = statusAggregateQuery(db, tenant);
+    const aggregate = statusCountersQuery(db, tenant);
     const [keyRows, groups, recent] =
       query.limit > 0
         ? await naming("status summary", db.batch([key, aggregate, recentJobsQuery(db, tenant, query.limit)]))

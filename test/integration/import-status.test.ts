@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { database } from "../../src/db/client.ts";
-import { recentJobsQuery, statusAggregateQuery } from "../../src/db/queries/import-status.ts";
+import { recentJobsQuery, statusCountersQuery, statusRecountQuery } from "../../src/db/queries/import-status.ts";
 import { tenantOfKey } from "../../src/db/queries/keys.ts";
 import { hashKey, newId } from "../../src/auth/keys.ts";
 import { addKey, createTenant, problemOf, request, revokeKey } from "../helpers.ts";
@@ -221,15 +221,18 @@ describe("GET /api/v1/products/import/status", () => {
     expect(calls).toEqual(["batch"]);
   });
 
-  it("uses the indexes: no table scan, no temporary B-tree", async () => {
+  it("uses the indexes: no table scan, no temporary B-tree; the summary reads counter rows, not jobs", async () => {
     const db = database(env.DB);
     const tenant = tenantOfKey(db, await hashKey(`pik_${"a".repeat(32)}`), "imports:read");
-    for (const query of [statusAggregateQuery(db, tenant), recentJobsQuery(db, tenant, 5), statusAggregateQuery(db, "ten_x"), recentJobsQuery(db, "ten_x", 5)]) {
+    const planOf = async (query: { toSQL(): { sql: string; params: unknown[] } }) => {
       const { sql, params } = query.toSQL();
       const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
         .bind(...params)
         .all<{ detail: string }>();
-      const details = plan.results.map((r) => r.detail);
+      return plan.results.map((r) => r.detail);
+    };
+    for (const query of [recentJobsQuery(db, tenant, 5), recentJobsQuery(db, "ten_x", 5), statusRecountQuery(db, tenant), statusRecountQuery(db, "ten_x")]) {
+      const details = await planOf(query);
       const jobsSteps = details.filter((d) => d.includes("import_jobs"));
       expect(jobsSteps.length).toBeGreaterThan(0);
       // A queued job's waiting_for is one seek into its tenant's line.
@@ -240,7 +243,12 @@ describe("GET /api/v1/products/import/status", () => {
       }
       expect(details.join("\n")).not.toMatch(/SCAN import_jobs|TEMP B-TREE/);
     }
-    const aggregatePlan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${statusAggregateQuery(db, "t").toSQL().sql}`).bind("t").all<{ detail: string }>();
-    expect(aggregatePlan.results.map((r) => r.detail).join("\n")).toContain("USING COVERING INDEX import_jobs_tenant_summary");
+    expect((await planOf(statusRecountQuery(db, "t"))).join("\n")).toContain("USING COVERING INDEX import_jobs_tenant_summary");
+    for (const query of [statusCountersQuery(db, tenant), statusCountersQuery(db, "ten_x")]) {
+      const details = (await planOf(query)).join("\n");
+      // The tenant's counter rows through the primary key, already in status order: nothing of import_jobs.
+      expect(details).toMatch(/SEARCH import_job_counters USING INDEX sqlite_autoindex_import_job_counters_1 \(tenant_id=\?\)/);
+      expect(details).not.toMatch(/import_jobs\b|SCAN|TEMP B-TREE/);
+    }
   });
 });

@@ -1,6 +1,6 @@
 // The import status summary as clients see it: its schema (documented in OpenAPI), its body and its ETag.
 import { z } from "zod";
-import { type recentJobsQuery, type statusAggregateQuery, summarize } from "../../db/queries/import-status.ts";
+import { type recentJobsQuery, type StatusGroup, summarize } from "../../db/queries/import-status.ts";
 import { jobResponseSchema, toJobJson } from "./job.ts";
 import { type JobState, jobStates, stateSummary } from "../../model/job-states.ts";
 import { sha256Hex } from "../../hash.ts";
@@ -19,11 +19,10 @@ export const statusSchema = z
   })
   .meta({ id: "ImportStatus" });
 
-type Groups = Awaited<ReturnType<typeof statusAggregateQuery>>;
 type Recent = Awaited<ReturnType<typeof recentJobsQuery>>;
 
 /** The summary's JSON body and its strong ETag (a hash of exactly those bytes). */
-export async function statusBody(groups: Groups, recent: Recent): Promise<{ body: string; etag: string }> {
+export async function statusBody(groups: readonly StatusGroup[], recent: Recent): Promise<{ body: string; etag: string }> {
   const summary = summarize(groups);
   const body = JSON.stringify({
     total: summary.total,
