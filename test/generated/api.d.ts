@@ -60,7 +60,7 @@ export interface paths {
         };
         /**
          * How all of the caller's imports stand
-         * @description One D1 round trip (the key check, a grouped count by status and the newest jobs, in one batch). Poll with `If-None-Match`: an unchanged summary answers 304. Send the last `x-d1-bookmark` back to read at least that fresh (e.g. right after an upload).
+         * @description One D1 round trip (the key check, the counts by status kept per tenant and the newest jobs, in one batch), whose cost does not grow with the number of jobs. Poll with `If-None-Match`: an unchanged summary answers 304. Send the last `x-d1-bookmark` back to read at least that fresh (e.g. right after an upload).
          */
         get: operations["getImportStatus"];
         put?: never;

@@ -24,6 +24,15 @@ const waitingFor = sql<string | null>`CASE WHEN import_jobs.status = ${sql.raw(s
 const { inflateCheckpoint: _inflateCheckpoint, ...shownColumns } = getTableColumns(importJobs);
 export const jobViewColumns = { ...shownColumns, waitingFor };
 
+/**
+ * Whether a statement that writes one job changed it. D1's meta.changes counts every row the statement changed, the
+ * status counters its triggers keep included (import_job_counters): a job updated reports 1 + its counter rows, a job
+ * left alone by its guard 0.
+ */
+export function changedJob(result: { meta: { changes?: number } } | undefined): boolean {
+  return (result?.meta.changes ?? 0) > 0;
+}
+
 /** The states a job may move to `to` from, as a drizzle condition. */
 const movesTo = (to: JobState) => inArray(importJobs.status, statesBefore(to));
 
@@ -182,7 +191,7 @@ export async function markConfirmed(db: Db, tenantId: string, jobId: string, now
       db.select(jobViewColumns).from(importJobs).where(job),
     ]),
   );
-  return row ? { moved: moved.meta.changes === 1, job: row } : null;
+  return row ? { moved: changedJob(moved), job: row } : null;
 }
 
 /** No job of the tenant's line is ahead of this one (a dry run, outside the line, never waits). */

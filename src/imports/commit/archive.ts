@@ -10,6 +10,7 @@
 // reads the SKUs it recorded instead (import_mentions).
 import { sqlState } from "../../model/job-states.ts";
 import type { ReplacePhase } from "../../model/import-mode.ts";
+import { changedJob } from "../../db/queries/jobs.ts";
 import { naming } from "../../log-error.ts";
 import { statement } from "./write.ts";
 
@@ -125,5 +126,5 @@ export async function leavePhase(
   now = Date.now(),
 ): Promise<boolean> {
   const [moved] = await naming("replace phase move", db.batch([MOVE.bind(db, { ...at, now, status: to.status, next: to.next, limit: to.limit ?? null })]));
-  return moved?.meta.changes === 1;
+  return changedJob(moved);
 }

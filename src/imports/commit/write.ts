@@ -6,6 +6,7 @@
 // product and count by comparing instead; they reuse the error and job statements here (see dry-run.ts).
 import type { RowError, RowOutcome, ValidRow } from "../sources/rows.ts";
 import { absentFieldValues, KEEP_MASK_INDEX, keepMask, mentionedSku, NESTED_COLUMNS, problemsOf, rowJson, STORED_COLUMNS } from "../sources/rows.ts";
+import { changedJob } from "../../db/queries/jobs.ts";
 import { naming } from "../../log-error.ts";
 import { sqlState } from "../../model/job-states.ts";
 import type { ReplacePhase } from "../../model/import-mode.ts";
@@ -327,7 +328,7 @@ function countedUpsert(db: D1Database, params: ChunkParameters, mask: number | n
   const upserted = mask === null ? UPSERT_MIXED : upsert(mask);
   return {
     statements: [BEFORE_UPSERT.bind(db, params), upserted.bind(db, params), JOB_UPDATE_AFTER_UPSERT.bind(db, params)],
-    read: ([, upsert, job]) => ({ applied: job?.meta.changes === 1, productsWritten: upsert?.meta.changes ?? 0 }),
+    read: ([, upsert, job]) => ({ applied: changedJob(job), productsWritten: upsert?.meta.changes ?? 0 }),
   };
 }
 
@@ -335,7 +336,7 @@ function countedUpsert(db: D1Database, params: ChunkParameters, mask: number | n
 function plainJobUpdate(db: D1Database, params: ChunkParameters): JobWrite {
   return {
     statements: [JOB_UPDATE.bind(db, params)],
-    read: ([job]) => ({ applied: job?.meta.changes === 1, productsWritten: 0 }),
+    read: ([job]) => ({ applied: changedJob(job), productsWritten: 0 }),
   };
 }
 

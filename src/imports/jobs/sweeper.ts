@@ -14,6 +14,7 @@ import {
   purgeMentions,
 } from "../../db/queries/jobs.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
+import { auditCounters } from "./counter-audit.ts";
 import { stuckReason, unconfirmedReason } from "./failure-reasons.ts";
 import { storedKeys } from "./inflated-copy.ts";
 import { finishJob, firstMessage } from "./lifecycle.ts";
@@ -28,6 +29,8 @@ const MENTIONS_PER_RUN = 50_000;
 // A queued job with nothing ahead of it that has not started this long after it came first (its heartbeat) is sent its
 // message again: the one that should have started it was lost. A second message for a job that did start does nothing.
 const STRANDED_AFTER_MS = 2 * 60_000;
+// Tenants whose status counters are compared with a recount per run (see counter-audit.ts).
+const COUNTER_CHECKS_PER_RUN = 20;
 
 export interface SweepReport {
   strandedStarted: number;
@@ -38,6 +41,8 @@ export interface SweepReport {
   jobsDeleted: number;
   idempotencyKeysDeleted: number;
   uploadSessionsExpired: number;
+  countersChecked: number;
+  countersRepaired: number;
 }
 
 function chunks<T>(items: T[], size = BATCH): T[][] {
@@ -118,7 +123,7 @@ async function deleteExpiredIdempotencyKeys(db: Db, now: number): Promise<number
 
 export async function sweep(env: Env, config: Config, now = Date.now()): Promise<SweepReport> {
   const db = database(env.DB);
-  const report = {
+  const report: SweepReport = {
     // Stuck jobs first: one failed here releases the job behind it, which the next run finds if its message is lost.
     stuckFailed: await failStuckJobs(env, db, config, now),
     unconfirmedFailed: await failUnconfirmedJobs(env, db, config, now),
@@ -129,6 +134,8 @@ export async function sweep(env: Env, config: Config, now = Date.now()): Promise
     idempotencyKeysDeleted: await deleteExpiredIdempotencyKeys(db, now),
     // One batch of ids, and an R2 request or two for each session.
     uploadSessionsExpired: await expireSessions(env, db, now, BATCH),
+    // After the deletions, so that a drift they caused shows in this run.
+    ...(await auditCounters(db, COUNTER_CHECKS_PER_RUN, now)),
   };
   console.log(JSON.stringify({ msg: "sweep", ...report }));
   return report;
