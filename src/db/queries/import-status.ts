@@ -75,6 +75,8 @@ export function summarize(groups: readonly StatusGroup[]): StatusSummary {
   let durationSum = 0;
   let durationCount = 0;
   for (const g of groups) {
+    // A counter row stays, at zero, once its state's jobs have moved on or been deleted (even a state since retired).
+    if (g.jobs === 0) continue;
     counts[g.status] = g.jobs;
     total += g.jobs;
     errors += g.errors;
