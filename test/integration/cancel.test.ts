@@ -4,7 +4,9 @@
 import zlib from "node:zlib";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { readConfig } from "../../src/config.ts";
 import { inflatedKey } from "../../src/imports/jobs/inflated-copy.ts";
+import { sweep } from "../../src/imports/jobs/sweeper.ts";
 import type { ImportMessage } from "../../src/model/import-message.ts";
 import { jobStates } from "../../src/model/job-states.ts";
 import { type ConsumerEnv, consumerEnv, csvRows, deliver, jobRecord, productRecords, requestHeld, storedErrors } from "../consumer-helpers.ts";
@@ -16,6 +18,7 @@ const MIB = 1024 * 1024;
 const encoder = new TextEncoder();
 // Small budgets: a 60-row catalog is committed in 5-row chunks over six 10-row slices.
 const SLICES = { IMPORT_SLICE_ROWS: "10", IMPORT_CHUNK_ROWS: "5" };
+const config = readConfig({ DB: env.DB, UPLOADS: env.UPLOADS, IMPORT_QUEUE: env.IMPORT_QUEUE });
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 const skus = (n: number, prefix = "P") => Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(2, "0")}`);
@@ -267,6 +270,16 @@ describe("canceling a processing job", () => {
     await drain(consumer, [start!, { jobId: job.id, checkpointByte: record.cursor_byte }]);
     expect(await jobRecord(job.id)).toEqual(record);
     expect(await productRecords(t.tenantId)).toHaveLength(canceled.processed_rows);
+  });
+
+  it("whose next message is lost: the sweeper ends it canceled, not failed, with the rows it committed", async () => {
+    const consumer = consumerEnv(SLICES);
+    const t = await createTenant();
+    const job = await uploadHeld(consumer, t.key, csvRows(30));
+    await deliverAcked(consumer, backlog(consumer)[0]!);
+    expect((await cancel(consumer, t.key, job.id)).status).toBe(202);
+    await sweep(consumer.env, config, Date.now() + config.stuckJobMs + 1);
+    expect(await getJob(t.key, job.id)).toMatchObject({ status: "canceled", failure_reason: null, processed_rows: 10, created: 10 });
   });
 
   it("a dry run: stops at its boundary with its counts so far, and writes nothing", async () => {
