@@ -303,7 +303,7 @@ async function runImport(server: WranglerDev, key: string, csv: { file: string; 
     server.lines();
     if (server.reloads) r.problems.push(`wrangler dev reloaded the Worker ${server.reloads} time(s) (source files changed)`);
     if (server.notable.length) r.problems.push(`${server.notable.length} error/warning line(s) in ${path.relative(repoRoot, server.log)}, first: \`${server.notable[0]}\``);
-    console.log(`${label}: ${r.status}${r.wallS ? `, ${r.wallS.toFixed(2)} s, ${int(rate(r))} rows/s` : ""}, peak runtime RSS ${int(sampler.peakMb)} MB${r.problems.map((p) => `\n  ! ${p}`).join("")}`);
+    console.log(`${label}: ${r.status}${r.wallS ? `, ${r.wallS.toFixed(2)} s, ${int(rate(r))} rows/s` : ""}, workerd CPU ${fixed(r.cpuS, 1)} s, peak runtime RSS ${int(sampler.peakMb)} MB${r.problems.map((p) => `\n  ! ${p}`).join("")}`);
   }
 }
 
