@@ -12,6 +12,7 @@ import { registerImportProfileRoutes } from "./routes/import-profiles.ts";
 import { registerImportStatusRoutes } from "./routes/import-status.ts";
 import { registerImportUploadRoute } from "./routes/import-upload.ts";
 import { registerImportJobRoutes, registerImportListRoute } from "./routes/imports.ts";
+import { registerImportCancelRoute } from "./routes/import-cancel.ts";
 import { registerImportConfirmRoute } from "./routes/import-confirm.ts";
 import { registerProductRoutes } from "./routes/products.ts";
 import { registerUploadRoutes } from "./routes/uploads.ts";
@@ -30,6 +31,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerImportStatusRoutes(app);
   registerImportJobRoutes(app);
   registerImportConfirmRoute(app);
+  registerImportCancelRoute(app);
   registerImportProfileRoutes(app);
   registerUploadRoutes(app);
   registerProductRoutes(app);

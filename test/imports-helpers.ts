@@ -27,7 +27,7 @@ export async function waitForJob(key: string, id: string, timeoutMs = 30_000): P
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = await getJob(key, id);
-    if (job.status === "completed" || job.status === "failed") return job;
+    if (job.status === "completed" || job.status === "failed" || job.status === "canceled") return job;
     if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }

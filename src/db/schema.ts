@@ -179,6 +179,10 @@ export const importJobs = sqliteTable(
     archiveLimit: integer("archive_limit"),
     archived: integer("archived").notNull().default(0),
     confirmedAt: integer("confirmed_at"),
+    // POST …/cancel on a processing job: every guarded write of the job checks that this is null, so nothing commits
+    // after it, and the consumer ends the job (processing → canceled) at its next boundary. canceled_at: when it ended.
+    cancelRequestedAt: integer("cancel_requested_at"),
+    canceledAt: integer("canceled_at"),
     finishedAt: integer("finished_at"),
     // Last time the job made progress; the sweeper fails non-terminal jobs that stop moving.
     heartbeatAt: integer("heartbeat_at").notNull(),

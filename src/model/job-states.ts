@@ -4,18 +4,20 @@
 // state does.
 
 const STATES = {
-  pending: { summary: "whose upload is in progress", next: ["queued", "failed"] },
-  queued: { summary: "stored and waiting: for the consumer, or for the tenant's jobs accepted before them", next: ["processing", "failed"] },
-  processing: { summary: "being processed", next: ["completed", "failed", "needs_confirmation"] },
+  pending: { summary: "whose upload is in progress", next: ["queued", "failed", "canceled"] },
+  queued: { summary: "stored and waiting: for the consumer, or for the tenant's jobs accepted before them", next: ["processing", "failed", "canceled"] },
+  // A processing job is canceled by the consumer at its next boundary, once POST …/cancel recorded the request.
+  processing: { summary: "being processed", next: ["completed", "failed", "needs_confirmation", "canceled"] },
   // A replace-mode import whose archiving would pass its max_archive: its rows are in, and it waits for its client, not
   // for the consumer (see imports/jobs/replace.ts).
   needs_confirmation: {
     summary: "whose rows are imported and whose archiving of the products the file did not mention (mode=replace) waits for POST …/confirm",
-    next: ["queued", "failed"],
+    next: ["queued", "failed", "canceled"],
     waitsForClient: true,
   },
   completed: { summary: "finished (possibly with row errors)", next: [] },
   failed: { summary: "that could not be processed as a whole", next: [] },
+  canceled: { summary: "stopped by POST …/cancel (the rows committed before it stay, and are counted)", next: [] },
 } as const;
 
 export type JobState = keyof typeof STATES;
@@ -56,6 +58,9 @@ export function statesBefore(to: JobState): JobState[] {
  * waiting for confirmation (it takes a new place in the line when it is confirmed).
  */
 export const lineStates = ["queued", "processing"] as const satisfies readonly JobState[];
+
+/** The states POST …/cancel ends at once: the consumer is not working on the job (a processing job ends at its next boundary). */
+export const cancelableAtOnce = statesBefore("canceled").filter((s) => s !== "processing");
 
 /** A state as an SQL string literal. */
 export function sqlState(state: JobState): string {

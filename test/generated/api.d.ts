@@ -140,6 +140,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/products/import/{job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel an import
+         * @description A job that is `pending`, `queued` or `needs_confirmation` becomes `canceled` at once: a queued job leaves its tenant's order of application and the next job goes on; a replace-mode job waiting for confirmation archives nothing. A `processing` job stops at its next chunk boundary (while inflating a compressed file, at its next inflated part; while archiving, at its next window) and then becomes `canceled`: the rows committed before the boundary stay and are counted (as are the products archived before it), and nothing after it is written. A repeat for a canceled job answers 200 with it and changes nothing; a job that completed or failed is a 409.
+         */
+        post: operations["cancelImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/import-profiles": {
         parameters: {
             query?: never;
@@ -478,7 +498,7 @@ export interface components {
         ImportJob: {
             id: string;
             /** @enum {string} */
-            status: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed";
+            status: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed" | "canceled";
             /** @description For a queued job: the job of the same tenant accepted just before it that has not finished yet. A tenant's imports apply one at a time in the order they were accepted, so this job starts once that one (and every job before it) has finished. Null when nothing is ahead of it, for a dry run (which writes nothing and never waits), and once the job has started. */
             waiting_for: string | null;
             /** @enum {string} */
@@ -569,6 +589,16 @@ export interface components {
              * @description When POST …/confirm let a job in `needs_confirmation` archive (ISO 8601 UTC); null if never.
              */
             confirmed_at: string | null;
+            /**
+             * Format: date-time
+             * @description When POST …/cancel was asked (ISO 8601 UTC); null if never. A processing job stops at its next chunk boundary and then becomes `canceled` (a request is pending while the status is still `processing`); a job that was not processing is canceled at once.
+             */
+            cancel_requested_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the job became `canceled` (ISO 8601 UTC); null unless canceled.
+             */
+            canceled_at: string | null;
             /** @description finished_at − started_at; null until finished. */
             duration_ms: number | null;
             links: {
@@ -639,6 +669,8 @@ export interface components {
             completed: number;
             /** @description Jobs that could not be processed as a whole. */
             failed: number;
+            /** @description Jobs stopped by POST …/cancel (the rows committed before it stay, and are counted). */
+            canceled: number;
             /** @description Sum of error_count over all jobs. */
             errors: number;
             /** @description Sum of warning_count over all jobs. */
@@ -943,7 +975,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only jobs in this state. */
-                status?: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed";
+                status?: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed" | "canceled";
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: number;
                 /** @description Opaque cursor from a previous page's next_cursor; omit for the first page. */
@@ -1215,7 +1247,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only jobs in this state. */
-                status?: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed";
+                status?: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed" | "canceled";
                 /** @description Page size, 1 to 100 (default 20). */
                 limit?: number;
                 /** @description Opaque cursor from a previous page's next_cursor; omit for the first page. */
@@ -1889,6 +1921,119 @@ export interface operations {
                 };
             };
             /** @description The job is not waiting for confirmation and was never confirmed. */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelImport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The import job's id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job is canceled (now, or before). */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description The job is processing: it stops at its next chunk boundary (`cancel_requested_at` is set). Poll the job until it is `canceled`. */
+            202: {
+                headers: {
+                    /** @description The job's URL. */
+                    Location?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job has finished (completed or failed): there is nothing to cancel. */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];

@@ -92,7 +92,7 @@ describe("GET /api/v1/products/import/status", () => {
   it("has every count at 0 and a null average for a tenant without jobs", async () => {
     const t = await createTenant(["imports:read"]);
     expect(await status(t.key)).toEqual({
-      total: 0, pending: 0, queued: 0, processing: 0, needs_confirmation: 0, completed: 0, failed: 0, errors: 0, warnings: 0, avg_duration_ms: null, last_jobs: [],
+      total: 0, pending: 0, queued: 0, processing: 0, needs_confirmation: 0, completed: 0, failed: 0, canceled: 0, errors: 0, warnings: 0, avg_duration_ms: null, last_jobs: [],
     });
   });
 

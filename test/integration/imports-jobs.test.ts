@@ -101,6 +101,8 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       started_at: expect.stringMatching(ISO),
       finished_at: expect.stringMatching(ISO),
       confirmed_at: null,
+      cancel_requested_at: null,
+      canceled_at: null,
       duration_ms: expect.any(Number),
       links: { self: `${IMPORT}/${id}`, errors: `${IMPORT}/${id}/errors` },
     });

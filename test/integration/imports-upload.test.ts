@@ -98,6 +98,8 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       started_at: null,
       finished_at: null,
       confirmed_at: null,
+      cancel_requested_at: null,
+      canceled_at: null,
       duration_ms: null,
       links: { self: `${IMPORT}/${job.id}`, errors: `${IMPORT}/${job.id}/errors` },
     });

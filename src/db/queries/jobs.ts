@@ -2,7 +2,7 @@ import { and, desc, eq, getTableColumns, inArray, isNotNull, isNull, lt, lte, or
 import type { Db } from "../client.ts";
 import { shorten } from "../../text.ts";
 import { importErrors, importJobs, importMentions, lineCondition } from "../schema.ts";
-import { type JobState, progressingStates, sqlState, statesBefore, statusIn } from "../../model/job-states.ts";
+import { cancelableAtOnce, type JobState, progressingStates, sqlState, statesBefore, statusIn } from "../../model/job-states.ts";
 import type { ReplacePhase } from "../../model/import-mode.ts";
 import { naming } from "../../log-error.ts";
 
@@ -91,27 +91,88 @@ export const MAX_FAILURE_REASON_LENGTH = 1000;
 /** What a job's end must clean up besides its row: its file, and an inflated copy or the inflate's upload. */
 export type FinishedFiles = Pick<JobRow, "objectKey" | "contentEncoding" | "inflateCheckpoint">;
 
+/** A job that ended, with its files as they were when it ended. */
+export type EndedJob = Pick<JobRow, "id" | "tenantId"> & FinishedFiles;
+
+const endedColumns = {
+  id: importJobs.id,
+  tenantId: importJobs.tenantId,
+  objectKey: importJobs.objectKey,
+  contentEncoding: importJobs.contentEncoding,
+  inflateCheckpoint: importJobs.inflateCheckpoint,
+};
+
+const noCancelRequested = isNull(importJobs.cancelRequestedAt);
+
 /**
  * Moves a job that has not finished to `failed`; returns the job with its files as they were when it failed, or null
- * if it had already finished.
+ * if it had already finished, or a cancel was requested (it ends canceled then, see markCanceled).
  */
-export async function failJob(db: Db, jobId: string, reason: string, now: number): Promise<(Pick<JobRow, "id" | "tenantId"> & FinishedFiles) | null> {
+export async function failJob(db: Db, jobId: string, reason: string, now: number): Promise<EndedJob | null> {
   const [row] = await db
     .update(importJobs)
     .set({ status: "failed", failureReason: shorten(reason, MAX_FAILURE_REASON_LENGTH), finishedAt: now, heartbeatAt: now })
-    .where(and(eq(importJobs.id, jobId), movesTo("failed")))
-    .returning({
-      id: importJobs.id,
-      tenantId: importJobs.tenantId,
-      objectKey: importJobs.objectKey,
-      contentEncoding: importJobs.contentEncoding,
-      inflateCheckpoint: importJobs.inflateCheckpoint,
-    });
+    .where(and(eq(importJobs.id, jobId), movesTo("failed"), noCancelRequested))
+    .returning(endedColumns);
   return row ?? null;
 }
 
 /**
- * Stores the inflate's next checkpoint, once: only while the job is processing, not inflated yet, and still at the
+ * processing → canceled, for a job whose cancel was requested: its guarded writes stopped at the request, so its rows
+ * and counts stand as the last commit before it left them. Null if it is not processing or no cancel was requested.
+ */
+export async function markCanceled(db: Db, jobId: string, now: number): Promise<EndedJob | null> {
+  const [row] = await db
+    .update(importJobs)
+    .set({ status: "canceled", canceledAt: now, finishedAt: now, heartbeatAt: now })
+    .where(and(eq(importJobs.id, jobId), eq(importJobs.status, "processing"), isNotNull(importJobs.cancelRequestedAt)))
+    .returning(endedColumns);
+  return row ?? null;
+}
+
+/** What POST …/cancel did to a job (see requestCancel). */
+export interface CancelRequest {
+  /** The job as the API shows it after the request. */
+  job: JobView;
+  /** The job ended here (it was pending, queued or waiting for confirmation), with its files as they were. */
+  canceled: EndedJob | null;
+  /** The job ended here was first in its tenant's line (or became first meanwhile): the next job is to be started. */
+  freedLine: boolean;
+}
+
+/**
+ * POST …/cancel in one transaction: a job the consumer is not working on ends canceled at once; a processing job gets
+ * its cancel request recorded (every guarded write of it checks for one; the consumer ends it at its next boundary).
+ * A finished job is left as it is. Null if the tenant has no such job.
+ */
+export async function requestCancel(db: Db, tenantId: string, jobId: string, now: number): Promise<CancelRequest | null> {
+  const job = and(eq(importJobs.tenantId, tenantId), eq(importJobs.id, jobId));
+  const [before, [canceled], , [after]] = await naming(
+    "cancel job",
+    db.batch([
+      db.select({ status: importJobs.status }).from(importJobs).where(job),
+      db
+        .update(importJobs)
+        .set({ status: "canceled", cancelRequestedAt: now, canceledAt: now, finishedAt: now, heartbeatAt: now })
+        .where(and(job, inArray(importJobs.status, cancelableAtOnce)))
+        .returning(endedColumns),
+      db
+        .update(importJobs)
+        .set({ cancelRequestedAt: sql`coalesce(${importJobs.cancelRequestedAt}, ${now})` })
+        .where(and(job, eq(importJobs.status, "processing"))),
+      db
+        .select({ view: jobViewColumns, nothingAhead: sql<number>`${sql.raw(NOTHING_AHEAD)}` })
+        .from(importJobs)
+        .where(job),
+    ]),
+  );
+  if (!after) return null;
+  const wasInLine = before[0]?.status === "queued" && after.view.lineSeq !== null;
+  return { job: after.view, canceled: canceled ?? null, freedLine: canceled !== undefined && wasInLine && after.nothingAhead === 1 };
+}
+
+/**
+ * Stores the inflate's next checkpoint, once: only while the job is processing with no cancel requested, not inflated yet, and still at the
  * checkpoint `from` (null: the inflate has not started; else its upload id and how many parts it had stored), so an
  * invocation that lost a race to another stops.
  */
@@ -129,7 +190,7 @@ export async function saveInflateCheckpoint(
   const rows = await db
     .update(importJobs)
     .set({ inflateCheckpoint: checkpoint, heartbeatAt: now })
-    .where(and(eq(importJobs.id, jobId), eq(importJobs.status, "processing"), isNull(importJobs.inflatedBytes), at))
+    .where(and(eq(importJobs.id, jobId), eq(importJobs.status, "processing"), noCancelRequested, isNull(importJobs.inflatedBytes), at))
     .returning({ id: importJobs.id });
   return rows.length > 0;
 }
@@ -143,6 +204,7 @@ export async function finishInflate(db: Db, jobId: string, uploadId: string, inf
       and(
         eq(importJobs.id, jobId),
         eq(importJobs.status, "processing"),
+        noCancelRequested,
         isNull(importJobs.inflatedBytes),
         sql`json_extract(${importJobs.inflateCheckpoint}, '$.uploadId') = ${uploadId}`,
       ),

@@ -16,9 +16,12 @@ import { statement } from "./write.ts";
 
 const ARCHIVED = "'archived'";
 
-/** The job is in `phase` at checkpoint `from`: the guard of every statement here. */
+/**
+ * The job is in `phase` at checkpoint `from`, and no cancel was requested: the guard of every statement here (a job
+ * canceled while archiving keeps, and counts, the windows archived before the request).
+ */
 const PHASE_GUARD = (p: Record<"jobId" | "phase" | "from", string>) =>
-  `id = ${p.jobId} AND status = ${sqlState("processing")} AND replace_phase = ${p.phase} AND replace_cursor = ${p.from}`;
+  `id = ${p.jobId} AND status = ${sqlState("processing")} AND replace_phase = ${p.phase} AND replace_cursor = ${p.from} AND cancel_requested_at IS NULL`;
 
 /** The tenant's next `n` products after `from`, in SKU-key order. */
 const WINDOW = (p: Record<"tenantId" | "from" | "n", string>, columns: string) =>

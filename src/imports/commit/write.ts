@@ -1,6 +1,7 @@
 // The commit of one chunk: one D1 batch (one round trip, one transaction) with the products upsert, row errors and
 // the job's checkpoint/counter update. Every statement is guarded by the checkpoint the chunk started from,
-// so a redelivered, duplicated or stale invocation applies nothing: exactly-once effect on at-least-once delivery.
+// so a redelivered, duplicated or stale invocation applies nothing: exactly-once effect on at-least-once delivery. The
+// same guard stops a job whose cancel was requested at a chunk boundary.
 //
 // An import sends its rows to D1 once and lets SQL say what each row did (see countedUpsert). Dry runs write no
 // product and count by comparing instead; they reuse the error and job statements here (see dry-run.ts).
@@ -105,8 +106,12 @@ interface ChunkParameters {
 }
 type P = keyof ChunkParameters;
 
-/** The guard of every statement: the job still stands at the chunk's starting checkpoint. */
-const guard = (p: Record<"jobId" | "fromByte", string>) => `id = ${p.jobId} AND cursor_byte = ${p.fromByte} AND status = ${sqlState("processing")}`;
+/**
+ * The guard of every statement: the job still stands at the chunk's starting checkpoint, and no cancel was requested
+ * (a chunk after the request commits nothing, and the consumer cancels the job at that boundary).
+ */
+const guard = (p: Record<"jobId" | "fromByte", string>) =>
+  `id = ${p.jobId} AND cursor_byte = ${p.fromByte} AND status = ${sqlState("processing")} AND cancel_requested_at IS NULL`;
 const GUARD = (p: Record<"jobId" | "fromByte", string>) => `EXISTS (SELECT 1 FROM import_jobs WHERE ${guard(p)})`;
 
 /** Column `i` of row `j` of the JSON parameter: a nested list or object as its JSON text, the rest as values. */

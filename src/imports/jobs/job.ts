@@ -158,6 +158,14 @@ export const jobResponseSchema = z
       .datetime()
       .nullable()
       .describe("When POST …/confirm let a job in `needs_confirmation` archive (ISO 8601 UTC); null if never."),
+    cancel_requested_at: z.iso
+      .datetime()
+      .nullable()
+      .describe(
+        "When POST …/cancel was asked (ISO 8601 UTC); null if never. A processing job stops at its next chunk boundary and then becomes " +
+          "`canceled` (a request is pending while the status is still `processing`); a job that was not processing is canceled at once.",
+      ),
+    canceled_at: z.iso.datetime().nullable().describe("When the job became `canceled` (ISO 8601 UTC); null unless canceled."),
     duration_ms: z.int().min(0).nullable().describe("finished_at − started_at; null until finished."),
     links: z.object({ self: z.string(), errors: z.string() }),
   })
@@ -226,6 +234,8 @@ export function toJobJson(job: JobView): JobJson {
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),
     confirmed_at: iso(job.confirmedAt),
+    cancel_requested_at: iso(job.cancelRequestedAt),
+    canceled_at: iso(job.canceledAt),
     duration_ms: job.finishedAt !== null && job.startedAt !== null ? job.finishedAt - job.startedAt : null,
     links: { self: jobPath(job.id), errors: `${jobPath(job.id)}/errors` },
   };

@@ -6,10 +6,21 @@
 // in the same queue invocation while its budget lasts, else by a message. The sweeper sends that message again if it
 // was lost (see sweeper.ts). Dry runs write nothing, so they
 // neither wait nor hold anyone up. A replace-mode job whose archiving waits for confirmation lets go of the line like a
-// finished one, and takes a new place at its end when it is confirmed.
+// finished one, and takes a new place at its end when it is confirmed. A canceled job leaves the line like a finished one.
 import type { Env } from "../../config.ts";
 import { type Db } from "../../db/client.ts";
-import { failJob, type JobRow, type JobView, markConfirmed, markQueued, renewLineHead, startJob } from "../../db/queries/jobs.ts";
+import {
+  type EndedJob,
+  failJob,
+  type JobRow,
+  type JobView,
+  markCanceled,
+  markConfirmed,
+  markQueued,
+  renewLineHead,
+  requestCancel,
+  startJob,
+} from "../../db/queries/jobs.ts";
 import { discardInflated } from "./inflated-copy.ts";
 import { loggedError } from "../../log-error.ts";
 import type { ImportMessage } from "../../model/import-message.ts";
@@ -29,7 +40,11 @@ export function startInLine(db: Db, jobId: string, now = Date.now()): Promise<Jo
   return startJob(db, jobId, now);
 }
 
-export type Finish = { status: "completed" } | { status: "failed"; reason: string };
+/**
+ * How a job finishes. `canceled`: a processing job whose cancel was requested, at the boundary where its writes stopped;
+ * a failure of a job whose cancel was requested ends it canceled too (its rows up to the request stand).
+ */
+export type Finish = { status: "completed" } | { status: "failed"; reason: string } | { status: "canceled" };
 
 /** The job that comes first in its tenant's line once the one ahead has finished. */
 export type NextJob = Pick<JobRow, "id" | "checkpointByte">;
@@ -59,10 +74,13 @@ export async function finishJob(
   finish: Finish,
   { now = Date.now(), handOver = "send" }: FinishOptions = {},
 ): Promise<{ next: NextJob | null } | null> {
-  // A failure returns the inflate's checkpoint as the job failed with it, which names an upload to abort.
-  const failed = finish.status === "failed" ? await failJob(db, job.id, finish.reason, now) : null;
-  if (finish.status === "failed" && !failed) return null;
-  await discardInflated(env.UPLOADS, failed ?? { ...job, inflateCheckpoint: null });
+  // An end applied here returns the inflate's checkpoint as the job ended with it, which names an upload to abort.
+  let ended: EndedJob | null = null;
+  if (finish.status !== "completed") {
+    ended = (finish.status === "failed" ? await failJob(db, job.id, finish.reason, now) : null) ?? (await markCanceled(db, job.id, now));
+    if (!ended) return null;
+  }
+  await discardInflated(env.UPLOADS, ended ?? { ...job, inflateCheckpoint: null });
   return handOverLine(env, db, job.tenantId, { now, handOver });
 }
 
@@ -97,6 +115,32 @@ export async function confirmJob(env: Env, db: Db, tenantId: string, jobId: stri
     return { kind: "confirmed", job };
   }
   return { kind: job.confirmedAt !== null ? "already_confirmed" : "not_waiting", job };
+}
+
+/**
+ * What POST …/cancel did: `canceled` the job ended now or before; `requested` it is processing and ends at its next
+ * boundary; `finished` it had completed or failed (nothing changed).
+ */
+export type Cancellation = { kind: "canceled" | "requested" | "finished"; job: JobView };
+
+/**
+ * POST …/cancel. A pending, queued or needs_confirmation job is canceled at once: a queued one leaves its tenant's
+ * line, and when it was first in it the next job starts; one waiting for confirmation archives nothing. A processing
+ * job gets the request recorded: its guarded writes stop at the next boundary (a chunk, an inflated part, an archive
+ * window), and the consumer then ends it (finishJob with `canceled`). A repeat changes nothing. Null if the tenant has
+ * no such job.
+ */
+export async function cancelJob(env: Env, db: Db, tenantId: string, jobId: string, now = Date.now()): Promise<Cancellation | null> {
+  const request = await requestCancel(db, tenantId, jobId, now);
+  if (!request) return null;
+  const { job, canceled, freedLine } = request;
+  if (canceled) {
+    // A confirmed replace-mode job waiting in line again has its inflated copy still stored.
+    await discardInflated(env.UPLOADS, canceled);
+    if (freedLine) await handOverLine(env, db, tenantId, { now });
+  }
+  if (job.status === "canceled") return { kind: "canceled", job };
+  return { kind: job.status === "processing" ? "requested" : "finished", job };
 }
 
 /**

@@ -69,12 +69,22 @@ export class InvocationBudget {
 }
 
 export async function runImportSlice(env: Env, config: Config, jobId: string, budget = new InvocationBudget(config)): Promise<SliceOutcome> {
+  const outcome = await runSlice(env, config, jobId, budget);
+  if (outcome.kind !== "skipped") return outcome;
+  // A write refused because a cancel was requested looks like a lost race: the job is canceled at that boundary here.
+  const job = await getJobById(database(env.DB), jobId);
+  return job?.status === "processing" && job.cancelRequestedAt !== null ? canceled(env, job) : outcome;
+}
+
+async function runSlice(env: Env, config: Config, jobId: string, budget: InvocationBudget): Promise<SliceOutcome> {
   const db = database(env.DB);
   let job = await getJobById(db, jobId);
   if (!job) return { kind: "skipped", reason: "job not found" };
   // A job that waits for its tenant's earlier jobs stays queued; the one ahead of it starts it when it finishes.
   if (job.status === "queued") job = (await startInLine(db, job.id)) ?? (await getJobById(db, jobId));
   if (!job || job.status !== "processing") return { kind: "skipped", reason: `job is ${job?.status ?? "gone"}` };
+  // Canceled between two slices: it stops where the last one committed.
+  if (job.cancelRequestedAt !== null) return canceled(env, job);
   if (job.replacePhase !== null) return replacePhases(env, config, job, budget);
   // A compressed file is inflated first, once (inflate.ts); the rows are read from its copy, with what budget is left.
   if (needsInflate(job)) {
@@ -112,6 +122,11 @@ export async function runImportSlice(env: Env, config: Config, jobId: string, bu
 async function replacePhases(env: Env, config: Config, job: JobRow, budget: InvocationBudget): Promise<SliceOutcome> {
   const outcome = await runReplacePhases(env, config, job, budget);
   return outcome.kind === "continue" ? { kind: "continue", checkpointByte: job.checkpointByte } : outcome;
+}
+
+async function canceled(env: Env, job: JobRow): Promise<SliceOutcome> {
+  const finished = await finishJob(env, database(env.DB), job, { status: "canceled" }, { handOver: "return" });
+  return finished ? { kind: "finished", next: finished.next } : { kind: "skipped", reason: "another invocation canceled the job first" };
 }
 
 async function failed(env: Env, job: JobRow, reason: string): Promise<SliceOutcome> {

@@ -117,7 +117,12 @@ async function queueAccepted(env: Env, db: Db, job: FinishingJob): Promise<Uploa
   let queued: JobView | null;
   try {
     queued = await acceptJob(env, db, job.id);
-    if (!queued) throw new Error("job left the pending state during upload");
+    if (!queued) {
+      // Canceled while its file was on its way (POST …/cancel): the upload answers with the canceled job.
+      const left = await getJob(db, job.tenantId, job.id);
+      if (left?.status === "canceled") return { ok: true, job: left };
+      throw new Error("job left the pending state during upload");
+    }
   } catch (err) {
     console.error(JSON.stringify({ level: "error", msg: "enqueue failed", job_id: job.id, ...loggedError(err) }));
     await finishJob(env, db, job, { status: "failed", reason: NOT_QUEUED_REASON });
