@@ -11,6 +11,7 @@ import { insertJob } from "../src/db/queries/jobs.ts";
 import type { Charset } from "../src/model/charsets.ts";
 import type { ImportMessage } from "../src/model/import-message.ts";
 import worker from "../src/index.ts";
+import { accepted, type Job } from "./imports-helpers.ts";
 
 // The queue names wrangler.toml gives the Worker, as the queue entry reads them.
 export const { importQueueName: IMPORT_QUEUE_NAME, deadLetterQueueName: DEAD_LETTER_QUEUE_NAME } = readConfig(env);
@@ -295,25 +296,20 @@ export async function storedErrors(jobId: string): Promise<StoredError[]> {
 }
 
 /**
- * D1 whose `batch()` rejects on the given calls (1-based), delegating everything else (prepare, exec, …) to the
- * real database: a failure between two committed batches.
+ * D1 whose `batch()` throws on the given calls (1-based), delegating everything else (prepare, exec, …) to the real
+ * database: `before` the batch runs (a failure between two committed batches), or `after` it committed (the Worker dies
+ * with the reply lost).
  */
-export function failingBatches(db: D1Database, failOn: readonly number[]): { db: D1Database; batchCalls: () => number } {
+export function failingBatches(db: D1Database, failOn: readonly number[], when: "before" | "after" = "before"): { db: D1Database; batchCalls: () => number } {
   let calls = 0;
-  const wrapped = new Proxy(db, {
-    get(target, prop) {
-      if (prop === "batch") {
-        return async (statements: D1PreparedStatement[]) => {
-          calls++;
-          if (failOn.includes(calls)) throw new Error(`injected D1 failure on batch ${calls}`);
-          return target.batch(statements);
-        };
-      }
-      const value = Reflect.get(target, prop, target) as unknown;
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  return { db: wrapped, batchCalls: () => calls };
+  const batch = async (statements: D1PreparedStatement[]) => {
+    calls++;
+    if (when === "before" && failOn.includes(calls)) throw new Error(`injected D1 failure on batch ${calls}`);
+    const results = await db.batch(statements);
+    if (when === "after" && failOn.includes(calls)) throw new Error(`injected lost reply after batch ${calls}`);
+    return results;
+  };
+  return { db: overriding(db, { batch: batch as D1Database["batch"] }), batchCalls: () => calls };
 }
 
 /** `n` CSV data rows A-01…, valid, for tests that need several chunks. */
@@ -378,4 +374,41 @@ export function tricklingUploads(bucket: R2Bucket, pieceBytes: number, pauseMs: 
       return { ...object, body } as unknown as R2ObjectBody;
     }) as R2Bucket["get"],
   });
+}
+
+/** Uploads through the API with the consumer's recording queue: the job runs only when the test delivers its messages. */
+export async function uploadHeld(consumer: ConsumerEnv, key: string, body: string | Uint8Array, query = "", headers: Record<string, string> = {}): Promise<Job> {
+  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  const res = await requestHeld(consumer, `/api/v1/products/import${query}`, {
+    method: "POST",
+    key,
+    body: bytes,
+    headers: { "content-type": "text/csv", "content-length": String(bytes.byteLength), ...headers },
+  });
+  return accepted(res);
+}
+
+/** Takes the messages sent so far (the queue's backlog) out of the recording queue. */
+export function backlog(consumer: ConsumerEnv): ImportMessage[] {
+  consumer.delays.splice(0);
+  return consumer.sent.splice(0);
+}
+
+/** Delivers one message, which must be acked; returns the messages it sent. */
+export async function deliverAcked(consumer: ConsumerEnv, message: ImportMessage): Promise<ImportMessage[]> {
+  const { result, messageId } = await deliver(consumer.env, message);
+  expect(result.explicitAcks).toContain(messageId);
+  return backlog(consumer);
+}
+
+/** Delivers the backlog and whatever it sends, first in first out, until the queue is empty; returns the deliveries. */
+export async function drain(consumer: ConsumerEnv, first: ImportMessage[] = backlog(consumer)): Promise<ImportMessage[]> {
+  const delivered: ImportMessage[] = [];
+  for (const pending = [...first]; pending.length > 0; ) {
+    if (delivered.length > 200) throw new Error("the queue never emptied");
+    const message = pending.shift()!;
+    delivered.push(message);
+    pending.push(...(await deliverAcked(consumer, message)));
+  }
+  return delivered;
 }

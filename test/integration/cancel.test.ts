@@ -7,11 +7,10 @@ import { describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config.ts";
 import { inflatedKey } from "../../src/imports/jobs/inflated-copy.ts";
 import { sweep } from "../../src/imports/jobs/sweeper.ts";
-import type { ImportMessage } from "../../src/model/import-message.ts";
 import { jobStates } from "../../src/model/job-states.ts";
-import { type ConsumerEnv, consumerEnv, csvRows, deliver, jobRecord, productRecords, requestHeld, storedErrors } from "../consumer-helpers.ts";
+import { backlog, type ConsumerEnv, consumerEnv, csvRows, deliverAcked, drain, jobRecord, productRecords, requestHeld, storedErrors, uploadHeld } from "../consumer-helpers.ts";
 import { addKey, createTenant, problemOf, request, type TestTenant } from "../helpers.ts";
-import { accepted, getJob, type Job, jobRowsOf, uploadStream } from "../imports-helpers.ts";
+import { getJob, type Job, jobRowsOf, uploadStream } from "../imports-helpers.ts";
 
 const IMPORT = "/api/v1/products/import";
 const MIB = 1024 * 1024;
@@ -25,17 +24,6 @@ const skus = (n: number, prefix = "P") => Array.from({ length: n }, (_, i) => `$
 const catalogFile = (list: readonly string[]) => `sku,name,price,stock\n${list.map((sku) => `${sku},Name ${sku},9.99,1`).join("\n")}\n`;
 const feed = (list: readonly string[], stock: number) => `sku,stock\n${list.map((sku) => `${sku},${stock}`).join("\n")}\n`;
 
-async function uploadHeld(consumer: ConsumerEnv, key: string, body: string | Uint8Array, query = "", headers: Record<string, string> = {}): Promise<Job> {
-  const bytes = typeof body === "string" ? encoder.encode(body) : body;
-  const res = await requestHeld(consumer, `${IMPORT}${query}`, {
-    method: "POST",
-    key,
-    body: bytes,
-    headers: { "content-type": "text/csv", "content-length": String(bytes.byteLength), ...headers },
-  });
-  return accepted(res);
-}
-
 /** POST …/cancel, any start message it sends held by the consumer's recording queue. */
 function cancel(consumer: ConsumerEnv, key: string, id: string): Promise<Response> {
   return requestHeld(consumer, `${IMPORT}/${id}/cancel`, { method: "POST", key });
@@ -45,31 +33,6 @@ async function canceledNow(consumer: ConsumerEnv, key: string, id: string): Prom
   const res = await cancel(consumer, key, id);
   expect(res.status).toBe(200);
   return res.json();
-}
-
-/** Takes the messages sent so far out of the recording queue. */
-function backlog(consumer: ConsumerEnv): ImportMessage[] {
-  consumer.delays.splice(0);
-  return consumer.sent.splice(0);
-}
-
-/** Delivers one message, which must be acked; returns the messages it sent. */
-async function deliverAcked(consumer: ConsumerEnv, message: ImportMessage): Promise<ImportMessage[]> {
-  const { result, messageId } = await deliver(consumer.env, message);
-  expect(result.explicitAcks).toContain(messageId);
-  return backlog(consumer);
-}
-
-/** Delivers the backlog and whatever it sends, first in first out, until the queue is empty; returns the deliveries. */
-async function drain(consumer: ConsumerEnv, first: ImportMessage[] = backlog(consumer)): Promise<ImportMessage[]> {
-  const delivered: ImportMessage[] = [];
-  for (const pending = [...first]; pending.length > 0; ) {
-    if (delivered.length > 200) throw new Error("the queue never emptied");
-    const message = pending.shift()!;
-    delivered.push(message);
-    pending.push(...(await deliverAcked(consumer, message)));
-  }
-  return delivered;
 }
 
 async function tenantWithCatalog(consumer: ConsumerEnv, list: readonly string[]): Promise<TestTenant> {

@@ -4,52 +4,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config.ts";
-import type { ImportMessage } from "../../src/model/import-message.ts";
 import { sweep } from "../../src/imports/jobs/sweeper.ts";
-import { type ConsumerEnv, consumerEnv, csvRows, deliver, failingBatches, jobRecord, productRecords, storedErrors } from "../consumer-helpers.ts";
+import { backlog, consumerEnv, csvRows, deliver, deliverAcked, drain, failingBatches, jobRecord, productRecords, storedErrors, uploadHeld } from "../consumer-helpers.ts";
 import { createTenant } from "../helpers.ts";
-import { accepted, getJob, type Job } from "../imports-helpers.ts";
-import { requestHeld } from "../consumer-helpers.ts";
+import { getJob } from "../imports-helpers.ts";
 
 const MINUTE = 60_000;
 // Small budgets: a 60-row catalog is committed in 5-row chunks over six 10-row slices.
 const SLICES = { IMPORT_SLICE_ROWS: "10", IMPORT_CHUNK_ROWS: "5" };
 const config = readConfig({ DB: env.DB, UPLOADS: env.UPLOADS, IMPORT_QUEUE: env.IMPORT_QUEUE });
-
-async function uploadHeld(consumer: ConsumerEnv, key: string, body: string, query = ""): Promise<Job> {
-  const res = await requestHeld(consumer, `/api/v1/products/import${query}`, {
-    method: "POST",
-    key,
-    body,
-    headers: { "content-type": "text/csv", "content-length": String(new TextEncoder().encode(body).length) },
-  });
-  return accepted(res);
-}
-
-/** Takes the messages sent so far (the queue's backlog) out of the recording queue. */
-function backlog(consumer: ConsumerEnv): ImportMessage[] {
-  consumer.delays.splice(0);
-  return consumer.sent.splice(0);
-}
-
-/** Delivers one message, which must be acked; returns the messages it sent. */
-async function deliverAcked(consumer: ConsumerEnv, message: ImportMessage): Promise<ImportMessage[]> {
-  const { result, messageId } = await deliver(consumer.env, message);
-  expect(result.explicitAcks).toContain(messageId);
-  return backlog(consumer);
-}
-
-/** Delivers the backlog and whatever it sends, first in first out, until the queue is empty. */
-async function drain(consumer: ConsumerEnv, first: ImportMessage[] = backlog(consumer)): Promise<ImportMessage[]> {
-  const delivered: ImportMessage[] = [];
-  for (const pending = [...first]; pending.length > 0; ) {
-    if (delivered.length > 100) throw new Error("the queue never emptied");
-    const message = pending.shift()!;
-    delivered.push(message);
-    pending.push(...(await deliverAcked(consumer, message)));
-  }
-  return delivered;
-}
 
 const feed = (skus: string[], stock: number) => `sku,stock\n${skus.map((sku) => `${sku},${stock}`).join("\n")}\n`;
 const LAST_SKUS = ["A-56", "A-57", "A-58", "A-59", "A-60"];

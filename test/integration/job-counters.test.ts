@@ -14,9 +14,9 @@ import { sweep } from "../../src/imports/jobs/sweeper.ts";
 import type { ImportMessage } from "../../src/model/import-message.ts";
 import { jobStates } from "../../src/model/job-states.ts";
 import { newId } from "../../src/auth/keys.ts";
-import { type ConsumerEnv, consumerEnv, createQueuedJob, deliver, failingBatches, requestHeld, runJob } from "../consumer-helpers.ts";
+import { type ConsumerEnv, consumerEnv, createQueuedJob, deliver, drain, failingBatches, requestHeld, runJob, uploadHeld } from "../consumer-helpers.ts";
 import { createTenant, request, type TestTenant } from "../helpers.ts";
-import { accepted, getJob, type Job } from "../imports-helpers.ts";
+import { getJob, type Job } from "../imports-helpers.ts";
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -44,29 +44,6 @@ async function expectExact(t: TestTenant): Promise<Record<string, unknown>> {
     last_jobs: [],
   });
   return body;
-}
-
-async function uploadHeld(consumer: ConsumerEnv, key: string, body: string, query = ""): Promise<Job> {
-  const res = await requestHeld(consumer, `/api/v1/products/import${query}`, {
-    method: "POST",
-    key,
-    body,
-    headers: { "content-type": "text/csv", "content-length": String(new TextEncoder().encode(body).length) },
-  });
-  return accepted(res);
-}
-
-/** Delivers the held messages and whatever they send until the queue is empty. */
-async function drain(consumer: ConsumerEnv): Promise<ImportMessage[]> {
-  const delivered: ImportMessage[] = [];
-  while (consumer.sent.length > 0) {
-    if (delivered.length > 200) throw new Error("the queue never emptied");
-    const message = consumer.sent.shift()!;
-    delivered.push(message);
-    const { result, messageId } = await deliver(consumer.env, message);
-    expect(result.explicitAcks).toContain(messageId);
-  }
-  return delivered;
 }
 
 async function importHeld(consumer: ConsumerEnv, t: TestTenant, body: string, query = ""): Promise<Job> {
@@ -188,7 +165,7 @@ describe("status counters", () => {
     expect(batches).toBeGreaterThanOrEqual(2);
 
     for (let n = 1; n <= batches; n++) {
-      for (const [kind, failing] of [["failed", failingBatches(env.DB, [n]).db], ["reply lost", lostReplies(env.DB, [n])]] as const) {
+      for (const [kind, failing] of [["failed", failingBatches(env.DB, [n]).db], ["reply lost", failingBatches(env.DB, [n], "after").db]] as const) {
         const t = await createTenant();
         const consumer = consumerEnv(BUDGET, failing);
         const jobId = await createQueuedJob(t.tenantId, FILE_WITH_ERRORS);
@@ -200,24 +177,6 @@ describe("status counters", () => {
     }
   });
 });
-
-/** D1 whose `batch()` commits and then throws on the given calls: the Worker dies after the commit. */
-function lostReplies(db: D1Database, on: readonly number[]): D1Database {
-  let calls = 0;
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop === "batch") {
-        return async (statements: D1PreparedStatement[]) => {
-          const results = await target.batch(statements);
-          if (on.includes(++calls)) throw new Error(`injected lost reply after batch ${calls}`);
-          return results;
-        };
-      }
-      const value = Reflect.get(target, prop, target) as unknown;
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
 
 /** Runs the job as the queue would, redelivering every message the consumer asks to retry. */
 async function runWithRetries(consumer: ConsumerEnv, jobId: string): Promise<void> {

@@ -18,6 +18,9 @@ import {
   productRecords,
   requestHeld,
   runJob,
+  uploadHeld,
+  drain,
+  backlog,
 } from "../consumer-helpers.ts";
 import { addKey, createTenant, problemOf, request, seedProducts, type TestTenant } from "../helpers.ts";
 import { accepted, getJob, type Job } from "../imports-helpers.ts";
@@ -29,39 +32,9 @@ const config = readConfig({ DB: env.DB, UPLOADS: env.UPLOADS, IMPORT_QUEUE: env.
 const skus = (n: number, prefix = "P") => Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(2, "0")}`);
 const catalogFile = (list: readonly string[]) => `sku,name,price,stock\n${list.map((sku) => `${sku},Name ${sku},9.99,1`).join("\n")}\n`;
 
-async function uploadHeld(consumer: ConsumerEnv, key: string, body: string, query = "", type = "text/csv"): Promise<Job> {
-  const res = await requestHeld(consumer, `/api/v1/products/import${query}`, {
-    method: "POST",
-    key,
-    body,
-    headers: { "content-type": type, "content-length": String(new TextEncoder().encode(body).length) },
-  });
-  return accepted(res);
-}
-
-/** Takes the messages sent so far out of the recording queue. */
-function backlog(consumer: ConsumerEnv): ImportMessage[] {
-  consumer.delays.splice(0);
-  return consumer.sent.splice(0);
-}
-
-/** Delivers the backlog and whatever it sends, first in first out, until the queue is empty; returns the deliveries. */
-async function drain(consumer: ConsumerEnv, first: ImportMessage[] = backlog(consumer)): Promise<ImportMessage[]> {
-  const delivered: ImportMessage[] = [];
-  for (const pending = [...first]; pending.length > 0; ) {
-    if (delivered.length > 200) throw new Error("the queue never emptied");
-    const message = pending.shift()!;
-    delivered.push(message);
-    const { result, messageId } = await deliver(consumer.env, message);
-    expect(result.explicitAcks).toContain(messageId);
-    pending.push(...backlog(consumer));
-  }
-  return delivered;
-}
-
 /** Imports a file through the API and the held queue, to its end. */
 async function importHeld(consumer: ConsumerEnv, key: string, body: string, query = "", type = "text/csv"): Promise<Job> {
-  const job = await uploadHeld(consumer, key, body, query, type);
+  const job = await uploadHeld(consumer, key, body, query, { "content-type": type });
   await drain(consumer);
   return getJob(key, job.id);
 }
@@ -429,23 +402,6 @@ describe("replace mode across slices, redelivery and crashes", () => {
     return retries;
   }
 
-  /** D1 whose `batch()` commits and then throws on the given calls: the reply lost after the commit. */
-  function lostReplies(db: D1Database, on: readonly number[]): D1Database {
-    let calls = 0;
-    return new Proxy(db, {
-      get(target, prop) {
-        if (prop === "batch") {
-          return async (statements: D1PreparedStatement[]) => {
-            const results = await target.batch(statements);
-            if (on.includes(++calls)) throw new Error(`injected lost reply after batch ${calls}`);
-            return results;
-          };
-        }
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-  }
 
   async function outcome(tenantId: string, jobId: string) {
     const job = await jobRecord(jobId);
@@ -480,7 +436,7 @@ describe("replace mode across slices, redelivery and crashes", () => {
     expect(batches).toBeGreaterThanOrEqual(10);
 
     for (let n = 1; n <= batches; n++) {
-      for (const [kind, db] of [["failed", failingBatches(env.DB, [n]).db], ["reply lost", lostReplies(env.DB, [n])]] as const) {
+      for (const [kind, db] of [["failed", failingBatches(env.DB, [n]).db], ["reply lost", failingBatches(env.DB, [n], "after").db]] as const) {
         const { tenantId, jobId } = await queuedReplace();
         const retries = await runWithRetries(consumerEnv(BUDGET, db), jobId);
         expect(retries, `${kind} on batch ${n}`).toBe(1);
