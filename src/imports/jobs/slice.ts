@@ -69,14 +69,6 @@ export class InvocationBudget {
 }
 
 export async function runImportSlice(env: Env, config: Config, jobId: string, budget = new InvocationBudget(config)): Promise<SliceOutcome> {
-  const outcome = await runSlice(env, config, jobId, budget);
-  if (outcome.kind !== "skipped") return outcome;
-  // A write refused because a cancel was requested looks like a lost race: the job is canceled at that boundary here.
-  const job = await getJobById(database(env.DB), jobId);
-  return job?.status === "processing" && job.cancelRequestedAt !== null ? canceled(env, job) : outcome;
-}
-
-async function runSlice(env: Env, config: Config, jobId: string, budget: InvocationBudget): Promise<SliceOutcome> {
   const db = database(env.DB);
   let job = await getJobById(db, jobId);
   if (!job) return { kind: "skipped", reason: "job not found" };
@@ -85,6 +77,17 @@ async function runSlice(env: Env, config: Config, jobId: string, budget: Invocat
   if (!job || job.status !== "processing") return { kind: "skipped", reason: `job is ${job?.status ?? "gone"}` };
   // Canceled between two slices: it stops where the last one committed.
   if (job.cancelRequestedAt !== null) return canceled(env, job);
+  const outcome = await work(env, config, job, budget);
+  if (outcome.kind !== "skipped") return outcome;
+  // A write refused because a cancel was requested meanwhile looks like a lost race: the job is canceled at that boundary.
+  const now = await getJobById(db, jobId);
+  return now?.status === "processing" && now.cancelRequestedAt !== null ? canceled(env, now) : outcome;
+}
+
+/** The slice's work on a processing job: its archive phases, or its file's inflate and then its rows. */
+async function work(env: Env, config: Config, started: JobRow, budget: InvocationBudget): Promise<SliceOutcome> {
+  const db = database(env.DB);
+  let job = started;
   if (job.replacePhase !== null) return replacePhases(env, config, job, budget);
   // A compressed file is inflated first, once (inflate.ts); the rows are read from its copy, with what budget is left.
   if (needsInflate(job)) {
@@ -111,7 +114,7 @@ async function runSlice(env: Env, config: Config, jobId: string, budget: Invocat
   if (outcome.kind !== "finished") return outcome;
   if (importMode(JSON.parse(job.options) as JobOptions) === "replace") {
     // The last chunk moved the job on to counting what the file did not mention: on in this invocation.
-    const counting = await getJobById(db, jobId);
+    const counting = await getJobById(db, job.id);
     if (counting?.status !== "processing" || counting.replacePhase === null) return { kind: "skipped", reason: `job is ${counting?.status ?? "gone"}` };
     return replacePhases(env, config, counting, budget);
   }
