@@ -12,7 +12,6 @@ import { createGzip } from "node:zlib";
 import {
   api,
   completeSession,
-  FINISHED,
   findSession,
   type Job,
   MAX_ATTEMPTS,
@@ -26,6 +25,7 @@ import {
   resumableSession,
   rowsPerSecond,
   sendParts,
+  stillMoving,
   type Session,
 } from "./lib/upload-client.ts";
 
@@ -237,7 +237,7 @@ async function follow(call: ReturnType<typeof api>, accepted: Job): Promise<Job>
   for (;;) {
     const reading = { rows: job.processed_rows, at: Date.now() };
     if (job.status === "processing") first ??= reading;
-    const done = FINISHED.includes(job.status);
+    const done = !stillMoving(job);
     status.update(progressLine(job, rowsPerSecond(first, reading)), done);
     if (done) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));

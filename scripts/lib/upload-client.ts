@@ -3,12 +3,13 @@
 // Files, compression and the terminal are the command's; everything here takes what it needs as arguments, so the
 // rules (which parts to send, which saved session to resume, when to retry) are tested on their own (test/node).
 import { formatMediaType, formatOfFileName, type ImportFormat } from "../../src/model/formats.ts";
-import { partBytes } from "../../src/model/upload-session.ts";
+import { type JobState, progressingStates } from "../../src/model/job-states.ts";
+import { partBytes, type UploadSessionState } from "../../src/model/upload-session.ts";
 
 /** What the client reads of an upload session (the API's UploadSession). */
 export interface Session {
   id: string;
-  status: "open" | "completing" | "completed";
+  status: UploadSessionState;
   size: number;
   part_size: number;
   part_count: number;
@@ -20,7 +21,7 @@ export interface Session {
 /** What the client reads of an import job (the API's ImportJob). */
 export interface Job {
   id: string;
-  status: "pending" | "queued" | "processing" | "completed" | "failed";
+  status: JobState;
   waiting_for: string | null;
   processed_rows: number;
   created: number;
@@ -32,6 +33,7 @@ export interface Job {
   warning_count: number;
   failure_reason: string | null;
   duration_ms: number | null;
+  would_archive: number | null;
 }
 
 // ---------------------------------------------------------------------------
@@ -251,7 +253,10 @@ export async function completeSession(call: Api, session: Session, options: Reco
 // ---------------------------------------------------------------------------
 // Following the job
 
-export const FINISHED: readonly Job["status"][] = ["completed", "failed"];
+/** Whether the job is still the consumer's to move on; otherwise it ended, or waits for its client (a confirmation). */
+export function stillMoving(job: Pick<Job, "status">): boolean {
+  return progressingStates.includes(job.status);
+}
 
 /** The rate between two readings of a job, in rows per second; null before there are two, or while nothing was processed. */
 export function rowsPerSecond(first: { rows: number; at: number } | null, now: { rows: number; at: number }): number | null {
@@ -278,5 +283,9 @@ export function progressLine(job: Job, rate: number | null): string {
       );
     case "failed":
       return `${job.id} failed after ${int(job.processed_rows)} rows: ${job.failure_reason ?? "no reason given"}`;
+    case "canceled":
+      return `${job.id} canceled after ${int(job.processed_rows)} rows (the rows committed before the cancel stay)`;
+    case "needs_confirmation":
+      return `${job.id} needs confirmation: its rows are in, and archiving would set ${int(job.would_archive ?? 0)} products the file did not mention to archived; POST /api/v1/products/import/${job.id}/confirm to go on`;
   }
 }

@@ -17,8 +17,10 @@ import {
   retryDelay,
   rowsPerSecond,
   runBounded,
+  stillMoving,
   type Job,
 } from "../../scripts/lib/upload-client.ts";
+import { jobStates } from "../../src/model/job-states.ts";
 import { planParts } from "../../src/model/upload-session.ts";
 
 const MiB = 1024 * 1024;
@@ -183,6 +185,7 @@ describe("the progress line", () => {
     warning_count: 0,
     failure_reason: null,
     duration_ms: null,
+    would_archive: null,
   };
 
   it("says rows processed, rows per second and errors while the job runs", () => {
@@ -198,5 +201,12 @@ describe("the progress line", () => {
       "imp_1 completed: 250,000 rows (249,000 created, 997 updated, 0 unchanged, 3 rejected, 0 skipped), 3 errors, 0 warnings, 12.3 s",
     );
     expect(progressLine({ ...job, status: "failed", failure_reason: "Line 1: no sku column." }, null)).toBe("imp_1 failed after 250,000 rows: Line 1: no sku column.");
+    expect(progressLine({ ...job, status: "canceled" }, null)).toBe("imp_1 canceled after 250,000 rows (the rows committed before the cancel stay)");
+  });
+
+  it("follows a job while the consumer moves it, and stops once it ended or waits for its client", () => {
+    const following = jobStates.filter((status) => stillMoving({ status }));
+    expect(following).toEqual(["pending", "queued", "processing"]);
+    expect(progressLine({ ...job, status: "needs_confirmation", would_archive: 1200 }, null)).toContain("archiving would set 1,200 products");
   });
 });
