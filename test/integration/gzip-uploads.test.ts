@@ -18,6 +18,7 @@ import {
   productContents,
   requestHeld,
   runJob,
+  uploadHeld,
 } from "../consumer-helpers.ts";
 import { createTenant, problemOf, request } from "../helpers.ts";
 import { accepted, getJob, importFile, type Job, rowErrors, storedObjectKeys, upload } from "../imports-helpers.ts";
@@ -47,11 +48,9 @@ interface Sent {
   encoding?: string | null;
 }
 
-/** Uploads through the API with the consumer's recording queue; the job runs only when the test delivers its messages. */
-async function uploadHeld(consumer: ConsumerEnv, key: string, body: Uint8Array, { type = "text/csv", query = "", encoding = "gzip" }: Sent = {}): Promise<Job> {
-  const headers: Record<string, string> = { "content-type": type, "content-length": String(body.byteLength) };
-  if (encoding !== null) headers["content-encoding"] = encoding;
-  return accepted(await requestHeld(consumer, `${IMPORT}${query}`, { method: "POST", key, body, headers }));
+/** uploadHeld with the request's type and content encoding (gzip unless `encoding` says otherwise). */
+function uploadSent(consumer: ConsumerEnv, key: string, body: Uint8Array, { type = "text/csv", query = "", encoding = "gzip" }: Sent = {}): Promise<Job> {
+  return uploadHeld(consumer, key, body, query, { "content-type": type, ...(encoding === null ? {} : { "content-encoding": encoding }) });
 }
 
 /** Imports `body` into a fresh tenant through the API and the queue handler: gzip-compressed or plain. */
@@ -59,7 +58,7 @@ async function importHeld(body: string | Uint8Array, sent: Sent & { vars?: Recor
   const t = await createTenant();
   const consumer = consumerEnv(sent.vars);
   const plain = bytesOf(body);
-  const job = await uploadHeld(consumer, t.key, sent.encoding === null ? plain : gzip(plain), sent);
+  const job = await uploadSent(consumer, t.key, sent.encoding === null ? plain : gzip(plain), sent);
   await runJob(consumer, job.id, 200);
   return { t, job: await getJob(t.key, job.id), products: await productContents(t.tenantId), errors: await rowErrors(t.key, job.id) };
 }
@@ -159,7 +158,7 @@ describe("a gzip upload imports as the same file sent plain", () => {
 
   it("shows inflated_bytes null while the file has not been inflated", async () => {
     const t = await createTenant();
-    const job = await uploadHeld(consumerEnv(), t.key, gzip(CSV));
+    const job = await uploadSent(consumerEnv(), t.key, gzip(CSV));
     expect(job).toMatchObject({ status: "queued", size_bytes: gzip(CSV).byteLength, content_encoding: "gzip", inflated_bytes: null });
   });
 });
@@ -200,7 +199,7 @@ describe("the inflate, across invocations", () => {
     const consumer = consumerEnv({ ...SMALL_PARTS, IMPORT_SLICE_MS: "1" });
     const { uploads, calls } = recordingUploads(env.UPLOADS);
     consumer.env.UPLOADS = uploads;
-    const job = await uploadHeld(consumer, t.key, gzip(BIG_CSV));
+    const job = await uploadSent(consumer, t.key, gzip(BIG_CSV));
     const objectKey = `${t.tenantId}/${job.id}`;
 
     // The first invocation: one part, and the checkpoint that resumes after it.
@@ -232,7 +231,7 @@ describe("the inflate, across invocations", () => {
     const consumer = consumerEnv(SMALL_PARTS);
     const { uploads, calls } = recordingUploads(env.UPLOADS, 2);
     consumer.env.UPLOADS = uploads;
-    const job = await uploadHeld(consumer, t.key, gzip(BIG_CSV));
+    const job = await uploadSent(consumer, t.key, gzip(BIG_CSV));
 
     const { retries } = await drain(consumer, job.id);
     expect(retries).toBe(1);
@@ -249,8 +248,8 @@ describe("the inflate, across invocations", () => {
   it("keeps the tenant's order: a plain feed accepted after a gzip catalog waits for its inflate and import", async () => {
     const t = await createTenant();
     const consumer = consumerEnv({ ...SMALL_PARTS, IMPORT_SLICE_MS: "1" });
-    const catalog = await uploadHeld(consumer, t.key, gzip(BIG_CSV));
-    const feed = await uploadHeld(consumer, t.key, encoder.encode("sku,price\nB-1,99.00\n"), { encoding: null });
+    const catalog = await uploadSent(consumer, t.key, gzip(BIG_CSV));
+    const feed = await uploadSent(consumer, t.key, encoder.encode("sku,price\nB-1,99.00\n"), { encoding: null });
     expect(feed).toMatchObject({ status: "queued", waiting_for: catalog.id });
     // The feed's early message does nothing while the catalog inflates.
     await deliver(consumer.env, { jobId: catalog.id, checkpointByte: 0 });
@@ -301,7 +300,7 @@ describe("decompression bombs", () => {
     const consumer = consumerEnv({ ...SMALL_PARTS, MAX_INFLATED_BYTES: String(6 * MIB) });
     const { uploads, calls } = recordingUploads(env.UPLOADS);
     consumer.env.UPLOADS = uploads;
-    const job = await uploadHeld(consumer, t.key, gzip(new Uint8Array(64 * MIB)));
+    const job = await uploadSent(consumer, t.key, gzip(new Uint8Array(64 * MIB)));
     await drain(consumer, job.id);
     expect(await getJob(t.key, job.id)).toMatchObject({ status: "failed", failure_reason: bombReason(6 * MIB) });
     expect(calls.parts).toEqual([1]);
@@ -414,7 +413,7 @@ describe("the sweeper", () => {
   it("aborts the inflate of a job it fails as stuck, deleting what it had stored", async () => {
     const t = await createTenant();
     const consumer = consumerEnv({ ...SMALL_PARTS, IMPORT_SLICE_MS: "1" });
-    const job = await uploadHeld(consumer, t.key, gzip(BIG_CSV));
+    const job = await uploadSent(consumer, t.key, gzip(BIG_CSV));
     await deliver(consumer.env, { jobId: job.id, checkpointByte: 0 });
     const { inflate_checkpoint } = (await jobRecord(job.id)) as unknown as { inflate_checkpoint: string };
     const { uploadId, etags } = JSON.parse(inflate_checkpoint) as { uploadId: string; etags: string[] };

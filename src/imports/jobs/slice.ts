@@ -2,7 +2,7 @@
 // commit them in chunks until the file ends or the invocation's budget (rows, wall time) is spent.
 import { concatBytes } from "../../bytes.ts";
 import type { Config, Env } from "../../config.ts";
-import { database } from "../../db/client.ts";
+import { database, type Db } from "../../db/client.ts";
 import { getJobById, type JobRow } from "../../db/queries/jobs.ts";
 import { DryRunCommits } from "../commit/dry-run.ts";
 import { importMode, type JobOptions } from "../sources/options.ts";
@@ -77,7 +77,7 @@ export async function runImportSlice(env: Env, config: Config, jobId: string, bu
   if (!job || job.status !== "processing") return { kind: "skipped", reason: `job is ${job?.status ?? "gone"}` };
   // Canceled between two slices: it stops where the last one committed.
   if (job.cancelRequestedAt !== null) return canceled(env, job);
-  const outcome = await work(env, config, job, budget);
+  const outcome = await work(env, db, config, job, budget);
   if (outcome.kind !== "skipped") return outcome;
   // A write refused because a cancel was requested meanwhile looks like a lost race: the job is canceled at that boundary.
   const now = await getJobById(db, jobId);
@@ -85,8 +85,7 @@ export async function runImportSlice(env: Env, config: Config, jobId: string, bu
 }
 
 /** The slice's work on a processing job: its archive phases, or its file's inflate and then its rows. */
-async function work(env: Env, config: Config, started: JobRow, budget: InvocationBudget): Promise<SliceOutcome> {
-  const db = database(env.DB);
+async function work(env: Env, db: Db, config: Config, started: JobRow, budget: InvocationBudget): Promise<SliceOutcome> {
   let job = started;
   if (job.replacePhase !== null) return replacePhases(env, config, job, budget);
   // A compressed file is inflated first, once (inflate.ts); the rows are read from its copy, with what budget is left.
