@@ -19,7 +19,7 @@ async function fill(d1: D1Database, total: number, chunkRows: number) {
   let written = 0;
   for (let start = 0, k = 0; start < total; start += chunkRows, k++) {
     const rows = Array.from({ length: Math.min(chunkRows, total - start) }, (_, i) => ({ ok: true as const, line: start + i + 2, product: productOf(total, start + i + 1), json: null }));
-    const ctx = { jobId, tenantId, from: { byte: k, line: k }, storedErrors: 0, maxStoredErrors: 1000, currency: "USD", seq: 1, mentions: null, replace: false };
+    const ctx = { jobId, tenantId, from: { byte: k, line: k }, storedErrors: 0, maxStoredErrors: 1000, currency: "USD", seq: 1, mentions: null, replace: false, slice: { startedAt: now, startByte: 0 } };
     const result = await commitChunk(d1, ctx, { rows, end: { byte: k + 1, line: k + 1 }, last: false });
     if (!result.applied) throw new Error(`chunk ${k} was not applied`);
     written += result.productsWritten;
