@@ -149,6 +149,13 @@ export const importJobs = sqliteTable(
     // preset and a Shopify product's carried cells; see src/imports/sources/contract.ts). Committed with the
     // checkpoint in one guarded statement; null until the source saved any.
     sourceState: text("source_state"),
+    // The last slice's pace (a slice: one invocation's run over the file): when it started, the checkpoint it started
+    // from, the rows it committed and the time from its start to its last commit. Written by each chunk's guarded job
+    // update (src/imports/commit/write.ts), so it costs no round trip of its own; null before the first chunk commits.
+    sliceStartedAt: integer("slice_started_at"),
+    sliceStartByte: integer("slice_start_byte"),
+    sliceRows: integer("slice_rows"),
+    sliceMs: integer("slice_ms"),
     failureReason: text("failure_reason"),
     // Invocations that ended in a transient error (the queue retries them); reported when retries run out.
     failedAttempts: integer("failed_attempts").notNull().default(0),
@@ -198,13 +205,18 @@ export const importJobs = sqliteTable(
     // The tenant's line: its writing jobs that have not let go, in acceptance order. The queries that walk it repeat
     // this condition word for word (lineCondition), which is what lets SQLite use a partial index.
     index("import_jobs_tenant_line").on(t.tenantId, t.lineSeq).where(sql.raw(lineCondition())),
+    // The status summary's recent completed jobs (their durations), newest finished first: a bounded walk of one
+    // tenant's completed jobs, which the partial condition keeps apart from the rest.
+    index("import_jobs_tenant_completed").on(t.tenantId, t.finishedAt, t.startedAt).where(sql`${t.status} = 'completed'`),
+    // The tenant's oldest queued job, one seek: the status summary's backlog signal.
+    index("import_jobs_tenant_queued").on(t.tenantId, t.queuedAt).where(sql`${t.status} = 'queued'`),
     // The tenant's largest write sequence, one seek as a job starts.
     index("import_jobs_tenant_write_seq").on(t.tenantId, t.writeSeq).where(sql`${t.writeSeq} IS NOT NULL`),
   ],
 );
 
 // What the status summary reports, kept per tenant and job state so that reading it costs the same at any number of
-// jobs: how many jobs are in the state, their error_count and warning_count summed, and, over completed jobs with
+// jobs: how many jobs are in the state, their error_count, warning_count and processed_rows summed, and, over completed jobs with
 // both times, finished_at − started_at summed and counted. Triggers on import_jobs keep it (migration
 // 0015_import_job_counters): they run inside the statement that inserts, moves, updates or deletes a job, so every
 // write path counts, a guarded statement that changes nothing counts nothing, and a redelivery cannot count twice.
@@ -219,6 +231,8 @@ export const importJobCounters = sqliteTable(
     warnings: integer("warnings").notNull().default(0),
     durationSum: integer("duration_sum").notNull().default(0),
     durationCount: integer("duration_count").notNull().default(0),
+    // processed_rows summed (the rows the tenant's jobs have read; migration 0017_job_progress adds it to the triggers).
+    processedRows: integer("processed_rows").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.status] })],
 );

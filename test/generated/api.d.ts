@@ -60,7 +60,7 @@ export interface paths {
         };
         /**
          * How all of the caller's imports stand
-         * @description One D1 round trip (the key check, the counts by status kept per tenant and the newest jobs, in one batch), whose cost does not grow with the number of jobs. Poll with `If-None-Match`: an unchanged summary answers 304. Send the last `x-d1-bookmark` back to read at least that fresh (e.g. right after an upload).
+         * @description One D1 round trip (the key check, the counts by status kept per tenant, the recent durations and the oldest queued job, and the newest jobs, in one batch), whose cost does not grow with the number of jobs. Poll with `If-None-Match`: an unchanged summary answers 304 (the weak ETag leaves out `oldest_queued_age_ms`, which moves with the clock alone). Send the last `x-d1-bookmark` back to read at least that fresh (e.g. right after an upload).
          */
         get: operations["getImportStatus"];
         put?: never;
@@ -513,6 +513,14 @@ export interface components {
             content_encoding: "gzip" | null;
             /** @description A compressed file's size inflated, once the job has inflated it (at most MAX_INFLATED_BYTES, a deployment setting); null until then, and for a file sent uncompressed. */
             inflated_bytes: number | null;
+            /** @description Bytes of the file read and committed so far (its checkpoint): of the inflated copy for a compressed upload (compare with inflated_bytes), else of the file as sent (size_bytes). */
+            bytes_processed: number;
+            /** @description bytes_processed as a fraction (0 to 1) of inflated_bytes for a compressed upload, else of size_bytes: how far the file has been read. 1 once completed; null while a compressed file is still being inflated (its size is not known yet). */
+            progress: number | null;
+            /** @description Rows per second of the job's last slice (the rows one queue invocation committed, over the time from its start to its last commit); null before the first commit. */
+            rows_per_second: number | null;
+            /** @description For a processing job: the seconds left to read the rest of the file at the byte pace of its last slice (archiving in replace mode, and waits between slices, not included); null otherwise, and while the pace is not known. */
+            eta_seconds: number | null;
             /** @description Validated and counted only; no product was written. */
             dry_run: boolean;
             options: components["schemas"]["ImportOptions"];
@@ -677,6 +685,19 @@ export interface components {
             warnings: number;
             /** @description Mean finished_at − started_at over completed jobs; null when there are none. */
             avg_duration_ms: number | null;
+            /** @description Sum of processed_rows over all jobs: the data rows the caller's imports have read. */
+            processed_rows: number;
+            /** @description Median finished_at − started_at of the 100 most recently finished completed jobs (fewer when there are fewer); null when there are none. */
+            duration_p50_ms: number | null;
+            /** @description 95th percentile (nearest rank) of the same durations as duration_p50_ms; null when there are none. */
+            duration_p95_ms: number | null;
+            /**
+             * Format: date-time
+             * @description queued_at of the longest-waiting job in state `queued` (ISO 8601 UTC); null when none is queued. A growing age means imports back up.
+             */
+            oldest_queued_at: string | null;
+            /** @description How long that job has been queued when the summary was answered, in milliseconds; null when none is queued. Not covered by the ETag (a 304 still means only the age moved: compute it from oldest_queued_at). */
+            oldest_queued_age_ms: number | null;
             /** @description The newest jobs, newest first (created_at, then id). */
             last_jobs: components["schemas"]["ImportJob"][];
         };
@@ -1337,7 +1358,7 @@ export interface operations {
             /** @description The summary. */
             200: {
                 headers: {
-                    /** @description Strong validator of the body. */
+                    /** @description Weak validator of the body (every field but oldest_queued_age_ms). */
                     ETag?: string;
                     /** @description private, no-cache */
                     "Cache-Control"?: string;
@@ -1434,7 +1455,7 @@ export interface operations {
             /** @description The summary. */
             200: {
                 headers: {
-                    /** @description Strong validator of the body. */
+                    /** @description Weak validator of the body (every field but oldest_queued_age_ms). */
                     ETag?: string;
                     /** @description private, no-cache */
                     "Cache-Control"?: string;

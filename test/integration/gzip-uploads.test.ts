@@ -65,7 +65,7 @@ async function importHeld(body: string | Uint8Array, sent: Sent & { vars?: Recor
 
 /** What two imports of one file must agree on, whatever way it travelled. */
 function outcome({ job, products, errors }: Awaited<ReturnType<typeof importHeld>>) {
-  const { id: _i, links: _l, size_bytes: _s, content_encoding: _c, inflated_bytes: _b, created_at: _ca, queued_at: _q, started_at: _st, finished_at: _f, duration_ms: _d, ...counts } = job;
+  const { id: _i, links: _l, size_bytes: _s, content_encoding: _c, inflated_bytes: _b, created_at: _ca, queued_at: _q, started_at: _st, finished_at: _f, duration_ms: _d, rows_per_second: _r, ...counts } = job;
   return { counts, products, errors };
 }
 

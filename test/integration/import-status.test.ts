@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { database } from "../../src/db/client.ts";
-import { recentJobsQuery, statusCountersQuery, statusRecountQuery } from "../../src/db/queries/import-status.ts";
+import { DURATION_SAMPLE_JOBS, recentJobsQuery, statusCountersQuery, statusRecountQuery, statusRollupsQuery } from "../../src/db/queries/import-status.ts";
 import { tenantOfKey } from "../../src/db/queries/keys.ts";
 import { hashKey, newId } from "../../src/auth/keys.ts";
 import { addKey, createTenant, problemOf, request, revokeKey } from "../helpers.ts";
@@ -16,6 +16,8 @@ interface SeedJob {
   errorCount?: number;
   startedAt?: number | null;
   finishedAt?: number | null;
+  queuedAt?: number | null;
+  processedRows?: number;
   id?: string;
 }
 
@@ -23,9 +25,9 @@ async function seedJobs(tenantId: string, jobs: SeedJob[]): Promise<string[]> {
   const ids = jobs.map((j) => j.id ?? newId("imp"));
   const statements = jobs.map((j, i) =>
     env.DB.prepare(
-      `INSERT INTO import_jobs (id, tenant_id, status, format, object_key, size_bytes, dry_run, options, created_at, heartbeat_at, error_count, started_at, finished_at)
-       VALUES (?, ?, ?, 'csv', ?, 10, 0, '{"currency":"USD","delimiter":null}', ?, ?, ?, ?, ?)`,
-    ).bind(ids[i], tenantId, j.status, `${tenantId}/${ids[i]}`, j.createdAt, j.createdAt, j.errorCount ?? 0, j.startedAt ?? null, j.finishedAt ?? null),
+      `INSERT INTO import_jobs (id, tenant_id, status, format, object_key, size_bytes, dry_run, options, created_at, heartbeat_at, error_count, started_at, finished_at, queued_at, processed_rows)
+       VALUES (?, ?, ?, 'csv', ?, 10, 0, '{"currency":"USD","delimiter":null}', ?, ?, ?, ?, ?, ?, ?)`,
+    ).bind(ids[i], tenantId, j.status, `${tenantId}/${ids[i]}`, j.createdAt, j.createdAt, j.errorCount ?? 0, j.startedAt ?? null, j.finishedAt ?? null, j.queuedAt ?? null, j.processedRows ?? 0),
   );
   for (let i = 0; i < statements.length; i += 50) await env.DB.batch(statements.slice(i, i + 50));
   return ids;
@@ -40,6 +42,11 @@ interface Status {
   failed: number;
   errors: number;
   avg_duration_ms: number | null;
+  processed_rows: number;
+  duration_p50_ms: number | null;
+  duration_p95_ms: number | null;
+  oldest_queued_at: string | null;
+  oldest_queued_age_ms: number | null;
   last_jobs: { id: string; status: string; created_at: string }[];
 }
 
@@ -89,10 +96,44 @@ describe("GET /api/v1/products/import/status", () => {
     expect(body.last_jobs[0]).toMatchObject({ status: "failed", links: expect.any(Object), duration_ms: 99_989 });
   });
 
+  it("sums processed rows, takes duration percentiles over the latest completed jobs and ages the oldest queued job", async () => {
+    const t = await createTenant(["imports:read"]);
+    const base = Date.parse("2026-11-01T00:00:00Z");
+    // Older completed jobs that last 1 s and, finished after them, DURATION_SAMPLE_JOBS that last 1…N ms: only the latter count.
+    const older = Array.from({ length: 20 }, (_, i) => ({ status: "completed" as const, createdAt: base + i, startedAt: base, finishedAt: base + 1000 + i, processedRows: 2 }));
+    const latest = Array.from({ length: DURATION_SAMPLE_JOBS }, (_, i) => ({
+      status: "completed" as const,
+      createdAt: base + 100 + i,
+      startedAt: base + 10_000 + i * 10,
+      finishedAt: base + 10_000 + i * 10 + i + 1,
+      processedRows: 3,
+    }));
+    await seedJobs(t.tenantId, [
+      ...older,
+      ...latest,
+      { status: "failed", createdAt: base + 1, startedAt: base + 1, finishedAt: base + 9_999_999, processedRows: 7 },
+      { status: "queued", createdAt: base + 5, queuedAt: base + 6 },
+      { status: "queued", createdAt: base + 3, queuedAt: base + 4 },
+      { status: "processing", createdAt: base + 2, queuedAt: base + 2, startedAt: base + 2, processedRows: 11 },
+    ]);
+    const before = Date.now();
+    const body = await status(t.key, "?limit=0");
+    expect(body).toMatchObject({
+      total: 20 + DURATION_SAMPLE_JOBS + 4,
+      processed_rows: 20 * 2 + DURATION_SAMPLE_JOBS * 3 + 7 + 11,
+      // Nearest rank over 1…N ms.
+      duration_p50_ms: Math.ceil(0.5 * DURATION_SAMPLE_JOBS),
+      duration_p95_ms: Math.ceil(0.95 * DURATION_SAMPLE_JOBS),
+      oldest_queued_at: new Date(base + 4).toISOString(),
+    });
+    expect(body.oldest_queued_age_ms).toBeGreaterThanOrEqual(before - (base + 4));
+  });
+
   it("has every count at 0 and a null average for a tenant without jobs", async () => {
     const t = await createTenant(["imports:read"]);
     expect(await status(t.key)).toEqual({
-      total: 0, pending: 0, queued: 0, processing: 0, needs_confirmation: 0, completed: 0, failed: 0, canceled: 0, errors: 0, warnings: 0, avg_duration_ms: null, last_jobs: [],
+      total: 0, pending: 0, queued: 0, processing: 0, needs_confirmation: 0, completed: 0, failed: 0, canceled: 0, errors: 0, warnings: 0, avg_duration_ms: null,
+      processed_rows: 0, duration_p50_ms: null, duration_p95_ms: null, oldest_queued_at: null, oldest_queued_age_ms: null, last_jobs: [],
     });
   });
 
@@ -151,16 +192,19 @@ describe("GET /api/v1/products/import/status", () => {
 
   it("answers 304 to a matching If-None-Match and a new ETag once something changed", async () => {
     const t = await createTenant(["imports:read"]);
-    await seedJobs(t.tenantId, [{ status: "queued", createdAt: 10 }]);
+    // A queued job: its age moves with the clock, and the ETag leaves it out.
+    await seedJobs(t.tenantId, [{ status: "queued", createdAt: 10, queuedAt: 10 }]);
     const first = await request(STATUS, { key: t.key });
     const etag = first.headers.get("etag");
-    expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(etag).toMatch(/^W\/"[0-9a-f]{32}"$/);
     expect(first.headers.get("cache-control")).toBe("private, no-cache");
     const again = await request(STATUS, { key: t.key, headers: { "if-none-match": etag ?? "" } });
     expect(again.status).toBe(304);
     expect(await again.text()).toBe("");
     expect(again.headers.get("etag")).toBe(etag);
     expect((await request(STATUS, { key: t.key, headers: { "if-none-match": '"other", ' + etag } })).status).toBe(304);
+    // A client may send the tag without its weak prefix.
+    expect((await request(STATUS, { key: t.key, headers: { "if-none-match": (etag ?? "").replace(/^W\//, "") } })).status).toBe(304);
     await seedJobs(t.tenantId, [{ status: "queued", createdAt: 11 }]);
     const changed = await request(STATUS, { key: t.key, headers: { "if-none-match": etag ?? "" } });
     expect(changed.status).toBe(200);
@@ -243,7 +287,15 @@ describe("GET /api/v1/products/import/status", () => {
       }
       expect(details.join("\n")).not.toMatch(/SCAN import_jobs|TEMP B-TREE/);
     }
-    expect((await planOf(statusRecountQuery(db, "t"))).join("\n")).toContain("USING COVERING INDEX import_jobs_tenant_summary");
+    expect((await planOf(statusRecountQuery(db, "t"))).join("\n")).toContain("INDEX import_jobs_tenant_summary (tenant_id=?)");
+    // The rollups: a bounded walk of the tenant's completed jobs and one seek for its oldest queued job, each in its
+    // partial index (the recent durations already in finished_at order: no sort).
+    for (const query of [statusRollupsQuery(db, tenant), statusRollupsQuery(db, "ten_x")]) {
+      const details = (await planOf(query)).join("\n");
+      expect(details).toMatch(/SEARCH import_jobs USING COVERING INDEX import_jobs_tenant_completed \(tenant_id=\?/);
+      expect(details).toMatch(/SEARCH import_jobs USING COVERING INDEX import_jobs_tenant_queued \(tenant_id=\?/);
+      expect(details).not.toMatch(/SCAN import_jobs|TEMP B-TREE/);
+    }
     for (const query of [statusCountersQuery(db, tenant), statusCountersQuery(db, "ten_x")]) {
       const details = (await planOf(query)).join("\n");
       // The tenant's counter rows through the primary key, already in status order: nothing of import_jobs.

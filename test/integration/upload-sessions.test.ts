@@ -313,7 +313,7 @@ describe("completing a session", () => {
     const done = await getJob(viaSession.key, job.id);
     expect(done).toMatchObject({ status: "completed", rejected_rows: 0, error_count: 0 });
     expect(done.processed_rows).toBeGreaterThan(1000);
-    expect(comparable(done)).toEqual({ ...comparable(await getJob(direct.key, directJob.id)), started_at: done.started_at, finished_at: done.finished_at, duration_ms: done.duration_ms });
+    expect(comparable(done)).toEqual({ ...comparable(await getJob(direct.key, directJob.id)), started_at: done.started_at, finished_at: done.finished_at, duration_ms: done.duration_ms, rows_per_second: done.rows_per_second });
     expect(await productContents(viaSession.tenantId)).toEqual(await productContents(direct.tenantId));
   });
 

@@ -44,6 +44,8 @@ export interface ChunkContext {
   mentions: "stamp" | "record" | null;
   /** Replace mode: the last chunk moves the job on to counting what the file did not mention instead of completing it. */
   replace: boolean;
+  /** The slice the chunk belongs to: when it started and the checkpoint byte it started from (the job's pace, see slice_rows). */
+  slice: { startedAt: number; startByte: number };
 }
 
 export interface ChunkResult {
@@ -103,6 +105,8 @@ interface ChunkParameters {
   notes: string | null;
   last: number;
   replacing: number;
+  sliceStartedAt: number;
+  sliceStartByte: number;
 }
 type P = keyof ChunkParameters;
 
@@ -183,7 +187,7 @@ const JOB_UPDATE_PARAMETERS = [
   "jobId", "fromByte", "toByte", "toLine", "processed", "created", "updated", "unchanged", "rejected", "skipped", "errorCount",
   "warningCount", "now",
   "encoding", "preset", "sourceState", "ignoredColumns", "ignoredColumnsOmitted",
-  "ignoredOmittedKeys", "notes", "last", "replacing",
+  "ignoredOmittedKeys", "notes", "last", "replacing", "sliceStartedAt", "sliceStartByte",
 ] as const satisfies readonly P[];
 
 /**
@@ -192,6 +196,8 @@ const JOB_UPDATE_PARAMETERS = [
  * they commit together or not at all. One statement shape for every chunk: the source state, the facts the job shows
  * (encoding, preset, ignored columns, notes) and completion apply only when bound. In replace mode the last chunk
  * starts the count of what the file did not mention (see imports/jobs/replace.ts) instead of completing the job.
+ * The slice's pace rides along: its rows add up while the chunks are the same slice's (SET reads the row as it was), and
+ * the time runs from the slice's start to this commit.
  */
 function jobUpdate(counted: { created: string; updated: string; unchanged: string } | null) {
   return statement(
@@ -205,6 +211,8 @@ function jobUpdate(counted: { created: string; updated: string; unchanged: strin
     rejected_rows = rejected_rows + ${p.rejected}, skipped_rows = skipped_rows + ${p.skipped},
     error_count = error_count + ${p.errorCount}, warning_count = warning_count + ${p.warningCount},
     heartbeat_at = ${p.now},
+    slice_rows = CASE WHEN slice_started_at IS ${p.sliceStartedAt} THEN slice_rows + ${p.processed} ELSE ${p.processed} END,
+    slice_started_at = ${p.sliceStartedAt}, slice_start_byte = ${p.sliceStartByte}, slice_ms = ${p.now} - ${p.sliceStartedAt},
     source_state = coalesce(${p.sourceState}, source_state),
     encoding = coalesce(${p.encoding}, encoding), preset = coalesce(${p.preset}, preset),
     ignored_columns = coalesce(${p.ignoredColumns}, ignored_columns),
@@ -409,6 +417,8 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     notes: chunk.notes ? JSON.stringify(chunk.notes) : null,
     last: chunk.last ? 1 : 0,
     replacing: ctx.replace ? 1 : 0,
+    sliceStartedAt: ctx.slice.startedAt,
+    sliceStartByte: ctx.slice.startByte,
   };
   const mentions = mentionStatements(db, ctx, chunk.rows, params);
   const write = upsert ? countedUpsert(db, params, sharedKeepMask(valid)) : plainJobUpdate(db, params);

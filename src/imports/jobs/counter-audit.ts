@@ -6,7 +6,7 @@ import type { Db } from "../../db/client.ts";
 import type { StatusGroup } from "../../db/queries/import-status.ts";
 import { countersAndRecount, markCountersChecked, recountCounters, tenantsToCheck } from "../../db/queries/job-counters.ts";
 
-const FIGURES = ["jobs", "errors", "warnings", "durationSum", "durationCount"] as const satisfies readonly (keyof StatusGroup)[];
+const FIGURES = ["jobs", "errors", "warnings", "durationSum", "durationCount", "processedRows"] as const satisfies readonly (keyof StatusGroup)[];
 type Figures = Record<(typeof FIGURES)[number], number>;
 
 export interface CounterDrift {

@@ -66,6 +66,29 @@ export const jobResponseSchema = z
       .min(0)
       .nullable()
       .describe("A compressed file's size inflated, once the job has inflated it (at most MAX_INFLATED_BYTES, a deployment setting); null until then, and for a file sent uncompressed."),
+    bytes_processed: count(
+      "Bytes of the file read and committed so far (its checkpoint): of the inflated copy for a compressed upload (compare with inflated_bytes), else of the file as sent (size_bytes).",
+    ),
+    progress: z
+      .number()
+      .min(0)
+      .max(1)
+      .nullable()
+      .describe(
+        "bytes_processed as a fraction (0 to 1) of inflated_bytes for a compressed upload, else of size_bytes: how far the file has been read. 1 once completed; null while a compressed file is still being inflated (its size is not known yet).",
+      ),
+    rows_per_second: z
+      .number()
+      .min(0)
+      .nullable()
+      .describe("Rows per second of the job's last slice (the rows one queue invocation committed, over the time from its start to its last commit); null before the first commit."),
+    eta_seconds: z
+      .int()
+      .min(0)
+      .nullable()
+      .describe(
+        "For a processing job: the seconds left to read the rest of the file at the byte pace of its last slice (archiving in replace mode, and waits between slices, not included); null otherwise, and while the pace is not known.",
+      ),
     dry_run: z.boolean().describe("Validated and counted only; no product was written."),
     options: jobOptionsSchema,
     profile: z
@@ -175,6 +198,24 @@ export type JobJson = z.output<typeof jobResponseSchema>;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+type Progress = Pick<JobJson, "bytes_processed" | "progress" | "rows_per_second" | "eta_seconds">;
+
+/** How far the job has read its file, and at what pace (see the slice_* columns): all from the stored job, none from the clock. */
+function progressJson(job: JobView): Progress {
+  const bytes = job.checkpointByte;
+  // A compressed upload's rows are read from its inflated copy, whose size is known once the inflate is done.
+  const size = job.contentEncoding === null ? job.sizeBytes : job.inflatedBytes;
+  const progress = job.status === "completed" ? 1 : size === null ? null : size === 0 ? 0 : Math.min(1, bytes / size);
+  const measured = job.sliceMs !== null && job.sliceMs > 0 && job.sliceRows !== null && job.sliceStartByte !== null;
+  const rowsPerSecond = measured ? round2((job.sliceRows! * 1000) / job.sliceMs!) : null;
+  const bytesPerMs = measured ? (bytes - job.sliceStartByte!) / job.sliceMs! : 0;
+  const running = job.status === "processing" && job.cancelRequestedAt === null && job.replacePhase === null;
+  const eta = running && size !== null && bytesPerMs > 0 ? Math.ceil(Math.max(0, size - bytes) / bytesPerMs / 1000) : null;
+  return { bytes_processed: bytes, progress: progress === null ? null : Math.round(progress * 10_000) / 10_000, rows_per_second: rowsPerSecond, eta_seconds: eta };
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
 /** The options as `delimiter=` names them: a tab is `tab`, as a client sent it. */
 function optionsJson(options: JobOptions): z.output<typeof jobOptionsSchema> {
   const rules = rowRules(options);
@@ -203,6 +244,7 @@ export function toJobJson(job: JobView): JobJson {
     size_bytes: job.sizeBytes,
     content_encoding: job.contentEncoding,
     inflated_bytes: job.inflatedBytes,
+    ...progressJson(job),
     dry_run: job.dryRun,
     options: optionsJson(JSON.parse(job.options) as JobOptions),
     profile: job.profile,

@@ -177,6 +177,7 @@ class ImportSlice {
       seq: job.writeSeq,
       mentions: job.dryRun ? (replace ? "record" : null) : replace || job.stampMentions ? "stamp" : null,
       replace,
+      slice: { startedAt: this.started, startByte: job.checkpointByte },
     });
   }
 
