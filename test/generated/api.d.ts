@@ -694,7 +694,7 @@ export interface components {
             /** @description The offending value, cut to 200 characters. */
             value: string | null;
             /**
-             * @description `error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field).
+             * @description `error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field), or skipped for a reason to fix (`variant_without_sku`).
              * @enum {string}
              */
             severity: "error" | "warning";
@@ -703,7 +703,7 @@ export interface components {
          * @description What is wrong with the row, as a stable code (`message` says it for this row); `x-enumDescriptions` describes each.
          * @enum {string}
          */
-        RowErrorCode: "ragged_row" | "invalid_json" | "not_an_object" | "too_many_values" | "duplicate_field" | "invalid_row" | "unsupported_product_type" | "required" | "invalid_type" | "too_long" | "invalid_sku" | "invalid_price" | "thousands_separator" | "decimal_comma" | "currency_symbol" | "scientific_notation" | "negative" | "too_many_decimals" | "too_large" | "invalid_currency" | "currency_without_price" | "invalid_integer" | "invalid_status" | "invalid_url" | "invalid_barcode" | "invalid_tag" | "too_many_tags" | "tag_too_long" | "invalid_options" | "too_many_options" | "new_product_incomplete";
+        RowErrorCode: "ragged_row" | "invalid_json" | "not_an_object" | "too_many_values" | "duplicate_field" | "invalid_row" | "variant_without_sku" | "unsupported_product_type" | "required" | "invalid_type" | "too_long" | "invalid_sku" | "invalid_price" | "thousands_separator" | "decimal_comma" | "currency_symbol" | "scientific_notation" | "negative" | "too_many_decimals" | "too_large" | "invalid_currency" | "currency_without_price" | "invalid_integer" | "invalid_status" | "invalid_url" | "invalid_barcode" | "invalid_tag" | "too_many_tags" | "tag_too_long" | "invalid_options" | "too_many_options" | "new_product_incomplete";
         ImportProfilePage: {
             data: components["schemas"]["ImportProfile"][];
             next_cursor: string | null;

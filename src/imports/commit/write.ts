@@ -377,7 +377,7 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     if (row.ok) valid.push(row);
     else if (row.skipped) skipped++;
     const found = problemsOf(row);
-    if (row.ok) warnings += found.length;
+    if (row.ok || row.skipped) warnings += found.length;
     problems.push(...found);
   }
   const stored = errorStatements(db, ctx, problems);

@@ -21,7 +21,10 @@ export interface RowError {
   code: RowErrorCode;
   message: string;
   value: string | null;
-  /** "error": the row was rejected; "warning": it was imported without the field (on_invalid=skip_field). */
+  /**
+   * "error": the row was rejected; "warning": it was imported without the field (on_invalid=skip_field), or skipped for
+   * a reason the merchant can fix.
+   */
   severity: Severity;
 }
 
@@ -58,12 +61,18 @@ interface RejectedRow {
   skuKey?: string;
 }
 
-/** A record that is no product (a Shopify image row, a WooCommerce parent, an empty spreadsheet row): counted, not imported. */
+/**
+ * A record that is no product: counted, not imported. Skipped by design (a Shopify image row, a WooCommerce parent, an
+ * empty spreadsheet row) in silence; skipped for a reason the merchant can fix (a Shopify variant without a SKU) with
+ * a warning that says so.
+ */
 interface SkippedRow {
   ok: false;
   line: number;
   errors: readonly [];
   skipped: true;
+  /** Why the merchant's record was left out, when it is something to fix: it then counts as a failed row. */
+  warnings?: RowError[];
   /** As a rejected row's: a skipped record that names a SKU still names it. */
   skuKey?: string;
 }
@@ -229,9 +238,12 @@ export function withProblems(outcome: RowOutcome, line: number, extra: CellProbl
 
 /** The row's problems as they are stored: a rejected row's errors, or the warnings of a row imported without a field. */
 export function problemsOf(row: RowOutcome): readonly RowError[] {
-  return row.ok ? (row.warnings ?? []) : row.errors;
+  return row.ok || row.skipped ? (row.warnings ?? []) : row.errors;
 }
 
-export function skippedRow(line: number): SkippedRow {
-  return { ok: false, line, errors: [], skipped: true };
+/** A record that is no product; `why`: the problem to report on its line when the merchant can fix it. */
+export function skippedRow(line: number, why?: CellError): SkippedRow {
+  const row: SkippedRow = { ok: false, line, errors: [], skipped: true };
+  if (why) row.warnings = [{ line, ...why, severity: "warning" }];
+  return row;
 }

@@ -5,8 +5,8 @@
 // product-level cells (title, description, vendor, category, tags, status, product image, option names) are on the
 // handle's first row only. Each row with a SKU becomes one of our products: the product-level cells of its handle's
 // first row, validated there once, are carried onto it (and committed with the checkpoint, so a slice that starts
-// mid-product has them); its name is the title plus its option values; its group the handle. Rows without a SKU
-// (image rows, variants without one) are skipped.
+// mid-product has them); its name is the title plus its option values; its group the handle. Rows without a SKU are
+// skipped: an image row in silence, a variant without one (Shopify allows it) with a warning on its line.
 import { z } from "zod";
 import { isBlank, type ProductInput, productLimits, validateProductRow } from "../../../catalog/product.ts";
 import { productStatuses } from "../../../model/product-status.ts";
@@ -120,7 +120,7 @@ class ShopifyRows implements CellRows {
       this.carried = this.productOf(key, cells);
       this.changed = true;
     }
-    if (isBlank(cells.sku)) return skippedRow(line);
+    if (isBlank(cells.sku)) return isVariant(cells) ? skippedRow(line, VARIANT_WITHOUT_SKU) : skippedRow(line);
     if (key === "" || !this.carried) {
       const message = "Handle is required: each row of a Shopify export names its product in the Handle (URL handle) column.";
       return rejectedRow(line, "group", "required", message, "");
@@ -207,6 +207,20 @@ class ShopifyRows implements CellRows {
     }
     return withProblems(outcome, line, problems);
   }
+}
+
+/** What a variant row without a SKU is told: it is skipped, and how the merchant gets it in. */
+const VARIANT_WITHOUT_SKU: CellError = {
+  column: "sku",
+  code: "variant_without_sku",
+  message: "This variant has no SKU, which Shopify allows but a product here needs: it was not imported. Give it a SKU (Variant SKU) and import it again.",
+  value: "",
+};
+
+/** Whether a row gives a variant (its price, stock, barcode, image or an option value), not only a further image. */
+function isVariant(cells: Cells): boolean {
+  const variantCells = [cells.price, cells.stock, cells.barcode, cells["variant image"], ...OPTION_VALUE.map((column) => cells[column])];
+  return variantCells.some((cell) => cell !== undefined && !isBlank(cell));
 }
 
 function productFields(p: ProductInput): ProductFields {
