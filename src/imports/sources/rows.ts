@@ -52,7 +52,22 @@ export interface ValidRow {
   warnings?: RowError[];
 }
 
-interface RejectedRow {
+/** Where a record is in the imported file: its first line, and its bytes [start, end) with its line break. */
+export interface RecordSpan {
+  line: number;
+  start: number;
+  end: number;
+}
+
+/** What a row that is not imported keeps of its record, for the job's failed rows (see failedRecordOf in write.ts). */
+interface FailedRecord {
+  /** The record's place in the file (set by the row source). */
+  span?: RecordSpan;
+  /** The record its product cells came from (a Shopify variant's handle's first row), which goes along with it. */
+  context?: RecordSpan;
+}
+
+interface RejectedRow extends FailedRecord {
   ok: false;
   line: number;
   errors: RowError[];
@@ -66,7 +81,7 @@ interface RejectedRow {
  * empty spreadsheet row) in silence; skipped for a reason the merchant can fix (a Shopify variant without a SKU) with
  * a warning that says so.
  */
-interface SkippedRow {
+interface SkippedRow extends FailedRecord {
   ok: false;
   line: number;
   errors: readonly [];
@@ -246,4 +261,15 @@ export function skippedRow(line: number, why?: CellError): SkippedRow {
   const row: SkippedRow = { ok: false, line, errors: [], skipped: true };
   if (why) row.warnings = [{ line, ...why, severity: "warning" }];
   return row;
+}
+
+/** The row with its record's place in the file, when it is not imported (only such a row's bytes are ever read back). */
+export function placed(row: RowOutcome, span: RecordSpan): RowOutcome {
+  if (!row.ok) row.span = span;
+  return row;
+}
+
+/** Whether the row is one of the job's failed rows: rejected, or skipped for a reason the merchant can fix. */
+export function isFailedRow(row: RowOutcome): row is RejectedRow | SkippedRow {
+  return !row.ok && (!row.skipped || (row.warnings !== undefined && row.warnings.length > 0));
 }

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { isBlank, type ProductInput, productLimits, validateProductRow } from "../../../catalog/product.ts";
 import { productStatuses } from "../../../model/product-status.ts";
 import { rowErrorCodes } from "../../../model/row-error-codes.ts";
-import { type CellError, type CellProblems, rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withProblems } from "../rows.ts";
+import { type CellError, type CellProblems, type RecordSpan, rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withProblems } from "../rows.ts";
 import { readSourceState } from "../state.ts";
 import {
   carriedCell,
@@ -95,6 +95,11 @@ const carriedSchema = z.object({
   warnings: z.array(cellErrorSchema),
   /** Option1–3 Name as the first row gives them (cut, see carriedCell); null when blank or absent. */
   optionNames: z.array(z.string().nullable()).length(OPTION_COUNT),
+  /**
+   * Where the first row is in the file: a failed variant's failed-rows record takes it along, so that the variant
+   * re-imports with its product's cells. Absent in a state saved before it was kept.
+   */
+  first: z.object({ line: z.int().min(1), start: z.int().min(0), end: z.int().min(0) }).optional(),
 });
 
 type Carried = z.output<typeof carriedSchema>;
@@ -112,20 +117,24 @@ class ShopifyRows implements CellRows {
     this.hasProductImage = columns.includes("product image");
   }
 
-  row(line: number, cells: Cells): RowOutcome {
+  row(line: number, cells: Cells, span?: RecordSpan): RowOutcome {
     const handle = (cells.handle ?? "").trim();
     const key = carriedCell(handle, productLimits.groupLength);
     // A row of another handle starts a product, whatever it holds (an image row starts one as well as a variant).
     if (key !== "" && key !== this.carried?.handle) {
-      this.carried = this.productOf(key, cells);
+      const product = this.productOf(key, cells);
+      this.carried = span ? { ...product, first: span } : product;
       this.changed = true;
     }
-    if (isBlank(cells.sku)) return isVariant(cells) ? skippedRow(line, VARIANT_WITHOUT_SKU) : skippedRow(line);
     if (key === "" || !this.carried) {
+      if (isBlank(cells.sku)) return isVariant(cells) ? skippedRow(line, VARIANT_WITHOUT_SKU) : skippedRow(line);
       const message = "Handle is required: each row of a Shopify export names its product in the Handle (URL handle) column.";
       return rejectedRow(line, "group", "required", message, "");
     }
-    return this.variant(line, cells, handle, this.carried);
+    const outcome = isBlank(cells.sku) ? (isVariant(cells) ? skippedRow(line, VARIANT_WITHOUT_SKU) : skippedRow(line)) : this.variant(line, cells, handle, this.carried);
+    // A failed variant's record needs its product's cells to re-import: the handle's first row goes along.
+    if (!outcome.ok && this.carried.first) outcome.context = this.carried.first;
+    return outcome;
   }
 
   takeState(): { carried: Carried | null } | undefined {
