@@ -160,6 +160,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/products/import/{job_id}/failed-rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The file's records that were not imported, to fix and upload again
+         * @description Every record of a finished job's file that was not imported and that the merchant can fix: rejected rows, and rows skipped for a reason to fix (a Shopify variant without a SKU); not the rows skipped by design (image rows, parents of variations, blank rows). Streamed in the file's own format, encoding and delimiter: its first bytes (byte order mark, sep line, header), then each record byte for byte as uploaded, in file order, with its problems appended: the CSV columns `_error_line`, `_error_column`, `_error_code` and `_error_message` (several problems joined with `; `, cells that start with = + - @ tab, CR or NUL prefixed with an apostrophe, characters the file's encoding cannot represent written as `?`), or an `_errors` key in each NDJSON object (a line that is not an object comes as it is). A Shopify variant's product row (its handle's first row) comes along before it, marked `_error_code` `context`, so that it re-imports with its product's cells. Fix the cells and upload the file as it is: the `_error_*` columns and the `_errors` key are read past. Complete whatever the number of failures (not only the stored errors); POST …/retry imports it at once.
+         */
+        get: operations["getImportFailedRows"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * The file's records that were not imported, to fix and upload again (headers only)
+         * @description The GET operation's status and headers without its body.
+         */
+        head: operations["getImportFailedRowsHead"];
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/import-profiles": {
         parameters: {
             query?: never;
@@ -539,11 +563,13 @@ export interface components {
             unchanged: number;
             /** @description Rows not imported because of errors. */
             rejected_rows: number;
-            /** @description Rows that are no product and were passed over: a Shopify image-only row, a WooCommerce parent, an empty spreadsheet row. processed_rows = created + updated + unchanged + rejected_rows + skipped_rows. */
+            /** @description Rows that are no product and were passed over: a Shopify image-only row, a WooCommerce parent, an empty spreadsheet row, and a Shopify variant without a SKU (with a warning). processed_rows = created + updated + unchanged + rejected_rows + skipped_rows. */
             skipped_rows: number;
+            /** @description Records of the file that were not imported and that the merchant can fix: rejected rows, and rows skipped for a reason to fix (a Shopify variant without a SKU). Every one is kept, not only the first MAX_STORED_ERRORS: GET …/failed-rows returns them as uploaded, each with its problems, and POST …/retry imports them again. */
+            failed_rows: number;
             /** @description Row errors found (a rejected row has one or more). */
             error_count: number;
-            /** @description Fields left out of imported rows because they were invalid (on_invalid=skip_field), each a warning. Errors and warnings share one list, of which the first MAX_STORED_ERRORS (a deployment setting) are stored. */
+            /** @description Fields left out of imported rows because they were invalid (on_invalid=skip_field), and rows skipped for a reason to fix (`variant_without_sku`), each a warning. Errors and warnings share one list, of which the first MAX_STORED_ERRORS (a deployment setting) are stored. */
             warning_count: number;
             /** @description Replace mode: the products that are not archived and that the file did not mention (by SKU, on any row, rejected or skipped rows included), counted once its last row is in: those archiving would set to `archived` (for a dry run: would have). Null in upsert mode and until counted. */
             would_archive: number | null;
@@ -601,9 +627,20 @@ export interface components {
             canceled_at: string | null;
             /** @description finished_at − started_at; null until finished. */
             duration_ms: number | null;
+            /** @description The job whose failed rows this job imports again (made by POST …/retry); null for an upload. */
+            retry_of: string | null;
+            /** @description The retries of this job's failed rows. */
+            retries: {
+                /** @description Jobs made from this job's failed rows by POST …/retry. */
+                count: number;
+                /** @description The latest of them; null if none. */
+                latest: string | null;
+            };
             links: {
                 self: string;
                 errors: string;
+                /** @description The file's records that were not imported, as uploaded, each with its problems (GET …/failed-rows). */
+                failed_rows: string;
             };
         };
         ImportOptions: {
@@ -2054,6 +2091,213 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    getImportFailedRows: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The import job's id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The failed rows, in the file's format. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:read`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job has not finished: its failed rows are not all known yet. */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job's file has been deleted (UPLOAD_RETENTION_DAYS after it finished): its records cannot be read back. */
+            410: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getImportFailedRowsHead: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The import job's id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The failed rows, in the file's format. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The API key lacks the scope `imports:read`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such job. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The job has not finished: its failed rows are not all known yet. */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The job's file has been deleted (UPLOAD_RETENTION_DAYS after it finished): its records cannot be read back. */
+            410: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -16,7 +16,6 @@ import { CONTEXT_CODE, FAILED_ROW_COLUMNS, FAILED_ROW_KEY } from "../../model/fa
 import { unfinishedStates } from "../../model/job-states.ts";
 import type { CsvDelimiter } from "../read/csv.ts";
 import type { TextEncoding } from "../read/encoding.ts";
-import { ObjectGoneError } from "../read/object-reader.ts";
 import { csvDelimiterOf } from "../sources/csv-source.ts";
 import { csvCell } from "./error-report.ts";
 import { importedFile } from "./inflated-copy.ts";
@@ -74,7 +73,8 @@ function rangeReader(bucket: R2Bucket, key: string): RangeRead {
   return async (offset, length) => {
     if (length === 0) return new Uint8Array(0);
     const object = await bucket.get(key, { range: { offset, length } });
-    if (!object) throw new ObjectGoneError(key);
+    // Deleted while the file streams (the sweeper, past UPLOAD_RETENTION_DAYS): the response ends in an error.
+    if (!object) throw new Error(`the failed rows' file ${key} was deleted while it was read`);
     return new Uint8Array(await object.arrayBuffer());
   };
 }
