@@ -15,6 +15,7 @@ import { registerImportJobRoutes, registerImportListRoute } from "./routes/impor
 import { registerImportCancelRoute } from "./routes/import-cancel.ts";
 import { registerImportConfirmRoute } from "./routes/import-confirm.ts";
 import { registerImportFailedRowsRoute } from "./routes/import-failed-rows.ts";
+import { registerImportRetryRoute } from "./routes/import-retry.ts";
 import { registerProductRoutes } from "./routes/products.ts";
 import { registerUploadRoutes } from "./routes/uploads.ts";
 import { loggedError } from "./log-error.ts";
@@ -34,6 +35,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerImportConfirmRoute(app);
   registerImportCancelRoute(app);
   registerImportFailedRowsRoute(app);
+  registerImportRetryRoute(app);
   registerImportProfileRoutes(app);
   registerUploadRoutes(app);
   registerProductRoutes(app);

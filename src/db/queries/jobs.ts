@@ -409,6 +409,17 @@ export async function purgeMentions(db: Db, jobId: string, limit: number): Promi
   return result.meta.changes ?? 0;
 }
 
+/**
+ * Links a job to the retry made from its failed rows: one more retry, and the latest. A repeat for the same retry
+ * (an accept cut short and run again) counts it once.
+ */
+export async function linkRetry(db: Db, tenantId: string, jobId: string, retryId: string): Promise<void> {
+  await db
+    .update(importJobs)
+    .set({ retryCount: sql`${importJobs.retryCount} + 1`, latestRetry: retryId })
+    .where(and(eq(importJobs.tenantId, tenantId), eq(importJobs.id, jobId), sql`${importJobs.latestRetry} IS NOT ${retryId}`));
+}
+
 /** How many failed records the job has (0 for a job that is gone). */
 export async function countFailedRecords(db: Db, jobId: string): Promise<number> {
   const [row] = await db.select({ failedRecords: importJobs.failedRecords }).from(importJobs).where(eq(importJobs.id, jobId)).limit(1);

@@ -42,7 +42,7 @@ export const NESTED_COLUMNS: ReadonlySet<StoredColumn> = new Set(fieldList.filte
 /** Where a row's keep mask travels, after its STORED_COLUMNS values (see rowJson). */
 export const KEEP_MASK_INDEX = STORED_COLUMNS.length;
 
-export interface ValidRow {
+export interface ValidRow extends FailedRecord {
   ok: true;
   line: number;
   product: ProductInput;
@@ -59,7 +59,10 @@ export interface RecordSpan {
   end: number;
 }
 
-/** What a row that is not imported keeps of its record, for the job's failed rows (see failedRecordOf in write.ts). */
+/**
+ * Where a row's record is, for the job's failed rows (see failedRecordJson in write.ts): a valid row keeps it too, as
+ * the catalog may still refuse it (see catalog-lookup.ts).
+ */
 interface FailedRecord {
   /** The record's place in the file (set by the row source). */
   span?: RecordSpan;
@@ -263,9 +266,9 @@ export function skippedRow(line: number, why?: CellError): SkippedRow {
   return row;
 }
 
-/** The row with its record's place in the file, when it is not imported (only such a row's bytes are ever read back). */
+/** The row with its record's place in the file. */
 export function placed(row: RowOutcome, span: RecordSpan): RowOutcome {
-  if (!row.ok) row.span = span;
+  row.span = span;
   return row;
 }
 

@@ -132,8 +132,9 @@ class ShopifyRows implements CellRows {
       return rejectedRow(line, "group", "required", message, "");
     }
     const outcome = isBlank(cells.sku) ? (isVariant(cells) ? skippedRow(line, VARIANT_WITHOUT_SKU) : skippedRow(line)) : this.variant(line, cells, handle, this.carried);
-    // A failed variant's record needs its product's cells to re-import: the handle's first row goes along.
-    if (!outcome.ok && this.carried.first) outcome.context = this.carried.first;
+    // A failed variant's record needs its product's cells to re-import: the handle's first row goes along (a valid
+    // variant may still be refused by the catalog).
+    if (this.carried.first) outcome.context = this.carried.first;
     return outcome;
   }
 
