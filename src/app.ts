@@ -14,6 +14,8 @@ import { registerImportUploadRoute } from "./routes/import-upload.ts";
 import { registerImportJobRoutes, registerImportListRoute } from "./routes/imports.ts";
 import { registerImportCancelRoute } from "./routes/import-cancel.ts";
 import { registerImportConfirmRoute } from "./routes/import-confirm.ts";
+import { registerImportFailedRowsRoute } from "./routes/import-failed-rows.ts";
+import { registerImportRetryRoute } from "./routes/import-retry.ts";
 import { registerProductRoutes } from "./routes/products.ts";
 import { registerUploadRoutes } from "./routes/uploads.ts";
 import { loggedError } from "./log-error.ts";
@@ -32,6 +34,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerImportJobRoutes(app);
   registerImportConfirmRoute(app);
   registerImportCancelRoute(app);
+  registerImportFailedRowsRoute(app);
+  registerImportRetryRoute(app);
   registerImportProfileRoutes(app);
   registerUploadRoutes(app);
   registerProductRoutes(app);

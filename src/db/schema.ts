@@ -191,6 +191,16 @@ export const importJobs = sqliteTable(
     cancelRequestedAt: integer("cancel_requested_at"),
     canceledAt: integer("canceled_at"),
     finishedAt: integer("finished_at"),
+    // Records of the file that were not imported and that the merchant can fix (rejected rows, rows skipped for a reason
+    // to fix), each kept in import_failed_records; counted with the chunk that found them.
+    failedRecords: integer("failed_records").notNull().default(0),
+    // Where the file's first record starts (after a byte order mark, an Excel sep line and a CSV header line): the
+    // failed-rows file starts with these bytes. Null until the row source has read them.
+    headerBytes: integer("header_bytes"),
+    // A job made by POST …/retry from the failed rows of this one; the retries made from this job, and the latest.
+    retryOf: text("retry_of"),
+    retryCount: integer("retry_count").notNull().default(0),
+    latestRetry: text("latest_retry"),
     // Last time the job made progress; the sweeper fails non-terminal jobs that stop moving.
     heartbeatAt: integer("heartbeat_at").notNull(),
     objectDeletedAt: integer("object_deleted_at"),
@@ -253,6 +263,29 @@ export const importErrors = sqliteTable(
     severity: text("severity", { enum: ["error", "warning"] }).notNull().default("error"),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.seq] })],
+);
+
+// The records of a job's file that were not imported and that the merchant can fix: a rejected row, or one skipped
+// for a reason to fix (a Shopify variant without a SKU). Every one, not only the first MAX_STORED_ERRORS: written in the
+// chunk's guarded batch, they make GET …/failed-rows (the records as uploaded, each with its problems) and POST
+// …/retry. The sweeper purges them, in bounded passes, before it deletes their job.
+export const importFailedRecords = sqliteTable(
+  "import_failed_records",
+  {
+    jobId: text("job_id").notNull(),
+    // The record's bytes in the imported file (a compressed file's inflated copy): [byte_start, byte_end), its line break included.
+    byteStart: integer("byte_start").notNull(),
+    byteEnd: integer("byte_end").notNull(),
+    line: integer("line").notNull(),
+    // A record whose product cells come from another (a Shopify variant, from its handle's first row): that record,
+    // which the failed-rows file carries along as context; null when there is none.
+    contextStart: integer("context_start"),
+    contextEnd: integer("context_end"),
+    contextLine: integer("context_line"),
+    // JSON: the record's problems in column order, [[column, code, message], …] (column null for the row as a whole).
+    problems: text("problems").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.byteStart] })],
 );
 
 // The SKUs a replace-mode dry run's file names (a dry run stamps no product): counted against the catalog after the

@@ -8,9 +8,10 @@ import { z } from "zod";
 /**
  * How a code's rows fare. `error`: the row is always rejected. `error_or_warning`: a problem of a field that a row can
  * do without: it rejects the row, or with on_invalid=skip_field it is a warning and the row is imported without that
- * field (an error still, when the row has an error of a field it cannot do without).
+ * field (an error still, when the row has an error of a field it cannot do without). `warning`: the row is skipped
+ * (counted in skipped_rows, not rejected) for a reason the merchant can fix, and told so on its line.
  */
-export type RowErrorSeverity = "error" | "error_or_warning";
+export type RowErrorSeverity = "error" | "error_or_warning" | "warning";
 
 interface RowErrorCodeDefinition {
   /** What the problem is and how the merchant fixes the row: one line, for the API's document and the README. */
@@ -32,6 +33,10 @@ const ROW_ERROR_CODES = {
   },
   duplicate_field: { about: "The NDJSON object gives a field twice (under the same key, or in another case): give it once.", severity: "error" },
   invalid_row: { about: "The row is not an object of column values.", severity: "error" },
+  variant_without_sku: {
+    about: "The Shopify row gives a variant (a price, stock, barcode or option value) but no SKU, which Shopify allows and a product here needs: the row is skipped; give the variant a SKU.",
+    severity: "warning",
+  },
   unsupported_product_type: {
     about: "The WooCommerce row's Type is not imported: simple, variation and external products are, and variable and grouped parents are skipped.",
     severity: "error",
@@ -96,14 +101,17 @@ export function rowErrorAbout(code: RowErrorCode): string {
   return ROW_ERROR_CODES[code].about;
 }
 
-/** Whether a code always rejects its row, or may be a warning with on_invalid=skip_field. */
+/** Whether a code always rejects its row, may be a warning with on_invalid=skip_field, or is a skipped row's warning. */
 export function rowErrorSeverity(code: RowErrorCode): RowErrorSeverity {
   return ROW_ERROR_CODES[code].severity;
 }
 
 /** A code as the API's document describes it: what it means, and whether it may be a warning. */
 function describedCode(code: RowErrorCode): string {
-  return rowErrorSeverity(code) === "error" ? rowErrorAbout(code) : `${rowErrorAbout(code)} A warning when on_invalid=skip_field leaves the field out.`;
+  const severity = rowErrorSeverity(code);
+  if (severity === "error") return rowErrorAbout(code);
+  if (severity === "warning") return `${rowErrorAbout(code)} Always a warning: the row is counted as skipped.`;
+  return `${rowErrorAbout(code)} A warning when on_invalid=skip_field leaves the field out.`;
 }
 
 /**

@@ -35,7 +35,9 @@ const rowErrorSchema = z
     value: z.string().nullable().describe("The offending value, cut to 200 characters."),
     severity: z
       .enum(["error", "warning"])
-      .describe("`error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field)."),
+      .describe(
+        "`error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field), or skipped for a reason to fix (`variant_without_sku`).",
+      ),
   })
   .meta({ id: "RowError" });
 

@@ -160,6 +160,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/products/import/{job_id}/failed-rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The file's records that were not imported, to fix and upload again
+         * @description Every record of a finished job's file that was not imported and that the merchant can fix: rejected rows, and rows skipped for a reason to fix (a Shopify variant without a SKU); not the rows skipped by design (image rows, parents of variations, blank rows). Streamed in the file's own format, encoding and delimiter: its first bytes (byte order mark, sep line, header), then each record byte for byte as uploaded, in file order, with its problems appended: the CSV columns `_error_line`, `_error_column`, `_error_code` and `_error_message` (several problems joined with `; `, cells that start with = + - @ tab, CR or NUL prefixed with an apostrophe, characters the file's encoding cannot represent written as `?`), or an `_errors` key in each NDJSON object (a line that is not an object comes as it is). A Shopify variant's product row (its handle's first row) comes along before it, marked `_error_code` `context`, so that it re-imports with its product's cells. Fix the cells and upload the file as it is: the `_error_*` columns and the `_errors` key are read past. Complete whatever the number of failures (not only the stored errors); POST …/retry imports it at once.
+         */
+        get: operations["getImportFailedRows"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * The file's records that were not imported, to fix and upload again (headers only)
+         * @description The GET operation's status and headers without its body.
+         */
+        head: operations["getImportFailedRowsHead"];
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/products/import/{job_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a finished job's failed rows again, as a new job
+         * @description Makes a new job from the failed rows of a finished job (completed, failed or canceled): its file is the one GET …/failed-rows returns (the records as uploaded, with their problems in columns that are read past), stored as the new job's upload (at most MAX_UPLOAD_BYTES). The new job is read as the original was (its format, encoding, profile or mapping) with the original's options, or the ones the body gives; it always runs in `upsert` mode, as the failed rows are part of a catalog, never the whole of it. The jobs are linked both ways: the new job's `retry_of`, the original's `retries`. Meant for rows whose cause was fixed elsewhere (a product imported since, a currency to read them in); to fix the cells themselves, download the failed rows, fix them and upload the file.
+         */
+        post: operations["retryImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/import-profiles": {
         parameters: {
             query?: never;
@@ -409,6 +453,27 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        RetryInput: {
+            /** @description Currency of new products whose row has none; default: the original job's. */
+            currency?: string;
+            /**
+             * @description CSV delimiter; default: the original job's (detected when it gave none).
+             * @enum {string}
+             */
+            delimiter?: "," | ";" | "tab";
+            /**
+             * @description What a blank cell means; default: the original job's.
+             * @enum {string}
+             */
+            blank_cells?: "clear" | "keep";
+            /**
+             * @description What an invalid field does to its row; default: the original job's.
+             * @enum {string}
+             */
+            on_invalid?: "reject_row" | "skip_field";
+            /** @description Validate and count only; default: the original job's. */
+            dry_run?: boolean;
+        };
         /** @description A new profile. A tenant keeps at most 100 profiles; shopify and woocommerce are reserved. */
         ImportProfileInput: {
             /**
@@ -547,11 +612,13 @@ export interface components {
             unchanged: number;
             /** @description Rows not imported because of errors. */
             rejected_rows: number;
-            /** @description Rows that are no product and were passed over: a Shopify image-only row, a WooCommerce parent, an empty spreadsheet row. processed_rows = created + updated + unchanged + rejected_rows + skipped_rows. */
+            /** @description Rows that are no product and were passed over: a Shopify image-only row, a WooCommerce parent, an empty spreadsheet row, and a Shopify variant without a SKU (with a warning). processed_rows = created + updated + unchanged + rejected_rows + skipped_rows. */
             skipped_rows: number;
+            /** @description Records of the file that were not imported and that the merchant can fix: rejected rows, and rows skipped for a reason to fix (a Shopify variant without a SKU). Every one is kept, not only the first MAX_STORED_ERRORS: GET …/failed-rows returns them as uploaded, each with its problems, and POST …/retry imports them again. */
+            failed_rows: number;
             /** @description Row errors found (a rejected row has one or more). */
             error_count: number;
-            /** @description Fields left out of imported rows because they were invalid (on_invalid=skip_field), each a warning. Errors and warnings share one list, of which the first MAX_STORED_ERRORS (a deployment setting) are stored. */
+            /** @description Fields left out of imported rows because they were invalid (on_invalid=skip_field), and rows skipped for a reason to fix (`variant_without_sku`), each a warning. Errors and warnings share one list, of which the first MAX_STORED_ERRORS (a deployment setting) are stored. */
             warning_count: number;
             /** @description Replace mode: the products that are not archived and that the file did not mention (by SKU, on any row, rejected or skipped rows included), counted once its last row is in: those archiving would set to `archived` (for a dry run: would have). Null in upsert mode and until counted. */
             would_archive: number | null;
@@ -609,9 +676,20 @@ export interface components {
             canceled_at: string | null;
             /** @description finished_at − started_at; null until finished. */
             duration_ms: number | null;
+            /** @description The job whose failed rows this job imports again (made by POST …/retry); null for an upload. */
+            retry_of: string | null;
+            /** @description The retries of this job's failed rows. */
+            retries: {
+                /** @description Jobs made from this job's failed rows by POST …/retry. */
+                count: number;
+                /** @description The latest of them; null if none. */
+                latest: string | null;
+            };
             links: {
                 self: string;
                 errors: string;
+                /** @description The file's records that were not imported, as uploaded, each with its problems (GET …/failed-rows). */
+                failed_rows: string;
             };
         };
         ImportOptions: {
@@ -715,7 +793,7 @@ export interface components {
             /** @description The offending value, cut to 200 characters. */
             value: string | null;
             /**
-             * @description `error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field).
+             * @description `error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field), or skipped for a reason to fix (`variant_without_sku`).
              * @enum {string}
              */
             severity: "error" | "warning";
@@ -724,7 +802,7 @@ export interface components {
          * @description What is wrong with the row, as a stable code (`message` says it for this row); `x-enumDescriptions` describes each.
          * @enum {string}
          */
-        RowErrorCode: "ragged_row" | "invalid_json" | "not_an_object" | "too_many_values" | "duplicate_field" | "invalid_row" | "unsupported_product_type" | "required" | "invalid_type" | "too_long" | "invalid_sku" | "invalid_price" | "thousands_separator" | "decimal_comma" | "currency_symbol" | "scientific_notation" | "negative" | "too_many_decimals" | "too_large" | "invalid_currency" | "currency_without_price" | "invalid_integer" | "invalid_status" | "invalid_url" | "invalid_barcode" | "invalid_tag" | "too_many_tags" | "tag_too_long" | "invalid_options" | "too_many_options" | "new_product_incomplete";
+        RowErrorCode: "ragged_row" | "invalid_json" | "not_an_object" | "too_many_values" | "duplicate_field" | "invalid_row" | "variant_without_sku" | "unsupported_product_type" | "required" | "invalid_type" | "too_long" | "invalid_sku" | "invalid_price" | "thousands_separator" | "decimal_comma" | "currency_symbol" | "scientific_notation" | "negative" | "too_many_decimals" | "too_large" | "invalid_currency" | "currency_without_price" | "invalid_integer" | "invalid_status" | "invalid_url" | "invalid_barcode" | "invalid_tag" | "too_many_tags" | "tag_too_long" | "invalid_options" | "too_many_options" | "new_product_incomplete";
         ImportProfilePage: {
             data: components["schemas"]["ImportProfile"][];
             next_cursor: string | null;
@@ -2068,6 +2146,383 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getImportFailedRows: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The import job's id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The failed rows, in the file's format. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:read`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job has not finished: its failed rows are not all known yet. */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job's file has been deleted (UPLOAD_RETENTION_DAYS after it finished): its records cannot be read back. */
+            410: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getImportFailedRowsHead: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The import job's id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The failed rows, in the file's format. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The API key lacks the scope `imports:read`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such job. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The job has not finished: its failed rows are not all known yet. */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The job's file has been deleted (UPLOAD_RETENTION_DAYS after it finished): its records cannot be read back. */
+            410: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    retryImport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Up to 255 printable characters, kept 24 h per tenant. A repeat with the same job and body returns the first response with `Idempotent-Replayed: true`; a different request with the same key is a 422; a repeat while the first is still running is a 409. */
+                "Idempotency-Key"?: string;
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The import job's id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Optional (an empty body keeps every option): the options that change. At most 4096 bytes. */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RetryInput"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the failed rows are stored as the new job's file and the job queued. */
+            202: {
+                headers: {
+                    /** @description The new job's URL. */
+                    Location?: string;
+                    /** @description true when this is a stored response replayed for a repeated Idempotency-Key. */
+                    "Idempotent-Replayed"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description An option in the body is invalid. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job has not finished, or it has no failed rows; or a request with the same Idempotency-Key is still being accepted. */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job's file has been deleted (UPLOAD_RETENTION_DAYS after it finished): its failed rows cannot be read back. */
+            410: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The failed rows are more than MAX_UPLOAD_BYTES (given in `max_bytes`): nothing was stored. */
+            413: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json (UTF-8). */
+            415: {
+                headers: {
+                    /** @description application/json */
+                    Accept?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request. */
+            422: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The new job could not be queued. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;

@@ -92,6 +92,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       unchanged: 0,
       rejected_rows: 1,
       skipped_rows: 0,
+      failed_rows: 1,
       error_count: 1,
       warning_count: 0,
       would_archive: null,
@@ -110,7 +111,9 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       cancel_requested_at: null,
       canceled_at: null,
       duration_ms: expect.any(Number),
-      links: { self: `${IMPORT}/${id}`, errors: `${IMPORT}/${id}/errors` },
+      retry_of: null,
+      retries: { count: 0, latest: null },
+      links: { self: `${IMPORT}/${id}`, errors: `${IMPORT}/${id}/errors`, failed_rows: `${IMPORT}/${id}/failed-rows` },
     });
     const [created, queued, started, finished] = [job.created_at, job.queued_at, job.started_at, job.finished_at].map((s) => Date.parse(s as string));
     expect(created).toBeLessThanOrEqual(queued as number);

@@ -45,16 +45,55 @@ describe("Shopify product exports", () => {
       rejected_rows: 0,
       skipped_rows: 2,
       error_count: 0,
+      warning_count: 1,
       ignored_columns: SHOPIFY_CLASSIC_HEADER.filter((name) => !SHOPIFY_READ_COLUMNS.has(name)),
     });
     expect(job.ignored_columns).toContain("Variant Compare At Price");
     expect(await catalog(t.key)).toEqual(SHOPIFY_PRODUCTS);
   });
 
+  it("tells the merchant of a variant without a SKU on its line, a warning that counts it skipped; an image row stays silent", async () => {
+    const t = await createTenant();
+    const job = await importFile(t.key, SHOPIFY_CLASSIC);
+    expect(job).toMatchObject({ processed_rows: 7, created: 5, rejected_rows: 0, skipped_rows: 2, error_count: 0, warning_count: 1 });
+    // Line 5 is the t-shirt's further image; line 7 the trousers' first variant, which has a price but no SKU.
+    expect(await rowErrors(t.key, job.id)).toEqual([
+      {
+        line: 7,
+        column: "sku",
+        code: "variant_without_sku",
+        message: "This variant has no SKU, which Shopify allows but a product here needs: it was not imported. Give it a SKU (Variant SKU) and import it again.",
+        value: "",
+        severity: "warning",
+      },
+    ]);
+  });
+
+  it("reports a variant without a SKU by any of its variant cells, and a blank row or a row of only an image never", async () => {
+    const t = await createTenant();
+    const file = exportFile(SHOPIFY_CLASSIC_HEADER, [
+      { Handle: "cap", Title: "Cap", "Variant SKU": "CAP-1", "Variant Price": "5" },
+      { Handle: "cap", "Option1 Value": "Red" },
+      { Handle: "cap", "Variant Inventory Qty": "3" },
+      { Handle: "cap", "Variant Barcode": "4006381333931" },
+      { Handle: "cap", "Variant Image": "https://cdn.example.com/cap-red.jpg" },
+      { Handle: "cap", "Image Src": "https://cdn.example.com/cap-back.jpg", "Image Position": "2" },
+      {},
+    ]);
+    const job = await importFile(t.key, file);
+    expect(job).toMatchObject({ processed_rows: 7, created: 1, rejected_rows: 0, skipped_rows: 6, error_count: 0, warning_count: 4 });
+    expect((await rowErrors(t.key, job.id)).map((e) => [e.line, e.code, e.severity])).toEqual([
+      [3, "variant_without_sku", "warning"],
+      [4, "variant_without_sku", "warning"],
+      [5, "variant_without_sku", "warning"],
+      [6, "variant_without_sku", "warning"],
+    ]);
+  });
+
   it("reads the current header as the classic one", async () => {
     const t = await createTenant();
     const job = await importFile(t.key, SHOPIFY_CURRENT);
-    expect(job).toMatchObject({ status: "completed", preset: "shopify", preset_detected: true, created: 5, skipped_rows: 2, error_count: 0 });
+    expect(job).toMatchObject({ status: "completed", preset: "shopify", preset_detected: true, created: 5, skipped_rows: 2, error_count: 0, warning_count: 1 });
     expect(job.ignored_columns).toEqual(SHOPIFY_CURRENT_HEADER.filter((name) => !SHOPIFY_READ_COLUMNS.has(name)));
     expect(await catalog(t.key)).toEqual(SHOPIFY_PRODUCTS);
   });
@@ -76,7 +115,8 @@ describe("Shopify product exports", () => {
     expect(whole.delivered).toHaveLength(1);
     expect(sliced.delivered.length).toBeGreaterThanOrEqual(7);
     expect(sliced.snapshot.counters).toEqual(whole.snapshot.counters);
-    expect(sliced.snapshot.errors).toEqual([]);
+    expect(sliced.snapshot.errors).toEqual(whole.snapshot.errors);
+    expect(sliced.snapshot.errors.map((e) => e.code)).toEqual(["variant_without_sku"]);
     expect(sliced.snapshot.products).toEqual(whole.snapshot.products);
     // The last t-shirt variant is three rows and three slices after its product's cells.
     expect(sliced.snapshot.products.find((p) => p.sku === "TS-BLUE-M")).toMatchObject({ name: "Example T-Shirt - Blue / M", brand: "Acme", tags: '["cotton","summer"]' });
@@ -88,7 +128,7 @@ describe("Shopify product exports", () => {
     const before = await productRecords(t.tenantId);
     expect(before.map((p) => p.currency)).toEqual(["EUR", "EUR", "EUR", "EUR", "EUR"]);
     const again = await importFile(t.key, SHOPIFY_CURRENT);
-    expect(again).toMatchObject({ status: "completed", created: 0, updated: 0, unchanged: 5, skipped_rows: 2, error_count: 0 });
+    expect(again).toMatchObject({ status: "completed", created: 0, updated: 0, unchanged: 5, skipped_rows: 2, error_count: 0, warning_count: 1 });
     expect(await productRecords(t.tenantId)).toEqual(before);
   });
 

@@ -87,6 +87,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       unchanged: 0,
       rejected_rows: 0,
       skipped_rows: 0,
+      failed_rows: 0,
       error_count: 0,
       warning_count: 0,
       would_archive: null,
@@ -105,7 +106,9 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       cancel_requested_at: null,
       canceled_at: null,
       duration_ms: null,
-      links: { self: `${IMPORT}/${job.id}`, errors: `${IMPORT}/${job.id}/errors` },
+      retry_of: null,
+      retries: { count: 0, latest: null },
+      links: { self: `${IMPORT}/${job.id}`, errors: `${IMPORT}/${job.id}/errors`, failed_rows: `${IMPORT}/${job.id}/failed-rows` },
     });
     expect(res.headers.get("location")).toBe(`${IMPORT}/${job.id}`);
     expect(Date.parse(job.queued_at as string)).toBeGreaterThanOrEqual(Date.parse(job.created_at as string));

@@ -1,7 +1,7 @@
 import { and, desc, eq, getTableColumns, inArray, isNotNull, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { shorten } from "../../text.ts";
-import { importErrors, importJobs, importMentions, lineCondition } from "../schema.ts";
+import { importErrors, importFailedRecords, importJobs, importMentions, lineCondition } from "../schema.ts";
 import { cancelableAtOnce, type JobState, progressingStates, sqlState, statesBefore, statusIn } from "../../model/job-states.ts";
 import type { ReplacePhase } from "../../model/import-mode.ts";
 import { naming } from "../../log-error.ts";
@@ -370,8 +370,9 @@ export async function markObjectsDeleted(db: Db, jobIds: string[], now: number):
 }
 
 /**
- * Jobs finished at or before `finishedBefore`, with their file if it is still stored. A job whose recorded SKUs are not
- * purged yet waits for the purge (see purgeMentions), so deleting a job never deletes an unbounded number of rows.
+ * Jobs finished at or before `finishedBefore`, with their file if it is still stored. A job whose recorded SKUs or failed
+ * records are not purged yet waits for the purge (see purgeMentions, purgeFailedRecords), so deleting a job never
+ * deletes an unbounded number of rows.
  */
 export function findExpiredJobs(db: Db, finishedBefore: number, limit: number) {
   return db
@@ -382,6 +383,7 @@ export function findExpiredJobs(db: Db, finishedBefore: number, limit: number) {
         isNotNull(importJobs.finishedAt),
         lte(importJobs.finishedAt, finishedBefore),
         sql`NOT EXISTS (SELECT 1 FROM import_mentions AS m WHERE m.job_id = import_jobs.id)`,
+        sql`NOT EXISTS (SELECT 1 FROM import_failed_records AS f WHERE f.job_id = import_jobs.id)`,
       ),
     )
     .limit(limit);
@@ -404,6 +406,46 @@ export async function findLeftoverMentions(db: Db, limit: number): Promise<strin
 export async function purgeMentions(db: Db, jobId: string, limit: number): Promise<number> {
   const some = db.select({ skuKey: importMentions.skuKey }).from(importMentions).where(eq(importMentions.jobId, jobId)).limit(limit);
   const result = await db.run(sql`DELETE FROM ${importMentions} WHERE ${importMentions.jobId} = ${jobId} AND ${importMentions.skuKey} IN ${some}`);
+  return result.meta.changes ?? 0;
+}
+
+/**
+ * Links a job to the retry made from its failed rows: one more retry, and the latest. A repeat for the same retry
+ * (an accept cut short and run again) counts it once.
+ */
+export async function linkRetry(db: Db, tenantId: string, jobId: string, retryId: string): Promise<void> {
+  await db
+    .update(importJobs)
+    .set({ retryCount: sql`${importJobs.retryCount} + 1`, latestRetry: retryId })
+    .where(and(eq(importJobs.tenantId, tenantId), eq(importJobs.id, jobId), sql`${importJobs.latestRetry} IS NOT ${retryId}`));
+}
+
+/** How many failed records the job has (0 for a job that is gone). */
+export async function countFailedRecords(db: Db, jobId: string): Promise<number> {
+  const [row] = await db.select({ failedRecords: importJobs.failedRecords }).from(importJobs).where(eq(importJobs.id, jobId)).limit(1);
+  return row?.failedRecords ?? 0;
+}
+
+/** Jobs past their retention that still have failed records, for the sweeper to purge first (see purgeFailedRecords). */
+export async function findExpiredFailedRecords(db: Db, finishedBefore: number, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ id: importJobs.id })
+    .from(importJobs)
+    .where(
+      and(
+        isNotNull(importJobs.finishedAt),
+        lte(importJobs.finishedAt, finishedBefore),
+        sql`EXISTS (SELECT 1 FROM import_failed_records AS f WHERE f.job_id = import_jobs.id)`,
+      ),
+    )
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/** Deletes up to `limit` of a job's failed records; returns how many it deleted. */
+export async function purgeFailedRecords(db: Db, jobId: string, limit: number): Promise<number> {
+  const some = db.select({ byteStart: importFailedRecords.byteStart }).from(importFailedRecords).where(eq(importFailedRecords.jobId, jobId)).limit(limit);
+  const result = await db.run(sql`DELETE FROM ${importFailedRecords} WHERE ${importFailedRecords.jobId} = ${jobId} AND ${importFailedRecords.byteStart} IN ${some}`);
   return result.meta.changes ?? 0;
 }
 

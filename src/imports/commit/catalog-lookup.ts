@@ -50,7 +50,7 @@ export async function settleAgainstCatalog(
         const message =
           `SKU ${JSON.stringify(p.sku)} is not in the catalog, and a new product needs a name and a price: ` +
           `this row has no ${missing.join(" and no ")}.`;
-        rows[i] = { ...rejectedRow(row.line, null, "new_product_incomplete", message, p.sku), skuKey: p.skuKey };
+        rows[i] = { ...rejectedRow(row.line, null, "new_product_incomplete", message, p.sku), skuKey: p.skuKey, span: row.span, context: row.context };
         continue;
       }
     }
@@ -59,7 +59,12 @@ export async function settleAgainstCatalog(
       const minor = priceInMinorUnits(p.pendingPrice, inCurrency);
       if (!minor.ok) {
         const { whole, fraction } = p.pendingPrice;
-        rows[i] = { ...rejectedRow(row.line, "price", minor.code, minor.message, fraction === "" ? whole : `${whole}.${fraction}`), skuKey: p.skuKey };
+        rows[i] = {
+          ...rejectedRow(row.line, "price", minor.code, minor.message, fraction === "" ? whole : `${whole}.${fraction}`),
+          skuKey: p.skuKey,
+          span: row.span,
+          context: row.context,
+        };
         continue;
       }
       // The price is written with the currency it was read in, so the two always go together.

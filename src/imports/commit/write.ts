@@ -1,12 +1,12 @@
-// The commit of one chunk: one D1 batch (one round trip, one transaction) with the products upsert, row errors and
-// the job's checkpoint/counter update. Every statement is guarded by the checkpoint the chunk started from,
+// The commit of one chunk: one D1 batch (one round trip, one transaction) with the products upsert, row errors, the
+// failed records and the job's checkpoint/counter update. Every statement is guarded by the checkpoint the chunk started from,
 // so a redelivered, duplicated or stale invocation applies nothing: exactly-once effect on at-least-once delivery. The
 // same guard stops a job whose cancel was requested at a chunk boundary.
 //
 // An import sends its rows to D1 once and lets SQL say what each row did (see countedUpsert). Dry runs write no
 // product and count by comparing instead; they reuse the error and job statements here (see dry-run.ts).
 import type { RowError, RowOutcome, ValidRow } from "../sources/rows.ts";
-import { absentFieldValues, KEEP_MASK_INDEX, keepMask, mentionedSku, NESTED_COLUMNS, problemsOf, rowJson, STORED_COLUMNS } from "../sources/rows.ts";
+import { absentFieldValues, isFailedRow, KEEP_MASK_INDEX, keepMask, mentionedSku, NESTED_COLUMNS, problemsOf, rowJson, STORED_COLUMNS } from "../sources/rows.ts";
 import { changedJob } from "../../db/queries/jobs.ts";
 import { naming } from "../../log-error.ts";
 import { sqlState } from "../../model/job-states.ts";
@@ -103,6 +103,8 @@ interface ChunkParameters {
   ignoredColumnsOmitted: number | null;
   ignoredOmittedKeys: string | null;
   notes: string | null;
+  headerBytes: number | null;
+  failed: number;
   last: number;
   replacing: number;
   sliceStartedAt: number;
@@ -178,6 +180,55 @@ function errorStatements(db: D1Database, ctx: ChunkContext, errors: RowError[]):
 }
 
 // ---------------------------------------------------------------------------
+// Failed records: every row not imported that the merchant can fix, with where its record is in the file
+
+/** A failed record's JSON parameter stays below this many characters (D1 takes at most 2 MB per value). */
+const FAILED_RECORDS_PARAMETER_CHARS = 500_000;
+
+const INSERT_FAILED_RECORDS = statement(
+  ["jobId", "fromByte", "records"],
+  (p) => `INSERT INTO import_failed_records (job_id, byte_start, byte_end, line, context_start, context_end, context_line, problems)
+  SELECT ${p.jobId}, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value -> 6
+  FROM json_each(${p.records}) AS j WHERE ${GUARD(p)}`,
+);
+
+/** A failed row as its record is stored: [start, end, line, context start, end, line, [[column, code, message], …]]. */
+function failedRecordJson(row: RowOutcome): string | null {
+  if (!isFailedRow(row) || !row.span) return null;
+  const { span, context } = row;
+  const problems = problemsOf(row).map((e) => [e.column, e.code, e.message]);
+  return JSON.stringify([span.start, span.end, span.line, context?.start ?? null, context?.end ?? null, context?.line ?? null, problems]);
+}
+
+/**
+ * The statements that store the chunk's failed records, every one (they are bounded by the chunk's rows, not by
+ * MAX_STORED_ERRORS), and how many. A record is a few hundred characters, so they go as JSON arrays of bounded size:
+ * one bound parameter each, whatever the count.
+ */
+function failedRecordStatements(db: D1Database, ctx: ChunkContext, rows: readonly RowOutcome[]): { statements: D1PreparedStatement[]; count: number } {
+  const statements: D1PreparedStatement[] = [];
+  let count = 0;
+  let part: string[] = [];
+  let chars = 0;
+  const flush = () => {
+    if (part.length === 0) return;
+    statements.push(INSERT_FAILED_RECORDS.bind(db, { jobId: ctx.jobId, fromByte: ctx.from.byte, records: `[${part.join(",")}]` }));
+    part = [];
+    chars = 0;
+  };
+  for (const row of rows) {
+    const json = failedRecordJson(row);
+    if (json === null) continue;
+    if (chars + json.length > FAILED_RECORDS_PARAMETER_CHARS) flush();
+    part.push(json);
+    chars += json.length + 1;
+    count++;
+  }
+  flush();
+  return { statements, count };
+}
+
+// ---------------------------------------------------------------------------
 // The job's checkpoint and counters
 
 /** Where a replace-mode import goes on after its last row. */
@@ -187,7 +238,7 @@ const JOB_UPDATE_PARAMETERS = [
   "jobId", "fromByte", "toByte", "toLine", "processed", "created", "updated", "unchanged", "rejected", "skipped", "errorCount",
   "warningCount", "now",
   "encoding", "preset", "sourceState", "ignoredColumns", "ignoredColumnsOmitted",
-  "ignoredOmittedKeys", "notes", "last", "replacing", "sliceStartedAt", "sliceStartByte",
+  "ignoredOmittedKeys", "notes", "headerBytes", "failed", "last", "replacing", "sliceStartedAt", "sliceStartByte",
 ] as const satisfies readonly P[];
 
 /**
@@ -219,6 +270,7 @@ function jobUpdate(counted: { created: string; updated: string; unchanged: strin
     ignored_columns_omitted = coalesce(${p.ignoredColumnsOmitted}, ignored_columns_omitted),
     ignored_omitted_keys = coalesce(${p.ignoredOmittedKeys}, ignored_omitted_keys),
     notes = coalesce(${p.notes}, notes),
+    header_bytes = coalesce(${p.headerBytes}, header_bytes), failed_records = failed_records + ${p.failed},
     status = CASE WHEN ${p.last} AND NOT ${p.replacing} THEN ${sqlState("completed")} ELSE status END,
     replace_phase = CASE WHEN ${p.last} AND ${p.replacing} THEN '${FIRST_REPLACE_PHASE}' ELSE replace_phase END,
     would_archive = CASE WHEN ${p.last} AND ${p.replacing} THEN 0 ELSE would_archive END,
@@ -385,10 +437,11 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     if (row.ok) valid.push(row);
     else if (row.skipped) skipped++;
     const found = problemsOf(row);
-    if (row.ok) warnings += found.length;
+    if (row.ok || row.skipped) warnings += found.length;
     problems.push(...found);
   }
   const stored = errorStatements(db, ctx, problems);
+  const failed = failedRecordStatements(db, ctx, chunk.rows);
   const upsert = !counts && valid.length > 0;
   const params: ChunkParameters = {
     jobId: ctx.jobId,
@@ -415,6 +468,8 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
     ignoredColumnsOmitted: chunk.ignoredColumns?.omittedKeys.length ?? null,
     ignoredOmittedKeys: chunk.ignoredColumns ? JSON.stringify(chunk.ignoredColumns.omittedKeys) : null,
     notes: chunk.notes ? JSON.stringify(chunk.notes) : null,
+    headerBytes: chunk.headerBytes ?? null,
+    failed: failed.count,
     last: chunk.last ? 1 : 0,
     replacing: ctx.replace ? 1 : 0,
     sliceStartedAt: ctx.slice.startedAt,
@@ -422,7 +477,7 @@ async function commit(db: D1Database, ctx: ChunkContext, chunk: Chunk, counts: R
   };
   const mentions = mentionStatements(db, ctx, chunk.rows, params);
   const write = upsert ? countedUpsert(db, params, sharedKeepMask(valid)) : plainJobUpdate(db, params);
-  const before = [...stored.statements, ...mentions];
+  const before = [...stored.statements, ...failed.statements, ...mentions];
   const results = await naming("import chunk commit", db.batch([...before, ...write.statements]));
   const { applied, productsWritten } = write.read(results.slice(before.length));
   return {

@@ -5,17 +5,18 @@ import type { ImportErrorRow } from "../../db/queries/import-errors.ts";
 
 const FORMULA_START = /^[=+\-@\t\r\0]/;
 
-export function csvCell(value: string | number | null): string {
+/** A cell of a CSV file whose cells are separated by `delimiter` (a cell that holds it is quoted). */
+export function csvCell(value: string | number | null, delimiter = ","): string {
   if (value === null) return "";
   let text = String(value);
   if (typeof value === "string" && FORMULA_START.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return /["\r\n]/.test(text) || text.includes(delimiter) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export const ERROR_REPORT_HEADER = "line,column,code,message,value,severity\r\n";
 
 export function errorReportLine(row: ImportErrorRow): string {
-  return `${[row.line, row.column, row.code, row.message, row.value, row.severity].map(csvCell).join(",")}\r\n`;
+  return `${[row.line, row.column, row.code, row.message, row.value, row.severity].map((cell) => csvCell(cell)).join(",")}\r\n`;
 }
 
 /** Streams every stored error, page by page, so the report never sits whole in memory. */

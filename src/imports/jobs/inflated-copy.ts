@@ -41,15 +41,19 @@ export interface InflateCheckpoint {
 }
 
 /**
- * Deletes what a finished job's inflate left: the copy, and the upload of an inflate that stopped midway (its parts).
+ * Deletes what a finished job's inflate left: the copy (unless `keepCopy`: the job's failed rows are read from it), and
+ * the upload of an inflate that stopped midway (its parts).
  * A failure is logged, not thrown: the job has finished, the sweeper deletes the copy with the file, and R2 aborts
  * an upload left incomplete after a week (the default rule of a new bucket).
  */
-export async function discardInflated(bucket: R2Bucket, job: FinishedFiles & { id: string }): Promise<void> {
+export async function discardInflated(bucket: R2Bucket, job: FinishedFiles & { id: string }, { keepCopy = false } = {}): Promise<void> {
   if (job.contentEncoding === null) return;
   const key = inflatedKey(job.objectKey);
   const uploadId = job.inflateCheckpoint === null ? null : (JSON.parse(job.inflateCheckpoint) as InflateCheckpoint).uploadId;
-  const [deleted, aborted] = await Promise.allSettled([bucket.delete(key), uploadId === null ? null : bucket.resumeMultipartUpload(key, uploadId).abort()]);
+  const [deleted, aborted] = await Promise.allSettled([
+    keepCopy ? null : bucket.delete(key),
+    uploadId === null ? null : bucket.resumeMultipartUpload(key, uploadId).abort(),
+  ]);
   for (const result of [deleted, aborted]) {
     if (result.status === "rejected") {
       console.warn(JSON.stringify({ level: "warn", msg: "inflated copy not deleted; the sweeper deletes it", job_id: job.id, ...loggedError(result.reason) }));

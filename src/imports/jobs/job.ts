@@ -119,12 +119,17 @@ export const jobResponseSchema = z
     unchanged: count("Rows equal to the stored product, not written."),
     rejected_rows: count("Rows not imported because of errors."),
     skipped_rows: count(
-      "Rows that are no product and were passed over: a Shopify image-only row, a WooCommerce parent, an empty spreadsheet row. " +
+      "Rows that are no product and were passed over: a Shopify image-only row, a WooCommerce parent, an empty spreadsheet row, and a Shopify variant without a SKU (with a warning). " +
         "processed_rows = created + updated + unchanged + rejected_rows + skipped_rows.",
+    ),
+    failed_rows: count(
+      "Records of the file that were not imported and that the merchant can fix: rejected rows, and rows skipped for a reason to fix (a Shopify variant " +
+        "without a SKU). Every one is kept, not only the first MAX_STORED_ERRORS: GET …/failed-rows returns them as uploaded, each with its problems, and POST …/retry imports them again.",
     ),
     error_count: count("Row errors found (a rejected row has one or more)."),
     warning_count: count(
-      "Fields left out of imported rows because they were invalid (on_invalid=skip_field), each a warning. Errors and warnings share one list, of which the first MAX_STORED_ERRORS (a deployment setting) are stored.",
+      "Fields left out of imported rows because they were invalid (on_invalid=skip_field), and rows skipped for a reason to fix (`variant_without_sku`), each a warning. " +
+        "Errors and warnings share one list, of which the first MAX_STORED_ERRORS (a deployment setting) are stored.",
     ),
     would_archive: z
       .int()
@@ -190,7 +195,18 @@ export const jobResponseSchema = z
       ),
     canceled_at: z.iso.datetime().nullable().describe("When the job became `canceled` (ISO 8601 UTC); null unless canceled."),
     duration_ms: z.int().min(0).nullable().describe("finished_at − started_at; null until finished."),
-    links: z.object({ self: z.string(), errors: z.string() }),
+    retry_of: z.string().nullable().describe("The job whose failed rows this job imports again (made by POST …/retry); null for an upload."),
+    retries: z
+      .object({
+        count: count("Jobs made from this job's failed rows by POST …/retry."),
+        latest: z.string().nullable().describe("The latest of them; null if none."),
+      })
+      .describe("The retries of this job's failed rows."),
+    links: z.object({
+      self: z.string(),
+      errors: z.string(),
+      failed_rows: z.string().describe("The file's records that were not imported, as uploaded, each with its problems (GET …/failed-rows)."),
+    }),
   })
   .meta({ id: "ImportJob" });
 
@@ -259,6 +275,7 @@ export function toJobJson(job: JobView): JobJson {
     unchanged: job.unchanged,
     rejected_rows: job.rejectedRows,
     skipped_rows: job.skippedRows,
+    failed_rows: job.failedRecords,
     error_count: job.errorCount,
     warning_count: job.warningCount,
     // Partial while the count runs.
@@ -279,6 +296,8 @@ export function toJobJson(job: JobView): JobJson {
     cancel_requested_at: iso(job.cancelRequestedAt),
     canceled_at: iso(job.canceledAt),
     duration_ms: job.finishedAt !== null && job.startedAt !== null ? job.finishedAt - job.startedAt : null,
-    links: { self: jobPath(job.id), errors: `${jobPath(job.id)}/errors` },
+    retry_of: job.retryOf,
+    retries: { count: job.retryCount, latest: job.latestRetry },
+    links: { self: jobPath(job.id), errors: `${jobPath(job.id)}/errors`, failed_rows: `${jobPath(job.id)}/failed-rows` },
   };
 }

@@ -10,6 +10,7 @@
 import type { Env } from "../../config.ts";
 import { type Db } from "../../db/client.ts";
 import {
+  countFailedRecords,
   type EndedJob,
   failJob,
   type JobRow,
@@ -63,8 +64,8 @@ export type FinishingJob = Pick<JobRow, "id" | "tenantId" | "objectKey" | "conte
 
 /**
  * The one place a job finishes. A completed job's last chunk committed `completed` with its rows (they must land
- * together); a failure is applied here. A compressed file's inflated copy (or its unfinished upload) is deleted; the
- * file as sent is kept until UPLOAD_RETENTION_DAYS. Then the next job of the tenant's line is started (or returned,
+ * together); a failure is applied here. A compressed file's inflated copy (or its unfinished upload) is deleted, unless
+ * the job has failed rows that are read from it; the file as sent is kept until UPLOAD_RETENTION_DAYS. Then the next job of the tenant's line is started (or returned,
  * see FinishOptions). Returns null if the job had already finished (nothing happens then).
  */
 export async function finishJob(
@@ -80,8 +81,17 @@ export async function finishJob(
     ended = (finish.status === "failed" ? await failJob(db, job.id, finish.reason, now) : null) ?? (await markCanceled(db, job.id, now));
     if (!ended) return null;
   }
-  await discardInflated(env.UPLOADS, ended ?? { ...job, inflateCheckpoint: null });
+  await discardInflatedCopy(env, db, ended ?? { ...job, inflateCheckpoint: null });
   return handOverLine(env, db, job.tenantId, { now, handOver });
+}
+
+/**
+ * Deletes what a finished job's inflate left, but for a copy the job's failed rows are read from (GET …/failed-rows,
+ * POST …/retry): that one stays until the sweeper deletes it with the file, after UPLOAD_RETENTION_DAYS.
+ */
+async function discardInflatedCopy(env: Env, db: Db, job: EndedJob): Promise<void> {
+  if (job.contentEncoding === null) return;
+  await discardInflated(env.UPLOADS, job, { keepCopy: (await countFailedRecords(db, job.id)) > 0 });
 }
 
 /**
@@ -136,7 +146,7 @@ export async function cancelJob(env: Env, db: Db, tenantId: string, jobId: strin
   const { job, canceled, freedLine } = request;
   if (canceled) {
     // A confirmed replace-mode job waiting in line again has its inflated copy still stored.
-    await discardInflated(env.UPLOADS, canceled);
+    await discardInflatedCopy(env, db, canceled);
     if (freedLine) await handOverLine(env, db, tenantId, { now });
   }
   if (job.status === "canceled") return { kind: "canceled", job };

@@ -4,6 +4,7 @@ import type { Config, Env } from "../../config.ts";
 import { database, type Db } from "../../db/client.ts";
 import {
   deleteJobs,
+  findExpiredFailedRecords,
   findExpiredJobs,
   findExpiredUploads,
   findLeftoverMentions,
@@ -11,6 +12,7 @@ import {
   findStuckJobs,
   findUnconfirmedJobs,
   markObjectsDeleted,
+  purgeFailedRecords,
   purgeMentions,
 } from "../../db/queries/jobs.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
@@ -37,6 +39,7 @@ export interface SweepReport {
   stuckFailed: number;
   unconfirmedFailed: number;
   mentionsPurged: number;
+  failedRecordsPurged: number;
   uploadsDeleted: number;
   jobsDeleted: number;
   idempotencyKeysDeleted: number;
@@ -77,6 +80,23 @@ async function purgeLeftoverMentions(db: Db): Promise<number> {
     for (;;) {
       if (purged >= MENTIONS_PER_RUN) return purged;
       const deleted = await purgeMentions(db, jobId, MENTIONS_PER_STATEMENT);
+      purged += deleted;
+      if (deleted < MENTIONS_PER_STATEMENT) break;
+    }
+  }
+  return purged;
+}
+
+/**
+ * The failed records of jobs past their retention, at most MENTIONS_PER_RUN a run (small rows of one table, as the
+ * mentions): a job is deleted once they are gone.
+ */
+async function purgeExpiredFailedRecords(db: Db, config: Config, now: number): Promise<number> {
+  let purged = 0;
+  for (const jobId of await findExpiredFailedRecords(db, now - config.jobRetentionMs, 10)) {
+    for (;;) {
+      if (purged >= MENTIONS_PER_RUN) return purged;
+      const deleted = await purgeFailedRecords(db, jobId, MENTIONS_PER_STATEMENT);
       purged += deleted;
       if (deleted < MENTIONS_PER_STATEMENT) break;
     }
@@ -130,6 +150,7 @@ export async function sweep(env: Env, config: Config, now = Date.now()): Promise
     strandedStarted: await startStrandedJobs(env, db, now),
     uploadsDeleted: await deleteExpiredUploads(db, env.UPLOADS, config, now),
     mentionsPurged: await purgeLeftoverMentions(db),
+    failedRecordsPurged: await purgeExpiredFailedRecords(db, config, now),
     jobsDeleted: await deleteExpiredJobs(db, env.UPLOADS, config, now),
     idempotencyKeysDeleted: await deleteExpiredIdempotencyKeys(db, now),
     // One batch of ids, and an R2 request or two for each session.

@@ -20,6 +20,8 @@ export interface UploadRequest<F extends UploadedFile = UploadSource> {
   dryRun: boolean;
   /** The saved profile or built-in preset the request named, and its own column mapping, if any (see profiles.ts). */
   columns: { profile?: string; mapping?: ColumnMapping };
+  /** The job whose failed rows the file is (POST …/retry), or absent: an upload. */
+  retryOf?: string;
 }
 
 /** Why a profile or preset named cannot read the file: no job was made. */
@@ -107,6 +109,7 @@ function newJobRow(request: UploadRequest<UploadedFile>, resolved: ResolvedMappi
     profile: resolved.profile,
     mapping: resolved.mapping === null ? null : JSON.stringify(resolved.mapping),
     preset: resolved.preset,
+    retryOf: request.retryOf ?? null,
     createdAt: now,
     heartbeatAt: now,
   };

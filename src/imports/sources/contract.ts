@@ -57,6 +57,8 @@ export interface SourceStateChange {
   preset?: PresetName;
   /** The job's list of ignored columns, when it changed (see IgnoredColumns). */
   ignoredColumns?: IgnoredColumnsChange;
+  /** Where the file's first record starts (after a byte order mark, a sep line, a header line), once it is known. */
+  headerBytes?: number;
 }
 
 export interface RowSource {

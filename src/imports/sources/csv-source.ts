@@ -13,7 +13,7 @@ import { rowRules } from "./options.ts";
 import { detectPreset, type Preset, presetNamed, presetNames } from "./presets/index.ts";
 import type { CellRows } from "./presets/preset.ts";
 import { type Checkpoint, PermanentImportError, type ResumeState, type RowSource, type SourceOptions, type SourceStateChange } from "./contract.ts";
-import { rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withSkuCell } from "./rows.ts";
+import { placed, type RecordSpan, rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withSkuCell } from "./rows.ts";
 import { parseSourceState } from "./state.ts";
 
 /** The CSV source's own state: how the header line was read, so that every continuation reads the rows alike. */
@@ -32,6 +32,11 @@ const csvStateSchema = z
   .refine((state) => state.preset !== null || state.carried === null, { message: "carried without a preset", path: ["carried"] });
 
 type CsvState = z.output<typeof csvStateSchema>;
+
+/** The delimiter a CSV job's file was read with, from the source state it committed (null before its header was read). */
+export function csvDelimiterOf(sourceState: string | null): CsvDelimiter | null {
+  return sourceState === null ? null : parseSourceState(csvStateSchema, sourceState).delimiter;
+}
 
 // The bytes that hold the first CSV_HEAD_MAX_CHARS characters: a UTF-16 unit takes at most three bytes of UTF-8 (two
 // of UTF-16, one of Windows-1252), and a byte order mark comes before them.
@@ -61,6 +66,8 @@ export class CsvRowSource implements RowSource {
   private stateChanged = false;
   /** The preset the header line just read is read with (named or recognised), for the job to show. */
   private presetRead: Preset | null = null;
+  /** Where the header line just read ends: the rows start there. */
+  private headerRead: number | null = null;
   private readonly ignored: IgnoredColumns;
   private readonly options: SourceOptions;
   private readonly rules: RowRules;
@@ -127,6 +134,8 @@ export class CsvRowSource implements RowSource {
     const change: SourceStateChange = this.encoding.takeChange();
     if (this.presetRead) change.preset = this.presetRead.name;
     this.presetRead = null;
+    if (this.headerRead !== null) change.headerBytes = this.headerRead;
+    this.headerRead = null;
     const ignored = this.ignored.takeChange();
     if (ignored) change.ignoredColumns = ignored;
     const carried = this.header?.rows.takeState();
@@ -168,6 +177,7 @@ export class CsvRowSource implements RowSource {
     this.state = { columns: header.columns, delimiter: this.delimiter, preset: this.preset?.name ?? null, carried: null };
     this.stateChanged = true;
     this.presetRead = this.preset;
+    this.headerRead = record.end;
     for (const name of header.ignored) this.ignored.add(name);
   }
 
@@ -186,6 +196,11 @@ export class CsvRowSource implements RowSource {
   }
 
   private row(record: CsvRecord, header: HeaderColumns): RowOutcome {
+    const span: RecordSpan = { line: record.line, start: record.start, end: record.end };
+    return placed(this.readRow(record, header, span), span);
+  }
+
+  private readRow(record: CsvRecord, header: HeaderColumns, span: RecordSpan): RowOutcome {
     // An empty spreadsheet row (Excel's ",,,,", a line of spaces) is no product; one wider than any header is ragged.
     if (record.width === undefined && record.fields.every(isBlank)) return skippedRow(record.line);
     const mapped = mapRow(header, record.fields, record.width);
@@ -194,6 +209,6 @@ export class CsvRowSource implements RowSource {
       const rejected = rejectedRow(record.line, null, mapped.code, mapped.message, record.fields.join(this.delimiter));
       return withSkuCell(rejected, record.fields[header.columns.indexOf("sku")]);
     }
-    return withSkuCell(header.rows.row(record.line, mapped.values), mapped.values.sku);
+    return withSkuCell(header.rows.row(record.line, mapped.values, span), mapped.values.sku);
   }
 }

@@ -2,6 +2,7 @@ import { type ProductColumn, productColumns } from "../../catalog/fields.ts";
 import { hash53 } from "../../hash.ts";
 import { shorten } from "../../text.ts";
 import { MAX_COLUMNS } from "../read/csv.ts";
+import { isFailedRowColumn } from "../../model/failed-rows.ts";
 
 /**
  * Maps a CSV header to the known product columns, and CSV rows to named values; lists the columns a job ignores
@@ -97,7 +98,8 @@ export function layoutHeader<K extends string>(fields: readonly string[], column
     findDuplicates(columns) ?? {
       ok: true,
       columns,
-      ignored: names.filter((name, index) => columns[index] === null && name !== ""),
+      // The columns a failed-rows file adds are read past without a word: the file goes back as it came.
+      ignored: names.filter((name, index) => columns[index] === null && name !== "" && !isFailedRowColumn(name.toLowerCase())),
     }
   );
 }

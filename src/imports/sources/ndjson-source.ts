@@ -6,9 +6,10 @@ import { mappedFields } from "./column-mapping.ts";
 import { FileEncoding } from "../read/encoding.ts";
 import { displayName, type FieldOf, IgnoredColumns, normalizeColumnName } from "./header.ts";
 import { rowRules } from "./options.ts";
+import { isFailedRowColumn } from "../../model/failed-rows.ts";
 import { NdjsonParser, type NdjsonRecord } from "../read/ndjson.ts";
 import { type Checkpoint, PermanentImportError, type ResumeState, type RowSource, type SourceOptions, type SourceStateChange } from "./contract.ts";
-import { addFieldProblem, type CellProblems, rejectedRow, type RowOutcome, type RowRules, validatedRow, withProblems, withSkuCell } from "./rows.ts";
+import { addFieldProblem, type CellProblems, placed, rejectedRow, type RowOutcome, type RowRules, validatedRow, withProblems, withSkuCell } from "./rows.ts";
 
 export class NdjsonRowSource implements RowSource {
   position: Checkpoint;
@@ -18,6 +19,8 @@ export class NdjsonRowSource implements RowSource {
   private taken = 0;
   /** Rows of the file before the checkpoint and taken since: a file without any is refused. */
   private rowsSeen: number;
+  /** Where the file's first record starts, once it is taken, until committed. */
+  private firstRecord: number | null = null;
   private readonly ignored: IgnoredColumns;
   private readonly rules: RowRules;
   private readonly fieldOf: FieldOf;
@@ -52,14 +55,18 @@ export class NdjsonRowSource implements RowSource {
     if (this.taken >= this.records.length) return null;
     const record = this.records[this.taken++] as NdjsonRecord;
     this.position = { byte: record.end, line: record.nextLine };
+    // The bytes before the file's first record (a byte order mark) are the failed-rows file's start.
+    if (this.rowsSeen === 0) this.firstRecord = record.start;
     this.rowsSeen++;
-    return this.row(record);
+    return placed(this.row(record), { line: record.line, start: record.start, end: record.end });
   }
 
   takeStateChange(): SourceStateChange {
     const change: SourceStateChange = this.encoding.takeChange();
     const ignored = this.ignored.takeChange();
     if (ignored) change.ignoredColumns = ignored;
+    if (this.firstRecord !== null) change.headerBytes = this.firstRecord;
+    this.firstRecord = null;
     return change;
   }
 
@@ -100,7 +107,8 @@ export class NdjsonRowSource implements RowSource {
     for (const [key, value] of Object.entries(record.value)) {
       const name = this.fieldOf(normalizeColumnName(key));
       if (name === null) {
-        this.ignored.add(key);
+        // The problems a failed-rows file added to the object are read past without a word.
+        if (!isFailedRowColumn(normalizeColumnName(key))) this.ignored.add(key);
         continue;
       }
       const earlier = spelled.get(name);

@@ -21,7 +21,10 @@ export interface RowError {
   code: RowErrorCode;
   message: string;
   value: string | null;
-  /** "error": the row was rejected; "warning": it was imported without the field (on_invalid=skip_field). */
+  /**
+   * "error": the row was rejected; "warning": it was imported without the field (on_invalid=skip_field), or skipped for
+   * a reason the merchant can fix.
+   */
   severity: Severity;
 }
 
@@ -39,7 +42,7 @@ export const NESTED_COLUMNS: ReadonlySet<StoredColumn> = new Set(fieldList.filte
 /** Where a row's keep mask travels, after its STORED_COLUMNS values (see rowJson). */
 export const KEEP_MASK_INDEX = STORED_COLUMNS.length;
 
-export interface ValidRow {
+export interface ValidRow extends FailedRecord {
   ok: true;
   line: number;
   product: ProductInput;
@@ -49,7 +52,25 @@ export interface ValidRow {
   warnings?: RowError[];
 }
 
-interface RejectedRow {
+/** Where a record is in the imported file: its first line, and its bytes [start, end) with its line break. */
+export interface RecordSpan {
+  line: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * Where a row's record is, for the job's failed rows (see failedRecordJson in write.ts): a valid row keeps it too, as
+ * the catalog may still refuse it (see catalog-lookup.ts).
+ */
+interface FailedRecord {
+  /** The record's place in the file (set by the row source). */
+  span?: RecordSpan;
+  /** The record its product cells came from (a Shopify variant's handle's first row), which goes along with it. */
+  context?: RecordSpan;
+}
+
+interface RejectedRow extends FailedRecord {
   ok: false;
   line: number;
   errors: RowError[];
@@ -58,12 +79,18 @@ interface RejectedRow {
   skuKey?: string;
 }
 
-/** A record that is no product (a Shopify image row, a WooCommerce parent, an empty spreadsheet row): counted, not imported. */
-interface SkippedRow {
+/**
+ * A record that is no product: counted, not imported. Skipped by design (a Shopify image row, a WooCommerce parent, an
+ * empty spreadsheet row) in silence; skipped for a reason the merchant can fix (a Shopify variant without a SKU) with
+ * a warning that says so.
+ */
+interface SkippedRow extends FailedRecord {
   ok: false;
   line: number;
   errors: readonly [];
   skipped: true;
+  /** Why the merchant's record was left out, when it is something to fix: it then counts as a failed row. */
+  warnings?: RowError[];
   /** As a rejected row's: a skipped record that names a SKU still names it. */
   skuKey?: string;
 }
@@ -229,9 +256,23 @@ export function withProblems(outcome: RowOutcome, line: number, extra: CellProbl
 
 /** The row's problems as they are stored: a rejected row's errors, or the warnings of a row imported without a field. */
 export function problemsOf(row: RowOutcome): readonly RowError[] {
-  return row.ok ? (row.warnings ?? []) : row.errors;
+  return row.ok || row.skipped ? (row.warnings ?? []) : row.errors;
 }
 
-export function skippedRow(line: number): SkippedRow {
-  return { ok: false, line, errors: [], skipped: true };
+/** A record that is no product; `why`: the problem to report on its line when the merchant can fix it. */
+export function skippedRow(line: number, why?: CellError): SkippedRow {
+  const row: SkippedRow = { ok: false, line, errors: [], skipped: true };
+  if (why) row.warnings = [{ line, ...why, severity: "warning" }];
+  return row;
+}
+
+/** The row with its record's place in the file. */
+export function placed(row: RowOutcome, span: RecordSpan): RowOutcome {
+  row.span = span;
+  return row;
+}
+
+/** Whether the row is one of the job's failed rows: rejected, or skipped for a reason the merchant can fix. */
+export function isFailedRow(row: RowOutcome): row is RejectedRow | SkippedRow {
+  return !row.ok && (!row.skipped || (row.warnings !== undefined && row.warnings.length > 0));
 }

@@ -5,7 +5,7 @@
 import { optionGivenTwice } from "../../../catalog/product.ts";
 import { cutText } from "../../../text.ts";
 import { type HeaderError, type HeaderLayout, layoutHeader } from "../header.ts";
-import { addFieldProblem, type CellProblems, type RowOutcome, type RowRules } from "../rows.ts";
+import { addFieldProblem, type CellProblems, type RecordSpan, type RowOutcome, type RowRules } from "../rows.ts";
 
 export const presetNames = ["shopify", "woocommerce"] as const;
 export type PresetName = (typeof presetNames)[number];
@@ -15,7 +15,8 @@ export type Cells = Readonly<Partial<Record<string, string>>>;
 
 /** Turns records into rows, one record at a time in file order; our own columns are read through one too. */
 export interface CellRows {
-  row(line: number, cells: Cells): RowOutcome;
+  /** `span`: where the record is in the file (a preset that carries cells from a record names it as their context). */
+  row(line: number, cells: Cells, span?: RecordSpan): RowOutcome;
   /**
    * What the reader carries to the next rows (a JSON value, which `Preset.rows` reads back), when it changed since the
    * last call: committed with the chunk.

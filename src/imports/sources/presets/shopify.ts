@@ -5,13 +5,13 @@
 // product-level cells (title, description, vendor, category, tags, status, product image, option names) are on the
 // handle's first row only. Each row with a SKU becomes one of our products: the product-level cells of its handle's
 // first row, validated there once, are carried onto it (and committed with the checkpoint, so a slice that starts
-// mid-product has them); its name is the title plus its option values; its group the handle. Rows without a SKU
-// (image rows, variants without one) are skipped.
+// mid-product has them); its name is the title plus its option values; its group the handle. Rows without a SKU are
+// skipped: an image row in silence, a variant without one (Shopify allows it) with a warning on its line.
 import { z } from "zod";
 import { isBlank, type ProductInput, productLimits, validateProductRow } from "../../../catalog/product.ts";
 import { productStatuses } from "../../../model/product-status.ts";
 import { rowErrorCodes } from "../../../model/row-error-codes.ts";
-import { type CellError, type CellProblems, rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withProblems } from "../rows.ts";
+import { type CellError, type CellProblems, type RecordSpan, rejectedRow, type RowOutcome, type RowRules, skippedRow, validatedRow, withProblems } from "../rows.ts";
 import { readSourceState } from "../state.ts";
 import {
   carriedCell,
@@ -95,6 +95,11 @@ const carriedSchema = z.object({
   warnings: z.array(cellErrorSchema),
   /** Option1–3 Name as the first row gives them (cut, see carriedCell); null when blank or absent. */
   optionNames: z.array(z.string().nullable()).length(OPTION_COUNT),
+  /**
+   * Where the first row is in the file: a failed variant's failed-rows record takes it along, so that the variant
+   * re-imports with its product's cells. Absent in a state saved before it was kept.
+   */
+  first: z.object({ line: z.int().min(1), start: z.int().min(0), end: z.int().min(0) }).optional(),
 });
 
 type Carried = z.output<typeof carriedSchema>;
@@ -112,20 +117,25 @@ class ShopifyRows implements CellRows {
     this.hasProductImage = columns.includes("product image");
   }
 
-  row(line: number, cells: Cells): RowOutcome {
+  row(line: number, cells: Cells, span?: RecordSpan): RowOutcome {
     const handle = (cells.handle ?? "").trim();
     const key = carriedCell(handle, productLimits.groupLength);
     // A row of another handle starts a product, whatever it holds (an image row starts one as well as a variant).
     if (key !== "" && key !== this.carried?.handle) {
-      this.carried = this.productOf(key, cells);
+      const product = this.productOf(key, cells);
+      this.carried = span ? { ...product, first: span } : product;
       this.changed = true;
     }
-    if (isBlank(cells.sku)) return skippedRow(line);
     if (key === "" || !this.carried) {
+      if (isBlank(cells.sku)) return isVariant(cells) ? skippedRow(line, VARIANT_WITHOUT_SKU) : skippedRow(line);
       const message = "Handle is required: each row of a Shopify export names its product in the Handle (URL handle) column.";
       return rejectedRow(line, "group", "required", message, "");
     }
-    return this.variant(line, cells, handle, this.carried);
+    const outcome = isBlank(cells.sku) ? (isVariant(cells) ? skippedRow(line, VARIANT_WITHOUT_SKU) : skippedRow(line)) : this.variant(line, cells, handle, this.carried);
+    // A failed variant's record needs its product's cells to re-import: the handle's first row goes along (a valid
+    // variant may still be refused by the catalog).
+    if (this.carried.first) outcome.context = this.carried.first;
+    return outcome;
   }
 
   takeState(): { carried: Carried | null } | undefined {
@@ -207,6 +217,20 @@ class ShopifyRows implements CellRows {
     }
     return withProblems(outcome, line, problems);
   }
+}
+
+/** What a variant row without a SKU is told: it is skipped, and how the merchant gets it in. */
+const VARIANT_WITHOUT_SKU: CellError = {
+  column: "sku",
+  code: "variant_without_sku",
+  message: "This variant has no SKU, which Shopify allows but a product here needs: it was not imported. Give it a SKU (Variant SKU) and import it again.",
+  value: "",
+};
+
+/** Whether a row gives a variant (its price, stock, barcode, image or an option value), not only a further image. */
+function isVariant(cells: Cells): boolean {
+  const variantCells = [cells.price, cells.stock, cells.barcode, cells["variant image"], ...OPTION_VALUE.map((column) => cells[column])];
+  return variantCells.some((cell) => cell !== undefined && !isBlank(cell));
 }
 
 function productFields(p: ProductInput): ProductFields {
