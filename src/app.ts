@@ -14,6 +14,7 @@ import { registerImportUploadRoute } from "./routes/import-upload.ts";
 import { registerImportJobRoutes, registerImportListRoute } from "./routes/imports.ts";
 import { registerImportCancelRoute } from "./routes/import-cancel.ts";
 import { registerImportConfirmRoute } from "./routes/import-confirm.ts";
+import { registerImportRevertRoute } from "./routes/import-revert.ts";
 import { registerProductRoutes } from "./routes/products.ts";
 import { registerUploadRoutes } from "./routes/uploads.ts";
 import { loggedError } from "./log-error.ts";
@@ -32,6 +33,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerImportJobRoutes(app);
   registerImportConfirmRoute(app);
   registerImportCancelRoute(app);
+  registerImportRevertRoute(app);
   registerImportProfileRoutes(app);
   registerUploadRoutes(app);
   registerProductRoutes(app);

@@ -49,6 +49,7 @@ export const problemTypes = {
   conflict: { status: 409, title: "Conflict" },
   "limit-reached": { status: 409, title: "Limit reached" },
   "upload-incomplete": { status: 409, title: "Upload incomplete" },
+  gone: { status: 410, title: "Gone" },
   "length-required": { status: 411, title: "Length required" },
   "payload-too-large": { status: 413, title: "Payload too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },

@@ -8,9 +8,10 @@ import { z } from "zod";
 /**
  * How a code's rows fare. `error`: the row is always rejected. `error_or_warning`: a problem of a field that a row can
  * do without: it rejects the row, or with on_invalid=skip_field it is a warning and the row is imported without that
- * field (an error still, when the row has an error of a field it cannot do without).
+ * field (an error still, when the row has an error of a field it cannot do without). `warning`: never an error (a
+ * revert's product left as it is).
  */
-export type RowErrorSeverity = "error" | "error_or_warning";
+export type RowErrorSeverity = "error" | "error_or_warning" | "warning";
 
 interface RowErrorCodeDefinition {
   /** What the problem is and how the merchant fixes the row: one line, for the API's document and the README. */
@@ -86,6 +87,11 @@ const ROW_ERROR_CODES = {
     about: "The SKU is not in the catalog, and the row has no name or no price, which a new product needs: add them, or import the product first.",
     severity: "error",
   },
+  // A revert (POST …/revert): `line` is the product's ordinal in the revert, the column `sku`, the value its SKU.
+  changed_since_import: {
+    about: "A revert left the product as it is now: it changed after the import being reverted (a later import or another write), and reverting never overwrites newer data.",
+    severity: "warning",
+  },
 } as const satisfies Record<string, RowErrorCodeDefinition>;
 
 export type RowErrorCode = keyof typeof ROW_ERROR_CODES;
@@ -103,7 +109,9 @@ export function rowErrorSeverity(code: RowErrorCode): RowErrorSeverity {
 
 /** A code as the API's document describes it: what it means, and whether it may be a warning. */
 function describedCode(code: RowErrorCode): string {
-  return rowErrorSeverity(code) === "error" ? rowErrorAbout(code) : `${rowErrorAbout(code)} A warning when on_invalid=skip_field leaves the field out.`;
+  const severity = rowErrorSeverity(code);
+  if (severity === "warning") return `${rowErrorAbout(code)} Always a warning.`;
+  return severity === "error" ? rowErrorAbout(code) : `${rowErrorAbout(code)} A warning when on_invalid=skip_field leaves the field out.`;
 }
 
 /**

@@ -35,7 +35,10 @@ const rowErrorSchema = z
     value: z.string().nullable().describe("The offending value, cut to 200 characters."),
     severity: z
       .enum(["error", "warning"])
-      .describe("`error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field)."),
+      .describe(
+        "`error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field), or, for a revert job, " +
+          "the product was left as it is (`changed_since_import`).",
+      ),
   })
   .meta({ id: "RowError" });
 

@@ -48,6 +48,23 @@ export async function insertJobOnce(db: Db, job: NewJob): Promise<JobRow | null>
   return row ?? null;
 }
 
+/** Inserts a revert job unless its import has a revert already (the unique index on revert_of); null then. */
+export async function insertRevertJob(db: Db, job: NewJob): Promise<JobRow | null> {
+  const [row] = await db.insert(importJobs).values(job).onConflictDoNothing().returning();
+  return row ?? null;
+}
+
+/** The revert job (not a dry run) of an import, if it has one. */
+export async function findRevertOf(db: Db, importId: string): Promise<string | null> {
+  const [row] = await db
+    .select({ id: importJobs.id })
+    .from(importJobs)
+    // Word for word the unique index's condition, so that SQLite seeks it.
+    .where(and(eq(importJobs.revertOf, importId), sql`${importJobs.revertOf} IS NOT NULL AND ${importJobs.dryRun} = 0`))
+    .limit(1);
+  return row?.id ?? null;
+}
+
 export async function getJob(db: Db, tenantId: string, jobId: string): Promise<JobView | null> {
   const [row] = await db
     .select(jobViewColumns)
