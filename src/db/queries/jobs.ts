@@ -1,7 +1,7 @@
 import { and, desc, eq, getTableColumns, inArray, isNotNull, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { shorten } from "../../text.ts";
-import { importErrors, importJobs, importMentions, lineCondition } from "../schema.ts";
+import { importErrors, importJobs, importMentions, importRevisions, lineCondition } from "../schema.ts";
 import { cancelableAtOnce, type JobState, progressingStates, sqlState, statesBefore, statusIn } from "../../model/job-states.ts";
 import type { ReplacePhase } from "../../model/import-mode.ts";
 import { naming } from "../../log-error.ts";
@@ -387,8 +387,9 @@ export async function markObjectsDeleted(db: Db, jobIds: string[], now: number):
 }
 
 /**
- * Jobs finished at or before `finishedBefore`, with their file if it is still stored. A job whose recorded SKUs are not
- * purged yet waits for the purge (see purgeMentions), so deleting a job never deletes an unbounded number of rows.
+ * Jobs finished at or before `finishedBefore`, with their file if it is still stored. A job whose recorded SKUs or
+ * revisions are not purged yet waits for the purge (see purgeMentions, purgeRevisions), so deleting a job never deletes
+ * an unbounded number of rows.
  */
 export function findExpiredJobs(db: Db, finishedBefore: number, limit: number) {
   return db
@@ -399,9 +400,34 @@ export function findExpiredJobs(db: Db, finishedBefore: number, limit: number) {
         isNotNull(importJobs.finishedAt),
         lte(importJobs.finishedAt, finishedBefore),
         sql`NOT EXISTS (SELECT 1 FROM import_mentions AS m WHERE m.job_id = import_jobs.id)`,
+        sql`NOT EXISTS (SELECT 1 FROM import_revisions AS r WHERE r.job_id = import_jobs.id)`,
       ),
     )
     .limit(limit);
+}
+
+/** Jobs finished at or before `finishedBefore` that still keep revisions: their retention is over, and so is their revert. */
+export async function findExpiredRevisions(db: Db, finishedBefore: number, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ id: importJobs.id })
+    .from(importJobs)
+    .where(
+      and(
+        isNotNull(importJobs.finishedAt),
+        lte(importJobs.finishedAt, finishedBefore),
+        eq(importJobs.keepRevisions, true),
+        sql`EXISTS (SELECT 1 FROM import_revisions AS r WHERE r.job_id = import_jobs.id)`,
+      ),
+    )
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/** Deletes up to `limit` of a job's revisions, in SKU-key order through the primary key; returns how many it deleted. */
+export async function purgeRevisions(db: Db, jobId: string, limit: number): Promise<number> {
+  const some = db.select({ skuKey: importRevisions.skuKey }).from(importRevisions).where(eq(importRevisions.jobId, jobId)).orderBy(importRevisions.skuKey).limit(limit);
+  const result = await db.run(sql`DELETE FROM ${importRevisions} WHERE ${importRevisions.jobId} = ${jobId} AND ${importRevisions.skuKey} IN ${some}`);
+  return result.meta.changes ?? 0;
 }
 
 /**

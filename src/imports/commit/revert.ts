@@ -54,11 +54,11 @@ const KEPT_WARNINGS = statement(
 /** What the window does, counted before it is done (the products' versions still tell which are unchanged). */
 const COUNT_WINDOW = statement(
   NAMES,
-  (p) => `UPDATE import_jobs SET reverted = reverted + c.reverted, archived = archived + c.archived, kept = kept + c.kept,
-    warning_count = warning_count + c.kept, heartbeat_at = ${p.now}
-  FROM (SELECT count(*) FILTER (WHERE ${UNCHANGED} AND r.previous IS NOT NULL) AS reverted,
-      count(*) FILTER (WHERE ${UNCHANGED} AND r.previous IS NULL) AS archived,
-      count(*) FILTER (WHERE NOT ${UNCHANGED}) AS kept
+  (p) => `UPDATE import_jobs SET reverted = reverted + c.restores, archived = archived + c.archives, kept = kept + c.keeps,
+    warning_count = warning_count + c.keeps, heartbeat_at = ${p.now}
+  FROM (SELECT count(*) FILTER (WHERE ${UNCHANGED} AND r.previous IS NOT NULL) AS restores,
+      count(*) FILTER (WHERE ${UNCHANGED} AND r.previous IS NULL) AS archives,
+      count(*) FILTER (WHERE NOT ${UNCHANGED}) AS keeps
     FROM ${WINDOW_PRODUCTS(p)}) AS c
   WHERE ${guard(p)}`,
 );

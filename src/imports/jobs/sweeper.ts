@@ -5,6 +5,7 @@ import { database, type Db } from "../../db/client.ts";
 import {
   deleteJobs,
   findExpiredJobs,
+  findExpiredRevisions,
   findExpiredUploads,
   findLeftoverMentions,
   findStrandedJobs,
@@ -12,6 +13,7 @@ import {
   findUnconfirmedJobs,
   markObjectsDeleted,
   purgeMentions,
+  purgeRevisions,
 } from "../../db/queries/jobs.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
 import { auditCounters } from "./counter-audit.ts";
@@ -26,6 +28,9 @@ const MAX_PER_RUN = 900;
 // A failed replace-mode dry run of a million rows leaves a million SKU keys, small rows of one table: 20 runs.
 const MENTIONS_PER_STATEMENT = 5000;
 const MENTIONS_PER_RUN = 50_000;
+// An import of a million changed rows keeps a million revisions: 10 runs. A job is deleted once its revisions are gone.
+const REVISIONS_PER_STATEMENT = 5000;
+const REVISIONS_PER_RUN = 100_000;
 // A queued job with nothing ahead of it that has not started this long after it came first (its heartbeat) is sent its
 // message again: the one that should have started it was lost. A second message for a job that did start does nothing.
 const STRANDED_AFTER_MS = 2 * 60_000;
@@ -37,6 +42,7 @@ export interface SweepReport {
   stuckFailed: number;
   unconfirmedFailed: number;
   mentionsPurged: number;
+  revisionsPurged: number;
   uploadsDeleted: number;
   jobsDeleted: number;
   idempotencyKeysDeleted: number;
@@ -79,6 +85,20 @@ async function purgeLeftoverMentions(db: Db): Promise<number> {
       const deleted = await purgeMentions(db, jobId, MENTIONS_PER_STATEMENT);
       purged += deleted;
       if (deleted < MENTIONS_PER_STATEMENT) break;
+    }
+  }
+  return purged;
+}
+
+/** The revisions of jobs past JOB_RETENTION_DAYS (a revert of them is a 410 now): at most REVISIONS_PER_RUN a run. */
+async function purgeExpiredRevisions(db: Db, config: Config, now: number): Promise<number> {
+  let purged = 0;
+  for (const jobId of await findExpiredRevisions(db, now - config.jobRetentionMs, 10)) {
+    for (;;) {
+      if (purged >= REVISIONS_PER_RUN) return purged;
+      const deleted = await purgeRevisions(db, jobId, REVISIONS_PER_STATEMENT);
+      purged += deleted;
+      if (deleted < REVISIONS_PER_STATEMENT) break;
     }
   }
   return purged;
@@ -130,6 +150,7 @@ export async function sweep(env: Env, config: Config, now = Date.now()): Promise
     strandedStarted: await startStrandedJobs(env, db, now),
     uploadsDeleted: await deleteExpiredUploads(db, env.UPLOADS, config, now),
     mentionsPurged: await purgeLeftoverMentions(db),
+    revisionsPurged: await purgeExpiredRevisions(db, config, now),
     jobsDeleted: await deleteExpiredJobs(db, env.UPLOADS, config, now),
     idempotencyKeysDeleted: await deleteExpiredIdempotencyKeys(db, now),
     // One batch of ids, and an R2 request or two for each session.
