@@ -11,6 +11,8 @@ import { auditCounters } from "../../src/imports/jobs/counter-audit.ts";
 import { sweep } from "../../src/imports/jobs/sweeper.ts";
 import type { ImportMessage } from "../../src/model/import-message.ts";
 import worker from "../../src/index.ts";
+import { revertStatementsForPlans } from "../../src/imports/commit/revert.ts";
+import { STORED_COLUMNS } from "../../src/imports/sources/rows.ts";
 import { backlog, type ConsumerEnv, consumerEnv, deliver, drain, failingBatches, productContents, requestHeld, uploadHeld } from "../consumer-helpers.ts";
 import { addKey, createTenant, problemOf, type TestTenant } from "../helpers.ts";
 import { accepted, getJob, type Job, rowErrors } from "../imports-helpers.ts";
@@ -243,5 +245,23 @@ describe("POST …/revert", () => {
     expect(report.jobsDeleted).toBeGreaterThanOrEqual(1);
     expect((await revert(consumer, t.key, job.id)).status).toBe(404);
     await expectCountersExact();
+  });
+
+  it("records the stored columns the revert restores, finds each product's job by one seek, and reverts a window through primary keys", async () => {
+    const trigger = await env.DB.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'import_revisions_update'").first<{ sql: string }>();
+    const recorded = /json_array\(([^)]*)\)/.exec(trigger!.sql)?.[1]?.split(",").map((c) => c.trim().replace(/^OLD\.`(.*)`$/, "$1"));
+    expect(recorded).toEqual([...STORED_COLUMNS]);
+
+    const plan = async (sql: string, params: unknown[]) =>
+      (await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all<{ detail: string }>()).results.map((r) => r.detail).join("\n");
+    const job = await plan("SELECT j.id FROM import_jobs AS j WHERE j.tenant_id = ? AND j.write_seq = ? AND j.keep_revisions", ["t", 1]);
+    expect(job).toMatch(/SEARCH j USING INDEX import_jobs_tenant_write_seq \(tenant_id=\? AND write_seq=\?\)/);
+    const params = ["j", "i", "t", "", 5, 0, 100];
+    for (const sql of Object.values(revertStatementsForPlans)) {
+      const used = Math.max(...[...sql.matchAll(/\?(\d+)/g)].map((m) => Number(m[1])));
+      const detail = await plan(sql, params.slice(0, used));
+      expect(detail).toMatch(/SEARCH import_revisions USING (COVERING )?INDEX sqlite_autoindex_import_revisions_1 \(job_id=\? AND sku_key>\?\)/);
+      expect(detail).not.toMatch(/SCAN (products|import_revisions|import_jobs)\b/);
+    }
   });
 });
