@@ -226,7 +226,8 @@ export const importJobs = sqliteTable(
 // import's first write (JSON of the stored columns; null when the import created it) and its version after the import's
 // last write. Triggers on products write it (migration 0017_revert_imports), inside the import's guarded upsert, so a
 // redelivered or crashed chunk records exactly what it wrote; a product the import left unchanged gets no row. Kept
-// until the job's retention ends: the sweeper purges them in bounded chunks before it deletes the job.
+// until the job's retention ends: the sweeper purges them in bounded chunks before it deletes the job. The table is
+// WITHOUT ROWID (added to its migration by hand): one b-tree write per revision.
 export const importRevisions = sqliteTable(
   "import_revisions",
   {
