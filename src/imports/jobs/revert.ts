@@ -19,15 +19,13 @@ interface Budget {
   spent(): boolean;
 }
 
-// A window reverts up to this many chunks' worth (IMPORT_CHUNK_ROWS) of products: each is read and written through its
-// primary key, as an import's chunk writes them.
-const WINDOW_CHUNKS = 1;
-
 /** Runs the revert job's windows from its checkpoint until the revisions end or the budget is spent. */
 export async function runRevert(env: Env, config: Config, job: JobRow, budget: Budget): Promise<RevertOutcome> {
   if (job.revertOf === null) return { kind: "skipped", reason: "not a revert job" };
   const started = Date.now();
-  const n = config.importChunkRows * WINDOW_CHUNKS;
+  // A window is a chunk's worth of products (IMPORT_CHUNK_ROWS), each read and written through its primary key as an
+  // import's chunk writes them.
+  const n = config.importChunkRows;
   let at: RevertCheckpoint = { jobId: job.id, revertOf: job.revertOf, tenantId: job.tenantId, from: job.revertCursor };
   let windows = 0;
   let outcome: RevertOutcome | null = null;
