@@ -16,6 +16,7 @@ import { registerImportCancelRoute } from "./routes/import-cancel.ts";
 import { registerImportConfirmRoute } from "./routes/import-confirm.ts";
 import { registerImportFailedRowsRoute } from "./routes/import-failed-rows.ts";
 import { registerImportRetryRoute } from "./routes/import-retry.ts";
+import { registerImportRevertRoute } from "./routes/import-revert.ts";
 import { registerProductRoutes } from "./routes/products.ts";
 import { registerUploadRoutes } from "./routes/uploads.ts";
 import { loggedError } from "./log-error.ts";
@@ -36,6 +37,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerImportCancelRoute(app);
   registerImportFailedRowsRoute(app);
   registerImportRetryRoute(app);
+  registerImportRevertRoute(app);
   registerImportProfileRoutes(app);
   registerUploadRoutes(app);
   registerProductRoutes(app);

@@ -20,6 +20,7 @@ export interface Env {
   UPLOAD_RETENTION_DAYS?: string;
   JOB_RETENTION_DAYS?: string;
   CONFIRMATION_HOURS?: string;
+  KEEP_REVERT_DATA?: string;
   IMPORT_QUEUE_NAME?: string;
   DEAD_LETTER_QUEUE_NAME?: string;
 }
@@ -44,6 +45,11 @@ export interface Config {
   jobRetentionMs: number;
   /** How long a replace-mode import waits for confirmation before the sweeper fails it (nothing archived). */
   confirmationMs: number;
+  /**
+   * Whether a new import keeps the previous values of the products it changes, so that it can be reverted (decided per
+   * job when it is created; see import_jobs.keep_revisions).
+   */
+  keepRevertData: boolean;
   /** Names of the queues this Worker consumes, as wrangler.toml declares them; a batch says which queue it is from. */
   importQueueName: string;
   deadLetterQueueName: string;
@@ -61,6 +67,13 @@ function positiveInt(value: string | undefined, fallback: number, name: string):
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`Configuration var ${name} must be a positive integer, got "${value}"`);
   return n;
+}
+
+function flag(value: string | undefined, fallback: boolean, name: string): boolean {
+  if (value === undefined || value === "") return fallback;
+  if (value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  throw new Error(`Configuration var ${name} must be true or false, got "${value}"`);
 }
 
 /** The inflate's part size, within what R2 and the isolate's memory take, and the parts MAX_INFLATED_BYTES needs within R2's count. */
@@ -94,6 +107,7 @@ export function readConfig(env: Env): Config {
     uploadRetentionMs: positiveInt(env.UPLOAD_RETENTION_DAYS, 7, "UPLOAD_RETENTION_DAYS") * DAY,
     jobRetentionMs: positiveInt(env.JOB_RETENTION_DAYS, 30, "JOB_RETENTION_DAYS") * DAY,
     confirmationMs: positiveInt(env.CONFIRMATION_HOURS, 24, "CONFIRMATION_HOURS") * HOUR,
+    keepRevertData: flag(env.KEEP_REVERT_DATA, true, "KEEP_REVERT_DATA"),
     importQueueName: env.IMPORT_QUEUE_NAME || "product-imports",
     deadLetterQueueName: env.DEAD_LETTER_QUEUE_NAME || "product-imports-dlq",
   };

@@ -64,6 +64,28 @@ export function csvLine(rows: number, i: number, c = productCells(rows, i)): str
   return CSV_HEADER.split(",").map((k) => (k === "tags" ? `"${c.tags}"` : c[k])).join(",");
 }
 
+/**
+ * Row `i` with every field changed but its SKU and currency (name, description, price, stock, status, brand, category,
+ * barcode cleared or set, image, tags): the full-row update, where each row rewrites its whole product.
+ */
+export function changedCells(rows: number, i: number): Record<string, string> {
+  const c = productCells(rows, i);
+  const cents = Math.round(Number(c.price) * 100) + 100;
+  return {
+    ...c,
+    name: `${c.name} (2)`,
+    description: `${c.description} revised`,
+    price: `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, "0")}`,
+    stock: String((Number(c.stock) + 2) % 1000),
+    status: "draft",
+    brand: `${c.brand} Co`,
+    category: `${c.category} > New`,
+    barcode: "",
+    image_url: (c.image_url ?? "").replace(".jpg", "-2.jpg"),
+    tags: `${c.tags},revised`,
+  };
+}
+
 /** One line of the stock feed (`sku,stock`) for the file of `rows` rows: every stock differs from the file's, so each row updates. */
 export function stockFeedLine(rows: number, i: number): string {
   const c = productCells(rows, i);

@@ -20,7 +20,7 @@ import { scopes } from "../../src/auth/keys.ts";
 import { STORED_COLUMNS, storedFields } from "../../src/imports/sources/rows.ts";
 import { createKey } from "../lib/keys.ts";
 import { api, completeSession, openSession, sendParts } from "../lib/upload-client.ts";
-import { CSV_HEADER, csvLine, stockFeedLine, productOf, sizeLabel } from "./data.ts";
+import { changedCells, CSV_HEADER, csvLine, stockFeedLine, productOf, sizeLabel } from "./data.ts";
 import { cmdline, count, dataDir, descendants, fixed, int, machine, migrationStatements, procStat, repoRoot, rssMb, runSqlite, sleep, sqliteEngines, tomlValue, workerConfig, wrangler, WranglerDev, writeResults } from "./lib.ts";
 
 const TARGET_ROWS_PER_SEC = 50_000;
@@ -42,6 +42,9 @@ const { values: args } = parseArgs({
     "no-session": { type: "boolean", default: false },
     "no-sync": { type: "boolean", default: false },
     "no-results": { type: "boolean", default: false },
+    "no-update": { type: "boolean", default: false },
+    // Imports keep no revert data (KEEP_REVERT_DATA=false): the same run, to compare with one that keeps it.
+    "no-revert-data": { type: "boolean", default: false },
   },
 });
 const sizes = [...new Set(args.rows.split(",").filter(Boolean).map(count))].sort((a, b) => a - b);
@@ -69,12 +72,13 @@ function writeLines(file: string, first: string[], rows: number, line: (i: numbe
 const LEFT_OUT = 100;
 
 /** A bench file (reused while unchanged): the catalog, its stock feed, the catalog without 1 % of its rows, or the catalog gzipped. */
-function ensureCsv(rows: number, kind: "products" | "stock" | "sync" | "gzip" = "products"): { file: string; bytes: number } {
+function ensureCsv(rows: number, kind: "products" | "stock" | "sync" | "gzip" | "update" = "products"): { file: string; bytes: number } {
   const file = path.join(dataDir, kind === "gzip" ? `products-${rows}.csv.gz` : `${kind}-${rows}.csv`);
   const meta = () => JSON.stringify({ GENERATOR, bytes: statSync(file).size });
   if (existsSync(file) && existsSync(`${file}.json`) && readFileSync(`${file}.json`, "utf8") === meta()) return { file, bytes: statSync(file).size };
   if (kind === "stock") writeLines(file, ["sku,stock"], rows, (i) => stockFeedLine(rows, i));
   else if (kind === "sync") writeLines(file, [CSV_HEADER], rows, (i) => (i % LEFT_OUT === 0 ? null : csvLine(rows, i)));
+  else if (kind === "update") writeLines(file, [CSV_HEADER], rows, (i) => csvLine(rows, i, changedCells(rows, i)));
   else if (kind === "gzip") writeFileSync(file, gzipSync(readFileSync(ensureCsv(rows).file)));
   else writeLines(file, [CSV_HEADER], rows, (i) => csvLine(rows, i));
   writeFileSync(`${file}.json`, meta());
@@ -177,7 +181,7 @@ class Sampler {
 
 // ---- one import
 
-type Job = { id: string; status: string; processed_rows: number; duration_ms: number | null; created: number; updated: number; unchanged: number; error_count: number; archived?: number };
+type Job = { id: string; status: string; processed_rows: number; duration_ms: number | null; created: number; updated: number; unchanged: number; error_count: number; archived?: number; keeps_revert_data?: boolean };
 
 /** How a run sends its file: a direct upload (with these query options), or an upload session of the file as it is (gzipped). */
 type Sending = { via: "upload"; query?: Record<string, string> } | { via: "session" };
@@ -396,10 +400,12 @@ interface Extras {
   /** The same file in replace mode without 1 % of its rows. */
   sync: Result | null;
   feed: Result | null;
+  /** The same SKUs with every field changed. */
+  update: Result | null;
 }
 
-function report(env: string[], results: Result[], { again, gzipped, sync, feed }: Extras, notes: string[]): void {
-  const all = [...results, again, gzipped, sync, feed].filter((r): r is Result => r !== null);
+function report(env: string[], results: Result[], { again, gzipped, sync, feed, update }: Extras, notes: string[]): void {
+  const all = [...results, again, gzipped, sync, feed, update].filter((r): r is Result => r !== null);
   const plainMb = again ? again.bytes / 1e6 : null;
   const gzippedLine = gzipped
     ? `Upload session, gzipped (the ${int(gzipped.rows)}-row file, ${fixed(plainMb, 1)} MB as ${fixed(gzipped.bytes / 1e6, 1)} MB of gzip; a re-import, beside the plain one): status ${gzipped.status}, ` +
@@ -418,15 +424,21 @@ function report(env: string[], results: Result[], { again, gzipped, sync, feed }
       `(${fixed(rate(feed) && rate(full) ? rate(feed)! / rate(full)! : null, 2)} × the full-row file's ${int(rate(full))} rows/s), job duration_ms ${int(feed.job?.duration_ms)}, ` +
       `updated ${int(feed.job?.updated)}, products written ${int(feed.productsWritten)}, D1 rows written ${int(feed.d1RowsWritten)}, peak runtime RSS ${int(feed.mem?.peakMb)} MB.`
     : "Stock feed: not run.";
+  const updateLine = update
+    ? `Full-row update (the same ${int(update.rows)} SKUs, every field but SKU and currency changed; revert data ${args["no-revert-data"] ? "**not kept** (--no-revert-data)" : "**kept**"}): ` +
+      `status ${update.status}, wall ${fixed(update.wallS, 2)} s, **${int(rate(update))} rows/s**, job duration_ms ${int(update.job?.duration_ms)}, ` +
+      `Worker workerd CPU ${fixed(update.cpuS, 1)} s, updated ${int(update.job?.updated)}, products written ${int(update.productsWritten)}, D1 rows written ${int(update.d1RowsWritten)}, ` +
+      `peak runtime RSS ${int(update.mem?.peakMb)} MB.`
+    : "Full-row update: not run.";
   const table = [`| ${HEAD.join(" | ")} |`, `| ${HEAD.map((_, i) => (i ? "---:" : "---")).join(" | ")} |`, ...results.map((r) => `| ${cells(r).join(" | ")} |`)];
   const verdicts = targets(results, again, sync).map(([met, text, why]) => `- ${met === null ? "⚪ not measured" : met ? "✅ met" : "❌ not met"}: ${text} (${why})`);
-  console.log(`\n${[...table, ...(again ? [`| ${cells(again).join(" | ")} | (re-import)`] : []), "", gzippedLine, "", syncLine, "", feedLine, "", ...verdicts, ...notes.map((n) => `Note: ${n}`)].join("\n")}`);
+  console.log(`\n${[...table, ...(again ? [`| ${cells(again).join(" | ")} | (re-import)`] : []), "", gzippedLine, "", syncLine, "", feedLine, "", updateLine, "", ...verdicts, ...notes.map((n) => `Note: ${n}`)].join("\n")}`);
   if (args["no-results"]) return;
   const md = [
     ...["## Import", "", ...env, "", ...table, ""],
     "Wall s: upload start → job seen `completed`/`failed` (polled every 250 ms). D1 rows written and products written: sums of the consumer's `import slice` log lines for the job. Peak runtime RSS: largest VmRSS of the workerd process running the Worker (sampled every 100 ms); in brackets its RSS when the upload started and the largest sum over all workerd processes of `wrangler dev`. That process also hosts the local D1, R2 and Queues simulators: the local R2 keeps memory after storing an upload, and local D1's page cache grows with the pages an import touches. So memory flatness is judged on what processing adds (peak RSS from the upload's 202 on, minus the RSS then) beyond what local D1 alone adds for the same writes in a runtime of its own (the bench Worker's /fill). Ratio: end-to-end rows/s ÷ raw SQLite rows/s.",
     ...["", "Per import:", ""],
-    ...all.map((r) => `- ${detail(r, labelOf(r, { again, gzipped, sync, feed }))}`),
+    ...all.map((r) => `- ${detail(r, labelOf(r, { again, gzipped, sync, feed, update }))}`),
     "",
     again
       ? `Re-import of the ${int(again.rows)}-row file (same tenant, same content): status ${again.status}, wall ${fixed(again.wallS, 2)} s (${int(rate(again))} rows/s), ` +
@@ -439,6 +451,8 @@ function report(env: string[], results: Result[], { again, gzipped, sync, feed }
     syncLine,
     "",
     feedLine,
+    "",
+    updateLine,
     ...["", "Targets:", "", ...verdicts],
     ...(notes.length ? ["", "Notes:", "", ...notes.map((n) => `- ${n}`)] : []),
   ];
@@ -448,7 +462,13 @@ function report(env: string[], results: Result[], { again, gzipped, sync, feed }
 
 /** How a run is named beside its rows. */
 function labelOf(r: Result, extras: Extras): string {
-  const names: Record<keyof Extras, string> = { again: " (re-import)", gzipped: " (gzipped upload session)", sync: " (full sync)", feed: " (stock feed)" };
+  const names: Record<keyof Extras, string> = {
+    again: " (re-import)",
+    gzipped: " (gzipped upload session)",
+    sync: " (full sync)",
+    feed: " (stock feed)",
+    update: " (full-row update)",
+  };
   const which = (Object.keys(names) as (keyof Extras)[]).find((k) => extras[k] === r);
   return which ? names[which] : "";
 }
@@ -476,8 +496,11 @@ async function main(): Promise<void> {
   const { key } = await createKey("bench", scopes, "bench:import", "local");
   const config = path.join(sourceDir, "wrangler.toml");
   const limit = Number(tomlValue(config, "MAX_UPLOAD_BYTES") ?? 104_857_600);
-  const largest = Math.max(...files.map((f) => f.bytes));
+  // The full-row update's file is larger than the catalog's (its values are longer).
+  const updateFile = args["no-update"] ? null : ensureCsv(files.find((f) => f.rows === 1_000_000)?.rows ?? files.at(-1)!.rows, "update");
+  const largest = Math.max(...files.map((f) => f.bytes), updateFile?.bytes ?? 0);
   const vars: Record<string, string> = {};
+  if (args["no-revert-data"]) vars.KEEP_REVERT_DATA = "false";
   if (largest > limit) {
     vars.MAX_UPLOAD_BYTES = String(Math.ceil((largest * 1.1) / 2 ** 20) * 2 ** 20);
     notes.push(`The largest file (${(largest / 1e6).toFixed(1)} MB) exceeds MAX_UPLOAD_BYTES = ${limit} from wrangler.toml, so this run started wrangler dev with \`--var MAX_UPLOAD_BYTES:${vars.MAX_UPLOAD_BYTES}\`; with the configured limit such a file is refused (413).`);
@@ -531,14 +554,25 @@ async function main(): Promise<void> {
     if (feed.job?.updated !== biggest.rows) feed.problems.push(`stock feed updated ${feed.job?.updated} of ${biggest.rows} products`);
   }
 
+  // Last, as it changes every product the others start from: the full-row update (every field of every row changed),
+  // whose cost is what revert data adds (one revision per product changed; compare with --no-revert-data).
+  let update: Result | null = null;
+  if (!args["no-update"] && imported) {
+    update = await importOnce({ ...ensureCsv(biggest.rows, "update"), rows: biggest.rows }, `${label} rows full-row update`);
+    update.raw = null;
+    if (update.job?.updated !== biggest.rows) update.problems.push(`the full-row update updated ${update.job?.updated} of ${biggest.rows} products`);
+    const keeps = update.job?.keeps_revert_data;
+    if (keeps !== !args["no-revert-data"]) update.problems.push(`the update's keeps_revert_data is ${keeps}`);
+  }
+
   const chunk = Number(tomlValue(config, "IMPORT_CHUNK_ROWS") ?? 2000);
   for (const r of results.filter((r) => r.status === "completed")) {
     r.d1OnlyMb = await d1OnlyGrowth(r.rows, chunk);
     console.log(`${sizeLabel(r.rows)} rows, local D1 alone (the same writes, no file): +${int(r.d1OnlyMb)} MB`);
   }
   rmSync(path.join(path.dirname(workerConfig), ".wrangler"), { recursive: true, force: true }); // the bench Worker's bundle
-  const extras: Extras = { again, gzipped, sync, feed };
-  for (const r of [...results, again, gzipped, sync, feed]) for (const p of r?.problems ?? []) notes.push(`${int(r!.rows)} rows${labelOf(r!, extras)}: ${p}`);
+  const extras: Extras = { again, gzipped, sync, feed, update };
+  for (const r of [...results, again, gzipped, sync, feed, update]) for (const p of r?.problems ?? []) notes.push(`${int(r!.rows)} rows${labelOf(r!, extras)}: ${p}`);
   const { cpus, line } = machine();
   const busiest = Math.max(...results.flatMap((r) => r.load));
   // The runtime under test keeps about one CPU busy itself; beyond that, another process competed.

@@ -5,7 +5,7 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "driz
 import { charsets } from "../model/charsets.ts";
 import { contentEncodings } from "../model/content-encodings.ts";
 import { importFormats } from "../model/formats.ts";
-import { jobStates, lineStates, statusIn } from "../model/job-states.ts";
+import { jobKinds, jobStates, lineStates, statusIn } from "../model/job-states.ts";
 import { replacePhases } from "../model/import-mode.ts";
 import { productStatuses } from "../model/product-status.ts";
 import { rowErrorCodes } from "../model/row-error-codes.ts";
@@ -72,6 +72,9 @@ export const products = sqliteTable(
     // while stamping mentions (a replace-mode import, or any import while one waits for confirmation). A replace-mode
     // import archives the products whose stamp is older than its own. Null: written before stamps existed.
     seenSeq: integer("seen_seq"),
+    // 1 when inserted, + 1 on every write that changes the product (an import's update, an archive, a revert): a
+    // revert compares it with the version an import left (import_revisions.version) to tell "changed since".
+    version: integer("version").notNull().default(1),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -98,6 +101,19 @@ export const importJobs = sqliteTable(
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
     status: text("status", { enum: jobStates }).notNull(),
+    // `import`: a file's rows; `revert`: undoes the import `revert_of` from its revisions (src/imports/jobs/revert.ts).
+    // A revert job has no file: its object key is empty and marked deleted from the start.
+    kind: text("kind", { enum: jobKinds }).notNull().default("import"),
+    revertOf: text("revert_of"),
+    // The import keeps the previous values of the products it changes (import_revisions), so it can be reverted;
+    // decided when it is created (KEEP_REVERT_DATA). False for a dry run, a revert, and jobs stored before revisions.
+    keepRevisions: integer("keep_revisions", { mode: "boolean" }).notNull().default(false),
+    // A revert job: products given back their previous values, products the import created that it archived (in
+    // `archived`), and products left as they are because they changed since the import (`kept`); its checkpoint, the
+    // last SKU key of the import's revisions done.
+    reverted: integer("reverted").notNull().default(0),
+    kept: integer("kept").notNull().default(0),
+    revertCursor: text("revert_cursor").notNull().default(""),
     format: text("format", { enum: importFormats }).notNull(),
     fileName: text("file_name"),
     objectKey: text("object_key").notNull(),
@@ -220,9 +236,29 @@ export const importJobs = sqliteTable(
     index("import_jobs_tenant_completed").on(t.tenantId, t.finishedAt, t.startedAt).where(sql`${t.status} = 'completed'`),
     // The tenant's oldest queued job, one seek: the status summary's backlog signal.
     index("import_jobs_tenant_queued").on(t.tenantId, t.queuedAt).where(sql`${t.status} = 'queued'`),
-    // The tenant's largest write sequence, one seek as a job starts.
+    // The tenant's largest write sequence, one seek as a job starts; and the job a product's stamp names, one seek per
+    // product an import writes (the revisions trigger).
     index("import_jobs_tenant_write_seq").on(t.tenantId, t.writeSeq).where(sql`${t.writeSeq} IS NOT NULL`),
+    // An import is reverted once: a second revert (not a dry run) of it is refused by this index.
+    uniqueIndex("import_jobs_revert_of").on(t.revertOf).where(sql`${t.revertOf} IS NOT NULL AND ${t.dryRun} = 0`),
   ],
+);
+
+// What an import that keeps revert data (import_jobs.keep_revisions) changed: per product, its values before the
+// import's first write (JSON of the stored columns; null when the import created it) and its version after the import's
+// last write. Triggers on products write it (migration 0019_revert_imports), inside the import's guarded upsert, so a
+// redelivered or crashed chunk records exactly what it wrote; a product the import left unchanged gets no row. Kept
+// until the job's retention ends: the sweeper purges them in bounded chunks before it deletes the job. The table is
+// WITHOUT ROWID (added to its migration by hand): one b-tree write per revision.
+export const importRevisions = sqliteTable(
+  "import_revisions",
+  {
+    jobId: text("job_id").notNull(),
+    skuKey: text("sku_key").notNull(),
+    previous: text("previous"),
+    version: integer("version").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.skuKey] })],
 );
 
 // What the status summary reports, kept per tenant and job state so that reading it costs the same at any number of

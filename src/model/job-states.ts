@@ -71,3 +71,7 @@ export function sqlState(state: JobState): string {
 export function statusIn(states: readonly JobState[], column = "status"): string {
   return `${column} IN (${states.map(sqlState).join(", ")})`;
 }
+
+/** What a job does: import a file's rows, or revert an import (POST …/revert). */
+export const jobKinds = ["import", "revert"] as const;
+export type JobKind = (typeof jobKinds)[number];

@@ -8,8 +8,9 @@ import { z } from "zod";
 /**
  * How a code's rows fare. `error`: the row is always rejected. `error_or_warning`: a problem of a field that a row can
  * do without: it rejects the row, or with on_invalid=skip_field it is a warning and the row is imported without that
- * field (an error still, when the row has an error of a field it cannot do without). `warning`: the row is skipped
- * (counted in skipped_rows, not rejected) for a reason the merchant can fix, and told so on its line.
+ * field (an error still, when the row has an error of a field it cannot do without). `warning`: never an error: a row
+ * skipped (counted in skipped_rows, not rejected) for a reason the merchant can fix, told so on its line, or a revert's
+ * product left as it is.
  */
 export type RowErrorSeverity = "error" | "error_or_warning" | "warning";
 
@@ -91,6 +92,11 @@ const ROW_ERROR_CODES = {
     about: "The SKU is not in the catalog, and the row has no name or no price, which a new product needs: add them, or import the product first.",
     severity: "error",
   },
+  // A revert (POST …/revert): `line` is the product's ordinal in the revert, the column `sku`, the value its SKU.
+  changed_since_import: {
+    about: "A revert left the product as it is now: it changed after the import being reverted (a later import or another write), and reverting never overwrites newer data.",
+    severity: "warning",
+  },
 } as const satisfies Record<string, RowErrorCodeDefinition>;
 
 export type RowErrorCode = keyof typeof ROW_ERROR_CODES;
@@ -101,7 +107,7 @@ export function rowErrorAbout(code: RowErrorCode): string {
   return ROW_ERROR_CODES[code].about;
 }
 
-/** Whether a code always rejects its row, may be a warning with on_invalid=skip_field, or is a skipped row's warning. */
+/** Whether a code always rejects its row, may be a warning with on_invalid=skip_field, or is always a warning. */
 export function rowErrorSeverity(code: RowErrorCode): RowErrorSeverity {
   return ROW_ERROR_CODES[code].severity;
 }
@@ -110,7 +116,7 @@ export function rowErrorSeverity(code: RowErrorCode): RowErrorSeverity {
 function describedCode(code: RowErrorCode): string {
   const severity = rowErrorSeverity(code);
   if (severity === "error") return rowErrorAbout(code);
-  if (severity === "warning") return `${rowErrorAbout(code)} Always a warning: the row is counted as skipped.`;
+  if (severity === "warning") return `${rowErrorAbout(code)} Always a warning.`;
   return `${rowErrorAbout(code)} A warning when on_invalid=skip_field leaves the field out.`;
 }
 

@@ -36,7 +36,8 @@ const rowErrorSchema = z
     severity: z
       .enum(["error", "warning"])
       .describe(
-        "`error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field), or skipped for a reason to fix (`variant_without_sku`).",
+        "`error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field), skipped for a reason to fix " +
+          "(`variant_without_sku`), or, for a revert job, the product was left as it is (`changed_since_import`).",
       ),
   })
   .meta({ id: "RowError" });

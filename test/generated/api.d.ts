@@ -204,6 +204,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/products/import/{job_id}/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revert a completed import
+         * @description Creates a revert job (`kind: revert`, `revert_of` naming the import), which applies in its tenant's order like any import: every product the import changed gets back the values it had before it, every product it created is archived (`reverted`, `archived`), and a product that changed again since (a later import, another write) is left as it is now: counted in `kept` and listed as a warning `changed_since_import` with its SKU among the job's errors. Reverting never overwrites newer data. The job is resumable and exactly-once like an import. With `dry_run=true` it counts what it would do and writes no product. An import can be reverted once, while it is kept (JOB_RETENTION_DAYS after it finished): only an import that completed, wrote products (not a dry run) and kept revert data (`keeps_revert_data`) can be.
+         */
+        post: operations["revertImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/import-profiles": {
         parameters: {
             query?: never;
@@ -562,6 +582,13 @@ export interface components {
         };
         ImportJob: {
             id: string;
+            /**
+             * @description `import`: the rows of an uploaded file; `revert`: a revert of the import `revert_of` (POST …/revert), which has no file.
+             * @enum {string}
+             */
+            kind: "import" | "revert";
+            /** @description For a revert job: the import it reverts; null otherwise. */
+            revert_of: string | null;
             /** @enum {string} */
             status: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed" | "canceled";
             /** @description For a queued job: the job of the same tenant accepted just before it that has not finished yet. A tenant's imports apply one at a time in the order they were accepted, so this job starts once that one (and every job before it) has finished. Null when nothing is ahead of it, for a dry run (which writes nothing and never waits), and once the job has started. */
@@ -624,8 +651,14 @@ export interface components {
             would_archive: number | null;
             /** @description Replace mode: `max_archive` as a number of products (a percentage is taken of the tenant's products not archived once the file's rows are in, rounded down). When would_archive is larger, the job stops in `needs_confirmation` before archiving anything. Null until counted. */
             archive_limit: number | null;
-            /** @description Replace mode: products set to `archived` because the file did not mention them. After a confirmation it can be less than would_archive: a product that an import applied after this file wrote (or, while this job waited, named) is kept. 0 in upsert mode. */
+            /** @description Replace mode: products set to `archived` because the file did not mention them. After a confirmation it can be less than would_archive: a product that an import applied after this file wrote (or, while this job waited, named) is kept. 0 in upsert mode. A revert job: products the reverted import had created, archived (in a dry run: that would be). */
             archived: number;
+            /** @description A revert job: products given back the values they had before the import (in a dry run: that would be). 0 for an import. */
+            reverted: number;
+            /** @description A revert job: products left as they are because they changed after the import; each is listed among the job's errors as a warning `changed_since_import` naming its SKU (the first MAX_STORED_ERRORS). 0 for an import. */
+            kept: number;
+            /** @description The import kept the previous values of the products it changed, in the same batches as the changes, so POST …/revert can undo it until JOB_RETENTION_DAYS after it finished (a deployment setting, KEEP_REVERT_DATA, decides for new imports). False for a dry run and a revert. */
+            keeps_revert_data: boolean;
             /** @description Columns of the CSV header (keys of the NDJSON objects) that are not product fields: each once whatever its case, as first spelled, cut to 100 characters; at most 100. */
             ignored_columns: string[];
             /** @description Further ignored names the file had beyond those ignored_columns lists, each counted once; counted up to 1000 ignored names in all (a CSV header has no more). */
@@ -793,7 +826,7 @@ export interface components {
             /** @description The offending value, cut to 200 characters. */
             value: string | null;
             /**
-             * @description `error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field), or skipped for a reason to fix (`variant_without_sku`).
+             * @description `error`: the row was not imported; `warning`: it was imported without this field (on_invalid=skip_field), skipped for a reason to fix (`variant_without_sku`), or, for a revert job, the product was left as it is (`changed_since_import`).
              * @enum {string}
              */
             severity: "error" | "warning";
@@ -802,7 +835,7 @@ export interface components {
          * @description What is wrong with the row, as a stable code (`message` says it for this row); `x-enumDescriptions` describes each.
          * @enum {string}
          */
-        RowErrorCode: "ragged_row" | "invalid_json" | "not_an_object" | "too_many_values" | "duplicate_field" | "invalid_row" | "variant_without_sku" | "unsupported_product_type" | "required" | "invalid_type" | "too_long" | "invalid_sku" | "invalid_price" | "thousands_separator" | "decimal_comma" | "currency_symbol" | "scientific_notation" | "negative" | "too_many_decimals" | "too_large" | "invalid_currency" | "currency_without_price" | "invalid_integer" | "invalid_status" | "invalid_url" | "invalid_barcode" | "invalid_tag" | "too_many_tags" | "tag_too_long" | "invalid_options" | "too_many_options" | "new_product_incomplete";
+        RowErrorCode: "ragged_row" | "invalid_json" | "not_an_object" | "too_many_values" | "duplicate_field" | "invalid_row" | "variant_without_sku" | "unsupported_product_type" | "required" | "invalid_type" | "too_long" | "invalid_sku" | "invalid_price" | "thousands_separator" | "decimal_comma" | "currency_symbol" | "scientific_notation" | "negative" | "too_many_decimals" | "too_large" | "invalid_currency" | "currency_without_price" | "invalid_integer" | "invalid_status" | "invalid_url" | "invalid_barcode" | "invalid_tag" | "too_many_tags" | "tag_too_long" | "invalid_options" | "too_many_options" | "new_product_incomplete" | "changed_since_import";
         ImportProfilePage: {
             data: components["schemas"]["ImportProfile"][];
             next_cursor: string | null;
@@ -2523,6 +2556,122 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before retrying. */
                     "Retry-After"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revertImport: {
+        parameters: {
+            query?: {
+                /** @description Count what the revert would do (and list the products it would keep) but write no product. */
+                dry_run?: boolean;
+            };
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The import job's id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revert job, accepted. Poll it until it is `completed`. */
+            202: {
+                headers: {
+                    /** @description The revert job's URL. */
+                    Location?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such job. */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job cannot be reverted: it has not completed, is a dry run or itself a revert, kept no revert data, or was reverted already (the problem's `revert_job` names that revert). */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The import finished more than JOB_RETENTION_DAYS ago: its revert data is gone. */
+            410: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;

@@ -68,6 +68,8 @@ describe("GET /api/v1/products/import/{job_id}", () => {
     expect(job.rows_per_second === null || job.rows_per_second >= 0).toBe(true);
     expect(job).toEqual({
       id,
+      kind: "import",
+      revert_of: null,
       status: "completed",
       waiting_for: null,
       format: "csv",
@@ -98,6 +100,9 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       would_archive: null,
       archive_limit: null,
       archived: 0,
+      reverted: 0,
+      kept: 0,
+      keeps_revert_data: true,
       ignored_columns: [],
       ignored_columns_omitted: 0,
       encoding: "utf-8",

@@ -63,6 +63,8 @@ describe("POST /api/v1/products/import: accepting a file", () => {
     const job = (await res.json()) as Job;
     expect(job).toEqual({
       id: expect.stringMatching(JOB_ID),
+      kind: "import",
+      revert_of: null,
       status: "queued",
       waiting_for: null,
       format: "csv",
@@ -93,6 +95,9 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       would_archive: null,
       archive_limit: null,
       archived: 0,
+      reverted: 0,
+      kept: 0,
+      keeps_revert_data: true,
       ignored_columns: [],
       ignored_columns_omitted: 0,
       encoding: null,

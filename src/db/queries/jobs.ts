@@ -1,7 +1,7 @@
 import { and, desc, eq, getTableColumns, inArray, isNotNull, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { shorten } from "../../text.ts";
-import { importErrors, importFailedRecords, importJobs, importMentions, lineCondition } from "../schema.ts";
+import { importErrors, importFailedRecords, importJobs, importMentions, importRevisions, lineCondition } from "../schema.ts";
 import { cancelableAtOnce, type JobState, progressingStates, sqlState, statesBefore, statusIn } from "../../model/job-states.ts";
 import type { ReplacePhase } from "../../model/import-mode.ts";
 import { naming } from "../../log-error.ts";
@@ -46,6 +46,23 @@ export async function insertJob(db: Db, job: NewJob): Promise<JobRow> {
 export async function insertJobOnce(db: Db, job: NewJob): Promise<JobRow | null> {
   const [row] = await db.insert(importJobs).values(job).onConflictDoNothing({ target: importJobs.id }).returning();
   return row ?? null;
+}
+
+/** Inserts a revert job unless its import has a revert already (the unique index on revert_of); null then. */
+export async function insertRevertJob(db: Db, job: NewJob): Promise<JobRow | null> {
+  const [row] = await db.insert(importJobs).values(job).onConflictDoNothing().returning();
+  return row ?? null;
+}
+
+/** The revert job (not a dry run) of an import, if it has one. */
+export async function findRevertOf(db: Db, importId: string): Promise<string | null> {
+  const [row] = await db
+    .select({ id: importJobs.id })
+    .from(importJobs)
+    // Word for word the unique index's condition, so that SQLite seeks it.
+    .where(and(eq(importJobs.revertOf, importId), sql`${importJobs.revertOf} IS NOT NULL AND ${importJobs.dryRun} = 0`))
+    .limit(1);
+  return row?.id ?? null;
 }
 
 export async function getJob(db: Db, tenantId: string, jobId: string): Promise<JobView | null> {
@@ -370,9 +387,9 @@ export async function markObjectsDeleted(db: Db, jobIds: string[], now: number):
 }
 
 /**
- * Jobs finished at or before `finishedBefore`, with their file if it is still stored. A job whose recorded SKUs or failed
- * records are not purged yet waits for the purge (see purgeMentions, purgeFailedRecords), so deleting a job never
- * deletes an unbounded number of rows.
+ * Jobs finished at or before `finishedBefore`, with their file if it is still stored. A job whose recorded SKUs or kept
+ * records are not purged yet waits for the purge (see purgeMentions, purgeKeptRecords), so deleting a job never deletes
+ * an unbounded number of rows.
  */
 export function findExpiredJobs(db: Db, finishedBefore: number, limit: number) {
   return db
@@ -383,7 +400,7 @@ export function findExpiredJobs(db: Db, finishedBefore: number, limit: number) {
         isNotNull(importJobs.finishedAt),
         lte(importJobs.finishedAt, finishedBefore),
         sql`NOT EXISTS (SELECT 1 FROM import_mentions AS m WHERE m.job_id = import_jobs.id)`,
-        sql`NOT EXISTS (SELECT 1 FROM import_failed_records AS f WHERE f.job_id = import_jobs.id)`,
+        ...Object.values(keptRecords).map(({ table, jobId }) => sql`NOT EXISTS (SELECT 1 FROM ${table} WHERE ${jobId} = import_jobs.id)`),
       ),
     )
     .limit(limit);
@@ -426,26 +443,33 @@ export async function countFailedRecords(db: Db, jobId: string): Promise<number>
   return row?.failedRecords ?? 0;
 }
 
-/** Jobs past their retention that still have failed records, for the sweeper to purge first (see purgeFailedRecords). */
-export async function findExpiredFailedRecords(db: Db, finishedBefore: number, limit: number): Promise<string[]> {
+/**
+ * The rows a job keeps past its end, many per job (its failed records, the revisions its revert reads): the sweeper
+ * deletes them in bounded passes before it deletes the job.
+ */
+const keptRecords = {
+  failedRecords: { table: importFailedRecords, jobId: importFailedRecords.jobId, key: importFailedRecords.byteStart },
+  revisions: { table: importRevisions, jobId: importRevisions.jobId, key: importRevisions.skuKey },
+};
+export type KeptRecords = keyof typeof keptRecords;
+
+/** Jobs finished at or before `finishedBefore` that still keep such records: their retention is over. */
+export async function findExpiredKeptRecords(db: Db, records: KeptRecords, finishedBefore: number, limit: number): Promise<string[]> {
+  const { table, jobId } = keptRecords[records];
   const rows = await db
     .select({ id: importJobs.id })
     .from(importJobs)
-    .where(
-      and(
-        isNotNull(importJobs.finishedAt),
-        lte(importJobs.finishedAt, finishedBefore),
-        sql`EXISTS (SELECT 1 FROM import_failed_records AS f WHERE f.job_id = import_jobs.id)`,
-      ),
-    )
+    .where(and(isNotNull(importJobs.finishedAt), lte(importJobs.finishedAt, finishedBefore), sql`EXISTS (SELECT 1 FROM ${table} WHERE ${jobId} = import_jobs.id)`))
     .limit(limit);
   return rows.map((r) => r.id);
 }
 
-/** Deletes up to `limit` of a job's failed records; returns how many it deleted. */
-export async function purgeFailedRecords(db: Db, jobId: string, limit: number): Promise<number> {
-  const some = db.select({ byteStart: importFailedRecords.byteStart }).from(importFailedRecords).where(eq(importFailedRecords.jobId, jobId)).limit(limit);
-  const result = await db.run(sql`DELETE FROM ${importFailedRecords} WHERE ${importFailedRecords.jobId} = ${jobId} AND ${importFailedRecords.byteStart} IN ${some}`);
+/** Deletes up to `limit` of a job's records, in primary-key order; returns how many it deleted. */
+export async function purgeKeptRecords(db: Db, records: KeptRecords, id: string, limit: number): Promise<number> {
+  const { table, jobId, key } = keptRecords[records];
+  const result = await db.run(
+    sql`DELETE FROM ${table} WHERE ${jobId} = ${id} AND ${key} IN (SELECT ${key} FROM ${table} WHERE ${jobId} = ${id} ORDER BY ${key} LIMIT ${limit})`,
+  );
   return result.meta.changes ?? 0;
 }
 

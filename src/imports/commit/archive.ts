@@ -47,9 +47,11 @@ const COUNT_RECORDED = statement(["jobId", "tenantId", "phase", "from", "n", "no
   countWindow(p, `NOT EXISTS (SELECT 1 FROM import_mentions AS m WHERE m.job_id = ${p.jobId} AND m.sku_key = c.sku_key)`),
 );
 
+// An archived product is stamped with the job's write sequence, as any product the import writes: the import wrote it
+// last, and the stamp is what lets the revisions trigger record what it was (a revert of the import restores it).
 const ARCHIVE_WINDOW = statement(
   ["jobId", "tenantId", "phase", "from", "n", "now", "seq"],
-  (p) => `UPDATE products SET status = ${ARCHIVED}, updated_at = ${p.now}
+  (p) => `UPDATE products SET status = ${ARCHIVED}, seen_seq = ${p.seq}, version = version + 1, updated_at = ${p.now}
   WHERE tenant_id = ${p.tenantId} AND sku_key > ${p.from} AND sku_key <= ${WINDOW_END(p)}
     AND status <> ${ARCHIVED} AND (seen_seq IS NULL OR seen_seq < ${p.seq})
     AND EXISTS (SELECT 1 FROM import_jobs WHERE ${PHASE_GUARD(p)})`,

@@ -250,7 +250,7 @@ const JOB_UPDATE_PARAMETERS = [
  * The slice's pace rides along: its rows add up while the chunks are the same slice's (SET reads the row as it was), and
  * the time runs from the slice's start to this commit.
  */
-function jobUpdate(counted: { created: string; updated: string; unchanged: string } | null) {
+function jobUpdate(counted: { created: string; updated: string; unchanged: string } | null, returning = "") {
   return statement(
     JOB_UPDATE_PARAMETERS,
     (p) => `UPDATE import_jobs SET
@@ -276,7 +276,7 @@ function jobUpdate(counted: { created: string; updated: string; unchanged: strin
     would_archive = CASE WHEN ${p.last} AND ${p.replacing} THEN 0 ELSE would_archive END,
     total_rows = CASE WHEN ${p.last} THEN processed_rows + ${p.processed} ELSE total_rows END,
     finished_at = CASE WHEN ${p.last} AND NOT ${p.replacing} THEN ${p.now} ELSE finished_at END
-  WHERE ${guard(p)}`,
+  WHERE ${guard(p)}${returning}`,
   );
 }
 
@@ -362,7 +362,8 @@ function upsert(mask: number | null) {
     return `INSERT INTO products (tenant_id, sku_key, ${STORED_COLUMNS.join(", ")}, keep_mask, seen_seq, created_at, updated_at)
   SELECT ${p.tenantId}, ${SKU_KEY_OF_ROW}, ${STORED_COLUMNS.map(value).join(", ")}, ${mask ?? KEEP_MASK_OF_ROW}, ${p.seq}, ${p.now}, ${p.now}
   FROM jsonb_each(${p.rows}) AS j WHERE ${GUARD(p)}
-  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${updated.map(([c, i]) => `${c} = ${kept(c, i)}`).join(", ")}, seen_seq = excluded.seen_seq, updated_at = excluded.updated_at
+  ON CONFLICT (tenant_id, sku_key) DO UPDATE SET ${updated.map(([c, i]) => `${c} = ${kept(c, i)}`).join(", ")}, seen_seq = excluded.seen_seq,
+    version = products.version + 1, updated_at = excluded.updated_at
   WHERE (${updated.map(([c]) => `products.${c}`).join(", ")}) IS NOT (${updated.map(([c, i]) => kept(c, i)).join(", ")})`;
   });
 }
@@ -379,8 +380,14 @@ function sqlLiteral(value: string | number | null): string {
 
 const UPSERT_MIXED = upsert(null);
 
-/** Must directly follow the upsert: changes() then means its inserts and real updates. */
-const JOB_UPDATE_AFTER_UPSERT = jobUpdate({ created: ` + ${TOP_ROWID}`, updated: ` + changes() - ${TOP_ROWID}`, unchanged: " - changes()" });
+/**
+ * Must directly follow the upsert: changes() then means its inserts and real updates. It returns that count too: D1's
+ * meta.changes of the upsert also counts the rows its triggers wrote (the import's revisions, see import_revisions).
+ */
+const JOB_UPDATE_AFTER_UPSERT = jobUpdate(
+  { created: ` + ${TOP_ROWID}`, updated: ` + changes() - ${TOP_ROWID}`, unchanged: " - changes()" },
+  " RETURNING changes() AS written",
+);
 
 /** Statements that end with the job update, and what their results say. */
 interface JobWrite {
@@ -393,7 +400,7 @@ function countedUpsert(db: D1Database, params: ChunkParameters, mask: number | n
   const upserted = mask === null ? UPSERT_MIXED : upsert(mask);
   return {
     statements: [BEFORE_UPSERT.bind(db, params), upserted.bind(db, params), JOB_UPDATE_AFTER_UPSERT.bind(db, params)],
-    read: ([, upsert, job]) => ({ applied: changedJob(job), productsWritten: upsert?.meta.changes ?? 0 }),
+    read: ([, , job]) => ({ applied: changedJob(job), productsWritten: (job?.results[0] as { written: number } | undefined)?.written ?? 0 }),
   };
 }
 

@@ -1,7 +1,7 @@
 // The import job as clients see it: one zod schema for the JSON (documented in OpenAPI) and its mapping.
 import { z } from "zod";
 import { type JobView, MAX_FAILURE_REASON_LENGTH } from "../../db/queries/jobs.ts";
-import { jobStates } from "../../model/job-states.ts";
+import { jobKinds, jobStates } from "../../model/job-states.ts";
 import { DEFAULT_MAX_ARCHIVE, importModes } from "../../model/import-mode.ts";
 import { importFormats } from "../../model/formats.ts";
 import { contentEncodings } from "../../model/content-encodings.ts";
@@ -42,6 +42,10 @@ const count = (description: string) => z.int().min(0).describe(description);
 export const jobResponseSchema = z
   .object({
     id: z.string(),
+    kind: z
+      .enum(jobKinds)
+      .describe("`import`: the rows of an uploaded file; `revert`: a revert of the import `revert_of` (POST …/revert), which has no file."),
+    revert_of: z.string().nullable().describe("For a revert job: the import it reverts; null otherwise."),
     status: z.enum(jobStates),
     waiting_for: z
       .string()
@@ -149,8 +153,20 @@ export const jobResponseSchema = z
       ),
     archived: count(
       "Replace mode: products set to `archived` because the file did not mention them. After a confirmation it can be less than would_archive: " +
-        "a product that an import applied after this file wrote (or, while this job waited, named) is kept. 0 in upsert mode.",
+        "a product that an import applied after this file wrote (or, while this job waited, named) is kept. 0 in upsert mode. " +
+        "A revert job: products the reverted import had created, archived (in a dry run: that would be).",
     ),
+    reverted: count("A revert job: products given back the values they had before the import (in a dry run: that would be). 0 for an import."),
+    kept: count(
+      "A revert job: products left as they are because they changed after the import; each is listed among the job's errors as a warning " +
+        "`changed_since_import` naming its SKU (the first MAX_STORED_ERRORS). 0 for an import.",
+    ),
+    keeps_revert_data: z
+      .boolean()
+      .describe(
+        "The import kept the previous values of the products it changed, in the same batches as the changes, so POST …/revert can undo it " +
+          "until JOB_RETENTION_DAYS after it finished (a deployment setting, KEEP_REVERT_DATA, decides for new imports). False for a dry run and a revert.",
+      ),
     ignored_columns: z
       .array(z.string())
       .describe(
@@ -253,6 +269,8 @@ export function jobPath(id: string): string {
 export function toJobJson(job: JobView): JobJson {
   return {
     id: job.id,
+    kind: job.kind,
+    revert_of: job.revertOf,
     status: job.status,
     waiting_for: job.waitingFor,
     format: job.format,
@@ -282,6 +300,9 @@ export function toJobJson(job: JobView): JobJson {
     would_archive: job.replacePhase === "counting" ? null : job.wouldArchive,
     archive_limit: job.archiveLimit,
     archived: job.archived,
+    reverted: job.reverted,
+    kept: job.kept,
+    keeps_revert_data: job.keepRevisions,
     // Cut again on the way out: jobs stored before the list was bounded keep their longer lists.
     ignored_columns: (JSON.parse(job.ignoredColumns) as string[]).slice(0, MAX_IGNORED_COLUMNS).map(displayName),
     ignored_columns_omitted: job.ignoredColumnsOmitted,

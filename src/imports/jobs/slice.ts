@@ -15,6 +15,7 @@ import { importedFile, needsInflate } from "./inflated-copy.ts";
 import { JobNotes, NO_ROWS } from "../../model/job-notes.ts";
 import { finishJob, type NextJob, startInLine } from "./lifecycle.ts";
 import { runReplacePhases } from "./replace.ts";
+import { runRevert } from "./revert.ts";
 import { ObjectGoneError, RangedObjectReader } from "../read/object-reader.ts";
 import { type ChunkCommits, CommitPipeline } from "../commit/pipeline.ts";
 import { FileFormatError } from "../read/file-format-error.ts";
@@ -84,9 +85,13 @@ export async function runImportSlice(env: Env, config: Config, jobId: string, bu
   return now?.status === "processing" && now.cancelRequestedAt !== null ? canceled(env, now) : outcome;
 }
 
-/** The slice's work on a processing job: its archive phases, or its file's inflate and then its rows. */
+/** The slice's work on a processing job: a revert's windows, its archive phases, or its file's inflate and then its rows. */
 async function work(env: Env, db: Db, config: Config, started: JobRow, budget: InvocationBudget): Promise<SliceOutcome> {
   let job = started;
+  if (job.kind === "revert") {
+    const outcome = await runRevert(env, config, job, budget);
+    return outcome.kind === "continue" ? { kind: "continue", checkpointByte: job.checkpointByte } : outcome;
+  }
   if (job.replacePhase !== null) return replacePhases(env, config, job, budget);
   // A compressed file is inflated first, once (inflate.ts); the rows are read from its copy, with what budget is left.
   if (needsInflate(job)) {

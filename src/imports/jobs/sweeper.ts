@@ -4,15 +4,16 @@ import type { Config, Env } from "../../config.ts";
 import { database, type Db } from "../../db/client.ts";
 import {
   deleteJobs,
-  findExpiredFailedRecords,
   findExpiredJobs,
+  findExpiredKeptRecords,
   findExpiredUploads,
   findLeftoverMentions,
   findStrandedJobs,
   findStuckJobs,
   findUnconfirmedJobs,
   markObjectsDeleted,
-  purgeFailedRecords,
+  type KeptRecords,
+  purgeKeptRecords,
   purgeMentions,
 } from "../../db/queries/jobs.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
@@ -28,6 +29,10 @@ const MAX_PER_RUN = 900;
 // A failed replace-mode dry run of a million rows leaves a million SKU keys, small rows of one table: 20 runs.
 const MENTIONS_PER_STATEMENT = 5000;
 const MENTIONS_PER_RUN = 50_000;
+// An import of a million changed rows keeps a million revisions (or failed records): 10 runs. A job is deleted once they
+// are gone.
+const KEPT_RECORDS_PER_STATEMENT = 5000;
+const KEPT_RECORDS_PER_RUN = 100_000;
 // A queued job with nothing ahead of it that has not started this long after it came first (its heartbeat) is sent its
 // message again: the one that should have started it was lost. A second message for a job that did start does nothing.
 const STRANDED_AFTER_MS = 2 * 60_000;
@@ -40,6 +45,7 @@ export interface SweepReport {
   unconfirmedFailed: number;
   mentionsPurged: number;
   failedRecordsPurged: number;
+  revisionsPurged: number;
   uploadsDeleted: number;
   jobsDeleted: number;
   idempotencyKeysDeleted: number;
@@ -88,17 +94,17 @@ async function purgeLeftoverMentions(db: Db): Promise<number> {
 }
 
 /**
- * The failed records of jobs past their retention, at most MENTIONS_PER_RUN a run (small rows of one table, as the
- * mentions): a job is deleted once they are gone.
+ * The records of jobs past their retention (their failed rows are gone, a revert of them is a 410 now): at most
+ * KEPT_RECORDS_PER_RUN a run.
  */
-async function purgeExpiredFailedRecords(db: Db, config: Config, now: number): Promise<number> {
+async function purgeExpiredKeptRecords(db: Db, records: KeptRecords, config: Config, now: number): Promise<number> {
   let purged = 0;
-  for (const jobId of await findExpiredFailedRecords(db, now - config.jobRetentionMs, 10)) {
+  for (const jobId of await findExpiredKeptRecords(db, records, now - config.jobRetentionMs, 10)) {
     for (;;) {
-      if (purged >= MENTIONS_PER_RUN) return purged;
-      const deleted = await purgeFailedRecords(db, jobId, MENTIONS_PER_STATEMENT);
+      if (purged >= KEPT_RECORDS_PER_RUN) return purged;
+      const deleted = await purgeKeptRecords(db, records, jobId, KEPT_RECORDS_PER_STATEMENT);
       purged += deleted;
-      if (deleted < MENTIONS_PER_STATEMENT) break;
+      if (deleted < KEPT_RECORDS_PER_STATEMENT) break;
     }
   }
   return purged;
@@ -150,7 +156,8 @@ export async function sweep(env: Env, config: Config, now = Date.now()): Promise
     strandedStarted: await startStrandedJobs(env, db, now),
     uploadsDeleted: await deleteExpiredUploads(db, env.UPLOADS, config, now),
     mentionsPurged: await purgeLeftoverMentions(db),
-    failedRecordsPurged: await purgeExpiredFailedRecords(db, config, now),
+    failedRecordsPurged: await purgeExpiredKeptRecords(db, "failedRecords", config, now),
+    revisionsPurged: await purgeExpiredKeptRecords(db, "revisions", config, now),
     jobsDeleted: await deleteExpiredJobs(db, env.UPLOADS, config, now),
     idempotencyKeysDeleted: await deleteExpiredIdempotencyKeys(db, now),
     // One batch of ids, and an R2 request or two for each session.

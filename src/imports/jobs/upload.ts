@@ -2,7 +2,7 @@
 // first message. Whatever breaks midway, the job ends `failed` with a reason and no partial object is left behind.
 // An upload session's file, already in R2 when it is completed, becomes a job by the same steps but the streaming.
 import { newId } from "../../auth/keys.ts";
-import type { Env } from "../../config.ts";
+import { type Env, readConfig } from "../../config.ts";
 import type { Db } from "../../db/client.ts";
 import { getJob, insertJob, insertJobOnce, type JobView, type NewJob } from "../../db/queries/jobs.ts";
 import type { UploadedFile, UploadSource } from "../../model/upload-file.ts";
@@ -51,7 +51,7 @@ export async function acceptUpload(env: Env, db: Db, request: UploadRequest, now
   const resolved = await resolveUpload(db, request);
   if (!resolved.ok) return resolved;
   const id = newId("imp");
-  const job = await insertJob(db, newJobRow(request, resolved, id, now));
+  const job = await insertJob(db, newJobRow(env, request, resolved, id, now));
 
   try {
     await storeObject(env.UPLOADS, job.objectKey, request.source);
@@ -86,7 +86,7 @@ export async function acceptStoredUpload(
   jobId: string,
   now = Date.now(),
 ): Promise<UploadResult> {
-  const inserted = await insertJobOnce(db, newJobRow(request, resolved, jobId, now));
+  const inserted = await insertJobOnce(db, newJobRow(env, request, resolved, jobId, now));
   if (inserted) return queueAccepted(env, db, inserted);
   const existing = await getJob(db, request.tenantId, jobId);
   if (!existing) throw new Error(`job ${jobId} was neither inserted nor found`);
@@ -94,7 +94,7 @@ export async function acceptStoredUpload(
 }
 
 /** The job row an upload makes, pending until its file is stored: the one place an upload's request becomes a job. */
-function newJobRow(request: UploadRequest<UploadedFile>, resolved: ResolvedMapping, id: string, now: number): NewJob {
+function newJobRow(env: Env, request: UploadRequest<UploadedFile>, resolved: ResolvedMapping, id: string, now: number): NewJob {
   return {
     id,
     tenantId: request.tenantId,
@@ -105,6 +105,8 @@ function newJobRow(request: UploadRequest<UploadedFile>, resolved: ResolvedMappi
     sizeBytes: request.source.size,
     contentEncoding: request.source.contentEncoding,
     dryRun: request.dryRun,
+    // A dry run writes no product, so it has nothing to revert.
+    keepRevisions: readConfig(env).keepRevertData && !request.dryRun,
     options: JSON.stringify(request.options),
     profile: resolved.profile,
     mapping: resolved.mapping === null ? null : JSON.stringify(resolved.mapping),

@@ -20,7 +20,7 @@ describe("the products table and the field table", () => {
   });
 
   it("has no column besides the fields' but the import's own", () => {
-    const own = ["tenant_id", "sku_key", "keep_mask", "seen_seq", "created_at", "updated_at"];
+    const own = ["tenant_id", "sku_key", "keep_mask", "seen_seq", "version", "created_at", "updated_at"];
     expect(columns.map((c) => c.name).filter((name) => !own.includes(name)).sort()).toEqual(fieldList.map((field) => field.column).sort());
   });
 });
