@@ -5,7 +5,7 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "driz
 import { charsets } from "../model/charsets.ts";
 import { contentEncodings } from "../model/content-encodings.ts";
 import { importFormats } from "../model/formats.ts";
-import { jobKinds, jobStates, lineStates, statusIn } from "../model/job-states.ts";
+import { jobKinds, jobStates, lineStates, statusIn, stoppedStates } from "../model/job-states.ts";
 import { replacePhases } from "../model/import-mode.ts";
 import { productStatuses } from "../model/product-status.ts";
 import { rowErrorCodes } from "../model/row-error-codes.ts";
@@ -93,6 +93,14 @@ export const products = sqliteTable(
 export function lineCondition(table?: string): string {
   const column = (name: string) => (table ? `${table}.${name}` : name);
   return `${statusIn(lineStates, column("status"))} AND ${column("line_seq")} IS NOT NULL`;
+}
+
+/**
+ * A revert that stands (not a dry run, not stopped): an import has at most one. The query that looks for it repeats this
+ * condition word for word, which is what lets SQLite use the partial unique index.
+ */
+export function standingRevertCondition(): string {
+  return `revert_of IS NOT NULL AND dry_run = 0 AND NOT ${statusIn(stoppedStates)}`;
 }
 
 export const importJobs = sqliteTable(
@@ -239,8 +247,10 @@ export const importJobs = sqliteTable(
     // The tenant's largest write sequence, one seek as a job starts; and the job a product's stamp names, one seek per
     // product an import writes (the revisions trigger).
     index("import_jobs_tenant_write_seq").on(t.tenantId, t.writeSeq).where(sql`${t.writeSeq} IS NOT NULL`),
-    // An import is reverted once: a second revert (not a dry run) of it is refused by this index.
-    uniqueIndex("import_jobs_revert_of").on(t.revertOf).where(sql`${t.revertOf} IS NOT NULL AND ${t.dryRun} = 0`),
+    // An import is reverted once: a second standing revert of it is refused by this index.
+    uniqueIndex("import_jobs_revert_of").on(t.revertOf).where(sql.raw(standingRevertCondition())),
+    // Every revert of an import, the stopped ones with how far they came: one seek as a revert is asked for.
+    index("import_jobs_reverts").on(t.revertOf, t.revertCursor).where(sql`${t.revertOf} IS NOT NULL`),
   ],
 );
 

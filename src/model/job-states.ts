@@ -47,6 +47,9 @@ export const unfinishedStates = jobStates.filter((s) => STATES[s].next.length > 
 /** The unfinished states in which the consumer owes the job progress: a job in one that stops moving is stuck. */
 export const progressingStates = unfinishedStates.filter((s) => !("waitsForClient" in STATES[s]));
 
+/** The states of a job that finished before its end: a revert in one is resumed by the next revert of its import. */
+export const stoppedStates = ["failed", "canceled"] as const satisfies readonly JobState[];
+
 /** The states a job may move to `to` from. */
 export function statesBefore(to: JobState): JobState[] {
   return jobStates.filter((s) => (STATES[s].next as readonly JobState[]).includes(to));

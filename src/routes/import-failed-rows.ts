@@ -29,7 +29,7 @@ const getFailedRows = apiRoute({
   responses: {
     200: { description: "The failed rows, in the file's format.", content: { ...textContent("text/csv"), ...textContent("application/x-ndjson") } },
     404: { description: "No such job.", content: problemContent },
-    409: { description: "The job has not finished: its failed rows are not all known yet.", content: problemContent },
+    409: { description: "The job has not finished (its failed rows are not all known yet), or it is a revert job (it reads no file).", content: problemContent },
     410: { description: "The job's file has been deleted (UPLOAD_RETENTION_DAYS after it finished): its records cannot be read back.", content: problemContent },
   },
 });
@@ -43,6 +43,7 @@ export function registerImportFailedRowsRoute(app: OpenAPIHono<AppEnv>): void {
     const file = await failedRowsFile(c.env.UPLOADS, db, job);
     if (file.kind === "not_finished") throw notFinished(jobId, job.status);
     if (file.kind === "gone") throw fileGone(jobId);
+    if (file.kind === "no_file") throw noFile(jobId);
     return new Response(file.body, {
       headers: { "content-type": file.contentType, "content-disposition": `attachment; filename="${file.fileName}"` },
     });
@@ -52,6 +53,11 @@ export function registerImportFailedRowsRoute(app: OpenAPIHono<AppEnv>): void {
 /** A job whose failed rows are asked for before it has finished. */
 export function notFinished(jobId: string, status: string): ProblemError {
   return new ProblemError("conflict", `Import job "${jobId}" is ${status}: its failed rows are known once it has finished.`);
+}
+
+/** A revert job, which reads no file. */
+export function noFile(jobId: string): ProblemError {
+  return new ProblemError("conflict", `Job "${jobId}" is a revert: it reads no file, so it has no failed rows.`);
 }
 
 /** A job whose file has been deleted. */

@@ -14,7 +14,7 @@ import { ProblemError, problems } from "../http/problem.ts";
 import { apiRoute, headers, problemContent } from "../http/route.ts";
 import { jobResponseSchema, toJobJson } from "../imports/jobs/job.ts";
 import { type RetryOptions, retryJob } from "../imports/jobs/retry.ts";
-import { fileGone, notFinished } from "./import-failed-rows.ts";
+import { fileGone, noFile, notFinished } from "./import-failed-rows.ts";
 import { jobParams } from "./imports.ts";
 import { jobAccepted, refused } from "./import-upload.ts";
 
@@ -72,7 +72,8 @@ const retryImport = apiRoute({
     400: { description: "An option in the body is invalid.", content: problemContent },
     404: { description: "No such job.", content: problemContent },
     409: {
-      description: "The job has not finished, or it has no failed rows; or a request with the same Idempotency-Key is still being accepted.",
+      description:
+        "The job has not finished, has no failed rows, or is a revert job (it reads no file); or a request with the same Idempotency-Key is still being accepted.",
       content: problemContent,
     },
     410: { description: "The job's file has been deleted (UPLOAD_RETENTION_DAYS after it finished): its failed rows cannot be read back.", content: problemContent },
@@ -112,6 +113,8 @@ export function registerImportRetryRoute(app: OpenAPIHono<AppEnv>): void {
             throw notFinished(jobId, job.status);
           case "gone":
             throw fileGone(jobId);
+          case "no_file":
+            throw noFile(jobId);
           case "nothing":
             throw new ProblemError("conflict", `Import job "${jobId}" has no failed rows: there is nothing to retry.`);
           case "too_large":

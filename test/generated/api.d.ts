@@ -721,8 +721,8 @@ export interface components {
             links: {
                 self: string;
                 errors: string;
-                /** @description The file's records that were not imported, as uploaded, each with its problems (GET …/failed-rows). */
-                failed_rows: string;
+                /** @description The file's records that were not imported, as uploaded, each with its problems (GET …/failed-rows); null for a revert job, which reads no file. */
+                failed_rows: string | null;
             };
         };
         ImportOptions: {
@@ -2266,7 +2266,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The job has not finished: its failed rows are not all known yet. */
+            /** @description The job has not finished (its failed rows are not all known yet), or it is a revert job (it reads no file). */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2367,7 +2367,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The job has not finished: its failed rows are not all known yet. */
+            /** @description The job has not finished (its failed rows are not all known yet), or it is a revert job (it reads no file). */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
@@ -2483,7 +2483,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The job has not finished, or it has no failed rows; or a request with the same Idempotency-Key is still being accepted. */
+            /** @description The job has not finished, has no failed rows, or is a revert job (it reads no file); or a request with the same Idempotency-Key is still being accepted. */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];

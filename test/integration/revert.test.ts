@@ -13,7 +13,7 @@ import type { ImportMessage } from "../../src/model/import-message.ts";
 import worker from "../../src/index.ts";
 import { revertStatementsForPlans } from "../../src/imports/commit/revert.ts";
 import { STORED_COLUMNS } from "../../src/imports/sources/rows.ts";
-import { backlog, type ConsumerEnv, consumerEnv, deliver, drain, failingBatches, productContents, requestHeld, uploadHeld } from "../consumer-helpers.ts";
+import { backlog, type ConsumerEnv, consumerEnv, deliver, deliverAcked, drain, failingBatches, productContents, requestHeld, uploadHeld } from "../consumer-helpers.ts";
 import { addKey, createTenant, problemOf, type TestTenant } from "../helpers.ts";
 import { accepted, getJob, type Job, rowErrors } from "../imports-helpers.ts";
 
@@ -137,6 +137,46 @@ describe("POST …/revert", () => {
     await accepted(await revert(consumer, t.key, wrong.id));
     await drain(consumer);
     expect(await catalogOf(t.tenantId)).toEqual(REVERTED_CATALOG);
+  });
+
+  it("a revert canceled midway keeps what it reverted; the next revert resumes after its last window, and the two account for every product", async () => {
+    // One 5-product window per slice: the cancel lands between the revert's two windows.
+    const consumer = consumerEnv({ IMPORT_SLICE_ROWS: "5", IMPORT_CHUNK_ROWS: "5" });
+    const { t, wrong } = await tenantWithHistory(consumer);
+    const first = await accepted(await revert(consumer, t.key, wrong.id));
+    expect(first.links.failed_rows).toBeNull();
+    const [start] = backlog(consumer);
+    const next = await deliverAcked(consumer, start!);
+    expect(await getJob(t.key, first.id)).toMatchObject({ status: "processing", processed_rows: 5 });
+    expect((await requestHeld(consumer, `${IMPORT}/${first.id}/cancel`, { method: "POST", key: t.key })).status).toBe(202);
+    await drain(consumer, next);
+    const stopped = await getJob(t.key, first.id);
+    expect(stopped).toMatchObject({ status: "canceled", processed_rows: 5 });
+
+    // A revert job reads no file: no failed rows, nothing to retry.
+    for (const [path, method] of [["failed-rows", "GET"], ["retry", "POST"]] as const) {
+      const res = await requestHeld(consumer, `${IMPORT}/${first.id}/${path}`, { method, key: t.key });
+      expect(res.status, path).toBe(409);
+      expect((await problemOf(res)).detail, path).toMatch(/is a revert: it reads no file/);
+    }
+
+    const rest = await accepted(await revert(consumer, t.key, wrong.id));
+    expect(rest).toMatchObject({ kind: "revert", revert_of: wrong.id, status: "queued" });
+    await drain(consumer);
+    const resumed = await getJob(t.key, rest.id);
+    expect(resumed).toMatchObject({ status: "completed", processed_rows: 5, total_rows: 5 });
+    // Every product once: what the first reverted is not walked again (nothing reported kept that the first reverted).
+    const sum = (k: "reverted" | "archived" | "kept") => stopped[k] + resumed[k];
+    expect([sum("reverted"), sum("archived"), sum("kept")]).toEqual([REVERT_COUNTS.reverted, REVERT_COUNTS.archived, REVERT_COUNTS.kept]);
+    expect(await catalogOf(t.tenantId)).toEqual(REVERTED_CATALOG);
+    const kept = [...(await rowErrors(t.key, first.id)), ...(await rowErrors(t.key, rest.id))].map((w) => w.value);
+    expect(kept).toEqual(["N-01", "P-02", "P-04"]);
+
+    // The completed revert stands: a third is refused and names it.
+    const again = await revert(consumer, t.key, wrong.id);
+    expect(again.status).toBe(409);
+    expect(await problemOf(again)).toMatchObject({ revert_job: rest.id });
+    await expectCountersExact();
   });
 
   it("a replace-mode import's archived products come back with the revert", async () => {

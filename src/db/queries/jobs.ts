@@ -2,7 +2,7 @@ import { and, desc, eq, getTableColumns, inArray, isNotNull, isNull, lt, lte, or
 import type { Db } from "../client.ts";
 import { shorten } from "../../text.ts";
 import { importErrors, importFailedRecords, importJobs, importMentions, importRevisions, lineCondition } from "../schema.ts";
-import { cancelableAtOnce, type JobState, progressingStates, sqlState, statesBefore, statusIn } from "../../model/job-states.ts";
+import { cancelableAtOnce, type JobState, progressingStates, sqlState, statesBefore, statusIn, stoppedStates } from "../../model/job-states.ts";
 import type { ReplacePhase } from "../../model/import-mode.ts";
 import { naming } from "../../log-error.ts";
 
@@ -54,15 +54,20 @@ export async function insertRevertJob(db: Db, job: NewJob): Promise<JobRow | nul
   return row ?? null;
 }
 
-/** The revert job (not a dry run) of an import, if it has one. */
-export async function findRevertOf(db: Db, importId: string): Promise<string | null> {
+/**
+ * Where an import's reverts stand: its standing revert (one at most, the partial unique index), or else the furthest
+ * a stopped one came (the cursor a new revert resumes from; "" when none). One seek into import_jobs_reverts.
+ */
+export async function findReverts(db: Db, importId: string): Promise<{ standing: string | null; resumeFrom: string; resumes: string | null }> {
+  const stopped = sql.raw(statusIn(stoppedStates));
   const [row] = await db
-    .select({ id: importJobs.id })
+    .select({ id: importJobs.id, stopped: sql<number>`${stopped}`, cursor: importJobs.revertCursor })
     .from(importJobs)
-    // Word for word the unique index's condition, so that SQLite seeks it.
-    .where(and(eq(importJobs.revertOf, importId), sql`${importJobs.revertOf} IS NOT NULL AND ${importJobs.dryRun} = 0`))
+    .where(and(eq(importJobs.revertOf, importId), isNotNull(importJobs.revertOf), eq(importJobs.dryRun, false)))
+    .orderBy(sql`${stopped}`, desc(importJobs.revertCursor))
     .limit(1);
-  return row?.id ?? null;
+  if (!row) return { standing: null, resumeFrom: "", resumes: null };
+  return row.stopped ? { standing: null, resumeFrom: row.cursor, resumes: row.id } : { standing: row.id, resumeFrom: "", resumes: null };
 }
 
 export async function getJob(db: Db, tenantId: string, jobId: string): Promise<JobView | null> {

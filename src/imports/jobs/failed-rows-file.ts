@@ -35,10 +35,13 @@ export type FailedRowsFile =
   /** The job has not finished: its failed rows are not all known. */
   | { kind: "not_finished" }
   /** The job's file has been deleted (UPLOAD_RETENTION_DAYS): its records cannot be read back. */
-  | { kind: "gone" };
+  | { kind: "gone" }
+  /** A revert job: it reads no file, and has no failed rows. */
+  | { kind: "no_file" };
 
 /** The failed-rows file of a job of the caller's tenant (the caller has scoped the job). */
 export async function failedRowsFile(bucket: R2Bucket, db: Db, job: JobView): Promise<FailedRowsFile> {
+  if (job.kind === "revert") return { kind: "no_file" };
   if ((unfinishedStates as readonly string[]).includes(job.status)) return { kind: "not_finished" };
   if (job.objectDeletedAt !== null) return { kind: "gone" };
   const layout = layoutOf(job);

@@ -221,7 +221,10 @@ export const jobResponseSchema = z
     links: z.object({
       self: z.string(),
       errors: z.string(),
-      failed_rows: z.string().describe("The file's records that were not imported, as uploaded, each with its problems (GET …/failed-rows)."),
+      failed_rows: z
+        .string()
+        .nullable()
+        .describe("The file's records that were not imported, as uploaded, each with its problems (GET …/failed-rows); null for a revert job, which reads no file."),
     }),
   })
   .meta({ id: "ImportJob" });
@@ -319,6 +322,6 @@ export function toJobJson(job: JobView): JobJson {
     duration_ms: job.finishedAt !== null && job.startedAt !== null ? job.finishedAt - job.startedAt : null,
     retry_of: job.retryOf,
     retries: { count: job.retryCount, latest: job.latestRetry },
-    links: { self: jobPath(job.id), errors: `${jobPath(job.id)}/errors`, failed_rows: `${jobPath(job.id)}/failed-rows` },
+    links: { self: jobPath(job.id), errors: `${jobPath(job.id)}/errors`, failed_rows: job.kind === "revert" ? null : `${jobPath(job.id)}/failed-rows` },
   };
 }

@@ -27,6 +27,7 @@ export type Retry =
   | { kind: "accepted"; job: JobView }
   | { kind: "not_finished" }
   | { kind: "gone" }
+  | { kind: "no_file" }
   /** The job has no failed rows: nothing to retry. */
   | { kind: "nothing" }
   /** The failed rows are more than MAX_UPLOAD_BYTES: nothing was stored. */

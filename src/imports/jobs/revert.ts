@@ -3,13 +3,15 @@
 // budget allows, then handed over to a message like a slice.
 //
 // The import kept them in the batches that changed its products, for as long as the job is kept (JOB_RETENTION_DAYS);
-// an import is reverted once (a dry run as often as asked).
+// an import is reverted once (a dry run as often as asked). A revert that stopped (failed, canceled) is resumed by the
+// next revert of its import, from the last window it committed: what it reverted is not walked again.
 import { newId } from "../../auth/keys.ts";
 import type { Config, Env } from "../../config.ts";
 import { database, type Db } from "../../db/client.ts";
-import { findRevertOf, getJob, insertRevertJob, type JobRow, type JobView } from "../../db/queries/jobs.ts";
+import { findReverts, getJob, insertRevertJob, type JobRow, type JobView } from "../../db/queries/jobs.ts";
 import { completeRevert, type RevertCheckpoint, revertNext } from "../commit/revert.ts";
 import { acceptJob, finishJob, type NextJob } from "./lifecycle.ts";
+import { loggedError } from "../../log-error.ts";
 
 /** How a revert job's invocation ended (the slice's outcomes, see slice.ts). */
 export type RevertOutcome = { kind: "continue" } | { kind: "finished"; next: NextJob | null } | { kind: "skipped"; reason: string };
@@ -60,8 +62,8 @@ export type RevertRequest = { kind: "accepted"; job: JobView } | RevertRefusal;
 
 /**
  * POST …/revert: a revert job of the tenant's import `importId`, accepted into the tenant's line (a dry run waits for
- * nobody). The import must have completed, written (no dry run, no revert itself), kept revert data, and not have been
- * reverted before; past JOB_RETENTION_DAYS after it finished, its revisions are being purged.
+ * nobody). The import must have completed, written (no dry run, no revert itself), kept revert data, and have no
+ * standing revert (a stopped one is resumed); past JOB_RETENTION_DAYS after it finished, its revisions are being purged.
  */
 export async function requestRevert(env: Env, db: Db, config: Config, tenantId: string, importId: string, dryRun: boolean, now = Date.now()): Promise<RevertRequest> {
   const original = await getJob(db, tenantId, importId);
@@ -77,10 +79,8 @@ export async function requestRevert(env: Env, db: Db, config: Config, tenantId: 
   if (original.status !== "completed") return conflict("not_completed");
   if (original.finishedAt !== null && original.finishedAt + config.jobRetentionMs <= now) return { kind: "gone" };
   if (!original.keepRevisions) return conflict("no_revert_data");
-  if (!dryRun) {
-    const earlier = await findRevertOf(db, importId);
-    if (earlier) return conflict("already_reverted", earlier);
-  }
+  const reverts = await findReverts(db, importId);
+  if (!dryRun && reverts.standing) return conflict("already_reverted", reverts.standing);
   const id = newId("imp");
   const inserted = await insertRevertJob(db, {
     id,
@@ -95,17 +95,25 @@ export async function requestRevert(env: Env, db: Db, config: Config, tenantId: 
     sizeBytes: 0,
     objectDeletedAt: now,
     dryRun,
+    // After a revert that stopped (failed, canceled): the windows it committed are done, the rest is this job's.
+    revertCursor: reverts.resumeFrom,
     options: original.options,
     createdAt: now,
     heartbeatAt: now,
   });
   if (!inserted) {
     // Another request reverted it meanwhile (the unique index on revert_of).
-    const earlier = await findRevertOf(db, importId);
-    return conflict("already_reverted", earlier ?? undefined);
+    const earlier = await findReverts(db, importId);
+    return conflict("already_reverted", earlier.standing ?? undefined);
   }
-  const queued = await acceptJob(env, db, id, now);
-  const job = queued ?? (await getJob(db, tenantId, id));
+  try {
+    await acceptJob(env, db, id, now);
+  } catch (err) {
+    // Accepted all the same: a queued job whose message was lost is sent it again by the sweeper, and one left pending
+    // fails as stuck, after which a new revert resumes it. There is no file to clean up.
+    console.error(JSON.stringify({ level: "error", msg: "enqueue failed", job_id: id, ...loggedError(err) }));
+  }
+  const job = await getJob(db, tenantId, id);
   if (!job) throw new Error(`revert job ${id} was inserted but not found`);
   return { kind: "accepted", job };
 }
