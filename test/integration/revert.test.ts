@@ -4,7 +4,7 @@
 // fail at any of its batches.
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { readConfig } from "../../src/config.ts";
 import { database } from "../../src/db/client.ts";
 import { auditCounters } from "../../src/imports/jobs/counter-audit.ts";
@@ -177,6 +177,28 @@ describe("POST …/revert", () => {
     expect(again.status).toBe(409);
     expect(await problemOf(again)).toMatchObject({ revert_job: rest.id });
     await expectCountersExact();
+  });
+
+  it("is accepted when its message cannot be sent: the sweeper sends the stranded revert its message again", async () => {
+    const consumer = consumerEnv(SLICES);
+    const { t, wrong } = await tenantWithHistory(consumer);
+    const queue = consumer.env.IMPORT_QUEUE;
+    const send = queue.send;
+    queue.send = async () => {
+      throw new Error("queue unavailable");
+    };
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const job = await accepted(await revert(consumer, t.key, wrong.id));
+    expect(errors.mock.calls.map(([line]) => JSON.parse(String(line)))).toEqual([expect.objectContaining({ msg: "enqueue failed", job_id: job.id })]);
+    errors.mockRestore();
+    queue.send = send;
+    expect(job).toMatchObject({ kind: "revert", status: "queued", waiting_for: null });
+    expect(backlog(consumer)).toEqual([]);
+
+    expect(await sweep(consumer.env, config, Date.now() + 3 * 60_000)).toMatchObject({ strandedStarted: expect.any(Number) });
+    await drain(consumer);
+    expect(await getJob(t.key, job.id)).toMatchObject(REVERT_COUNTS);
+    expect(await catalogOf(t.tenantId)).toEqual(REVERTED_CATALOG);
   });
 
   it("a replace-mode import's archived products come back with the revert", async () => {
