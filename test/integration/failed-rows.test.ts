@@ -7,33 +7,11 @@ import { readConfig } from "../../src/config.ts";
 import { sweep } from "../../src/imports/jobs/sweeper.ts";
 import type { ImportMessage } from "../../src/model/import-message.ts";
 import { type ConsumerEnv, consumerEnv, createQueuedJob, deliver, failingBatches, importDirect, jobRecord } from "../consumer-helpers.ts";
+import { cell, ERROR_COLUMNS, failedRows, failedRowsText, messagesByLine } from "../failed-rows-helpers.ts";
 import { createTenant, problemOf, request } from "../helpers.ts";
 import { importFile, rowErrors } from "../imports-helpers.ts";
 import { exportFile, SHOPIFY_CLASSIC_HEADER, SHOPIFY_ROWS } from "../preset-exports.ts";
 import { utf16Bytes, windows1252Bytes } from "../unit/imports/parser-helpers.ts";
-
-const ERROR_COLUMNS = "_error_line,_error_column,_error_code,_error_message";
-
-async function failedRows(key: string, jobId: string): Promise<{ res: Response; bytes: Uint8Array }> {
-  const res = await request(`/api/v1/products/import/${jobId}/failed-rows`, { key });
-  return { res, bytes: new Uint8Array(await res.arrayBuffer()) };
-}
-
-async function failedRowsText(key: string, jobId: string): Promise<string> {
-  const { res, bytes } = await failedRows(key, jobId);
-  expect(res.status).toBe(200);
-  return new TextDecoder().decode(bytes);
-}
-
-/** The message the job's error list gives for a line (its problems joined as the failed-rows file joins them). */
-async function messagesByLine(key: string, jobId: string): Promise<Map<number, string>> {
-  const byLine = new Map<number, string>();
-  for (const e of await rowErrors(key, jobId)) byLine.set(e.line, byLine.has(e.line) ? `${byLine.get(e.line)} ${e.message}` : e.message);
-  return byLine;
-}
-
-/** A cell as the failed-rows file writes it with `delimiter`: quoted when it holds the delimiter or a quote. */
-const cell = (text: string, delimiter = ",") => (text.includes(delimiter) || text.includes('"') ? `"${text.replaceAll('"', '""')}"` : text);
 
 describe("the failed rows of a CSV file", () => {
   it("are the header and the rejected records in Windows-1252 with ';', their problems appended; fixed, they import clean", async () => {
@@ -80,6 +58,12 @@ describe("the failed rows of a CSV file", () => {
     const { res, bytes } = await failedRows(t.key, job.id);
     expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-16le");
     expect(bytes).toEqual(utf16Bytes(`sku,name,price,${ERROR_COLUMNS}\nU-2,テスト,x,3,price,invalid_price,${cell(message)}\n`, "le", true));
+
+    // Uploaded again, still failing: its problem cells give way to the new ones.
+    const failing = await importFile(t.key, utf16Bytes(`sku,name,price,${ERROR_COLUMNS}\nU-2,"テ,スト",y,3,price,invalid_price,x\n`, "le", true));
+    expect(failing).toMatchObject({ status: "completed", rejected_rows: 1, ignored_columns: [] });
+    const [error] = await rowErrors(t.key, failing.id);
+    expect((await failedRows(t.key, failing.id)).bytes).toEqual(utf16Bytes(`sku,name,price,${ERROR_COLUMNS}\nU-2,"テ,スト",y,2,price,invalid_price,${cell(error!.message)}\n`, "le", true));
 
     const again = await importFile(t.key, utf16Bytes(`sku,name,price,${ERROR_COLUMNS}\nU-2,テスト,2,3,price,invalid_price,x\n`, "le", true));
     expect(again).toMatchObject({ status: "completed", created: 1, error_count: 0, ignored_columns: [] });
