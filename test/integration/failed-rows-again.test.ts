@@ -138,5 +138,9 @@ describe("the failed rows of a retry", () => {
       job = await retried(t.key, job.id, { currency: "USD" });
       expect(job).toMatchObject({ status: "completed", rejected_rows: 2, failed_rows: 2 });
     }
+
+    const fixed = (await failedRowsText(t.key, job.id)).replace("R-2,Two,x,", "R-2,Two,2.00,").replace("R-3,Three,7,-1,", "R-3,Three,7,1,");
+    const clean = await importFile(t.key, fixed, { query: "currency=USD" });
+    expect(clean).toMatchObject({ status: "completed", created: 2, rejected_rows: 0, error_count: 0, failed_rows: 0, ignored_columns: [] });
   });
 });
