@@ -22,7 +22,8 @@ const getFailedRows = apiRoute({
     "start with = + - @ tab, CR or NUL prefixed with an apostrophe, characters the file's encoding cannot represent written as `?`), or an `_errors` " +
     "key in each NDJSON object (a line that is not an object comes as it is). A Shopify variant's product row (its handle's first row) comes along before it, " +
     "marked `_error_code` `context`, so that it re-imports with its product's cells. Fix the cells and upload the file as it is: the `_error_*` columns " +
-    "and the `_errors` key are read past. Complete whatever the number of failures (not only the stored errors); POST …/retry imports it at once.",
+    "and the `_errors` key are read past. When rows of such a file fail again, theirs give way to the new job's (trailing `_error_*` columns are cut off, " +
+    "an `_errors` member is taken out): one set of problems, the latest. Complete whatever the number of failures (not only the stored errors); POST …/retry imports it at once.",
   tag: "Imports",
   scope: "imports:read",
   request: { params: jobParams },

