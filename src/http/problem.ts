@@ -27,6 +27,7 @@ export const problemSchema = z
     max_bytes: z.int().min(0).optional().describe("413: the largest body accepted, in bytes."),
     accepted: z.array(z.string()).optional().describe("415: the media types the operation accepts."),
     missing_parts: z.array(z.int().min(1)).optional().describe("409 upload-incomplete: the numbers of the upload session's parts not received yet."),
+    revert_job: z.string().optional().describe("409 on POST …/revert: the revert job that stands for this import already."),
   })
   .catchall(z.unknown())
   .meta({ id: "Problem" });

@@ -5,7 +5,7 @@ import { database } from "../db/client.ts";
 import { getJob } from "../db/queries/jobs.ts";
 import type { AppEnv } from "../http/context.ts";
 import { ProblemError, problems } from "../http/problem.ts";
-import { apiRoute, problemContent, textContent } from "../http/route.ts";
+import { apiRoute, headers, problemContent, textContent } from "../http/route.ts";
 import { failedRowsFile } from "../imports/jobs/failed-rows-file.ts";
 import { jobParams } from "./imports.ts";
 
@@ -28,7 +28,11 @@ const getFailedRows = apiRoute({
   scope: "imports:read",
   request: { params: jobParams },
   responses: {
-    200: { description: "The failed rows, in the file's format.", content: { ...textContent("text/csv"), ...textContent("application/x-ndjson") } },
+    200: {
+      description: "The failed rows, in the file's format; Content-Type carries the file's charset.",
+      content: { ...textContent("text/csv"), ...textContent("application/x-ndjson") },
+      headers: headers({ "Content-Disposition": "attachment, named `{job_id}-failed-rows.csv` (or `.ndjson`)." }),
+    },
     404: { description: "No such job.", content: problemContent },
     409: { description: "The job has not finished (its failed rows are not all known yet), or it is a revert job (it reads no file).", content: problemContent },
     410: { description: "The job's file has been deleted (UPLOAD_RETENTION_DAYS after it finished): its records cannot be read back.", content: problemContent },

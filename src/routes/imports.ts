@@ -28,7 +28,10 @@ const errorListQuery = z.object({
 
 const rowErrorSchema = z
   .object({
-    line: z.int().min(1).describe("Physical line where the record starts (the header is line 1)."),
+    line: z
+      .int()
+      .min(1)
+      .describe("Physical line where the record starts (the header is line 1); for a revert job's `changed_since_import`, the product's ordinal in the revert."),
     column: z.string().nullable().describe("The column at fault, or null when the row as a whole is."),
     code: rowErrorCodeSchema,
     message: z.string(),

@@ -571,6 +571,8 @@ export interface components {
             accepted?: string[];
             /** @description 409 upload-incomplete: the numbers of the upload session's parts not received yet. */
             missing_parts?: number[];
+            /** @description 409 on POST …/revert: the revert job that stands for this import already. */
+            revert_job?: string;
         } & {
             [key: string]: unknown;
         };
@@ -589,7 +591,10 @@ export interface components {
             kind: "import" | "revert";
             /** @description For a revert job: the import it reverts; null otherwise. */
             revert_of: string | null;
-            /** @enum {string} */
+            /**
+             * @description Where the job stands; `x-enumDescriptions` describes each state.
+             * @enum {string}
+             */
             status: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed" | "canceled";
             /** @description For a queued job: the job of the same tenant accepted just before it that has not finished yet. A tenant's imports apply one at a time in the order they were accepted, so this job starts once that one (and every job before it) has finished. Null when nothing is ahead of it, for a dry run (which writes nothing and never waits), and once the job has started. */
             waiting_for: string | null;
@@ -611,7 +616,7 @@ export interface components {
             progress: number | null;
             /** @description Rows per second of the job's last slice (the rows one queue invocation committed, over the time from its start to its last commit); null before the first commit. */
             rows_per_second: number | null;
-            /** @description For a processing job: the seconds left to read the rest of the file at the byte pace of its last slice (archiving in replace mode, and waits between slices, not included); null otherwise, and while the pace is not known. */
+            /** @description For a processing job: the seconds left to read the rest of the file at the byte pace of its last slice (waits between slices not included); null otherwise, while the pace is not known, while replace mode counts or archives, and for a revert job. */
             eta_seconds: number | null;
             /** @description Validated and counted only; no product was written. */
             dry_run: boolean;
@@ -629,7 +634,7 @@ export interface components {
             preset_detected: boolean;
             /** @description Data rows in the file, known once processing completed. */
             total_rows: number | null;
-            /** @description Data rows processed so far. */
+            /** @description Data rows processed so far (for a revert job: the products it has walked, reverted + archived + kept). */
             processed_rows: number;
             /** @description Products created (in a dry run: that would be created). */
             created: number;
@@ -817,7 +822,7 @@ export interface components {
             next_cursor: string | null;
         };
         RowError: {
-            /** @description Physical line where the record starts (the header is line 1). */
+            /** @description Physical line where the record starts (the header is line 1); for a revert job's `changed_since_import`, the product's ordinal in the revert. */
             line: number;
             /** @description The column at fault, or null when the row as a whole is. */
             column: string | null;
@@ -2206,9 +2211,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The failed rows, in the file's format. */
+            /** @description The failed rows, in the file's format; Content-Type carries the file's charset. */
             200: {
                 headers: {
+                    /** @description attachment, named `{job_id}-failed-rows.csv` (or `.ndjson`). */
+                    "Content-Disposition"?: string;
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -2318,9 +2325,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The failed rows, in the file's format. */
+            /** @description The failed rows, in the file's format; Content-Type carries the file's charset. */
             200: {
                 headers: {
+                    /** @description attachment, named `{job_id}-failed-rows.csv` (or `.ndjson`). */
+                    "Content-Disposition"?: string;
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;

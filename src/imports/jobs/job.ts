@@ -1,7 +1,7 @@
 // The import job as clients see it: one zod schema for the JSON (documented in OpenAPI) and its mapping.
 import { z } from "zod";
 import { type JobView, MAX_FAILURE_REASON_LENGTH } from "../../db/queries/jobs.ts";
-import { jobKinds, jobStates } from "../../model/job-states.ts";
+import { jobKinds, jobStates, stateSummary } from "../../model/job-states.ts";
 import { DEFAULT_MAX_ARCHIVE, importModes } from "../../model/import-mode.ts";
 import { importFormats } from "../../model/formats.ts";
 import { contentEncodings } from "../../model/content-encodings.ts";
@@ -46,7 +46,9 @@ export const jobResponseSchema = z
       .enum(jobKinds)
       .describe("`import`: the rows of an uploaded file; `revert`: a revert of the import `revert_of` (POST …/revert), which has no file."),
     revert_of: z.string().nullable().describe("For a revert job: the import it reverts; null otherwise."),
-    status: z.enum(jobStates),
+    status: z
+      .enum(jobStates)
+      .meta({ description: "Where the job stands; `x-enumDescriptions` describes each state.", "x-enumDescriptions": Object.fromEntries(jobStates.map((state) => [state, `A job ${stateSummary(state)}.`])) }),
     waiting_for: z
       .string()
       .nullable()
@@ -91,7 +93,7 @@ export const jobResponseSchema = z
       .min(0)
       .nullable()
       .describe(
-        "For a processing job: the seconds left to read the rest of the file at the byte pace of its last slice (archiving in replace mode, and waits between slices, not included); null otherwise, and while the pace is not known.",
+        "For a processing job: the seconds left to read the rest of the file at the byte pace of its last slice (waits between slices not included); null otherwise, while the pace is not known, while replace mode counts or archives, and for a revert job.",
       ),
     dry_run: z.boolean().describe("Validated and counted only; no product was written."),
     options: jobOptionsSchema,
@@ -117,7 +119,7 @@ export const jobResponseSchema = z
       ),
     preset_detected: z.boolean().describe("Whether `preset` was recognised from the header line rather than named by the upload."),
     total_rows: z.int().min(0).nullable().describe("Data rows in the file, known once processing completed."),
-    processed_rows: count("Data rows processed so far."),
+    processed_rows: count("Data rows processed so far (for a revert job: the products it has walked, reverted + archived + kept)."),
     created: count("Products created (in a dry run: that would be created)."),
     updated: count("Products changed (in a dry run: that would change)."),
     unchanged: count("Rows equal to the stored product, not written."),
