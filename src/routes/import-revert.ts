@@ -1,4 +1,4 @@
-// POST /api/v1/products/import/{job_id}/revert: undoes a completed import through a revert job (imports/jobs/revert.ts).
+// POST /api/v1/products/import/{job_id}/revert: undoes a finished import through a revert job (imports/jobs/revert.ts).
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { readConfig } from "../config.ts";
@@ -23,15 +23,15 @@ const revertImport = apiRoute({
   method: "post",
   path: "/api/v1/products/import/{job_id}/revert",
   operationId: "revertImport",
-  summary: "Revert a completed import",
+  summary: "Revert a finished import",
   description:
     "Creates a revert job (`kind: revert`, `revert_of` naming the import), which applies in its tenant's order like any import: every product " +
     "the import changed gets back the values it had before it, every product it created is archived (`reverted`, `archived`), and a product " +
     "that changed again since (a later import, another write) is left as it is now: counted in `kept` and listed as a warning " +
     "`changed_since_import` with its SKU among the job's errors. Reverting never overwrites newer data. The job is resumable and exactly-once " +
     "like an import. With `dry_run=true` it counts what it would do and writes no product. An import can be reverted once, while it is kept " +
-    "(JOB_RETENTION_DAYS after it finished): only an import that completed, wrote products (not a dry run) and kept revert data " +
-    "(`keeps_revert_data`) can be.",
+    "(JOB_RETENTION_DAYS after it finished): only an import that finished (completed, or failed or canceled part way: what it committed is undone), " +
+    "wrote products (not a dry run) and kept revert data (`keeps_revert_data`) can be.",
   tag: "Imports",
   scope: "imports:write",
   request: { params: jobParams, query: revertQuery },
@@ -44,7 +44,7 @@ const revertImport = apiRoute({
     404: { description: "No such job.", content: problemContent },
     409: {
       description:
-        "The job cannot be reverted: it has not completed, is a dry run or itself a revert, kept no revert data, or was reverted already (the problem's `revert_job` names that revert).",
+        "The job cannot be reverted: it has not finished, is a dry run or itself a revert, kept no revert data, or was reverted already (the problem's `revert_job` names that revert).",
       content: problemContent,
     },
     410: { description: "The import finished more than JOB_RETENTION_DAYS ago: its revert data is gone.", content: problemContent },
@@ -52,7 +52,7 @@ const revertImport = apiRoute({
 });
 
 const REFUSALS: Record<Extract<RevertRefusal, { kind: "conflict" }>["reason"], (id: string, status: string) => string> = {
-  not_completed: (id, status) => `Import job "${id}" is ${status}: only a completed import can be reverted.`,
+  not_finished: (id, status) => `Import job "${id}" is ${status}: an import can be reverted once it has finished (completed, failed or canceled).`,
   dry_run: (id) => `Import job "${id}" is a dry run: it wrote nothing to revert.`,
   is_revert: (id) => `Job "${id}" is itself a revert: a revert cannot be reverted.`,
   no_revert_data: (id) => `Import job "${id}" kept no revert data (KEEP_REVERT_DATA was off when it was created, or it predates revert data): it cannot be reverted.`,

@@ -201,6 +201,34 @@ describe("POST …/revert", () => {
     expect(await catalogOf(t.tenantId)).toEqual(REVERTED_CATALOG);
   });
 
+  it("an import canceled or failed part way is reverted as far as it came", async () => {
+    // One 5-row chunk per slice: the cancel lands after the first chunk.
+    const consumer = consumerEnv({ IMPORT_SLICE_ROWS: "5", IMPORT_CHUNK_ROWS: "5" });
+    const t = await createTenant();
+    await imported(consumer, t.key, catalog);
+    const original = await catalogOf(t.tenantId);
+
+    const wrong = await uploadHeld(consumer, t.key, wrongFeed);
+    const next = await deliverAcked(consumer, backlog(consumer)[0]!);
+    expect((await requestHeld(consumer, `${IMPORT}/${wrong.id}/cancel`, { method: "POST", key: t.key })).status).toBe(202);
+    await drain(consumer, next);
+    expect(await getJob(t.key, wrong.id)).toMatchObject({ status: "canceled", processed_rows: 5, updated: 5 });
+    const undo = await accepted(await revert(consumer, t.key, wrong.id));
+    await drain(consumer);
+    expect(await getJob(t.key, undo.id)).toMatchObject({ status: "completed", processed_rows: 5, reverted: 5, archived: 0, kept: 0 });
+    const names = async () => Object.fromEntries(Object.entries(await catalogOf(t.tenantId)).map(([sku, [name, price, stock, status]]) => [sku, [name, price, stock, status]]));
+    const originalNames = Object.fromEntries(Object.entries(original).map(([sku, [name, price, stock, status]]) => [sku, [name, price, stock, status]]));
+    expect(await names()).toEqual(originalNames);
+
+    // Six good rows, then a quote that never closes: the rows before that line are imported, and the job fails.
+    const broken = `sku,name,price,stock\n${Array.from({ length: 6 }, (_, i) => `P-0${i + 1},Broken ${i + 1},2.00,9`).join("\n")}\nP-07,"never closed,1.00,1\n`;
+    const failed = await imported(consumer, t.key, broken);
+    expect(failed).toMatchObject({ status: "failed", updated: 6 });
+    await accepted(await revert(consumer, t.key, failed.id));
+    await drain(consumer);
+    expect(await names()).toEqual(originalNames);
+  });
+
   it("a replace-mode import's archived products come back with the revert", async () => {
     const consumer = consumerEnv(SLICES);
     const t = await createTenant();

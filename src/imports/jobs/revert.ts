@@ -11,6 +11,7 @@ import { database, type Db } from "../../db/client.ts";
 import { findReverts, getJob, insertRevertJob, type JobRow, type JobView } from "../../db/queries/jobs.ts";
 import { completeRevert, type RevertCheckpoint, revertNext } from "../commit/revert.ts";
 import { acceptJob, finishJob, type NextJob } from "./lifecycle.ts";
+import { unfinishedStates } from "../../model/job-states.ts";
 import { loggedError } from "../../log-error.ts";
 
 /** How a revert job's invocation ended (the slice's outcomes, see slice.ts). */
@@ -56,13 +57,13 @@ export async function runRevert(env: Env, config: Config, job: JobRow, budget: B
 export type RevertRefusal =
   | { kind: "not_found" }
   | { kind: "gone" }
-  | { kind: "conflict"; reason: "not_completed" | "dry_run" | "is_revert" | "no_revert_data" | "already_reverted"; job: JobView; revertJobId?: string };
+  | { kind: "conflict"; reason: "not_finished" | "dry_run" | "is_revert" | "no_revert_data" | "already_reverted"; job: JobView; revertJobId?: string };
 
 export type RevertRequest = { kind: "accepted"; job: JobView } | RevertRefusal;
 
 /**
  * POST …/revert: a revert job of the tenant's import `importId`, accepted into the tenant's line (a dry run waits for
- * nobody). The import must have completed, written (no dry run, no revert itself), kept revert data, and have no
+ * nobody). The import must have finished (completed, failed or canceled: what it committed is undone), written (no dry run, no revert itself), kept revert data, and have no
  * standing revert (a stopped one is resumed); past JOB_RETENTION_DAYS after it finished, its revisions are being purged.
  */
 export async function requestRevert(env: Env, db: Db, config: Config, tenantId: string, importId: string, dryRun: boolean, now = Date.now()): Promise<RevertRequest> {
@@ -76,7 +77,8 @@ export async function requestRevert(env: Env, db: Db, config: Config, tenantId: 
   });
   if (original.kind === "revert") return conflict("is_revert");
   if (original.dryRun) return conflict("dry_run");
-  if (original.status !== "completed") return conflict("not_completed");
+  // A failed or canceled import stands as far as it came: its committed chunks kept their revisions, and are undone.
+  if ((unfinishedStates as readonly string[]).includes(original.status)) return conflict("not_finished");
   if (original.finishedAt !== null && original.finishedAt + config.jobRetentionMs <= now) return { kind: "gone" };
   if (!original.keepRevisions) return conflict("no_revert_data");
   const reverts = await findReverts(db, importId);
