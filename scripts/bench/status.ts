@@ -3,7 +3,8 @@
 // `wrangler dev` side by side: the real worker and the bench Worker. The real route's answer is checked against the
 // seed, the bench Worker's batch must answer the same body, the query plans must use the indexes. Then, in interleaved
 // rounds, each variant at each concurrency (the real route; the same batch without the key check; the old aggregate
-// over the jobs, kept as the baseline; the no-database floor); a cell measured while other processes kept the CPUs
+// over the jobs, kept as the baseline; the route's no-database floor, the same request without a key; one local D1
+// round trip; the bare runtime floor); a cell measured while other processes kept the CPUs
 // busy or src/ changed is left out when a cleaner round exists. Last, with no wrangler running, the same statements in
 // raw SQLite. The table and targets; the `## Status` section of RESULTS.md.
 import { readdirSync, rmSync, statSync } from "node:fs";
@@ -47,7 +48,9 @@ const VARIANTS = {
   route: "real route (`GET /api/v1/products/import/status`: key check + counters + rollups + recent 5, one batch)",
   batch: "batch, tenant given (counters + rollups + recent 5, one batch, no key check)",
   aggregate: "baseline: the old aggregate (grouped COUNT/SUM over the tenant's jobs + recent 5, one batch, tenant given)",
-  floor: "no database (runtime floor)",
+  nodb: "the route's no-database floor: the real route without a key (the same Worker and middleware, 401 before any database call)",
+  one: "one D1 call doing no work (SELECT 1) in the bench Worker: local D1's round trip",
+  floor: "bare runtime floor: the bench Worker answering a constant (no database, no assets router, no middleware)",
 };
 type Variant = keyof typeof VARIANTS;
 
@@ -62,13 +65,13 @@ const p50 = (c: Cell | undefined) => (c ? pct(c.samples, 0.5) : undefined);
 const rps = (c: Cell | undefined) => (c ? c.samples.length / c.seconds : undefined);
 
 /** Closed loop: `c` keep-alive connections, each sending its next GET when the previous body has arrived. */
-async function load(url: URL, headers: Record<string, string>, c: number, ms: number): Promise<Omit<Cell, "otherCpus" | "disturbed" | "rounds">> {
+async function load(url: URL, headers: Record<string, string>, c: number, ms: number, status = 200): Promise<Omit<Cell, "otherCpus" | "disturbed" | "rounds">> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: c });
   const [samples, failures, t0]: [number[], string[], number] = [[], [], performance.now()];
   let [issued, end] = [0, t0];
   const get = () =>
     new Promise<string | null>((resolve) => {
-      const req = http.get(url, { headers, agent }, (res) => res.resume().on("end", () => resolve(res.statusCode === 200 ? null : `HTTP ${res.statusCode}`)));
+      const req = http.get(url, { headers, agent }, (res) => res.resume().on("end", () => resolve(res.statusCode === status ? null : `HTTP ${res.statusCode}`)));
       req.setTimeout(120_000, () => req.destroy(new Error("no answer in 120 s"))).on("error", (e) => resolve(String(e)));
     });
   const more = () => issued < Math.max(maxRequests, c) && performance.now() - t0 < MAX_CELL_MS && (performance.now() - t0 < ms || issued < Math.max(MIN_REQUESTS, c));
@@ -101,17 +104,17 @@ function sourceStamp(): string {
   return `${files.length}:${Math.max(...files.map((e) => statSync(path.join(e.parentPath, e.name), { throwIfNoEntry: false })?.mtimeMs ?? 0))}`;
 }
 
-async function cell(server: WranglerDev, url: URL, headers: Record<string, string>, c: number, warm: boolean): Promise<Cell> {
+async function cell(server: WranglerDev, url: URL, headers: Record<string, string>, c: number, warm: boolean, status: number): Promise<Cell> {
   for (let waited = 0; waited < Math.min(QUIET_WAIT_MS, quietBudgetMs); waited += 500) {
     const a = cpuSnapshot(server.pid);
     await sleep(500);
     if (otherCpus(a, cpuSnapshot(server.pid)) < QUIET_CPUS) break;
     if (waited > 0) quietBudgetMs -= 500;
   }
-  if (warm) await load(url, headers, c, WARMUP_MS);
+  if (warm) await load(url, headers, c, WARMUP_MS, status);
   server.lines();
   const [before, stamp, reloads] = [cpuSnapshot(server.pid), sourceStamp(), server.reloads];
-  const r = await load(url, headers, c, durationMs);
+  const r = await load(url, headers, c, durationMs, status);
   const other = otherCpus(before, cpuSnapshot(server.pid));
   server.lines();
   return { ...r, otherCpus: other, disturbed: other >= QUIET_CPUS || server.reloads > reloads || sourceStamp() !== stamp, rounds: "" };
@@ -170,6 +173,8 @@ async function measureSize(jobs: number, engines: Engine[]): Promise<SizeResult>
       ["route", real, STATUS_PATH, auth],
       ["batch", bench, `/batch?${q}`, {}],
       ["aggregate", bench, `/aggregate?${q}`, {}],
+      ["nodb", real, STATUS_PATH, {}],
+      ["one", bench, "/one", {}],
       ["floor", bench, "/floor", {}],
     ];
     // The same answer but for the queued job's age, which moves with the clock.
@@ -183,7 +188,7 @@ async function measureSize(jobs: number, engines: Engine[]): Promise<SizeResult>
         for (const [variant, server, p, headers] of round % 2 ? [...endpoints].reverse() : endpoints) {
           const c1 = p50(runs.get(`${variant}@1`)?.at(-1));
           const warm = !(c > 1 && c1 !== undefined && c1 * c > LONG_WAVE_MS);
-          const r = await cell(server, new URL(p, server.url), headers, c, warm);
+          const r = await cell(server, new URL(p, server.url), headers, c, warm, variant === "nodb" ? 401 : 200);
           runs.set(`${variant}@${c}`, [...(runs.get(`${variant}@${c}`) ?? []), r]);
           console.log(
             `    round ${round + 1} ${variant.padEnd(18)} c=${String(c).padEnd(3)} p50 ${fixed(p50(r), 2).padStart(9)} ms  p99 ${fixed(pct(r.samples, 0.99), 2).padStart(9)} ms  ` +
@@ -216,19 +221,27 @@ async function measureSize(jobs: number, engines: Engine[]): Promise<SizeResult>
 function targets(results: SizeResult[]): [boolean | null, string, string][] {
   const measured = results.filter((s) => p50(s.cells.route?.[1]) !== undefined);
   const [small, large] = [measured[0], measured.at(-1)];
-  const [routeSmall, routeLarge, floorLarge] = [p50(small?.cells.route?.[1]), p50(large?.cells.route?.[1]), p50(large?.cells.floor?.[1])];
+  const at = (s: SizeResult | undefined, v: Variant) => p50(s?.cells[v]?.[1]);
+  const [routeSmall, routeLarge, nodbLarge, floorLarge, oneLarge] = [at(small, "route"), at(large, "route"), at(large, "nodb"), at(large, "floor"), at(large, "one")];
   const two = small !== undefined && large !== undefined && small !== large;
-  const baseline = measured.map((s) => `${int(s.jobs)}: route ${fixed(p50(s.cells.route?.[1]), 1)} ms, old aggregate ${fixed(p50(s.cells.aggregate?.[1]), 1)} ms`);
+  const baseline = measured.map((s) => `${int(s.jobs)}: route ${fixed(at(s, "route"), 1)} ms, old aggregate ${fixed(at(s, "aggregate"), 1)} ms`);
+  const ratio = (a: number | undefined, b: number | undefined, what: string) =>
+    a !== undefined && b !== undefined ? `${fixed(a, 2)} ms vs ${what} ${fixed(b, 2)} ms (ratio ${fixed(a / b, 2)}×)` : "not measured";
   return [
     [
       two ? routeLarge! <= 1.5 * routeSmall! : null,
       `p50 at ${int(large?.jobs)} jobs ≤ 1.5 × p50 at ${int(small?.jobs)} jobs (real route, c=1)`,
-      two ? `${fixed(routeLarge, 2)} ms vs ${fixed(routeSmall, 2)} ms (ratio ${fixed(routeLarge! / routeSmall!, 2)}×)` : "fewer than two sizes measured",
+      two ? ratio(routeLarge, routeSmall, `${int(small?.jobs)} jobs`) : "fewer than two sizes measured",
     ],
     [
-      routeLarge !== undefined && floorLarge !== undefined ? routeLarge <= 2 * floorLarge : null,
-      `p50 at ${int(large?.jobs)} jobs ≤ 2 × the no-database floor (c=1)`,
-      routeLarge !== undefined && floorLarge !== undefined ? `${fixed(routeLarge, 2)} ms vs floor ${fixed(floorLarge, 2)} ms (ratio ${fixed(routeLarge / floorLarge, 2)}×)` : "not measured",
+      routeLarge !== undefined && nodbLarge !== undefined ? routeLarge <= 2 * nodbLarge : null,
+      `p50 at ${int(large?.jobs)} jobs ≤ 2 × the route's no-database floor (the same request without a key, c=1)`,
+      ratio(routeLarge, nodbLarge, "no-database floor"),
+    ],
+    [
+      null,
+      "for comparison, the bare runtime floor (a Worker without assets or middleware answering a constant) and one local D1 round trip",
+      `${ratio(routeLarge, floorLarge, "bare floor")}; one D1 call doing no work ${fixed(oneLarge, 2)} ms`,
     ],
     [null, "for comparison, the old aggregate (baseline) at c=1", baseline.join("; ") || "not measured"],
   ];
@@ -289,7 +302,8 @@ function report(results: SizeResult[], engines: Engine[], notes: string[], machi
     ...["", "How it was measured:", ""],
     "- Each size has its own local D1 state: migrations applied by `wrangler d1 migrations apply`, then the SQLite file filled directly (one tenant's jobs: ~80% completed, 10% failed, 4% processing, 3% queued, 3% pending, realistic error counts and times, created_at increasing over 29 days with ~3% ties; other tenants' jobs interleaved as noise). No ANALYZE.",
     "- Real route: `wrangler dev` of the repo's wrangler.toml, `GET /api/v1/products/import/status` with a Bearer key (scope imports:read): the key check, the counters, the rollups (recent durations, oldest queued job) and the newest 5 jobs in one D1 batch. The answer is checked once against the seeded figures; the batch variant's body must equal the real route's byte for byte (but for oldest_queued_age_ms, which moves with the clock).",
-    "- Batch, baseline and floor: the bench Worker `scripts/bench/worker/index.mts` (DB a byte copy of the same seeded file) running the route's query builders and response building. The baseline is the summary as it was before the counters: a grouped COUNT/SUM over the tenant's jobs (covering index `import_jobs_tenant_summary`) and the newest 5, one batch.",
+    "- The route's no-database floor: the same request to the real worker without a key, answered 401 by the route's own middleware before any database call. It pays everything the route pays but D1: the assets router that `[assets]` puts in front of the Worker (a local hop of its own), the request context and its log line, the route's validation.",
+    "- Batch, baseline, one D1 call and the bare floor: the bench Worker `scripts/bench/worker/index.mts` (DB a byte copy of the same seeded file; no assets, no middleware) running the route's query builders and response building. The baseline is the summary as it was before the counters: a grouped COUNT/SUM over the tenant's jobs (covering index `import_jobs_tenant_summary`) and the newest 5, one batch.",
     "- The two workers (real; bench) run at the same time, each on its own byte copy of the seeded file; one is measured while the other idles. Cells are interleaved in rounds (the variant order reversed every other round). Both stop before the raw SQLite timing.",
     ...["", "Notes:", "", ...notes.map((n) => `- ${n}`)],
   ];

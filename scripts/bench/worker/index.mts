@@ -6,6 +6,7 @@
 //   GET /aggregate?tenant=          status as it was before the counters (baseline): the grouped COUNT/SUM over the
 //                                   tenant's jobs (covering index import_jobs_tenant_summary) + recent 5, one batch
 //   GET /floor                      no database: the runtime's own floor
+//   GET /one                        one D1 call that does no work (SELECT 1): what a round trip to local D1 costs
 //   GET /sql?tenant=&hash=          the statements' SQL and parameters, for the raw SQLite timing
 //   GET /plan?tenant=&hash=         EXPLAIN QUERY PLAN of each statement, by workerd's SQLite
 //   POST /fill?rows=&chunk=         the consumer's commit (commitChunk) of the import bench's rows, one chunk held
@@ -119,6 +120,8 @@ export default {
         case "/health":
         case "/floor":
           return new Response('{"ok":true}', { headers: { "content-type": "application/json" } });
+        case "/one":
+          return Response.json(await env.DB.prepare("SELECT 1 AS one").first());
         case "/batch":
           return await statusResponse("batch", env.DB, q("tenant"));
         case "/aggregate":
