@@ -58,7 +58,7 @@ export async function insertRevertJob(db: Db, job: NewJob): Promise<JobRow | nul
  * Where an import's reverts stand: its standing revert (one at most, the partial unique index), or else the furthest
  * a stopped one came (the cursor a new revert resumes from; "" when none). One seek into import_jobs_reverts.
  */
-export async function findReverts(db: Db, importId: string): Promise<{ standing: string | null; resumeFrom: string; resumes: string | null }> {
+export async function findReverts(db: Db, importId: string): Promise<{ standing: string | null; resumeFrom: string }> {
   const stopped = sql.raw(statusIn(stoppedStates));
   const [row] = await db
     .select({ id: importJobs.id, stopped: sql<number>`${stopped}`, cursor: importJobs.revertCursor })
@@ -66,8 +66,8 @@ export async function findReverts(db: Db, importId: string): Promise<{ standing:
     .where(and(eq(importJobs.revertOf, importId), isNotNull(importJobs.revertOf), eq(importJobs.dryRun, false)))
     .orderBy(sql`${stopped}`, desc(importJobs.revertCursor))
     .limit(1);
-  if (!row) return { standing: null, resumeFrom: "", resumes: null };
-  return row.stopped ? { standing: null, resumeFrom: row.cursor, resumes: row.id } : { standing: row.id, resumeFrom: "", resumes: null };
+  if (!row) return { standing: null, resumeFrom: "" };
+  return row.stopped ? { standing: null, resumeFrom: row.cursor } : { standing: row.id, resumeFrom: "" };
 }
 
 export async function getJob(db: Db, tenantId: string, jobId: string): Promise<JobView | null> {
