@@ -214,8 +214,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Revert a completed import
-         * @description Creates a revert job (`kind: revert`, `revert_of` naming the import), which applies in its tenant's order like any import: every product the import changed gets back the values it had before it, every product it created is archived (`reverted`, `archived`), and a product that changed again since (a later import, another write) is left as it is now: counted in `kept` and listed as a warning `changed_since_import` with its SKU among the job's errors. Reverting never overwrites newer data. The job is resumable and exactly-once like an import. With `dry_run=true` it counts what it would do and writes no product. An import can be reverted once, while it is kept (JOB_RETENTION_DAYS after it finished): only an import that completed, wrote products (not a dry run) and kept revert data (`keeps_revert_data`) can be.
+         * Revert a finished import
+         * @description Creates a revert job (`kind: revert`, `revert_of` naming the import), which applies in its tenant's order like any import: every product the import changed gets back the values it had before it, every product it created is archived (`reverted`, `archived`), and a product that changed again since (a later import, another write) is left as it is now: counted in `kept` and listed as a warning `changed_since_import` with its SKU among the job's errors. Reverting never overwrites newer data. The job is resumable and exactly-once like an import. With `dry_run=true` it counts what it would do and writes no product. An import can be reverted once, while it is kept (JOB_RETENTION_DAYS after it finished): only an import that finished (completed, or failed or canceled part way: what it committed is undone), wrote products (not a dry run) and kept revert data (`keeps_revert_data`) can be.
          */
         post: operations["revertImport"];
         delete?: never;
@@ -2656,7 +2656,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The job cannot be reverted: it has not completed, is a dry run or itself a revert, kept no revert data, or was reverted already (the problem's `revert_job` names that revert). */
+            /** @description The job cannot be reverted: it has not finished, is a dry run or itself a revert, kept no revert data, or was reverted already (the problem's `revert_job` names that revert). */
             409: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
