@@ -412,3 +412,27 @@ export async function drain(consumer: ConsumerEnv, first: ImportMessage[] = back
   }
   return delivered;
 }
+
+/**
+ * Runs the job as the queue would: each message first to `flaky`, and when it asks for a retry, redelivered to
+ * `healthy` (the job resumes from its last committed checkpoint). Returns how many deliveries were retried.
+ */
+export async function runRedelivering(flaky: ConsumerEnv, healthy: ConsumerEnv, jobId: string): Promise<number> {
+  const pending: ImportMessage[] = [{ jobId, checkpointByte: 0 }];
+  let retried = 0;
+  while (pending.length > 0) {
+    const message = pending.shift()!;
+    for (let attempts = 1; ; attempts++) {
+      const consumer = attempts === 1 ? flaky : healthy;
+      const before = consumer.sent.length;
+      const { result, messageId } = await deliver(consumer.env, message, { attempts });
+      if (result.explicitAcks.includes(messageId)) {
+        pending.push(...consumer.sent.slice(before));
+        break;
+      }
+      retried++;
+      expect(attempts).toBeLessThan(3);
+    }
+  }
+  return retried;
+}

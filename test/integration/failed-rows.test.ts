@@ -7,7 +7,7 @@ import { readConfig } from "../../src/config.ts";
 import { sweep } from "../../src/imports/jobs/sweeper.ts";
 import { type CsvDelimiter, CsvParser } from "../../src/imports/read/csv.ts";
 import type { ImportMessage } from "../../src/model/import-message.ts";
-import { type ConsumerEnv, consumerEnv, createQueuedJob, deliver, failingBatches, importDirect, jobRecord } from "../consumer-helpers.ts";
+import { type ConsumerEnv, consumerEnv, createQueuedJob, deliver, failingBatches, importDirect, jobRecord, runRedelivering } from "../consumer-helpers.ts";
 import { cell, ERROR_COLUMNS, failedRows, failedRowsText, messagesByLine } from "../failed-rows-helpers.ts";
 import { createTenant, problemOf, request } from "../helpers.ts";
 import { importFile, rowErrors } from "../imports-helpers.ts";
@@ -272,27 +272,6 @@ async function storedFailedRecords(jobId: string) {
     .bind(jobId)
     .all();
   return results;
-}
-
-/** Delivers the job's messages, each first through `flaky` and, when it was not acked, again through `healthy`. */
-async function runRedelivering(flaky: ConsumerEnv, healthy: ConsumerEnv, jobId: string): Promise<number> {
-  const pending: ImportMessage[] = [{ jobId, checkpointByte: 0 }];
-  let retried = 0;
-  while (pending.length > 0) {
-    const message = pending.shift()!;
-    for (let attempts = 1; ; attempts++) {
-      const consumer = attempts === 1 ? flaky : healthy;
-      const before = consumer.sent.length;
-      const { result, messageId } = await deliver(consumer.env, message, { attempts });
-      if (result.explicitAcks.includes(messageId)) {
-        pending.push(...consumer.sent.slice(before));
-        break;
-      }
-      retried++;
-      expect(attempts).toBeLessThan(3);
-    }
-  }
-  return retried;
 }
 
 describe("the failed records a job keeps", () => {

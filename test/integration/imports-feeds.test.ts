@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createTenant, request } from "../helpers.ts";
 import { importFile, rowErrors } from "../imports-helpers.ts";
 import type { ImportMessage } from "../../src/model/import-message.ts";
-import { type ConsumerEnv, consumerEnv, createQueuedJob, deliver, failingBatches, importDirect, productRecords, snapshot } from "../consumer-helpers.ts";
+import { type ConsumerEnv, consumerEnv, createQueuedJob, deliver, failingBatches, importDirect, productRecords, runRedelivering, snapshot } from "../consumer-helpers.ts";
 
 const FULL =
   "sku,name,description,price,currency,stock,status,brand,category,barcode,image_url,tags\n" +
@@ -155,30 +155,6 @@ describe("columns-present updates", () => {
     }
   });
 });
-
-/**
- * Runs the job as the queue would: each message first to `flaky`, and when it asks for a retry, redelivered to
- * `healthy` (the job resumes from its last committed checkpoint). Returns how many deliveries were retried.
- */
-async function runRedelivering(flaky: ConsumerEnv, healthy: ConsumerEnv, jobId: string): Promise<number> {
-  const pending: ImportMessage[] = [{ jobId, checkpointByte: 0 }];
-  let retried = 0;
-  while (pending.length > 0) {
-    const message = pending.shift()!;
-    for (let attempts = 1; ; attempts++) {
-      const consumer = attempts === 1 ? flaky : healthy;
-      const before = consumer.sent.length;
-      const { result, messageId } = await deliver(consumer.env, message, { attempts });
-      if (result.explicitAcks.includes(messageId)) {
-        pending.push(...consumer.sent.slice(before));
-        break;
-      }
-      retried++;
-      expect(attempts).toBeLessThan(3);
-    }
-  }
-  return retried;
-}
 
 describe("dry runs and redelivery of partial feeds", () => {
   const feed = [

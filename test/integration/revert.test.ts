@@ -82,6 +82,21 @@ const REVERTED_CATALOG = {
 
 const REVERT_COUNTS = { kind: "revert", status: "completed", processed_rows: 10, total_rows: 10, reverted: 4, archived: 3, kept: 3, warning_count: 3, error_count: 0 };
 
+/** Delivers `setup`'s backlog through `crashing`, and what it sends, each retried message again; returns the retries. */
+async function deliverThrough(setup: ConsumerEnv, crashing: ConsumerEnv): Promise<number> {
+  let retried = 0;
+  for (const pending: ImportMessage[] = backlog(setup); pending.length > 0; ) {
+    const message = pending.shift()!;
+    const { result } = await deliver(crashing.env, message);
+    if (result.retryMessages.length > 0) {
+      retried++;
+      pending.unshift(message);
+    }
+    pending.push(...backlog(crashing));
+  }
+  return retried;
+}
+
 async function expectCountersExact(): Promise<void> {
   expect(await auditCounters(database(env.DB), 1000, Date.now())).toMatchObject({ countersRepaired: 0 });
 }
@@ -254,17 +269,7 @@ describe("POST …/revert", () => {
         const { t, wrong } = await tenantWithHistory(setup);
         const job = await accepted(await revert(setup, t.key, wrong.id));
         const failing = failingBatches(env.DB, [failOn], when);
-        const crashing = consumerEnv(SLICES, failing.db);
-        let retried = 0;
-        for (const pending: ImportMessage[] = backlog(setup); pending.length > 0; ) {
-          const message = pending.shift()!;
-          const { result } = await deliver(crashing.env, message);
-          if (result.retryMessages.length > 0) {
-            retried++;
-            pending.unshift(message);
-          }
-          pending.push(...backlog(crashing));
-        }
+        const retried = await deliverThrough(setup, consumerEnv(SLICES, failing.db));
         expect(retried, `${when} batch ${failOn}`).toBe(1);
         expect(await getJob(t.key, job.id), `${when} batch ${failOn}`).toMatchObject(REVERT_COUNTS);
         expect(await catalogOf(t.tenantId)).toEqual(REVERTED_CATALOG);
@@ -294,17 +299,7 @@ describe("POST …/revert", () => {
         const t = await createTenant();
         await imported(setup, t.key, catalog);
         const job = await uploadHeld(setup, t.key, wrongFeed);
-        const crashing = consumerEnv(SLICES, failingBatches(env.DB, [failOn], when).db);
-        let retried = 0;
-        for (const pending: ImportMessage[] = backlog(setup); pending.length > 0; ) {
-          const message = pending.shift()!;
-          const { result } = await deliver(crashing.env, message);
-          if (result.retryMessages.length > 0) {
-            retried++;
-            pending.unshift(message);
-          }
-          pending.push(...backlog(crashing));
-        }
+        const retried = await deliverThrough(setup, consumerEnv(SLICES, failingBatches(env.DB, [failOn], when).db));
         expect(retried, `${when} batch ${failOn}`).toBe(1);
         expect(await getJob(t.key, job.id), `${when} batch ${failOn}`).toMatchObject({ status: "completed", created: 4, updated: 6, unchanged: 1 });
         expect((await revisions(job.id)).map((r) => ({ ...r })), `${when} batch ${failOn}`).toEqual(expected.map((r) => ({ ...r })));
