@@ -4,8 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createTenant, request } from "../helpers.ts";
 import { importFile, rowErrors } from "../imports-helpers.ts";
-import type { ImportMessage } from "../../src/model/import-message.ts";
-import { type ConsumerEnv, consumerEnv, createQueuedJob, deliver, failingBatches, importDirect, productRecords, runRedelivering, snapshot } from "../consumer-helpers.ts";
+import { consumerEnv, createQueuedJob, failingBatches, importDirect, productRecords, runRedelivering, snapshot } from "../consumer-helpers.ts";
 
 const FULL =
   "sku,name,description,price,currency,stock,status,brand,category,barcode,image_url,tags\n" +
