@@ -2,8 +2,8 @@
 // rule reads at most, a record's work is bounded (a CSV record's cells beyond MAX_COLUMNS are counted, not read; an
 // NDJSON line of more than MAX_LINE_VALUES values is refused unparsed), and a slice's budget is checked at every record,
 // so a chunk of rows that add nothing to it still hands over (the guards that make a hand-over mid-chunk exact are
-// exercised with duplicates and failures in imports-reliability.test.ts). How long the event loop waits is measured by
-// `npm run bench:health`, not here.
+// exercised with duplicates and failures in imports-reliability.test.ts). How long the event loop waits was measured by a
+// benchmark (scripts/bench/RESULTS.md, "Event loop"), not here.
 import { describe, expect, it } from "vitest";
 import { productColumns, productFields } from "../../src/catalog/fields.ts";
 import type { Env } from "../../src/config.ts";
