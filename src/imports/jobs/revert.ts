@@ -108,14 +108,15 @@ export async function requestRevert(env: Env, db: Db, config: Config, tenantId: 
     const earlier = await findReverts(db, importId);
     return conflict("already_reverted", earlier.standing ?? undefined);
   }
+  let queued: JobView | null = null;
   try {
-    await acceptJob(env, db, id, now);
+    queued = await acceptJob(env, db, id, now);
   } catch (err) {
     // Accepted all the same: a queued job whose message was lost is sent it again by the sweeper, and one left pending
     // fails as stuck, after which a new revert resumes it. There is no file to clean up.
     console.error(JSON.stringify({ level: "error", msg: "enqueue failed", job_id: id, ...loggedError(err) }));
   }
-  const job = await getJob(db, tenantId, id);
+  const job = queued ?? (await getJob(db, tenantId, id));
   if (!job) throw new Error(`revert job ${id} was inserted but not found`);
   return { kind: "accepted", job };
 }
