@@ -81,16 +81,7 @@ async function failUnconfirmedJobs(env: Env, db: Db, config: Config, now: number
  * MENTIONS_PER_STATEMENT per statement.
  */
 async function purgeLeftoverMentions(db: Db): Promise<number> {
-  let purged = 0;
-  for (const jobId of await findLeftoverMentions(db, 10)) {
-    for (;;) {
-      if (purged >= MENTIONS_PER_RUN) return purged;
-      const deleted = await purgeMentions(db, jobId, MENTIONS_PER_STATEMENT);
-      purged += deleted;
-      if (deleted < MENTIONS_PER_STATEMENT) break;
-    }
-  }
-  return purged;
+  return purgeBounded(await findLeftoverMentions(db, 10), (jobId) => purgeMentions(db, jobId, MENTIONS_PER_STATEMENT), MENTIONS_PER_STATEMENT, MENTIONS_PER_RUN);
 }
 
 /**
@@ -98,13 +89,19 @@ async function purgeLeftoverMentions(db: Db): Promise<number> {
  * KEPT_RECORDS_PER_RUN a run.
  */
 async function purgeExpiredKeptRecords(db: Db, records: KeptRecords, config: Config, now: number): Promise<number> {
+  const jobIds = await findExpiredKeptRecords(db, records, now - config.jobRetentionMs, 10);
+  return purgeBounded(jobIds, (jobId) => purgeKeptRecords(db, records, jobId, KEPT_RECORDS_PER_STATEMENT), KEPT_RECORDS_PER_STATEMENT, KEPT_RECORDS_PER_RUN);
+}
+
+/** Purges the jobs' rows a statement at a time (`purgeOne`: up to `perStatement` of one job's), at most `perRun` in all. */
+async function purgeBounded(jobIds: string[], purgeOne: (jobId: string) => Promise<number>, perStatement: number, perRun: number): Promise<number> {
   let purged = 0;
-  for (const jobId of await findExpiredKeptRecords(db, records, now - config.jobRetentionMs, 10)) {
+  for (const jobId of jobIds) {
     for (;;) {
-      if (purged >= KEPT_RECORDS_PER_RUN) return purged;
-      const deleted = await purgeKeptRecords(db, records, jobId, KEPT_RECORDS_PER_STATEMENT);
+      if (purged >= perRun) return purged;
+      const deleted = await purgeOne(jobId);
       purged += deleted;
-      if (deleted < KEPT_RECORDS_PER_STATEMENT) break;
+      if (deleted < perStatement) break;
     }
   }
   return purged;
