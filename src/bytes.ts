@@ -12,7 +12,7 @@ export function concatBytes(parts: readonly Uint8Array[], byteLength: number): U
   return out;
 }
 
-// Base64 for the few binary values kept in JSON (the inflate checkpoint's window).
+// Base64 for the few binary values kept in text (the inflate checkpoint's window, sealed secrets).
 const BASE64_CHUNK = 8192;
 
 export function toBase64(bytes: Uint8Array): string {

@@ -23,6 +23,10 @@ export interface Env {
   KEEP_REVERT_DATA?: string;
   IMPORT_QUEUE_NAME?: string;
   DEAD_LETTER_QUEUE_NAME?: string;
+  /** "true" only in local development and tests: outbound requests may go to http://localhost (src/outbound/url-guard.ts). */
+  ALLOW_LOCALHOST_URLS?: string;
+  /** Worker secret: the base64 of 32 bytes that seals stored secrets (src/crypto/secret-box.ts). */
+  ENCRYPTION_KEY?: string;
 }
 
 export interface Config {

@@ -24,7 +24,15 @@ export default defineConfig(async () => {
               // not test output; the Worker's console and failures still reach the report.
               verbose: false,
               wrangler: { configPath: path.join(root, "wrangler.toml") },
-              miniflare: { bindings: { TEST_MIGRATIONS: migrations } },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  // Outbound requests (webhooks, feeds) reach the test's own server at http://localhost only.
+                  ALLOW_LOCALHOST_URLS: "true",
+                  // A fixed test key: sealed secrets in tests are sealed with it, never with a deployed one.
+                  ENCRYPTION_KEY: "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU=",
+                },
+              },
             }),
           ],
           test: {
@@ -32,6 +40,7 @@ export default defineConfig(async () => {
             root,
             include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
             setupFiles: ["test/apply-migrations.ts"],
+            globalSetup: ["test/outbound-server.ts"],
             // The heaviest tests (megabyte files, every split of a file) take a second or two alone; on a shared
             // two-core machine running other suites they can take several times that, past vitest's default 5 s.
             testTimeout: 30_000,
