@@ -56,6 +56,8 @@ export const problemTypes = {
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
   "unsupported-content-encoding": { status: 415, title: "Unsupported content encoding" },
   "idempotency-key-reused": { status: 422, title: "Unprocessable request" },
+  // A URL the API would send requests to (a webhook endpoint, a feed) that the outbound guard refuses.
+  "url-refused": { status: 422, title: "URL refused" },
   "internal-error": { status: 500, title: "Internal error" },
   unavailable: { status: 503, title: "Service unavailable" },
   // Hono's own HTTPException (not ours): answered with the status it carries.

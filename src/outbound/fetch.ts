@@ -22,12 +22,12 @@ export type OutboundResult =
   | { kind: "failed"; reason: "timeout" | "network" | "too_many_redirects"; detail: string };
 
 export class OutboundBodyError extends Error {
-  constructor(
-    readonly reason: "too_large" | "timeout",
-    message: string,
-  ) {
+  // A plain field, not a parameter property: Node's type stripping (scripts, node tests) does not take those.
+  readonly reason: "too_large" | "timeout";
+  constructor(reason: "too_large" | "timeout", message: string) {
     super(message);
     this.name = "OutboundBodyError";
+    this.reason = reason;
   }
 }
 
