@@ -21,6 +21,8 @@ CREATE TABLE `feeds` (
 	`every_minutes` integer,
 	`daily_at` text,
 	`upload_options` text NOT NULL,
+	`format` text,
+	`charset` text,
 	`credential_type` text,
 	`credential_header` text,
 	`sealed_credentials` text,

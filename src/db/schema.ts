@@ -444,6 +444,9 @@ export const feeds = sqliteTable(
     // JSON: the upload options as given, by their upload names and in the upload's text form (re-read by the upload's
     // schema at every fetch, so that a feed's job is made from exactly what an upload with them would be).
     uploadOptions: text("upload_options").notNull(),
+    // The file's format and charset when given; null: from each response's Content-Type (the format also from the URL).
+    format: text("format", { enum: importFormats }),
+    charset: text("charset", { enum: charsets }),
     // What the credentials are (shown) and the credentials themselves, sealed (src/crypto/secret-box.ts, never shown).
     credentialType: text("credential_type", { enum: credentialTypes }),
     credentialHeader: text("credential_header"),
