@@ -149,6 +149,20 @@ describe("failed fetches", () => {
     expect(listed.objects).toEqual([]);
   });
 
+  it("fails a file whose format it cannot tell, and one whose profile is gone, without a job", async () => {
+    const t = await createTenant();
+    const untyped = outboundId();
+    await scriptOutbound(untyped, [{ status: 200, headers: { "content-type": "application/octet-stream" }, body: CSV }]);
+    const feed = await manualFeed(t.key, untyped, {}, "/export");
+    const fetch = await runFeed(t.key, feed.id);
+    expect(fetch).toMatchObject({ outcome: "failed", http_status: 200, job_id: null });
+    expect(fetch.reason).toContain("give the feed a `format`");
+    await feedRequest(`/api/v1/feeds/${feed.id}`, { method: "PATCH", key: t.key, json: { format: "csv", profile: "gone" } });
+    const unknown = await runFeed(t.key, feed.id);
+    expect(unknown.reason).toContain('profile "gone" names no saved profile');
+    expect(await jobCount(t.tenantId)).toBe(0);
+  });
+
   it("records an HTTP error status, and pauses the feed after FEED_PAUSE_AFTER_FAILURES failures in a row", async () => {
     const t = await createTenant();
     const id = outboundId();
