@@ -15,7 +15,7 @@ export type FeedFetch = z.output<typeof feedFetchSchema>;
 export type Vars = Partial<Record<keyof Env, string | undefined>>;
 
 /** A request to the Worker, with `vars` over its environment. */
-export function feedRequest(path: string, init: RequestInit & { key: string; json?: unknown }, vars: Vars = {}): Promise<Response> {
+export async function feedRequest(path: string, init: RequestInit & { key: string; json?: unknown }, vars: Vars = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("authorization", `Bearer ${init.key}`);
   if (init.json !== undefined) headers.set("content-type", "application/json");

@@ -162,7 +162,7 @@ describe("feed credentials", () => {
     expect(listed).not.toContain("key-value-123");
 
     const removed = await feedRequest(`/api/v1/feeds/${feed.id}`, { method: "PATCH", key: t.key, json: { credentials: null } });
-    expect((await removed.json()).credentials).toBeNull();
+    expect(((await removed.json()) as { credentials: unknown }).credentials).toBeNull();
     expect((await feedOf(t.key, feed.id)).credentials).toBeNull();
   });
 
