@@ -55,8 +55,7 @@ export async function runDueFeeds(env: Env, config: Config, now = Date.now()): P
 }
 
 /** POST …/run: a fetch now, outside the schedule (which it leaves alone). */
-export async function runFeedNow(env: Env, feed: FeedRow, now = Date.now()): Promise<FeedFetchRow> {
-  const db = database(env.DB);
+export async function runFeedNow(env: Env, db: Db, feed: FeedRow, now = Date.now()): Promise<FeedFetchRow> {
   const started = await startFetch(db, feed, "manual", newId("fch"), now);
   if (!started) throw new Error("a new fetch id was taken");
   return fetchFeed(env, db, readConfig(env), feed, started);

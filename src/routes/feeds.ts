@@ -200,9 +200,10 @@ export function registerFeedRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(runFeedRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const feed = await getFeed(database(c.var.db), c.var.caller.tenantId, id);
+    const db = database(c.var.db);
+    const feed = await getFeed(db, c.var.caller.tenantId, id);
     if (!feed) throw noFeed(id);
-    return c.json(toFetchJson(await runFeedNow(c.env, feed)), 200);
+    return c.json(toFetchJson(await runFeedNow(c.env, db, feed)), 200);
   });
 
   app.openapi(pauseFeedRoute, async (c) => {

@@ -30,7 +30,11 @@ describe("run now", () => {
     const id = outboundId();
     await scriptOutbound(id, [{ status: 200, headers: { ...csv, etag: '"v1"' }, body: CSV }]);
     const feed = await manualFeed(t.key, id, { credentials: { type: "basic", username: "erp", password: "pa55word" }, currency: "EUR" });
+    const logged = [vi.spyOn(console, "log"), vi.spyOn(console, "warn"), vi.spyOn(console, "error")];
     const fetch = await runFeed(t.key, feed.id);
+    const lines = logged.flatMap((spy) => spy.mock.calls.map((call) => call.map(String).join(" ")));
+    expect(lines.some((line) => line.includes('"msg":"feed fetch"'))).toBe(true);
+    for (const line of lines) expect(line).not.toMatch(/pa55word|ZXJwOnBhNTV3b3Jk/);
     expect(fetch).toMatchObject({ feed_id: feed.id, trigger: "manual", outcome: "job_created", http_status: 200, bytes: CSV.length, reason: null });
     const [received] = await outboundRequests(id);
     expect(received!.headers.authorization).toBe(`Basic ${btoa("erp:pa55word")}`);
