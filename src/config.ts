@@ -29,6 +29,43 @@ export interface Env {
   ENCRYPTION_KEY?: string;
   FEED_FETCH_TIMEOUT_SECONDS?: string;
   FEED_PAUSE_AFTER_FAILURES?: string;
+  /** Workers Rate Limiting bindings ([[ratelimits]]), one per class of route (rateLimitBindings). */
+  UPLOADS_RATE_LIMITER: RateLimit;
+  MANAGEMENT_RATE_LIMITER: RateLimit;
+  READS_RATE_LIMITER: RateLimit;
+  /** `<limit>/<period>`: the [[ratelimits]] settings of each binding, which the Worker cannot read from the binding. */
+  RATE_LIMIT_UPLOADS?: string;
+  RATE_LIMIT_MANAGEMENT?: string;
+  RATE_LIMIT_READS?: string;
+}
+
+/**
+ * The classes of routes with a request budget per API key: sending files, changing things, reading. Each has its
+ * binding and its var (which must say what the binding's [[ratelimits]] entry says: the headers tell clients).
+ */
+export const rateLimitClasses = ["uploads", "management", "reads"] as const;
+export type RateLimitClass = (typeof rateLimitClasses)[number];
+export const rateLimitBindings = {
+  uploads: "UPLOADS_RATE_LIMITER",
+  management: "MANAGEMENT_RATE_LIMITER",
+  reads: "READS_RATE_LIMITER",
+} as const satisfies Record<RateLimitClass, keyof Env>;
+const rateLimitVars = {
+  uploads: "RATE_LIMIT_UPLOADS",
+  management: "RATE_LIMIT_MANAGEMENT",
+  reads: "RATE_LIMIT_READS",
+} as const satisfies Record<RateLimitClass, keyof Env>;
+/** The documented defaults, which wrangler.toml's [[ratelimits]] entries also state. */
+export const defaultRateLimits: Record<RateLimitClass, RateLimitPolicy> = {
+  uploads: { limit: 300, period: 60 },
+  management: { limit: 120, period: 60 },
+  reads: { limit: 1200, period: 60 },
+};
+
+/** Requests allowed per period (seconds; the binding takes 10 or 60). */
+export interface RateLimitPolicy {
+  limit: number;
+  period: 10 | 60;
 }
 
 export interface Config {
@@ -63,6 +100,7 @@ export interface Config {
   feedFetchTimeoutMs: number;
   /** Failed fetches in a row after which a feed is paused. */
   feedPauseAfterFailures: number;
+  rateLimits: Record<RateLimitClass, RateLimitPolicy>;
 }
 
 const MINUTE = 60_000;
@@ -87,7 +125,7 @@ function flag(value: string | undefined, fallback: boolean, name: string): boole
 }
 
 /** The inflate's part size, within what R2 and the isolate's memory take, and the parts MAX_INFLATED_BYTES needs within R2's count. */
-function inflatePartBytes(env: Env, maxInflatedBytes: number): number {
+function inflatePartBytes(env: Partial<Env>, maxInflatedBytes: number): number {
   const partBytes = positiveInt(env.INFLATE_PART_BYTES, 16 * MIB, "INFLATE_PART_BYTES");
   if (partBytes < R2_MIN_PART_BYTES || partBytes > MAX_INFLATE_PART_BYTES) {
     throw new Error(`Configuration var INFLATE_PART_BYTES must be between ${R2_MIN_PART_BYTES} and ${MAX_INFLATE_PART_BYTES}, got "${partBytes}"`);
@@ -99,7 +137,7 @@ function inflatePartBytes(env: Env, maxInflatedBytes: number): number {
 }
 
 /** Typed limits and budgets from [vars]; the defaults here are the documented ones. */
-export function readConfig(env: Env): Config {
+export function readConfig(env: Partial<Env>): Config {
   const maxInflatedBytes = positiveInt(env.MAX_INFLATED_BYTES, 10 * 1024 * MIB, "MAX_INFLATED_BYTES");
   return {
     maxUploadBytes: positiveInt(env.MAX_UPLOAD_BYTES, 100 * 1024 * 1024, "MAX_UPLOAD_BYTES"),
@@ -122,7 +160,20 @@ export function readConfig(env: Env): Config {
     deadLetterQueueName: env.DEAD_LETTER_QUEUE_NAME || "product-imports-dlq",
     feedFetchTimeoutMs: positiveInt(env.FEED_FETCH_TIMEOUT_SECONDS, 120, "FEED_FETCH_TIMEOUT_SECONDS") * 1000,
     feedPauseAfterFailures: positiveInt(env.FEED_PAUSE_AFTER_FAILURES, 5, "FEED_PAUSE_AFTER_FAILURES"),
+    rateLimits: Object.fromEntries(
+      rateLimitClasses.map((cls) => [cls, rateLimitPolicy(env[rateLimitVars[cls]], defaultRateLimits[cls], rateLimitVars[cls])]),
+    ) as Record<RateLimitClass, RateLimitPolicy>,
   };
+}
+
+function rateLimitPolicy(value: string | undefined, fallback: RateLimitPolicy, name: string): RateLimitPolicy {
+  if (value === undefined || value === "") return fallback;
+  const match = /^(\d+)\/(10|60)$/.exec(value);
+  const limit = Number(match?.[1]);
+  if (!match || !Number.isSafeInteger(limit) || limit <= 0) {
+    throw new Error(`Configuration var ${name} must be <limit>/<period> with a positive limit and a period of 10 or 60 seconds, got "${value}"`);
+  }
+  return { limit, period: Number(match[2]) as 10 | 60 };
 }
 
 /** A session's file is cut into at most R2's 10,000 parts of at most one request's body each; a larger limit could not be served. */

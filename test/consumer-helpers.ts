@@ -87,7 +87,7 @@ export function consumerEnv(vars: Partial<Record<keyof Env, string>> = {}, db: D
       }
     },
   } as unknown as Queue<ImportMessage>;
-  return { env: { DB: db, UPLOADS: env.UPLOADS, IMPORT_QUEUE: queue, ...vars } as Env, sent, delays };
+  return { env: { ...env, DB: db, IMPORT_QUEUE: queue, ...vars } as Env, sent, delays };
 }
 
 /**
