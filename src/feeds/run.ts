@@ -40,7 +40,8 @@ type Outcome =
 export async function runDueFeeds(env: Env, config: Config, now = Date.now()): Promise<number> {
   const db = database(env.DB);
   const due = await findDueFeeds(db, now, FEEDS_PER_RUN);
-  const fetched = await Promise.all(
+  // Settled one by one: a feed whose fetch could not even be recorded (D1 failing) does not stop the others.
+  const fetched = await Promise.allSettled(
     due.map(async (feed) => {
       const slot = feed.nextRunAt;
       // The slot moves on before anything is sent: a second run (or a retried one) finds it claimed.
@@ -51,7 +52,10 @@ export async function runDueFeeds(env: Env, config: Config, now = Date.now()): P
       return true;
     }),
   );
-  return fetched.filter(Boolean).length;
+  for (const [i, result] of fetched.entries()) {
+    if (result.status === "rejected") console.error(JSON.stringify({ level: "error", msg: "feed run failed", feed_id: due[i]!.id, ...loggedError(result.reason) }));
+  }
+  return fetched.filter((result) => result.status === "fulfilled" && result.value).length;
 }
 
 /** POST …/run: a fetch now, outside the schedule (which it leaves alone). */
