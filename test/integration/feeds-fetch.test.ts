@@ -73,6 +73,13 @@ describe("run now", () => {
     expect(conditional!.headers).toMatchObject({ "if-none-match": '"v1"', "if-modified-since": modified });
     expect(await jobCount(t.tenantId)).toBe(1);
     expect((await fetchesOf(t.key, feed.id)).map((f) => f.outcome)).toEqual(["unchanged", "job_created"]);
+
+    // Another URL's file has validators of its own: the first fetch of the new URL is not conditional.
+    const moved = outboundId();
+    await scriptOutbound(moved, [{ status: 200, headers: csv, body: CSV }]);
+    await feedRequest(`/api/v1/feeds/${feed.id}`, { method: "PATCH", key: t.key, json: { url: outboundUrl(moved, "/catalog.csv") } });
+    expect((await runFeed(t.key, feed.id)).outcome).toBe("job_created");
+    expect((await outboundRequests(moved))[0]!.headers["if-none-match"]).toBeUndefined();
   });
 
   it("imports a gzip body as sent (Content-Encoding: gzip) and a .gz file", async () => {
