@@ -7,6 +7,7 @@ import { ProblemError, problemResponse, problems } from "./http/problem.ts";
 import { validationHook } from "./http/validate.ts";
 import { requestContext } from "./http/request-context.ts";
 import { registerDocsRoutes } from "./routes/docs.ts";
+import { registerFeedRoutes } from "./routes/feeds.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerImportProfileRoutes } from "./routes/import-profiles.ts";
 import { registerImportStatusRoutes } from "./routes/import-status.ts";
@@ -40,6 +41,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerImportRevertRoute(app);
   registerImportProfileRoutes(app);
   registerUploadRoutes(app);
+  registerFeedRoutes(app);
   registerProductRoutes(app);
   registerDocsRoutes(app);
   // After every route: HEAD is documented for each GET registered so far.

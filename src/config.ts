@@ -27,6 +27,8 @@ export interface Env {
   ALLOW_LOCALHOST_URLS?: string;
   /** Worker secret: the base64 of 32 bytes that seals stored secrets (src/crypto/secret-box.ts). */
   ENCRYPTION_KEY?: string;
+  FEED_FETCH_TIMEOUT_SECONDS?: string;
+  FEED_PAUSE_AFTER_FAILURES?: string;
   /** Workers Rate Limiting bindings ([[ratelimits]]), one per class of route (rateLimitBindings). */
   UPLOADS_RATE_LIMITER: RateLimit;
   MANAGEMENT_RATE_LIMITER: RateLimit;
@@ -94,6 +96,10 @@ export interface Config {
   /** Names of the queues this Worker consumes, as wrangler.toml declares them; a batch says which queue it is from. */
   importQueueName: string;
   deadLetterQueueName: string;
+  /** How long one feed fetch may take, from the request to the file's last byte stored. */
+  feedFetchTimeoutMs: number;
+  /** Failed fetches in a row after which a feed is paused. */
+  feedPauseAfterFailures: number;
   rateLimits: Record<RateLimitClass, RateLimitPolicy>;
 }
 
@@ -152,6 +158,8 @@ export function readConfig(env: Partial<Env>): Config {
     keepRevertData: flag(env.KEEP_REVERT_DATA, true, "KEEP_REVERT_DATA"),
     importQueueName: env.IMPORT_QUEUE_NAME || "product-imports",
     deadLetterQueueName: env.DEAD_LETTER_QUEUE_NAME || "product-imports-dlq",
+    feedFetchTimeoutMs: positiveInt(env.FEED_FETCH_TIMEOUT_SECONDS, 120, "FEED_FETCH_TIMEOUT_SECONDS") * 1000,
+    feedPauseAfterFailures: positiveInt(env.FEED_PAUSE_AFTER_FAILURES, 5, "FEED_PAUSE_AFTER_FAILURES"),
     rateLimits: Object.fromEntries(
       rateLimitClasses.map((cls) => [cls, rateLimitPolicy(env[rateLimitVars[cls]], defaultRateLimits[cls], rateLimitVars[cls])]),
     ) as Record<RateLimitClass, RateLimitPolicy>,

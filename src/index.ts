@@ -3,6 +3,7 @@ import { readConfig, type Env } from "./config.ts";
 import { handleDeadLetters, handleImportBatch } from "./imports/jobs/consumer.ts";
 import type { ImportMessage } from "./model/import-message.ts";
 import { sweep } from "./imports/jobs/sweeper.ts";
+import { runDueFeeds } from "./feeds/run.ts";
 
 const app = createApp();
 
@@ -16,6 +17,8 @@ export default {
     else throw new Error(`No consumer for queue "${batch.queue}": IMPORT_QUEUE_NAME and DEAD_LETTER_QUEUE_NAME in [vars] name the queues this Worker consumes.`);
   },
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(sweep(env, readConfig(env)));
+    const config = readConfig(env);
+    ctx.waitUntil(sweep(env, config));
+    ctx.waitUntil(runDueFeeds(env, config));
   },
 } satisfies ExportedHandler<Env, ImportMessage>;

@@ -15,7 +15,7 @@ export default defineConfig(async () => {
       // The summary and the failures; a line per passing test buries them.
       reporters: ["dot"],
       // Structured request/slice log lines are asserted where they matter; elsewhere they drown the report.
-      onConsoleLog: (log: string) => !/^\{"msg":"(request|import slice|inflate slice|sweep)"/.test(log.trim()),
+      onConsoleLog: (log: string) => !/^\{"msg":"(request|import slice|inflate slice|sweep|feed fetch)"/.test(log.trim()),
       projects: [
         {
           plugins: [

@@ -10,6 +10,7 @@ import { replacePhases } from "../model/import-mode.ts";
 import { productStatuses } from "../model/product-status.ts";
 import { rowErrorCodes } from "../model/row-error-codes.ts";
 import { uploadSessionStates } from "../model/upload-session.ts";
+import { credentialTypes, feedStates, fetchOutcomes, fetchTriggers } from "../model/feeds.ts";
 
 export const tenants = sqliteTable(
   "tenants",
@@ -225,6 +226,8 @@ export const importJobs = sqliteTable(
     retryOf: text("retry_of"),
     retryCount: integer("retry_count").notNull().default(0),
     latestRetry: text("latest_retry"),
+    // The scheduled feed whose fetch made the job (src/feeds/run.ts); null for an upload.
+    feedId: text("feed_id"),
     // Last time the job made progress; the sweeper fails non-terminal jobs that stop moving.
     heartbeatAt: integer("heartbeat_at").notNull(),
     objectDeletedAt: integer("object_deleted_at"),
@@ -424,4 +427,65 @@ export const uploadParts = sqliteTable(
     uploadedAt: integer("uploaded_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.sessionId, t.partNumber] })],
+);
+
+// A URL a tenant's products are fetched from on a schedule (src/feeds/): each fetch that brings a changed file becomes an
+// import job as an upload would.
+export const feeds = sqliteTable(
+  "feeds",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    name: text("name"),
+    url: text("url").notNull(),
+    // One of the two: every so many minutes, or daily at "HH:MM" UTC.
+    everyMinutes: integer("every_minutes"),
+    dailyAt: text("daily_at"),
+    // JSON: the upload options as given, by their upload names and in the upload's text form (re-read by the upload's
+    // schema at every fetch, so that a feed's job is made from exactly what an upload with them would be).
+    uploadOptions: text("upload_options").notNull(),
+    // The file's format and charset when given; null: from each response's Content-Type (the format also from the URL).
+    format: text("format", { enum: importFormats }),
+    charset: text("charset", { enum: charsets }),
+    // What the credentials are (shown) and the credentials themselves, sealed (src/crypto/secret-box.ts, never shown).
+    credentialType: text("credential_type", { enum: credentialTypes }),
+    credentialHeader: text("credential_header"),
+    sealedCredentials: text("sealed_credentials"),
+    status: text("status", { enum: feedStates }).notNull(),
+    pausedReason: text("paused_reason"),
+    // Failed fetches in a row; FEED_PAUSE_AFTER_FAILURES of them pause the feed.
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    // The due slot of the next scheduled fetch; a run claims it by moving it on (compare-and-set).
+    nextRunAt: integer("next_run_at").notNull(),
+    // Validators of the last fetched file, sent back as If-None-Match / If-Modified-Since.
+    etag: text("etag"),
+    lastModified: text("last_modified"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("feeds_tenant_recent").on(t.tenantId, sql`${t.createdAt} DESC`, sql`${t.id} DESC`),
+    // The due feeds, oldest slot first: one range scan per cron run.
+    index("feeds_due").on(t.nextRunAt).where(sql`${t.status} = 'active'`),
+  ],
+);
+
+// Each fetch of a feed, as its history shows it. A scheduled fetch's id is derived from its feed and due slot, so a cron
+// that runs twice for one slot inserts one row (the primary key) and makes one job.
+export const feedFetches = sqliteTable(
+  "feed_fetches",
+  {
+    id: text("id").primaryKey(),
+    feedId: text("feed_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    trigger: text("trigger", { enum: fetchTriggers }).notNull(),
+    outcome: text("outcome", { enum: fetchOutcomes }).notNull(),
+    httpStatus: integer("http_status"),
+    bytes: integer("bytes"),
+    jobId: text("job_id"),
+    reason: text("reason"),
+    startedAt: integer("started_at").notNull(),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [index("feed_fetches_feed_recent").on(t.feedId, sql`${t.startedAt} DESC`, sql`${t.id} DESC`)],
 );

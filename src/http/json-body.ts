@@ -12,12 +12,22 @@ const JSON_TYPE = "application/json";
 
 /** The request's JSON body, at most `maxBytes`, validated by `schema`. */
 export async function readJsonBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S, maxBytes: number): Promise<z.output<S>> {
+  return validJsonBody(schema, await readJsonValue(c, maxBytes));
+}
+
+/** The request's JSON body as parsed, not validated yet: for a handler that also needs what the client wrote (a patch's given names). */
+export async function readJsonValue(c: Context<AppEnv>, maxBytes: number): Promise<unknown> {
   checkContentType(c.req.header("content-type"));
   const text = await readText(c.req.raw, maxBytes);
   if (text.trim() === "") throw invalidBody("(body)", "is empty; send a JSON object");
   const parsed = parseJsonText(text);
   if (!parsed.ok) throw invalidBody("(body)", parsed.message);
-  const result = schema.safeParse(parsed.value);
+  return parsed.value;
+}
+
+/** A JSON body validated by `schema`, each issue a problem naming its place in the body. */
+export function validJsonBody<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw problems.validation(
     result.error.issues.map((issue): ProblemFieldError => ({ location: "body", name: issue.path.map(String).join(".") || "(body)", message: issue.message })),

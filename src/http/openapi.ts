@@ -29,6 +29,7 @@ const tagDescriptions = {
   Imports: "Upload product files and follow their import jobs.",
   Uploads: "Send a file too large for one request in parts (upload sessions), then complete it into an import job.",
   "Import profiles": "Saved column mappings, used on upload with `profile=<name>`.",
+  Feeds: "URLs a product file is fetched from on a schedule, each changed file imported as an upload would be.",
   Products: "The imported catalog.",
   Documentation: "This document and a page that renders it.",
 };

@@ -38,6 +38,8 @@ export interface OutboundInit {
   body?: string;
   /** Header names that must not follow a redirect to another origin (Authorization never does). */
   sensitiveHeaders?: string[];
+  /** Keep a compressed body as the server sent it (Content-Encoding: gzip), undecoded: a feed stores the bytes as sent. */
+  keepEncoded?: boolean;
 }
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
@@ -65,7 +67,8 @@ export async function outboundFetch(url: string, init: OutboundInit, policy: Out
       controller.abort(new OutboundBodyError("timeout", `no response headers within ${limits.headersTimeoutMs} ms`));
     }, limits.headersTimeoutMs);
     try {
-      response = await fetch(target, { method, headers, body, redirect: "manual", signal: controller.signal });
+      const encodeResponseBody = init.keepEncoded ? "manual" : "automatic";
+      response = await fetch(target, { method, headers, body, redirect: "manual", signal: controller.signal, encodeResponseBody });
     } catch (err) {
       done();
       if (timedOut) return { kind: "failed", reason: "timeout", detail: (controller.signal.reason as Error).message };

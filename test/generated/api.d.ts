@@ -369,6 +369,144 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/feeds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the feeds, newest first
+         * @description A tenant keeps at most 25 feeds.
+         */
+        get: operations["listFeeds"];
+        put?: never;
+        /**
+         * Register a feed fetched on a schedule
+         * @description The URL is fetched on the schedule by the cron trigger (every 5 minutes): conditionally (If-None-Match / If-Modified-Since with the last file's ETag and Last-Modified), so that an unchanged file (304) makes no job. A changed file is streamed into storage (up to MAX_UPLOAD_BYTES, as sent; gzip accepted, as `Content-Encoding: gzip` or a gzip file) and becomes an import job exactly as an upload with the same options would, with the job's `feed_id` set. Each fetch is recorded (GET …/fetches). A tenant keeps at most 25 feeds.
+         */
+        post: operations["createFeed"];
+        delete?: never;
+        options?: never;
+        /**
+         * List the feeds, newest first (headers only)
+         * @description The GET operation's status and headers without its body.
+         */
+        head: operations["listFeedsHead"];
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/feeds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a feed */
+        get: operations["getFeed"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a feed and its fetch history
+         * @description The jobs its fetches made stay, with their `feed_id`.
+         */
+        delete: operations["deleteFeed"];
+        options?: never;
+        /**
+         * Get a feed (headers only)
+         * @description The GET operation's status and headers without its body.
+         */
+        head: operations["getFeedHead"];
+        /**
+         * Change a feed
+         * @description Changes the fields given. Jobs already made keep the options they were made with.
+         */
+        patch: operations["updateFeed"];
+        trace?: never;
+    };
+    "/api/v1/feeds/{id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fetch a feed now
+         * @description Fetches the feed now, as the schedule would (conditionally, into a job when the file changed), and answers when the fetch has ended (at most FEED_FETCH_TIMEOUT_SECONDS): the fetch, with `job_id` when a job was made. A paused feed can be run too; the schedule is left as it is. A failed fetch counts toward the pause after FEED_PAUSE_AFTER_FAILURES.
+         */
+        post: operations["runFeed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/feeds/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause a feed's schedule */
+        post: operations["pauseFeed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/feeds/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused feed
+         * @description Clears `paused_reason` and the count of failures in a row; the next fetch is the schedule's next slot from now (at once, for an interval).
+         */
+        post: operations["resumeFeed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/feeds/{id}/fetches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A feed's fetch history, newest first
+         * @description Each fetch: when, what started it, the HTTP status, the bytes, the job made or why not. The newest 100 are kept.
+         */
+        get: operations["listFeedFetches"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * A feed's fetch history, newest first (headers only)
+         * @description The GET operation's status and headers without its body.
+         */
+        head: operations["listFeedFetchesHead"];
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/products": {
         parameters: {
             query?: never;
@@ -546,6 +684,150 @@ export interface components {
              */
             charset?: "utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1";
         };
+        /** @description The feed: `url`, its schedule (`every_minutes` or `daily_at`), optional `credentials`, and the import options of an upload under their upload names, as the upload's query parameters take them (strings: `mapping` is JSON text, `max_archive` a count or percentage). */
+        FeedInput: {
+            /** @description The file's name, shown on the job: at most 255 characters, no control characters (a name breaking the rule is a 400). Default: the multipart part's file name, with control characters removed and cut to 255 characters keeping its extension. */
+            filename?: string;
+            /** @description Currency of new products whose row has none (ISO 4217, default USD). An existing product keeps its currency, and a price without a currency column is read in it. */
+            currency?: string;
+            /**
+             * @description CSV delimiter; default: detected from the header line.
+             * @enum {string}
+             */
+            delimiter?: "," | ";" | "tab";
+            /**
+             * @description What a blank cell (NDJSON null) of a column the file has means: `clear` (default) sets the field to its empty value (no description, stock 0, status active, no tags, …); `keep` leaves the stored value alone, like a column the file does not have.
+             * @enum {string}
+             */
+            blank_cells?: "clear" | "keep";
+            /**
+             * @description What an invalid field does to its row: `reject_row` (default) rejects the row; `skip_field` imports the row without the field (left alone, as a column the file does not have) and records the problem as a row error with severity `warning`. An invalid sku, name, price or currency always rejects the row.
+             * @enum {string}
+             */
+            on_invalid?: "reject_row" | "skip_field";
+            /**
+             * @description Read the file's columns with this saved mapping profile (see /api/v1/import-profiles); a name the tenant has no profile of is a 400. The job records the profile's name and the mapping it resolved to. In a multipart/form-data upload it may be a field of the form instead. The names `shopify` and `woocommerce` select a built-in preset instead: the CSV file is read as that platform's product export (a Shopify product CSV, classic or current header; a WooCommerce product CSV), without `mapping`. Without `profile` and `mapping`, a header that is one of these exports is recognised as such; the job's `preset` and `preset_detected` say how the file was read.
+             * @example erp-stock
+             */
+            profile?: string;
+            /**
+             * @description Read the file's columns by this mapping: a JSON object of column names to product fields, such as {"Item No.":"sku","Title":"name","Net":"price","Qty":"stock"} (the fields are sku, name, description, price, currency, stock, status, brand, category, image_url, barcode, tags, group, options). Column names are matched trimmed and case-insensitively (at most 100 characters, at most 14 entries, one per field). A column named like a field the mapping reads from another column is ignored (listed in ignored_columns). With `profile`, these entries replace the profile's entries for the same columns and the same fields. In a multipart/form-data upload it may be a field of the form instead.
+             * @example {"Item No.":"sku","Title":"name","Net":"price","Qty":"stock"}
+             */
+            mapping?: string;
+            /**
+             * @description `upsert` (default) writes the file's rows and leaves every other product alone. `replace` says the file is the whole catalog: after its last row, every product of the tenant that the file did not mention (by SKU, on any row, rejected or skipped rows included) is set to `archived`, never deleted, and counted in the job's `archived`. A file that is only a partial feed (`sku,stock`) is legal in replace mode: `max_archive` is what protects the catalog. With `dry_run=true` the job reports `would_archive` and writes nothing.
+             * @enum {string}
+             */
+            mode?: "upsert" | "replace";
+            /** @description Replace mode only: the most products the import may archive without a confirmation, as a count (`500`) or a percentage (`5%`) of the tenant's products that are not archived once the file's rows are in (rounded down); default `20%`. When more would be archived, the job stops before archiving anything in `needs_confirmation` with `would_archive`; POST /api/v1/products/import/{job_id}/confirm lets it archive. */
+            max_archive?: string;
+            /** @description The feed's URL: https only, no credentials in it, no private, loopback, link-local or internal address or name (a refused URL is a 422 `url-refused`). Redirects are followed (at most 3), each target checked the same way. */
+            url: string;
+            /** @description A label for the feed. */
+            name?: string;
+            /** @description Fetch the feed every so many minutes, 5 to 10080; the first fetch is at the next cron run. Not with `daily_at`. */
+            every_minutes?: number;
+            /**
+             * @description Fetch the feed once a day at this UTC time, "HH:MM" (at the first cron run from then on). Not with `every_minutes`.
+             * @example 03:30
+             */
+            daily_at?: string;
+            /** @description What the feed's server needs to let the fetch in: HTTP basic (`username`, `password`) or one header (`name`, `value`). Stored encrypted; never returned (a feed shows only the type, and the header's name). Not sent on to a redirect to another origin. */
+            credentials?: {
+                /** @enum {string} */
+                type: "basic";
+                username: string;
+                password: string;
+            } | {
+                /** @enum {string} */
+                type: "header";
+                name: string;
+                value: string;
+            };
+            /**
+             * @description The file's format; default: from the response's Content-Type (text/csv or application/x-ndjson), else from the URL's extension.
+             * @enum {string}
+             */
+            format?: "csv" | "ndjson";
+            /**
+             * @description The charset the file is in, as an upload's Content-Type charset declares it; default: the response's Content-Type charset, else detected as for an upload.
+             * @enum {string}
+             */
+            encoding?: "utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1";
+        };
+        /** @description The fields to change; the others stay. A schedule given (`every_minutes` or `daily_at`) replaces the schedule. `null` removes `name`, `credentials`, `format`, `encoding` or an import option (back to the upload's default). A new URL forgets the last file's ETag and Last-Modified. */
+        FeedPatch: {
+            /** @description The file's name, shown on the job: at most 255 characters, no control characters (a name breaking the rule is a 400). Default: the multipart part's file name, with control characters removed and cut to 255 characters keeping its extension. */
+            filename?: string | null;
+            /** @description Currency of new products whose row has none (ISO 4217, default USD). An existing product keeps its currency, and a price without a currency column is read in it. */
+            currency?: string | null;
+            /**
+             * @description CSV delimiter; default: detected from the header line.
+             * @enum {string|null}
+             */
+            delimiter?: "," | ";" | "tab" | null;
+            /**
+             * @description What a blank cell (NDJSON null) of a column the file has means: `clear` (default) sets the field to its empty value (no description, stock 0, status active, no tags, …); `keep` leaves the stored value alone, like a column the file does not have.
+             * @enum {string|null}
+             */
+            blank_cells?: "clear" | "keep" | null;
+            /**
+             * @description What an invalid field does to its row: `reject_row` (default) rejects the row; `skip_field` imports the row without the field (left alone, as a column the file does not have) and records the problem as a row error with severity `warning`. An invalid sku, name, price or currency always rejects the row.
+             * @enum {string|null}
+             */
+            on_invalid?: "reject_row" | "skip_field" | null;
+            /**
+             * @description Read the file's columns with this saved mapping profile (see /api/v1/import-profiles); a name the tenant has no profile of is a 400. The job records the profile's name and the mapping it resolved to. In a multipart/form-data upload it may be a field of the form instead. The names `shopify` and `woocommerce` select a built-in preset instead: the CSV file is read as that platform's product export (a Shopify product CSV, classic or current header; a WooCommerce product CSV), without `mapping`. Without `profile` and `mapping`, a header that is one of these exports is recognised as such; the job's `preset` and `preset_detected` say how the file was read.
+             * @example erp-stock
+             */
+            profile?: string | null;
+            /**
+             * @description Read the file's columns by this mapping: a JSON object of column names to product fields, such as {"Item No.":"sku","Title":"name","Net":"price","Qty":"stock"} (the fields are sku, name, description, price, currency, stock, status, brand, category, image_url, barcode, tags, group, options). Column names are matched trimmed and case-insensitively (at most 100 characters, at most 14 entries, one per field). A column named like a field the mapping reads from another column is ignored (listed in ignored_columns). With `profile`, these entries replace the profile's entries for the same columns and the same fields. In a multipart/form-data upload it may be a field of the form instead.
+             * @example {"Item No.":"sku","Title":"name","Net":"price","Qty":"stock"}
+             */
+            mapping?: string | null;
+            /**
+             * @description `upsert` (default) writes the file's rows and leaves every other product alone. `replace` says the file is the whole catalog: after its last row, every product of the tenant that the file did not mention (by SKU, on any row, rejected or skipped rows included) is set to `archived`, never deleted, and counted in the job's `archived`. A file that is only a partial feed (`sku,stock`) is legal in replace mode: `max_archive` is what protects the catalog. With `dry_run=true` the job reports `would_archive` and writes nothing.
+             * @enum {string|null}
+             */
+            mode?: "upsert" | "replace" | null;
+            /** @description Replace mode only: the most products the import may archive without a confirmation, as a count (`500`) or a percentage (`5%`) of the tenant's products that are not archived once the file's rows are in (rounded down); default `20%`. When more would be archived, the job stops before archiving anything in `needs_confirmation` with `would_archive`; POST /api/v1/products/import/{job_id}/confirm lets it archive. */
+            max_archive?: string | null;
+            /** @description The feed's URL: https only, no credentials in it, no private, loopback, link-local or internal address or name (a refused URL is a 422 `url-refused`). Redirects are followed (at most 3), each target checked the same way. */
+            url?: string;
+            /** @description A label for the feed. */
+            name?: string | null;
+            /** @description Fetch the feed every so many minutes, 5 to 10080; the first fetch is at the next cron run. Not with `daily_at`. */
+            every_minutes?: number;
+            /**
+             * @description Fetch the feed once a day at this UTC time, "HH:MM" (at the first cron run from then on). Not with `every_minutes`.
+             * @example 03:30
+             */
+            daily_at?: string;
+            /** @description What the feed's server needs to let the fetch in: HTTP basic (`username`, `password`) or one header (`name`, `value`). Stored encrypted; never returned (a feed shows only the type, and the header's name). Not sent on to a redirect to another origin. */
+            credentials?: {
+                /** @enum {string} */
+                type: "basic";
+                username: string;
+                password: string;
+            } | {
+                /** @enum {string} */
+                type: "header";
+                name: string;
+                value: string;
+            } | null;
+            /**
+             * @description The file's format; default: from the response's Content-Type (text/csv or application/x-ndjson), else from the URL's extension.
+             * @enum {string|null}
+             */
+            format?: "csv" | "ndjson" | null;
+            /**
+             * @description The charset the file is in, as an upload's Content-Type charset declares it; default: the response's Content-Type charset, else detected as for an upload.
+             * @enum {string|null}
+             */
+            encoding?: "utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1" | null;
+        };
         Health: {
             /** @enum {string} */
             status: "ok";
@@ -716,6 +998,8 @@ export interface components {
             duration_ms: number | null;
             /** @description The job whose failed rows this job imports again (made by POST …/retry); null for an upload. */
             retry_of: string | null;
+            /** @description The scheduled feed whose fetch made this job (see /api/v1/feeds); null for an upload. */
+            feed_id: string | null;
             /** @description The retries of this job's failed rows. */
             retries: {
                 /** @description Jobs made from this job's failed rows by POST …/retry. */
@@ -917,6 +1201,129 @@ export interface components {
             size: number;
             /** @description The storage's tag of the copy received (a part sent again gets a new one). */
             etag: string;
+        };
+        FeedPage: {
+            data: components["schemas"]["Feed"][];
+            next_cursor: string | null;
+        };
+        Feed: {
+            id: string;
+            name: string | null;
+            url: string;
+            /** @description The interval in minutes, or null for a daily feed. */
+            every_minutes: number | null;
+            /** @description The daily UTC time "HH:MM", or null for an interval. */
+            daily_at: string | null;
+            /**
+             * @description The format given, or null: from each response's Content-Type or the URL's extension.
+             * @enum {string|null}
+             */
+            format: "csv" | "ndjson" | null;
+            /**
+             * @description The charset given, or null: from each response's Content-Type, else detected.
+             * @enum {string|null}
+             */
+            encoding: "utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1" | null;
+            /** @description The `filename` given for the jobs, or null: the last segment of the URL's path. */
+            file_name: string | null;
+            /** @description The options the feed's jobs are made with, as a job shows them. */
+            options: {
+                /** @description Currency of new products whose row has none (ISO 4217). */
+                currency: string;
+                /**
+                 * @description CSV delimiter as given in `delimiter=`; null = detected from the header line.
+                 * @enum {string|null}
+                 */
+                delimiter: "," | ";" | "tab" | null;
+                /**
+                 * @description What a blank cell meant, as given in `blank_cells=`.
+                 * @enum {string}
+                 */
+                blank_cells: "clear" | "keep";
+                /**
+                 * @description What an invalid field did to its row, as given in `on_invalid=`.
+                 * @enum {string}
+                 */
+                on_invalid: "reject_row" | "skip_field";
+                /**
+                 * @description The charset the upload's Content-Type declared (by its canonical name); null = none, the encoding is detected.
+                 * @enum {string|null}
+                 */
+                charset: "utf-8" | "utf-16" | "utf-16le" | "utf-16be" | "windows-1252" | "iso-8859-1" | null;
+                /**
+                 * @description As given in `mode=`: `upsert` writes the file's rows; `replace` also archives every product the file did not mention.
+                 * @enum {string}
+                 */
+                mode: "upsert" | "replace";
+                /** @description Replace mode's `max_archive=` (a count, or a percentage such as `20%`, the default); null in upsert mode. */
+                max_archive: string | null;
+            };
+            /** @description The saved profile or built-in preset the jobs read the file with (`profile`), or null. */
+            profile: string | null;
+            /** @description The feed's own column mapping (`mapping`), or null. */
+            mapping: components["schemas"]["ColumnMapping"] | null;
+            /** @description The credentials' type (and header name); their values are never returned. Null: none. */
+            credentials: {
+                /** @enum {string} */
+                type: "basic" | "header";
+                /** @description The header's name, for `header` credentials. */
+                name?: string;
+            } | null;
+            /**
+             * @description `active`: fetched on its schedule; `paused`: not (POST …/resume). POST …/run fetches either now.
+             * @enum {string}
+             */
+            status: "active" | "paused";
+            /** @description Why the feed is paused: by POST …/pause, or after too many failed fetches in a row (the last one's reason); null while active. */
+            paused_reason: string | null;
+            /** @description Failed fetches in a row; FEED_PAUSE_AFTER_FAILURES of them pause the feed (a deployment setting). */
+            consecutive_failures: number;
+            /**
+             * Format: date-time
+             * @description When the next scheduled fetch is due (at the first cron run from then on); null while paused.
+             */
+            next_run_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            links: {
+                self: string;
+                fetches: string;
+                run: string;
+            };
+        };
+        FeedFetch: {
+            id: string;
+            feed_id: string;
+            /**
+             * @description `schedule`: the cron fetched the feed when due; `manual`: POST …/run.
+             * @enum {string}
+             */
+            trigger: "schedule" | "manual";
+            /**
+             * @description `job_created`: the file changed and became the job `job_id`; `unchanged`: the server answered 304 Not Modified to the last file's ETag / Last-Modified, no job; `failed`: no file was imported (`reason` says why); `running`: not finished (a fetch cut short by the Worker's end stays so).
+             * @enum {string}
+             */
+            outcome: "running" | "job_created" | "unchanged" | "failed";
+            /** @description The status the server answered (after redirects); null when no answer came (refused URL, timeout, network). */
+            http_status: number | null;
+            /** @description The file's size as sent (compressed, for a gzip file), once stored; null when no file was stored. */
+            bytes: number | null;
+            /** @description The import job the file became; null when none was made. */
+            job_id: string | null;
+            /** @description The job's URL, or null. */
+            job: string | null;
+            /** @description Why the fetch failed: a refused URL or redirect target, a timeout, a file too large, an HTTP status, a network error. */
+            reason: string | null;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+        };
+        FeedFetchPage: {
+            data: components["schemas"]["FeedFetch"][];
+            next_cursor: string | null;
         };
         ProductPage: {
             data: components["schemas"]["Product"][];
@@ -4618,6 +5025,1395 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    listFeeds: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100 (default 20). */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's next_cursor; omit for the first page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of feeds. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedPage"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createFeed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The feed. At most 65536 bytes. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedInput"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    /** @description The feed's URL. */
+                    Location?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feed"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant already has 25 feeds (`limit-reached`). */
+            409: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit, given in `max_bytes`. */
+            413: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json (UTF-8). */
+            415: {
+                headers: {
+                    /** @description application/json */
+                    Accept?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The URL is refused by the outbound guard (`url-refused`): not https, an inward address or name, credentials in it. */
+            422: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `credentials` were given but this deployment has no ENCRYPTION_KEY to store them with. */
+            503: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listFeedsHead: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100 (default 20). */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's next_cursor; omit for the first page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of feeds. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    getFeed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The feed's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feed"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant has no feed with that id. */
+            404: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteFeed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The feed's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant has no feed with that id. */
+            404: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getFeedHead: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The feed's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The tenant has no feed with that id. */
+            404: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    updateFeed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The feed's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The fields to change. At most 65536 bytes. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedPatch"];
+            };
+        };
+        responses: {
+            /** @description The feed as changed. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feed"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant has no feed with that id. */
+            404: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the limit, given in `max_bytes`. */
+            413: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json (UTF-8). */
+            415: {
+                headers: {
+                    /** @description application/json */
+                    Accept?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The URL is refused by the outbound guard (`url-refused`): not https, an inward address or name, credentials in it. */
+            422: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `credentials` were given but this deployment has no ENCRYPTION_KEY to store them with. */
+            503: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    runFeed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The feed's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The fetch, ended. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedFetch"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant has no feed with that id. */
+            404: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pauseFeed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The feed's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed, paused. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feed"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant has no feed with that id. */
+            404: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resumeFeed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The feed's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed, active. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feed"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant has no feed with that id. */
+            404: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listFeedFetches: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100 (default 20). */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's next_cursor; omit for the first page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The feed's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of fetches. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedFetchPage"];
+                };
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant has no feed with that id. */
+            404: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listFeedFetchesHead: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100 (default 20). */
+                limit?: number;
+                /** @description Opaque cursor from a previous page's next_cursor; omit for the first page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description An id for this request, echoed in the response and written to the log line when it is 1–128 of `A-Z a-z 0-9 . _ : -` (otherwise the API makes one up). */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description A bookmark from an earlier response: a read is served by a database copy at least that fresh. Anything else is a 400. */
+                "x-d1-bookmark"?: components["parameters"]["Bookmark"];
+            };
+            path: {
+                /** @description The feed's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of fetches. */
+            200: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
+            400: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, unknown or revoked API key. */
+            401: {
+                headers: {
+                    /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The API key lacks the scope `imports:write`, named in `required_scope`. */
+            403: {
+                headers: {
+                    /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
+                    "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The tenant has no feed with that id. */
+            404: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An unexpected error; the request id identifies it in the logs. */
+            500: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

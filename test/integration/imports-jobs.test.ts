@@ -117,6 +117,7 @@ describe("GET /api/v1/products/import/{job_id}", () => {
       canceled_at: null,
       duration_ms: expect.any(Number),
       retry_of: null,
+      feed_id: null,
       retries: { count: 0, latest: null },
       links: { self: `${IMPORT}/${id}`, errors: `${IMPORT}/${id}/errors`, failed_rows: `${IMPORT}/${id}/failed-rows` },
     });

@@ -112,6 +112,7 @@ describe("POST /api/v1/products/import: accepting a file", () => {
       canceled_at: null,
       duration_ms: null,
       retry_of: null,
+      feed_id: null,
       retries: { count: 0, latest: null },
       links: { self: `${IMPORT}/${job.id}`, errors: `${IMPORT}/${job.id}/errors`, failed_rows: `${IMPORT}/${job.id}/failed-rows` },
     });

@@ -214,6 +214,7 @@ export const jobResponseSchema = z
     canceled_at: z.iso.datetime().nullable().describe("When the job became `canceled` (ISO 8601 UTC); null unless canceled."),
     duration_ms: z.int().min(0).nullable().describe("finished_at − started_at; null until finished."),
     retry_of: z.string().nullable().describe("The job whose failed rows this job imports again (made by POST …/retry); null for an upload."),
+    feed_id: z.string().nullable().describe("The scheduled feed whose fetch made this job (see /api/v1/feeds); null for an upload."),
     retries: z
       .object({
         count: count("Jobs made from this job's failed rows by POST …/retry."),
@@ -254,7 +255,7 @@ function progressJson(job: JobView): Progress {
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
 /** The options as `delimiter=` names them: a tab is `tab`, as a client sent it. */
-function optionsJson(options: JobOptions): z.output<typeof jobOptionsSchema> {
+export function optionsJson(options: JobOptions): z.output<typeof jobOptionsSchema> {
   const rules = rowRules(options);
   return {
     currency: options.currency,
@@ -323,6 +324,7 @@ export function toJobJson(job: JobView): JobJson {
     canceled_at: iso(job.canceledAt),
     duration_ms: job.finishedAt !== null && job.startedAt !== null ? job.finishedAt - job.startedAt : null,
     retry_of: job.retryOf,
+    feed_id: job.feedId,
     retries: { count: job.retryCount, latest: job.latestRetry },
     links: { self: jobPath(job.id), errors: `${jobPath(job.id)}/errors`, failed_rows: job.kind === "revert" ? null : `${jobPath(job.id)}/failed-rows` },
   };

@@ -22,6 +22,8 @@ export interface UploadRequest<F extends UploadedFile = UploadSource> {
   columns: { profile?: string; mapping?: ColumnMapping };
   /** The job whose failed rows the file is (POST …/retry), or absent: an upload. */
   retryOf?: string;
+  /** The scheduled feed whose fetch brought the file (src/feeds/run.ts), or absent. */
+  feedId?: string;
 }
 
 /** Why a profile or preset named cannot read the file: no job was made. */
@@ -112,6 +114,7 @@ function newJobRow(env: Env, request: UploadRequest<UploadedFile>, resolved: Res
     mapping: resolved.mapping === null ? null : JSON.stringify(resolved.mapping),
     preset: resolved.preset,
     retryOf: request.retryOf ?? null,
+    feedId: request.feedId ?? null,
     createdAt: now,
     heartbeatAt: now,
   };

@@ -1,0 +1,113 @@
+// Creating, changing, pausing and resuming feeds: the request's fields checked (the URL by the outbound guard, the
+// import options by the upload's schema), credentials sealed, the schedule's next slot set.
+import { newId } from "../auth/keys.ts";
+import type { Env } from "../config.ts";
+import { MissingEncryptionKeyError } from "../crypto/secret-box.ts";
+import type { Db } from "../db/client.ts";
+import { type FeedRow, getFeed, insertFeed, type NewFeed, updateFeed } from "../db/queries/feeds.ts";
+import { ProblemError, problems } from "../http/problem.ts";
+import type { Charset } from "../model/charsets.ts";
+import { checkOutboundUrl, outboundPolicy } from "../outbound/url-guard.ts";
+import { type Credentials, sealCredentials, type StoredCredentials } from "./credentials.ts";
+import { feedImport, MAX_FEEDS, scheduleOf, type StoredUploadOptions, type feedInputSchema, type feedPatchSchema } from "./feed.ts";
+import { firstRunAt, type Schedule } from "./schedule.ts";
+import type { z } from "zod";
+
+type FeedInput = z.output<typeof feedInputSchema>;
+type FeedPatch = z.output<typeof feedPatchSchema>;
+
+/** The URL as the guard accepts it, or a 422 saying why not. */
+function checkedUrl(env: Env, url: string): string {
+  const check = checkOutboundUrl(url, outboundPolicy(env));
+  if (!check.ok) throw new ProblemError("url-refused", `The feed's URL is refused: ${check.reason}.`, { errors: [{ location: "body", name: "url", message: check.reason }] });
+  return check.url.href;
+}
+
+async function sealed(env: Env, feedId: string, credentials: Credentials | null): Promise<StoredCredentials> {
+  try {
+    return await sealCredentials(env, feedId, credentials);
+  } catch (err) {
+    if (err instanceof MissingEncryptionKeyError) {
+      throw problems.unavailable("Feed credentials cannot be stored: this deployment has no ENCRYPTION_KEY (a Worker secret). Create the feed without credentials, or ask the operator to set it.");
+    }
+    throw err;
+  }
+}
+
+export async function createFeed(env: Env, db: Db, tenantId: string, input: FeedInput, options: StoredUploadOptions, now = Date.now()): Promise<FeedRow> {
+  const url = checkedUrl(env, input.url);
+  feedImport(options, input.encoding ?? null);
+  const id = newId("fed");
+  const schedule: Schedule = input.every_minutes !== undefined ? { everyMinutes: input.every_minutes, dailyAt: null } : { everyMinutes: null, dailyAt: input.daily_at! };
+  const row: NewFeed = {
+    id,
+    tenantId,
+    name: input.name ?? null,
+    url,
+    ...schedule,
+    uploadOptions: JSON.stringify(options),
+    format: input.format ?? null,
+    charset: input.encoding ?? null,
+    ...(await sealed(env, id, input.credentials ?? null)),
+    status: "active",
+    pausedReason: null,
+    consecutiveFailures: 0,
+    nextRunAt: firstRunAt(schedule, now),
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (!(await insertFeed(db, row, MAX_FEEDS))) throw new ProblemError("limit-reached", `A tenant keeps at most ${MAX_FEEDS} feeds; delete one before creating another.`);
+  const created = await getFeed(db, tenantId, id);
+  if (!created) throw new Error(`feed ${id} was inserted but not found`);
+  return created;
+}
+
+/** Applies a patch; null when the tenant has no such feed. */
+export async function patchFeed(
+  env: Env,
+  db: Db,
+  tenantId: string,
+  id: string,
+  patch: FeedPatch,
+  options: Partial<Record<string, string | null>>,
+  now = Date.now(),
+): Promise<FeedRow | null> {
+  const feed = await getFeed(db, tenantId, id);
+  if (!feed) return null;
+  const changes: Partial<NewFeed> = { updatedAt: now };
+  if (patch.url !== undefined) {
+    changes.url = checkedUrl(env, patch.url);
+    // Validators of another URL's file mean nothing to this one.
+    if (changes.url !== feed.url) Object.assign(changes, { etag: null, lastModified: null });
+  }
+  if (patch.name !== undefined) changes.name = patch.name;
+  if (patch.format !== undefined) changes.format = patch.format;
+  if (patch.encoding !== undefined) changes.charset = patch.encoding;
+  if (patch.credentials !== undefined) Object.assign(changes, await sealed(env, id, patch.credentials));
+  const schedule: Schedule | null =
+    patch.every_minutes !== undefined ? { everyMinutes: patch.every_minutes, dailyAt: null } : patch.daily_at !== undefined ? { everyMinutes: null, dailyAt: patch.daily_at } : null;
+  if (schedule) Object.assign(changes, schedule, { nextRunAt: firstRunAt(schedule, now) });
+  if (Object.keys(options).length > 0) {
+    const merged: Record<string, string> = { ...(JSON.parse(feed.uploadOptions) as Record<string, string>) };
+    for (const [name, value] of Object.entries(options)) {
+      if (value === null || value === undefined) delete merged[name];
+      else merged[name] = value;
+    }
+    changes.uploadOptions = JSON.stringify(merged);
+  }
+  feedImport(JSON.parse(changes.uploadOptions ?? feed.uploadOptions) as StoredUploadOptions, ((changes.charset !== undefined ? changes.charset : feed.charset) as Charset | null) ?? null);
+  return updateFeed(db, tenantId, id, changes);
+}
+
+/** Paused feeds are not fetched on schedule; `reason` says who paused it. */
+export function pauseFeed(db: Db, tenantId: string, id: string, now = Date.now()): Promise<FeedRow | null> {
+  return updateFeed(db, tenantId, id, { status: "paused", pausedReason: "Paused by POST …/pause.", updatedAt: now });
+}
+
+/** Active again, with its failures forgotten, from the next slot of its schedule counted from now. */
+export async function resumeFeed(db: Db, tenantId: string, id: string, now = Date.now()): Promise<FeedRow | null> {
+  const feed = await getFeed(db, tenantId, id);
+  if (!feed) return null;
+  if (feed.status === "active") return feed;
+  return updateFeed(db, tenantId, id, { status: "active", pausedReason: null, consecutiveFailures: 0, nextRunAt: firstRunAt(scheduleOf(feed), now), updatedAt: now });
+}

@@ -1,0 +1,15 @@
+// The states and kinds of scheduled feeds and their fetches: the one list the schema, the API's enums and the code share.
+
+export const feedStates = ["active", "paused"] as const;
+export type FeedState = (typeof feedStates)[number];
+
+/** Credentials a feed sends: HTTP basic, or one header of the tenant's choosing. */
+export const credentialTypes = ["basic", "header"] as const;
+export type CredentialType = (typeof credentialTypes)[number];
+
+export const fetchTriggers = ["schedule", "manual"] as const;
+export type FetchTrigger = (typeof fetchTriggers)[number];
+
+/** `running` until the fetch ends; a fetch cut short by the Worker's end stays so. */
+export const fetchOutcomes = ["running", "job_created", "unchanged", "failed"] as const;
+export type FetchOutcome = (typeof fetchOutcomes)[number];
