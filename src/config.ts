@@ -1,4 +1,5 @@
 import type { ImportMessage } from "./model/import-message.ts";
+import type { WebhookMessage } from "./webhooks/message.ts";
 import { PART_RULE_MAX_BYTES, R2_MAX_PARTS, R2_MIN_PART_BYTES } from "./model/upload-session.ts";
 
 /** Bindings and vars declared in wrangler.toml. */
@@ -6,6 +7,7 @@ export interface Env {
   DB: D1Database;
   UPLOADS: R2Bucket;
   IMPORT_QUEUE: Queue<ImportMessage>;
+  WEBHOOK_QUEUE: Queue<WebhookMessage>;
   MAX_UPLOAD_BYTES?: string;
   MAX_MULTIPART_BYTES?: string;
   MAX_SESSION_BYTES?: string;
@@ -23,6 +25,9 @@ export interface Env {
   KEEP_REVERT_DATA?: string;
   IMPORT_QUEUE_NAME?: string;
   DEAD_LETTER_QUEUE_NAME?: string;
+  WEBHOOK_QUEUE_NAME?: string;
+  WEBHOOK_DEAD_LETTER_QUEUE_NAME?: string;
+  WEBHOOK_DISABLE_AFTER_FAILURES?: string;
   /** "true" only in local development and tests: outbound requests may go to http://localhost (src/outbound/url-guard.ts). */
   ALLOW_LOCALHOST_URLS?: string;
   /** Worker secret: the base64 of 32 bytes that seals stored secrets (src/crypto/secret-box.ts). */
@@ -57,6 +62,10 @@ export interface Config {
   /** Names of the queues this Worker consumes, as wrangler.toml declares them; a batch says which queue it is from. */
   importQueueName: string;
   deadLetterQueueName: string;
+  webhookQueueName: string;
+  webhookDeadLetterQueueName: string;
+  /** Failed delivery attempts in a row (of any of its deliveries) after which a webhook endpoint is disabled. */
+  webhookDisableAfterFailures: number;
 }
 
 const MINUTE = 60_000;
@@ -81,7 +90,7 @@ function flag(value: string | undefined, fallback: boolean, name: string): boole
 }
 
 /** The inflate's part size, within what R2 and the isolate's memory take, and the parts MAX_INFLATED_BYTES needs within R2's count. */
-function inflatePartBytes(env: Env, maxInflatedBytes: number): number {
+function inflatePartBytes(env: Partial<Env>, maxInflatedBytes: number): number {
   const partBytes = positiveInt(env.INFLATE_PART_BYTES, 16 * MIB, "INFLATE_PART_BYTES");
   if (partBytes < R2_MIN_PART_BYTES || partBytes > MAX_INFLATE_PART_BYTES) {
     throw new Error(`Configuration var INFLATE_PART_BYTES must be between ${R2_MIN_PART_BYTES} and ${MAX_INFLATE_PART_BYTES}, got "${partBytes}"`);
@@ -93,7 +102,7 @@ function inflatePartBytes(env: Env, maxInflatedBytes: number): number {
 }
 
 /** Typed limits and budgets from [vars]; the defaults here are the documented ones. */
-export function readConfig(env: Env): Config {
+export function readConfig(env: Partial<Env>): Config {
   const maxInflatedBytes = positiveInt(env.MAX_INFLATED_BYTES, 10 * 1024 * MIB, "MAX_INFLATED_BYTES");
   return {
     maxUploadBytes: positiveInt(env.MAX_UPLOAD_BYTES, 100 * 1024 * 1024, "MAX_UPLOAD_BYTES"),
@@ -114,6 +123,9 @@ export function readConfig(env: Env): Config {
     keepRevertData: flag(env.KEEP_REVERT_DATA, true, "KEEP_REVERT_DATA"),
     importQueueName: env.IMPORT_QUEUE_NAME || "product-imports",
     deadLetterQueueName: env.DEAD_LETTER_QUEUE_NAME || "product-imports-dlq",
+    webhookQueueName: env.WEBHOOK_QUEUE_NAME || "webhook-deliveries",
+    webhookDeadLetterQueueName: env.WEBHOOK_DEAD_LETTER_QUEUE_NAME || "webhook-deliveries-dlq",
+    webhookDisableAfterFailures: positiveInt(env.WEBHOOK_DISABLE_AFTER_FAILURES, 50, "WEBHOOK_DISABLE_AFTER_FAILURES"),
   };
 }
 
