@@ -38,6 +38,8 @@ export interface OutboundInit {
   body?: string;
   /** Header names that must not follow a redirect to another origin (Authorization never does). */
   sensitiveHeaders?: string[];
+  /** "manual": a redirect is returned as the response, not followed (a webhook endpoint must answer itself). */
+  redirects?: "follow" | "manual";
 }
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
@@ -74,7 +76,7 @@ export async function outboundFetch(url: string, init: OutboundInit, policy: Out
       clearTimeout(headersTimer);
     }
     const location = response.headers.get("location");
-    if (!redirectStatuses.has(response.status) || location === null) {
+    if (!redirectStatuses.has(response.status) || location === null || init.redirects === "manual") {
       if (response.body === null || nullBodyStatuses.has(response.status)) {
         done();
         return { kind: "response", response, url: target, redirects };
