@@ -30,6 +30,7 @@ const tagDescriptions = {
   Uploads: "Send a file too large for one request in parts (upload sessions), then complete it into an import job.",
   "Import profiles": "Saved column mappings, used on upload with `profile=<name>`.",
   Products: "The imported catalog.",
+  Webhooks: "Signed deliveries (Standard Webhooks) of job events to the tenant's endpoints, and their delivery log.",
   Documentation: "This document and a page that renders it.",
 };
 export type Tag = keyof typeof tagDescriptions;
