@@ -29,7 +29,7 @@ import {
   toEndpointJson,
   WEBHOOK_ENDPOINTS,
 } from "../webhooks/endpoints.ts";
-import { webhookPayloadSchema } from "../webhooks/payload.ts";
+import type { WebhookPayload } from "../webhooks/payload.ts";
 import type { DeliveryRow } from "../db/queries/webhooks.ts";
 
 /** A URL of at most 2048 characters, the events and a description, each character up to 3 bytes of UTF-8, with room. */
@@ -211,7 +211,6 @@ async function sealing<T>(work: () => Promise<T>): Promise<T> {
 export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.register("WebhookEndpointInput", endpointInputSchema);
   app.openAPIRegistry.register("WebhookEndpointPatch", endpointPatchSchema);
-  app.openAPIRegistry.register("WebhookEvent", webhookPayloadSchema);
 
   app.openapi(createRoute, async (c) => {
     const input = await readJsonBody(c, endpointInputSchema, MAX_BODY_BYTES);
@@ -287,7 +286,7 @@ export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
     const { id, delivery_id } = c.req.valid("param");
     const found = await getDelivery(database(c.var.db), c.var.caller.tenantId, id, delivery_id);
     if (!found) throw problems.notFound(`Webhook endpoint "${id}" has no delivery "${delivery_id}".`);
-    return c.json({ ...toDeliveryJson(found.delivery), payload: JSON.parse(found.delivery.payload) as unknown, attempts_log: found.attempts.map(toAttemptJson) }, 200);
+    return c.json({ ...toDeliveryJson(found.delivery), payload: JSON.parse(found.delivery.payload) as WebhookPayload, attempts_log: found.attempts.map(toAttemptJson) }, 200);
   });
 
   app.openapi(redeliverRoute, async (c) => {

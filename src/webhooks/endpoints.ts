@@ -9,6 +9,7 @@ import { createEndpoint, type DeliveryRow, type AttemptRow, type EndpointRow, ro
 import { ProblemError } from "../http/problem.ts";
 import { deliveryStates, webhookEventTypes, type WebhookEventType } from "../model/webhook-events.ts";
 import { checkOutboundUrl, MAX_OUTBOUND_URL_LENGTH, outboundPolicy } from "../outbound/url-guard.ts";
+import { webhookPayloadSchema } from "./payload.ts";
 import { generateSecret } from "./signature.ts";
 
 export const WEBHOOK_ENDPOINTS = "/api/v1/webhook-endpoints";
@@ -78,7 +79,7 @@ export const attemptSchema = z
   .meta({ id: "WebhookAttempt" });
 
 export const deliveryWithAttemptsSchema = deliverySchema
-  .extend({ payload: z.unknown().describe("The body sent (a WebhookEvent)."), attempts_log: z.array(attemptSchema) })
+  .extend({ payload: webhookPayloadSchema.describe("The body sent, as it is sent on every attempt."), attempts_log: z.array(attemptSchema) })
   .meta({ id: "WebhookDeliveryDetail" });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

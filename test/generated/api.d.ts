@@ -725,47 +725,6 @@ export interface components {
             events?: ("import.completed" | "import.completed_with_errors" | "import.failed" | "import.canceled" | "import.needs_confirmation" | "revert.completed" | "revert.completed_with_errors" | "revert.failed" | "revert.canceled")[];
             description?: string | null;
         };
-        /** @description The JSON body of every webhook delivery. */
-        WebhookEvent: {
-            /** @enum {string} */
-            type: "import.completed" | "import.completed_with_errors" | "import.failed" | "import.canceled" | "import.needs_confirmation" | "revert.completed" | "revert.completed_with_errors" | "revert.failed" | "revert.canceled";
-            /** @description When the event happened (the job's state change), ISO 8601 UTC. */
-            timestamp: string;
-            data: {
-                /** @description The job's id. */
-                id: string;
-                /** @enum {string} */
-                kind: "import" | "revert";
-                /** @enum {string} */
-                status: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed" | "canceled";
-                revert_of: string | null;
-                dry_run: boolean;
-                counters: {
-                    total_rows: number | null;
-                    processed_rows: number;
-                    created: number;
-                    updated: number;
-                    unchanged: number;
-                    rejected_rows: number;
-                    skipped_rows: number;
-                    failed_rows: number;
-                    error_count: number;
-                    warning_count: number;
-                    would_archive: number | null;
-                    archived: number;
-                    reverted: number;
-                    kept: number;
-                };
-                /** @description Why a failed job failed, at most 1000 characters. */
-                failure_reason: string | null;
-                /** @description Paths on this API: GET them with a key. */
-                links: {
-                    self: string;
-                    errors: string;
-                    failed_rows: string | null;
-                };
-            };
-        };
         Health: {
             /** @enum {string} */
             status: "ok";
@@ -1282,8 +1241,47 @@ export interface components {
             next_attempt_at: string | null;
             created_at: string;
             updated_at: string;
-            /** @description The body sent (a WebhookEvent). */
-            payload?: unknown;
+            /** @description The body sent, as it is sent on every attempt. */
+            payload: {
+                /** @enum {string} */
+                type: "import.completed" | "import.completed_with_errors" | "import.failed" | "import.canceled" | "import.needs_confirmation" | "revert.completed" | "revert.completed_with_errors" | "revert.failed" | "revert.canceled";
+                /** @description When the event happened (the job's state change), ISO 8601 UTC. */
+                timestamp: string;
+                data: {
+                    /** @description The job's id. */
+                    id: string;
+                    /** @enum {string} */
+                    kind: "import" | "revert";
+                    /** @enum {string} */
+                    status: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed" | "canceled";
+                    revert_of: string | null;
+                    dry_run: boolean;
+                    counters: {
+                        total_rows: number | null;
+                        processed_rows: number;
+                        created: number;
+                        updated: number;
+                        unchanged: number;
+                        rejected_rows: number;
+                        skipped_rows: number;
+                        failed_rows: number;
+                        error_count: number;
+                        warning_count: number;
+                        would_archive: number | null;
+                        archived: number;
+                        reverted: number;
+                        kept: number;
+                    };
+                    /** @description Why a failed job failed, at most 1000 characters. */
+                    failure_reason: string | null;
+                    /** @description Paths on this API: GET them with a key. */
+                    links: {
+                        self: string;
+                        errors: string;
+                        failed_rows: string | null;
+                    };
+                };
+            };
             attempts_log: components["schemas"]["WebhookAttempt"][];
         };
         WebhookAttempt: {
