@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config.ts";
 import { sweep } from "../../src/imports/jobs/sweeper.ts";
 import worker from "../../src/index.ts";
-import { MAX_PAYLOAD_BYTES } from "../../src/webhooks/payload.ts";
+import { MAX_PAYLOAD_BYTES, webhookPayloadSchema } from "../../src/webhooks/payload.ts";
 import { drain, requestHeld, uploadHeld } from "../consumer-helpers.ts";
 import { createTenant, seedProducts, type TestTenant } from "../helpers.ts";
 import { getJob, upload, accepted } from "../imports-helpers.ts";
@@ -69,6 +69,8 @@ describe("webhook deliveries", () => {
       data: { id: job.id, kind: "import", status: "completed", counters: { processed_rows: 2, created: 2, error_count: 0 }, links: { self: `/api/v1/products/import/${job.id}` } },
     });
     expect(new TextEncoder().encode(request!.body).byteLength).toBeLessThan(MAX_PAYLOAD_BYTES);
+    // The body is what the OpenAPI document's WebhookEvent says, field for field.
+    expect(webhookPayloadSchema.strict().safeParse(event).success).toBe(true);
 
     let log = await deliveries(t.key, endpoint.id);
     for (let i = 0; log[0]?.status !== "succeeded" && i < 100; i++) {
@@ -237,5 +239,46 @@ describe("webhook deliveries", () => {
     expect((await sweep(consumer.env, config)).deliveriesResent).toBe(1);
     expect(takeWebhooks(consumer)).toEqual(messages);
     expect((await deliveries(t.key, endpoint.id)).map((d) => d.status)).toEqual(["pending"]);
+  });
+
+  it("list the delivery log newest first, a page at a time", async () => {
+    const { t, endpoint } = await tenantWithEndpoint();
+    const consumer = webhookConsumer();
+    const jobs: string[] = [];
+    for (let i = 0; i < 3; i++) jobs.push((await importRun(consumer, t.key)).jobId);
+    const first = (await (await send(t.key, "GET", `${ENDPOINTS}/${endpoint.id}/deliveries?limit=2`)).json()) as { data: { job_id: string }[]; next_cursor: string };
+    const second = (await (await send(t.key, "GET", `${ENDPOINTS}/${endpoint.id}/deliveries?limit=2&cursor=${first.next_cursor}`)).json()) as {
+      data: { job_id: string }[];
+      next_cursor: string | null;
+    };
+    expect([...first.data, ...second.data].map((d) => d.job_id)).toEqual([...jobs].reverse());
+    expect(second.next_cursor).toBeNull();
+    const tooMany = await send(t.key, "GET", `${ENDPOINTS}/${endpoint.id}/deliveries?limit=101`);
+    expect(tooMany.status).toBe(400);
+  });
+
+  it("of a deleted endpoint are given up, not attempted", async () => {
+    const { t, hook, endpoint } = await tenantWithEndpoint();
+    const consumer = webhookConsumer();
+    await scriptOutbound(hook, [{ status: 200 }]);
+    const { messages } = await importRun(consumer, t.key);
+    expect((await send(t.key, "DELETE", `${ENDPOINTS}/${endpoint.id}`)).status).toBe(204);
+    expect((await handle(consumer.env, messages[0])).result.explicitAcks).toHaveLength(1);
+    expect(await outboundRequests(hook)).toEqual([]);
+    const row = await env.DB.prepare("SELECT status, last_error FROM webhook_deliveries WHERE id = ?").bind(messages[0]!.deliveryId).first();
+    expect(row).toEqual({ status: "failed", last_error: "the endpoint was deleted" });
+  });
+
+  it("are purged by the sweeper with their attempts after JOB_RETENTION_DAYS", async () => {
+    const { t, hook, endpoint } = await tenantWithEndpoint();
+    const consumer = webhookConsumer();
+    await scriptOutbound(hook, [{ status: 200 }]);
+    const { messages } = await importRun(consumer, t.key);
+    await handle(consumer.env, messages[0]);
+    const id = messages[0]!.deliveryId;
+    await env.DB.prepare("UPDATE webhook_deliveries SET created_at = created_at - ? WHERE id = ?").bind(config.jobRetentionMs + 60_000, id).run();
+    expect((await sweep(consumer.env, config)).deliveriesPurged).toBeGreaterThanOrEqual(1);
+    expect(await deliveries(t.key, endpoint.id)).toEqual([]);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM webhook_attempts WHERE delivery_id = ?").bind(id).first()).toEqual({ n: 0 });
   });
 });
