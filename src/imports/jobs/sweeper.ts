@@ -1,4 +1,5 @@
-// The scheduled sweeper: no job stays unfinished forever, and nothing is kept past its retention.
+// The scheduled sweeper: no job stays unfinished forever, no job's end goes unannounced to its tenant's webhook
+// endpoints, and nothing is kept past its retention.
 import { lte, sql } from "drizzle-orm";
 import type { Config, Env } from "../../config.ts";
 import { database, type Db } from "../../db/client.ts";
