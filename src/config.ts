@@ -32,6 +32,43 @@ export interface Env {
   ALLOW_LOCALHOST_URLS?: string;
   /** Worker secret: the base64 of 32 bytes that seals stored secrets (src/crypto/secret-box.ts). */
   ENCRYPTION_KEY?: string;
+  /** Workers Rate Limiting bindings ([[ratelimits]]), one per class of route (rateLimitBindings). */
+  UPLOADS_RATE_LIMITER: RateLimit;
+  MANAGEMENT_RATE_LIMITER: RateLimit;
+  READS_RATE_LIMITER: RateLimit;
+  /** `<limit>/<period>`: the [[ratelimits]] settings of each binding, which the Worker cannot read from the binding. */
+  RATE_LIMIT_UPLOADS?: string;
+  RATE_LIMIT_MANAGEMENT?: string;
+  RATE_LIMIT_READS?: string;
+}
+
+/**
+ * The classes of routes with a request budget per API key: sending files, changing things, reading. Each has its
+ * binding and its var (which must say what the binding's [[ratelimits]] entry says: the headers tell clients).
+ */
+export const rateLimitClasses = ["uploads", "management", "reads"] as const;
+export type RateLimitClass = (typeof rateLimitClasses)[number];
+export const rateLimitBindings = {
+  uploads: "UPLOADS_RATE_LIMITER",
+  management: "MANAGEMENT_RATE_LIMITER",
+  reads: "READS_RATE_LIMITER",
+} as const satisfies Record<RateLimitClass, keyof Env>;
+const rateLimitVars = {
+  uploads: "RATE_LIMIT_UPLOADS",
+  management: "RATE_LIMIT_MANAGEMENT",
+  reads: "RATE_LIMIT_READS",
+} as const satisfies Record<RateLimitClass, keyof Env>;
+/** The documented defaults, which wrangler.toml's [[ratelimits]] entries also state. */
+export const defaultRateLimits: Record<RateLimitClass, RateLimitPolicy> = {
+  uploads: { limit: 300, period: 60 },
+  management: { limit: 120, period: 60 },
+  reads: { limit: 1200, period: 60 },
+};
+
+/** Requests allowed per period (seconds; the binding takes 10 or 60). */
+export interface RateLimitPolicy {
+  limit: number;
+  period: 10 | 60;
 }
 
 export interface Config {
@@ -66,6 +103,7 @@ export interface Config {
   webhookDeadLetterQueueName: string;
   /** Failed delivery attempts in a row (of any of its deliveries) after which a webhook endpoint is disabled. */
   webhookDisableAfterFailures: number;
+  rateLimits: Record<RateLimitClass, RateLimitPolicy>;
 }
 
 const MINUTE = 60_000;
@@ -126,7 +164,20 @@ export function readConfig(env: Partial<Env>): Config {
     webhookQueueName: env.WEBHOOK_QUEUE_NAME || "webhook-deliveries",
     webhookDeadLetterQueueName: env.WEBHOOK_DEAD_LETTER_QUEUE_NAME || "webhook-deliveries-dlq",
     webhookDisableAfterFailures: positiveInt(env.WEBHOOK_DISABLE_AFTER_FAILURES, 50, "WEBHOOK_DISABLE_AFTER_FAILURES"),
+    rateLimits: Object.fromEntries(
+      rateLimitClasses.map((cls) => [cls, rateLimitPolicy(env[rateLimitVars[cls]], defaultRateLimits[cls], rateLimitVars[cls])]),
+    ) as Record<RateLimitClass, RateLimitPolicy>,
   };
+}
+
+function rateLimitPolicy(value: string | undefined, fallback: RateLimitPolicy, name: string): RateLimitPolicy {
+  if (value === undefined || value === "") return fallback;
+  const match = /^(\d+)\/(10|60)$/.exec(value);
+  const limit = Number(match?.[1]);
+  if (!match || !Number.isSafeInteger(limit) || limit <= 0) {
+    throw new Error(`Configuration var ${name} must be <limit>/<period> with a positive limit and a period of 10 or 60 seconds, got "${value}"`);
+  }
+  return { limit, period: Number(match[2]) as 10 | 60 };
 }
 
 /** A session's file is cut into at most R2's 10,000 parts of at most one request's body each; a larger limit could not be served. */

@@ -87,9 +87,7 @@ export function consumerEnv(vars: Partial<Record<keyof Env, string>> = {}, db: D
       }
     },
   } as unknown as Queue<ImportMessage>;
-  // The real webhook queue: a job that finishes is announced to its tenant's endpoints (none, unless a test made one).
-  const webhooks = { WEBHOOK_QUEUE: env.WEBHOOK_QUEUE, ENCRYPTION_KEY: env.ENCRYPTION_KEY, ALLOW_LOCALHOST_URLS: env.ALLOW_LOCALHOST_URLS };
-  return { env: { DB: db, UPLOADS: env.UPLOADS, IMPORT_QUEUE: queue, ...webhooks, ...vars } as Env, sent, delays };
+  return { env: { ...env, DB: db, IMPORT_QUEUE: queue, ...vars } as Env, sent, delays };
 }
 
 /**

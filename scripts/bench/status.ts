@@ -64,14 +64,23 @@ const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, 
 const p50 = (c: Cell | undefined) => (c ? pct(c.samples, 0.5) : undefined);
 const rps = (c: Cell | undefined) => (c ? c.samples.length / c.seconds : undefined);
 
+/** The headers of each request of a cell. */
+type Headers = () => Record<string, string>;
+
+/** The tenant's keys in turn, each request the next: within each key's request budget however fast the route is. */
+function keysInTurn(keys: string[]): Headers {
+  let next = 0;
+  return () => ({ authorization: `Bearer ${keys[next++ % keys.length]}` });
+}
+
 /** Closed loop: `c` keep-alive connections, each sending its next GET when the previous body has arrived. */
-async function load(url: URL, headers: Record<string, string>, c: number, ms: number, status = 200): Promise<Omit<Cell, "otherCpus" | "disturbed" | "rounds">> {
+async function load(url: URL, headers: Headers, c: number, ms: number, status = 200): Promise<Omit<Cell, "otherCpus" | "disturbed" | "rounds">> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: c });
   const [samples, failures, t0]: [number[], string[], number] = [[], [], performance.now()];
   let [issued, end] = [0, t0];
   const get = () =>
     new Promise<string | null>((resolve) => {
-      const req = http.get(url, { headers, agent }, (res) => res.resume().on("end", () => resolve(res.statusCode === status ? null : `HTTP ${res.statusCode}`)));
+      const req = http.get(url, { headers: headers(), agent }, (res) => res.resume().on("end", () => resolve(res.statusCode === status ? null : `HTTP ${res.statusCode}`)));
       req.setTimeout(120_000, () => req.destroy(new Error("no answer in 120 s"))).on("error", (e) => resolve(String(e)));
     });
   const more = () => issued < Math.max(maxRequests, c) && performance.now() - t0 < MAX_CELL_MS && (performance.now() - t0 < ms || issued < Math.max(MIN_REQUESTS, c));
@@ -104,7 +113,7 @@ function sourceStamp(): string {
   return `${files.length}:${Math.max(...files.map((e) => statSync(path.join(e.parentPath, e.name), { throwIfNoEntry: false })?.mtimeMs ?? 0))}`;
 }
 
-async function cell(server: WranglerDev, url: URL, headers: Record<string, string>, c: number, warm: boolean, status: number): Promise<Cell> {
+async function cell(server: WranglerDev, url: URL, headers: Headers, c: number, warm: boolean, status: number): Promise<Cell> {
   for (let waited = 0; waited < Math.min(QUIET_WAIT_MS, quietBudgetMs); waited += 500) {
     const a = cpuSnapshot(server.pid);
     await sleep(500);
@@ -151,7 +160,7 @@ async function measureSize(jobs: number, engines: Engine[]): Promise<SizeResult>
   const [real, bench] = servers;
   let statements: Record<string, { name: string; sql: string; params: unknown[] }[]> | null = null;
   try {
-    const auth = { authorization: `Bearer ${seed.key}` };
+    const auth = { authorization: `Bearer ${seed.keys[0]}` };
     const q = `tenant=${encodeURIComponent(seed.tenantId)}&hash=${seed.keyHash}`;
     const get = async (server: WranglerDev, p: string, headers = {}) => {
       const r = await fetch(`${server.url}${p}`, { headers, signal: AbortSignal.timeout(120_000) });
@@ -169,13 +178,14 @@ async function measureSize(jobs: number, engines: Engine[]): Promise<SizeResult>
     const badPlans = Object.entries(result.plans).filter(([k, steps]) => !k.startsWith("aggregate.") && steps.some((s) => /SCAN import_jobs|TEMP B-TREE/.test(s)));
     if (result.plans["route.counters"]?.some((s) => /import_jobs\b/.test(s))) badPlans.push(["route.counters", ["reads import_jobs"]]);
     if (badPlans.length) result.problems.push(`query plan not as the route expects: ${badPlans.map(([k, s]) => `${k}: ${s.join(" → ")}`).join("; ")}`);
-    const endpoints: [Variant, WranglerDev, string, Record<string, string>][] = [
-      ["route", real, STATUS_PATH, auth],
-      ["batch", bench, `/batch?${q}`, {}],
-      ["aggregate", bench, `/aggregate?${q}`, {}],
-      ["nodb", real, STATUS_PATH, {}],
-      ["one", bench, "/one", {}],
-      ["floor", bench, "/floor", {}],
+    const none: Headers = () => ({});
+    const endpoints: [Variant, WranglerDev, string, Headers][] = [
+      ["route", real, STATUS_PATH, keysInTurn(seed.keys)],
+      ["batch", bench, `/batch?${q}`, none],
+      ["aggregate", bench, `/aggregate?${q}`, none],
+      ["nodb", real, STATUS_PATH, none],
+      ["one", bench, "/one", none],
+      ["floor", bench, "/floor", none],
     ];
     // The same answer but for the queued job's age, which moves with the clock.
     const ageless = (text: string) => text.replace(/"oldest_queued_age_ms":(\d+|null)/, "");

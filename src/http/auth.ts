@@ -21,14 +21,18 @@ function sameHash(a: string, b: string): boolean {
   return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
 }
 
+/** The key in an Authorization header, if it is a Bearer key of ours. */
+export function bearerKey(header: string | undefined): string | null {
+  const match = header ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1] && KEY_PATTERN.test(match[1]) ? match[1] : null;
+}
+
 /** The SHA-256 of the key in the Authorization header; 401 when it is missing or is not a Bearer key of ours. */
 async function presentedKeyHash(header: string | undefined): Promise<string> {
   if (!header) throw unauthorized("This endpoint needs an API key: send `Authorization: Bearer <key>`.", false);
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  if (!match?.[1] || !KEY_PATTERN.test(match[1])) {
-    throw unauthorized("The Authorization header must be `Bearer <key>` with a key that starts with `pik_`.", true);
-  }
-  return hashKey(match[1]);
+  const key = bearerKey(header);
+  if (key === null) throw unauthorized("The Authorization header must be `Bearer <key>` with a key that starts with `pik_`.", true);
+  return hashKey(key);
 }
 
 /**

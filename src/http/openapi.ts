@@ -43,6 +43,11 @@ const components = {
       required: true,
       schema: { type: "string" },
     },
+    RateLimitPolicy: {
+      description:
+        "The request budget this operation counts against, per API key (draft-ietf-httpapi-ratelimit-headers): `\"<class>\";q=<requests>;w=<seconds>`, class `uploads`, `management` or `reads`. On every response to a request with a well-formed API key.",
+      schema: { type: "string" },
+    },
     Bookmark: {
       description: "D1 bookmark: the database position this request saw. Present when the request read or wrote the database, or sent a bookmark itself.",
       schema: { type: "string" },

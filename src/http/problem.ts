@@ -58,6 +58,7 @@ export const problemTypes = {
   "idempotency-key-reused": { status: 422, title: "Unprocessable request" },
   // A URL the API would send requests to (a webhook endpoint, a feed) that the outbound guard refuses.
   "url-refused": { status: 422, title: "URL refused" },
+  "rate-limited": { status: 429, title: "Too many requests" },
   "internal-error": { status: 500, title: "Internal error" },
   unavailable: { status: 503, title: "Service unavailable" },
   // Hono's own HTTPException (not ours): answered with the status it carries.

@@ -6,6 +6,8 @@ import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import { zValidator } from "@hono/zod-validator";
 import type { Scope } from "../auth/keys.ts";
 import { deferredScope, requireScope } from "./auth.ts";
+import type { RateLimitClass } from "../config.ts";
+import { defaultRateLimitClass, rateLimit } from "./rate-limit.ts";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv, DeferredKeyEnv } from "./context.ts";
 import { componentRef, securityScheme, type Tag } from "./openapi.ts";
@@ -24,6 +26,8 @@ interface ApiRouteConfig extends Omit<RouteConfig, "middleware" | "security" | "
    * D1 batch, saving a round trip; the route only requires a well-formed Bearer key up front.
    */
   authorizeInHandler?: boolean;
+  /** The request budget an operation with a scope counts against; by default `reads` for GET, else `management`. */
+  rateLimit?: RateLimitClass;
 }
 
 /** Every declared operation (each module declares its routes once, when it loads): the auth tests walk it. */
@@ -31,9 +35,9 @@ export const registry: Pick<ApiRouteConfig, "method" | "path" | "operationId" | 
 
 /** A route config with its auth and bookmark check in front of the validators (401/403 before 400). */
 export function apiRoute<const R extends ApiRouteConfig>(config: R) {
-  const { scope, authorizeInHandler, tag, ...route } = config;
+  const { scope, authorizeInHandler, tag, rateLimit: limitClass, ...route } = config;
   registry.push({ method: config.method, path: config.path, operationId: config.operationId, scope });
-  const auth = scope ? [authorizeInHandler ? deferredScope(scope) : requireScope(scope)] : [];
+  const auth = scope ? [rateLimit(limitClass ?? defaultRateLimitClass(config.method)), authorizeInHandler ? deferredScope(scope) : requireScope(scope)] : [];
   // The library validates the query before the path; a request wrong in both is told about its path, as it always was,
   // and so is one that also gives a query parameter the route does not have.
   const { params, query } = route.request ?? {};
@@ -47,7 +51,7 @@ export function apiRoute<const R extends ApiRouteConfig>(config: R) {
     tags: [tag],
     security: scope ? [{ [securityScheme]: [scope] }] : [],
     parameters,
-    responses: withCommonHeaders({ ...standardResponses(config), ...config.responses }),
+    responses: withCommonHeaders({ ...standardResponses(config), ...config.responses }, scope ? limitedResponseHeaders : {}),
     middleware,
   });
   // Widened so that a handler may also answer with a Response it built (a problem, the CSV stream, a replayed stored
@@ -65,12 +69,17 @@ const commonParameters = [componentRef("parameters", "RequestId"), componentRef(
 /** Headers on every response: the request id always, the bookmark whenever the request touched D1 or sent one. */
 const commonResponseHeaders = { "x-request-id": componentRef("headers", "RequestId"), "x-d1-bookmark": componentRef("headers", "Bookmark") };
 
-/** Every response of an operation with the headers every response carries. */
-function withCommonHeaders(responses: RouteConfig["responses"]): RouteConfig["responses"] {
+/** What the responses of an operation with a request budget (one that takes an API key) carry besides. */
+const limitedResponseHeaders = { "RateLimit-Policy": componentRef("headers", "RateLimitPolicy") };
+
+/** Every response of an operation with the headers every response carries (and `more`). */
+function withCommonHeaders(responses: RouteConfig["responses"], more: Record<string, unknown>): RouteConfig["responses"] {
   return Object.fromEntries(
     Object.entries(responses).map(([status, response]) => [
       status,
-      "$ref" in response ? response : { ...response, headers: { ...(response.headers as Record<string, unknown> | undefined), ...commonResponseHeaders } },
+      "$ref" in response
+        ? response
+        : { ...response, headers: { ...(response.headers as Record<string, unknown> | undefined), ...more, ...commonResponseHeaders } },
     ]),
   );
 }
@@ -94,6 +103,10 @@ function standardResponses({ request, parameters: own = [], scope }: ApiRouteCon
           401: problem("Missing, malformed, unknown or revoked API key.", { "WWW-Authenticate": "`Bearer realm=…`, with `error=\"invalid_token\"` when a key was sent." }),
           403: problem(`The API key lacks the scope \`${scope}\`, named in \`required_scope\`.`, {
             "WWW-Authenticate": "`Bearer realm=…, error=\"insufficient_scope\", scope=…`.",
+          }),
+          429: problem("The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds.", {
+            "Retry-After": "Seconds until the budget's window ends.",
+            RateLimit: "`\"<class>\";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers).",
           }),
         }
       : {}),

@@ -108,6 +108,7 @@ const formFields = {
 const createImport = apiRoute({
   method: "post",
   path: "/api/v1/products/import",
+  rateLimit: "uploads",
   operationId: "createImport",
   summary: "Upload a product file and start an import job",
   description:

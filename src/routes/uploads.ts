@@ -60,6 +60,7 @@ const TAG = "Uploads";
 const openUpload = apiRoute({
   method: "post",
   path: UPLOADS_PATH,
+  rateLimit: "uploads",
   operationId: "openUpload",
   summary: "Open an upload session for a large file",
   description:
@@ -100,6 +101,7 @@ const getUpload = apiRoute({
 const putUploadPart = apiRoute({
   method: "put",
   path: `${UPLOADS_PATH}/{upload_id}/parts/{part_number}`,
+  rateLimit: "uploads",
   operationId: "putUploadPart",
   summary: "Send one part of the file",
   description:
@@ -143,6 +145,7 @@ const abortUpload = apiRoute({
 const completeUpload = apiRoute({
   method: "post",
   path: `${UPLOADS_PATH}/{upload_id}/complete`,
+  rateLimit: "uploads",
   operationId: "completeUpload",
   summary: "Complete an upload session into an import job",
   description:
