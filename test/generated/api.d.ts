@@ -5367,6 +5367,7 @@ export interface operations {
             /** @description A page of endpoints. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5378,6 +5379,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5391,6 +5393,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5404,6 +5407,23 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5415,6 +5435,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5449,6 +5470,7 @@ export interface operations {
                 headers: {
                     /** @description The endpoint's URL. */
                     Location?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5460,6 +5482,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5473,6 +5496,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5486,6 +5510,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5497,6 +5522,7 @@ export interface operations {
             /** @description The tenant already has 20 endpoints (`limit-reached`). */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5508,6 +5534,7 @@ export interface operations {
             /** @description The body is larger than the limit, given in `max_bytes`. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5521,6 +5548,7 @@ export interface operations {
                 headers: {
                     /** @description application/json */
                     Accept?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5532,6 +5560,23 @@ export interface operations {
             /** @description The outbound guard refuses the url (`url-refused`, naming why): https only, no private, loopback or metadata address. */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5543,6 +5588,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5554,6 +5600,7 @@ export interface operations {
             /** @description The server cannot seal secrets: its ENCRYPTION_KEY is not set. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5586,6 +5633,7 @@ export interface operations {
             /** @description A page of endpoints. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5595,6 +5643,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5606,6 +5655,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5617,6 +5667,21 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5626,6 +5691,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5654,6 +5720,7 @@ export interface operations {
             /** @description The endpoint. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5665,6 +5732,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5678,6 +5746,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5691,6 +5760,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5702,6 +5772,23 @@ export interface operations {
             /** @description The tenant has no webhook endpoint of that id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5713,6 +5800,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5743,6 +5831,7 @@ export interface operations {
             /** @description Deleted. */
             204: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5752,6 +5841,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5765,6 +5855,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5778,6 +5869,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5789,6 +5881,23 @@ export interface operations {
             /** @description The tenant has no webhook endpoint of that id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5800,6 +5909,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5830,6 +5940,7 @@ export interface operations {
             /** @description The endpoint. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5839,6 +5950,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5850,6 +5962,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5861,6 +5974,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5870,6 +5984,21 @@ export interface operations {
             /** @description The tenant has no webhook endpoint of that id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5879,6 +6008,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5912,6 +6042,7 @@ export interface operations {
             /** @description The endpoint as changed. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5923,6 +6054,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5936,6 +6068,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5949,6 +6082,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5960,6 +6094,7 @@ export interface operations {
             /** @description The tenant has no webhook endpoint of that id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5971,6 +6106,7 @@ export interface operations {
             /** @description The body is larger than the limit, given in `max_bytes`. */
             413: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5984,6 +6120,7 @@ export interface operations {
                 headers: {
                     /** @description application/json */
                     Accept?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -5995,6 +6132,23 @@ export interface operations {
             /** @description The outbound guard refuses the url (`url-refused`, naming why): https only, no private, loopback or metadata address. */
             422: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6006,6 +6160,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6036,6 +6191,7 @@ export interface operations {
             /** @description The endpoint with its new secret. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6047,6 +6203,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6060,6 +6217,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6073,6 +6231,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6084,6 +6243,23 @@ export interface operations {
             /** @description The tenant has no webhook endpoint of that id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6095,6 +6271,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6106,6 +6283,7 @@ export interface operations {
             /** @description The server cannot seal secrets: its ENCRYPTION_KEY is not set. */
             503: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6136,6 +6314,7 @@ export interface operations {
             /** @description The endpoint, enabled. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6147,6 +6326,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6160,6 +6340,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6173,6 +6354,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6184,6 +6366,23 @@ export interface operations {
             /** @description The tenant has no webhook endpoint of that id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6195,6 +6394,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6230,6 +6430,7 @@ export interface operations {
             /** @description A page of deliveries. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6241,6 +6442,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6254,6 +6456,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6267,6 +6470,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6278,6 +6482,23 @@ export interface operations {
             /** @description The tenant has no webhook endpoint of that id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6289,6 +6510,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6324,6 +6546,7 @@ export interface operations {
             /** @description A page of deliveries. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6333,6 +6556,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter the operation does not have (named with the closest one it has: `did you mean …?`) or one more than once; `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6344,6 +6568,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6355,6 +6580,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6364,6 +6590,21 @@ export interface operations {
             /** @description The tenant has no webhook endpoint of that id. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6373,6 +6614,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6403,6 +6645,7 @@ export interface operations {
             /** @description The delivery. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6414,6 +6657,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6427,6 +6671,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6440,6 +6685,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6451,6 +6697,23 @@ export interface operations {
             /** @description No such endpoint, or no such delivery of it. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6462,6 +6725,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6494,6 +6758,7 @@ export interface operations {
             /** @description The delivery. */
             200: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6503,6 +6768,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6514,6 +6780,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6525,6 +6792,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6534,6 +6802,21 @@ export interface operations {
             /** @description No such endpoint, or no such delivery of it. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6543,6 +6826,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6573,6 +6857,7 @@ export interface operations {
             /** @description Queued; the delivery is pending again. */
             202: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6584,6 +6869,7 @@ export interface operations {
             /** @description The request is invalid (a parameter, the body, a header such as `x-d1-bookmark`), or gives a query parameter (this operation takes none); `errors` names each and what was wrong. */
             400: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6597,6 +6883,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…`, with `error="invalid_token"` when a key was sent. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6610,6 +6897,7 @@ export interface operations {
                 headers: {
                     /** @description `Bearer realm=…, error="insufficient_scope", scope=…`. */
                     "WWW-Authenticate"?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6621,6 +6909,7 @@ export interface operations {
             /** @description No such endpoint, or no such delivery of it. */
             404: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6632,6 +6921,23 @@ export interface operations {
             /** @description The endpoint is disabled: enable it first. */
             409: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget's window ends. */
+                    "Retry-After"?: string;
+                    /** @description `"<class>";r=0;t=<seconds>`: nothing remains until the window ends (draft-ietf-httpapi-ratelimit-headers). */
+                    RateLimit?: string;
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
@@ -6643,6 +6949,7 @@ export interface operations {
             /** @description An unexpected error; the request id identifies it in the logs. */
             500: {
                 headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
                     [name: string]: unknown;
