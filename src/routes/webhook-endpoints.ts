@@ -29,7 +29,8 @@ import {
   toEndpointJson,
   WEBHOOK_ENDPOINTS,
 } from "../webhooks/endpoints.ts";
-import type { WebhookPayload } from "../webhooks/payload.ts";
+import { type WebhookPayload, webhookPayloadSchema } from "../webhooks/payload.ts";
+import { DELIVERY_LIMITS } from "../webhooks/deliver.ts";
 import type { DeliveryRow } from "../db/queries/webhooks.ts";
 
 /** A URL of at most 2048 characters, the events and a description, each character up to 3 bytes of UTF-8, with room. */
@@ -211,6 +212,35 @@ async function sealing<T>(work: () => Promise<T>): Promise<T> {
 export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.register("WebhookEndpointInput", endpointInputSchema);
   app.openAPIRegistry.register("WebhookEndpointPatch", endpointPatchSchema);
+  // What the API sends to an endpoint: the document's `webhooks` section.
+  app.openAPIRegistry.registerWebhook({
+    method: "post",
+    path: "jobEvent",
+    operationId: "jobEvent",
+    summary: "A job event, POSTed to each subscribed webhook endpoint",
+    description:
+      "Signed as Standard Webhooks specifies. Any 2xx within " +
+      `${DELIVERY_LIMITS.totalTimeoutMs / 1000} s delivers it; anything else is retried with backoff under the same \`webhook-id\`.`,
+    tags: [TAG],
+    security: [],
+    request: {
+      headers: z.object({
+        "webhook-id": z.string().describe("The delivery's id (`msg_…`): the same on every attempt; deduplicate on it."),
+        "webhook-timestamp": z.string().describe("The attempt's time, in seconds since the epoch."),
+        "webhook-signature": z
+          .string()
+          .describe(
+            "`v1,<base64 HMAC-SHA256 of \"<webhook-id>.<webhook-timestamp>.<body>\">` keyed with the secret's bytes after `whsec_`; " +
+              `two, separated by a space, for ${SECRET_OVERLAP_HOURS} hours after a rotation.`,
+          ),
+      }),
+      body: { required: true, content: { "application/json": { schema: webhookPayloadSchema } } },
+    },
+    responses: {
+      200: { description: "Delivered (any 2xx)." },
+      410: { description: "The endpoint is disabled at once." },
+    },
+  });
 
   app.openapi(createRoute, async (c) => {
     const input = await readJsonBody(c, endpointInputSchema, MAX_BODY_BYTES);

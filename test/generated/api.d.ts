@@ -635,9 +635,71 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    jobEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A job event, POSTed to each subscribed webhook endpoint
+         * @description Signed as Standard Webhooks specifies. Any 2xx within 15 s delivers it; anything else is retried with backoff under the same `webhook-id`.
+         */
+        post: operations["jobEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
+        /** @description The JSON body of every webhook delivery. */
+        WebhookEvent: {
+            /** @enum {string} */
+            type: "import.completed" | "import.completed_with_errors" | "import.failed" | "import.canceled" | "import.needs_confirmation" | "revert.completed" | "revert.completed_with_errors" | "revert.failed" | "revert.canceled";
+            /** @description When the event happened (the job's state change), ISO 8601 UTC. */
+            timestamp: string;
+            data: {
+                /** @description The job's id. */
+                id: string;
+                /** @enum {string} */
+                kind: "import" | "revert";
+                /** @enum {string} */
+                status: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed" | "canceled";
+                revert_of: string | null;
+                dry_run: boolean;
+                counters: {
+                    total_rows: number | null;
+                    processed_rows: number;
+                    created: number;
+                    updated: number;
+                    unchanged: number;
+                    rejected_rows: number;
+                    skipped_rows: number;
+                    failed_rows: number;
+                    error_count: number;
+                    warning_count: number;
+                    would_archive: number | null;
+                    archived: number;
+                    reverted: number;
+                    kept: number;
+                };
+                /** @description Why a failed job failed, at most 1000 characters. */
+                failure_reason: string | null;
+                /** @description Paths on this API: GET them with a key. */
+                links: {
+                    self: string;
+                    errors: string;
+                    failed_rows: string | null;
+                };
+            };
+        };
         RetryInput: {
             /** @description Currency of new products whose row has none; default: the original job's. */
             currency?: string;
@@ -7144,6 +7206,42 @@ export interface operations {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    jobEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id (`msg_…`): the same on every attempt; deduplicate on it. */
+                "webhook-id": string;
+                /** @description The attempt's time, in seconds since the epoch. */
+                "webhook-timestamp": string;
+                /** @description `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">` keyed with the secret's bytes after `whsec_`; two, separated by a space, for 24 hours after a rotation. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEvent"];
+            };
+        };
+        responses: {
+            /** @description Delivered (any 2xx). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The endpoint is disabled at once. */
+            410: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content?: never;

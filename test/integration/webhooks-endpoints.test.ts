@@ -119,4 +119,15 @@ describe("webhook endpoints", () => {
     expect(await problemOf(res)).toMatchObject({ type: "/problems/unavailable", detail: expect.stringContaining("ENCRYPTION_KEY") });
     expect(((await (await request(ENDPOINTS, { key: t.key })).json()) as { data: unknown[] }).data).toEqual([]);
   });
+
+  it("and what is sent to them are in the OpenAPI document: the event types, the payload and the signature headers", async () => {
+    const doc = (await (await request("/api/v1/openapi.json")).json()) as {
+      webhooks: Record<string, { post: { parameters: { name: string; in: string }[]; requestBody: { content: Record<string, { schema: { $ref: string } }> } } }>;
+      components: { schemas: Record<string, { properties: Record<string, { enum?: string[] }> }> };
+    };
+    const event = doc.webhooks.jobEvent!.post;
+    expect(event.parameters.filter((p) => p.in === "header").map((p) => p.name)).toEqual(["webhook-id", "webhook-timestamp", "webhook-signature"]);
+    expect(event.requestBody.content["application/json"]!.schema.$ref).toBe("#/components/schemas/WebhookEvent");
+    expect(doc.components.schemas.WebhookEvent!.properties.type!.enum).toEqual([...webhookEventTypes]);
+  });
 });
