@@ -3,7 +3,7 @@
 // backoff, Retry-After, disabling, re-enabling, 410, redelivery, the dead-letter queue and the sweeper's repairs.
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { readConfig } from "../../src/config.ts";
 import { sweep } from "../../src/imports/jobs/sweeper.ts";
 import worker from "../../src/index.ts";
@@ -45,6 +45,8 @@ async function tenantWithEndpoint(events = ALL_IMPORT_EVENTS): Promise<{ t: Test
   const endpoint = await createEndpoint(t.key, { url: outboundUrl(hook, "/hook"), events });
   return { t, hook, endpoint };
 }
+
+afterEach(() => vi.restoreAllMocks());
 
 describe("webhook deliveries", () => {
   it("announce a job's end through the queues to the endpoint, signed as Standard Webhooks specifies", async () => {
@@ -280,5 +282,24 @@ describe("webhook deliveries", () => {
     expect((await sweep(consumer.env, config)).deliveriesPurged).toBeGreaterThanOrEqual(1);
     expect(await deliveries(t.key, endpoint.id)).toEqual([]);
     expect(await env.DB.prepare("SELECT count(*) AS n FROM webhook_attempts WHERE delivery_id = ?").bind(id).first()).toEqual({ n: 0 });
+  });
+
+  it("are retried, unsent, while the Worker cannot open the secret (ENCRYPTION_KEY missing); a malformed message is dropped", async () => {
+    const { t, hook, endpoint } = await tenantWithEndpoint();
+    const consumer = webhookConsumer();
+    await scriptOutbound(hook, [{ status: 200 }]);
+    const { messages } = await importRun(consumer, t.key);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const { result, retryDelay } = await handle({ ...consumer.env, ENCRYPTION_KEY: undefined }, messages[0], { attempts: 1 });
+    expect(result.retryMessages).toHaveLength(1);
+    expect(retryDelay).toBe(60);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(JSON.parse(String(warn.mock.calls[0]![0]))).toMatchObject({ level: "warn", msg: "webhook delivery failed, retrying", delivery_id: messages[0]!.deliveryId });
+    expect(await outboundRequests(hook)).toEqual([]);
+    expect((await deliveries(t.key, endpoint.id))[0]).toMatchObject({ status: "pending", attempts: 0 });
+
+    const error = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    expect((await handle(consumer.env, { job: "x" })).result.explicitAcks).toHaveLength(1);
+    expect(JSON.parse(String(error.mock.calls[0]![0]))).toMatchObject({ level: "error", msg: "malformed webhook message dropped" });
   });
 });
