@@ -68,7 +68,8 @@ export type FinishingJob = Pick<JobRow, "id" | "tenantId" | "objectKey" | "conte
 /**
  * The one place a job finishes. A completed job's last chunk committed `completed` with its rows (they must land
  * together); a failure is applied here. A compressed file's inflated copy (or its unfinished upload) is deleted, unless
- * the job has failed rows that are read from it; the file as sent is kept until UPLOAD_RETENTION_DAYS. Then the next job of the tenant's line is started (or returned,
+ * the job has failed rows that are read from it; the file as sent is kept until UPLOAD_RETENTION_DAYS. The end is announced
+ * to the tenant's webhook endpoints. Then the next job of the tenant's line is started (or returned,
  * see FinishOptions). Returns null if the job had already finished (nothing happens then).
  */
 export async function finishJob(
