@@ -20,6 +20,7 @@ import { registerImportRetryRoute } from "./routes/import-retry.ts";
 import { registerImportRevertRoute } from "./routes/import-revert.ts";
 import { registerProductRoutes } from "./routes/products.ts";
 import { registerUploadRoutes } from "./routes/uploads.ts";
+import { registerWebhookEndpointRoutes } from "./routes/webhook-endpoints.ts";
 import { loggedError } from "./log-error.ts";
 
 export function createApp(): OpenAPIHono<AppEnv> {
@@ -43,6 +44,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerUploadRoutes(app);
   registerFeedRoutes(app);
   registerProductRoutes(app);
+  registerWebhookEndpointRoutes(app);
   registerDocsRoutes(app);
   // After every route: HEAD is documented for each GET registered so far.
   registerHeadOperations(app);

@@ -1,4 +1,5 @@
 import type { ImportMessage } from "./model/import-message.ts";
+import type { WebhookMessage } from "./webhooks/message.ts";
 import { PART_RULE_MAX_BYTES, R2_MAX_PARTS, R2_MIN_PART_BYTES } from "./model/upload-session.ts";
 
 /** Bindings and vars declared in wrangler.toml. */
@@ -6,6 +7,7 @@ export interface Env {
   DB: D1Database;
   UPLOADS: R2Bucket;
   IMPORT_QUEUE: Queue<ImportMessage>;
+  WEBHOOK_QUEUE: Queue<WebhookMessage>;
   MAX_UPLOAD_BYTES?: string;
   MAX_MULTIPART_BYTES?: string;
   MAX_SESSION_BYTES?: string;
@@ -23,6 +25,9 @@ export interface Env {
   KEEP_REVERT_DATA?: string;
   IMPORT_QUEUE_NAME?: string;
   DEAD_LETTER_QUEUE_NAME?: string;
+  WEBHOOK_QUEUE_NAME?: string;
+  WEBHOOK_DEAD_LETTER_QUEUE_NAME?: string;
+  WEBHOOK_DISABLE_AFTER_FAILURES?: string;
   /** "true" only in local development and tests: outbound requests may go to http://localhost (src/outbound/url-guard.ts). */
   ALLOW_LOCALHOST_URLS?: string;
   /** Worker secret: the base64 of 32 bytes that seals stored secrets (src/crypto/secret-box.ts). */
@@ -100,6 +105,10 @@ export interface Config {
   feedFetchTimeoutMs: number;
   /** Failed fetches in a row after which a feed is paused. */
   feedPauseAfterFailures: number;
+  webhookQueueName: string;
+  webhookDeadLetterQueueName: string;
+  /** Failed delivery attempts in a row (of any of its deliveries) after which a webhook endpoint is disabled. */
+  webhookDisableAfterFailures: number;
   rateLimits: Record<RateLimitClass, RateLimitPolicy>;
 }
 
@@ -160,6 +169,9 @@ export function readConfig(env: Partial<Env>): Config {
     deadLetterQueueName: env.DEAD_LETTER_QUEUE_NAME || "product-imports-dlq",
     feedFetchTimeoutMs: positiveInt(env.FEED_FETCH_TIMEOUT_SECONDS, 120, "FEED_FETCH_TIMEOUT_SECONDS") * 1000,
     feedPauseAfterFailures: positiveInt(env.FEED_PAUSE_AFTER_FAILURES, 5, "FEED_PAUSE_AFTER_FAILURES"),
+    webhookQueueName: env.WEBHOOK_QUEUE_NAME || "webhook-deliveries",
+    webhookDeadLetterQueueName: env.WEBHOOK_DEAD_LETTER_QUEUE_NAME || "webhook-deliveries-dlq",
+    webhookDisableAfterFailures: positiveInt(env.WEBHOOK_DISABLE_AFTER_FAILURES, 50, "WEBHOOK_DISABLE_AFTER_FAILURES"),
     rateLimits: Object.fromEntries(
       rateLimitClasses.map((cls) => [cls, rateLimitPolicy(env[rateLimitVars[cls]], defaultRateLimits[cls], rateLimitVars[cls])]),
     ) as Record<RateLimitClass, RateLimitPolicy>,

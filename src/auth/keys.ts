@@ -2,7 +2,7 @@
 // with a short display prefix. Shared by the worker and the Node-side key CLI (both have Web Crypto).
 import { sha256Hex } from "../hash.ts";
 
-export const scopes = ["products:read", "imports:read", "imports:write"] as const;
+export const scopes = ["products:read", "imports:read", "imports:write", "webhooks:manage"] as const;
 export type Scope = (typeof scopes)[number];
 
 export const KEY_PREFIX = "pik_";

@@ -11,6 +11,7 @@ import { productStatuses } from "../model/product-status.ts";
 import { rowErrorCodes } from "../model/row-error-codes.ts";
 import { uploadSessionStates } from "../model/upload-session.ts";
 import { credentialTypes, feedStates, fetchOutcomes, fetchTriggers } from "../model/feeds.ts";
+import { announcedStates, deliveryStates } from "../model/webhook-events.ts";
 
 export const tenants = sqliteTable(
   "tenants",
@@ -102,6 +103,11 @@ export function lineCondition(table?: string): string {
  */
 export function standingRevertCondition(): string {
   return `revert_of IS NOT NULL AND dry_run = 0 AND NOT ${statusIn(stoppedStates)}`;
+}
+
+/** A job in a state that is announced (webhook events) that has not been announced; queries repeat it word for word. */
+export function unannouncedCondition(): string {
+  return `${statusIn(announcedStates)} AND announced_status IS NOT status`;
 }
 
 export const importJobs = sqliteTable(
@@ -231,6 +237,9 @@ export const importJobs = sqliteTable(
     // Last time the job made progress; the sweeper fails non-terminal jobs that stop moving.
     heartbeatAt: integer("heartbeat_at").notNull(),
     objectDeletedAt: integer("object_deleted_at"),
+    // The last state whose webhook event was announced (src/webhooks/announce.ts). The state change and the announce are
+    // not one statement: the sweeper announces again a job whose announce was lost (announceCondition).
+    announcedStatus: text("announced_status", { enum: jobStates }),
   },
   (t) => [
     // Newest-first listing and the status summary's recent slice.
@@ -254,6 +263,8 @@ export const importJobs = sqliteTable(
     uniqueIndex("import_jobs_revert_of").on(t.revertOf).where(sql.raw(standingRevertCondition())),
     // Every revert of an import, the stopped ones with how far they came: one seek as a revert is asked for.
     index("import_jobs_reverts").on(t.revertOf, t.revertCursor).where(sql`${t.revertOf} IS NOT NULL`),
+    // Jobs whose current state has not been announced yet: what the sweeper announces again (few, one seek).
+    index("import_jobs_unannounced").on(t.heartbeatAt).where(sql.raw(unannouncedCondition())),
   ],
 );
 
@@ -488,4 +499,75 @@ export const feedFetches = sqliteTable(
     finishedAt: integer("finished_at"),
   },
   (t) => [index("feed_fetches_feed_recent").on(t.feedId, sql`${t.startedAt} DESC`, sql`${t.id} DESC`)],
+);
+
+// A tenant's webhook endpoints (src/webhooks/): where the events of its jobs are sent, signed with the endpoint's secret
+// (Standard Webhooks). The secret is sealed (src/crypto/secret-box.ts); after a rotation the previous one keeps signing
+// until previous_secret_expires_at.
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    url: text("url").notNull(),
+    // JSON array of event types (src/model/webhook-events.ts).
+    events: text("events").notNull(),
+    description: text("description"),
+    secretSealed: text("secret_sealed").notNull(),
+    previousSecretSealed: text("previous_secret_sealed"),
+    previousSecretExpiresAt: integer("previous_secret_expires_at"),
+    // Disabled endpoints get no new deliveries; disabled_reason says why (failures in a row, a 410).
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    disabledReason: text("disabled_reason"),
+    disabledAt: integer("disabled_at"),
+    // Failed attempts since the last success, of any of its deliveries.
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("webhook_endpoints_tenant").on(t.tenantId, t.id)],
+);
+
+// One event for one endpoint: its id is the webhook-id header, the same on every attempt, and it is derived from the
+// endpoint, the job and the event, so that announcing a job twice makes no second delivery. The body is stored as sent.
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    endpointId: text("endpoint_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    eventType: text("event_type").notNull(),
+    jobId: text("job_id").notNull(),
+    payload: text("payload").notNull(),
+    status: text("status", { enum: deliveryStates }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatusCode: integer("last_status_code"),
+    lastLatencyMs: integer("last_latency_ms"),
+    lastError: text("last_error"),
+    // When the next attempt is due (pending only): a pending delivery long past it lost its message, and the sweeper
+    // sends it again.
+    nextAttemptAt: integer("next_attempt_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    // An endpoint's delivery log, newest first.
+    index("webhook_deliveries_endpoint_recent").on(t.endpointId, sql`${t.createdAt} DESC`, sql`${t.id} DESC`),
+    index("webhook_deliveries_overdue").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index("webhook_deliveries_created").on(t.createdAt),
+  ],
+);
+
+// Every attempt of a delivery: when, the status code (null when no response came), how long it took, what went wrong.
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    deliveryId: text("delivery_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    at: integer("at").notNull(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
 );

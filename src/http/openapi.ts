@@ -31,6 +31,7 @@ const tagDescriptions = {
   "Import profiles": "Saved column mappings, used on upload with `profile=<name>`.",
   Feeds: "URLs a product file is fetched from on a schedule, each changed file imported as an upload would be.",
   Products: "The imported catalog.",
+  Webhooks: "Signed deliveries (Standard Webhooks) of job events to the tenant's endpoints, and their delivery log.",
   Documentation: "This document and a page that renders it.",
 };
 export type Tag = keyof typeof tagDescriptions;

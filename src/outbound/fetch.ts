@@ -40,6 +40,8 @@ export interface OutboundInit {
   sensitiveHeaders?: string[];
   /** Keep a compressed body as the server sent it (Content-Encoding: gzip), undecoded: a feed stores the bytes as sent. */
   keepEncoded?: boolean;
+  /** "manual": a redirect is returned as the response, not followed (a webhook endpoint must answer itself). */
+  redirects?: "follow" | "manual";
 }
 
 const redirectStatuses = new Set([301, 302, 303, 307, 308]);
@@ -77,7 +79,7 @@ export async function outboundFetch(url: string, init: OutboundInit, policy: Out
       clearTimeout(headersTimer);
     }
     const location = response.headers.get("location");
-    if (!redirectStatuses.has(response.status) || location === null) {
+    if (!redirectStatuses.has(response.status) || location === null || init.redirects === "manual") {
       if (response.body === null || nullBodyStatuses.has(response.status)) {
         done();
         return { kind: "response", response, url: target, redirects };

@@ -115,7 +115,7 @@ describe("a client generated from the OpenAPI document", () => {
     const readOnly = apiClient(await addKey(t.tenantId, ["products:read"]));
     const forbidden = await readOnly.GET("/api/v1/products/import", {});
     expect(forbidden.response.status).toBe(403);
-    const scope: "products:read" | "imports:read" | "imports:write" | undefined = forbidden.error?.required_scope;
+    const scope: "products:read" | "imports:read" | "imports:write" | "webhooks:manage" | undefined = forbidden.error?.required_scope;
     expect(scope).toBe("imports:read");
 
     const invalid = await client.GET("/api/v1/products", { params: { query: { limit: 500 } } });

@@ -40,12 +40,17 @@ describe("npm run key", { timeout: 120_000 }, () => {
     const second = key("create", "--tenant", "acme");
     expect(second.status).toBe(0);
     expect(query("SELECT count(*) AS n FROM tenants")[0]).toEqual({ n: 1 });
+    expect(query(`SELECT scopes FROM api_keys WHERE id <> '${String(row?.id)}'`)[0]).toEqual({ scopes: "products:read imports:read imports:write webhooks:manage" });
 
     const listed = key("list", "--tenant", "acme");
     expect(listed.status).toBe(0);
     expect(listed.stdout).toContain(String(row?.id));
     expect(listed.stdout).not.toContain(plain);
     expect(listed.stdout.trim().split("\n")).toHaveLength(2);
+
+    const hooks = key("create", "--tenant", "acme", "--scopes", "webhooks:manage", "--name", "hooks");
+    expect(hooks.status).toBe(0);
+    expect(query("SELECT scopes FROM api_keys WHERE name = 'hooks'")[0]).toEqual({ scopes: "webhooks:manage" });
 
     const revoked = key("revoke", String(row?.id));
     expect(revoked.status).toBe(0);

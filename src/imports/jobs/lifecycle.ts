@@ -7,6 +7,8 @@
 // was lost (see sweeper.ts). Dry runs write nothing, so they
 // neither wait nor hold anyone up. A replace-mode job whose archiving waits for confirmation lets go of the line like a
 // finished one, and takes a new place at its end when it is confirmed. A canceled job leaves the line like a finished one.
+// Every end, and the wait for a confirmation, is announced to the tenant's webhook endpoints (announceJob) here and
+// nowhere else.
 import type { Env } from "../../config.ts";
 import { type Db } from "../../db/client.ts";
 import {
@@ -25,6 +27,7 @@ import {
 import { discardInflated } from "./inflated-copy.ts";
 import { loggedError } from "../../log-error.ts";
 import type { ImportMessage } from "../../model/import-message.ts";
+import { announceJob } from "../../webhooks/announce.ts";
 
 /**
  * pending → queued: the upload is stored. Sends the job's first message when nothing is ahead of it in the line;
@@ -65,7 +68,8 @@ export type FinishingJob = Pick<JobRow, "id" | "tenantId" | "objectKey" | "conte
 /**
  * The one place a job finishes. A completed job's last chunk committed `completed` with its rows (they must land
  * together); a failure is applied here. A compressed file's inflated copy (or its unfinished upload) is deleted, unless
- * the job has failed rows that are read from it; the file as sent is kept until UPLOAD_RETENTION_DAYS. Then the next job of the tenant's line is started (or returned,
+ * the job has failed rows that are read from it; the file as sent is kept until UPLOAD_RETENTION_DAYS. The end is announced
+ * to the tenant's webhook endpoints. Then the next job of the tenant's line is started (or returned,
  * see FinishOptions). Returns null if the job had already finished (nothing happens then).
  */
 export async function finishJob(
@@ -81,6 +85,7 @@ export async function finishJob(
     ended = (finish.status === "failed" ? await failJob(db, job.id, finish.reason, now) : null) ?? (await markCanceled(db, job.id, now));
     if (!ended) return null;
   }
+  await announceJob(env, db, job.id, now);
   await discardInflatedCopy(env, db, ended ?? { ...job, inflateCheckpoint: null });
   return handOverLine(env, db, job.tenantId, { now, handOver });
 }
@@ -107,6 +112,15 @@ export async function handOverLine(
   const next = await nextInLine(db, tenantId, now);
   if (next && handOver === "send") await sendStart(env, next);
   return { next: handOver === "return" ? next : null };
+}
+
+/**
+ * A replace-mode import that counted more to archive than max_archive (its own statement moved it to
+ * needs_confirmation): announced, and it lets go of its tenant's line.
+ */
+export async function awaitConfirmation(env: Env, db: Db, job: Pick<JobRow, "id" | "tenantId">, options: FinishOptions = {}): Promise<{ next: NextJob | null }> {
+  await announceJob(env, db, job.id, options.now);
+  return handOverLine(env, db, job.tenantId, options);
 }
 
 export type Confirmation = { kind: "confirmed" | "already_confirmed" | "not_waiting"; job: JobView };
@@ -145,6 +159,7 @@ export async function cancelJob(env: Env, db: Db, tenantId: string, jobId: strin
   if (!request) return null;
   const { job, canceled, freedLine } = request;
   if (canceled) {
+    await announceJob(env, db, jobId, now);
     // A confirmed replace-mode job waiting in line again has its inflated copy still stored.
     await discardInflatedCopy(env, db, canceled);
     if (freedLine) await handOverLine(env, db, tenantId, { now });

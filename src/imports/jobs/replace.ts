@@ -14,7 +14,7 @@ import type { JobRow } from "../../db/queries/jobs.ts";
 import { archiveLimit, DEFAULT_MAX_ARCHIVE } from "../../model/import-mode.ts";
 import { archiveNext, countNext, leavePhase, type PhaseCheckpoint, purgeNext } from "../commit/archive.ts";
 import type { JobOptions } from "../sources/options.ts";
-import { finishJob, handOverLine, type NextJob } from "./lifecycle.ts";
+import { awaitConfirmation, finishJob, type NextJob } from "./lifecycle.ts";
 
 /** How a replace phase's invocation ended (the slice's outcomes, see slice.ts). */
 export type PhaseOutcome = { kind: "continue" } | { kind: "finished"; next: NextJob | null } | { kind: "skipped"; reason: string };
@@ -97,7 +97,7 @@ async function afterCounting(env: Env, job: JobRow, at: PhaseCheckpoint, counts:
   }
   if (counts.would <= limit) return onTo("archiving");
   if (!(await leavePhase(env.DB, at, { status: "needs_confirmation", next: "archiving", limit }))) return lost();
-  return { kind: "finished", ...(await handOverLine(env, database(env.DB), job.tenantId, { handOver: "return" })) };
+  return { kind: "finished", ...(await awaitConfirmation(env, database(env.DB), job, { handOver: "return" })) };
 }
 
 /** The phase's walk ended: the job completes (its last window committed already). */

@@ -1,4 +1,5 @@
-// The scheduled sweeper: no job stays unfinished forever, and nothing is kept past its retention.
+// The scheduled sweeper: no job stays unfinished forever, no job's end goes unannounced to its tenant's webhook
+// endpoints, and nothing is kept past its retention.
 import { lte, sql } from "drizzle-orm";
 import type { Config, Env } from "../../config.ts";
 import { database, type Db } from "../../db/client.ts";
@@ -17,6 +18,8 @@ import {
   purgeMentions,
 } from "../../db/queries/jobs.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
+import { findUnannouncedJobs, purgeDeliveries, takeOverdueDeliveries } from "../../db/queries/webhooks.ts";
+import { announceJob } from "../../webhooks/announce.ts";
 import { auditCounters } from "./counter-audit.ts";
 import { stuckReason, unconfirmedReason } from "./failure-reasons.ts";
 import { storedKeys } from "./inflated-copy.ts";
@@ -36,6 +39,11 @@ const KEPT_RECORDS_PER_RUN = 100_000;
 // A queued job with nothing ahead of it that has not started this long after it came first (its heartbeat) is sent its
 // message again: the one that should have started it was lost. A second message for a job that did start does nothing.
 const STRANDED_AFTER_MS = 2 * 60_000;
+// A job whose state was not announced this long after it last moved lost its announce (it is made right after the
+// state change); a pending webhook delivery this long past its due time lost its message (the queue's own delays are
+// shorter than a delivery's recorded one only by the time a message waits in the queue).
+const ANNOUNCE_LOST_AFTER_MS = 2 * 60_000;
+const DELIVERY_LOST_AFTER_MS = 10 * 60_000;
 // Tenants whose status counters are compared with a recount per run (see counter-audit.ts).
 const COUNTER_CHECKS_PER_RUN = 20;
 
@@ -52,6 +60,9 @@ export interface SweepReport {
   uploadSessionsExpired: number;
   countersChecked: number;
   countersRepaired: number;
+  jobsAnnounced: number;
+  deliveriesResent: number;
+  deliveriesPurged: number;
 }
 
 function chunks<T>(items: T[], size = BATCH): T[][] {
@@ -144,6 +155,20 @@ async function deleteExpiredIdempotencyKeys(db: Db, now: number): Promise<number
   return result.meta.changes ?? 0;
 }
 
+/** Jobs whose announce was lost are announced (deliveries made already are not made twice: see webhooks/announce.ts). */
+async function announceLostJobs(env: Env, db: Db, now: number): Promise<number> {
+  const jobIds = await findUnannouncedJobs(db, now - ANNOUNCE_LOST_AFTER_MS, BATCH);
+  for (const jobId of jobIds) await announceJob(env, db, jobId, now);
+  return jobIds.length;
+}
+
+/** Pending deliveries whose message was lost get a new one. */
+async function resendLostDeliveries(env: Env, db: Db, now: number): Promise<number> {
+  const ids = await takeOverdueDeliveries(db, now - DELIVERY_LOST_AFTER_MS, now, BATCH);
+  if (ids.length > 0) await env.WEBHOOK_QUEUE.sendBatch(ids.map((deliveryId) => ({ body: { deliveryId } })));
+  return ids.length;
+}
+
 export async function sweep(env: Env, config: Config, now = Date.now()): Promise<SweepReport> {
   const db = database(env.DB);
   const report: SweepReport = {
@@ -161,6 +186,10 @@ export async function sweep(env: Env, config: Config, now = Date.now()): Promise
     uploadSessionsExpired: await expireSessions(env, db, now, BATCH),
     // After the deletions, so that a drift they caused shows in this run.
     ...(await auditCounters(db, COUNTER_CHECKS_PER_RUN, now)),
+    jobsAnnounced: await announceLostJobs(env, db, now),
+    deliveriesResent: await resendLostDeliveries(env, db, now),
+    // Kept as long as the jobs they announce.
+    deliveriesPurged: await purgeDeliveries(db, now - config.jobRetentionMs, MAX_PER_RUN),
   };
   console.log(JSON.stringify({ msg: "sweep", ...report }));
   return report;
