@@ -498,7 +498,11 @@ export const feedFetches = sqliteTable(
     startedAt: integer("started_at").notNull(),
     finishedAt: integer("finished_at"),
   },
-  (t) => [index("feed_fetches_feed_recent").on(t.feedId, sql`${t.startedAt} DESC`, sql`${t.id} DESC`)],
+  (t) => [
+    index("feed_fetches_feed_recent").on(t.feedId, sql`${t.startedAt} DESC`, sql`${t.id} DESC`),
+    // Fetches still running, oldest first: the sweeper fails those the Worker's end cut off.
+    index("feed_fetches_running").on(t.startedAt).where(sql`${t.outcome} = 'running'`),
+  ],
 );
 
 // A tenant's webhook endpoints (src/webhooks/): where the events of its jobs are sent, signed with the endpoint's secret

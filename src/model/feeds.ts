@@ -10,6 +10,6 @@ export type CredentialType = (typeof credentialTypes)[number];
 export const fetchTriggers = ["schedule", "manual"] as const;
 export type FetchTrigger = (typeof fetchTriggers)[number];
 
-/** `running` until the fetch ends; a fetch cut short by the Worker's end stays so. */
+/** `running` until the fetch ends; one cut short by the Worker's end is failed by the sweeper (sweeper.ts). */
 export const fetchOutcomes = ["running", "job_created", "unchanged", "failed"] as const;
 export type FetchOutcome = (typeof fetchOutcomes)[number];

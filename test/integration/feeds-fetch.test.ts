@@ -218,6 +218,21 @@ describe("the cron trigger", () => {
     await feedRequest(`/api/v1/feeds/${feed.id}`, { method: "DELETE", key: t.key });
   });
 
+  it("fails a fetch the Worker's end cut off, once its timeout and a margin have passed, and leaves a running one alone", async () => {
+    const t = await createTenant();
+    const feed = await createFeed(t.key, { url: outboundUrl(outboundId(), "/catalog.csv"), every_minutes: 60 });
+    await feedRequest(`/api/v1/feeds/${feed.id}/pause`, { method: "POST", key: t.key });
+    // What a Worker that stopped mid-fetch leaves: a fetch recorded as started, never finished.
+    const insert = env.DB.prepare("INSERT INTO feed_fetches (id, feed_id, tenant_id, trigger, outcome, started_at) VALUES (?, ?, ?, 'schedule', 'running', ?)");
+    const now = Date.now();
+    await env.DB.batch([insert.bind("fch_cut_off", feed.id, t.tenantId, now - 2 * 3600_000), insert.bind("fch_running", feed.id, t.tenantId, now - 60_000)]);
+    await cronRun();
+    const byId = Object.fromEntries((await fetchesOf(t.key, feed.id)).map((f) => [f.id, f]));
+    expect(byId.fch_cut_off).toMatchObject({ outcome: "failed", reason: expect.stringContaining("cut off") });
+    expect(byId.fch_cut_off!.finished_at).not.toBeNull();
+    expect(byId.fch_running).toMatchObject({ outcome: "running", finished_at: null });
+  });
+
   it("leaves a paused feed alone", async () => {
     const t = await createTenant();
     const id = outboundId();

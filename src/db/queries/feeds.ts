@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, lt, lte, or, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { feedFetches, feeds } from "../schema.ts";
 
@@ -138,4 +138,22 @@ export async function purgeOldFetches(db: Db, feedId: string, keep: number): Pro
     .orderBy(desc(feedFetches.startedAt), desc(feedFetches.id))
     .limit(keep);
   await db.run(sql`DELETE FROM ${feedFetches} WHERE ${feedFetches.feedId} = ${feedId} AND ${feedFetches.id} NOT IN ${kept}`);
+}
+
+/**
+ * Fails the fetches still running that started before `startedBefore` (the Worker ended under them), at most `limit`
+ * of them; their feeds' next slots were claimed already, so the schedule goes on. Returns how many.
+ */
+export async function failAbandonedFetches(db: Db, startedBefore: number, now: number, reason: string, limit: number): Promise<number> {
+  const abandoned = db
+    .select({ id: feedFetches.id })
+    .from(feedFetches)
+    .where(and(eq(feedFetches.outcome, "running"), lt(feedFetches.startedAt, startedBefore)))
+    .orderBy(feedFetches.startedAt)
+    .limit(limit);
+  const result = await db
+    .update(feedFetches)
+    .set({ outcome: "failed", reason, finishedAt: now })
+    .where(and(eq(feedFetches.outcome, "running"), inArray(feedFetches.id, abandoned)));
+  return result.meta.changes ?? 0;
 }

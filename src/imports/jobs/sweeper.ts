@@ -19,6 +19,7 @@ import {
 } from "../../db/queries/jobs.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
 import { findUnannouncedJobs, purgeDeliveries, takeOverdueDeliveries } from "../../db/queries/webhooks.ts";
+import { failAbandonedFetches } from "../../db/queries/feeds.ts";
 import { announceJob } from "../../webhooks/announce.ts";
 import { auditCounters } from "./counter-audit.ts";
 import { stuckReason, unconfirmedReason } from "./failure-reasons.ts";
@@ -44,6 +45,9 @@ const STRANDED_AFTER_MS = 2 * 60_000;
 // shorter than a delivery's recorded one only by the time a message waits in the queue).
 const ANNOUNCE_LOST_AFTER_MS = 2 * 60_000;
 const DELIVERY_LOST_AFTER_MS = 10 * 60_000;
+// A feed fetch still running this long after its timeout would have ended it was cut off with the Worker.
+const FETCH_ABANDONED_AFTER_TIMEOUT_MS = 5 * 60_000;
+const ABANDONED_FETCH_REASON = "The fetch was cut off before it ended (the Worker running it stopped); nothing was imported from it.";
 // Tenants whose status counters are compared with a recount per run (see counter-audit.ts).
 const COUNTER_CHECKS_PER_RUN = 20;
 
@@ -63,6 +67,7 @@ export interface SweepReport {
   jobsAnnounced: number;
   deliveriesResent: number;
   deliveriesPurged: number;
+  feedFetchesAbandoned: number;
 }
 
 function chunks<T>(items: T[], size = BATCH): T[][] {
@@ -190,6 +195,7 @@ export async function sweep(env: Env, config: Config, now = Date.now()): Promise
     deliveriesResent: await resendLostDeliveries(env, db, now),
     // Kept as long as the jobs they announce.
     deliveriesPurged: await purgeDeliveries(db, now - config.jobRetentionMs, MAX_PER_RUN),
+    feedFetchesAbandoned: await failAbandonedFetches(db, now - config.feedFetchTimeoutMs - FETCH_ABANDONED_AFTER_TIMEOUT_MS, now, ABANDONED_FETCH_REASON, BATCH),
   };
   console.log(JSON.stringify({ msg: "sweep", ...report }));
   return report;

@@ -1,0 +1,1 @@
+CREATE INDEX `feed_fetches_running` ON `feed_fetches` (`started_at`) WHERE "feed_fetches"."outcome" = 'running';
