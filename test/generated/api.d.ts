@@ -804,37 +804,58 @@ export interface components {
             /** @description When the event happened (the job's state change), ISO 8601 UTC. */
             timestamp: string;
             data: {
-                /** @description The job's id. */
                 id: string;
-                /** @enum {string} */
+                /**
+                 * @description `import`: the rows of an uploaded file; `revert`: a revert of the import `revert_of` (POST …/revert), which has no file.
+                 * @enum {string}
+                 */
                 kind: "import" | "revert";
-                /** @enum {string} */
+                /**
+                 * @description Where the job stands; `x-enumDescriptions` describes each state.
+                 * @enum {string}
+                 */
                 status: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed" | "canceled";
+                /** @description For a revert job: the import it reverts; null otherwise. */
                 revert_of: string | null;
+                /** @description Validated and counted only; no product was written. */
                 dry_run: boolean;
-                counters: {
-                    total_rows: number | null;
-                    processed_rows: number;
-                    created: number;
-                    updated: number;
-                    unchanged: number;
-                    rejected_rows: number;
-                    skipped_rows: number;
-                    failed_rows: number;
-                    error_count: number;
-                    warning_count: number;
-                    would_archive: number | null;
-                    archived: number;
-                    reverted: number;
-                    kept: number;
-                };
-                /** @description Why a failed job failed, at most 1000 characters. */
+                /** @description Why the job failed, naming the line where there is one; at most 1000 characters. Null unless failed. */
                 failure_reason: string | null;
-                /** @description Paths on this API: GET them with a key. */
                 links: {
                     self: string;
                     errors: string;
+                    /** @description The file's records that were not imported, as uploaded, each with its problems (GET …/failed-rows); null for a revert job, which reads no file. */
                     failed_rows: string | null;
+                };
+                counters: {
+                    /** @description Data rows in the file, known once processing completed. */
+                    total_rows: number | null;
+                    /** @description Data rows processed so far (for a revert job: the products it has walked, reverted + archived + kept). */
+                    processed_rows: number;
+                    /** @description Products created (in a dry run: that would be created). */
+                    created: number;
+                    /** @description Products changed (in a dry run: that would change). */
+                    updated: number;
+                    /** @description Rows equal to the stored product, not written. */
+                    unchanged: number;
+                    /** @description Rows not imported because of errors. */
+                    rejected_rows: number;
+                    /** @description Rows that are no product and were passed over: a Shopify image-only row, a WooCommerce parent, an empty spreadsheet row, and a Shopify variant without a SKU (with a warning). processed_rows = created + updated + unchanged + rejected_rows + skipped_rows. */
+                    skipped_rows: number;
+                    /** @description Records of the file that were not imported and that the merchant can fix: rejected rows, and rows skipped for a reason to fix (a Shopify variant without a SKU). Every one is kept, not only the first MAX_STORED_ERRORS: GET …/failed-rows returns them as uploaded, each with its problems, and POST …/retry imports them again. */
+                    failed_rows: number;
+                    /** @description Row errors found (a rejected row has one or more). */
+                    error_count: number;
+                    /** @description Fields left out of imported rows because they were invalid (on_invalid=skip_field), and rows skipped for a reason to fix (`variant_without_sku`), each a warning. Errors and warnings share one list, of which the first MAX_STORED_ERRORS (a deployment setting) are stored. */
+                    warning_count: number;
+                    /** @description Replace mode: the products that are not archived and that the file did not mention (by SKU, on any row, rejected or skipped rows included), counted once its last row is in: those archiving would set to `archived` (for a dry run: would have). Null in upsert mode and until counted. */
+                    would_archive: number | null;
+                    /** @description Replace mode: products set to `archived` because the file did not mention them. After a confirmation it can be less than would_archive: a product that an import applied after this file wrote (or, while this job waited, named) is kept. 0 in upsert mode. A revert job: products the reverted import had created, archived (in a dry run: that would be). */
+                    archived: number;
+                    /** @description A revert job: products given back the values they had before the import (in a dry run: that would be). 0 for an import. */
+                    reverted: number;
+                    /** @description A revert job: products left as they are because they changed after the import; each is listed among the job's errors as a warning `changed_since_import` naming its SKU (the first MAX_STORED_ERRORS). 0 for an import. */
+                    kept: number;
                 };
             };
         };
@@ -1717,37 +1738,58 @@ export interface components {
                 /** @description When the event happened (the job's state change), ISO 8601 UTC. */
                 timestamp: string;
                 data: {
-                    /** @description The job's id. */
                     id: string;
-                    /** @enum {string} */
+                    /**
+                     * @description `import`: the rows of an uploaded file; `revert`: a revert of the import `revert_of` (POST …/revert), which has no file.
+                     * @enum {string}
+                     */
                     kind: "import" | "revert";
-                    /** @enum {string} */
+                    /**
+                     * @description Where the job stands; `x-enumDescriptions` describes each state.
+                     * @enum {string}
+                     */
                     status: "pending" | "queued" | "processing" | "needs_confirmation" | "completed" | "failed" | "canceled";
+                    /** @description For a revert job: the import it reverts; null otherwise. */
                     revert_of: string | null;
+                    /** @description Validated and counted only; no product was written. */
                     dry_run: boolean;
-                    counters: {
-                        total_rows: number | null;
-                        processed_rows: number;
-                        created: number;
-                        updated: number;
-                        unchanged: number;
-                        rejected_rows: number;
-                        skipped_rows: number;
-                        failed_rows: number;
-                        error_count: number;
-                        warning_count: number;
-                        would_archive: number | null;
-                        archived: number;
-                        reverted: number;
-                        kept: number;
-                    };
-                    /** @description Why a failed job failed, at most 1000 characters. */
+                    /** @description Why the job failed, naming the line where there is one; at most 1000 characters. Null unless failed. */
                     failure_reason: string | null;
-                    /** @description Paths on this API: GET them with a key. */
                     links: {
                         self: string;
                         errors: string;
+                        /** @description The file's records that were not imported, as uploaded, each with its problems (GET …/failed-rows); null for a revert job, which reads no file. */
                         failed_rows: string | null;
+                    };
+                    counters: {
+                        /** @description Data rows in the file, known once processing completed. */
+                        total_rows: number | null;
+                        /** @description Data rows processed so far (for a revert job: the products it has walked, reverted + archived + kept). */
+                        processed_rows: number;
+                        /** @description Products created (in a dry run: that would be created). */
+                        created: number;
+                        /** @description Products changed (in a dry run: that would change). */
+                        updated: number;
+                        /** @description Rows equal to the stored product, not written. */
+                        unchanged: number;
+                        /** @description Rows not imported because of errors. */
+                        rejected_rows: number;
+                        /** @description Rows that are no product and were passed over: a Shopify image-only row, a WooCommerce parent, an empty spreadsheet row, and a Shopify variant without a SKU (with a warning). processed_rows = created + updated + unchanged + rejected_rows + skipped_rows. */
+                        skipped_rows: number;
+                        /** @description Records of the file that were not imported and that the merchant can fix: rejected rows, and rows skipped for a reason to fix (a Shopify variant without a SKU). Every one is kept, not only the first MAX_STORED_ERRORS: GET …/failed-rows returns them as uploaded, each with its problems, and POST …/retry imports them again. */
+                        failed_rows: number;
+                        /** @description Row errors found (a rejected row has one or more). */
+                        error_count: number;
+                        /** @description Fields left out of imported rows because they were invalid (on_invalid=skip_field), and rows skipped for a reason to fix (`variant_without_sku`), each a warning. Errors and warnings share one list, of which the first MAX_STORED_ERRORS (a deployment setting) are stored. */
+                        warning_count: number;
+                        /** @description Replace mode: the products that are not archived and that the file did not mention (by SKU, on any row, rejected or skipped rows included), counted once its last row is in: those archiving would set to `archived` (for a dry run: would have). Null in upsert mode and until counted. */
+                        would_archive: number | null;
+                        /** @description Replace mode: products set to `archived` because the file did not mention them. After a confirmation it can be less than would_archive: a product that an import applied after this file wrote (or, while this job waited, named) is kept. 0 in upsert mode. A revert job: products the reverted import had created, archived (in a dry run: that would be). */
+                        archived: number;
+                        /** @description A revert job: products given back the values they had before the import (in a dry run: that would be). 0 for an import. */
+                        reverted: number;
+                        /** @description A revert job: products left as they are because they changed after the import; each is listed among the job's errors as a warning `changed_since_import` naming its SKU (the first MAX_STORED_ERRORS). 0 for an import. */
+                        kept: number;
                     };
                 };
             };
