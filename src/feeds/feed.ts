@@ -1,9 +1,9 @@
-// A feed as the API takes it and shows it. Its import options are the upload's own (routes/import-upload.ts
+// A feed as the API takes it and shows it. Its import options are the upload's own (imports/jobs/upload-options.ts
 // uploadQuery), under the same names and in the same text form: kept as given and read by the upload's schema at every
 // fetch, so that a feed's job is made from exactly what an upload with those options makes.
 import { z } from "zod";
 import { MAX_OUTBOUND_URL_LENGTH } from "../outbound/url-guard.ts";
-import { jobOptionsOf, uploadQuery } from "../routes/import-upload.ts";
+import { jobOptionsOf, uploadQuery } from "../imports/jobs/upload-options.ts";
 import { optionsJson, jobOptionsSchema } from "../imports/jobs/job.ts";
 import { columnMappingSchema, type ColumnMapping } from "../imports/sources/column-mapping.ts";
 import type { JobOptions } from "../imports/sources/options.ts";

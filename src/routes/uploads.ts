@@ -34,7 +34,8 @@ import {
 } from "../imports/jobs/upload-session-json.ts";
 import { formatOfMediaType } from "../model/formats.ts";
 import { MAX_PART_BYTES, R2_MAX_PARTS } from "../model/upload-session.ts";
-import { jobAccepted, jobOptionsOf, refused, replaceOptions, uploadQuery } from "./import-upload.ts";
+import { jobOptionsOf, replaceOptions, uploadQuery } from "../imports/jobs/upload-options.ts";
+import { jobAccepted, refused } from "./import-upload.ts";
 
 /** The opening request's body: a file name of at most 255 characters, each up to 12 bytes as a JSON escape pair, and a few numbers and words. */
 const MAX_OPEN_BODY_BYTES = 4096;
