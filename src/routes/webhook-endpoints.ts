@@ -191,7 +191,7 @@ const redeliverRoute = apiRoute({
   responses: {
     202: { description: "Queued; the delivery is pending again.", content: json(deliverySchema) },
     404: problem("No such endpoint, or no such delivery of it."),
-    409: problem("The endpoint is disabled: enable it first."),
+    409: problem("The endpoint is disabled (enable it first), or the delivery is still pending (its own retries send it)."),
   },
 });
 
@@ -325,8 +325,13 @@ export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
     const endpoint = await getEndpoint(db, c.var.caller.tenantId, id);
     if (!endpoint) throw noSuchEndpoint(id);
     if (!endpoint.enabled) throw new ProblemError("conflict", `Webhook endpoint "${id}" is disabled (${endpoint.disabledReason ?? "disabled"}); enable it first: POST ${endpointPath(id)}/enable.`);
-    const delivery = await markRedelivery(db, c.var.caller.tenantId, id, delivery_id, Date.now());
-    if (!delivery) throw problems.notFound(`Webhook endpoint "${id}" has no delivery "${delivery_id}".`);
+    const marked = await markRedelivery(db, c.var.caller.tenantId, id, delivery_id, Date.now());
+    if (!marked) throw problems.notFound(`Webhook endpoint "${id}" has no delivery "${delivery_id}".`);
+    const { redelivered, delivery } = marked;
+    if (!redelivered) {
+      const next = delivery.nextAttemptAt === null ? "" : ` (its next attempt is due at ${new Date(delivery.nextAttemptAt).toISOString()})`;
+      throw new ProblemError("conflict", `Delivery "${delivery_id}" is still pending${next}; it can be sent again once it has succeeded or failed.`);
+    }
     await c.env.WEBHOOK_QUEUE.send({ deliveryId: delivery.id });
     return c.json(toDeliveryJson(delivery), 202);
   });

@@ -111,13 +111,14 @@ async function settle(
   const succeeded = error === null;
   const gone = statusCode === 410;
   const status = succeeded ? "succeeded" : gone ? "failed" : "pending";
-  const endpoint = await recordAttempt(
+  const { recorded, endpoint } = await recordAttempt(
     db,
     delivery,
     { attempt: delivery.attempts + 1, at, statusCode, latencyMs, error, status, nextAttemptAt: status === "pending" ? at + delaySeconds * 1000 : null },
     { disableAfter: config.webhookDisableAfterFailures, ...(gone ? { disableReason: "the endpoint answered 410 Gone" } : {}) },
   );
-  if (status !== "pending") return { kind: "done" };
+  // Another message of the same delivery recorded this attempt first: its chain goes on, this one ends.
+  if (!recorded || status !== "pending") return { kind: "done" };
   if (!endpoint?.enabled) {
     await failDelivery(db, delivery.id, `the endpoint is disabled: ${endpoint?.disabledReason ?? "deleted"}`, at);
     return { kind: "done" };

@@ -284,6 +284,55 @@ describe("webhook deliveries", () => {
     expect(await env.DB.prepare("SELECT count(*) AS n FROM webhook_attempts WHERE delivery_id = ?").bind(id).first()).toEqual({ n: 0 });
   });
 
+  it("are purged more than one statement's bound parameters' worth at a time", async () => {
+    const { t, endpoint } = await tenantWithEndpoint();
+    const old = Date.now() - config.jobRetentionMs - 60_000;
+    const insert = env.DB.prepare(
+      "INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, event_type, job_id, payload, status, attempts, created_at, updated_at) VALUES (?, ?, ?, 'import.completed', 'imp_x', '{}', 'succeeded', 1, ?, ?)",
+    );
+    const attempt = env.DB.prepare("INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, latency_ms) VALUES (?, 1, ?, 200, 5)");
+    const ids = Array.from({ length: 150 }, (_, i) => `msg_purge_${t.tenantId}_${i}`);
+    await env.DB.batch(ids.flatMap((id) => [insert.bind(id, endpoint.id, t.tenantId, old, old), attempt.bind(id, old)]));
+    const consumer = webhookConsumer();
+    expect((await sweep(consumer.env, config)).deliveriesPurged).toBeGreaterThanOrEqual(150);
+    expect(await deliveries(t.key, endpoint.id)).toEqual([]);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM webhook_attempts WHERE delivery_id LIKE ?").bind(`msg_purge_${t.tenantId}_%`).first()).toEqual({ n: 0 });
+  });
+
+  it("go to each of 20 endpoints subscribed to the event, more than one statement's bound parameters' worth", async () => {
+    const t = await createTenant();
+    const endpoints = [];
+    for (let i = 0; i < 20; i++) endpoints.push(await createEndpoint(t.key, { url: outboundUrl(outboundId(), "/hook"), events: ["import.completed"] }));
+    const consumer = webhookConsumer();
+    const { jobId, messages } = await importRun(consumer, t.key);
+    const made = [];
+    for (const endpoint of endpoints) made.push(...(await deliveries(t.key, endpoint.id)));
+    expect(made).toHaveLength(20);
+    for (const d of made) expect(d).toMatchObject({ event_type: "import.completed", job_id: jobId, status: "pending" });
+    expect(messages.map((m) => m.deliveryId).sort()).toEqual(made.map((d) => d.id).sort());
+  });
+
+  it("run one chain of attempts however many messages a delivery has: a second one records nothing, and a pending delivery is not redelivered", async () => {
+    const { t, hook, endpoint } = await tenantWithEndpoint();
+    const consumer = webhookConsumer();
+    // Slow answers: both messages read the delivery before either attempt is recorded.
+    await scriptOutbound(hook, [{ status: 500, delayMs: 300 }, { status: 500, delayMs: 300 }]);
+    const { messages } = await importRun(consumer, t.key);
+    const [message] = messages;
+    const refused = await send(t.key, "POST", `${ENDPOINTS}/${endpoint.id}/deliveries/${message!.deliveryId}/redeliver`);
+    expect(refused.status).toBe(409);
+    expect((await refused.json()) as { detail: string }).toMatchObject({ detail: expect.stringContaining("still pending") });
+    // Two messages of the same delivery, both taken before either recorded its attempt (a resend while the first
+    // waited): one attempt is recorded and retried, the other ends.
+    const [first, second] = await Promise.all([handle(consumer.env, message), handle(consumer.env, message)]);
+    const retried = [first, second].filter((r) => r.result.retryMessages.length > 0);
+    expect(retried).toHaveLength(1);
+    const detail = await delivery(t.key, endpoint.id, message!.deliveryId);
+    expect(detail).toMatchObject({ status: "pending", attempts: 1 });
+    expect(detail.attempts_log).toHaveLength(1);
+    expect((await getEndpoint(t.key, endpoint.id)).consecutive_failures).toBe(1);
+  });
+
   it("are retried, unsent, while the Worker cannot open the secret (ENCRYPTION_KEY missing); a malformed message is dropped", async () => {
     const { t, hook, endpoint } = await tenantWithEndpoint();
     const consumer = webhookConsumer();

@@ -1,6 +1,6 @@
 // Webhook endpoints, their deliveries and the deliveries' attempts (src/webhooks/). Every query a client's request
 // makes is scoped to its tenant; the queue consumer and the sweeper address deliveries by their id.
-import { and, asc, desc, eq, gt, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lt, lte, ne, or, sql, type SQL } from "drizzle-orm";
 import { naming } from "../../log-error.ts";
 import type { JobState } from "../../model/job-states.ts";
 import type { Db } from "../client.ts";
@@ -106,9 +106,20 @@ export async function insertDeliveries(db: Db, deliveries: NewDelivery[], job: {
     await announced;
     return [];
   }
-  const insert = db.insert(webhookDeliveries).values(deliveries).onConflictDoNothing().returning({ id: webhookDeliveries.id });
-  const [inserted] = await naming("insert webhook deliveries", db.batch([insert, announced]));
-  return inserted.map((r) => r.id);
+  const inserts = chunked(deliveries, DELIVERIES_PER_STATEMENT).map((rows) =>
+    db.insert(webhookDeliveries).values(rows).onConflictDoNothing().returning({ id: webhookDeliveries.id }),
+  );
+  const results = await naming("insert webhook deliveries", db.batch([announced, ...inserts]));
+  return (results.slice(1) as { id: string }[][]).flat().map((r) => r.id);
+}
+
+/** A delivery row binds 11 parameters; D1 takes 100 a statement. */
+const DELIVERIES_PER_STATEMENT = 9;
+
+function chunked<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /** A delivery with what its attempt needs of its endpoint; the endpoint is null when it was deleted. */
@@ -136,26 +147,31 @@ export interface AttemptOutcome {
 /**
  * Records an attempt on the delivery and its endpoint's count of failures in a row (zero after a success), in one batch.
  * On a failure the endpoint is disabled when the count reaches `disableAfter`, or at once with `disableReason`
- * (a 410). Returns the endpoint as it is after the attempt.
+ * (a 410). Returns whether the attempt was recorded, and the endpoint as it is after it (null: deleted, or not recorded).
  */
 export async function recordAttempt(
   db: Db,
   delivery: Pick<DeliveryRow, "id" | "endpointId">,
   outcome: AttemptOutcome,
   endpointRule: { disableAfter: number; disableReason?: string },
-): Promise<EndpointRow | null> {
+): Promise<{ recorded: boolean; endpoint: EndpointRow | null }> {
   const { attempt, at, statusCode, latencyMs, error, status, nextAttemptAt } = outcome;
-  const insertAttempt = db.insert(webhookAttempts).values({ deliveryId: delivery.id, attempt, at, statusCode, latencyMs, error }).onConflictDoNothing();
+  // Only the attempt that follows the recorded one counts: a second message for the same delivery (a resend by the
+  // sweeper while the first waited in a backlog) records nothing and is dropped by its caller.
   const updateDelivery = db
     .update(webhookDeliveries)
     .set({ attempts: attempt, lastStatusCode: statusCode, lastLatencyMs: latencyMs, lastError: error, status, nextAttemptAt, updatedAt: at })
-    .where(eq(webhookDeliveries.id, delivery.id));
+    .where(and(eq(webhookDeliveries.id, delivery.id), eq(webhookDeliveries.status, "pending"), eq(webhookDeliveries.attempts, attempt - 1)))
+    .returning({ id: webhookDeliveries.id });
+  const recorded = sql`EXISTS (SELECT 1 FROM ${webhookDeliveries} WHERE ${webhookDeliveries.id} = ${delivery.id} AND ${webhookDeliveries.attempts} = ${attempt} AND ${webhookDeliveries.updatedAt} = ${at})`;
+  // The attempt's number is its key: of two messages that made the same attempt, the one recorded first keeps it.
+  const insertAttempt = db.insert(webhookAttempts).values({ deliveryId: delivery.id, attempt, at, statusCode, latencyMs, error }).onConflictDoNothing();
   const failures = sql`${webhookEndpoints.consecutiveFailures} + 1`;
   const reason = endpointRule.disableReason ?? `${endpointRule.disableAfter} delivery attempts failed in a row`;
   const disables = endpointRule.disableReason !== undefined ? sql`1` : sql`${failures} >= ${endpointRule.disableAfter}`;
   const updateEndpoint =
     status === "succeeded"
-      ? db.update(webhookEndpoints).set({ consecutiveFailures: 0 }).where(eq(webhookEndpoints.id, delivery.endpointId)).returning()
+      ? db.update(webhookEndpoints).set({ consecutiveFailures: 0 }).where(and(eq(webhookEndpoints.id, delivery.endpointId), recorded)).returning()
       : db
           .update(webhookEndpoints)
           .set({
@@ -164,10 +180,10 @@ export async function recordAttempt(
             disabledReason: sql`CASE WHEN ${webhookEndpoints.enabled} = 1 AND ${disables} THEN ${reason} ELSE ${webhookEndpoints.disabledReason} END`,
             disabledAt: sql`CASE WHEN ${webhookEndpoints.enabled} = 1 AND ${disables} THEN ${at} ELSE ${webhookEndpoints.disabledAt} END`,
           })
-          .where(eq(webhookEndpoints.id, delivery.endpointId))
+          .where(and(eq(webhookEndpoints.id, delivery.endpointId), recorded))
           .returning();
-  const [, , endpoints] = await naming("record webhook attempt", db.batch([insertAttempt, updateDelivery, updateEndpoint]));
-  return endpoints[0] ?? null;
+  const [updated, , endpoints] = await naming("record webhook attempt", db.batch([updateDelivery, insertAttempt, updateEndpoint]));
+  return { recorded: updated.length > 0, endpoint: endpoints[0] ?? null };
 }
 
 /** A delivery given up without another attempt (its retries ran out, its endpoint is disabled or deleted). */
@@ -206,14 +222,31 @@ export async function getDelivery(db: Db, tenantId: string, endpointId: string, 
   return found[0] ? { delivery: found[0], attempts } : null;
 }
 
-/** POST …/redeliver: the delivery is pending again, due now; null if the endpoint has no such delivery. */
-export async function markRedelivery(db: Db, tenantId: string, endpointId: string, id: string, now: number): Promise<DeliveryRow | null> {
-  const [row] = await db
-    .update(webhookDeliveries)
-    .set({ status: "pending", nextAttemptAt: now, updatedAt: now })
-    .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.tenantId, tenantId)))
-    .returning();
-  return row ?? null;
+/**
+ * POST …/redeliver: a delivery that succeeded or failed is pending again, due now (`redelivered`); one still pending is
+ * left to its own retries (a second message would run a second chain of them). Null if the endpoint has no such delivery.
+ */
+export async function markRedelivery(
+  db: Db,
+  tenantId: string,
+  endpointId: string,
+  id: string,
+  now: number,
+): Promise<{ redelivered: boolean; delivery: DeliveryRow } | null> {
+  const own = and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.tenantId, tenantId));
+  const [[updated], [found]] = await naming(
+    "redeliver webhook delivery",
+    db.batch([
+      db
+        .update(webhookDeliveries)
+        .set({ status: "pending", nextAttemptAt: now, updatedAt: now })
+        .where(and(own, ne(webhookDeliveries.status, "pending")))
+        .returning(),
+      db.select().from(webhookDeliveries).where(own).limit(1),
+    ]),
+  );
+  if (updated) return { redelivered: true, delivery: updated };
+  return found ? { redelivered: false, delivery: found } : null;
 }
 
 /** Pending deliveries whose next attempt was due before `dueBefore`: their message was lost. Marked due again. */
@@ -241,14 +274,18 @@ export async function findUnannouncedJobs(db: Db, heartbeatBefore: number, limit
   return rows.map((r) => r.id);
 }
 
-/** Deletes deliveries created before `createdBefore` with their attempts, at most `limit`; returns how many. */
+/**
+ * Deletes deliveries created before `createdBefore` with their attempts, at most `limit`; returns how many. The ids are
+ * chosen inside each statement (no id is bound: D1 takes 100 parameters a statement), attempts first.
+ */
 export async function purgeDeliveries(db: Db, createdBefore: number, limit: number): Promise<number> {
-  const expired = await db.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(lt(webhookDeliveries.createdAt, createdBefore)).limit(limit);
-  if (expired.length === 0) return 0;
-  const ids = expired.map((r) => r.id);
-  await naming(
+  const expired = () => db.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(lt(webhookDeliveries.createdAt, createdBefore)).orderBy(webhookDeliveries.createdAt).limit(limit);
+  const [, deleted] = await naming(
     "purge webhook deliveries",
-    db.batch([db.delete(webhookAttempts).where(inArray(webhookAttempts.deliveryId, ids)), db.delete(webhookDeliveries).where(inArray(webhookDeliveries.id, ids))]),
+    db.batch([
+      db.delete(webhookAttempts).where(inArray(webhookAttempts.deliveryId, expired())),
+      db.delete(webhookDeliveries).where(inArray(webhookDeliveries.id, expired())),
+    ]),
   );
-  return ids.length;
+  return deleted.meta.changes ?? 0;
 }
