@@ -75,11 +75,7 @@ export async function patchFeed(
   const feed = await getFeed(db, tenantId, id);
   if (!feed) return null;
   const changes: Partial<NewFeed> = { updatedAt: now };
-  if (patch.url !== undefined) {
-    changes.url = checkedUrl(env, patch.url);
-    // Validators of another URL's file mean nothing to this one.
-    if (changes.url !== feed.url) Object.assign(changes, { etag: null, lastModified: null });
-  }
+  if (patch.url !== undefined) changes.url = checkedUrl(env, patch.url);
   if (patch.name !== undefined) changes.name = patch.name;
   if (patch.format !== undefined) changes.format = patch.format;
   if (patch.encoding !== undefined) changes.charset = patch.encoding;
@@ -96,6 +92,10 @@ export async function patchFeed(
     changes.uploadOptions = JSON.stringify(merged);
   }
   feedImport(JSON.parse(changes.uploadOptions ?? feed.uploadOptions) as StoredUploadOptions, ((changes.charset !== undefined ? changes.charset : feed.charset) as Charset | null) ?? null);
+  // A change to what is fetched or how it is imported makes the next fetch unconditional: the validators of the last
+  // file would otherwise answer 304, and the file would never be imported the new way.
+  const rereads = patch.url !== undefined || patch.format !== undefined || patch.encoding !== undefined || patch.credentials !== undefined || Object.keys(options).length > 0;
+  if (rereads) Object.assign(changes, { etag: null, lastModified: null });
   return updateFeed(db, tenantId, id, changes);
 }
 

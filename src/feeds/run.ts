@@ -6,10 +6,11 @@ import { newId } from "../auth/keys.ts";
 import { type Config, type Env, readConfig } from "../config.ts";
 import { MissingEncryptionKeyError } from "../crypto/secret-box.ts";
 import { database, type Db } from "../db/client.ts";
-import { claimSlot, type FeedFetchRow, type FeedRow, findDueFeeds, finishFetch, insertFetchOnce, purgeOldFetches } from "../db/queries/feeds.ts";
+import { claimSlot, type FeedFetchRow, type FeedRow, findDueFeeds, finishFetch, insertFetchOnce, purgeOldFetches, runningFetch } from "../db/queries/feeds.ts";
 import { sha256Hex } from "../hash.ts";
 import { acceptStoredUpload, jobObjectKey, objectMetadata, resolveUpload } from "../imports/jobs/upload.ts";
 import { loggedError } from "../log-error.ts";
+import { shorten } from "../text.ts";
 import { type Charset, charsetOf } from "../model/charsets.ts";
 import { contentEncodingOf } from "../model/content-encodings.ts";
 import type { FetchTrigger } from "../model/feeds.ts";
@@ -26,6 +27,10 @@ import { storeStream } from "./store.ts";
 export const FEEDS_PER_RUN = 10;
 /** Fetches a feed's history keeps; older ones are deleted as new ones are recorded. */
 export const FETCHES_KEPT = 100;
+/** The longest `reason` a fetch records. */
+const MAX_REASON_LENGTH = 1000;
+/** Fetches of one cron run at a time: each may hold a part of a streamed file in memory. */
+const FETCHES_AT_ONCE = 3;
 /** The longest a server may take to start answering (within the fetch's whole timeout). */
 const HEADERS_TIMEOUT_MS = 30_000;
 const GZIP_MEDIA_TYPES = ["application/gzip", "application/x-gzip"];
@@ -41,28 +46,29 @@ export async function runDueFeeds(env: Env, config: Config, now = Date.now()): P
   const db = database(env.DB);
   const due = await findDueFeeds(db, now, FEEDS_PER_RUN);
   // Settled one by one: a feed whose fetch could not even be recorded (D1 failing) does not stop the others.
-  const fetched = await Promise.allSettled(
-    due.map(async (feed) => {
-      const slot = feed.nextRunAt;
-      // The slot moves on before anything is sent: a second run (or a retried one) finds it claimed.
-      if (!(await claimSlot(db, feed.id, slot, nextRunAt(scheduleOf(feed), slot, now), now))) return false;
-      const started = await startFetch(db, feed, "schedule", await scheduledFetchId(feed.id, slot), now);
-      if (!started) return false;
-      await fetchFeed(env, db, config, feed, started);
-      return true;
-    }),
-  );
+  const fetched = await settledAtMost(FETCHES_AT_ONCE, due, async (feed) => {
+    const slot = feed.nextRunAt;
+    // The slot moves on before anything is sent: a second run (or a retried one) finds it claimed.
+    if (!(await claimSlot(db, feed.id, slot, nextRunAt(scheduleOf(feed), slot, now), now))) return false;
+    const started = await startFetch(db, feed, "schedule", await scheduledFetchId(feed.id, slot), now);
+    if (!started) return false;
+    await fetchFeed(env, db, config, feed, started);
+    return true;
+  });
   for (const [i, result] of fetched.entries()) {
     if (result.status === "rejected") console.error(JSON.stringify({ level: "error", msg: "feed run failed", feed_id: due[i]!.id, ...loggedError(result.reason) }));
   }
   return fetched.filter((result) => result.status === "fulfilled" && result.value).length;
 }
 
-/** POST …/run: a fetch now, outside the schedule (which it leaves alone). */
-export async function runFeedNow(env: Env, db: Db, feed: FeedRow, now = Date.now()): Promise<FeedFetchRow> {
+/**
+ * POST …/run: a fetch now, outside the schedule (which it leaves alone); `running` with the fetch under way when the
+ * feed is being fetched already.
+ */
+export async function runFeedNow(env: Env, db: Db, feed: FeedRow, now = Date.now()): Promise<{ ran: FeedFetchRow } | { running: FeedFetchRow | null }> {
   const started = await startFetch(db, feed, "manual", newId("fch"), now);
-  if (!started) throw new Error("a new fetch id was taken");
-  return fetchFeed(env, db, readConfig(env), feed, started);
+  if (!started) return { running: await runningFetch(db, feed.id) };
+  return { ran: await fetchFeed(env, db, readConfig(env), feed, started) };
 }
 
 /** One id per feed and due slot: however many runs reach the slot, one fetch row is inserted. */
@@ -101,7 +107,8 @@ async function fetchFeed(env: Env, db: Db, config: Config, feed: FeedRow, starte
     httpStatus: result.httpStatus,
     bytes: "bytes" in result ? (result.bytes ?? null) : null,
     jobId: "jobId" in result ? (result.jobId ?? null) : null,
-    reason: "reason" in result ? result.reason : null,
+    // Bounded: a reason can quote what the server sent (its status text, its Content-Type).
+    reason: "reason" in result ? shorten(result.reason, MAX_REASON_LENGTH) : null,
     finishedAt: Date.now(),
   };
   const row = await finishFetch(db, finished, {
@@ -109,7 +116,7 @@ async function fetchFeed(env: Env, db: Db, config: Config, feed: FeedRow, starte
     ...(result.outcome === "job_created" ? { etag: result.etag, lastModified: result.lastModified } : {}),
     pauseAfter: config.feedPauseAfterFailures,
     pauseReason:
-      result.outcome === "failed" ? `Paused after ${config.feedPauseAfterFailures} failed fetches in a row; the last: ${result.reason}` : "",
+      result.outcome === "failed" ? `Paused after ${config.feedPauseAfterFailures} failed fetches in a row; the last: ${finished.reason}` : "",
   });
   await purgeOldFetches(db, feed.id, FETCHES_KEPT);
   console.log(JSON.stringify({ msg: "feed fetch", feed_id: feed.id, fetch_id: row.id, trigger: row.trigger, outcome: row.outcome, http_status: row.httpStatus, job_id: row.jobId }));
@@ -209,7 +216,7 @@ function fileOf(feed: FeedRow, response: Response, url: URL): { ok: true; file: 
   const [rawType = "", ...params] = (response.headers.get("content-type") ?? "").split(";");
   const type = rawType.trim().toLowerCase();
   const label = params.map((p) => p.trim()).find((p) => p.toLowerCase().startsWith("charset="))?.slice("charset=".length).replace(/^"|"$/g, "") ?? null;
-  const lastSegment = decodeURIComponent(url.pathname.split("/").pop() ?? "");
+  const lastSegment = decodedSegment(url.pathname.split("/").pop() ?? "");
   const gzipFile = GZIP_MEDIA_TYPES.includes(type) || (GZIP_EXTENSION.test(lastSegment) && encoding.encoding === null);
   const format: ImportFormat | undefined =
     (feed.format as ImportFormat | null) ?? formatOfMediaType(type) ?? formatOfFileName(gzipFile ? lastSegment.replace(GZIP_EXTENSION, "") : lastSegment);
@@ -242,4 +249,31 @@ function unreadableReason(failure: "unknown_profile" | "preset_not_csv" | "prese
     case "preset_with_mapping":
       return `The feed's profile "${profile}" is a built-in preset, which reads the export's own columns; remove the feed's mapping.`;
   }
+}
+
+/** A path segment decoded, or as it is when its percent-encoding is broken (`%ZZ`): a file name, not a reason to fail. */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** Promise.allSettled over `items`, with at most `limit` of them running at a time. */
+async function settledAtMost<T, R>(limit: number, items: readonly T[], run: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = { status: "fulfilled", value: await run(items[i]!) };
+      } catch (reason) {
+        results[i] = { status: "rejected", reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }

@@ -36,9 +36,11 @@ async function storeInParts(bucket: R2Bucket, key: string, body: ReadableStream<
   let size = 0;
   const sendHeld = async () => {
     upload ??= await bucket.createMultipartUpload(key, { httpMetadata });
-    parts.push(await upload.uploadPart(parts.length + 1, concatBytes(held, heldBytes)));
+    // The chunks are let go as soon as they are joined: only the part itself is held while it is sent.
+    const part = concatBytes(held, heldBytes);
     held = [];
     heldBytes = 0;
+    parts.push(await upload.uploadPart(parts.length + 1, part));
   };
   try {
     for (let next = await reader.read(); !next.done; next = await reader.read()) {

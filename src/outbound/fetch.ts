@@ -1,6 +1,6 @@
 // Every request the Worker sends to a URL a tenant chose goes through outboundFetch: the guard checks the URL and
 // every redirect target before anything is sent to it, and the time and the bytes one response may cost are bounded.
-import { checkOutboundUrl, type OutboundPolicy } from "./url-guard.ts";
+import { checkOutboundUrl, MAX_OUTBOUND_URL_LENGTH, type OutboundPolicy } from "./url-guard.ts";
 
 export interface OutboundLimits {
   /** Until the response's status and headers arrive: covers connecting, TLS and a server that never answers. */
@@ -92,7 +92,13 @@ export async function outboundFetch(url: string, init: OutboundInit, policy: Out
       done();
       return { kind: "failed", reason: "too_many_redirects", detail: `more than ${MAX_OUTBOUND_REDIRECTS} redirects` };
     }
-    const next = new URL(location, target).href;
+    let next: string;
+    try {
+      next = new URL(location, target).href;
+    } catch {
+      done();
+      return { kind: "refused", reason: "a redirect's Location is not a URL", url: location.slice(0, MAX_OUTBOUND_URL_LENGTH) };
+    }
     const check = checkOutboundUrl(next, policy);
     if (!check.ok) {
       done();

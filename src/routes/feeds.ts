@@ -7,7 +7,7 @@ import { deleteFeed, getFeed, listFeeds, listFetches } from "../db/queries/feeds
 import type { AppEnv } from "../http/context.ts";
 import { readJsonValue, validJsonBody } from "../http/json-body.ts";
 import { cursorParam, limitParam, nextCursor } from "../http/pagination.ts";
-import { problems } from "../http/problem.ts";
+import { ProblemError, problems } from "../http/problem.ts";
 import { apiRoute, headers, problemContent } from "../http/route.ts";
 import { feedInputSchema, feedPatchSchema, feedPath, feedSchema, givenUploadOptions, MAX_FEEDS, type StoredUploadOptions, toFeedJson } from "../feeds/feed.ts";
 import { feedFetchSchema, toFetchJson } from "../feeds/fetch-json.ts";
@@ -108,6 +108,8 @@ const deleteFeedRoute = apiRoute({
 const runFeedRoute = apiRoute({
   method: "post",
   path: `${FEEDS}/{id}/run`,
+  // It brings a file in, as an upload does.
+  rateLimit: "uploads",
   operationId: "runFeed",
   summary: "Fetch a feed now",
   description:
@@ -117,7 +119,11 @@ const runFeedRoute = apiRoute({
   tag: "Feeds",
   scope: "imports:write",
   request: { params: feedParams },
-  responses: { 200: { description: "The fetch, ended.", content: json(feedFetchSchema) }, ...notFound },
+  responses: {
+    200: { description: "The fetch, ended.", content: json(feedFetchSchema) },
+    409: { description: "The feed is being fetched (a run or its schedule): one fetch of a feed at a time.", content: problemContent },
+    ...notFound,
+  },
 });
 
 const pauseFeedRoute = apiRoute({
@@ -203,7 +209,12 @@ export function registerFeedRoutes(app: OpenAPIHono<AppEnv>): void {
     const db = database(c.var.db);
     const feed = await getFeed(db, c.var.caller.tenantId, id);
     if (!feed) throw noFeed(id);
-    return c.json(toFetchJson(await runFeedNow(c.env, db, feed)), 200);
+    const run = await runFeedNow(c.env, db, feed);
+    if ("running" in run) {
+      const since = run.running ? ` (${run.running.id}, started at ${new Date(run.running.startedAt).toISOString()})` : "";
+      throw new ProblemError("conflict", `Feed "${id}" is being fetched${since}; run it again once that fetch has ended (GET ${FEEDS}/${id}/fetches).`);
+    }
+    return c.json(toFetchJson(run.ran), 200);
   });
 
   app.openapi(pauseFeedRoute, async (c) => {

@@ -6365,6 +6365,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The feed is being fetched (a run or its schedule): one fetch of a feed at a time. */
+            409: {
+                headers: {
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-d1-bookmark": components["headers"]["Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The API key has used up its request budget for this class of operation (`RateLimit-Policy` names it); retry after `Retry-After` seconds. */
             429: {
                 headers: {

@@ -82,6 +82,50 @@ describe("run now", () => {
     expect((await outboundRequests(moved))[0]!.headers["if-none-match"]).toBeUndefined();
   });
 
+  it("fetches unconditionally after a change to how the file is imported, and keeps the validators through a rename", async () => {
+    const t = await createTenant();
+    const id = outboundId();
+    const v1 = { ...csv, etag: '"v1"' };
+    await scriptOutbound(id, [{ status: 200, headers: v1, body: CSV }, { status: 304, headers: v1 }, { status: 200, headers: v1, body: CSV }]);
+    const feed = await manualFeed(t.key, id);
+    expect((await runFeed(t.key, feed.id)).outcome).toBe("job_created");
+    await feedRequest(`/api/v1/feeds/${feed.id}`, { method: "PATCH", key: t.key, json: { name: "nightly" } });
+    expect((await runFeed(t.key, feed.id)).outcome).toBe("unchanged");
+    // The options change: the same file is imported again, the new way.
+    await feedRequest(`/api/v1/feeds/${feed.id}`, { method: "PATCH", key: t.key, json: { on_invalid: "skip_field" } });
+    const again = await runFeed(t.key, feed.id);
+    expect(again.outcome).toBe("job_created");
+    expect((await getJob(t.key, again.job_id!)).options).toMatchObject({ on_invalid: "skip_field" });
+    expect((await outboundRequests(id)).map((r) => r.headers["if-none-match"])).toEqual([undefined, '"v1"', undefined]);
+  });
+
+  it("runs one fetch of a feed at a time: a run while one is under way is a 409 naming it", async () => {
+    const t = await createTenant();
+    const feed = await manualFeed(t.key, outboundId());
+    await env.DB.prepare("INSERT INTO feed_fetches (id, feed_id, tenant_id, trigger, outcome, started_at) VALUES (?, ?, ?, 'schedule', 'running', ?)")
+      .bind(`fch_under_way_${feed.id}`, feed.id, t.tenantId, Date.now())
+      .run();
+    const res = await feedRequest(`/api/v1/feeds/${feed.id}/run`, { method: "POST", key: t.key });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { detail: string }).detail).toContain(`fch_under_way_${feed.id}`);
+    expect(await fetchesOf(t.key, feed.id)).toHaveLength(1);
+  });
+
+  it("reads a file name with broken percent-encoding as it is, and refuses a redirect whose Location is not a URL", async () => {
+    const t = await createTenant();
+    const id = outboundId();
+    await scriptOutbound(id, [{ status: 200, headers: csv, body: CSV }]);
+    const feed = await manualFeed(t.key, id, {}, "/export%ZZ.csv");
+    const fetched = await runFeed(t.key, feed.id);
+    expect(fetched.outcome).toBe("job_created");
+    expect((await getJob(t.key, fetched.job_id!)).file_name).toBe("export%ZZ.csv");
+
+    const bad = outboundId();
+    await scriptOutbound(bad, [{ status: 302, headers: { location: "http://[::1" } }]);
+    const redirected = await manualFeed(t.key, bad);
+    expect(await runFeed(t.key, redirected.id)).toMatchObject({ outcome: "failed", reason: expect.stringContaining("Location is not a URL") });
+  });
+
   it("imports a gzip body as sent (Content-Encoding: gzip) and a .gz file", async () => {
     const t = await createTenant();
     const gzipped = zlib.gzipSync(Buffer.from(CSV)).toString("base64");

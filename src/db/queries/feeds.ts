@@ -78,10 +78,22 @@ export async function claimSlot(db: Db, feedId: string, slot: number, next: numb
   return (result.meta.changes ?? 0) > 0;
 }
 
-/** Records a fetch as it starts; false when one with its id exists (a scheduled slot fetched already). */
-export async function insertFetchOnce(db: Db, fetch: NewFeedFetch): Promise<boolean> {
-  const rows = await db.insert(feedFetches).values(fetch).onConflictDoNothing().returning({ id: feedFetches.id });
-  return rows.length > 0;
+/**
+ * Records a fetch as it starts, in one statement; false when one with its id exists (a scheduled slot fetched already)
+ * or another fetch of the feed is running (one fetch of a feed at a time: two would race to record the validators).
+ */
+export async function insertFetchOnce(db: Db, fetch: Pick<FeedFetchRow, "id" | "feedId" | "tenantId" | "trigger" | "startedAt">): Promise<boolean> {
+  const result = await db.run(sql`INSERT INTO ${feedFetches} (id, feed_id, tenant_id, trigger, outcome, started_at)
+    SELECT ${fetch.id}, ${fetch.feedId}, ${fetch.tenantId}, ${fetch.trigger}, 'running', ${fetch.startedAt}
+    WHERE NOT EXISTS (SELECT 1 FROM ${feedFetches} WHERE ${feedFetches.feedId} = ${fetch.feedId} AND ${feedFetches.outcome} = 'running')
+    ON CONFLICT DO NOTHING`);
+  return (result.meta.changes ?? 0) > 0;
+}
+
+/** The feed's fetch that is running, if one is. */
+export async function runningFetch(db: Db, feedId: string): Promise<FeedFetchRow | null> {
+  const [row] = await db.select().from(feedFetches).where(and(eq(feedFetches.feedId, feedId), eq(feedFetches.outcome, "running"))).limit(1);
+  return row ?? null;
 }
 
 /**
