@@ -6,7 +6,7 @@ import { newId } from "../auth/keys.ts";
 import { type Config, type Env, readConfig } from "../config.ts";
 import { MissingEncryptionKeyError } from "../crypto/secret-box.ts";
 import { database, type Db } from "../db/client.ts";
-import { claimSlot, type FeedFetchRow, type FeedRow, findDueFeeds, finishFetch, insertFetchOnce, purgeOldFetches, runningFetch } from "../db/queries/feeds.ts";
+import { claimSlot, type FeedFetchRow, type FeedRow, findDueFeeds, finishFetch, insertFetchOnce, purgeOldFetches, recordFetchJob, runningFetch } from "../db/queries/feeds.ts";
 import { sha256Hex } from "../hash.ts";
 import { acceptStoredUpload, jobObjectKey, objectMetadata, resolveUpload } from "../imports/jobs/upload.ts";
 import { loggedError } from "../log-error.ts";
@@ -96,7 +96,7 @@ async function startFetch(db: Db, feed: FeedRow, trigger: FetchTrigger, id: stri
 async function fetchFeed(env: Env, db: Db, config: Config, feed: FeedRow, started: FeedFetchRow): Promise<FeedFetchRow> {
   let result: Outcome;
   try {
-    result = await fetchOnce(env, db, config, feed);
+    result = await fetchOnce(env, db, config, feed, started.id);
   } catch (err) {
     console.error(JSON.stringify({ level: "error", msg: "feed fetch failed", feed_id: feed.id, fetch_id: started.id, ...loggedError(err) }));
     result = { outcome: "failed", httpStatus: null, reason: "The fetch failed on our side; it will be tried again at the next scheduled time." };
@@ -125,7 +125,7 @@ async function fetchFeed(env: Env, db: Db, config: Config, feed: FeedRow, starte
 
 const failed = (reason: string, httpStatus: number | null = null): Outcome => ({ outcome: "failed", httpStatus, reason });
 
-async function fetchOnce(env: Env, db: Db, config: Config, feed: FeedRow): Promise<Outcome> {
+async function fetchOnce(env: Env, db: Db, config: Config, feed: FeedRow, fetchId: string): Promise<Outcome> {
   let credentials: Awaited<ReturnType<typeof credentialHeaders>>;
   try {
     credentials = await credentialHeaders(env, feed.id, feed.sealedCredentials);
@@ -178,6 +178,9 @@ async function fetchOnce(env: Env, db: Db, config: Config, feed: FeedRow): Promi
 
   const jobId = newId("imp");
   const key = jobObjectKey(feed.tenantId, jobId);
+  // Named on the fetch before anything is stored: a fetch the Worker's end cuts off from here on is settled by the
+  // sweeper from its job (made, or not: then its file is deleted), never left with a file nobody owns.
+  await recordFetchJob(db, fetchId, jobId);
   let bytes: number;
   try {
     bytes = await storeStream(env.UPLOADS, key, response.body, length, objectMetadata(source));

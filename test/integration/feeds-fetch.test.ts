@@ -262,19 +262,35 @@ describe("the cron trigger", () => {
     await feedRequest(`/api/v1/feeds/${feed.id}`, { method: "DELETE", key: t.key });
   });
 
-  it("fails a fetch the Worker's end cut off, once its timeout and a margin have passed, and leaves a running one alone", async () => {
+  it("settles a fetch the Worker's end cut off, once its timeout and a margin have passed, by what it left; a running one is left alone", async () => {
     const t = await createTenant();
-    const feed = await createFeed(t.key, { url: outboundUrl(outboundId(), "/catalog.csv"), every_minutes: 60 });
+    const id = outboundId();
+    await scriptOutbound(id, [{ status: 200, headers: csv, body: CSV }]);
+    const feed = await createFeed(t.key, { url: outboundUrl(id, "/catalog.csv"), every_minutes: 60 });
     await feedRequest(`/api/v1/feeds/${feed.id}/pause`, { method: "POST", key: t.key });
-    // What a Worker that stopped mid-fetch leaves: a fetch recorded as started, never finished.
-    const insert = env.DB.prepare("INSERT INTO feed_fetches (id, feed_id, tenant_id, trigger, outcome, started_at) VALUES (?, ?, ?, 'schedule', 'running', ?)");
+    const made = await runFeed(t.key, feed.id);
+    // What a Worker that stopped mid-fetch leaves: a fetch recorded as started, never finished; one cut off before it
+    // named a job, one after its file was stored (the file, no job), one after its job was made.
+    const insert = env.DB.prepare("INSERT INTO feed_fetches (id, feed_id, tenant_id, trigger, outcome, job_id, started_at) VALUES (?, ?, ?, 'schedule', 'running', ?, ?)");
     const now = Date.now();
-    await env.DB.batch([insert.bind("fch_cut_off", feed.id, t.tenantId, now - 2 * 3600_000), insert.bind("fch_running", feed.id, t.tenantId, now - 60_000)]);
+    const long = now - 2 * 3600_000;
+    await env.UPLOADS.put(`${t.tenantId}/imp_never_made`, CSV);
+    await env.DB.batch([
+      insert.bind("fch_cut_early", feed.id, t.tenantId, null, long),
+      insert.bind("fch_cut_stored", feed.id, t.tenantId, "imp_never_made", long),
+      insert.bind("fch_cut_made", feed.id, t.tenantId, made.job_id, long),
+      insert.bind("fch_running", feed.id, t.tenantId, null, now - 60_000),
+    ]);
     await cronRun();
     const byId = Object.fromEntries((await fetchesOf(t.key, feed.id)).map((f) => [f.id, f]));
-    expect(byId.fch_cut_off).toMatchObject({ outcome: "failed", reason: expect.stringContaining("cut off") });
-    expect(byId.fch_cut_off!.finished_at).not.toBeNull();
+    for (const cut of ["fch_cut_early", "fch_cut_stored"]) {
+      expect(byId[cut]).toMatchObject({ outcome: "failed", job_id: null, reason: expect.stringContaining("cut off") });
+      expect(byId[cut]!.finished_at).not.toBeNull();
+    }
+    expect(await env.UPLOADS.head(`${t.tenantId}/imp_never_made`)).toBeNull();
+    expect(byId.fch_cut_made).toMatchObject({ outcome: "job_created", job_id: made.job_id, reason: null });
     expect(byId.fch_running).toMatchObject({ outcome: "running", finished_at: null });
+    await waitForJob(t.key, made.job_id!);
   });
 
   it("leaves a paused feed alone", async () => {

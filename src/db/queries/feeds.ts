@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, inArray, lt, lte, or, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../client.ts";
 import { feedFetches, feeds } from "../schema.ts";
 
@@ -152,20 +152,22 @@ export async function purgeOldFetches(db: Db, feedId: string, keep: number): Pro
   await db.run(sql`DELETE FROM ${feedFetches} WHERE ${feedFetches.feedId} = ${feedId} AND ${feedFetches.id} NOT IN ${kept}`);
 }
 
-/**
- * Fails the fetches still running that started before `startedBefore` (the Worker ended under them), at most `limit`
- * of them; their feeds' next slots were claimed already, so the schedule goes on. Returns how many.
- */
-export async function failAbandonedFetches(db: Db, startedBefore: number, now: number, reason: string, limit: number): Promise<number> {
-  const abandoned = db
-    .select({ id: feedFetches.id })
+/** The job a running fetch is about to make, named before its file is stored (see run.ts). */
+export async function recordFetchJob(db: Db, fetchId: string, jobId: string): Promise<void> {
+  await db.update(feedFetches).set({ jobId }).where(and(eq(feedFetches.id, fetchId), eq(feedFetches.outcome, "running")));
+}
+
+/** Fetches still running that started before `startedBefore` (the Worker ended under them), oldest first. */
+export function findAbandonedFetches(db: Db, startedBefore: number, limit: number): Promise<Pick<FeedFetchRow, "id" | "tenantId" | "jobId">[]> {
+  return db
+    .select({ id: feedFetches.id, tenantId: feedFetches.tenantId, jobId: feedFetches.jobId })
     .from(feedFetches)
     .where(and(eq(feedFetches.outcome, "running"), lt(feedFetches.startedAt, startedBefore)))
     .orderBy(feedFetches.startedAt)
     .limit(limit);
-  const result = await db
-    .update(feedFetches)
-    .set({ outcome: "failed", reason, finishedAt: now })
-    .where(and(eq(feedFetches.outcome, "running"), inArray(feedFetches.id, abandoned)));
-  return result.meta.changes ?? 0;
+}
+
+/** Ends a fetch the Worker's end cut off, as the sweeper settled it; only while it is still running. */
+export async function settleAbandonedFetch(db: Db, id: string, end: Pick<FeedFetchRow, "outcome" | "jobId" | "reason" | "finishedAt">): Promise<void> {
+  await db.update(feedFetches).set(end).where(and(eq(feedFetches.id, id), eq(feedFetches.outcome, "running")));
 }

@@ -12,6 +12,7 @@ import {
   findStrandedJobs,
   findStuckJobs,
   findUnconfirmedJobs,
+  getJobById,
   markObjectsDeleted,
   type KeptRecords,
   purgeKeptRecords,
@@ -19,12 +20,13 @@ import {
 } from "../../db/queries/jobs.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
 import { findUnannouncedJobs, purgeDeliveries, takeOverdueDeliveries } from "../../db/queries/webhooks.ts";
-import { failAbandonedFetches } from "../../db/queries/feeds.ts";
+import { findAbandonedFetches, settleAbandonedFetch } from "../../db/queries/feeds.ts";
 import { announceJob } from "../../webhooks/announce.ts";
 import { auditCounters } from "./counter-audit.ts";
 import { stuckReason, unconfirmedReason } from "./failure-reasons.ts";
 import { storedKeys } from "./inflated-copy.ts";
 import { finishJob, firstMessage } from "./lifecycle.ts";
+import { jobObjectKey } from "./upload.ts";
 import { expireSessions } from "./upload-session.ts";
 
 // Bounded work per run: the cron comes back in a few minutes for the rest.
@@ -47,7 +49,7 @@ const ANNOUNCE_LOST_AFTER_MS = 2 * 60_000;
 const DELIVERY_LOST_AFTER_MS = 10 * 60_000;
 // A feed fetch still running this long after its timeout would have ended it was cut off with the Worker.
 const FETCH_ABANDONED_AFTER_TIMEOUT_MS = 5 * 60_000;
-const ABANDONED_FETCH_REASON = "The fetch was cut off before it ended (the Worker running it stopped); nothing was imported from it.";
+const CUT_OFF_REASON = "The fetch was cut off before it ended (the Worker running it stopped); nothing was imported from it.";
 // Tenants whose status counters are compared with a recount per run (see counter-audit.ts).
 const COUNTER_CHECKS_PER_RUN = 20;
 
@@ -174,6 +176,25 @@ async function resendLostDeliveries(env: Env, db: Db, now: number): Promise<numb
   return ids.length;
 }
 
+/**
+ * Feed fetches the Worker's end cut off. A fetch names its job before it stores the file (src/feeds/run.ts), so what it
+ * left is known: a job that was made (the fetch is recorded as having made it), or a file that never became one
+ * (deleted; the fetch failed).
+ */
+async function settleAbandonedFetches(env: Env, db: Db, startedBefore: number, now: number): Promise<number> {
+  const abandoned = await findAbandonedFetches(db, startedBefore, BATCH);
+  for (const fetch of abandoned) {
+    const job = fetch.jobId === null ? null : await getJobById(db, fetch.jobId);
+    if (job) {
+      await settleAbandonedFetch(db, fetch.id, { outcome: "job_created", jobId: job.id, reason: null, finishedAt: now });
+      continue;
+    }
+    if (fetch.jobId !== null) await env.UPLOADS.delete(jobObjectKey(fetch.tenantId, fetch.jobId));
+    await settleAbandonedFetch(db, fetch.id, { outcome: "failed", jobId: null, reason: CUT_OFF_REASON, finishedAt: now });
+  }
+  return abandoned.length;
+}
+
 export async function sweep(env: Env, config: Config, now = Date.now()): Promise<SweepReport> {
   const db = database(env.DB);
   const report: SweepReport = {
@@ -195,7 +216,7 @@ export async function sweep(env: Env, config: Config, now = Date.now()): Promise
     deliveriesResent: await resendLostDeliveries(env, db, now),
     // Kept as long as the jobs they announce.
     deliveriesPurged: await purgeDeliveries(db, now - config.jobRetentionMs, MAX_PER_RUN),
-    feedFetchesAbandoned: await failAbandonedFetches(db, now - config.feedFetchTimeoutMs - FETCH_ABANDONED_AFTER_TIMEOUT_MS, now, ABANDONED_FETCH_REASON, BATCH),
+    feedFetchesAbandoned: await settleAbandonedFetches(env, db, now - config.feedFetchTimeoutMs - FETCH_ABANDONED_AFTER_TIMEOUT_MS, now),
   };
   console.log(JSON.stringify({ msg: "sweep", ...report }));
   return report;
