@@ -23,8 +23,12 @@ import { feedImport, scheduleOf, type StoredUploadOptions } from "./feed.ts";
 import { nextRunAt } from "./schedule.ts";
 import { storeStream } from "./store.ts";
 
-/** Feeds fetched per cron run at most (concurrently); the next run takes the rest, oldest slot first. */
+/** Due feeds taken per round of a cron run, oldest slot first. */
 export const FEEDS_PER_RUN = 10;
+/** A cron run starts new rounds for this long (a round may then take up to FEED_FETCH_TIMEOUT_SECONDS more). */
+const ROUNDS_MS = 3 * 60_000;
+/** And at most this many rounds. */
+const MAX_ROUNDS = 20;
 /** Fetches a feed's history keeps; older ones are deleted as new ones are recorded. */
 export const FETCHES_KEPT = 100;
 /** The longest `reason` a fetch records. */
@@ -41,10 +45,24 @@ type Outcome =
   | { outcome: "unchanged"; httpStatus: number }
   | { outcome: "failed"; httpStatus: number | null; bytes?: number; jobId?: string; reason: string };
 
-/** The cron's part: the due feeds, each claimed by this run alone, fetched. Returns how many were fetched. */
+/**
+ * The cron's part: the due feeds, oldest slot first, each claimed by this run alone and fetched, a round of
+ * FEEDS_PER_RUN at a time, while the run has time for another round (the next cron run takes the rest). Returns how
+ * many were fetched.
+ */
 export async function runDueFeeds(env: Env, config: Config, now = Date.now()): Promise<number> {
   const db = database(env.DB);
-  const due = await findDueFeeds(db, now, FEEDS_PER_RUN);
+  let fetched = 0;
+  for (let round = 0; round < MAX_ROUNDS && Date.now() - now < ROUNDS_MS; round++) {
+    // A claimed feed's slot has moved past `now`: a round never finds a feed of an earlier round again.
+    const due = await findDueFeeds(db, now, FEEDS_PER_RUN);
+    if (due.length === 0) break;
+    fetched += await fetchRound(env, db, config, due, now);
+  }
+  return fetched;
+}
+
+async function fetchRound(env: Env, db: Db, config: Config, due: FeedRow[], now: number): Promise<number> {
   // Settled one by one: a feed whose fetch could not even be recorded (D1 failing) does not stop the others.
   const fetched = await settledAtMost(FETCHES_AT_ONCE, due, async (feed) => {
     const slot = feed.nextRunAt;

@@ -293,6 +293,23 @@ describe("the cron trigger", () => {
     await waitForJob(t.key, made.job_id!);
   });
 
+  it("fetches more due feeds than one round takes in one run, each once", async () => {
+    const t = await createTenant();
+    const feeds = [];
+    for (let i = 0; i < 12; i++) {
+      const id = outboundId();
+      await scriptOutbound(id, [{ status: 200, headers: csv, body: CSV }]);
+      feeds.push({ id, feed: await createFeed(t.key, { url: outboundUrl(id, "/catalog.csv"), every_minutes: 60 }) });
+    }
+    await cronRun();
+    for (const { id, feed } of feeds) {
+      expect(await fetchesOf(t.key, feed.id)).toMatchObject([{ trigger: "schedule", outcome: "job_created" }]);
+      expect(await outboundRequests(id)).toHaveLength(1);
+      await feedRequest(`/api/v1/feeds/${feed.id}`, { method: "DELETE", key: t.key });
+    }
+    expect(await jobCount(t.tenantId)).toBe(12);
+  });
+
   it("leaves a paused feed alone", async () => {
     const t = await createTenant();
     const id = outboundId();
