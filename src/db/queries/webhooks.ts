@@ -1,6 +1,6 @@
 // Webhook endpoints, their deliveries and the deliveries' attempts (src/webhooks/). Every query a client's request
 // makes is scoped to its tenant; the queue consumer and the sweeper address deliveries by their id.
-import { and, asc, desc, eq, gt, inArray, lt, lte, ne, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gt, inArray, lt, lte, ne, or, sql, type SQL } from "drizzle-orm";
 import { naming } from "../../log-error.ts";
 import type { JobState } from "../../model/job-states.ts";
 import type { Db } from "../client.ts";
@@ -113,8 +113,8 @@ export async function insertDeliveries(db: Db, deliveries: NewDelivery[], job: {
   return (results.slice(1) as { id: string }[][]).flat().map((r) => r.id);
 }
 
-/** A delivery row binds 11 parameters; D1 takes 100 a statement. */
-const DELIVERIES_PER_STATEMENT = 9;
+/** D1 binds at most 100 parameters a statement; a delivery row binds at most one per column. */
+const DELIVERIES_PER_STATEMENT = Math.floor(100 / Object.keys(getTableColumns(webhookDeliveries)).length);
 
 function chunked<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
