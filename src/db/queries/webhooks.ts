@@ -145,7 +145,7 @@ export interface AttemptOutcome {
 }
 
 /**
- * Records an attempt on the delivery and its endpoint's count of failures in a row (zero after a success), in one batch.
+ * Records an attempt on the delivery, then in its log and in its endpoint's count of failures in a row (zero after a success).
  * On a failure the endpoint is disabled when the count reaches `disableAfter`, or at once with `disableReason`
  * (a 410). Returns whether the attempt was recorded, and the endpoint as it is after it (null: deleted, or not recorded).
  */
@@ -163,15 +163,13 @@ export async function recordAttempt(
     .set({ attempts: attempt, lastStatusCode: statusCode, lastLatencyMs: latencyMs, lastError: error, status, nextAttemptAt, updatedAt: at })
     .where(and(eq(webhookDeliveries.id, delivery.id), eq(webhookDeliveries.status, "pending"), eq(webhookDeliveries.attempts, attempt - 1)))
     .returning({ id: webhookDeliveries.id });
-  const recorded = sql`EXISTS (SELECT 1 FROM ${webhookDeliveries} WHERE ${webhookDeliveries.id} = ${delivery.id} AND ${webhookDeliveries.attempts} = ${attempt} AND ${webhookDeliveries.updatedAt} = ${at})`;
-  // The attempt's number is its key: of two messages that made the same attempt, the one recorded first keeps it.
   const insertAttempt = db.insert(webhookAttempts).values({ deliveryId: delivery.id, attempt, at, statusCode, latencyMs, error }).onConflictDoNothing();
   const failures = sql`${webhookEndpoints.consecutiveFailures} + 1`;
   const reason = endpointRule.disableReason ?? `${endpointRule.disableAfter} delivery attempts failed in a row`;
   const disables = endpointRule.disableReason !== undefined ? sql`1` : sql`${failures} >= ${endpointRule.disableAfter}`;
   const updateEndpoint =
     status === "succeeded"
-      ? db.update(webhookEndpoints).set({ consecutiveFailures: 0 }).where(and(eq(webhookEndpoints.id, delivery.endpointId), recorded)).returning()
+      ? db.update(webhookEndpoints).set({ consecutiveFailures: 0 }).where(eq(webhookEndpoints.id, delivery.endpointId)).returning()
       : db
           .update(webhookEndpoints)
           .set({
@@ -180,10 +178,13 @@ export async function recordAttempt(
             disabledReason: sql`CASE WHEN ${webhookEndpoints.enabled} = 1 AND ${disables} THEN ${reason} ELSE ${webhookEndpoints.disabledReason} END`,
             disabledAt: sql`CASE WHEN ${webhookEndpoints.enabled} = 1 AND ${disables} THEN ${at} ELSE ${webhookEndpoints.disabledAt} END`,
           })
-          .where(and(eq(webhookEndpoints.id, delivery.endpointId), recorded))
+          .where(eq(webhookEndpoints.id, delivery.endpointId))
           .returning();
-  const [updated, , endpoints] = await naming("record webhook attempt", db.batch([updateDelivery, insertAttempt, updateEndpoint]));
-  return { recorded: updated.length > 0, endpoint: endpoints[0] ?? null };
+  // First the delivery, on its own: what else the attempt changes is written only when this message recorded it. (Should
+  // the Worker stop in between, the attempt is in the delivery's figures but not in its log or its endpoint's count.)
+  if ((await naming("record webhook attempt", updateDelivery)).length === 0) return { recorded: false, endpoint: null };
+  const [, endpoints] = await naming("record webhook attempt", db.batch([insertAttempt, updateEndpoint]));
+  return { recorded: true, endpoint: endpoints[0] ?? null };
 }
 
 /** A delivery given up without another attempt (its retries ran out, its endpoint is disabled or deleted). */
