@@ -145,9 +145,9 @@ export interface AttemptOutcome {
 }
 
 /**
- * Records an attempt on the delivery, then in its log and in its endpoint's count of failures in a row (zero after a success).
- * On a failure the endpoint is disabled when the count reaches `disableAfter`, or at once with `disableReason`
- * (a 410). Returns whether the attempt was recorded, and the endpoint as it is after it (null: deleted, or not recorded).
+ * Records an attempt on the delivery, then in its log and in its endpoint's count of failures in a row (zero after a
+ * success). On a failure the endpoint is disabled when the count reaches `disableAfter`, or at once with
+ * `disableReason` (a 410). Returns whether the attempt was recorded, and the endpoint as it is after it (null: deleted, or not recorded).
  */
 export async function recordAttempt(
   db: Db,
