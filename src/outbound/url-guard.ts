@@ -118,8 +118,11 @@ export function ipv6Refusal(text: string): string | null {
   if (zeros(0, 7) && g[7] === 1) return "a loopback address";
   // Addresses that carry an IPv4 address: judged by the address they carry.
   if (zeros(0, 5) && g[5] === 0xffff) return embedded(v4At(6), "IPv4-mapped");
+  if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) return embedded(v4At(6), "IPv4-translated");
   if (zeros(0, 6)) return embedded(v4At(6), "IPv4-compatible");
   if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return embedded(v4At(6), "NAT64");
+  // Local-use NAT64 (RFC 8215): translated by the operator's own network, whatever it carries.
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1) return "a local-use NAT64 address";
   if (g[0] === 0x2002) return embedded(v4At(1), "6to4");
   if (g[0] === 0x2001 && g[1] === 0) return "a Teredo address";
   if (g[0] === 0x2001 && g[1] === 0xdb8) return "a documentation address";

@@ -70,6 +70,8 @@ describe("checkOutboundUrl", () => {
       ["https://[::ffff:169.254.169.254]/", /IPv4-mapped: a link-local/],
       ["https://[::127.0.0.1]/", /IPv4-compatible: a loopback/],
       ["https://[64:ff9b::10.0.0.1]/", /NAT64: a private/],
+      ["https://[64:ff9b:1::5db8:d70e]/", /local-use NAT64/],
+      ["https://[::ffff:0:127.0.0.1]/", /IPv4-translated: a loopback/],
       ["https://[2002:c0a8:0101::1]/", /6to4: a private/],
       ["https://[2001::1]/", /Teredo/],
       ["https://[2001:db8::1]/", /documentation/],
