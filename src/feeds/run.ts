@@ -13,7 +13,7 @@ import { loggedError } from "../log-error.ts";
 import { shorten } from "../text.ts";
 import { type Charset, charsetOf } from "../model/charsets.ts";
 import { contentEncodingOf } from "../model/content-encodings.ts";
-import type { FetchTrigger } from "../model/feeds.ts";
+import { type FetchTrigger, pausedByFailures } from "../model/feeds.ts";
 import { formatMediaType, formatOfFileName, formatOfMediaType, type ImportFormat } from "../model/formats.ts";
 import { cleanFileName, type UploadedFile } from "../model/upload-file.ts";
 import { OutboundBodyError, outboundFetch } from "../outbound/fetch.ts";
@@ -134,7 +134,7 @@ async function fetchFeed(env: Env, db: Db, config: Config, feed: FeedRow, starte
     ...(result.outcome === "job_created" ? { etag: result.etag, lastModified: result.lastModified } : {}),
     pauseAfter: config.feedPauseAfterFailures,
     pauseReason:
-      result.outcome === "failed" ? `Paused after ${config.feedPauseAfterFailures} failed fetches in a row; the last: ${finished.reason}` : "",
+      result.outcome === "failed" ? pausedByFailures(config.feedPauseAfterFailures, finished.reason ?? "") : "",
   });
   await purgeOldFetches(db, feed.id, FETCHES_KEPT);
   console.log(JSON.stringify({ msg: "feed fetch", feed_id: feed.id, fetch_id: row.id, trigger: row.trigger, outcome: row.outcome, http_status: row.httpStatus, job_id: row.jobId }));

@@ -13,3 +13,8 @@ export type FetchTrigger = (typeof fetchTriggers)[number];
 /** `running` until the fetch ends; one cut short by the Worker's end is failed by the sweeper (sweeper.ts). */
 export const fetchOutcomes = ["running", "job_created", "unchanged", "failed"] as const;
 export type FetchOutcome = (typeof fetchOutcomes)[number];
+
+/** Why a feed was paused by its failures: `failures` fetches failed in a row, the last for `lastReason`. */
+export function pausedByFailures(failures: number, lastReason: string): string {
+  return `Paused after ${failures} failed fetches in a row; the last: ${lastReason}`;
+}

@@ -293,6 +293,16 @@ describe("the cron trigger", () => {
     await waitForJob(t.key, made.job_id!);
   });
 
+  it("counts a cut-off fetch as a failed one: enough of them in a row pause the feed, saying why", async () => {
+    const t = await createTenant();
+    const feed = await manualFeed(t.key, outboundId());
+    const insert = env.DB.prepare("INSERT INTO feed_fetches (id, feed_id, tenant_id, trigger, outcome, started_at) VALUES (?, ?, ?, 'schedule', 'running', ?)");
+    const long = Date.now() - 2 * 3600_000;
+    await env.DB.batch([insert.bind(`fch_a_${feed.id}`, feed.id, t.tenantId, long - 1000), insert.bind(`fch_b_${feed.id}`, feed.id, t.tenantId, long)]);
+    await cronRun({ FEED_PAUSE_AFTER_FAILURES: "2" });
+    expect(await feedOf(t.key, feed.id)).toMatchObject({ status: "paused", paused_reason: expect.stringMatching(/^Paused after 2 failed fetches in a row; the last: The fetch was cut off/) });
+  });
+
   it("fetches more due feeds than one round takes in one run, each once", async () => {
     const t = await createTenant();
     const feeds = [];

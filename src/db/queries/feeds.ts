@@ -158,16 +158,11 @@ export async function recordFetchJob(db: Db, fetchId: string, jobId: string): Pr
 }
 
 /** Fetches still running that started before `startedBefore` (the Worker ended under them), oldest first. */
-export function findAbandonedFetches(db: Db, startedBefore: number, limit: number): Promise<Pick<FeedFetchRow, "id" | "tenantId" | "jobId">[]> {
+export function findAbandonedFetches(db: Db, startedBefore: number, limit: number): Promise<FeedFetchRow[]> {
   return db
-    .select({ id: feedFetches.id, tenantId: feedFetches.tenantId, jobId: feedFetches.jobId })
+    .select()
     .from(feedFetches)
     .where(and(eq(feedFetches.outcome, "running"), lt(feedFetches.startedAt, startedBefore)))
     .orderBy(feedFetches.startedAt)
     .limit(limit);
-}
-
-/** Ends a fetch the Worker's end cut off, as the sweeper settled it; only while it is still running. */
-export async function settleAbandonedFetch(db: Db, id: string, end: Pick<FeedFetchRow, "outcome" | "jobId" | "reason" | "finishedAt">): Promise<void> {
-  await db.update(feedFetches).set(end).where(and(eq(feedFetches.id, id), eq(feedFetches.outcome, "running")));
 }

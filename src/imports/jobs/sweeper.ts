@@ -20,7 +20,8 @@ import {
 } from "../../db/queries/jobs.ts";
 import { idempotencyKeys } from "../../db/schema.ts";
 import { findUnannouncedJobs, purgeDeliveries, takeOverdueDeliveries } from "../../db/queries/webhooks.ts";
-import { findAbandonedFetches, settleAbandonedFetch } from "../../db/queries/feeds.ts";
+import { findAbandonedFetches, finishFetch } from "../../db/queries/feeds.ts";
+import { pausedByFailures } from "../../model/feeds.ts";
 import { announceJob } from "../../webhooks/announce.ts";
 import { auditCounters } from "./counter-audit.ts";
 import { stuckReason, unconfirmedReason } from "./failure-reasons.ts";
@@ -179,18 +180,19 @@ async function resendLostDeliveries(env: Env, db: Db, now: number): Promise<numb
 /**
  * Feed fetches the Worker's end cut off. A fetch names its job before it stores the file (src/feeds/run.ts), so what it
  * left is known: a job that was made (the fetch is recorded as having made it), or a file that never became one
- * (deleted; the fetch failed).
+ * (deleted; the fetch failed, and counts toward its feed's pause like any failed fetch).
  */
-async function settleAbandonedFetches(env: Env, db: Db, startedBefore: number, now: number): Promise<number> {
-  const abandoned = await findAbandonedFetches(db, startedBefore, BATCH);
+async function settleAbandonedFetches(env: Env, db: Db, config: Config, now: number): Promise<number> {
+  const abandoned = await findAbandonedFetches(db, now - config.feedFetchTimeoutMs - FETCH_ABANDONED_AFTER_TIMEOUT_MS, BATCH);
   for (const fetch of abandoned) {
     const job = fetch.jobId === null ? null : await getJobById(db, fetch.jobId);
-    if (job) {
-      await settleAbandonedFetch(db, fetch.id, { outcome: "job_created", jobId: job.id, reason: null, finishedAt: now });
-      continue;
-    }
-    if (fetch.jobId !== null) await env.UPLOADS.delete(jobObjectKey(fetch.tenantId, fetch.jobId));
-    await settleAbandonedFetch(db, fetch.id, { outcome: "failed", jobId: null, reason: CUT_OFF_REASON, finishedAt: now });
+    if (!job && fetch.jobId !== null) await env.UPLOADS.delete(jobObjectKey(fetch.tenantId, fetch.jobId));
+    const end = job ? { outcome: "job_created" as const, jobId: job.id, reason: null } : { outcome: "failed" as const, jobId: null, reason: CUT_OFF_REASON };
+    await finishFetch(db, { ...fetch, ...end, finishedAt: now }, {
+      succeeded: job !== null,
+      pauseAfter: config.feedPauseAfterFailures,
+      pauseReason: pausedByFailures(config.feedPauseAfterFailures, CUT_OFF_REASON),
+    });
   }
   return abandoned.length;
 }
@@ -216,7 +218,7 @@ export async function sweep(env: Env, config: Config, now = Date.now()): Promise
     deliveriesResent: await resendLostDeliveries(env, db, now),
     // Kept as long as the jobs they announce.
     deliveriesPurged: await purgeDeliveries(db, now - config.jobRetentionMs, MAX_PER_RUN),
-    feedFetchesAbandoned: await settleAbandonedFetches(env, db, now - config.feedFetchTimeoutMs - FETCH_ABANDONED_AFTER_TIMEOUT_MS, now),
+    feedFetchesAbandoned: await settleAbandonedFetches(env, db, config, now),
   };
   console.log(JSON.stringify({ msg: "sweep", ...report }));
   return report;
