@@ -189,12 +189,6 @@ export function rssMb(pid: number): number | null {
   return kb === undefined ? null : Number(kb) / 1024;
 }
 
-/** CPU seconds the whole machine has been busy since boot (user nice system irq softirq steal). */
-export function machineBusyS(): number {
-  const f = (readProc("stat").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
-  return [0, 1, 2, 5, 6, 7].reduce((a, i) => a + (f[i] ?? 0), 0) / 100;
-}
-
 // ---- the machine, and RESULTS.md
 
 function tryRun(file: string, args: string[], cwd = repoRoot): string {
