@@ -1,5 +1,5 @@
 import type { ImportMessage } from "./model/import-message.ts";
-import type { WebhookMessage } from "./webhooks/message.ts";
+import type { WebhookMessage } from "./model/webhook-message.ts";
 import { PART_RULE_MAX_BYTES, R2_MAX_PARTS, R2_MIN_PART_BYTES } from "./model/upload-session.ts";
 
 /** Bindings and vars declared in wrangler.toml. */

@@ -2,7 +2,7 @@ import { createApp } from "./app.ts";
 import { readConfig, type Env } from "./config.ts";
 import { handleDeadLetters, handleImportBatch } from "./imports/jobs/consumer.ts";
 import type { ImportMessage } from "./model/import-message.ts";
-import type { WebhookMessage } from "./webhooks/message.ts";
+import type { WebhookMessage } from "./model/webhook-message.ts";
 import { sweep } from "./imports/jobs/sweeper.ts";
 import { runDueFeeds } from "./feeds/run.ts";
 import { handleWebhookBatch, handleWebhookDeadLetters } from "./webhooks/deliver.ts";

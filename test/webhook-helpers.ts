@@ -7,7 +7,7 @@ import { Webhook } from "standardwebhooks";
 import { expect } from "vitest";
 import { type Env, readConfig } from "../src/config.ts";
 import worker from "../src/index.ts";
-import type { WebhookMessage } from "../src/webhooks/message.ts";
+import type { WebhookMessage } from "../src/model/webhook-message.ts";
 import { type ConsumerEnv, consumerEnv } from "./consumer-helpers.ts";
 import { request } from "./helpers.ts";
 import type { ReceivedRequest } from "./outbound-helpers.ts";

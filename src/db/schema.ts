@@ -237,7 +237,7 @@ export const importJobs = sqliteTable(
     // Last time the job made progress; the sweeper fails non-terminal jobs that stop moving.
     heartbeatAt: integer("heartbeat_at").notNull(),
     objectDeletedAt: integer("object_deleted_at"),
-    // The last state whose webhook event was announced (src/webhooks/announce.ts). The state change and the announce are
+    // The last state whose webhook event was announced (src/imports/jobs/announce.ts). The state change and the announce are
     // not one statement: the sweeper announces again a job whose announce was lost (announceCondition).
     announcedStatus: text("announced_status", { enum: jobStates }),
   },

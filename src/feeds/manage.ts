@@ -6,8 +6,8 @@ import { MissingEncryptionKeyError } from "../crypto/secret-box.ts";
 import type { Db } from "../db/client.ts";
 import { type FeedRow, getFeed, insertFeed, type NewFeed, updateFeed } from "../db/queries/feeds.ts";
 import { ProblemError, problems } from "../http/problem.ts";
+import { guardedUrl } from "../http/validate.ts";
 import type { Charset } from "../model/charsets.ts";
-import { checkOutboundUrl, outboundPolicy } from "../outbound/url-guard.ts";
 import { type Credentials, sealCredentials, type StoredCredentials } from "./credentials.ts";
 import { feedImport, MAX_FEEDS, scheduleOf, type StoredUploadOptions, type feedInputSchema, type feedPatchSchema } from "./feed.ts";
 import { firstRunAt, type Schedule } from "./schedule.ts";
@@ -15,13 +15,6 @@ import type { z } from "zod";
 
 type FeedInput = z.output<typeof feedInputSchema>;
 type FeedPatch = z.output<typeof feedPatchSchema>;
-
-/** The URL as the guard accepts it, or a 422 saying why not. */
-function checkedUrl(env: Env, url: string): string {
-  const check = checkOutboundUrl(url, outboundPolicy(env));
-  if (!check.ok) throw new ProblemError("url-refused", `The feed's URL is refused: ${check.reason}.`, { errors: [{ location: "body", name: "url", message: check.reason }] });
-  return check.url.href;
-}
 
 async function sealed(env: Env, feedId: string, credentials: Credentials | null): Promise<StoredCredentials> {
   try {
@@ -35,7 +28,7 @@ async function sealed(env: Env, feedId: string, credentials: Credentials | null)
 }
 
 export async function createFeed(env: Env, db: Db, tenantId: string, input: FeedInput, options: StoredUploadOptions, now = Date.now()): Promise<FeedRow> {
-  const url = checkedUrl(env, input.url);
+  const url = guardedUrl(env, input.url, "The feed's URL");
   feedImport(options, input.encoding ?? null);
   const id = newId("fed");
   const schedule: Schedule = input.every_minutes !== undefined ? { everyMinutes: input.every_minutes, dailyAt: null } : { everyMinutes: null, dailyAt: input.daily_at! };
@@ -75,7 +68,7 @@ export async function patchFeed(
   const feed = await getFeed(db, tenantId, id);
   if (!feed) return null;
   const changes: Partial<NewFeed> = { updatedAt: now };
-  if (patch.url !== undefined) changes.url = checkedUrl(env, patch.url);
+  if (patch.url !== undefined) changes.url = guardedUrl(env, patch.url, "The feed's URL");
   if (patch.name !== undefined) changes.name = patch.name;
   if (patch.format !== undefined) changes.format = patch.format;
   if (patch.encoding !== undefined) changes.charset = patch.encoding;

@@ -7,7 +7,7 @@ import { charsetOf, charsets, type Charset } from "../model/charsets.ts";
 import { type ContentEncoding, contentEncodingOf, contentEncodings } from "../model/content-encodings.ts";
 import { formatAbout, formatExtensions, formatMediaType, formatMediaTypes, formatOfFileName, formatOfMediaType, importFormats } from "../model/formats.ts";
 import { cleanFileName, type UploadSource } from "../model/upload-file.ts";
-import { UPLOADS_PATH } from "../imports/jobs/upload-session-json.ts";
+import { UPLOADS_PATH } from "../model/upload-session.ts";
 import { quote } from "../text.ts";
 import { type ProblemFieldError, ProblemError, problems } from "./problem.ts";
 import { headers, problemContent } from "./route.ts";

@@ -3,8 +3,10 @@
 // parameters it does not have and those given more than once (strictQuery).
 import type { Context, MiddlewareHandler, ValidationTargets } from "hono";
 import { z } from "zod";
+import type { Env } from "../config.ts";
+import { checkOutboundUrl, outboundPolicy } from "../outbound/url-guard.ts";
 import type { AppEnv } from "./context.ts";
-import { type ProblemFieldError, problems } from "./problem.ts";
+import { ProblemError, type ProblemFieldError, problems } from "./problem.ts";
 import { closestName, listed, unknownNameErrors } from "./unknown-names.ts";
 
 const locations = {
@@ -62,4 +64,14 @@ export function strictQuery(known: readonly string[]): MiddlewareHandler<AppEnv>
     if (unknown.length > 0 || repeated.length > 0) await reject(c, [...unknownNameErrors(unknown, "query", explain), ...repeated]);
     await next();
   };
+}
+
+/**
+ * A URL the body gives for the API to send requests to (a webhook endpoint, a feed), as the outbound guard accepts
+ * and normalises it; a 422 `url-refused` naming why the guard refuses it.
+ */
+export function guardedUrl(env: Env, url: string, what: string): string {
+  const check = checkOutboundUrl(url, outboundPolicy(env));
+  if (!check.ok) throw new ProblemError("url-refused", `${what} is refused: ${check.reason}.`, { errors: [{ location: "body", name: "url", message: check.reason }] });
+  return check.url.href;
 }

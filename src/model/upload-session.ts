@@ -9,6 +9,9 @@ const MiB = 1024 * 1024;
  * must be of one size, at least 5 MiB (the last may be smaller). Each part is one request to the Worker, whose body the
  * plan caps at 100 MB on Free and Pro.
  */
+/** Where upload sessions are opened (the upload route points a file too large for it there). */
+export const UPLOADS_PATH = "/api/v1/uploads";
+
 export const R2_MAX_PARTS = 10_000;
 export const R2_MIN_PART_BYTES = 5 * MiB;
 export const MAX_PART_BYTES = 100 * MiB;

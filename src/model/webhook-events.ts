@@ -1,5 +1,5 @@
 // The events a webhook endpoint subscribes to: one list, used by the request schemas, the OpenAPI document, the
-// payload's `type` and the job lifecycle's announce (src/webhooks/announce.ts).
+// payload's `type` and the job lifecycle's announce (src/imports/jobs/announce.ts).
 import type { JobKind, JobState } from "./job-states.ts";
 
 export const webhookEventTypes = [

@@ -27,13 +27,12 @@ import {
   sessionPath,
   toPartJson,
   toSessionJson,
-  UPLOADS_PATH,
   uploadPartSchema,
   uploadSessionInputSchema,
   uploadSessionSchema,
 } from "../imports/jobs/upload-session-json.ts";
 import { formatOfMediaType } from "../model/formats.ts";
-import { MAX_PART_BYTES, R2_MAX_PARTS } from "../model/upload-session.ts";
+import { MAX_PART_BYTES, R2_MAX_PARTS, UPLOADS_PATH } from "../model/upload-session.ts";
 import { jobOptionsOf, replaceOptions, uploadQuery } from "../imports/jobs/upload-options.ts";
 import { jobAccepted, refused } from "./import-upload.ts";
 

@@ -10,11 +10,11 @@ import { readJsonBody } from "../http/json-body.ts";
 import { cursorParam, limitParam, nextCursor } from "../http/pagination.ts";
 import { ProblemError, problems } from "../http/problem.ts";
 import { apiRoute, headers, problemContent } from "../http/route.ts";
+import { guardedUrl } from "../http/validate.ts";
 import {
-  checkEndpointUrl,
   createWebhookEndpoint,
   deliverySchema,
-  deliveryWithAttemptsSchema,
+  attemptSchema,
   endpointInputSchema,
   endpointPatchSchema,
   endpointPath,
@@ -29,13 +29,17 @@ import {
   toEndpointJson,
   WEBHOOK_ENDPOINTS,
 } from "../webhooks/endpoints.ts";
-import { type WebhookPayload, webhookPayloadSchema } from "../webhooks/payload.ts";
+import { type WebhookPayload, webhookPayloadSchema } from "../imports/jobs/job-event.ts";
 import { DELIVERY_LIMITS } from "../webhooks/deliver.ts";
 import type { DeliveryRow } from "../db/queries/webhooks.ts";
 
 /** A URL of at most 2048 characters, the events and a description, each character up to 3 bytes of UTF-8, with room. */
 const MAX_BODY_BYTES = 16 * 1024;
 const MAX_DELIVERIES_PAGE = 100;
+
+const deliveryWithAttemptsSchema = deliverySchema
+  .extend({ payload: webhookPayloadSchema.describe("The body sent, as it is sent on every attempt."), attempts_log: z.array(attemptSchema) })
+  .meta({ id: "WebhookDeliveryDetail" });
 
 const idParam = (what: string) => z.string().min(1).max(64).describe(what);
 const endpointParams = z.object({ id: idParam("The webhook endpoint's id.") });
@@ -266,13 +270,13 @@ export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(updateRoute, async (c) => {
     const { id } = c.req.valid("param");
     const patch = await readJsonBody(c, endpointPatchSchema, MAX_BODY_BYTES);
-    if (patch.url !== undefined) checkEndpointUrl(c.env, patch.url);
+    const url = patch.url === undefined ? undefined : guardedUrl(c.env, patch.url, "The url");
     const row = await updateEndpoint(
       database(c.var.db),
       c.var.caller.tenantId,
       id,
       {
-        ...(patch.url !== undefined && { url: patch.url }),
+        ...(url !== undefined && { url }),
         ...(patch.events !== undefined && { events: JSON.stringify(patch.events) }),
         ...(patch.description !== undefined && { description: patch.description }),
       },

@@ -11,7 +11,7 @@ import { loggedError } from "../log-error.ts";
 import { outboundFetch, type OutboundLimits } from "../outbound/fetch.ts";
 import { outboundPolicy } from "../outbound/url-guard.ts";
 import { secretContext } from "./endpoints.ts";
-import { isWebhookMessage } from "./message.ts";
+import { isWebhookMessage } from "../model/webhook-message.ts";
 import { signedHeaders } from "./signature.ts";
 
 /** An endpoint answers within these, or the attempt fails; its response body is not read. */

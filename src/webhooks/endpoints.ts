@@ -6,10 +6,9 @@ import type { Env } from "../config.ts";
 import { seal } from "../crypto/secret-box.ts";
 import type { Db } from "../db/client.ts";
 import { createEndpoint, type DeliveryRow, type AttemptRow, type EndpointRow, rotateSecret } from "../db/queries/webhooks.ts";
-import { ProblemError } from "../http/problem.ts";
+import { guardedUrl } from "../http/validate.ts";
 import { deliveryStates, webhookEventTypes, type WebhookEventType } from "../model/webhook-events.ts";
-import { checkOutboundUrl, MAX_OUTBOUND_URL_LENGTH, outboundPolicy } from "../outbound/url-guard.ts";
-import { webhookPayloadSchema } from "./payload.ts";
+import { MAX_OUTBOUND_URL_LENGTH } from "../outbound/url-guard.ts";
 import { generateSecret } from "./signature.ts";
 
 export const WEBHOOK_ENDPOINTS = "/api/v1/webhook-endpoints";
@@ -78,10 +77,6 @@ export const attemptSchema = z
   .object({ attempt: z.int().min(1), at: z.string(), status_code: z.int().nullable(), latency_ms: z.int().min(0), error: z.string().nullable() })
   .meta({ id: "WebhookAttempt" });
 
-export const deliveryWithAttemptsSchema = deliverySchema
-  .extend({ payload: webhookPayloadSchema.describe("The body sent, as it is sent on every attempt."), attempts_log: z.array(attemptSchema) })
-  .meta({ id: "WebhookDeliveryDetail" });
-
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function endpointPath(id: string): string {
@@ -135,16 +130,10 @@ export function secretContext(endpointId: string): string {
   return `webhook-endpoint:${endpointId}`;
 }
 
-/** 422 url-refused when the outbound guard refuses the URL, naming why. */
-export function checkEndpointUrl(env: Env, url: string): void {
-  const check = checkOutboundUrl(url, outboundPolicy(env));
-  if (!check.ok) throw new ProblemError("url-refused", `The url is refused: ${check.reason}.`);
-}
-
 export type Creation = { kind: "created"; endpoint: EndpointRow; secret: string } | { kind: "limit_reached" };
 
 export async function createWebhookEndpoint(env: Env, db: Db, tenantId: string, input: EndpointInput, now = Date.now()): Promise<Creation> {
-  checkEndpointUrl(env, input.url);
+  const url = guardedUrl(env, input.url, "The url");
   const id = newId("whe");
   const secret = generateSecret();
   const endpoint = await createEndpoint(
@@ -152,7 +141,7 @@ export async function createWebhookEndpoint(env: Env, db: Db, tenantId: string, 
     {
       id,
       tenantId,
-      url: input.url,
+      url,
       events: JSON.stringify(input.events),
       description: input.description ?? null,
       secretSealed: await seal(env, secret, secretContext(id)),

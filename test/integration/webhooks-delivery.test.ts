@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { readConfig } from "../../src/config.ts";
 import { sweep } from "../../src/imports/jobs/sweeper.ts";
 import worker from "../../src/index.ts";
-import { MAX_PAYLOAD_BYTES, webhookPayloadSchema } from "../../src/webhooks/payload.ts";
+import { MAX_PAYLOAD_BYTES, webhookPayloadSchema } from "../../src/imports/jobs/job-event.ts";
 import { drain, requestHeld, uploadHeld } from "../consumer-helpers.ts";
 import { createTenant, seedProducts, type TestTenant } from "../helpers.ts";
 import { getJob, upload, accepted } from "../imports-helpers.ts";

@@ -27,7 +27,7 @@ import {
 import { discardInflated } from "./inflated-copy.ts";
 import { loggedError } from "../../log-error.ts";
 import type { ImportMessage } from "../../model/import-message.ts";
-import { announceJob } from "../../webhooks/announce.ts";
+import { announceJob } from "./announce.ts";
 
 /**
  * pending → queued: the upload is stored. Sends the job's first message when nothing is ahead of it in the line;

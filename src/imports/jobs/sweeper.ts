@@ -22,7 +22,7 @@ import { idempotencyKeys } from "../../db/schema.ts";
 import { findUnannouncedJobs, purgeDeliveries, takeOverdueDeliveries } from "../../db/queries/webhooks.ts";
 import { findAbandonedFetches, finishFetch } from "../../db/queries/feeds.ts";
 import { pausedByFailures } from "../../model/feeds.ts";
-import { announceJob } from "../../webhooks/announce.ts";
+import { announceJob } from "./announce.ts";
 import { auditCounters } from "./counter-audit.ts";
 import { stuckReason, unconfirmedReason } from "./failure-reasons.ts";
 import { storedKeys } from "./inflated-copy.ts";
@@ -163,7 +163,7 @@ async function deleteExpiredIdempotencyKeys(db: Db, now: number): Promise<number
   return result.meta.changes ?? 0;
 }
 
-/** Jobs whose announce was lost are announced (deliveries made already are not made twice: see webhooks/announce.ts). */
+/** Jobs whose announce was lost are announced (deliveries made already are not made twice: see announce.ts). */
 async function announceLostJobs(env: Env, db: Db, now: number): Promise<number> {
   const jobIds = await findUnannouncedJobs(db, now - ANNOUNCE_LOST_AFTER_MS, BATCH);
   for (const jobId of jobIds) await announceJob(env, db, jobId, now);

@@ -6,10 +6,8 @@ import { charsets } from "../../model/charsets.ts";
 import { formatMediaType, importFormats } from "../../model/formats.ts";
 import { contentEncodings } from "../../model/content-encodings.ts";
 import { FILE_NAME_MAX_LENGTH, fileNameSchema } from "../../model/upload-file.ts";
-import { MAX_PART_BYTES, R2_MAX_PARTS, R2_MIN_PART_BYTES, uploadSessionStateAbout, uploadSessionStates } from "../../model/upload-session.ts";
+import { MAX_PART_BYTES, R2_MAX_PARTS, R2_MIN_PART_BYTES, UPLOADS_PATH, uploadSessionStateAbout, uploadSessionStates } from "../../model/upload-session.ts";
 import { jobPath } from "./job.ts";
-
-export const UPLOADS_PATH = "/api/v1/uploads";
 
 export function sessionPath(id: string): string {
   return `${UPLOADS_PATH}/${id}`;

@@ -1,8 +1,8 @@
 // What a delivery's body says about a job: small (no file name, no mapping, no notes: the job's own URL has them all).
 import { z } from "zod";
-import type { JobRow } from "../db/queries/jobs.ts";
-import { jobResponseSchema, toJobJson } from "../imports/jobs/job.ts";
-import { webhookEventTypes, type WebhookEventType } from "../model/webhook-events.ts";
+import type { JobRow } from "../../db/queries/jobs.ts";
+import { jobResponseSchema, toJobJson } from "./job.ts";
+import { webhookEventTypes, type WebhookEventType } from "../../model/webhook-events.ts";
 
 /** A body larger than this is a bug: every field is a number, an id or bounded text. */
 export const MAX_PAYLOAD_BYTES = 20 * 1024;

@@ -3,15 +3,15 @@
 // of the webhook queue. The job's state change committed before, so an announce that fails is logged, not thrown; the
 // sweeper announces again the jobs whose state was not recorded as announced, and a delivery's id, derived from its
 // endpoint, job and event, makes a second announce deliver nothing twice.
-import type { Env } from "../config.ts";
-import type { Db } from "../db/client.ts";
-import { getJobById } from "../db/queries/jobs.ts";
-import { enabledEndpoints, insertDeliveries, type NewDelivery } from "../db/queries/webhooks.ts";
-import { sha256Hex } from "../hash.ts";
-import { loggedError } from "../log-error.ts";
-import { eventFor, type WebhookEventType } from "../model/webhook-events.ts";
-import { endpointEvents } from "./endpoints.ts";
-import { MAX_PAYLOAD_BYTES, webhookPayload } from "./payload.ts";
+import type { Env } from "../../config.ts";
+import type { Db } from "../../db/client.ts";
+import { getJobById } from "../../db/queries/jobs.ts";
+import { enabledEndpoints, insertDeliveries, type NewDelivery } from "../../db/queries/webhooks.ts";
+import { sha256Hex } from "../../hash.ts";
+import { loggedError } from "../../log-error.ts";
+import { eventFor, type WebhookEventType } from "../../model/webhook-events.ts";
+import { endpointEvents } from "../../webhooks/endpoints.ts";
+import { MAX_PAYLOAD_BYTES, webhookPayload } from "./job-event.ts";
 
 /** The webhook-id of the event `type` of `jobId` for `endpointId`: the same however often the job is announced. */
 export async function deliveryId(endpointId: string, jobId: string, type: WebhookEventType): Promise<string> {
